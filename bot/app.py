@@ -1,0 +1,77 @@
+"""``create_bot()`` and ``create_dispatcher()``: factories, no work at import time."""
+
+from __future__ import annotations
+
+from aiogram import Bot, Dispatcher
+from aiogram.client.default import DefaultBotProperties
+from aiogram.client.session.aiohttp import AiohttpSession
+from aiogram.client.telegram import TelegramAPIServer
+from aiogram.enums import ParseMode
+from aiogram.fsm.storage.base import BaseStorage
+from aiogram.fsm.storage.memory import MemoryStorage
+from aiogram.fsm.storage.redis import RedisStorage
+from aiogram.utils.i18n import I18n
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from bot import errors
+from bot.commands import register_commands
+from bot.handlers import fallback, guide, learning, onboarding, privacy, progress
+from bot.handlers import settings as settings_menu
+from bot.middlewares import (
+    CommitBeforeReplying,
+    DbSessionMiddleware,
+    LearnerI18nMiddleware,
+    LearnerMiddleware,
+    OneUpdatePerUser,
+)
+from bot.retry import WaitOutFloodLimits
+from learntogether.config import Settings
+
+
+def create_bot(settings: Settings) -> Bot:
+    """A bot talking to ``LT_TELEGRAM_API_URL``: Telegram, a self-hosted Bot API server, a stand-in."""
+    if settings.bot_token is None:
+        raise ValueError("LT_BOT_TOKEN is not set")
+    session = AiohttpSession(api=TelegramAPIServer.from_base(settings.telegram_api_url))
+    session.middleware(CommitBeforeReplying())
+    session.middleware(WaitOutFloodLimits())
+    return Bot(
+        token=settings.bot_token.get_secret_value(),
+        session=session,
+        default=DefaultBotProperties(parse_mode=ParseMode.HTML),
+    )
+
+
+def create_storage(settings: Settings) -> BaseStorage:
+    """Conversation state: Redis when processes share it, memory for the single embedded process."""
+    if settings.redis_url:
+        return RedisStorage.from_url(settings.redis_url)
+    return MemoryStorage()
+
+
+def create_dispatcher(
+    settings: Settings,
+    *,
+    session_maker: async_sessionmaker[AsyncSession],
+    i18n: I18n,
+    storage: BaseStorage | None = None,
+) -> Dispatcher:
+    dispatcher = Dispatcher(
+        storage=storage or create_storage(settings), settings=settings, i18n=i18n
+    )
+    dispatcher.update.outer_middleware(OneUpdatePerUser())
+    dispatcher.update.outer_middleware(DbSessionMiddleware(session_maker))
+    dispatcher.update.outer_middleware(LearnerMiddleware())
+    LearnerI18nMiddleware(i18n).setup(dispatcher)
+    dispatcher.include_routers(
+        onboarding.create_router(),
+        privacy.create_router(),
+        guide.create_router(),
+        learning.create_router(),
+        progress.create_router(),
+        settings_menu.create_router(),
+        errors.create_router(),
+        fallback.create_router(),
+    )
+    dispatcher.startup.register(register_commands)
+    return dispatcher

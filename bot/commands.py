@@ -1,0 +1,46 @@
+"""The command menu, per language, and the /help text built from the same list."""
+
+from __future__ import annotations
+
+import logging
+
+from aiogram import Bot
+from aiogram.types import BotCommand
+from aiogram.utils.i18n import I18n
+from aiogram.utils.i18n import gettext as _
+
+from learntogether.i18n import SUPPORTED_LOCALES, telegram_language_code
+
+log = logging.getLogger(__name__)
+
+
+def learner_commands() -> list[tuple[str, str]]:
+    """(command, description) in the current locale; the order is the menu's."""
+    return [
+        ("lessons", _("Lessons for you, and where you left off")),
+        ("progress", _("What you have done so far")),
+        ("start", _("Start, or join a group with an invite link")),
+        ("settings", _("Language, role, reminders and quiet hours")),
+        ("language", _("Change the language")),
+        ("help", _("What I can do")),
+        ("privacy", _("How your data is used")),
+        ("mydata", _("See all your data")),
+        ("delete", _("Erase your data")),
+    ]
+
+
+async def register_commands(bot: Bot, i18n: I18n) -> None:
+    """One menu per language Telegram can name (ISO 639-1), and the English one as the default."""
+    with i18n.context():
+        for locale in SUPPORTED_LOCALES:
+            code = telegram_language_code(locale)
+            if code is None:
+                continue  # Romani has no two-letter code: its learners get the default list.
+            await bot.set_my_commands(_menu(i18n, locale), language_code=code)
+        await bot.set_my_commands(_menu(i18n, i18n.default_locale))
+    log.info("command menus registered")
+
+
+def _menu(i18n: I18n, locale: str) -> list[BotCommand]:
+    with i18n.use_locale(locale):
+        return [BotCommand(command=name, description=text) for name, text in learner_commands()]

@@ -1,0 +1,35 @@
+"""Anything no other handler took: a short, helpful answer instead of silence."""
+
+from __future__ import annotations
+
+from aiogram import Router
+from aiogram.types import CallbackQuery, Message
+from aiogram.utils.i18n import gettext as _
+
+from bot.filters import registered
+
+
+async def not_registered(message: Message) -> None:
+    await message.answer(
+        _("Please send /start first: choose your language and read the privacy notice.")
+    )
+
+
+async def unknown_message(message: Message) -> None:
+    await message.answer(_("I did not understand that. Send /help to see what I can do."))
+
+
+async def unknown_button(query: CallbackQuery) -> None:
+    """Every button gets an answer, even one from an old message."""
+    await query.answer(
+        _("This button is no longer active. Send /help to see what I can do."), show_alert=True
+    )
+
+
+def create_router() -> Router:
+    """Include last: it takes every message and button the feature routers left."""
+    router = Router(name="fallback")
+    router.message.register(unknown_message, registered)
+    router.message.register(not_registered)
+    router.callback_query.register(unknown_button)
+    return router

@@ -1,0 +1,367 @@
+"""``/lessons``, the lesson player and quizzes: thin over the catalogue, player and quiz services."""
+
+from __future__ import annotations
+
+from aiogram import Bot, F, Router
+from aiogram.filters import Command, ExceptionTypeFilter
+from aiogram.types import (
+    BufferedInputFile,
+    CallbackQuery,
+    ErrorEvent,
+    InputPollOption,
+    Message,
+    PollAnswer,
+)
+from aiogram.utils.i18n import gettext as _
+from aiogram.utils.keyboard import InlineKeyboardBuilder
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from bot import views
+from bot.callbacks import (
+    CataloguePage,
+    Choose,
+    FinishLesson,
+    GoToStep,
+    NextQuestion,
+    OpenLesson,
+    SkipQuestion,
+    StartQuiz,
+    Submit,
+    Toggle,
+    TrackPage,
+)
+from bot.filters import registered
+from learntogether.config import Settings
+from learntogether.db.models import User
+from learntogether.documents.certificate import CertificateTexts
+from learntogether.services import catalogue, certificates, learners, player, quizzes
+from learntogether.services.errors import InvalidInput, NotFound
+from learntogether.services.player import StaleButton
+from learntogether.services.quizzes import QuestionView
+
+
+async def show_catalogue(message: Message, session: AsyncSession, learner: User) -> None:
+    chain = await learners.content_locales(session, learner)
+    screen = views.catalogue(await catalogue.catalogue(session, learner=learner, chain=chain), 0)
+    await message.answer(screen.text, reply_markup=screen.keyboard)
+
+
+async def page_catalogue(
+    query: CallbackQuery, callback_data: CataloguePage, session: AsyncSession, learner: User
+) -> None:
+    chain = await learners.content_locales(session, learner)
+    await query.answer()
+    await views.show(
+        query,
+        views.catalogue(
+            await catalogue.catalogue(session, learner=learner, chain=chain), callback_data.page
+        ),
+    )
+
+
+async def show_track(
+    query: CallbackQuery, callback_data: TrackPage, session: AsyncSession, learner: User
+) -> None:
+    chain = await learners.content_locales(session, learner)
+    tracks = await catalogue.catalogue(session, learner=learner, chain=chain)
+    entry = next((track for track in tracks if track.track_id == callback_data.track_id), None)
+    if entry is None:
+        await query.answer(_("This track is not offered any more."), show_alert=True)
+        return
+    await query.answer()
+    await views.show(query, views.track(entry, callback_data.page))
+
+
+async def open_lesson(
+    query: CallbackQuery, callback_data: OpenLesson, session: AsyncSession, learner: User
+) -> None:
+    chain = await learners.content_locales(session, learner)
+    view = await player.open_lesson(
+        session, learner=learner, lesson_id=callback_data.lesson_id, chain=chain
+    )
+    await query.answer()
+    await views.show(query, views.step(view, show_notice=True))
+
+
+async def go_to_step(
+    query: CallbackQuery, callback_data: GoToStep, session: AsyncSession, learner: User
+) -> None:
+    chain = await learners.content_locales(session, learner)
+    view = await player.go_to_step(
+        session,
+        learner=learner,
+        progress_id=callback_data.progress_id,
+        version_id=callback_data.version_id,
+        index=callback_data.index,
+        chain=chain,
+    )
+    await query.answer()
+    await views.show(query, views.step(view, show_notice=False))
+
+
+async def finish_lesson(
+    query: CallbackQuery,
+    callback_data: FinishLesson,
+    session: AsyncSession,
+    learner: User,
+    settings: Settings,
+) -> None:
+    certificate_id = await quizzes.complete_without_quiz(
+        session,
+        learner=learner,
+        progress_id=callback_data.progress_id,
+        version_id=callback_data.version_id,
+    )
+    await query.answer()
+    await views.show(query, views.lesson_finished())
+    if certificate_id is not None and isinstance(query.message, Message):
+        await _send_certificate(query.message, session, learner, certificate_id, settings)
+
+
+async def start_quiz(
+    query: CallbackQuery, callback_data: StartQuiz, session: AsyncSession, learner: User
+) -> None:
+    chain = await learners.content_locales(session, learner)
+    view = await quizzes.start_attempt(
+        session,
+        learner=learner,
+        progress_id=callback_data.progress_id,
+        version_id=callback_data.version_id,
+        chain=chain,
+    )
+    await query.answer()
+    await _present(query, session, learner, view)
+
+
+async def show_question(
+    query: CallbackQuery, callback_data: NextQuestion | Toggle, session: AsyncSession, learner: User
+) -> None:
+    """The current question: after "Next question", or again with a multiple choice toggled."""
+    chain = await learners.content_locales(session, learner)
+    view = await quizzes.current_question(
+        session,
+        learner=learner,
+        attempt_id=callback_data.attempt_id,
+        index=callback_data.index,
+        chain=chain,
+    )
+    mask = callback_data.mask if isinstance(callback_data, Toggle) else 0
+    await query.answer()
+    await _present(query, session, learner, view, mask=mask)
+
+
+async def _present(
+    query: CallbackQuery, session: AsyncSession, learner: User, view: QuestionView, *, mask: int = 0
+) -> None:
+    """Show a question; one marked ``poll`` goes out as a native quiz poll below the lesson message."""
+    await views.show(query, views.question(view, mask=mask))
+    question = view.question
+    if not question.poll or not isinstance(query.message, Message):
+        return
+    poll = await query.message.answer_poll(
+        question=question.text,
+        options=[InputPollOption(text=option.text) for option in question.options],
+        type="quiz",
+        is_anonymous=False,
+        correct_option_id=next(
+            index for index, option in enumerate(question.options) if option.correct
+        ),
+        explanation=question.explanation,
+    )
+    if poll.poll is not None:
+        await quizzes.poll_sent(
+            session,
+            learner=learner,
+            attempt_id=view.attempt_id,
+            index=view.index,
+            poll_id=poll.poll.id,
+        )
+
+
+async def poll_answered(
+    answer: PollAnswer, session: AsyncSession, learner: User, settings: Settings, bot: Bot
+) -> None:
+    """A vote in a quiz poll: the outcome and the way on, as a new message under the poll."""
+    if answer.user is None:
+        return
+    chain = await learners.content_locales(session, learner)
+    try:
+        attempt_id, index, result = await quizzes.answer_poll(
+            session, learner=learner, poll_id=answer.poll_id, chosen=answer.option_ids, chain=chain
+        )
+    except StaleButton:
+        await bot.send_message(
+            answer.user.id, _("That quiz is from an older attempt. Send /lessons to go on.")
+        )
+        return
+    screen = views.outcome(result, attempt_id=attempt_id, answered_index=index)
+    message = await bot.send_message(answer.user.id, screen.text, reply_markup=screen.keyboard)
+    if result.certificate_id is not None:
+        await _send_certificate(message, session, learner, result.certificate_id, settings)
+
+
+async def choose(
+    query: CallbackQuery,
+    callback_data: Choose,
+    session: AsyncSession,
+    learner: User,
+    settings: Settings,
+) -> None:
+    await _answer(
+        query,
+        session,
+        learner,
+        settings,
+        callback_data.attempt_id,
+        callback_data.index,
+        [callback_data.option],
+    )
+
+
+async def submit(
+    query: CallbackQuery,
+    callback_data: Submit,
+    session: AsyncSession,
+    learner: User,
+    settings: Settings,
+) -> None:
+    chosen = [
+        index
+        for index in range(callback_data.mask.bit_length())
+        if callback_data.mask & (1 << index)
+    ]
+    if not chosen:
+        await query.answer(_("Choose at least one answer first."), show_alert=True)
+        return
+    await _answer(
+        query, session, learner, settings, callback_data.attempt_id, callback_data.index, chosen
+    )
+
+
+async def skip(
+    query: CallbackQuery,
+    callback_data: SkipQuestion,
+    session: AsyncSession,
+    learner: User,
+    settings: Settings,
+) -> None:
+    await _answer(
+        query, session, learner, settings, callback_data.attempt_id, callback_data.index, []
+    )
+
+
+async def _answer(
+    query: CallbackQuery,
+    session: AsyncSession,
+    learner: User,
+    settings: Settings,
+    attempt_id: int,
+    index: int,
+    chosen: list[int],
+) -> None:
+    chain = await learners.content_locales(session, learner)
+    result = await quizzes.answer(
+        session, learner=learner, attempt_id=attempt_id, index=index, chosen=chosen, chain=chain
+    )
+    await query.answer(result.feedback)
+    await views.show(query, views.outcome(result, attempt_id=attempt_id, answered_index=index))
+    if result.certificate_id is not None and isinstance(query.message, Message):
+        await _send_certificate(query.message, session, learner, result.certificate_id, settings)
+
+
+async def awaiting_open_answer(
+    message: Message, session: AsyncSession, learner: User
+) -> dict[str, QuestionView] | bool:
+    """Filter: an open question is waiting for this learner's words (handed on as ``pending``)."""
+    chain = await learners.content_locales(session, learner)
+    pending = await quizzes.pending_open_question(session, learner=learner, chain=chain)
+    return {"pending": pending} if pending is not None else False
+
+
+async def open_answer(
+    message: Message,
+    session: AsyncSession,
+    learner: User,
+    settings: Settings,
+    pending: QuestionView,
+) -> None:
+    chain = await learners.content_locales(session, learner)
+    result = await quizzes.answer(
+        session,
+        learner=learner,
+        attempt_id=pending.attempt_id,
+        index=pending.index,
+        text=message.text,
+        chain=chain,
+    )
+    screen = views.outcome(result, attempt_id=pending.attempt_id, answered_index=pending.index)
+    await message.answer(screen.text, reply_markup=screen.keyboard)
+    if result.certificate_id is not None:
+        await _send_certificate(message, session, learner, result.certificate_id, settings)
+
+
+async def _send_certificate(
+    message: Message, session: AsyncSession, learner: User, certificate_id: int, settings: Settings
+) -> None:
+    """The PDF certificate of a track just completed, in the learner's language."""
+    texts = CertificateTexts(
+        heading=_("Certificate"),
+        awarded_to=_("awarded to"),
+        for_completing=_("for completing the track"),
+        issued_on_label=_("Issued on"),
+        verify_label=_("Verification code"),
+    )
+    filename, pdf = await certificates.certificate_document(
+        session,
+        learner=learner,
+        certificate_id=certificate_id,
+        locale=learner.locale or "en",
+        texts=texts,
+        verify_base_url=settings.certificate_verify_url(),
+    )
+    await message.answer_document(
+        BufferedInputFile(pdf, filename=filename),
+        caption=_("Congratulations! You completed the track. Here is your certificate."),
+    )
+
+
+async def stale_button(event: ErrorEvent) -> None:
+    """Buttons from older messages, versions or attempts: a polite word and the way forward."""
+    query = event.update.callback_query
+    if query is None:
+        raise event.exception
+    error = event.exception
+    lesson_id = error.lesson_id if isinstance(error, StaleButton) else None
+    await query.answer(_("This button is from an older message. Here is where you are now."))
+    if isinstance(query.message, Message):
+        builder = InlineKeyboardBuilder()
+        if lesson_id is not None:
+            builder.button(text=_("Open the lesson"), callback_data=OpenLesson(lesson_id=lesson_id))
+        builder.button(text=_("All lessons"), callback_data=CataloguePage(page=0))
+        builder.adjust(1)
+        await query.message.answer(
+            _("That button was from an older version of this screen."),
+            reply_markup=builder.as_markup(),
+        )
+
+
+def create_router() -> Router:
+    router = Router(name="learning")
+    router.message.filter(registered)
+    router.callback_query.filter(registered)
+    router.message.register(show_catalogue, Command("lessons"))
+    router.callback_query.register(page_catalogue, CataloguePage.filter())
+    router.callback_query.register(show_track, TrackPage.filter())
+    router.callback_query.register(open_lesson, OpenLesson.filter())
+    router.callback_query.register(go_to_step, GoToStep.filter())
+    router.callback_query.register(finish_lesson, FinishLesson.filter())
+    router.callback_query.register(start_quiz, StartQuiz.filter())
+    router.callback_query.register(show_question, NextQuestion.filter())
+    router.callback_query.register(show_question, Toggle.filter())
+    router.callback_query.register(choose, Choose.filter())
+    router.callback_query.register(submit, Submit.filter())
+    router.callback_query.register(skip, SkipQuestion.filter())
+    router.poll_answer.register(poll_answered, registered)
+    router.message.register(open_answer, F.text & ~F.text.startswith("/"), awaiting_open_answer)
+    router.errors.register(stale_button, ExceptionTypeFilter(StaleButton, NotFound, InvalidInput))
+    return router

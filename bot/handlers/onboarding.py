@@ -1,0 +1,226 @@
+"""``/start``: language, role, privacy consent, optional municipality, then a first lesson.
+
+Choices before consent live only in the conversation state; nothing about the person is stored
+until they agree, and a refusal stores nothing.
+"""
+
+from __future__ import annotations
+
+from aiogram import F, Router, html
+from aiogram.filters import Command, CommandObject, CommandStart, StateFilter
+from aiogram.fsm.context import FSMContext
+from aiogram.fsm.state import State, StatesGroup
+from aiogram.types import CallbackQuery, InlineKeyboardMarkup, Message
+from aiogram.utils.i18n import I18n
+from aiogram.utils.i18n import gettext as _
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from bot import keyboards
+from bot.callbacks import ConsentChoice, LanguageChoice, RoleChoice, SkipMunicipality
+from bot.filters import registered
+from bot.texts import privacy_notice
+from bot.views import Screen, show
+from learntogether.content.render import locale_chain
+from learntogether.db.models import Role, User
+from learntogether.i18n import LANGUAGE_NAMES, negotiate_locale
+from learntogether.services import catalogue, learners
+
+
+class Onboarding(StatesGroup):
+    language = State()
+    role = State()
+    consent = State()
+    municipality = State()
+
+
+def _name(message: Message) -> str:
+    return html.quote(message.chat.first_name or "") if message.chat else ""
+
+
+async def start(
+    message: Message,
+    command: CommandObject,
+    session: AsyncSession,
+    state: FSMContext,
+    learner: User | None,
+) -> None:
+    cohort_code = await _cohort_from_payload(message, command.args, session)
+    if learner is not None and learners.has_consented(learner):
+        await state.clear()
+        if cohort_code is not None:
+            joined = await learners.join_cohort(session, learner=learner, code=cohort_code)
+            if joined.already_member:
+                text = _("You are already in the group {name}.")
+            else:
+                text = _("You joined the group {name}.")
+            await message.answer(text.format(name=html.quote(joined.name)))
+        await message.answer(
+            _(
+                "Welcome back, {name}! Send /lessons to continue where you left off, "
+                "or /help to see what I can do."
+            ).format(name=_name(message))
+        )
+        return
+    await state.set_state(Onboarding.language)
+    await state.update_data(cohort=cohort_code)
+    suggested = negotiate_locale(message.from_user.language_code if message.from_user else None)
+    await message.answer(
+        _(
+            "Hello, {name}! Welcome to <b>To Learn Together</b>: short lessons for teachers, "
+            "school staff, mediators and parents on making school work for every child, "
+            "Roma children included.\n\nWhich language would you like to learn in?"
+        ).format(name=_name(message)),
+        reply_markup=keyboards.languages(suggested),
+    )
+
+
+async def _cohort_from_payload(
+    message: Message, payload: str | None, session: AsyncSession
+) -> str | None:
+    """The cohort code of a ``c-<code>`` invite link, or None (telling the learner when it is bad)."""
+    if not payload or not payload.startswith(learners.COHORT_PAYLOAD_PREFIX):
+        return None
+    code = payload.removeprefix(learners.COHORT_PAYLOAD_PREFIX)
+    try:
+        await learners.find_cohort(session, code)
+    except learners.CohortNotFound:
+        await message.answer(
+            _(
+                "This invite link is not valid or has expired. You can still start on your own; "
+                "ask your mediator for a new link."
+            )
+        )
+        return None
+    return code
+
+
+async def choose_language(
+    query: CallbackQuery, callback_data: LanguageChoice, state: FSMContext, i18n: I18n
+) -> None:
+    await state.update_data(locale=callback_data.code)
+    await state.set_state(Onboarding.role)
+    with i18n.use_locale(callback_data.code):
+        await query.answer()
+        await _edit(query, _("Which of these describes you best?"), keyboards.roles())
+
+
+async def choose_role(query: CallbackQuery, callback_data: RoleChoice, state: FSMContext) -> None:
+    await state.update_data(role=callback_data.role)
+    await state.set_state(Onboarding.consent)
+    await query.answer()
+    # Two whole paragraphs, each translated on its own: the notice is also shown by /privacy.
+    await _edit(query, privacy_notice() + "\n\n" + _("Do you agree?"), keyboards.consent())
+
+
+async def give_consent(
+    query: CallbackQuery, callback_data: ConsentChoice, state: FSMContext, session: AsyncSession
+) -> None:
+    data = await state.get_data()
+    if not callback_data.agree:
+        await state.clear()
+        await query.answer()
+        await _edit(
+            query, _("Nothing about you has been stored. If you change your mind, send /start.")
+        )
+        return
+    await learners.register(
+        session,
+        telegram_id=query.from_user.id,
+        first_name=query.from_user.first_name,
+        locale=data.get("locale") or "en",
+        role=Role(data.get("role") or Role.TEACHER),
+        cohort_code=data.get("cohort"),
+    )
+    await state.set_state(Onboarding.municipality)
+    await query.answer(_("Thank you!"))
+    await _edit(
+        query,
+        _(
+            "Thank you! In which municipality do you work or live? Type its name, or skip: it only "
+            "helps your mediator and the programme see where people take part."
+        ),
+        keyboards.skip_municipality(),
+    )
+
+
+async def give_municipality(
+    message: Message, state: FSMContext, session: AsyncSession, learner: User | None
+) -> None:
+    await state.clear()
+    if learner is None:
+        return
+    await learners.set_municipality(session, learner=learner, municipality=message.text)
+    await _suggest_first_lesson(message, session, learner)
+
+
+async def skip_municipality(
+    query: CallbackQuery, state: FSMContext, session: AsyncSession, learner: User | None
+) -> None:
+    await state.clear()
+    await query.answer()
+    if learner is not None and isinstance(query.message, Message):
+        await query.message.edit_reply_markup(reply_markup=None)
+        await _suggest_first_lesson(query.message, session, learner)
+
+
+async def _suggest_first_lesson(message: Message, session: AsyncSession, learner: User) -> None:
+    lesson = await catalogue.suggested_lesson(
+        session, learner=learner, chain=locale_chain(learner.locale)
+    )
+    if lesson is None:
+        await message.answer(_("You are all set! Send /lessons to see the lessons."))
+        return
+    await message.answer(
+        _(
+            "You are all set! A good first lesson for you: <b>{title}</b> ({minutes} min). "
+            "Send /lessons to start."
+        ).format(title=html.quote(lesson.title), minutes=lesson.minutes)
+    )
+
+
+async def _edit(
+    query: CallbackQuery, text: str, markup: InlineKeyboardMarkup | None = None
+) -> None:
+    await show(query, Screen(text, markup))
+
+
+async def language_command(message: Message, learner: User | None) -> None:
+    current = learner.locale if learner else None
+    await message.answer(
+        _("Which language would you like to learn in?"), reply_markup=keyboards.languages(current)
+    )
+
+
+async def change_language(
+    query: CallbackQuery,
+    callback_data: LanguageChoice,
+    session: AsyncSession,
+    learner: User,
+    i18n: I18n,
+) -> None:
+    await learners.set_locale(session, learner=learner, locale=callback_data.code)
+    with i18n.use_locale(callback_data.code):
+        await query.answer()
+        await _edit(
+            query,
+            _("Done: I will speak to you in {language}.").format(
+                language=LANGUAGE_NAMES[callback_data.code]
+            ),
+        )
+
+
+def create_router() -> Router:
+    router = Router(name="onboarding")
+    router.message.register(start, CommandStart())
+    router.callback_query.register(
+        choose_language, LanguageChoice.filter(), StateFilter(Onboarding.language)
+    )
+    router.callback_query.register(choose_role, RoleChoice.filter(), StateFilter(Onboarding.role))
+    router.callback_query.register(
+        give_consent, ConsentChoice.filter(), StateFilter(Onboarding.consent)
+    )
+    router.message.register(give_municipality, StateFilter(Onboarding.municipality), F.text)
+    router.callback_query.register(skip_municipality, SkipMunicipality.filter())
+    router.message.register(language_command, Command("language"))
+    router.callback_query.register(change_language, LanguageChoice.filter(), registered)
+    return router

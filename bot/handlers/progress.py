@@ -1,0 +1,55 @@
+"""``/progress``: what the learner has done, with a small chart."""
+
+from __future__ import annotations
+
+from aiogram import Router, html
+from aiogram.filters import Command
+from aiogram.types import BufferedInputFile, Message
+from aiogram.utils.i18n import gettext as _
+from aiogram.utils.i18n import ngettext
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from bot.charts import progress_chart
+from bot.filters import registered
+from learntogether.db.models import User
+from learntogether.services import learners, progress
+
+
+async def show_progress(message: Message, session: AsyncSession, learner: User) -> None:
+    chain = await learners.content_locales(session, learner)
+    summary = await progress.summary(session, learner=learner, chain=chain)
+    lines = [
+        _("<b>Your progress</b>"),
+        ngettext(
+            "{count} lesson completed", "{count} lessons completed", summary.lessons_done
+        ).format(count=summary.lessons_done),
+        ngettext("{count} track completed", "{count} tracks completed", summary.tracks_done).format(
+            count=summary.tracks_done
+        ),
+    ]
+    if summary.average_score is not None:
+        lines.append(_("Average quiz score: {score}%").format(score=summary.average_score))
+    if summary.streak_days:
+        lines.append(
+            ngettext("{count} day in a row", "{count} days in a row", summary.streak_days).format(
+                count=summary.streak_days
+            )
+        )
+    for track in summary.tracks:
+        lines.append(f"• {html.quote(track.title)}: {track.done}/{track.total}")
+    if not summary.lessons_started:
+        lines.append(_("You have not started a lesson yet. Send /lessons to begin."))
+    text = "\n".join(lines)
+    if not summary.tracks:
+        await message.answer(text)
+        return
+    chart = progress_chart(summary.tracks, done_label=_("done"), left_label=_("to do"))
+    await message.answer_photo(
+        BufferedInputFile(chart, filename="progress.png"), caption=text[:1024]
+    )
+
+
+def create_router() -> Router:
+    router = Router(name="progress")
+    router.message.register(show_progress, Command("progress"), registered)
+    return router

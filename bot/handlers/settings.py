@@ -1,0 +1,199 @@
+"""``/settings``: language, role, municipality, reminders, time zone and quiet hours."""
+
+from __future__ import annotations
+
+from datetime import time
+
+from aiogram import F, Router, html
+from aiogram.filters import Command, StateFilter
+from aiogram.fsm.context import FSMContext
+from aiogram.fsm.state import State, StatesGroup
+from aiogram.types import CallbackQuery, Message
+from aiogram.utils.i18n import gettext as _
+from aiogram.utils.keyboard import InlineKeyboardBuilder
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from bot import keyboards
+from bot.callbacks import QuietHoursChoice, ReminderAt, RoleChoice, SettingsMenu, TimeZoneChoice
+from bot.filters import registered
+from bot.texts import role_label
+from bot.views import Screen, show
+from learntogether.db.models import Role, User
+from learntogether.i18n import LANGUAGE_NAMES
+from learntogether.services import learners
+
+REMINDER_HOURS = (8, 12, 16, 18, 20)
+COMMON_ZONES = ("Europe/Sofia", "Europe/Madrid", "Europe/Brussels", "Europe/Bucharest", "UTC")
+QUIET_PRESETS = ((22, 8), (21, 9), (20, 7))
+
+
+class EditingSettings(StatesGroup):
+    municipality = State()
+
+
+def _clock(value: time | None) -> str:
+    return value.strftime("%H:%M") if value else "—"
+
+
+def menu(learner: User) -> Screen:
+    current = learners.settings_of(learner)
+    if not current.reminders_enabled:
+        reminders = _("off")
+    elif current.reminder_time is None:
+        reminders = _("on, no time chosen yet")
+    else:
+        reminders = _("every day at {time}").format(time=_clock(current.reminder_time))
+    quiet = (
+        _("none")
+        if current.quiet_hours is None
+        else f"{_clock(current.quiet_hours[0])}–{_clock(current.quiet_hours[1])}"
+    )
+    text = _(
+        "<b>Your settings</b>\n"
+        "Language: {language}\nRole: {role}\nMunicipality: {municipality}\n"
+        "Reminders: {reminders}\nTime zone: {zone}\nQuiet hours: {quiet}"
+    ).format(
+        language=LANGUAGE_NAMES.get(current.locale or "en", current.locale or ""),
+        role=role_label(current.role) if current.role else "—",
+        municipality=html.quote(current.municipality or "—"),
+        reminders=reminders,
+        zone=current.timezone,
+        quiet=quiet,
+    )
+    builder = InlineKeyboardBuilder()
+    builder.button(text=_("Language"), callback_data=SettingsMenu(part="lang"))
+    builder.button(text=_("Role"), callback_data=SettingsMenu(part="role"))
+    builder.button(text=_("Municipality"), callback_data=SettingsMenu(part="place"))
+    toggle = _("Turn reminders off") if current.reminders_enabled else _("Turn reminders on")
+    builder.button(text=toggle, callback_data=SettingsMenu(part="toggle"))
+    builder.button(text=_("Reminder time"), callback_data=SettingsMenu(part="time"))
+    builder.button(text=_("Time zone"), callback_data=SettingsMenu(part="zone"))
+    builder.button(text=_("Quiet hours"), callback_data=SettingsMenu(part="quiet"))
+    builder.adjust(2)
+    return Screen(text, builder.as_markup())
+
+
+async def _show(query: CallbackQuery, screen: Screen) -> None:
+    await query.answer()
+    await show(query, screen)
+
+
+async def show_settings(message: Message, learner: User) -> None:
+    screen = menu(learner)
+    await message.answer(screen.text, reply_markup=screen.keyboard)
+
+
+async def open_part(
+    query: CallbackQuery,
+    callback_data: SettingsMenu,
+    session: AsyncSession,
+    learner: User,
+    state: FSMContext,
+) -> None:
+    part = callback_data.part
+    if part == "toggle":
+        await learners.set_reminders(
+            session, learner=learner, enabled=not learner.reminders_enabled
+        )
+        await _show(query, menu(learner))
+        return
+    if part == "place":
+        await state.set_state(EditingSettings.municipality)
+        await query.answer()
+        if isinstance(query.message, Message):
+            await query.message.answer(
+                _("Type the name of your municipality, or send a dash (-) to remove it.")
+            )
+        return
+    builder = InlineKeyboardBuilder()
+    if part == "lang":
+        await _show(
+            query,
+            Screen(
+                _("Which language would you like to learn in?"), keyboards.languages(learner.locale)
+            ),
+        )
+        return
+    if part == "role":
+        await _show(query, Screen(_("Which of these describes you best?"), keyboards.roles()))
+        return
+    if part == "time":
+        for hour in REMINDER_HOURS:
+            builder.button(text=f"{hour:02d}:00", callback_data=ReminderAt(minutes=hour * 60))
+        question = _("At what time should I remind you? (in your time zone)")
+    elif part == "zone":
+        zones = dict.fromkeys([learners.effective_timezone(learner), *COMMON_ZONES])
+        for zone in zones:
+            builder.button(text=zone, callback_data=TimeZoneChoice(zone=zone))
+        question = _("Which time zone are you in?")
+    else:
+        for start, end in QUIET_PRESETS:
+            builder.button(
+                text=f"{start:02d}:00–{end:02d}:00",
+                callback_data=QuietHoursChoice(start=start, end=end),
+            )
+        builder.button(text=_("No quiet hours"), callback_data=QuietHoursChoice(start=0, end=0))
+        question = _("When should I never send you messages?")
+    builder.adjust(3)
+    await _show(query, Screen(question, builder.as_markup()))
+
+
+async def choose_role(
+    query: CallbackQuery, callback_data: RoleChoice, session: AsyncSession, learner: User
+) -> None:
+    await learners.set_role(session, learner=learner, role=Role(callback_data.role))
+    await _show(query, menu(learner))
+
+
+async def choose_time(
+    query: CallbackQuery, callback_data: ReminderAt, session: AsyncSession, learner: User
+) -> None:
+    at = time(callback_data.minutes // 60, callback_data.minutes % 60)
+    await learners.set_reminders(session, learner=learner, at=at)
+    await _show(query, menu(learner))
+
+
+async def choose_zone(
+    query: CallbackQuery, callback_data: TimeZoneChoice, session: AsyncSession, learner: User
+) -> None:
+    await learners.set_reminders(session, learner=learner, timezone=callback_data.zone)
+    await _show(query, menu(learner))
+
+
+async def choose_quiet(
+    query: CallbackQuery, callback_data: QuietHoursChoice, session: AsyncSession, learner: User
+) -> None:
+    hours = (
+        None
+        if callback_data.start == callback_data.end
+        else (time(callback_data.start), time(callback_data.end))
+    )
+    await learners.set_reminders(session, learner=learner, quiet_hours=hours)
+    await _show(query, menu(learner))
+
+
+async def type_municipality(
+    message: Message, session: AsyncSession, learner: User, state: FSMContext
+) -> None:
+    await state.clear()
+    value = None if (message.text or "").strip() == "-" else message.text
+    await learners.set_municipality(session, learner=learner, municipality=value)
+    await show_settings(message, learner)
+
+
+def create_router() -> Router:
+    router = Router(name="settings")
+    router.message.filter(registered)
+    router.callback_query.filter(registered)
+    router.message.register(show_settings, Command("settings"))
+    router.callback_query.register(open_part, SettingsMenu.filter())
+    router.callback_query.register(choose_role, RoleChoice.filter())
+    router.callback_query.register(choose_time, ReminderAt.filter())
+    router.callback_query.register(choose_zone, TimeZoneChoice.filter())
+    router.callback_query.register(choose_quiet, QuietHoursChoice.filter())
+    router.message.register(
+        type_municipality,
+        StateFilter(EditingSettings.municipality),
+        F.text & ~F.text.startswith("/"),
+    )
+    return router

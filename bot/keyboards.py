@@ -1,0 +1,55 @@
+"""Inline keyboards, built per call in the learner's language."""
+
+from __future__ import annotations
+
+from aiogram.types import InlineKeyboardMarkup
+from aiogram.utils.i18n import gettext as _
+from aiogram.utils.keyboard import InlineKeyboardBuilder
+
+from bot.callbacks import ConsentChoice, EraseChoice, LanguageChoice, RoleChoice, SkipMunicipality
+from bot.texts import role_label
+from learntogether.db.models import Role
+from learntogether.i18n import LANGUAGE_NAMES
+
+
+def languages(suggested: str | None = None) -> InlineKeyboardMarkup:
+    """Every language, the suggested one first and marked."""
+    builder = InlineKeyboardBuilder()
+    codes = sorted(LANGUAGE_NAMES, key=lambda code: code != suggested)
+    for code in codes:
+        mark = "✓ " if code == suggested else ""
+        builder.button(
+            text=f"{mark}{LANGUAGE_NAMES[code]}", callback_data=LanguageChoice(code=code)
+        )
+    builder.adjust(2)
+    return builder.as_markup()
+
+
+def roles() -> InlineKeyboardMarkup:
+    builder = InlineKeyboardBuilder()
+    for role in Role:
+        builder.button(text=role_label(role), callback_data=RoleChoice(role=role.value))
+    builder.adjust(2)
+    return builder.as_markup()
+
+
+def consent() -> InlineKeyboardMarkup:
+    builder = InlineKeyboardBuilder()
+    builder.button(text=_("I agree"), callback_data=ConsentChoice(agree=True))
+    builder.button(text=_("I do not agree"), callback_data=ConsentChoice(agree=False))
+    builder.adjust(1)
+    return builder.as_markup()
+
+
+def skip_municipality() -> InlineKeyboardMarkup:
+    builder = InlineKeyboardBuilder()
+    builder.button(text=_("Skip"), callback_data=SkipMunicipality())
+    return builder.as_markup()
+
+
+def confirm_erase() -> InlineKeyboardMarkup:
+    builder = InlineKeyboardBuilder()
+    builder.button(text=_("Yes, erase my data"), callback_data=EraseChoice(confirm=True))
+    builder.button(text=_("Cancel"), callback_data=EraseChoice(confirm=False))
+    builder.adjust(1)
+    return builder.as_markup()

@@ -1,0 +1,124 @@
+"""Middlewares: one database session per update, the learner behind it, and their language."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Awaitable, Callable
+from contextvars import ContextVar
+from typing import TYPE_CHECKING, Any
+
+from aiogram import BaseMiddleware
+from aiogram.client.session.middlewares.base import BaseRequestMiddleware, NextRequestMiddlewareType
+from aiogram.fsm.context import FSMContext
+from aiogram.methods import TelegramMethod
+from aiogram.methods.base import Response, TelegramType
+from aiogram.types import TelegramObject, Update, User
+from aiogram.utils.i18n import I18nMiddleware
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from learntogether.db.models import User as Learner
+from learntogether.i18n import negotiate_locale
+from learntogether.services import learners
+
+if TYPE_CHECKING:
+    from aiogram import Bot
+
+Handler = Callable[[TelegramObject, dict[str, Any]], Awaitable[Any]]
+# Updates that mean the person is there: they wrote, pressed or answered.
+_PRESENCE = ("message", "callback_query", "poll_answer")
+
+
+class OneUpdatePerUser(BaseMiddleware):
+    """Handles one person's updates one after the other, each committed before the next starts.
+
+    Polling handles updates as concurrent tasks: a learner who answers the moment a reply arrives
+    would otherwise be handled before the previous step's transaction was committed.
+    """
+
+    def __init__(self) -> None:
+        self._locks: dict[int, asyncio.Lock] = {}
+        self._waiting: dict[int, int] = {}
+
+    async def __call__(self, handler: Handler, event: TelegramObject, data: dict[str, Any]) -> Any:
+        user: User | None = data.get("event_from_user")
+        if user is None:
+            return await handler(event, data)
+        lock = self._locks.setdefault(user.id, asyncio.Lock())
+        self._waiting[user.id] = self._waiting.get(user.id, 0) + 1
+        try:
+            async with lock:
+                return await handler(event, data)
+        finally:
+            self._waiting[user.id] -= 1
+            if not self._waiting[user.id]:
+                del self._waiting[user.id], self._locks[user.id]
+
+
+# The session of the update being handled, for CommitBeforeReplying.
+_update_session: ContextVar[AsyncSession | None] = ContextVar("update_session", default=None)
+
+
+class DbSessionMiddleware(BaseMiddleware):
+    """Opens a session for the update, commits when the handler succeeds, rolls back otherwise."""
+
+    def __init__(self, session_maker: async_sessionmaker[AsyncSession]) -> None:
+        self.session_maker = session_maker
+
+    async def __call__(self, handler: Handler, event: TelegramObject, data: dict[str, Any]) -> Any:
+        async with self.session_maker() as session:
+            data["session"] = session
+            token = _update_session.set(session)
+            try:
+                result = await handler(event, data)
+            finally:
+                _update_session.reset(token)
+            await session.commit()
+            return result
+
+
+class CommitBeforeReplying(BaseRequestMiddleware):
+    """Commits what the update changed before the bot tells the learner about it.
+
+    A reply that says "saved" must never come before the save: if the commit failed, the learner
+    would believe a lie, and a quick next tap would read the old state.
+    """
+
+    async def __call__(
+        self,
+        make_request: NextRequestMiddlewareType[TelegramType],
+        bot: Bot,
+        method: TelegramMethod[TelegramType],
+    ) -> Response[TelegramType]:
+        session = _update_session.get()
+        if session is not None and session.in_transaction():
+            await session.commit()
+        return await make_request(bot, method)
+
+
+class LearnerMiddleware(BaseMiddleware):
+    """Puts the learner (or None before they agreed to the notice) in ``data["learner"]``."""
+
+    async def __call__(self, handler: Handler, event: TelegramObject, data: dict[str, Any]) -> Any:
+        user: User | None = data.get("event_from_user")
+        session: AsyncSession = data["session"]
+        learner = await learners.find_learner(session, user.id) if user is not None else None
+        if learner is not None and isinstance(event, Update) and event.event_type in _PRESENCE:
+            await learners.mark_seen(session, learner=learner)
+        data["learner"] = learner
+        return await handler(event, data)
+
+
+class LearnerI18nMiddleware(I18nMiddleware):
+    """The saved choice first, then the one made during onboarding, then Telegram's language."""
+
+    async def get_locale(self, event: TelegramObject, data: dict[str, Any]) -> str:
+        learner: Learner | None = data.get("learner")
+        state: FSMContext | None = data.get("state")
+        onboarding = (await state.get_data()).get("locale") if state is not None else None
+        user: User | None = data.get("event_from_user")
+        return negotiate_locale(
+            learner.locale if learner else None,
+            onboarding,
+            user.language_code if user else None,
+            default=self.i18n.default_locale,
+        )

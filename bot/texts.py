@@ -1,0 +1,33 @@
+"""Texts the bot builds from data (role names, the privacy notice), always through gettext."""
+
+from __future__ import annotations
+
+from aiogram.utils.i18n import gettext as _
+
+from learntogether.db.models import Role
+
+
+def role_label(role: Role) -> str:
+    labels = {
+        Role.TEACHER: _("Teacher"),
+        Role.SCHOOL_STAFF: _("School staff"),
+        Role.MEDIATOR: _("Mediator"),
+        Role.PARENT: _("Parent"),
+        Role.PRINCIPAL: _("School principal"),
+        Role.OFFICIAL: _("Official"),
+        Role.NGO_WORKER: _("NGO worker"),
+        Role.COMMUNITY_LEADER: _("Community leader"),
+    }
+    return labels[role]
+
+
+def privacy_notice() -> str:
+    return _(
+        "<b>Your privacy</b>\n\n"
+        "To Learn Together keeps only what your lessons need: your Telegram account and first name, "
+        "your language and role, the municipality if you give it, your progress and answers, and "
+        "your reminder settings. We never ask about or record ethnicity.\n\n"
+        "The mediator of your group and the programme team see your progress; reports to funders "
+        "contain only counts. You can see your data with /mydata and erase it with /delete at any "
+        "time."
+    )

@@ -1,0 +1,316 @@
+"""Screens: the text and keyboard of each thing the bot shows, in the learner's language.
+
+Every screen fits one Telegram message (4096 characters): optional parts (a header, a notice)
+are left out before the content itself would be cut.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from aiogram import html
+from aiogram.exceptions import TelegramBadRequest
+from aiogram.filters.callback_data import CallbackData
+from aiogram.types import CallbackQuery, InlineKeyboardButton, InlineKeyboardMarkup, Message
+from aiogram.utils.i18n import gettext as _
+from aiogram.utils.keyboard import InlineKeyboardBuilder
+
+from bot.callbacks import (
+    CataloguePage,
+    Choose,
+    FinishLesson,
+    GoToStep,
+    NextQuestion,
+    OpenLesson,
+    SkipQuestion,
+    StartQuiz,
+    Submit,
+    Toggle,
+    TrackPage,
+)
+from learntogether.db.models import QuestionKind
+from learntogether.services.catalogue import DONE, IN_PROGRESS, LessonEntry, TrackEntry
+from learntogether.services.player import PlayerView
+from learntogether.services.quizzes import LIKERT_POINTS, AnswerOutcome, QuestionView, QuizResult
+
+MESSAGE_LIMIT = 4096
+PAGE_SIZE = 6
+BUTTON_TEXT_LIMIT = 40
+STATUS_ICONS = {DONE: "✅", IN_PROGRESS: "▶️"}
+NEW_ICON = "🆕"
+
+
+@dataclass(frozen=True)
+class Screen:
+    text: str
+    keyboard: InlineKeyboardMarkup | None = None
+
+
+async def show(query: CallbackQuery, screen: Screen) -> None:
+    """Edit the message the button was on in place (a double tap changes nothing, and is fine)."""
+    if not isinstance(query.message, Message):
+        return
+    try:
+        await query.message.edit_text(screen.text, reply_markup=screen.keyboard)
+    except TelegramBadRequest as error:
+        if "message is not modified" not in error.message:
+            raise
+
+
+def fit(*parts: str | None, required: str) -> str:
+    """Join the parts around ``required``, dropping optional ones until the text fits."""
+    optional = [part for part in parts if part]
+    while optional:
+        text = "\n\n".join([*optional, required])
+        if len(text) <= MESSAGE_LIMIT:
+            return text
+        optional.pop(0)
+    return required[:MESSAGE_LIMIT]
+
+
+def _icon(status: str) -> str:
+    return STATUS_ICONS.get(status, NEW_ICON)
+
+
+def catalogue(tracks: list[TrackEntry], page: int) -> Screen:
+    if not tracks:
+        return Screen(_("There are no lessons yet. Please come back soon."))
+    pages = max(1, -(-len(tracks) // PAGE_SIZE))
+    page = max(0, min(page, pages - 1))
+    shown = tracks[page * PAGE_SIZE : (page + 1) * PAGE_SIZE]
+    builder = InlineKeyboardBuilder()
+    lines = []
+    for track in shown:
+        lines.append(
+            f"{_icon(track.status)} <b>{html.quote(track.title)}</b> — {track.done}/{len(track.lessons)}"
+        )
+        builder.button(
+            text=f"{_icon(track.status)} {track.title}"[:BUTTON_TEXT_LIMIT],
+            callback_data=TrackPage(track_id=track.track_id, page=0),
+        )
+    builder.adjust(1)
+    _pager(builder, page, pages, lambda number: CataloguePage(page=number))
+    header = _(
+        "<b>Lessons</b> — the tracks for your role come first.\n✅ done · ▶️ started · 🆕 new"
+    )
+    return Screen(fit(header, required="\n".join(lines)), builder.as_markup())
+
+
+def track(entry: TrackEntry, page: int) -> Screen:
+    pages = max(1, -(-len(entry.lessons) // PAGE_SIZE))
+    page = max(0, min(page, pages - 1))
+    shown = entry.lessons[page * PAGE_SIZE : (page + 1) * PAGE_SIZE]
+    builder = InlineKeyboardBuilder()
+    lines = []
+    for lesson in shown:
+        lines.append(_lesson_line(lesson))
+        builder.button(
+            text=f"{_icon(lesson.status)} {lesson.title}"[:BUTTON_TEXT_LIMIT],
+            callback_data=OpenLesson(lesson_id=lesson.lesson_id),
+        )
+    builder.adjust(1)
+    _pager(builder, page, pages, lambda number: TrackPage(track_id=entry.track_id, page=number))
+    builder.row(
+        InlineKeyboardButton(text=_("◀ All tracks"), callback_data=CataloguePage(page=0).pack())
+    )
+    title = f"<b>{html.quote(entry.title)}</b> — {entry.done}/{len(entry.lessons)}"
+    return Screen(fit(title, required="\n".join(lines)), builder.as_markup())
+
+
+def _lesson_line(lesson: LessonEntry) -> str:
+    return _("{icon} {title} ({minutes} min)").format(
+        icon=_icon(lesson.status), title=html.quote(lesson.title), minutes=lesson.minutes
+    )
+
+
+def _pager(
+    builder: InlineKeyboardBuilder, page: int, pages: int, make: Callable[[int], CallbackData]
+) -> None:
+    """A row ◀ n/m ▶ under a list longer than a page."""
+    if pages <= 1:
+        return
+    row = []
+    if page > 0:
+        row.append(InlineKeyboardButton(text="◀", callback_data=make(page - 1).pack()))
+    row.append(InlineKeyboardButton(text=f"{page + 1}/{pages}", callback_data=make(page).pack()))
+    if page < pages - 1:
+        row.append(InlineKeyboardButton(text="▶", callback_data=make(page + 1).pack()))
+    builder.row(*row)
+
+
+def step(view: PlayerView, *, show_notice: bool) -> Screen:
+    rendered = view.lesson
+    current = rendered.steps[view.step_index]
+    header = _("<b>{title}</b> · step {number} of {count}").format(
+        title=html.quote(rendered.title), number=view.step_index + 1, count=view.step_count
+    )
+    notice = None
+    if show_notice and not rendered.fully_translated:
+        notice = _("<i>Parts of this lesson are not yet translated into your language.</i>")
+    builder = InlineKeyboardBuilder()
+    if current.link_url and current.link_label:
+        builder.button(text=current.link_label, url=current.link_url)
+    navigation: list[tuple[str, CallbackData]] = []
+    if view.step_index > 0:
+        navigation.append(
+            (
+                _("◀ Back"),
+                GoToStep(
+                    progress_id=view.progress_id,
+                    version_id=view.version_id,
+                    index=view.step_index - 1,
+                ),
+            )
+        )
+    if not view.is_last_step:
+        navigation.append(
+            (
+                _("Next ▶"),
+                GoToStep(
+                    progress_id=view.progress_id,
+                    version_id=view.version_id,
+                    index=view.step_index + 1,
+                ),
+            )
+        )
+    elif view.has_quiz:
+        navigation.append(
+            (
+                _("Start the quiz ▶"),
+                StartQuiz(progress_id=view.progress_id, version_id=view.version_id),
+            )
+        )
+    else:
+        navigation.append(
+            (
+                _("Finish the lesson ✅"),
+                FinishLesson(progress_id=view.progress_id, version_id=view.version_id),
+            )
+        )
+    for text, data in navigation:
+        builder.button(text=text, callback_data=data)
+    builder.adjust(*([1] if current.link_url else []), len(navigation))
+    return Screen(fit(header, notice, required=current.text), builder.as_markup())
+
+
+def question(view: QuestionView, *, mask: int = 0) -> Screen:
+    rendered = view.question
+    kind = QuestionKind(rendered.kind)
+    header = _("<b>Question {number} of {count}</b>").format(
+        number=view.index + 1, count=view.count
+    )
+    if rendered.poll:
+        return Screen(fit(header, required=_("Answer in the quiz below.")))
+    builder = InlineKeyboardBuilder()
+    letters = [chr(ord("A") + index) for index in range(len(rendered.options))]
+    short = all(len(option.text) <= BUTTON_TEXT_LIMIT for option in rendered.options)
+    body = [rendered.text]
+    if kind is QuestionKind.LIKERT:
+        body.append(_("How much do you agree?"))
+        labels = [
+            _("Strongly disagree"),
+            _("Disagree"),
+            _("Neither"),
+            _("Agree"),
+            _("Strongly agree"),
+        ]
+        for point in range(1, LIKERT_POINTS + 1):
+            builder.button(
+                text=f"{point} · {labels[point - 1]}",
+                callback_data=Choose(attempt_id=view.attempt_id, index=view.index, option=point),
+            )
+        builder.adjust(1)
+    elif kind is QuestionKind.OPEN:
+        body.append(_("Write your answer in a message, or skip this question."))
+        builder.button(
+            text=_("Skip"), callback_data=SkipQuestion(attempt_id=view.attempt_id, index=view.index)
+        )
+    else:
+        if not short:
+            body.append(
+                "\n".join(
+                    f"<b>{letter}</b>. {option.text}"
+                    for letter, option in zip(letters, rendered.options, strict=True)
+                )
+            )
+        if kind is QuestionKind.MULTIPLE:
+            body.append(_("Choose all that apply, then press Submit."))
+        for index, (letter, option) in enumerate(zip(letters, rendered.options, strict=True)):
+            label = option.text if short else letter
+            if kind is QuestionKind.MULTIPLE:
+                chosen = bool(mask & (1 << index))
+                builder.button(
+                    text=f"{'☑' if chosen else '☐'} {label}",
+                    callback_data=Toggle(
+                        attempt_id=view.attempt_id, index=view.index, mask=mask ^ (1 << index)
+                    ),
+                )
+            else:
+                builder.button(
+                    text=label,
+                    callback_data=Choose(
+                        attempt_id=view.attempt_id, index=view.index, option=index
+                    ),
+                )
+        builder.adjust(1 if short else min(len(letters), 4))
+        if kind is QuestionKind.MULTIPLE:
+            submit = Submit(attempt_id=view.attempt_id, index=view.index, mask=mask)
+            builder.row(InlineKeyboardButton(text=_("Submit"), callback_data=submit.pack()))
+    return Screen(fit(header, required="\n\n".join(body)), builder.as_markup())
+
+
+def outcome(result: AnswerOutcome, *, attempt_id: int, answered_index: int) -> Screen:
+    """After an answer: right or wrong, the feedback and explanation, and the way on."""
+    parts = []
+    if result.correct is True:
+        parts.append(_("✅ Right!"))
+    elif result.correct is False:
+        parts.append(_("❌ Not quite."))
+    else:
+        parts.append(_("Thank you."))
+    for text in (result.feedback, result.explanation):
+        if text:
+            parts.append(text)
+    builder = InlineKeyboardBuilder()
+    if result.next_question is not None:
+        builder.button(
+            text=_("Next question ▶"),
+            callback_data=NextQuestion(attempt_id=attempt_id, index=answered_index + 1),
+        )
+    elif result.result is not None:
+        parts.append(summary(result.result))
+        progress = result.player
+        if result.result.scored:
+            builder.button(
+                text=_("Try again"),
+                callback_data=StartQuiz(
+                    progress_id=progress.progress_id, version_id=progress.version_id
+                ),
+            )
+        builder.button(text=_("All lessons"), callback_data=CataloguePage(page=0))
+        builder.adjust(1)
+    return Screen(fit(required="\n\n".join(parts)), builder.as_markup())
+
+
+def summary(result: QuizResult) -> str:
+    if result.percent is None:
+        return _("<b>Thank you for your answers!</b>")
+    score = _(
+        "You answered {correct} of {total} correctly ({percent}%); the pass mark is {pass_mark}%."
+    ).format(
+        correct=result.correct,
+        total=result.scored,
+        percent=result.percent,
+        pass_mark=result.pass_score or 0,
+    )
+    verdict = (
+        _("<b>Passed!</b> ✅") if result.passed else _("<b>Not passed yet.</b> You can try again.")
+    )
+    return f"{score}\n{verdict}"
+
+
+def lesson_finished() -> Screen:
+    builder = InlineKeyboardBuilder()
+    builder.button(text=_("All lessons"), callback_data=CataloguePage(page=0))
+    return Screen(_("<b>Lesson finished.</b> Well done!"), builder.as_markup())

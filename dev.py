@@ -1,0 +1,87 @@
+#!/usr/bin/env python3
+"""Set up and run To Learn Together with nothing but Python 3.11+.
+
+    python3 dev.py run      create .venv, install, migrate, run the product (SQLite, polling, scheduler)
+    python3 dev.py test     create .venv with the test tools, run the whole test suite
+    python3 dev.py check    ruff, ruff format --check and mypy, as CI runs them
+    python3 dev.py setup    only create or refresh .venv (add --dev for the test tools)
+
+Extra arguments after ``test`` go to pytest, after ``run`` to ``learntogether``.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import subprocess
+import sys
+import venv
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent
+VENV = ROOT / ".venv"
+BIN = VENV / ("Scripts" if os.name == "nt" else "bin")
+PYTHON = BIN / ("python.exe" if os.name == "nt" else "python")
+STAMP = VENV / ".installed"
+MIN_PYTHON = (3, 11)
+
+
+def _fingerprint(extras: str) -> str:
+    digest = hashlib.sha256(extras.encode())
+    for name in ("pyproject.toml", "constraints.txt"):
+        digest.update((ROOT / name).read_bytes())
+    return digest.hexdigest()
+
+
+def setup(dev: bool) -> None:
+    """Create .venv and install the pinned dependencies; does nothing when already up to date."""
+    if sys.version_info < MIN_PYTHON:
+        sys.exit(
+            f"error: Python {'.'.join(map(str, MIN_PYTHON))} or newer is needed, this is {sys.version.split()[0]}"
+        )
+    extras = ".[dev]" if dev else "."
+    wanted = _fingerprint(extras)
+    installed = STAMP.read_text().split() if STAMP.exists() else []
+    # A dev install also serves a plain run.
+    if wanted in installed or (not dev and _fingerprint(".[dev]") in installed):
+        return
+    if not PYTHON.exists():
+        print("creating the virtual environment in .venv", flush=True)
+        venv.EnvBuilder(with_pip=True).create(VENV)
+    print(f"installing {extras} with the versions pinned in constraints.txt", flush=True)
+    pip = [str(PYTHON), "-m", "pip", "install", "--quiet", "--disable-pip-version-check"]
+    subprocess.run([*pip, "--upgrade", "pip"], check=True)
+    subprocess.run([*pip, "-c", "constraints.txt", "-e", extras], check=True, cwd=ROOT)
+    STAMP.write_text(" ".join([*installed, wanted]))
+
+
+def main(argv: list[str]) -> int:
+    command, *rest = argv or ["help"]
+    if command == "setup":
+        setup(dev="--dev" in rest)
+        return 0
+    if command == "run":
+        setup(dev=False)
+        return subprocess.call([str(BIN / "learntogether"), "run", *rest], cwd=ROOT)
+    if command == "test":
+        setup(dev=True)
+        return subprocess.call([str(PYTHON), "-m", "pytest", *rest], cwd=ROOT)
+    if command == "check":
+        setup(dev=True)
+        steps = [
+            [str(BIN / "ruff"), "check", "."],
+            [str(BIN / "ruff"), "format", "--check", "."],
+            [str(BIN / "mypy")],
+        ]
+        return max(subprocess.call(step, cwd=ROOT) for step in steps)
+    print(__doc__)
+    return 0 if command in ("help", "-h", "--help") else 2
+
+
+if __name__ == "__main__":
+    try:
+        sys.exit(main(sys.argv[1:]))
+    except subprocess.CalledProcessError as error:
+        sys.exit(f"error: {' '.join(map(str, error.cmd))} failed with status {error.returncode}")
+    except KeyboardInterrupt:
+        sys.exit(130)

@@ -1,0 +1,3 @@
+from learntogether.cli import main
+
+main()

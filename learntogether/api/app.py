@@ -1,0 +1,75 @@
+"""``create_app()``: the admin API, health and metrics, and the Telegram webhook in webhook mode."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Awaitable, Callable
+from contextlib import AsyncExitStack, asynccontextmanager
+
+from fastapi import APIRouter, FastAPI
+from fastapi.responses import Response
+from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, generate_latest
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from learntogether import __version__
+from learntogether.api.errors import install_error_handlers
+from learntogether.api.middleware import BodySizeLimit, RequestMetrics
+from learntogether.api.routes import certificates, health, lessons, tokens, tracks
+from learntogether.config import Settings
+
+API_PREFIX = "/api/v1"
+
+Hook = Callable[[], Awaitable[None]]
+
+
+def create_app(
+    settings: Settings,
+    *,
+    session_maker: async_sessionmaker[AsyncSession],
+    extra_routers: tuple[APIRouter, ...] = (),
+    on_startup: tuple[Hook, ...] = (),
+    on_shutdown: tuple[Hook, ...] = (),
+) -> FastAPI:
+    """Build the API over a session maker the caller owns.
+
+    ``extra_routers`` and the hooks let the runtime add the Telegram webhook without the API knowing
+    about the bot.
+    """
+
+    @asynccontextmanager
+    async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
+        async with AsyncExitStack() as stack:
+            for hook in on_startup:
+                await hook()
+            for hook in on_shutdown:
+                stack.push_async_callback(hook)
+            yield
+
+    app = FastAPI(
+        title="To Learn Together admin API",
+        version=__version__,
+        lifespan=lifespan,
+        description="Authoring, cohorts, broadcasts and reports for the To Learn Together platform.",
+    )
+    app.state.settings = settings
+    app.state.session_maker = session_maker
+    install_error_handlers(app)
+
+    api = APIRouter(prefix=API_PREFIX)
+    api.include_router(tokens.router)
+    api.include_router(tracks.router)
+    api.include_router(lessons.router)
+    api.include_router(certificates.router)
+    app.include_router(api)
+    app.include_router(health.router)
+    for router in extra_routers:
+        app.include_router(router)
+
+    registry = CollectorRegistry()
+
+    @app.get("/metrics", tags=["operations"], summary="Prometheus metrics")
+    async def metrics() -> Response:
+        return Response(generate_latest(registry), media_type=CONTENT_TYPE_LATEST)
+
+    app.add_middleware(RequestMetrics, registry=registry)
+    app.add_middleware(BodySizeLimit, max_bytes=settings.api_max_body_bytes)
+    return app

@@ -1,0 +1,85 @@
+"""Dependencies: the database session per request, the caller's token, pagination."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Callable, Coroutine
+from typing import Annotated, Any
+
+from fastapi import Depends, Query, Request
+from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
+from pydantic import BaseModel
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from learntogether.config import Settings
+from learntogether.db.models import TokenRole
+from learntogether.services import tokens
+from learntogether.services.errors import InvalidToken, NotAllowed
+from learntogether.services.tokens import Principal
+
+_bearer = HTTPBearer(
+    auto_error=False, description="An API token from `learntogether token create`."
+)
+
+
+def get_settings(request: Request) -> Settings:
+    settings: Settings = request.app.state.settings
+    return settings
+
+
+async def get_session(request: Request) -> AsyncIterator[AsyncSession]:
+    """One unit of work per request: commit on success, roll back on any error."""
+    session_maker: async_sessionmaker[AsyncSession] = request.app.state.session_maker
+    async with session_maker() as session:
+        try:
+            yield session
+            await session.commit()
+        except BaseException:
+            await session.rollback()
+            raise
+
+
+SessionDep = Annotated[AsyncSession, Depends(get_session)]
+SettingsDep = Annotated[Settings, Depends(get_settings)]
+
+
+async def get_principal(
+    session: SessionDep,
+    credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)],
+) -> Principal:
+    if credentials is None or credentials.scheme.lower() != "bearer":
+        raise InvalidToken("Send an API token as 'Authorization: Bearer <token>'.")
+    return await tokens.authenticate(session, bearer=credentials.credentials)
+
+
+def require_role(*roles: TokenRole) -> Callable[..., Coroutine[Any, Any, Principal]]:
+    """A dependency that lets through admins and the roles named, and refuses the rest with 403."""
+    allowed = {TokenRole.ADMIN, *roles}
+
+    async def dependency(principal: Annotated[Principal, Depends(get_principal)]) -> Principal:
+        if principal.role not in allowed:
+            names = ", ".join(sorted(role.value for role in allowed))
+            raise NotAllowed(
+                f"This needs a token with role {names}; yours is {principal.role.value}."
+            )
+        return principal
+
+    return dependency
+
+
+AdminDep = Annotated[Principal, Depends(require_role())]
+ReaderDep = Annotated[Principal, Depends(require_role(TokenRole.MEDIATOR, TokenRole.VIEWER))]
+
+
+class PageParams(BaseModel):
+    limit: int
+    offset: int
+
+
+def page_params(
+    limit: Annotated[int, Query(ge=1, le=500, description="How many items at most")] = 50,
+    offset: Annotated[int, Query(ge=0, description="How many items to skip")] = 0,
+) -> PageParams:
+    return PageParams(limit=limit, offset=offset)
+
+
+PageDep = Annotated[PageParams, Depends(page_params)]

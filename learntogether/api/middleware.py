@@ -1,0 +1,108 @@
+"""ASGI middleware: request body limits and Prometheus request metrics."""
+
+from __future__ import annotations
+
+import time
+
+from prometheus_client import CollectorRegistry, Counter, Histogram
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from learntogether.api.errors import problem
+
+
+class BodySizeLimit:
+    """Refuses request bodies over ``max_bytes`` with 413, whether announced or streamed.
+
+    A streamed body that grows too large is answered with 413 at once; the app then sees the
+    client as gone, and whatever it still tries to send is dropped.
+    """
+
+    def __init__(self, app: ASGIApp, *, max_bytes: int) -> None:
+        self.app = app
+        self.max_bytes = max_bytes
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        headers = dict(scope.get("headers") or [])
+        announced = headers.get(b"content-length", b"").decode() or None
+        if announced is not None and (not announced.isdigit() or int(announced) > self.max_bytes):
+            await self._refuse(scope, receive, send)
+            return
+        received = 0
+        refused = False
+
+        async def counting_receive() -> Message:
+            nonlocal received, refused
+            if refused:
+                return {"type": "http.disconnect"}
+            message = await receive()
+            if message["type"] == "http.request":
+                received += len(message.get("body", b""))
+                if received > self.max_bytes:
+                    refused = True
+                    await self._refuse(scope, receive, send)
+                    return {"type": "http.disconnect"}
+            return message
+
+        async def guarded_send(message: Message) -> None:
+            if not refused:
+                await send(message)
+
+        await self.app(scope, counting_receive, guarded_send)
+
+    async def _refuse(self, scope: Scope, receive: Receive, send: Send) -> None:
+        response = problem(413, f"The request body is larger than {self.max_bytes} bytes.")
+        await response(scope, receive, send)
+
+
+class RequestMetrics:
+    """Counts requests and their durations by method, route template and status."""
+
+    def __init__(self, app: ASGIApp, *, registry: CollectorRegistry) -> None:
+        self.app = app
+        self.requests = Counter(
+            "lt_http_requests",
+            "HTTP requests answered",
+            ["method", "route", "status"],
+            registry=registry,
+        )
+        self.duration = Histogram(
+            "lt_http_request_seconds",
+            "Time to answer an HTTP request",
+            ["method", "route"],
+            registry=registry,
+        )
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        status = 500
+        started = time.perf_counter()
+
+        async def recording_send(message: Message) -> None:
+            nonlocal status
+            if message["type"] == "http.response.start":
+                status = message["status"]
+            await send(message)
+
+        try:
+            await self.app(scope, receive, recording_send)
+        finally:
+            route = _route_template(scope)
+            self.requests.labels(scope["method"], route, str(status)).inc()
+            self.duration.labels(scope["method"], route).observe(time.perf_counter() - started)
+
+
+def _route_template(scope: Scope) -> str:
+    """The path with its parameters named (``/api/v1/tokens/{token_id}/revoke``), so that ids do not
+    explode the label set; requests that matched no route share one label."""
+    if scope.get("route") is None:
+        return "unmatched"
+    names_by_value = {str(value): name for name, value in (scope.get("path_params") or {}).items()}
+    segments = str(scope["path"]).split("/")
+    return "/".join(
+        f"{{{names_by_value[part]}}}" if part in names_by_value else part for part in segments
+    )

@@ -1,0 +1,155 @@
+"""Settings from ``LT_`` environment variables and an optional ``.env`` file."""
+
+from __future__ import annotations
+
+import re
+from enum import StrEnum
+from functools import lru_cache
+from pathlib import Path
+from typing import Annotated
+
+from pydantic import Field, SecretStr, ValidationError, field_validator, model_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+from sqlalchemy.engine import make_url
+from sqlalchemy.exc import ArgumentError
+
+ENV_PREFIX = "LT_"
+
+_BOT_TOKEN = re.compile(r"^\d+:[A-Za-z0-9_-]+$")
+# Telegram accepts 1-256 characters of A-Z, a-z, 0-9, _ and - as a webhook secret.
+_WEBHOOK_SECRET = re.compile(r"^[A-Za-z0-9_-]{1,256}$")
+_ASYNC_DRIVERS = {"sqlite": "sqlite+aiosqlite", "postgresql": "postgresql+asyncpg"}
+
+
+class BotMode(StrEnum):
+    POLLING = "polling"
+    WEBHOOK = "webhook"
+
+
+class ConfigError(Exception):
+    """Settings that cannot be used; the message is one line, without secrets."""
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(
+        env_prefix=ENV_PREFIX,
+        env_file=".env",
+        env_file_encoding="utf-8",
+        extra="ignore",
+        hide_input_in_errors=True,
+    )
+
+    database_url: str = "sqlite+aiosqlite:///./data/learntogether.db"
+    bot_token: SecretStr | None = None
+    telegram_api_url: str = "https://api.telegram.org"
+    bot_mode: BotMode = BotMode.POLLING
+    webhook_url: str | None = None
+    webhook_secret: SecretStr | None = None
+    api_host: str = "127.0.0.1"
+    api_port: Annotated[int, Field(ge=1, le=65535)] = 8000
+    api_max_body_bytes: Annotated[int, Field(ge=1024)] = 2 * 1024 * 1024
+    public_url: str | None = None
+    """Where the admin API is reachable from outside; certificates link their verification there."""
+    lessons_dir: Path = Path("lessons")
+    send_rate: Annotated[float, Field(gt=0, le=1000)] = 25
+    redis_url: str | None = None
+    default_locale: str = "en"
+    log_level: str = "INFO"
+
+    @field_validator("database_url")
+    @classmethod
+    def _async_database_url(cls, value: str) -> str:
+        """Accept plain ``postgresql://`` and ``sqlite://`` URLs and pick the async driver."""
+        try:
+            url = make_url(value)
+        except ArgumentError:
+            raise ValueError(
+                "is not a database URL (e.g. sqlite+aiosqlite:///./data/lt.db)"
+            ) from None
+        backend = url.get_backend_name()
+        if backend == "postgres":
+            backend = "postgresql"
+        if backend not in _ASYNC_DRIVERS:
+            raise ValueError(f"database '{backend}' is not supported (use sqlite or postgresql)")
+        # The installed async driver, whichever sync driver the URL named (or implied).
+        return url.set(drivername=_ASYNC_DRIVERS[backend]).render_as_string(hide_password=False)
+
+    @field_validator("bot_token")
+    @classmethod
+    def _bot_token_shape(cls, value: SecretStr | None) -> SecretStr | None:
+        if value is not None and not value.get_secret_value():
+            return None
+        if value is not None and not _BOT_TOKEN.match(value.get_secret_value()):
+            raise ValueError("does not look like a bot token (expected <digits>:<letters>)")
+        return value
+
+    @field_validator("webhook_secret")
+    @classmethod
+    def _webhook_secret_shape(cls, value: SecretStr | None) -> SecretStr | None:
+        if value is not None and not _WEBHOOK_SECRET.match(value.get_secret_value()):
+            raise ValueError("must be 1-256 characters of A-Z, a-z, 0-9, _ and -")
+        return value
+
+    @field_validator("telegram_api_url", "webhook_url", "public_url")
+    @classmethod
+    def _http_url(cls, value: str | None) -> str | None:
+        if value is not None and not re.match(r"^https?://[^/\s]+", value):
+            raise ValueError("must be an http:// or https:// URL")
+        return value.rstrip("/") if value else value
+
+    @model_validator(mode="after")
+    def _webhook_needs_url_and_secret(self) -> Settings:
+        if self.bot_mode is BotMode.WEBHOOK and self.bot_token is not None:
+            missing = [
+                name
+                for name, value in (
+                    ("LT_WEBHOOK_URL", self.webhook_url),
+                    ("LT_WEBHOOK_SECRET", self.webhook_secret),
+                )
+                if value is None
+            ]
+            if missing:
+                raise ValueError(f"webhook mode needs {' and '.join(missing)}")
+        return self
+
+    @property
+    def is_sqlite(self) -> bool:
+        return make_url(self.database_url).get_backend_name() == "sqlite"
+
+    def safe_database_url(self) -> str:
+        """The database URL with any password masked, for logs and errors."""
+        return make_url(self.database_url).render_as_string(hide_password=True)
+
+    def certificate_verify_url(self) -> str | None:
+        """The public page that checks a certificate code (the code is appended)."""
+        return f"{self.public_url}/api/v1/certificates" if self.public_url else None
+
+    def secrets(self) -> list[str]:
+        """Secret values that must never appear in a log line."""
+        return [
+            s.get_secret_value() for s in (self.bot_token, self.webhook_secret) if s is not None
+        ]
+
+
+def describe_validation_error(error: ValidationError) -> str:
+    """One line naming each bad variable and what is wrong, never its (maybe secret) value."""
+    problems = []
+    for item in error.errors():
+        field = ".".join(str(part) for part in item["loc"])
+        name = f"{ENV_PREFIX}{field.upper()}" if field else "settings"
+        message = item["msg"].removeprefix("Value error, ")
+        problems.append(f"{name}: {message}")
+    return "invalid settings: " + "; ".join(problems)
+
+
+def load_settings() -> Settings:
+    """Read settings from the environment, turning validation errors into a ConfigError."""
+    try:
+        return Settings()
+    except ValidationError as error:
+        raise ConfigError(describe_validation_error(error)) from None
+
+
+@lru_cache
+def get_settings() -> Settings:
+    return load_settings()

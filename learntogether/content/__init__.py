@@ -1,0 +1,1 @@
+"""The curriculum: the lesson and track documents, their validation, and lesson files."""

@@ -1,0 +1,289 @@
+"""Lesson files: reading YAML with line numbers, finding a curriculum on disk, writing it back.
+
+``lessons/<track>/track.yaml`` describes a track; ``lessons/<track>/<NN>-<slug>.yaml`` is one
+lesson, at position NN of the track. Every problem is reported as ``file:line: message``.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Generic, TypeVar
+
+import yaml
+from pydantic import BaseModel, ValidationError
+
+from learntogether.content.schema import Document, LessonDocument, TrackDocument, dump_document
+from learntogether.content.validate import (
+    Path as FieldPath,
+)
+from learntogether.content.validate import (
+    Problem,
+    json_path,
+    validate_curriculum,
+    validate_lesson,
+    validate_track,
+)
+
+TRACK_FILE = "track.yaml"
+LESSON_FILE = re.compile(r"^(?P<position>\d{2,3})-(?P<slug>[a-z0-9-]+)\.ya?ml$")
+D = TypeVar("D", bound=Document)
+
+
+@dataclass(frozen=True)
+class FileProblem:
+    file: Path
+    line: int
+    message: str
+
+    def __str__(self) -> str:
+        return f"{self.file}:{self.line}: {self.message}"
+
+
+@dataclass
+class Loaded(Generic[D]):
+    """A document read from a file, with the line of every field for error messages."""
+
+    file: Path
+    document: D
+    lines: dict[FieldPath, int]
+
+    def line_of(self, path: FieldPath) -> int:
+        return _line(self.lines, path)
+
+
+@dataclass
+class Curriculum:
+    tracks: list[Loaded[TrackDocument]] = field(default_factory=list)
+    lessons: list[Loaded[LessonDocument]] = field(default_factory=list)
+    problems: list[FileProblem] = field(default_factory=list)
+
+
+def _lines(node: yaml.Node, path: FieldPath, into: dict[FieldPath, int]) -> None:
+    into[path] = node.start_mark.line + 1
+    if isinstance(node, yaml.MappingNode):
+        for key, value in node.value:
+            into[(*path, key.value)] = key.start_mark.line + 1
+            _lines(value, (*path, key.value), into)
+            into[(*path, key.value)] = key.start_mark.line + 1
+    elif isinstance(node, yaml.SequenceNode):
+        for index, item in enumerate(node.value):
+            _lines(item, (*path, index), into)
+
+
+def read_yaml(file: Path) -> tuple[Any, dict[FieldPath, int]]:
+    """The data of a YAML file and the line of every field in it; raises FileProblem-worthy errors."""
+    text = file.read_text(encoding="utf-8")
+    node = yaml.compose(text, Loader=yaml.SafeLoader)
+    lines: dict[FieldPath, int] = {}
+    if node is not None:
+        _lines(node, (), lines)
+    return yaml.safe_load(text), lines
+
+
+def _pydantic_problems(error: ValidationError) -> list[Problem]:
+    problems = []
+    for item in error.errors():
+        path = tuple(item["loc"])
+        message = item["msg"]
+        if item["type"] == "extra_forbidden":
+            message = f"unknown field '{path[-1]}'"
+        elif item["type"] == "missing":
+            message = f"'{path[-1]}' is required"
+        problems.append(Problem(path, message))
+    return problems
+
+
+def parse_document(model: type[D], data: Any) -> tuple[D | None, list[Problem]]:
+    """Build the document and run its own rules; either a document or its problems."""
+    try:
+        document = model.model_validate(data)
+    except ValidationError as error:
+        return None, _pydantic_problems(error)
+    if isinstance(document, LessonDocument):
+        return document, validate_lesson(document)
+    if isinstance(document, TrackDocument):
+        return document, validate_track(document)
+    return document, []
+
+
+def _load(
+    file: Path, model: type[D], derived: dict[str, Any], problems: list[FileProblem]
+) -> Loaded[D] | None:
+    try:
+        data, lines = read_yaml(file)
+    except (OSError, UnicodeDecodeError) as error:
+        problems.append(FileProblem(file, 1, f"cannot read the file: {error}"))
+        return None
+    except yaml.MarkedYAMLError as error:
+        line = error.problem_mark.line + 1 if error.problem_mark else 1
+        problems.append(FileProblem(file, line, f"not valid YAML: {error.problem}"))
+        return None
+    if not isinstance(data, dict):
+        problems.append(FileProblem(file, 1, "expected a mapping of fields (slug: …, title: …)"))
+        return None
+    for name, value in derived.items():
+        given = data.setdefault(name, value)
+        if given != value:
+            line = lines.get((name,), 1)
+            problems.append(
+                FileProblem(file, line, f"{name} is '{given}' but the file's place says '{value}'")
+            )
+    document, found = parse_document(model, data)
+    located = [
+        FileProblem(file, _line(lines, problem.path), _describe(problem)) for problem in found
+    ]
+    problems.extend(located)
+    if document is None or located:
+        return None
+    return Loaded(file, document, lines)
+
+
+def _describe(problem: Problem) -> str:
+    """``steps[0].text.bg: …``: the field first, as authors know it from the file."""
+    if not problem.path:
+        return problem.message
+    return f"{json_path(problem.path).removeprefix('$.')}: {problem.message}"
+
+
+def _line(lines: dict[FieldPath, int], path: FieldPath) -> int:
+    """The line of ``path``, or of its nearest ancestor the file has (for a missing field)."""
+    for end in range(len(path), -1, -1):
+        if path[:end] in lines:
+            return lines[path[:end]]
+    return 1
+
+
+def _lesson_files(folder: Path) -> list[Path]:
+    return sorted(
+        file for file in folder.iterdir() if file.is_file() and LESSON_FILE.match(file.name)
+    )
+
+
+def _expand(paths: Iterable[Path], problems: list[FileProblem]) -> tuple[list[Path], list[Path]]:
+    """Track files and lesson files named by the paths: a curriculum root, a track folder or files."""
+    tracks: list[Path] = []
+    lessons: list[Path] = []
+    for path in paths:
+        if path.is_file():
+            if path.name == TRACK_FILE:
+                tracks.append(path)
+            elif LESSON_FILE.match(path.name):
+                lessons.append(path)
+                if (path.parent / TRACK_FILE).is_file():
+                    tracks.append(path.parent / TRACK_FILE)
+            else:
+                problems.append(
+                    FileProblem(
+                        path, 1, f"not a lesson file (expected NN-slug.yaml or {TRACK_FILE})"
+                    )
+                )
+        elif (path / TRACK_FILE).is_file():
+            tracks.append(path / TRACK_FILE)
+            lessons.extend(_lesson_files(path))
+        elif path.is_dir():
+            folders = sorted(folder for folder in path.iterdir() if (folder / TRACK_FILE).is_file())
+            if not folders:
+                problems.append(FileProblem(path, 1, f"no track folders (with {TRACK_FILE}) here"))
+            for folder in folders:
+                tracks.append(folder / TRACK_FILE)
+                lessons.extend(_lesson_files(folder))
+        else:
+            problems.append(FileProblem(path, 1, "no such file or folder"))
+    return list(dict.fromkeys(tracks)), list(dict.fromkeys(lessons))
+
+
+def load_curriculum(paths: Sequence[Path]) -> Curriculum:
+    """Read and check every document under ``paths``; the result carries every problem found."""
+    curriculum = Curriculum()
+    track_files, lesson_files = _expand(paths, curriculum.problems)
+    for file in track_files:
+        loaded_track = _load(file, TrackDocument, {"slug": file.parent.name}, curriculum.problems)
+        if loaded_track is not None:
+            curriculum.tracks.append(loaded_track)
+    for file in lesson_files:
+        match = LESSON_FILE.match(file.name)
+        assert match is not None
+        derived = {
+            "track": file.parent.name,
+            "position": int(match["position"]),
+            "slug": match["slug"],
+        }
+        loaded_lesson = _load(file, LessonDocument, derived, curriculum.problems)
+        if loaded_lesson is None:
+            continue
+        curriculum.lessons.append(loaded_lesson)
+        _check_image_files(loaded_lesson, curriculum.problems)
+    _check_across(curriculum, track_files)
+    return curriculum
+
+
+def _check_image_files(loaded: Loaded[LessonDocument], problems: list[FileProblem]) -> None:
+    for index, step in enumerate(loaded.document.steps):
+        image = step.image.file if step.image is not None else None
+        if image is not None and not (loaded.file.parent / image).is_file():
+            line = loaded.line_of(("steps", index, "image", "file"))
+            problems.append(FileProblem(loaded.file, line, f"image file '{image}' does not exist"))
+
+
+def _check_across(curriculum: Curriculum, track_files: list[Path]) -> None:
+    loaded_by_slug: dict[tuple[str, str], Loaded[Any]] = {}
+    for track in curriculum.tracks:
+        loaded_by_slug.setdefault(("track", track.document.slug), track)
+    for lesson in curriculum.lessons:
+        loaded_by_slug.setdefault(("lesson", lesson.document.slug), lesson)
+    # Lessons whose track file failed to load are not reported again as "no such track".
+    known_tracks = [track.document for track in curriculum.tracks]
+    failed_tracks = {file.parent.name for file in track_files} - {
+        track.slug for track in known_tracks
+    }
+    for found in validate_curriculum(
+        known_tracks, [lesson.document for lesson in curriculum.lessons]
+    ):
+        loaded = loaded_by_slug[(found.kind, found.slug)]
+        if found.problem.path == ("track",) and loaded.document.track in failed_tracks:
+            continue
+        curriculum.problems.append(
+            FileProblem(loaded.file, loaded.line_of(found.problem.path), found.problem.message)
+        )
+
+
+class _LiteralDumper(yaml.SafeDumper):
+    """Multi-line text as ``|`` blocks, so exported lessons read like the hand-written ones."""
+
+
+def _represent_text(dumper: yaml.SafeDumper, text: str) -> yaml.Node:
+    style = "|" if "\n" in text else None
+    return dumper.represent_scalar("tag:yaml.org,2002:str", text, style=style)
+
+
+_LiteralDumper.add_representer(str, _represent_text)
+
+
+def to_yaml(document: BaseModel | dict[str, Any], *, drop: Sequence[str] = ()) -> str:
+    data = dump_document(document) if isinstance(document, Document) else dict(document)
+    for name in drop:
+        data.pop(name, None)
+    return yaml.dump(data, Dumper=_LiteralDumper, allow_unicode=True, sort_keys=False, width=100)
+
+
+def write_curriculum(
+    folder: Path, tracks: Sequence[TrackDocument], lessons: Sequence[LessonDocument]
+) -> list[Path]:
+    """Write tracks and lessons as files that load back to the same documents."""
+    written = []
+    for track in tracks:
+        track_folder = folder / track.slug
+        track_folder.mkdir(parents=True, exist_ok=True)
+        (track_folder / TRACK_FILE).write_text(to_yaml(track, drop=["slug"]), encoding="utf-8")
+        written.append(track_folder / TRACK_FILE)
+    for lesson in lessons:
+        assert lesson.track is not None
+        assert lesson.position is not None
+        file = folder / lesson.track / f"{lesson.position:02d}-{lesson.slug}.yaml"
+        file.parent.mkdir(parents=True, exist_ok=True)
+        file.write_text(to_yaml(lesson, drop=["track", "position"]), encoding="utf-8")
+        written.append(file)
+    return written

@@ -1,0 +1,1 @@
+"""Persistence: the engine and sessions, the models, and the Alembic migrations."""

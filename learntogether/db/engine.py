@@ -1,0 +1,78 @@
+"""Engines and session makers: SQLite with foreign keys and WAL, PostgreSQL through asyncpg."""
+
+from __future__ import annotations
+
+import socket
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import event, text
+from sqlalchemy.engine import make_url
+from sqlalchemy.exc import DBAPIError, OperationalError
+from sqlalchemy.ext.asyncio import (
+    AsyncEngine,
+    AsyncSession,
+    async_sessionmaker,
+    create_async_engine,
+)
+
+
+class DatabaseUnavailable(Exception):
+    """The database cannot be reached or opened; the message is one line without a password."""
+
+
+def create_engine(database_url: str, **kwargs: Any) -> AsyncEngine:
+    """Create the async engine, preparing SQLite files and connection settings."""
+    url = make_url(database_url)
+    if url.get_backend_name() == "sqlite":
+        if url.database and url.database != ":memory:" and not url.database.startswith("file:"):
+            Path(url.database).parent.mkdir(parents=True, exist_ok=True)
+        engine = create_async_engine(url, **kwargs)
+        _configure_sqlite(engine)
+        return engine
+    kwargs.setdefault("pool_pre_ping", True)
+    connect_args = kwargs.pop("connect_args", {})
+    connect_args.setdefault("timeout", 10)
+    return create_async_engine(url, connect_args=connect_args, **kwargs)
+
+
+def _configure_sqlite(engine: AsyncEngine) -> None:
+    """Foreign keys, WAL and a busy timeout; explicit BEGIN so SAVEPOINT and DDL are transactional."""
+
+    @event.listens_for(engine.sync_engine, "connect")
+    def _on_connect(dbapi_connection: Any, _record: Any) -> None:
+        # Let SQLAlchemy, not the sqlite3 module, decide where transactions begin.
+        dbapi_connection.isolation_level = None
+        cursor = dbapi_connection.cursor()
+        cursor.execute("PRAGMA foreign_keys=ON")
+        cursor.execute("PRAGMA busy_timeout=5000")
+        if engine.url.database not in (None, "", ":memory:"):
+            cursor.execute("PRAGMA journal_mode=WAL")
+            cursor.execute("PRAGMA synchronous=NORMAL")
+        cursor.close()
+
+    @event.listens_for(engine.sync_engine, "begin")
+    def _on_begin(connection: Any) -> None:
+        # IMMEDIATE takes the write lock up front: a deferred transaction that read and then
+        # writes fails at once ("database is locked") when another connection wrote meanwhile,
+        # whatever the busy timeout. The bot, API and scheduler share one file, so transactions
+        # queue (up to the busy timeout) instead of failing.
+        connection.exec_driver_sql("BEGIN IMMEDIATE")
+
+
+def create_session_maker(engine: AsyncEngine) -> async_sessionmaker[AsyncSession]:
+    return async_sessionmaker(engine, expire_on_commit=False)
+
+
+async def check_database(engine: AsyncEngine) -> None:
+    """Open a connection and run ``SELECT 1``, or raise DatabaseUnavailable with a clear reason."""
+    where = engine.url.render_as_string(hide_password=True)
+    try:
+        async with engine.connect() as connection:
+            await connection.execute(text("SELECT 1"))
+    except (OperationalError, DBAPIError) as error:
+        reason = str(error.orig).splitlines()[0] if error.orig is not None else str(error)
+        raise DatabaseUnavailable(f"cannot use the database at {where}: {reason}") from None
+    except (OSError, socket.gaierror, TimeoutError) as error:
+        reason = error.strerror or str(error) or type(error).__name__
+        raise DatabaseUnavailable(f"cannot reach the database at {where}: {reason}") from None

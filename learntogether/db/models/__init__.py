@@ -1,0 +1,76 @@
+"""Every table of the platform, one module per domain; importing this registers them all.
+
+No table records ethnicity, and none may: the platform works against segregation without
+counting anyone by origin (``tests/db/test_migrations.py`` guards this).
+"""
+
+from learntogether.db.models.activity import Activity, Verb
+from learntogether.db.models.audit import AuditLog
+from learntogether.db.models.broadcasts import (
+    Broadcast,
+    BroadcastKind,
+    BroadcastStatus,
+    Delivery,
+    DeliveryStatus,
+    broadcast_cohorts,
+)
+from learntogether.db.models.certificates import Certificate
+from learntogether.db.models.cohorts import Cohort, Membership, cohort_mediators, cohort_tracks
+from learntogether.db.models.content import (
+    Lesson,
+    LessonStatus,
+    LessonVersion,
+    Track,
+    VersionStatus,
+)
+from learntogether.db.models.events import Attendance, AttendanceMethod, Event
+from learntogether.db.models.goals import Goal, GoalMeasure
+from learntogether.db.models.progress import (
+    Answer,
+    LessonProgress,
+    ProgressStatus,
+    QuestionKind,
+    QuizAttempt,
+)
+from learntogether.db.models.reminders import Reminder
+from learntogether.db.models.tokens import ApiToken, TokenRole, api_token_cohorts
+from learntogether.db.models.users import Role, User, UserStatus
+
+__all__ = [
+    "Activity",
+    "Answer",
+    "ApiToken",
+    "Attendance",
+    "AttendanceMethod",
+    "AuditLog",
+    "Broadcast",
+    "BroadcastKind",
+    "BroadcastStatus",
+    "Certificate",
+    "Cohort",
+    "Delivery",
+    "DeliveryStatus",
+    "Event",
+    "Goal",
+    "GoalMeasure",
+    "Lesson",
+    "LessonProgress",
+    "LessonStatus",
+    "LessonVersion",
+    "Membership",
+    "ProgressStatus",
+    "QuestionKind",
+    "QuizAttempt",
+    "Reminder",
+    "Role",
+    "TokenRole",
+    "Track",
+    "User",
+    "UserStatus",
+    "Verb",
+    "VersionStatus",
+    "api_token_cohorts",
+    "broadcast_cohorts",
+    "cohort_mediators",
+    "cohort_tracks",
+]

@@ -1,0 +1,70 @@
+"""The append-only record of participation: the source of every report and of xAPI export."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from enum import StrEnum
+from typing import Any
+
+from sqlalchemy import BigInteger, CheckConstraint, ForeignKey, Index, Integer, String, false
+from sqlalchemy.orm import Mapped, mapped_column
+
+from learntogether.db.base import Base, created_at_column, enum_check, json_column
+from learntogether.db.models._columns import enum_column
+from learntogether.db.models.users import Role
+
+
+class Verb(StrEnum):
+    JOINED = "joined"
+    STARTED = "started"
+    STEP = "step"
+    ANSWERED = "answered"
+    COMPLETED = "completed"
+    PASSED = "passed"
+    FAILED = "failed"
+    ATTENDED = "attended"
+    REMINDED = "reminded"
+    NUDGED = "nudged"
+    CERTIFIED = "certified"
+
+
+class Activity(Base):
+    """One thing a learner did or received, with who they were at that moment.
+
+    Role, locale and place are copied in when the row is written, so reports group millions of
+    rows without joins and keep describing the past even after a learner changes or is erased.
+    Rows are never updated or deleted; the foreign keys therefore have no ``ondelete`` action.
+    """
+
+    __tablename__ = "activities"
+    __table_args__ = (
+        enum_check("verb", Verb),
+        enum_check("role", Role),
+        CheckConstraint("score >= 0", name="score_not_negative"),
+        # Reports: a period of everything, a period of one verb, one learner's history, one
+        # cohort's period, one lesson's funnel.
+        Index("ix_activities_occurred_at", "occurred_at"),
+        Index("ix_activities_verb_occurred_at", "verb", "occurred_at"),
+        Index("ix_activities_user_id_occurred_at", "user_id", "occurred_at"),
+        Index("ix_activities_cohort_id_occurred_at", "cohort_id", "occurred_at"),
+        Index("ix_activities_lesson_id_verb", "lesson_id", "verb"),
+    )
+
+    # SQLite only autoincrements an INTEGER PRIMARY KEY.
+    id: Mapped[int] = mapped_column(BigInteger().with_variant(Integer, "sqlite"), primary_key=True)
+    occurred_at: Mapped[datetime] = created_at_column()
+    user_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    verb: Mapped[Verb] = enum_column(Verb)
+    cohort_id: Mapped[int | None] = mapped_column(ForeignKey("cohorts.id"))
+    track_id: Mapped[int | None] = mapped_column(ForeignKey("tracks.id"))
+    lesson_id: Mapped[int | None] = mapped_column(ForeignKey("lessons.id"))
+    lesson_version_id: Mapped[int | None] = mapped_column(ForeignKey("lesson_versions.id"))
+    question_key: Mapped[str | None] = mapped_column(String(64))
+    score: Mapped[float | None]
+    assisted: Mapped[bool] = mapped_column(default=False, server_default=false())
+    role: Mapped[Role | None] = enum_column(Role, nullable=True)
+    locale: Mapped[str | None] = mapped_column(String(16))
+    country: Mapped[str | None] = mapped_column(String(2))
+    region: Mapped[str | None] = mapped_column(String(128))
+    municipality: Mapped[str | None] = mapped_column(String(128))
+    data: Mapped[dict[str, Any] | None] = json_column(nullable=True)

@@ -1,0 +1,1 @@
+"""Documents the platform hands out as files (certificates), rendered without network access."""

@@ -1,0 +1,149 @@
+"""The certificate as an A4 landscape PDF, in any of the platform's languages.
+
+The fonts are the DejaVu Sans files matplotlib ships, so Bulgarian Cyrillic and the Romani letters
+(č, š, ž, ć, ǧ, θ) render without downloading anything. The phrases come translated from the
+caller (``CertificateTexts``); only the date is formatted here, with Babel.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import UTC, date, datetime, time
+from pathlib import Path
+
+import matplotlib
+from babel.dates import format_date
+from fpdf import FPDF, Align, XPos, YPos
+
+from learntogether.i18n import babel_locale
+
+FONT_DIR = Path(matplotlib.get_data_path()) / "fonts" / "ttf"
+FONT = "DejaVu"
+PROGRAMME = "To Learn Together"
+
+# A4 landscape, in millimetres.
+PAGE_WIDTH, PAGE_HEIGHT = 297.0, 210.0
+TEXT_MARGIN = 30.0
+TEXT_WIDTH = PAGE_WIDTH - 2 * TEXT_MARGIN
+
+INK = (33, 37, 41)
+MUTED = (96, 103, 112)
+PRIMARY = (23, 70, 120)
+ACCENT = (196, 150, 52)
+
+
+@dataclass(frozen=True)
+class CertificateTexts:
+    """The translatable phrases of a certificate, already in the learner's language."""
+
+    heading: str
+    """"Certificate"."""
+    awarded_to: str
+    """"awarded to", above the name."""
+    for_completing: str
+    """"for completing the track", above the track's title."""
+    issued_on_label: str
+    """"Issued on", before the date."""
+    verify_label: str
+    """"Verification code", before the code."""
+
+
+def render_certificate_pdf(
+    *,
+    name: str,
+    track_title: str,
+    issued_on: date,
+    code: str,
+    locale: str,
+    verify_url: str | None,
+    texts: CertificateTexts,
+) -> bytes:
+    """One certificate page; the same arguments always give the same bytes."""
+    pdf = FPDF(orientation="landscape", unit="mm", format="A4")
+    pdf.add_font(FONT, "", str(FONT_DIR / "DejaVuSans.ttf"))
+    pdf.add_font(FONT, "B", str(FONT_DIR / "DejaVuSans-Bold.ttf"))
+    pdf.set_title(f"{texts.heading}: {track_title}")
+    pdf.set_creator(PROGRAMME)
+    pdf.set_lang(locale)
+    # A fixed date (not "now") keeps the document, and its /ID hash, reproducible.
+    pdf.set_creation_date(datetime.combine(issued_on, time(), tzinfo=UTC))
+    pdf.set_auto_page_break(False)
+    pdf.set_margins(TEXT_MARGIN, TEXT_MARGIN)
+    pdf.add_page()
+    _frame(pdf)
+
+    _line(pdf, PROGRAMME.upper(), y=26, size=10, color=ACCENT, style="B", spacing=1.5)
+    _line(pdf, texts.heading, y=38, size=40, color=PRIMARY, style="B")
+    pdf.set_draw_color(*ACCENT)
+    pdf.set_line_width(0.6)
+    pdf.line(PAGE_WIDTH / 2 - 30, 60, PAGE_WIDTH / 2 + 30, 60)
+    _line(pdf, texts.awarded_to, y=70, size=14, color=MUTED)
+    # From the name on, each block starts below the last: a long name or title wraps.
+    _fitted(pdf, name, y=80, largest=34, smallest=16, lines=1, color=INK)
+    _line(pdf, texts.for_completing, y=pdf.get_y() + 10, size=14, color=MUTED)
+    _fitted(pdf, track_title, y=pdf.get_y() + 10, largest=22, smallest=14, lines=2, color=PRIMARY)
+
+    issued = format_date(issued_on, "long", locale=babel_locale(locale))
+    _footer(pdf, f"{texts.issued_on_label}: {issued}", x=TEXT_MARGIN, align=Align.L)
+    _footer(pdf, f"{texts.verify_label}: {code}", x=PAGE_WIDTH / 2, align=Align.R)
+    if verify_url:
+        pdf.set_font(FONT, "", 9)
+        pdf.set_text_color(*PRIMARY)
+        pdf.set_xy(PAGE_WIDTH / 2, 172)
+        pdf.cell(TEXT_WIDTH / 2, 6, verify_url, align=Align.R, link=verify_url)
+    return bytes(pdf.output())
+
+
+def _frame(pdf: FPDF) -> None:
+    pdf.set_draw_color(*PRIMARY)
+    pdf.set_line_width(1.2)
+    pdf.rect(10, 10, PAGE_WIDTH - 20, PAGE_HEIGHT - 20)
+    pdf.set_draw_color(*ACCENT)
+    pdf.set_line_width(0.3)
+    pdf.rect(14, 14, PAGE_WIDTH - 28, PAGE_HEIGHT - 28)
+
+
+def _line(
+    pdf: FPDF,
+    text: str,
+    *,
+    y: float,
+    size: float,
+    color: tuple[int, int, int],
+    style: str = "",
+    spacing: float = 0,
+) -> None:
+    pdf.set_font(FONT, style, size)
+    pdf.set_char_spacing(spacing)
+    pdf.set_text_color(*color)
+    pdf.set_xy(TEXT_MARGIN, y)
+    pdf.cell(TEXT_WIDTH, size * 0.5, text, align=Align.C)
+    pdf.set_char_spacing(0)
+
+
+def _fitted(
+    pdf: FPDF,
+    text: str,
+    *,
+    y: float,
+    largest: int,
+    smallest: int,
+    lines: int,
+    color: tuple[int, int, int],
+) -> None:
+    """Bold, centred, as large as fits in ``lines`` lines; the longest texts wrap at ``smallest``."""
+    size = largest
+    pdf.set_font(FONT, "B", size)
+    while size > smallest and pdf.get_string_width(text) > lines * TEXT_WIDTH * 0.9:
+        size -= 1
+        pdf.set_font(FONT, "B", size)
+    pdf.set_text_color(*color)
+    pdf.set_xy(TEXT_MARGIN, y)
+    pdf.multi_cell(TEXT_WIDTH, size * 0.5, text, align=Align.C, new_x=XPos.LMARGIN, new_y=YPos.NEXT)
+
+
+def _footer(pdf: FPDF, text: str, *, x: float, align: Align) -> None:
+    pdf.set_font(FONT, "", 11)
+    pdf.set_text_color(*INK)
+    pdf.set_xy(x, 165)
+    pdf.cell(TEXT_WIDTH / 2, 7, text, align=align)

@@ -1,0 +1,60 @@
+"""The append-only participation record that reports read.
+
+Each row copies the learner's role, locale and place as they were at the time, so reports need no
+joins and stay right after a learner moves or erases their data.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from learntogether.db.models import Activity, Membership, User, Verb
+
+
+async def latest_cohort_id(session: AsyncSession, user_id: int) -> int | None:
+    return await session.scalar(
+        select(Membership.cohort_id)
+        .where(Membership.user_id == user_id)
+        .order_by(Membership.joined_at.desc(), Membership.id.desc())
+        .limit(1)
+    )
+
+
+async def record(
+    session: AsyncSession,
+    learner: User,
+    verb: Verb,
+    *,
+    cohort_id: int | None = None,
+    track_id: int | None = None,
+    lesson_id: int | None = None,
+    lesson_version_id: int | None = None,
+    question_key: str | None = None,
+    score: float | None = None,
+    assisted: bool = False,
+    data: dict[str, Any] | None = None,
+) -> None:
+    session.add(
+        Activity(
+            user_id=learner.id,
+            verb=verb,
+            cohort_id=cohort_id
+            if cohort_id is not None
+            else await latest_cohort_id(session, learner.id),
+            track_id=track_id,
+            lesson_id=lesson_id,
+            lesson_version_id=lesson_version_id,
+            question_key=question_key,
+            score=score,
+            assisted=assisted,
+            role=learner.role,
+            locale=learner.locale,
+            country=learner.country,
+            region=learner.region,
+            municipality=learner.municipality,
+            data=data,
+        )
+    )

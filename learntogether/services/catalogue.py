@@ -1,0 +1,112 @@
+"""What a learner is offered: tracks for their role first, each lesson with the learner's progress."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from learntogether.content.render import pick_text
+from learntogether.db.models import (
+    Lesson,
+    LessonProgress,
+    LessonStatus,
+    ProgressStatus,
+    Track,
+    User,
+)
+from learntogether.services.lessons import published_versions
+
+NEW, IN_PROGRESS, DONE = "new", "in_progress", "done"
+
+
+@dataclass(frozen=True)
+class LessonEntry:
+    lesson_id: int
+    slug: str
+    title: str
+    minutes: int
+    status: str
+    """NEW, IN_PROGRESS or DONE."""
+
+
+@dataclass(frozen=True)
+class TrackEntry:
+    track_id: int
+    slug: str
+    title: str
+    for_role: bool
+    lessons: list[LessonEntry]
+
+    @property
+    def done(self) -> int:
+        return sum(lesson.status == DONE for lesson in self.lessons)
+
+    @property
+    def status(self) -> str:
+        if self.lessons and self.done == len(self.lessons):
+            return DONE
+        if any(lesson.status != NEW for lesson in self.lessons):
+            return IN_PROGRESS
+        return NEW
+
+
+async def catalogue(session: AsyncSession, *, learner: User, chain: list[str]) -> list[TrackEntry]:
+    """Every open track with its published lessons; the learner's role's tracks come first."""
+    rows = list(
+        await session.execute(
+            select(Lesson, Track)
+            .join(Track, Lesson.track_id == Track.id)
+            .where(Lesson.status == LessonStatus.PUBLISHED, Track.archived_at.is_(None))
+            .order_by(Track.position, Track.slug, Lesson.position)
+        )
+    )
+    versions = await published_versions(session, [lesson.id for lesson, _ in rows])
+    progress = {
+        row.lesson_id: row.status
+        for row in await session.scalars(
+            select(LessonProgress).where(LessonProgress.user_id == learner.id)
+        )
+    }
+    tracks: dict[int, TrackEntry] = {}
+    for lesson, track in rows:
+        version = versions.get(lesson.id)
+        if version is None:
+            continue
+        entry = tracks.setdefault(
+            track.id,
+            TrackEntry(
+                track_id=track.id,
+                slug=track.slug,
+                title=pick_text(track.title, chain),
+                for_role=learner.role is not None and learner.role.value in track.audience,
+                lessons=[],
+            ),
+        )
+        status = progress.get(lesson.id)
+        entry.lessons.append(
+            LessonEntry(
+                lesson_id=lesson.id,
+                slug=lesson.slug,
+                title=pick_text(version.document["title"], chain),
+                minutes=int(version.document["minutes"]),
+                status=DONE
+                if status is ProgressStatus.COMPLETED
+                else IN_PROGRESS
+                if status
+                else NEW,
+            )
+        )
+    return sorted(tracks.values(), key=lambda track: not track.for_role)
+
+
+async def suggested_lesson(
+    session: AsyncSession, *, learner: User, chain: list[str]
+) -> LessonEntry | None:
+    """The next lesson to take: the first unfinished one, in the role's tracks before the others."""
+    for track in await catalogue(session, learner=learner, chain=chain):
+        for lesson in track.lessons:
+            if lesson.status != DONE:
+                return lesson
+    return None

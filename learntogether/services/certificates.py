@@ -1,0 +1,228 @@
+"""Certificates: whether a learner has earned one for a track, and checking one by its code.
+
+A track's pass rule (``pass_rule`` in its ``track.yaml``) asks for a number of its published
+lessons to be passed, all of them unless ``lessons`` says fewer, and optionally for the average of
+the learner's best scores over the track's published lessons that have a score to reach
+``min_average_score`` percent. A lesson is passed when its progress says so: its quiz reached the
+pass score, or a lesson without a scored quiz (a survey, a reading) was completed. Draft and
+archived lessons are neither required nor counted.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import secrets
+from dataclasses import dataclass
+from datetime import datetime
+
+from sqlalchemy import ColumnElement, and_, func, select
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from learntogether.content.render import locale_chain, pick_text
+from learntogether.content.schema import PassRule
+from learntogether.db.models import (
+    Certificate,
+    Lesson,
+    LessonProgress,
+    LessonStatus,
+    Track,
+    User,
+    UserStatus,
+    Verb,
+)
+from learntogether.documents.certificate import CertificateTexts, render_certificate_pdf
+from learntogether.services import activity
+from learntogether.services.errors import NotFound
+
+# No 0/O, 1/I: a code read aloud or typed from paper comes out right.
+CODE_ALPHABET = "23456789ABCDEFGHJKLMNPQRSTUVWXYZ"
+CODE_LENGTH = 10
+# 32**10 codes: a clash is all but impossible, yet costs only another draw.
+CODE_DRAWS = 3
+
+
+@dataclass(frozen=True)
+class CertificateCheck:
+    """What anyone holding the code may see: name, track and date, nothing else."""
+
+    code: str
+    name: str | None
+    """None once the learner had their personal data erased."""
+    track_slug: str
+    track_title: dict[str, str]
+    issued_at: datetime
+
+
+@dataclass(frozen=True)
+class _Standing:
+    published: int
+    passed: int
+    average_score: float | None
+
+
+def new_code() -> str:
+    """A fresh random certificate code (``secrets``: codes must not be guessable)."""
+    return "".join(secrets.choice(CODE_ALPHABET) for _ in range(CODE_LENGTH))
+
+
+async def _standing(session: AsyncSession, *, learner: User, track_id: int) -> _Standing:
+    """The learner against the track's published lessons, in one query."""
+    own_progress = and_(LessonProgress.lesson_id == Lesson.id, LessonProgress.user_id == learner.id)
+    published, passed, average = (
+        await session.execute(
+            select(
+                func.count(Lesson.id),
+                func.count(LessonProgress.id).filter(LessonProgress.passed.is_(True)),
+                func.avg(LessonProgress.best_score),
+            )
+            .select_from(Lesson)
+            .outerjoin(LessonProgress, own_progress)
+            .where(Lesson.track_id == track_id, Lesson.status == LessonStatus.PUBLISHED)
+        )
+    ).one()
+    return _Standing(int(published), int(passed), float(average) if average is not None else None)
+
+
+def _meets(rule: PassRule, standing: _Standing) -> bool:
+    if standing.published == 0:
+        return False
+    # A rule asking for more lessons than are published (some were archived) asks for all.
+    required = min(rule.lessons or standing.published, standing.published)
+    if standing.passed < required:
+        return False
+    if rule.min_average_score is None or standing.average_score is None:
+        # Nothing scored (surveys and readings only): there is no average to fall short of.
+        return True
+    return standing.average_score >= rule.min_average_score
+
+
+def _name(learner: User) -> str | None:
+    return " ".join(part for part in (learner.first_name, learner.last_name) if part) or None
+
+
+async def _find_own(session: AsyncSession, *, user_id: int, track_id: int) -> int | None:
+    return await session.scalar(
+        select(Certificate.id).where(
+            Certificate.user_id == user_id, Certificate.track_id == track_id
+        )
+    )
+
+
+async def _issue(session: AsyncSession, *, learner: User, track_id: int) -> Certificate | None:
+    """Insert the certificate in a savepoint, so a clash never spoils the caller's transaction.
+
+    None when a concurrent update of the same learner issued it first.
+    """
+    for _ in range(CODE_DRAWS):
+        certificate = Certificate(
+            code=new_code(),
+            user_id=learner.id,
+            track_id=track_id,
+            name_on_certificate=_name(learner),
+        )
+        try:
+            async with session.begin_nested():
+                session.add(certificate)
+        except IntegrityError:
+            if await _find_own(session, user_id=learner.id, track_id=track_id) is not None:
+                return None
+            continue
+        return certificate
+    raise RuntimeError(f"no unused certificate code in {CODE_DRAWS} draws")
+
+
+async def award_if_earned(
+    session: AsyncSession, *, learner: User, track_id: int
+) -> Certificate | None:
+    """Issue the learner's certificate for the track if they have just met its pass rule.
+
+    Call it whenever a lesson of the track is passed. Returns the new certificate, or None when the
+    rule is not met yet or the certificate exists already (calling it again changes nothing).
+    Raises NotFound for an unknown track.
+    """
+    track = await session.get(Track, track_id)
+    if track is None:
+        raise NotFound(f"No track with id {track_id}.")
+    if learner.status is UserStatus.ERASED:
+        return None
+    if await _find_own(session, user_id=learner.id, track_id=track_id) is not None:
+        return None
+    rule = PassRule.model_validate(track.pass_rule or {})
+    if not _meets(rule, await _standing(session, learner=learner, track_id=track_id)):
+        return None
+    certificate = await _issue(session, learner=learner, track_id=track_id)
+    if certificate is None:
+        return None
+    await activity.record(session, learner, Verb.CERTIFIED, track_id=track_id)
+    await session.flush()
+    return certificate
+
+
+async def _with_track(
+    session: AsyncSession, *where: ColumnElement[bool]
+) -> tuple[Certificate, Track] | None:
+    row = (
+        await session.execute(
+            select(Certificate, Track).join(Track, Certificate.track_id == Track.id).where(*where)
+        )
+    ).first()
+    if row is None:
+        return None
+    certificate, track = row
+    return certificate, track
+
+
+async def find_certificate(session: AsyncSession, code: str) -> CertificateCheck:
+    """The public check of a code, as printed on the certificate (any letter case).
+
+    Raises NotFound for a code that was never issued.
+    """
+    found = await _with_track(session, Certificate.code == code.strip().upper())
+    if found is None:
+        raise NotFound("No certificate has this code.")
+    certificate, track = found
+    return CertificateCheck(
+        code=certificate.code,
+        name=certificate.name_on_certificate,
+        track_slug=track.slug,
+        track_title=track.title,
+        issued_at=certificate.issued_at,
+    )
+
+
+async def certificate_document(
+    session: AsyncSession,
+    *,
+    learner: User,
+    certificate_id: int,
+    locale: str,
+    texts: CertificateTexts,
+    verify_base_url: str | None,
+) -> tuple[str, bytes]:
+    """The learner's own certificate as a PDF: its file name and bytes.
+
+    ``texts`` are the phrases in ``locale`` (the bot translates them); the track's title falls back
+    from ``locale`` to English. ``verify_base_url`` is where codes are checked, for instance
+    ``https://example.org/api/v1/certificates``; the code is appended to it. Raises NotFound for a
+    certificate that is not the learner's.
+    """
+    found = await _with_track(
+        session, Certificate.id == certificate_id, Certificate.user_id == learner.id
+    )
+    if found is None:
+        raise NotFound("You have no such certificate.")
+    certificate, track = found
+    verify_url = f"{verify_base_url.rstrip('/')}/{certificate.code}" if verify_base_url else None
+    # Rendering takes a tenth of a second or more: keep it off the event loop.
+    pdf = await asyncio.to_thread(
+        render_certificate_pdf,
+        name=certificate.name_on_certificate or "",
+        track_title=pick_text(track.title, locale_chain(locale)),
+        issued_on=certificate.issued_at.date(),
+        code=certificate.code,
+        locale=locale,
+        verify_url=verify_url,
+        texts=texts,
+    )
+    return f"certificate-{track.slug}-{certificate.code}.pdf", pdf

@@ -1,0 +1,97 @@
+"""The public certificate check: no token, and only what the certificate itself states."""
+
+from __future__ import annotations
+
+from datetime import date
+from pathlib import Path
+
+from httpx import AsyncClient
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from learntogether.db.models import Lesson, LessonProgress, ProgressStatus
+from learntogether.services import certificates, learners
+from learntogether.services.lessons import published_versions
+from learntogether.services.tracks import find_track
+from tests.content.samples import TRACK
+from tests.factories import create_learner, import_sample_curriculum
+
+TELEGRAM_ID = 501
+
+
+async def _certified(
+    session_maker: async_sessionmaker[AsyncSession], root: Path, *, erased: bool = False
+) -> tuple[str, date]:
+    """A learner who passed the sample track's one lesson and got the certificate: code and date."""
+    await import_sample_curriculum(session_maker, root)
+    await create_learner(session_maker, TELEGRAM_ID)
+    async with session_maker() as session:
+        learner = await learners.find_learner(session, TELEGRAM_ID)
+        assert learner is not None
+        lesson_id = await session.scalar(select(Lesson.id))
+        assert lesson_id is not None
+        version = (await published_versions(session, [lesson_id]))[lesson_id]
+        session.add(
+            LessonProgress(
+                user_id=learner.id,
+                lesson_id=lesson_id,
+                lesson_version_id=version.id,
+                status=ProgressStatus.COMPLETED,
+                best_score=100.0,
+                passed=True,
+            )
+        )
+        track = await find_track(session, "demo")
+        certificate = await certificates.award_if_earned(
+            session, learner=learner, track_id=track.id
+        )
+        assert certificate is not None
+        if erased:
+            await learners.erase(session, learner=learner)
+        await session.commit()
+    return certificate.code, certificate.issued_at.date()
+
+
+async def test_anyone_can_check_a_certificate_without_a_token(
+    client: AsyncClient, session_maker: async_sessionmaker[AsyncSession], tmp_path: Path
+) -> None:
+    code, issued_on = await _certified(session_maker, tmp_path)
+    response = await client.get(f"/api/v1/certificates/{code}")
+    assert response.status_code == 200
+    assert response.json() == {
+        "code": code,
+        "name": "Learner",
+        "track": {"slug": "demo", "title": TRACK["title"]},
+        "issued_on": issued_on.isoformat(),
+    }
+
+
+async def test_a_lower_case_code_finds_the_certificate(
+    client: AsyncClient, session_maker: async_sessionmaker[AsyncSession], tmp_path: Path
+) -> None:
+    code, _ = await _certified(session_maker, tmp_path)
+    response = await client.get(f"/api/v1/certificates/{code.lower()}")
+    assert response.status_code == 200
+    assert response.json()["code"] == code
+
+
+async def test_an_erased_learners_certificate_shows_no_name(
+    client: AsyncClient, session_maker: async_sessionmaker[AsyncSession], tmp_path: Path
+) -> None:
+    code, _ = await _certified(session_maker, tmp_path, erased=True)
+    response = await client.get(f"/api/v1/certificates/{code}")
+    assert response.status_code == 200
+    assert response.json()["name"] is None
+
+
+async def test_an_unknown_code_is_a_404_problem(client: AsyncClient) -> None:
+    response = await client.get("/api/v1/certificates/23456789AB")
+    assert response.status_code == 404
+    assert response.headers["content-type"] == "application/problem+json"
+    assert response.json() == {
+        "type": "about:blank",
+        "title": "Not found",
+        "status": 404,
+        "detail": "No certificate has this code.",
+        "instance": "/api/v1/certificates/23456789AB",
+    }

@@ -1,0 +1,26 @@
+"""Health, metrics and the OpenAPI document."""
+
+from __future__ import annotations
+
+from httpx import AsyncClient
+
+
+async def test_healthz_reports_database_ok(client: AsyncClient) -> None:
+    response = await client.get("/healthz")
+    assert response.status_code == 200
+    assert response.json() == {"status": "ok", "database": "ok"}
+
+
+async def test_metrics_count_requests_by_route_template(client: AsyncClient) -> None:
+    await client.get("/healthz")
+    await client.get("/api/v1/tokens")
+    response = await client.get("/metrics")
+    assert response.status_code == 200
+    assert 'lt_http_requests_total{method="GET",route="/healthz",status="200"} 1.0' in response.text
+    assert 'route="/api/v1/tokens",status="401"' in response.text
+
+
+async def test_openapi_documents_bearer_auth_and_routes(client: AsyncClient) -> None:
+    spec = (await client.get("/openapi.json")).json()
+    assert {"/api/v1/tokens", "/api/v1/lessons", "/healthz"} <= set(spec["paths"])
+    assert spec["components"]["securitySchemes"]["HTTPBearer"]["scheme"] == "bearer"

@@ -1,0 +1,90 @@
+"""The tokens resource: list without secrets, create, scope, revoke, audit."""
+
+from __future__ import annotations
+
+from httpx import AsyncClient
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from learntogether.db.models import ApiToken, AuditLog, TokenRole
+from learntogether.services.tokens import split_token
+from tests.factories import create_api_token, create_cohort
+
+
+async def test_list_shows_tokens_without_secrets(
+    client: AsyncClient, session_maker: async_sessionmaker[AsyncSession]
+) -> None:
+    admin = await create_api_token(session_maker, name="office")
+    await create_api_token(session_maker, TokenRole.VIEWER, name="funder")
+    response = await client.get("/api/v1/tokens", headers={"Authorization": f"Bearer {admin}"})
+    assert response.status_code == 200
+    body = response.json()
+    assert body["total"] == 2
+    assert {item["name"] for item in body["items"]} == {"office", "funder"}
+    assert split_token(admin)[1] not in response.text
+    assert all("secret" not in key and "hash" not in key for item in body["items"] for key in item)
+
+
+async def test_list_pages_with_limit_and_offset(
+    client: AsyncClient, session_maker: async_sessionmaker[AsyncSession]
+) -> None:
+    admin = await create_api_token(session_maker, name="t0")
+    for index in range(1, 5):
+        await create_api_token(session_maker, TokenRole.VIEWER, name=f"t{index}")
+    response = await client.get(
+        "/api/v1/tokens",
+        params={"limit": 2, "offset": 2},
+        headers={"Authorization": f"Bearer {admin}"},
+    )
+    body = response.json()
+    assert (body["total"], body["limit"], body["offset"], len(body["items"])) == (5, 2, 2, 2)
+
+
+async def test_create_mediator_token_scoped_to_cohort_and_audited(
+    client: AsyncClient, session_maker: async_sessionmaker[AsyncSession]
+) -> None:
+    async with session_maker() as session:
+        await create_cohort(session, code="SLV1")
+        await session.commit()
+    admin = await create_api_token(session_maker, name="office")
+    response = await client.post(
+        "/api/v1/tokens",
+        json={"name": "sliven-mediator", "role": "mediator", "cohorts": ["SLV1"]},
+        headers={"Authorization": f"Bearer {admin}"},
+    )
+    assert response.status_code == 201
+    body = response.json()
+    assert body["cohorts"] == ["SLV1"]
+    assert body["token"].startswith(f"lt_{body['prefix']}_")
+    async with session_maker() as session:
+        stored = await session.scalar(select(ApiToken).where(ApiToken.id == body["id"]))
+        assert stored is not None
+        assert split_token(body["token"])[1] not in (stored.secret_hash, stored.prefix)
+        audit = (await session.scalars(select(AuditLog).where(AuditLog.entity == "token"))).all()
+        assert [(entry.actor, entry.action) for entry in audit][-1] == ("token:office", "create")
+
+
+async def test_create_mediator_token_with_unknown_cohort_is_422(
+    client: AsyncClient, session_maker: async_sessionmaker[AsyncSession]
+) -> None:
+    admin = await create_api_token(session_maker)
+    response = await client.post(
+        "/api/v1/tokens",
+        json={"name": "m", "role": "mediator", "cohorts": ["NOPE"]},
+        headers={"Authorization": f"Bearer {admin}"},
+    )
+    assert response.status_code == 422
+    assert response.json()["errors"] == [
+        {"path": "$.cohorts", "message": "unknown cohort code 'NOPE'"}
+    ]
+
+
+async def test_revoke_unknown_token_is_404(
+    client: AsyncClient, session_maker: async_sessionmaker[AsyncSession]
+) -> None:
+    admin = await create_api_token(session_maker)
+    response = await client.post(
+        "/api/v1/tokens/9999/revoke", headers={"Authorization": f"Bearer {admin}"}
+    )
+    assert response.status_code == 404
+    assert response.headers["content-type"] == "application/problem+json"

@@ -1,0 +1,257 @@
+"""Onboarding end to end through the Bot API stand-in: language, role, consent, place, first lesson."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from learntogether.db.models import Membership, Role, User, UserStatus
+from learntogether.runtime import BotParts
+from learntogether.services.learners import PRIVACY_VERSION
+from tests.factories import create_cohort, eventually, find_user, import_sample_curriculum
+from tests.standin import BotAPIStandIn, SimUser, button_texts
+
+
+@pytest.fixture
+async def curriculum(session_maker: async_sessionmaker[AsyncSession], tmp_path: Path) -> None:
+    await import_sample_curriculum(session_maker, tmp_path / "lessons")
+
+
+async def onboard(user: SimUser, *, role: str = "Teacher") -> None:
+    """Through the English onboarding up to the municipality question."""
+    await user.send("/start")
+    await user.next_message()
+    await user.press("✓ English")
+    await user.wait_for(lambda m: m["text"] == "Which of these describes you best?")
+    await user.press(role)
+    await user.wait_for(lambda m: m["text"].startswith("Your privacy"))
+    await user.press("I agree")
+    await user.wait_for(lambda m: "In which municipality" in m["text"])
+
+
+async def test_english_onboarding_stores_choices_and_suggests_a_first_lesson(
+    standin: BotAPIStandIn,
+    polling_bot: BotParts,
+    curriculum: None,
+    session_maker: async_sessionmaker[AsyncSession],
+) -> None:
+    ana = standin.add_user(5001, first_name="Ana", language_code="en")
+    await ana.send("/start")
+    greeting = await ana.next_message()
+    assert greeting["text"].startswith("Hello, Ana! Welcome to To Learn Together")
+    assert greeting["reply_markup"]["inline_keyboard"][0][0]["text"] == "✓ English"
+    await ana.press("✓ English")
+    await ana.wait_for(lambda m: m["text"] == "Which of these describes you best?")
+    assert await find_user(session_maker, 5001) is None
+    await ana.press("Teacher")
+    await ana.wait_for(lambda m: m["text"].startswith("Your privacy"))
+    assert "We never ask about or record ethnicity." in ana.messages[-1]["text"]
+    await ana.press("I agree")
+    await ana.wait_for(lambda m: "In which municipality" in m["text"])
+    await ana.send("Sliven")
+    suggestion = await ana.next_message()
+    assert (
+        suggestion["text"]
+        == "You are all set! A good first lesson for you: What segregation is (5 min). Send /lessons to start."
+    )
+    learner = await eventually(lambda: find_user(session_maker, 5001))
+    assert (learner.locale, learner.role, learner.municipality) == ("en", Role.TEACHER, "Sliven")
+    assert learner.consent_version == PRIVACY_VERSION
+    assert standin.unanswered_callback_queries() == []
+
+
+async def test_refusing_consent_stores_nothing(
+    standin: BotAPIStandIn, polling_bot: BotParts, session_maker: async_sessionmaker[AsyncSession]
+) -> None:
+    eve = standin.add_user(5002, first_name="Eve", language_code="en")
+    await eve.send("/start")
+    await eve.next_message()
+    await eve.press("✓ English")
+    await eve.wait_for(lambda m: m["text"] == "Which of these describes you best?")
+    await eve.press("Parent")
+    await eve.wait_for(lambda m: m["text"].startswith("Your privacy"))
+    await eve.press("I do not agree")
+    await eve.wait_for(lambda m: m["text"].startswith("Nothing about you has been stored."))
+    assert await find_user(session_maker, 5002) is None
+
+
+async def test_romani_is_offered_and_chosen_explicitly(
+    standin: BotAPIStandIn, polling_bot: BotParts, session_maker: async_sessionmaker[AsyncSession]
+) -> None:
+    mira = standin.add_user(5003, first_name="Mira", language_code="bg")
+    await mira.send("/start")
+    greeting = await mira.next_message()
+    offered = button_texts(greeting)
+    assert offered[0] == "✓ Български"
+    assert "Romani (Romanes)" in offered
+    await mira.press("Romani (Romanes)")
+    await mira.wait_for(lambda m: len(button_texts(m)) == len(Role))
+    await mira.press(
+        button_texts(mira.messages[-1])[3]
+    )  # roles are listed in order: the fourth is parent
+    await mira.wait_for(lambda m: "/mydata" in m["text"])
+    await mira.press(button_texts(mira.messages[-1])[0])  # agree
+    await mira.wait_for(lambda m: len(button_texts(m)) == 1)  # the municipality's skip
+    learner = await eventually(lambda: find_user(session_maker, 5003))
+    assert (learner.locale, learner.role) == ("rom", Role.PARENT)
+
+
+async def test_invite_link_joins_the_cohort_after_consent(
+    standin: BotAPIStandIn, polling_bot: BotParts, session_maker: async_sessionmaker[AsyncSession]
+) -> None:
+    async with session_maker() as session:
+        cohort = await create_cohort(session, code="SLV1", name="Sliven teachers")
+        await session.commit()
+    ivo = standin.add_user(5004, first_name="Ivo", language_code="en")
+    await ivo.send("/start c-SLV1")
+    await ivo.next_message()
+    await ivo.press("✓ English")
+    await ivo.wait_for(lambda m: m["text"] == "Which of these describes you best?")
+    await ivo.press("Teacher")
+    await ivo.wait_for(lambda m: m["text"].startswith("Your privacy"))
+    await ivo.press("I agree")
+    await ivo.wait_for(lambda m: "In which municipality" in m["text"])
+    assert [message["text"] for message in ivo.messages].count(
+        "You joined the group Sliven teachers."
+    ) == 0
+    learner = await eventually(lambda: find_user(session_maker, 5004))
+
+    async def membership() -> Membership | None:
+        async with session_maker() as session:
+            return await session.scalar(select(Membership).where(Membership.user_id == learner.id))
+
+    member = await eventually(membership)
+    assert member.cohort_id == cohort.id
+    assert (learner.country, learner.municipality) == ("BG", "Sliven")
+
+
+async def test_invalid_invite_link_says_so_and_starts_normally(
+    standin: BotAPIStandIn, polling_bot: BotParts
+) -> None:
+    zoe = standin.add_user(5005, first_name="Zoe", language_code="en")
+    await zoe.send("/start c-NOPE")
+    warning = await zoe.next_message()
+    assert warning["text"].startswith("This invite link is not valid or has expired.")
+    greeting = await zoe.next_message()
+    assert greeting["text"].startswith("Hello, Zoe!")
+
+
+async def test_start_again_welcomes_back_and_keeps_the_learner(
+    standin: BotAPIStandIn, polling_bot: BotParts, session_maker: async_sessionmaker[AsyncSession]
+) -> None:
+    sam = standin.add_user(5006, first_name="Sam", language_code="en")
+    await onboard(sam)
+    await sam.press("Skip")
+    await sam.wait_for(lambda m: m["text"].startswith("You are all set!"))
+    first = await eventually(lambda: find_user(session_maker, 5006))
+    await sam.send("/start")
+    await sam.wait_for(lambda m: m["text"].startswith("Welcome back, Sam!"))
+    again = await find_user(session_maker, 5006)
+    assert first is not None
+    assert again is not None
+    assert (again.id, again.consented_at) == (first.id, first.consented_at)
+
+
+async def test_mydata_sends_the_learners_data_as_json(
+    standin: BotAPIStandIn, polling_bot: BotParts, session_maker: async_sessionmaker[AsyncSession]
+) -> None:
+    lea = standin.add_user(5007, first_name="Lea", language_code="en")
+    await onboard(lea)
+    await lea.send("Nova Zagora")
+    await lea.next_message()
+    await lea.send("/mydata")
+    document = await lea.next_message()
+    stored = standin.documents[-1]
+    data = json.loads(stored.content)
+    assert document["document"]["file_name"] == "my-data-to-learn-together.json"
+    assert data["profile"]["first_name"] == "Lea"
+    assert data["profile"]["municipality"] == "Nova Zagora"
+    assert [row["verb"] for row in data["activity"]] == ["joined"]
+
+
+async def test_delete_erases_personal_data_after_confirmation(
+    standin: BotAPIStandIn, polling_bot: BotParts, session_maker: async_sessionmaker[AsyncSession]
+) -> None:
+    tom = standin.add_user(5008, first_name="Tom", language_code="en")
+    await onboard(tom)
+    await tom.send("Yambol")
+    await tom.next_message()
+    learner = await eventually(lambda: find_user(session_maker, 5008))
+    await tom.send("/delete")
+    question = await tom.next_message()
+    assert "Erase your data?" in question["text"]
+    await tom.press("Yes, erase my data")
+    await tom.wait_for(lambda m: m["text"].startswith("Your data has been erased."))
+
+    async def erased_row() -> User | None:
+        async with session_maker() as session:
+            row = await session.get(User, learner.id)
+            return row if row is not None and row.status is UserStatus.ERASED else None
+
+    erased = await eventually(erased_row)
+    assert await find_user(session_maker, 5008) is None
+    assert (erased.status, erased.telegram_id, erased.first_name, erased.municipality) == (
+        UserStatus.ERASED,
+        None,
+        None,
+        None,
+    )
+
+
+async def test_blocking_the_bot_marks_the_learner_blocked(
+    standin: BotAPIStandIn, polling_bot: BotParts, session_maker: async_sessionmaker[AsyncSession]
+) -> None:
+    bo = standin.add_user(5009, first_name="Bo", language_code="en")
+    await onboard(bo)
+    bo.block()
+
+    async def blocked() -> bool:
+        learner = await find_user(session_maker, 5009)
+        return learner is not None and learner.status is UserStatus.BLOCKED
+
+    assert await eventually(blocked)
+
+
+async def test_free_text_before_start_asks_to_start(
+    standin: BotAPIStandIn, polling_bot: BotParts
+) -> None:
+    kim = standin.add_user(5010, first_name="Kim", language_code="en")
+    await kim.send("hello?")
+    reply = await kim.next_message()
+    assert (
+        reply["text"]
+        == "Please send /start first: choose your language and read the privacy notice."
+    )
+
+
+async def test_button_from_an_abandoned_onboarding_gets_a_polite_answer(
+    standin: BotAPIStandIn, polling_bot: BotParts
+) -> None:
+    jo = standin.add_user(5011, first_name="Jo", language_code="en")
+    await jo.send("/start")
+    first = await jo.next_message()
+    await jo.press("✓ English")
+    await jo.wait_for(lambda m: m["text"] == "Which of these describes you best?")
+    await jo.send("/start")
+    await jo.next_message()
+    query = await jo.press("Teacher", message=jo.message(first["message_id"]))
+    await standin.wait_for_call(
+        "answerCallbackQuery", lambda call: call.params["callback_query_id"] == query
+    )
+    answer = standin.calls_of("answerCallbackQuery")[-1]
+    assert (
+        answer.params["text"] == "This button is no longer active. Send /help to see what I can do."
+    )
+    assert standin.unanswered_callback_queries() == []
+
+
+async def test_commands_are_registered_per_language_but_not_for_romani(
+    standin: BotAPIStandIn, polling_bot: BotParts
+) -> None:
+    await standin.wait_for_call("setMyCommands", lambda call: "language_code" not in call.params)
+    languages = {key[1] for key in standin.commands}
+    assert languages == {"", "en", "bg", "es", "fr", "nl", "ro"}

@@ -1,0 +1,177 @@
+"""The Alembic revisions build the schema the models describe, up and down, on each backend."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import AsyncIterator
+from pathlib import Path
+
+import pytest
+from alembic.autogenerate import compare_metadata
+from alembic.runtime.migration import MigrationContext
+from sqlalchemy import Connection, inspect, text
+from sqlalchemy.ext.asyncio import AsyncEngine
+
+import learntogether.db.models  # noqa: F401  (registers every table on Base.metadata)
+from learntogether.db import migrate
+from learntogether.db.base import Base
+from learntogether.db.engine import create_engine
+from learntogether.db.migrate import (
+    MIGRATIONS_DIR,
+    alembic_config,
+    current_revision,
+    downgrade,
+    head_revision,
+    upgrade,
+)
+from tests.conftest import TestDatabase
+
+APP_TABLES = set(Base.metadata.tables)
+FORBIDDEN_WORDS = ("ethnic", "roma", "race")
+
+
+@pytest.fixture
+async def migration_engine(database: TestDatabase, sqlite_url: str) -> AsyncIterator[AsyncEngine]:
+    """An engine to migrate up and down: a fresh SQLite file, or the session's PostgreSQL database.
+
+    The PostgreSQL database is shared with the other tests, so it is left at head, and its pool is
+    emptied so that no connection keeps statements prepared against the dropped tables.
+    """
+    if database.backend == "sqlite":
+        engine = create_engine(sqlite_url)
+        yield engine
+        await engine.dispose()
+    else:
+        yield database.engine
+        await upgrade(database.engine)
+        await database.engine.dispose()
+
+
+async def table_names(engine: AsyncEngine) -> set[str]:
+    async with engine.connect() as connection:
+        names = await connection.run_sync(lambda sync: inspect(sync).get_table_names())
+    return set(names) - {"alembic_version"}
+
+
+async def test_upgrade_to_head_creates_every_table(migration_engine: AsyncEngine) -> None:
+    await upgrade(migration_engine)
+
+    assert await table_names(migration_engine) == APP_TABLES
+    assert await current_revision(migration_engine) == head_revision()
+
+
+async def test_downgrade_to_base_drops_every_table(migration_engine: AsyncEngine) -> None:
+    await upgrade(migration_engine)
+
+    await downgrade(migration_engine, "base")
+
+    assert await table_names(migration_engine) == set()
+    assert await current_revision(migration_engine) is None
+
+
+async def test_upgrade_after_downgrade_reaches_head_again(migration_engine: AsyncEngine) -> None:
+    await upgrade(migration_engine)
+    await downgrade(migration_engine, "base")
+
+    await upgrade(migration_engine)
+
+    assert await table_names(migration_engine) == APP_TABLES
+    assert await current_revision(migration_engine) == head_revision()
+
+
+def _schema_differences(connection: Connection) -> list[object]:
+    context = MigrationContext.configure(connection, opts={"compare_type": True})
+    return list(compare_metadata(context, Base.metadata))
+
+
+async def test_models_match_the_migrated_schema(database: TestDatabase) -> None:
+    async with database.engine.connect() as connection:
+        differences = await connection.run_sync(_schema_differences)
+
+    assert differences == [], "a model changed without a revision; see learntogether/db/migrate.py"
+
+
+async def test_never_migrated_database_has_no_revision(sqlite_url: str) -> None:
+    engine = create_engine(sqlite_url)
+    try:
+        assert await current_revision(engine) is None
+    finally:
+        await engine.dispose()
+
+
+async def test_sqlite_foreign_keys_stay_on_after_migrating(sqlite_url: str) -> None:
+    engine = create_engine(sqlite_url)
+    try:
+        await upgrade(engine)
+        async with engine.connect() as connection:
+            enabled = await connection.scalar(text("PRAGMA foreign_keys"))
+    finally:
+        await engine.dispose()
+
+    assert enabled == 1
+
+
+def test_no_table_or_column_records_ethnicity() -> None:
+    names = [
+        f"{table.name}.{column.name}"
+        for table in Base.metadata.tables.values()
+        for column in table.columns
+    ]
+
+    assert names, "the models are not registered"
+    assert [name for name in names if any(word in name.lower() for word in FORBIDDEN_WORDS)] == []
+
+
+BATCH_REVISION = """
+import sqlalchemy as sa
+from alembic import op
+
+revision = "9001"
+down_revision = "{head}"
+branch_labels = None
+depends_on = None
+
+
+def upgrade() -> None:
+    with op.batch_alter_table("users", recreate="always") as batch_op:
+        batch_op.add_column(sa.Column("probe", sa.Integer()))
+
+
+def downgrade() -> None:
+    with op.batch_alter_table("users", recreate="always") as batch_op:
+        batch_op.drop_column("probe")
+"""
+
+
+async def test_sqlite_batch_migration_keeps_rows_referencing_the_copied_table(
+    sqlite_url: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Copying ``users`` drops the original; foreign keys must not cascade that to memberships."""
+    engine = create_engine(sqlite_url)
+    try:
+        await upgrade(engine)
+        async with engine.begin() as connection:
+            await connection.execute(text("INSERT INTO users (id, telegram_id) VALUES (1, 7)"))
+            await connection.execute(
+                text("INSERT INTO cohorts (id, code, name) VALUES (1, 'c', 'C')")
+            )
+            await connection.execute(
+                text("INSERT INTO memberships (cohort_id, user_id) VALUES (1, 1)")
+            )
+        versions = tmp_path / "versions"
+        versions.mkdir()
+        (versions / "9001_probe.py").write_text(BATCH_REVISION.format(head=head_revision()))
+        config = alembic_config()
+        config.set_main_option(
+            "version_locations", os.pathsep.join([str(MIGRATIONS_DIR / "versions"), str(versions)])
+        )
+        monkeypatch.setattr(migrate, "alembic_config", lambda: config)
+
+        await upgrade(engine)
+
+        async with engine.connect() as connection:
+            memberships = await connection.scalar(text("SELECT count(*) FROM memberships"))
+    finally:
+        await engine.dispose()
+
+    assert memberships == 1

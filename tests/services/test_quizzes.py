@@ -1,0 +1,226 @@
+"""Scoring, pass rules, attempts and version pinning, on a real database."""
+
+from __future__ import annotations
+
+import pytest
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from learntogether.content.render import RenderedOption, RenderedQuestion
+from learntogether.content.schema import LessonDocument, TrackDocument
+from learntogether.db.models import (
+    Activity,
+    Answer,
+    Lesson,
+    LessonProgress,
+    ProgressStatus,
+    Role,
+    User,
+    Verb,
+)
+from learntogether.services import learners, lessons, player, quizzes
+from learntogether.services.curriculum import import_curriculum
+from learntogether.services.player import StaleButton
+from learntogether.services.tracks import find_track
+from tests.content.samples import TRACK, lesson
+
+CHAIN = ["en"]
+
+
+def _question(kind: str, correct: list[bool]) -> RenderedQuestion:
+    options = [
+        RenderedOption(text=str(i), correct=flag, feedback=None) for i, flag in enumerate(correct)
+    ]
+    return RenderedQuestion(
+        key="q", kind=kind, text="?", options=options, explanation=None, poll=False
+    )
+
+
+@pytest.mark.parametrize(
+    ("kind", "correct", "chosen", "expected"),
+    [
+        ("single", [False, True], [1], True),
+        ("single", [False, True], [0], False),
+        ("true_false", [True, False], [0], True),
+        ("multiple", [True, False, True], [0, 2], True),
+        ("multiple", [True, False, True], [0], False),
+        ("multiple", [True, False, True], [0, 1, 2], False),
+        ("likert", [], [4], None),
+        ("open", [], [], None),
+    ],
+)
+def test_is_correct(
+    kind: str, correct: list[bool], chosen: list[int], expected: bool | None
+) -> None:
+    assert quizzes.is_correct(_question(kind, correct), chosen) is expected
+
+
+@pytest.mark.parametrize(
+    ("correct", "scored", "pass_score", "passed", "percent"),
+    [
+        (3, 4, 70, True, 75),
+        (2, 3, 70, False, 67),
+        (7, 10, 70, True, 70),
+        (0, 0, None, True, None),
+        (0, 2, 0, True, 0),
+    ],
+)
+def test_decide_pass_at_the_threshold(
+    correct: int, scored: int, pass_score: int | None, passed: bool, percent: int | None
+) -> None:
+    result = quizzes.decide(correct, scored, pass_score)
+    assert (result.passed, result.percent) == (passed, percent)
+
+
+async def _setup(session: AsyncSession) -> tuple[User, int]:
+    await import_curriculum(
+        session,
+        track_documents=[TrackDocument.model_validate({**TRACK, "slug": "demo"})],
+        lesson_documents=[
+            LessonDocument.model_validate(
+                lesson(slug="what-segregation-is", track="demo", position=1)
+            )
+        ],
+        actor="test",
+    )
+    learner = await learners.register(
+        session, telegram_id=77, first_name="T", locale="en", role=Role.TEACHER
+    )
+    lesson_id = await session.scalar(select(Lesson.id).where(Lesson.slug == "what-segregation-is"))
+    assert lesson_id is not None
+    return learner, lesson_id
+
+
+async def test_whole_lesson_passed_then_retried_keeps_the_best_score(session: AsyncSession) -> None:
+    learner, lesson_id = await _setup(session)
+    view = await player.open_lesson(session, learner=learner, lesson_id=lesson_id, chain=CHAIN)
+    assert (view.step_index, view.step_count, view.has_quiz) == (0, 2, True)
+    view = await player.go_to_step(
+        session,
+        learner=learner,
+        progress_id=view.progress_id,
+        version_id=view.version_id,
+        index=1,
+        chain=CHAIN,
+    )
+    question = await quizzes.start_attempt(
+        session,
+        learner=learner,
+        progress_id=view.progress_id,
+        version_id=view.version_id,
+        chain=CHAIN,
+    )
+    first = await quizzes.answer(
+        session, learner=learner, attempt_id=question.attempt_id, index=0, chosen=[0], chain=CHAIN
+    )
+    assert (first.correct, first.result) == (True, None)
+    done = await quizzes.answer(
+        session, learner=learner, attempt_id=question.attempt_id, index=1, chosen=[1], chain=CHAIN
+    )
+    assert done.correct is False
+    assert done.feedback == "No."
+    assert done.result is not None
+    assert (done.result.correct, done.result.scored, done.result.percent, done.result.passed) == (
+        1,
+        2,
+        50,
+        True,
+    )
+    retry = await quizzes.start_attempt(
+        session,
+        learner=learner,
+        progress_id=view.progress_id,
+        version_id=view.version_id,
+        chain=CHAIN,
+    )
+    await quizzes.answer(
+        session, learner=learner, attempt_id=retry.attempt_id, index=0, chosen=[1], chain=CHAIN
+    )
+    worse = await quizzes.answer(
+        session, learner=learner, attempt_id=retry.attempt_id, index=1, chosen=[1], chain=CHAIN
+    )
+    assert worse.result is not None
+    assert worse.result.passed is False
+    progress = await session.get(LessonProgress, view.progress_id)
+    assert progress is not None
+    assert (progress.status, progress.best_score, progress.passed) == (
+        ProgressStatus.COMPLETED,
+        50.0,
+        True,
+    )
+    verbs = [
+        row.verb
+        for row in await session.scalars(
+            select(Activity).where(Activity.user_id == learner.id).order_by(Activity.id)
+        )
+    ]
+    assert verbs == [
+        Verb.JOINED,
+        Verb.STARTED,
+        Verb.STEP,
+        Verb.ANSWERED,
+        Verb.ANSWERED,
+        Verb.COMPLETED,
+        Verb.PASSED,
+        Verb.CERTIFIED,  # the sample track has this one lesson
+        Verb.ANSWERED,
+        Verb.ANSWERED,
+        Verb.FAILED,
+    ]
+    assert len(list(await session.scalars(select(Answer)))) == 4
+
+
+async def test_answering_the_same_question_twice_is_stale(session: AsyncSession) -> None:
+    learner, lesson_id = await _setup(session)
+    view = await player.open_lesson(session, learner=learner, lesson_id=lesson_id, chain=CHAIN)
+    question = await quizzes.start_attempt(
+        session,
+        learner=learner,
+        progress_id=view.progress_id,
+        version_id=view.version_id,
+        chain=CHAIN,
+    )
+    await quizzes.answer(
+        session, learner=learner, attempt_id=question.attempt_id, index=0, chosen=[0], chain=CHAIN
+    )
+    with pytest.raises(StaleButton, match="already answered"):
+        await quizzes.answer(
+            session,
+            learner=learner,
+            attempt_id=question.attempt_id,
+            index=0,
+            chosen=[1],
+            chain=CHAIN,
+        )
+
+
+async def test_a_lesson_republished_midway_keeps_the_learner_on_their_version(
+    session: AsyncSession,
+) -> None:
+    learner, lesson_id = await _setup(session)
+    view = await player.open_lesson(session, learner=learner, lesson_id=lesson_id, chain=CHAIN)
+    changed = lesson(slug="what-segregation-is", track="demo", position=1, minutes=9)
+    changed["steps"][0]["text"]["en"] = "A rewritten first step."
+    await lessons.store_published(
+        session,
+        document=LessonDocument.model_validate(changed),
+        track=await find_track(session, "demo"),
+        actor="t",
+    )
+    resumed = await player.open_lesson(session, learner=learner, lesson_id=lesson_id, chain=CHAIN)
+    assert resumed.version_id == view.version_id
+    assert resumed.lesson.steps[0].text == "<b>Segregation</b> separates children."
+
+
+async def test_a_button_of_another_version_is_stale(session: AsyncSession) -> None:
+    learner, lesson_id = await _setup(session)
+    view = await player.open_lesson(session, learner=learner, lesson_id=lesson_id, chain=CHAIN)
+    with pytest.raises(StaleButton, match="older version"):
+        await player.go_to_step(
+            session,
+            learner=learner,
+            progress_id=view.progress_id,
+            version_id=view.version_id + 99,
+            index=1,
+            chain=CHAIN,
+        )
