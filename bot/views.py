@@ -1,7 +1,8 @@
 """Screens: the text and keyboard of each thing the bot shows, in the learner's language.
 
-Every screen fits one Telegram message (4096 characters): optional parts (a header, a notice)
-are left out before the content itself would be cut.
+A screen aims at one Telegram message (4096 characters after entities are parsed): optional parts
+(a header, a notice) are left out first. What is still too long goes out as several messages,
+cut between paragraphs, and the keyboard rides on the last one.
 """
 
 from __future__ import annotations
@@ -33,8 +34,10 @@ from learntogether.db.models import QuestionKind
 from learntogether.services.catalogue import DONE, IN_PROGRESS, LessonEntry, TrackEntry
 from learntogether.services.player import PlayerView
 from learntogether.services.quizzes import LIKERT_POINTS, AnswerOutcome, QuestionView, QuizResult
+from learntogether.telegram_html import TelegramHTMLError, parse_html, utf16_length
 
 MESSAGE_LIMIT = 4096
+CAPTION_LIMIT = 1024
 PAGE_SIZE = 6
 BUTTON_TEXT_LIMIT = 40
 STATUS_ICONS = {DONE: "✅", IN_PROGRESS: "▶️"}
@@ -48,14 +51,40 @@ class Screen:
 
 
 async def show(query: CallbackQuery, screen: Screen) -> None:
-    """Edit the message the button was on in place (a double tap changes nothing, and is fine)."""
+    """Edit the message the button was on in place (a double tap changes nothing, and is fine).
+
+    A screen too long for one message edits in its first part and sends the rest after it.
+    """
     if not isinstance(query.message, Message):
         return
+    first, *rest = split_message(screen.text)
     try:
-        await query.message.edit_text(screen.text, reply_markup=screen.keyboard)
+        await query.message.edit_text(first, reply_markup=None if rest else screen.keyboard)
     except TelegramBadRequest as error:
         if "message is not modified" not in error.message:
             raise
+    await _send_parts(query.message, rest, screen.keyboard)
+
+
+async def send(message: Message, screen: Screen) -> None:
+    """Send a screen as a new message (or several, when it is longer than Telegram allows)."""
+    await _send_parts(message, split_message(screen.text), screen.keyboard)
+
+
+async def _send_parts(
+    message: Message, parts: list[str], keyboard: InlineKeyboardMarkup | None
+) -> None:
+    for number, part in enumerate(parts, start=1):
+        await message.answer(part, reply_markup=keyboard if number == len(parts) else None)
+
+
+def visible_length(text: str) -> int:
+    """What Telegram counts against its limits: UTF-16 units of the text once tags are parsed."""
+    try:
+        plain, _entities = parse_html(text)
+    except TelegramHTMLError:
+        plain = text
+    return utf16_length(plain)
 
 
 def fit(*parts: str | None, required: str) -> str:
@@ -63,10 +92,75 @@ def fit(*parts: str | None, required: str) -> str:
     optional = [part for part in parts if part]
     while optional:
         text = "\n\n".join([*optional, required])
-        if len(text) <= MESSAGE_LIMIT:
+        if visible_length(text) <= MESSAGE_LIMIT:
             return text
         optional.pop(0)
-    return required[:MESSAGE_LIMIT]
+    return required
+
+
+def split_message(text: str, limit: int = MESSAGE_LIMIT) -> list[str]:
+    """Cut ``text`` into messages of at most ``limit`` visible characters, losing nothing.
+
+    Cuts fall between paragraphs, else between lines, else between words. A piece whose cut would
+    leave a tag open (formatting that spans the cut) goes out as plain text instead.
+    """
+    return [part for part in _split(text, limit, 0) if part.strip()]
+
+
+_SEPARATORS = ("\n\n", "\n", " ")
+
+
+def _split(text: str, limit: int, level: int) -> list[str]:
+    if visible_length(text) <= limit:
+        return [text]
+    if level == len(_SEPARATORS):
+        return _plain_chunks(text, limit)
+    separator = _SEPARATORS[level]
+    parts: list[str] = []
+    current: str | None = None
+    for piece in text.split(separator):
+        candidate = piece if current is None else current + separator + piece
+        if visible_length(candidate) <= limit:
+            current = candidate
+            continue
+        if current is not None:
+            parts.append(current)
+        current = piece
+        if visible_length(piece) > limit:
+            parts.extend(_split(piece, limit, level + 1))
+            current = None
+    if current is not None:
+        parts.append(current)
+    if not all(_balanced(part) for part in parts):
+        return _plain_chunks(text, limit)
+    return parts
+
+
+def _balanced(text: str) -> bool:
+    try:
+        parse_html(text)
+    except TelegramHTMLError:
+        return False
+    return True
+
+
+def _plain_chunks(text: str, limit: int) -> list[str]:
+    try:
+        plain, _entities = parse_html(text)
+    except TelegramHTMLError:
+        plain = text
+    chunks: list[str] = []
+    current: list[str] = []
+    length = 0
+    for char in plain:
+        width = utf16_length(char)
+        if length + width > limit:
+            chunks.append("".join(current))
+            current, length = [], 0
+        current.append(char)
+        length += width
+    chunks.append("".join(current))
+    return [html.quote(chunk) for chunk in chunks]
 
 
 def _icon(status: str) -> str:

@@ -43,7 +43,7 @@ from learntogether.services.quizzes import QuestionView
 async def show_catalogue(message: Message, session: AsyncSession, learner: User) -> None:
     chain = await learners.content_locales(session, learner)
     screen = views.catalogue(await catalogue.catalogue(session, learner=learner, chain=chain), 0)
-    await message.answer(screen.text, reply_markup=screen.keyboard)
+    await views.send(message, screen)
 
 
 async def page_catalogue(
@@ -295,7 +295,7 @@ async def open_answer(
         chain=chain,
     )
     screen = views.outcome(result, attempt_id=pending.attempt_id, answered_index=pending.index)
-    await message.answer(screen.text, reply_markup=screen.keyboard)
+    await views.send(message, screen)
     if result.certificate_id is not None:
         await _send_certificate(message, session, learner, result.certificate_id, settings)
 

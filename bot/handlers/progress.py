@@ -11,6 +11,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.charts import progress_chart
 from bot.filters import registered
+from bot.views import CAPTION_LIMIT, Screen, send, visible_length
 from learntogether.db.models import User
 from learntogether.services import learners, progress
 
@@ -41,12 +42,15 @@ async def show_progress(message: Message, session: AsyncSession, learner: User) 
         lines.append(_("You have not started a lesson yet. Send /lessons to begin."))
     text = "\n".join(lines)
     if not summary.tracks:
-        await message.answer(text)
+        await send(message, Screen(text))
         return
     chart = progress_chart(summary.tracks, done_label=_("done"), left_label=_("to do"))
-    await message.answer_photo(
-        BufferedInputFile(chart, filename="progress.png"), caption=text[:1024]
-    )
+    photo = BufferedInputFile(chart, filename="progress.png")
+    if visible_length(text) <= CAPTION_LIMIT:
+        await message.answer_photo(photo, caption=text)
+        return
+    await message.answer_photo(photo)
+    await send(message, Screen(text))
 
 
 def create_router() -> Router:

@@ -17,7 +17,7 @@ from bot import keyboards
 from bot.callbacks import QuietHoursChoice, ReminderAt, RoleChoice, SettingsMenu, TimeZoneChoice
 from bot.filters import registered
 from bot.texts import role_label
-from bot.views import Screen, show
+from bot.views import Screen, send, show
 from learntogether.db.models import Role, User
 from learntogether.i18n import LANGUAGE_NAMES
 from learntogether.services import learners
@@ -80,7 +80,7 @@ async def _show(query: CallbackQuery, screen: Screen) -> None:
 
 async def show_settings(message: Message, learner: User) -> None:
     screen = menu(learner)
-    await message.answer(screen.text, reply_markup=screen.keyboard)
+    await send(message, screen)
 
 
 async def open_part(

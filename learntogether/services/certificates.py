@@ -14,6 +14,7 @@ import asyncio
 import secrets
 from dataclasses import dataclass
 from datetime import datetime
+from zoneinfo import ZoneInfo
 
 from sqlalchemy import ColumnElement, and_, func, select
 from sqlalchemy.exc import IntegrityError
@@ -32,7 +33,7 @@ from learntogether.db.models import (
     Verb,
 )
 from learntogether.documents.certificate import CertificateTexts, render_certificate_pdf
-from learntogether.services import activity
+from learntogether.services import activity, learners
 from learntogether.services.errors import NotFound
 
 # No 0/O, 1/I: a code read aloud or typed from paper comes out right.
@@ -219,7 +220,10 @@ async def certificate_document(
         render_certificate_pdf,
         name=certificate.name_on_certificate or "",
         track_title=pick_text(track.title, locale_chain(locale)),
-        issued_on=certificate.issued_at.date(),
+        # The day it was where the learner lives, not in Greenwich.
+        issued_on=certificate.issued_at.astimezone(
+            ZoneInfo(learners.effective_timezone(learner))
+        ).date(),
         code=certificate.code,
         locale=locale,
         verify_url=verify_url,

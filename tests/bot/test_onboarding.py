@@ -129,6 +129,47 @@ async def test_invite_link_joins_the_cohort_after_consent(
     assert (learner.country, learner.municipality) == ("BG", "Sliven")
 
 
+async def test_bulgarian_onboarding_by_invite_link_is_bulgarian_throughout(
+    standin: BotAPIStandIn,
+    polling_bot: BotParts,
+    curriculum: None,
+    session_maker: async_sessionmaker[AsyncSession],
+) -> None:
+    async with session_maker() as session:
+        await create_cohort(session, code="SLV2", name="Учители от Сливен")
+        await session.commit()
+    ivan = standin.add_user(5010, first_name="Иван", language_code="bg")
+    await ivan.send("/start c-SLV2")
+    greeting = await ivan.next_message()
+    assert greeting["text"].startswith("Здравейте, Иван! Добре дошли в Да учим заедно")
+    assert button_texts(greeting)[0] == "✓ Български"
+    await ivan.press("✓ Български")
+    await ivan.wait_for(lambda m: m["text"] == "Кое от изброените ви описва най-добре?")
+    await ivan.press("Учител")
+    await ivan.wait_for(lambda m: m["text"].startswith("Вашата поверителност"))
+    await ivan.press("Съгласявам се")
+    await ivan.wait_for(lambda m: "В коя община работите или живеете?" in m["text"])
+    assert "Пропускане" in button_texts(ivan.messages[-1])
+    await ivan.send("Котел")
+    suggestion = await ivan.next_message()
+    assert suggestion["text"] == (
+        "Всичко е готово! Подходящ първи урок за вас: Какво е сегрегация (5 мин.). "
+        "Изпратете /lessons, за да започнете."
+    )
+    # Every word the bot said, and every button it showed, was Bulgarian.
+    latin_words = {
+        word
+        for message in ivan.messages
+        for text in (message["text"], *button_texts(message))
+        for word in text.split()
+        if word.isascii() and word.isalpha() and len(word) > 3
+    }
+    assert latin_words <= {"Telegram", "English", "Romani", "Romanes", "Nederlands"}
+    learner = await eventually(lambda: find_user(session_maker, 5010))
+    assert (learner.locale, learner.role, learner.municipality) == ("bg", Role.TEACHER, "Котел")
+    assert standin.unanswered_callback_queries() == []
+
+
 async def test_invalid_invite_link_says_so_and_starts_normally(
     standin: BotAPIStandIn, polling_bot: BotParts
 ) -> None:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
+from datetime import UTC, datetime
 from typing import Any
 
 import pytest
@@ -16,6 +17,7 @@ from learntogether.services.curriculum import import_curriculum
 from learntogether.services.errors import NotFound
 from learntogether.services.tracks import find_track
 from tests.content.samples import TRACK, lesson, survey
+from tests.pdf_text import page_text
 from tests.test_certificate_pdf import ENGLISH
 
 CHAIN = ["en"]
@@ -252,6 +254,25 @@ async def test_the_learner_gets_their_certificate_as_a_pdf_named_for_the_track(
     assert filename == f"certificate-demo-{certificate.code}.pdf"
     assert pdf.startswith(b"%PDF-")
     assert f"/URI (https://example.org/api/v1/certificates/{certificate.code})".encode() in pdf
+
+
+async def test_certificate_date_is_the_learners_local_day(session: AsyncSession) -> None:
+    track_id = await _curriculum(session, pass_rule={"lessons": 1})
+    learner = await _learner(session)
+    learner.timezone = "Europe/Sofia"
+    certificate = await _earn(session, learner, track_id)
+    # Half past ten at night in Greenwich is already the next day in Sofia (UTC+3 in summer).
+    certificate.issued_at = datetime(2026, 6, 30, 22, 30, tzinfo=UTC)
+    await session.flush()
+    _filename, pdf = await certificates.certificate_document(
+        session,
+        learner=learner,
+        certificate_id=certificate.id,
+        locale="en",
+        texts=ENGLISH,
+        verify_base_url=None,
+    )
+    assert "July 1, 2026" in page_text(pdf)
 
 
 async def test_someone_elses_certificate_is_not_found(session: AsyncSession) -> None:
