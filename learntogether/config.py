@@ -42,6 +42,8 @@ class Settings(BaseSettings):
     database_url: str = "sqlite+aiosqlite:///./data/learntogether.db"
     bot_token: SecretStr | None = None
     telegram_api_url: str = "https://api.telegram.org"
+    bot_username: str | None = None
+    """The bot's @username for invite links; asked of the Bot API (getMe) when unset."""
     bot_mode: BotMode = BotMode.POLLING
     webhook_url: str | None = None
     webhook_secret: SecretStr | None = None
@@ -50,8 +52,17 @@ class Settings(BaseSettings):
     api_max_body_bytes: Annotated[int, Field(ge=1024)] = 2 * 1024 * 1024
     public_url: str | None = None
     """Where the admin API is reachable from outside; certificates link their verification there."""
+    pseudonym_secret: SecretStr | None = None
+    """Key of the pseudonymous learner ids in exports (xAPI); unset: those exports are refused.
+
+    Keep it secret and never change it: a new key gives every learner a new id in the LRS.
+    """
     lessons_dir: Path = Path("lessons")
     send_rate: Annotated[float, Field(gt=0, le=1000)] = 25
+    paid_broadcast: bool = False
+    """Send with ``allow_paid_broadcast`` (Telegram Stars): up to 1000/s instead of ~30/s."""
+    delivery_lease_seconds: Annotated[float, Field(gt=0, le=3600)] = 60
+    """How long a delivery worker holds a claimed message before another worker may take it."""
     redis_url: str | None = None
     default_locale: str = "en"
     log_level: str = "INFO"

@@ -13,7 +13,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from learntogether import __version__
 from learntogether.api.errors import install_error_handlers
 from learntogether.api.middleware import BodySizeLimit, RequestMetrics
-from learntogether.api.routes import certificates, health, lessons, tokens, tracks
+from learntogether.api.routes import certificates, cohorts, health, lessons, tokens, tracks
 from learntogether.config import Settings
 
 API_PREFIX = "/api/v1"
@@ -59,6 +59,7 @@ def create_app(
     api.include_router(tracks.router)
     api.include_router(lessons.router)
     api.include_router(certificates.router)
+    api.include_router(cohorts.router)
     app.include_router(api)
     app.include_router(health.router)
     for router in extra_routers:

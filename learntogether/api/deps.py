@@ -12,6 +12,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from learntogether.config import Settings
 from learntogether.db.models import TokenRole
+from learntogether.deeplinks import resolve_bot_username
 from learntogether.services import tokens
 from learntogether.services.errors import InvalidToken, NotAllowed
 from learntogether.services.tokens import Principal
@@ -40,6 +41,18 @@ async def get_session(request: Request) -> AsyncIterator[AsyncSession]:
 
 SessionDep = Annotated[AsyncSession, Depends(get_session)]
 SettingsDep = Annotated[Settings, Depends(get_settings)]
+
+
+async def get_bot_username(request: Request, settings: SettingsDep) -> str | None:
+    """The bot's username for invite links, asked once and remembered."""
+    username: str | None = getattr(request.app.state, "bot_username", None)
+    if username is None:
+        username = await resolve_bot_username(settings)
+        request.app.state.bot_username = username
+    return username
+
+
+BotUsernameDep = Annotated[str | None, Depends(get_bot_username)]
 
 
 async def get_principal(

@@ -1,0 +1,106 @@
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Annotated
+
+from fastapi import APIRouter, Body, Depends, Path, Query, Response
+from pydantic import BaseModel
+
+from learntogether.api.deps import AdminDep, BotUsernameDep, PageDep, SessionDep, require_role
+from learntogether.api.schemas import Page
+from learntogether.db.models import TokenRole
+from learntogether.deeplinks import deep_link
+from learntogether.services import cohorts
+from learntogether.services.cohorts import CohortInfo, CohortInput, Member, Scope
+from learntogether.services.tokens import Principal
+
+router = APIRouter(prefix="/cohorts", tags=["cohorts"])
+
+MediatorDep = Annotated[Principal, Depends(require_role(TokenRole.MEDIATOR))]
+Code = Annotated[str, Path(description="The cohort's invite code")]
+
+
+class CohortOut(BaseModel):
+    code: str
+    name: str
+    country: str | None
+    region: str | None
+    municipality: str | None
+    school: str | None
+    locale: str | None
+    tracks: list[str]
+    nudge_after_days: int
+    members: int
+    created_at: datetime
+    invite_payload: str
+    invite_link: str | None
+    """None while the bot's username is unknown (no LT_BOT_USERNAME and no reachable bot)."""
+
+    @classmethod
+    def of(cls, info: CohortInfo, username: str | None) -> CohortOut:
+        link = deep_link(username, info.invite_payload) if username else None
+        return cls(
+            **{name: getattr(info, name) for name in CohortInfo.__dataclass_fields__},
+            invite_payload=info.invite_payload,
+            invite_link=link,
+        )
+
+
+class MediatorIn(BaseModel):
+    user_id: int
+
+
+@router.post("", status_code=201, summary="Create a cohort and its invite link")
+async def create_cohort(
+    data: Annotated[CohortInput, Body()],
+    session: SessionDep,
+    principal: AdminDep,
+    username: BotUsernameDep,
+) -> CohortOut:
+    info = await cohorts.create_cohort(
+        session, data=data, actor=principal.actor, actor_token_id=principal.token_id
+    )
+    return CohortOut.of(info, username)
+
+
+@router.get("", summary="Cohorts (a mediator sees its own)")
+async def list_cohorts(
+    session: SessionDep, principal: MediatorDep, page: PageDep, username: BotUsernameDep
+) -> Page[CohortOut]:
+    items, total = await cohorts.list_cohorts(
+        session, scope=Scope.of(principal), limit=page.limit, offset=page.offset
+    )
+    out = [CohortOut.of(info, username) for info in items]
+    return Page.of(out, total=total, limit=page.limit, offset=page.offset)
+
+
+@router.get("/{code}", summary="One cohort")
+async def get_cohort(
+    code: Code, session: SessionDep, principal: MediatorDep, username: BotUsernameDep
+) -> CohortOut:
+    info = await cohorts.get_cohort(session, code=code, scope=Scope.of(principal))
+    return CohortOut.of(info, username)
+
+
+@router.get("/{code}/members", summary="Members and their progress; ?behind=true for the quiet")
+async def list_members(
+    code: Code,
+    session: SessionDep,
+    principal: MediatorDep,
+    behind: Annotated[bool, Query(description="Only those with no recent activity")] = False,
+) -> list[Member]:
+    return await cohorts.members(session, code=code, scope=Scope.of(principal), behind_only=behind)
+
+
+@router.post("/{code}/mediators", status_code=204, summary="Let a learner mediate this cohort")
+async def add_mediator(
+    code: Code, data: Annotated[MediatorIn, Body()], session: SessionDep, principal: AdminDep
+) -> Response:
+    await cohorts.add_mediator(
+        session,
+        code=code,
+        user_id=data.user_id,
+        actor=principal.actor,
+        actor_token_id=principal.token_id,
+    )
+    return Response(status_code=204)

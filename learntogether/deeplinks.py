@@ -1,0 +1,36 @@
+"""``t.me`` links that open the bot with a payload: cohort invites and workshop check-ins."""
+
+from __future__ import annotations
+
+import logging
+
+from aiogram import Bot
+from aiogram.client.session.aiohttp import AiohttpSession
+from aiogram.client.telegram import TelegramAPIServer
+from aiogram.exceptions import TelegramAPIError
+
+from learntogether.config import Settings
+
+log = logging.getLogger(__name__)
+
+
+def deep_link(username: str, payload: str) -> str:
+    return f"https://t.me/{username}?start={payload}"
+
+
+async def resolve_bot_username(settings: Settings) -> str | None:
+    """``LT_BOT_USERNAME``, else the Bot API's getMe; None when neither can say."""
+    if settings.bot_username:
+        return settings.bot_username.lstrip("@")
+    if settings.bot_token is None:
+        return None
+    session = AiohttpSession(api=TelegramAPIServer.from_base(settings.telegram_api_url))
+    bot = Bot(settings.bot_token.get_secret_value(), session=session)
+    try:
+        me = await bot.get_me()
+    except (TelegramAPIError, OSError) as error:
+        log.warning("cannot ask the Bot API for the bot's username: %s", error)
+        return None
+    finally:
+        await session.close()
+    return me.username

@@ -1,0 +1,313 @@
+"""Cohorts: the groups mediators keep going, who is in them, and who has fallen behind."""
+
+from __future__ import annotations
+
+import secrets
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Annotated, Any
+
+from pydantic import BaseModel, ConfigDict, Field, StringConstraints, field_validator
+from sqlalchemy import Select, func, select
+from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import selectinload
+
+from learntogether.db.base import utcnow
+from learntogether.db.models import (
+    Cohort,
+    LessonProgress,
+    Membership,
+    ProgressStatus,
+    Role,
+    TokenRole,
+    Track,
+    User,
+    UserStatus,
+    cohort_mediators,
+)
+from learntogether.i18n import SUPPORTED_LOCALES
+from learntogether.services import audit
+from learntogether.services.errors import Conflict, FieldProblem, InvalidInput, NotAllowed, NotFound
+from learntogether.services.tokens import Principal
+
+CODE_ALPHABET = "ABCDEFGHJKLMNPQRSTUVWXYZ23456789"
+CODE_LENGTH = 6
+# A deep-link payload is at most 64 characters of [A-Za-z0-9_-]; "c-" takes two.
+CODE_PATTERN = r"^[A-Za-z0-9_-]{2,32}$"
+
+Text = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200)]
+Place = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=128)]
+
+
+@dataclass(frozen=True)
+class Scope:
+    """The cohorts a caller may reach: every one (``None``), or these."""
+
+    cohort_ids: frozenset[int] | None
+
+    def allows(self, cohort_id: int) -> bool:
+        return self.cohort_ids is None or cohort_id in self.cohort_ids
+
+    @classmethod
+    def of(cls, principal: Principal) -> Scope:
+        """Admins reach every cohort, a mediator token only the cohorts it was made for."""
+        if principal.role is TokenRole.ADMIN:
+            return cls(None)
+        if principal.role is TokenRole.MEDIATOR:
+            return cls(principal.cohort_ids)
+        raise NotAllowed("Viewers read reports only.")
+
+
+async def mediator_scope(session: AsyncSession, mediator: User) -> Scope:
+    """The cohorts a learner mediates in the bot."""
+    ids = await session.scalars(
+        select(cohort_mediators.c.cohort_id).where(cohort_mediators.c.user_id == mediator.id)
+    )
+    return Scope(frozenset(ids))
+
+
+class CohortInput(BaseModel):
+    """A new cohort, as operators' scripts send it (``POST /api/v1/cohorts``)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    name: Text
+    code: Annotated[str, StringConstraints(pattern=CODE_PATTERN)] | None = None
+    country: Annotated[str, StringConstraints(pattern=r"^[A-Z]{2}$")] | None = Field(
+        default=None, description="ISO 3166-1 alpha-2, e.g. BG"
+    )
+    region: Place | None = None
+    municipality: Place | None = None
+    school: Text | None = None
+    locale: str | None = None
+    tracks: list[str] = Field(default_factory=list)
+    nudge_after_days: int = Field(default=7, ge=1, le=90)
+
+    @field_validator("locale")
+    @classmethod
+    def _known_locale(cls, value: str | None) -> str | None:
+        if value is not None and value not in SUPPORTED_LOCALES:
+            raise ValueError(f"must be one of {', '.join(SUPPORTED_LOCALES)}")
+        return value
+
+
+@dataclass(frozen=True)
+class CohortInfo:
+    code: str
+    name: str
+    country: str | None
+    region: str | None
+    municipality: str | None
+    school: str | None
+    locale: str | None
+    tracks: list[str]
+    nudge_after_days: int
+    members: int
+    created_at: datetime
+
+    @property
+    def invite_payload(self) -> str:
+        """What follows ``/start`` in the invite link."""
+        return f"c-{self.code}"
+
+
+@dataclass(frozen=True)
+class Member:
+    user_id: int
+    name: str | None
+    role: Role | None
+    status: UserStatus
+    joined_at: datetime
+    last_active_at: datetime | None
+    lessons_completed: int
+    behind: bool
+    """No activity for the cohort's ``nudge_after_days``."""
+
+
+def _new_code() -> str:
+    return "".join(secrets.choice(CODE_ALPHABET) for _ in range(CODE_LENGTH))
+
+
+def _with_tracks() -> Select[Cohort]:
+    return select(Cohort).options(selectinload(Cohort.tracks))
+
+
+async def _member_counts(session: AsyncSession, ids: list[int]) -> dict[int, int]:
+    rows = await session.execute(
+        select(Membership.cohort_id, func.count())
+        .where(Membership.cohort_id.in_(ids))
+        .group_by(Membership.cohort_id)
+    )
+    return {cohort_id: count for cohort_id, count in rows}
+
+
+def _info(cohort: Cohort, members: int) -> CohortInfo:
+    return CohortInfo(
+        code=cohort.code,
+        name=cohort.name,
+        country=cohort.country,
+        region=cohort.region,
+        municipality=cohort.municipality,
+        school=cohort.school,
+        locale=cohort.locale,
+        tracks=[track.slug for track in sorted(cohort.tracks, key=lambda t: t.position)],
+        nudge_after_days=cohort.nudge_after_days,
+        members=members,
+        created_at=cohort.created_at,
+    )
+
+
+async def find_in_scope(session: AsyncSession, code: str, scope: Scope) -> Cohort:
+    """The cohort with ``code`` if the caller may reach it; NotFound otherwise or NotAllowed."""
+    cohort = await session.scalar(_with_tracks().where(Cohort.code == code))
+    if cohort is None:
+        raise NotFound(f"No cohort has the code {code!r}.")
+    if not scope.allows(cohort.id):
+        raise NotAllowed(f"Cohort {code!r} is not one of yours.")
+    return cohort
+
+
+async def create_cohort(
+    session: AsyncSession, *, data: CohortInput, actor: str, actor_token_id: int | None = None
+) -> CohortInfo:
+    """A new cohort with its invite code (drawn when none is given)."""
+    tracks = list(await session.scalars(select(Track).where(Track.slug.in_(data.tracks))))
+    known = {track.slug for track in tracks}
+    unknown = [
+        FieldProblem(f"$.tracks[{index}]", f"no track has the slug '{slug}'")
+        for index, slug in enumerate(data.tracks)
+        if slug not in known
+    ]
+    if unknown:
+        raise InvalidInput("Some tracks do not exist.", unknown)
+    code = data.code or _new_code()
+    if await session.scalar(select(Cohort.id).where(func.upper(Cohort.code) == code.upper())):
+        raise Conflict(f"A cohort with the code {code!r} exists already.")
+    cohort = Cohort(
+        code=code,
+        name=data.name,
+        country=data.country,
+        region=data.region,
+        municipality=data.municipality,
+        school=data.school,
+        locale=data.locale,
+        nudge_after_days=data.nudge_after_days,
+        tracks=tracks,
+    )
+    session.add(cohort)
+    await session.flush()
+    await audit.record_change(
+        session,
+        actor=actor,
+        actor_token_id=actor_token_id,
+        action="create",
+        entity="cohort",
+        entity_id=code,
+        after=data.model_dump(mode="json") | {"code": code},
+    )
+    return _info(cohort, 0)
+
+
+async def list_cohorts(
+    session: AsyncSession, *, scope: Scope, limit: int, offset: int
+) -> tuple[list[CohortInfo], int]:
+    query = _with_tracks().where(Cohort.archived_at.is_(None))
+    if scope.cohort_ids is not None:
+        query = query.where(Cohort.id.in_(scope.cohort_ids))
+    total = await session.scalar(select(func.count()).select_from(query.subquery())) or 0
+    cohorts = list(await session.scalars(query.order_by(Cohort.name).limit(limit).offset(offset)))
+    counts = await _member_counts(session, [cohort.id for cohort in cohorts])
+    return [_info(cohort, counts.get(cohort.id, 0)) for cohort in cohorts], total
+
+
+async def get_cohort(session: AsyncSession, *, code: str, scope: Scope) -> CohortInfo:
+    cohort = await find_in_scope(session, code, scope)
+    return _info(cohort, (await _member_counts(session, [cohort.id])).get(cohort.id, 0))
+
+
+def _members_query(cohort: Cohort, now: datetime) -> Select[User, datetime, Any, bool]:
+    completed = (
+        select(LessonProgress.user_id, func.count().label("done"))
+        .where(LessonProgress.status == ProgressStatus.COMPLETED)
+        .group_by(LessonProgress.user_id)
+        .subquery()
+    )
+    since = func.coalesce(User.last_active_at, Membership.joined_at)
+    return (
+        select(
+            User,
+            Membership.joined_at,
+            func.coalesce(completed.c.done, 0),
+            since < now - timedelta(days=cohort.nudge_after_days),
+        )
+        .join(Membership, Membership.user_id == User.id)
+        .outerjoin(completed, completed.c.user_id == User.id)
+        .where(Membership.cohort_id == cohort.id)
+    )
+
+
+async def members(
+    session: AsyncSession, *, code: str, scope: Scope, behind_only: bool = False
+) -> list[Member]:
+    """Who is in the cohort, how far they got, and whether they have gone quiet."""
+    cohort = await find_in_scope(session, code, scope)
+    now = utcnow()
+    query = _members_query(cohort, now)
+    if behind_only:
+        query = query.where(
+            User.status == UserStatus.ACTIVE,
+            func.coalesce(User.last_active_at, Membership.joined_at)
+            < now - timedelta(days=cohort.nudge_after_days),
+        )
+    rows = await session.execute(query.order_by(Membership.joined_at, User.id))
+    return [
+        Member(
+            user_id=user.id,
+            name=user.first_name,
+            role=user.role,
+            status=user.status,
+            joined_at=joined_at,
+            last_active_at=user.last_active_at,
+            lessons_completed=done,
+            behind=bool(behind),
+        )
+        for user, joined_at, done, behind in rows
+    ]
+
+
+async def add_mediator(
+    session: AsyncSession, *, code: str, user_id: int, actor: str, actor_token_id: int | None
+) -> None:
+    """Let a learner mediate the cohort in the bot (``/cohort``, ``/broadcast``, ``/nudge``)."""
+    cohort = await find_in_scope(session, code, Scope(None))
+    user = await session.get(User, user_id)
+    if user is None or user.status is UserStatus.ERASED:
+        raise InvalidInput(
+            "No such learner.", [FieldProblem("$.user_id", f"no learner has the id {user_id}")]
+        )
+    exists = await session.scalar(
+        select(func.count())
+        .select_from(cohort_mediators)
+        .where(cohort_mediators.c.cohort_id == cohort.id, cohort_mediators.c.user_id == user_id)
+    )
+    if exists:
+        return
+    await session.execute(cohort_mediators.insert().values(cohort_id=cohort.id, user_id=user_id))
+    await audit.record_change(
+        session,
+        actor=actor,
+        actor_token_id=actor_token_id,
+        action="add_mediator",
+        entity="cohort",
+        entity_id=code,
+        after={"user_id": user_id},
+    )
+
+
+async def mediated_cohorts(session: AsyncSession, mediator: User) -> list[CohortInfo]:
+    """The cohorts a learner mediates, for the bot's ``/cohort``."""
+    scope = await mediator_scope(session, mediator)
+    if not scope.cohort_ids:
+        return []
+    items, _total = await list_cohorts(session, scope=scope, limit=100, offset=0)
+    return items

@@ -1,0 +1,159 @@
+"""Cohorts through the API: creation with an invite link, scoping, members and who is behind."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+import pytest
+from httpx import AsyncClient
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from learntogether.config import Settings
+from learntogether.db.base import utcnow
+from learntogether.db.models import TokenRole, User
+from tests.factories import create_api_token, create_learner
+
+
+@pytest.fixture
+def settings() -> Settings:
+    return Settings(_env_file=None, bot_username="@ltg_bot")
+
+
+def bearer(token: str) -> dict[str, str]:
+    return {"Authorization": f"Bearer {token}"}
+
+
+async def admin(session_maker: async_sessionmaker[AsyncSession]) -> dict[str, str]:
+    return bearer(await create_api_token(session_maker))
+
+
+async def test_created_cohort_has_its_code_and_invite_link(
+    client: AsyncClient, session_maker: async_sessionmaker[AsyncSession]
+) -> None:
+    body = {"name": "Sliven teachers", "code": "SLV1", "country": "BG", "region": "Sliven"}
+    response = await client.post("/api/v1/cohorts", json=body, headers=await admin(session_maker))
+    assert response.status_code == 201
+    created = response.json()
+    assert (created["code"], created["invite_link"]) == (
+        "SLV1",
+        "https://t.me/ltg_bot?start=c-SLV1",
+    )
+    assert (created["members"], created["nudge_after_days"]) == (0, 7)
+
+
+async def test_a_code_is_drawn_when_none_is_given(
+    client: AsyncClient, session_maker: async_sessionmaker[AsyncSession]
+) -> None:
+    response = await client.post(
+        "/api/v1/cohorts", json={"name": "Parents"}, headers=await admin(session_maker)
+    )
+    assert response.status_code == 201
+    code = response.json()["code"]
+    assert len(code) == 6 and code.isalnum()
+    assert response.json()["invite_link"].endswith(f"?start=c-{code}")
+
+
+async def test_taken_code_is_409_whatever_the_case(
+    client: AsyncClient, session_maker: async_sessionmaker[AsyncSession]
+) -> None:
+    headers = await admin(session_maker)
+    await client.post("/api/v1/cohorts", json={"name": "A", "code": "SLV1"}, headers=headers)
+    again = await client.post(
+        "/api/v1/cohorts", json={"name": "B", "code": "slv1"}, headers=headers
+    )
+    assert again.status_code == 409
+    assert "SLV1" in again.json()["detail"] or "slv1" in again.json()["detail"]
+
+
+async def test_bad_cohort_fields_are_422_with_their_paths(
+    client: AsyncClient, session_maker: async_sessionmaker[AsyncSession]
+) -> None:
+    headers = await admin(session_maker)
+    body = {"name": "", "code": "no spaces", "country": "bg", "locale": "xx", "extra": 1}
+    response = await client.post("/api/v1/cohorts", json=body, headers=headers)
+    assert response.status_code == 422
+    paths = {error["path"] for error in response.json()["errors"]}
+    assert paths == {"$.name", "$.code", "$.country", "$.locale", "$.extra"}
+    unknown = await client.post(
+        "/api/v1/cohorts", json={"name": "A", "tracks": ["nope"]}, headers=headers
+    )
+    assert unknown.status_code == 422
+    assert unknown.json()["errors"][0]["path"] == "$.tracks[0]"
+
+
+async def test_mediator_sees_only_its_cohorts_and_viewer_none(
+    client: AsyncClient, session_maker: async_sessionmaker[AsyncSession]
+) -> None:
+    headers = await admin(session_maker)
+    for code in ("SLV1", "MAD1"):
+        await client.post("/api/v1/cohorts", json={"name": code, "code": code}, headers=headers)
+    mediator = bearer(await create_api_token(session_maker, TokenRole.MEDIATOR, cohorts=["SLV1"]))
+    listed = await client.get("/api/v1/cohorts", headers=mediator)
+    assert [item["code"] for item in listed.json()["items"]] == ["SLV1"]
+    assert (await client.get("/api/v1/cohorts/SLV1", headers=mediator)).status_code == 200
+    refused = await client.get("/api/v1/cohorts/MAD1/members", headers=mediator)
+    assert refused.status_code == 403
+    viewer = bearer(await create_api_token(session_maker, TokenRole.VIEWER))
+    assert (await client.get("/api/v1/cohorts", headers=viewer)).status_code == 403
+    created = await client.post("/api/v1/cohorts", json={"name": "X"}, headers=mediator)
+    assert created.status_code == 403
+    assert (await client.get("/api/v1/cohorts/NONE", headers=headers)).status_code == 404
+
+
+async def test_members_show_progress_and_who_is_behind(
+    client: AsyncClient, session_maker: async_sessionmaker[AsyncSession]
+) -> None:
+    headers = await admin(session_maker)
+    await client.post("/api/v1/cohorts", json={"name": "Sliven", "code": "SLV1"}, headers=headers)
+    active = await create_learner(session_maker, 9101, cohort="SLV1", first_name="Ana")
+    quiet = await create_learner(session_maker, 9102, cohort="SLV1", first_name="Ivo")
+    async with session_maker() as session:
+        learner = await session.get(User, quiet.id)
+        assert learner is not None
+        learner.last_active_at = utcnow() - timedelta(days=8)
+        await session.commit()
+    members = (await client.get("/api/v1/cohorts/SLV1/members", headers=headers)).json()
+    assert [(m["name"], m["behind"], m["lessons_completed"]) for m in members] == [
+        ("Ana", False, 0),
+        ("Ivo", True, 0),
+    ]
+    behind = await client.get("/api/v1/cohorts/SLV1/members?behind=true", headers=headers)
+    assert [member["user_id"] for member in behind.json()] == [quiet.id]
+    assert active.id != quiet.id
+    cohort = (await client.get("/api/v1/cohorts/SLV1", headers=headers)).json()
+    assert cohort["members"] == 2
+
+
+async def test_admin_makes_a_learner_mediator_of_a_cohort(
+    client: AsyncClient, session_maker: async_sessionmaker[AsyncSession]
+) -> None:
+    headers = await admin(session_maker)
+    await client.post("/api/v1/cohorts", json={"name": "Sliven", "code": "SLV1"}, headers=headers)
+    mediator = await create_learner(session_maker, 9103, first_name="Rosa")
+    url = "/api/v1/cohorts/SLV1/mediators"
+    assert (
+        await client.post(url, json={"user_id": mediator.id}, headers=headers)
+    ).status_code == 204
+    # Twice is fine.
+    assert (
+        await client.post(url, json={"user_id": mediator.id}, headers=headers)
+    ).status_code == 204
+    missing = await client.post(url, json={"user_id": 999999}, headers=headers)
+    assert missing.status_code == 422
+    assert missing.json()["errors"][0]["path"] == "$.user_id"
+
+
+async def test_invite_link_is_null_while_the_bot_is_unknown(
+    session_maker: async_sessionmaker[AsyncSession],
+) -> None:
+    from httpx import ASGITransport
+
+    from learntogether.api.app import create_app
+
+    app = create_app(Settings(_env_file=None), session_maker=session_maker)
+    async with AsyncClient(transport=ASGITransport(app=app), base_url="http://t") as http:
+        response = await http.post(
+            "/api/v1/cohorts", json={"name": "A", "code": "A1"}, headers=await admin(session_maker)
+        )
+    assert response.status_code == 201
+    assert (response.json()["invite_payload"], response.json()["invite_link"]) == ("c-A1", None)
