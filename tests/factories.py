@@ -75,7 +75,7 @@ async def find_user(
 
 
 async def eventually(check: Callable[[], Awaitable[T | None]], *, within: float = 5.0) -> T:
-    """Poll ``check`` until it returns something truthy: the bot commits just after it replies."""
+    """Poll ``check`` until it returns something truthy: for what another task (a bot, a worker) writes."""
     deadline = asyncio.get_running_loop().time() + within
     while True:
         result = await check()

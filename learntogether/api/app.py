@@ -13,7 +13,16 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from learntogether import __version__
 from learntogether.api.errors import install_error_handlers
 from learntogether.api.middleware import BodySizeLimit, RequestMetrics
-from learntogether.api.routes import certificates, cohorts, health, lessons, tokens, tracks
+from learntogether.api.routes import (
+    assisted,
+    certificates,
+    cohorts,
+    events,
+    health,
+    lessons,
+    tokens,
+    tracks,
+)
 from learntogether.config import Settings
 
 API_PREFIX = "/api/v1"
@@ -60,6 +69,8 @@ def create_app(
     api.include_router(lessons.router)
     api.include_router(certificates.router)
     api.include_router(cohorts.router)
+    api.include_router(events.router)
+    api.include_router(assisted.router)
     app.include_router(api)
     app.include_router(health.router)
     for router in extra_routers:

@@ -99,8 +99,13 @@ async def register(
     return learner
 
 
-async def join_cohort(session: AsyncSession, *, learner: User, code: str) -> JoinedCohort:
-    """Join the cohort of an invite link; joining twice is harmless."""
+async def join_cohort(
+    session: AsyncSession, *, learner: User, code: str, assisted: bool = False
+) -> JoinedCohort:
+    """Join the cohort of an invite link; joining twice is harmless.
+
+    ``assisted``: a mediator enrolled someone without a smartphone.
+    """
     cohort = await find_cohort(session, code)
     membership = await session.scalar(
         select(Membership).where(
@@ -114,7 +119,9 @@ async def join_cohort(session: AsyncSession, *, learner: User, code: str) -> Joi
         if learner.municipality is None:
             learner.municipality = cohort.municipality
         await session.flush()
-        await activity.record(session, learner, Verb.JOINED, cohort_id=cohort.id)
+        await activity.record(
+            session, learner, Verb.JOINED, cohort_id=cohort.id, assisted=assisted
+        )
     return JoinedCohort(
         cohort.code, cohort.name, cohort.locale, already_member=membership is not None
     )

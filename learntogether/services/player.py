@@ -83,7 +83,12 @@ async def view_of(
 
 
 async def open_lesson(
-    session: AsyncSession, *, learner: User, lesson_id: int, chain: list[str]
+    session: AsyncSession,
+    *,
+    learner: User,
+    lesson_id: int,
+    chain: list[str],
+    assisted: bool = False,
 ) -> PlayerView:
     """Resume where the learner left the lesson, or start the newest published version."""
     lesson = await session.get(Lesson, lesson_id)
@@ -114,6 +119,7 @@ async def open_lesson(
         track_id=lesson.track_id,
         lesson_id=lesson_id,
         lesson_version_id=newest.id,
+        assisted=assisted,
     )
     return await view_of(session, progress, chain, restarted=restarted)
 

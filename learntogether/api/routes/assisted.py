@@ -1,0 +1,57 @@
+"""Assisted mode: enrol someone without a smartphone, record their quiz answers."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import APIRouter, Body, Depends, Path
+
+from learntogether.api.deps import SessionDep, require_role
+from learntogether.db.models import TokenRole
+from learntogether.services import assisted
+from learntogether.services.assisted import (
+    AssistedQuiz,
+    AssistedResult,
+    Participant,
+    ParticipantInput,
+)
+from learntogether.services.cohorts import Scope
+from learntogether.services.tokens import Principal
+
+router = APIRouter(prefix="/cohorts/{code}", tags=["assisted mode"])
+
+MediatorDep = Annotated[Principal, Depends(require_role(TokenRole.MEDIATOR))]
+
+
+@router.post("/participants", status_code=201, summary="Enrol someone who has no Telegram")
+async def add_participant(
+    code: Annotated[str, Path()],
+    data: Annotated[ParticipantInput, Body()],
+    session: SessionDep,
+    principal: MediatorDep,
+) -> Participant:
+    return await assisted.add_participant(
+        session,
+        cohort_code=code,
+        data=data,
+        scope=Scope.of(principal),
+        actor=principal.actor,
+        actor_token_id=principal.token_id,
+    )
+
+
+@router.post("/assisted-quizzes", status_code=201, summary="Record a member's quiz answers")
+async def record_quiz(
+    code: Annotated[str, Path()],
+    data: Annotated[AssistedQuiz, Body()],
+    session: SessionDep,
+    principal: MediatorDep,
+) -> AssistedResult:
+    return await assisted.record_quiz(
+        session,
+        cohort_code=code,
+        data=data,
+        scope=Scope.of(principal),
+        actor=principal.actor,
+        actor_token_id=principal.token_id,
+    )

@@ -1,0 +1,137 @@
+"""Workshops: create one for a cohort, its check-in link and QR code, who came."""
+
+from __future__ import annotations
+
+import io
+from datetime import datetime
+from typing import Annotated
+
+import segno
+from fastapi import APIRouter, Body, Depends, Path, Response
+from pydantic import BaseModel
+
+from learntogether.api.deps import BotUsernameDep, SessionDep, require_role
+from learntogether.db.models import TokenRole
+from learntogether.deeplinks import deep_link
+from learntogether.services import events
+from learntogether.services.cohorts import Scope
+from learntogether.services.errors import Conflict
+from learntogether.services.events import Attendee, EventInfo, EventInput
+from learntogether.services.tokens import Principal
+
+router = APIRouter(tags=["events"])
+
+MediatorDep = Annotated[Principal, Depends(require_role(TokenRole.MEDIATOR))]
+EventId = Annotated[int, Path(description="The workshop's id")]
+
+
+class EventOut(BaseModel):
+    id: int
+    cohort: str
+    code: str
+    title: str
+    starts_at: datetime
+    location: str | None
+    attended: int
+    assisted: int
+    members: int
+    check_in_payload: str
+    check_in_link: str | None
+
+    @classmethod
+    def of(cls, info: EventInfo, username: str | None) -> EventOut:
+        link = deep_link(username, info.check_in_payload) if username else None
+        fields = {name: getattr(info, name) for name in EventInfo.__dataclass_fields__}
+        return cls(**fields, check_in_payload=info.check_in_payload, check_in_link=link)
+
+
+class EventWithAttendance(EventOut):
+    attendance: list[Attendee]
+
+
+class CheckInIn(BaseModel):
+    user_id: int
+
+
+class CheckInOut(BaseModel):
+    checked_in: bool
+    """False when the learner was already checked in."""
+
+
+@router.post("/cohorts/{code}/events", status_code=201, summary="Create a workshop")
+async def create_event(
+    code: Annotated[str, Path()],
+    data: Annotated[EventInput, Body()],
+    session: SessionDep,
+    principal: MediatorDep,
+    username: BotUsernameDep,
+) -> EventOut:
+    info = await events.create_event(
+        session,
+        cohort_code=code,
+        data=data,
+        scope=Scope.of(principal),
+        actor=principal.actor,
+        actor_token_id=principal.token_id,
+    )
+    return EventOut.of(info, username)
+
+
+@router.get("/cohorts/{code}/events", summary="A cohort's workshops, newest first")
+async def list_events(
+    code: Annotated[str, Path()],
+    session: SessionDep,
+    principal: MediatorDep,
+    username: BotUsernameDep,
+) -> list[EventOut]:
+    found = await events.list_events(session, cohort_code=code, scope=Scope.of(principal))
+    return [EventOut.of(info, username) for info in found]
+
+
+@router.get("/events/{event_id}", summary="A workshop with its attendance list")
+async def get_event(
+    event_id: EventId, session: SessionDep, principal: MediatorDep, username: BotUsernameDep
+) -> EventWithAttendance:
+    scope = Scope.of(principal)
+    info = await events.get_event(session, event_id=event_id, scope=scope)
+    came = await events.attendance(session, event_id=event_id, scope=scope)
+    return EventWithAttendance(**EventOut.of(info, username).model_dump(), attendance=came)
+
+
+@router.get(
+    "/events/{event_id}/qr.png",
+    summary="The check-in QR code to print or show",
+    response_class=Response,
+    responses={200: {"content": {"image/png": {}}}},
+)
+async def event_qr(
+    event_id: EventId, session: SessionDep, principal: MediatorDep, username: BotUsernameDep
+) -> Response:
+    info = await events.get_event(session, event_id=event_id, scope=Scope.of(principal))
+    if username is None:
+        raise Conflict("The bot's username is unknown: set LT_BOT_USERNAME.")
+    image = io.BytesIO()
+    segno.make(deep_link(username, info.check_in_payload), error="m").save(
+        image, kind="png", scale=10, border=4
+    )
+    return Response(image.getvalue(), media_type="image/png")
+
+
+@router.post("/events/{event_id}/attendance", summary="Check a member in on their behalf")
+async def check_in(
+    event_id: EventId,
+    data: Annotated[CheckInIn, Body()],
+    session: SessionDep,
+    principal: MediatorDep,
+    response: Response,
+) -> CheckInOut:
+    added = await events.record_attendance(
+        session,
+        event_id=event_id,
+        user_id=data.user_id,
+        scope=Scope.of(principal),
+        actor=principal.actor,
+        actor_token_id=principal.token_id,
+    )
+    response.status_code = 201 if added else 200
+    return CheckInOut(checked_in=added)

@@ -1,0 +1,294 @@
+"""Workshops held with a cohort: check-in by deep link or QR code, or by a mediator (assisted)."""
+
+from __future__ import annotations
+
+import secrets
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Annotated
+
+from pydantic import AwareDatetime, BaseModel, ConfigDict, StringConstraints
+from sqlalchemy import case, func, select
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from learntogether.db.base import utcnow
+from learntogether.db.models import (
+    Attendance,
+    AttendanceMethod,
+    Cohort,
+    Event,
+    Membership,
+    User,
+    UserStatus,
+    Verb,
+)
+from learntogether.services import activity, audit
+from learntogether.services.cohorts import Scope, find_in_scope
+from learntogether.services.errors import (
+    DomainError,
+    FieldProblem,
+    InvalidInput,
+    NotAllowed,
+    NotFound,
+)
+
+CODE_ALPHABET = "abcdefghjkmnpqrstuvwxyz23456789"
+CODE_LENGTH = 8
+# A check-in link works from half a day before the workshop until a day after it starts.
+OPENS_BEFORE = timedelta(hours=12)
+CLOSES_AFTER = timedelta(hours=24)
+
+
+class CheckInClosed(DomainError):
+    """The workshop's check-in link does not exist or is not open now."""
+
+
+class EventInput(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    title: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200)]
+    starts_at: AwareDatetime
+    location: (
+        Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200)]
+        | None
+    ) = None
+
+
+@dataclass(frozen=True)
+class Attendee:
+    user_id: int
+    name: str | None
+    method: AttendanceMethod
+    assisted: bool
+    checked_in_at: datetime
+
+
+@dataclass(frozen=True)
+class EventInfo:
+    id: int
+    cohort: str
+    code: str
+    title: str
+    starts_at: datetime
+    location: str | None
+    attended: int
+    assisted: int
+    members: int
+
+    @property
+    def check_in_payload(self) -> str:
+        """What follows ``/start`` in the check-in link."""
+        return f"e-{self.code}"
+
+
+@dataclass(frozen=True)
+class CheckIn:
+    title: str
+    already: bool
+
+
+def _new_code() -> str:
+    return "".join(secrets.choice(CODE_ALPHABET) for _ in range(CODE_LENGTH))
+
+
+async def _info(session: AsyncSession, event: Event, cohort: Cohort) -> EventInfo:
+    assisted = case((Attendance.method == AttendanceMethod.MEDIATOR, 1), else_=0)
+    attended, assisted_count = (
+        await session.execute(
+            select(func.count(), func.coalesce(func.sum(assisted), 0)).where(
+                Attendance.event_id == event.id
+            )
+        )
+    ).one()
+    members = await session.scalar(
+        select(func.count()).select_from(Membership).where(Membership.cohort_id == cohort.id)
+    )
+    return EventInfo(
+        id=event.id,
+        cohort=cohort.code,
+        code=event.code,
+        title=event.title,
+        starts_at=event.starts_at,
+        location=event.location,
+        attended=attended,
+        assisted=assisted_count,
+        members=members or 0,
+    )
+
+
+async def create_event(
+    session: AsyncSession,
+    *,
+    cohort_code: str,
+    data: EventInput,
+    scope: Scope,
+    actor: str,
+    actor_token_id: int | None = None,
+) -> EventInfo:
+    """A workshop for the cohort, with the code of its check-in link."""
+    cohort = await find_in_scope(session, cohort_code, scope)
+    event = Event(
+        cohort_id=cohort.id,
+        code=_new_code(),
+        title=data.title,
+        starts_at=data.starts_at,
+        location=data.location,
+    )
+    session.add(event)
+    await session.flush()
+    await audit.record_change(
+        session,
+        actor=actor,
+        actor_token_id=actor_token_id,
+        action="create",
+        entity="event",
+        entity_id=str(event.id),
+        after=data.model_dump(mode="json") | {"cohort": cohort.code, "code": event.code},
+    )
+    return await _info(session, event, cohort)
+
+
+async def _event_in_scope(
+    session: AsyncSession, event_id: int, scope: Scope
+) -> tuple[Event, Cohort]:
+    row = (
+        await session.execute(
+            select(Event, Cohort)
+            .join(Cohort, Cohort.id == Event.cohort_id)
+            .where(Event.id == event_id)
+        )
+    ).first()
+    if row is None:
+        raise NotFound(f"No workshop has the id {event_id}.")
+    event, cohort = row
+    if not scope.allows(cohort.id):
+        raise NotAllowed("This workshop is not in one of your cohorts.")
+    return event, cohort
+
+
+async def get_event(session: AsyncSession, *, event_id: int, scope: Scope) -> EventInfo:
+    event, cohort = await _event_in_scope(session, event_id, scope)
+    return await _info(session, event, cohort)
+
+
+async def list_events(session: AsyncSession, *, cohort_code: str, scope: Scope) -> list[EventInfo]:
+    cohort = await find_in_scope(session, cohort_code, scope)
+    found = await session.scalars(
+        select(Event).where(Event.cohort_id == cohort.id).order_by(Event.starts_at.desc())
+    )
+    return [await _info(session, event, cohort) for event in found]
+
+
+async def attendance(session: AsyncSession, *, event_id: int, scope: Scope) -> list[Attendee]:
+    """Who came, in the order they checked in."""
+    await _event_in_scope(session, event_id, scope)
+    rows = await session.execute(
+        select(Attendance, User.first_name)
+        .join(User, User.id == Attendance.user_id)
+        .where(Attendance.event_id == event_id)
+        .order_by(Attendance.checked_in_at, Attendance.user_id)
+    )
+    return [
+        Attendee(
+            user_id=row.user_id,
+            name=name,
+            method=row.method,
+            assisted=row.method is AttendanceMethod.MEDIATOR,
+            checked_in_at=row.checked_in_at,
+        )
+        for row, name in rows
+    ]
+
+
+async def _attend(
+    session: AsyncSession,
+    *,
+    event: Event,
+    learner: User,
+    method: AttendanceMethod,
+    assisted_by: User | None,
+) -> bool:
+    """Record the check-in once; False when the learner was already checked in."""
+    exists = await session.get(Attendance, (event.id, learner.id))
+    if exists is not None:
+        return False
+    try:
+        async with session.begin_nested():
+            session.add(
+                Attendance(
+                    event_id=event.id,
+                    user_id=learner.id,
+                    method=method,
+                    assisted_by_user_id=assisted_by.id if assisted_by else None,
+                )
+            )
+    except IntegrityError:  # the same person scanned twice at once
+        return False
+    await activity.record(
+        session,
+        learner,
+        Verb.ATTENDED,
+        cohort_id=event.cohort_id,
+        assisted=method is AttendanceMethod.MEDIATOR,
+        data={"event_id": event.id},
+    )
+    return True
+
+
+async def check_in(
+    session: AsyncSession, *, learner: User, code: str, now: datetime | None = None
+) -> CheckIn:
+    """The learner opened the workshop's ``e-<code>`` link (or scanned its QR code)."""
+    event = await session.scalar(select(Event).where(Event.code == code.lower()))
+    moment = now or utcnow()
+    if event is None:
+        raise CheckInClosed("No workshop has this check-in code.")
+    if not event.starts_at - OPENS_BEFORE <= moment <= event.starts_at + CLOSES_AFTER:
+        raise CheckInClosed("This workshop's check-in is not open now.")
+    added = await _attend(
+        session, event=event, learner=learner, method=AttendanceMethod.DEEP_LINK, assisted_by=None
+    )
+    return CheckIn(title=event.title, already=not added)
+
+
+async def record_attendance(
+    session: AsyncSession,
+    *,
+    event_id: int,
+    user_id: int,
+    scope: Scope,
+    actor: str,
+    actor_token_id: int | None = None,
+    mediator: User | None = None,
+) -> bool:
+    """A mediator checks a cohort member in on their behalf (assisted); False if already in."""
+    event, cohort = await _event_in_scope(session, event_id, scope)
+    learner = await session.scalar(
+        select(User)
+        .join(Membership, Membership.user_id == User.id)
+        .where(User.id == user_id, Membership.cohort_id == cohort.id)
+    )
+    if learner is None or learner.status is UserStatus.ERASED:
+        raise InvalidInput(
+            "Only members of the workshop's cohort can be checked in.",
+            [FieldProblem("$.user_id", f"no member of cohort {cohort.code} has the id {user_id}")],
+        )
+    added = await _attend(
+        session,
+        event=event,
+        learner=learner,
+        method=AttendanceMethod.MEDIATOR,
+        assisted_by=mediator,
+    )
+    if added:
+        await audit.record_change(
+            session,
+            actor=actor,
+            actor_token_id=actor_token_id,
+            action="check_in",
+            entity="event",
+            entity_id=str(event.id),
+            after={"user_id": user_id, "assisted": True},
+        )
+    return added
