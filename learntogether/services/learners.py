@@ -119,9 +119,7 @@ async def join_cohort(
         if learner.municipality is None:
             learner.municipality = cohort.municipality
         await session.flush()
-        await activity.record(
-            session, learner, Verb.JOINED, cohort_id=cohort.id, assisted=assisted
-        )
+        await activity.record(session, learner, Verb.JOINED, cohort_id=cohort.id, assisted=assisted)
     return JoinedCohort(
         cohort.code, cohort.name, cohort.locale, already_member=membership is not None
     )
