@@ -23,7 +23,9 @@ from bot.views import Screen, show
 from learntogether.content.render import locale_chain
 from learntogether.db.models import Role, User
 from learntogether.i18n import LANGUAGE_NAMES, negotiate_locale
-from learntogether.services import catalogue, learners
+from learntogether.services import catalogue, events, learners
+
+EVENT_PAYLOAD_PREFIX = "e-"
 
 
 class Onboarding(StatesGroup):
@@ -44,9 +46,13 @@ async def start(
     state: FSMContext,
     learner: User | None,
 ) -> None:
+    event_code = _event_from_payload(command.args)
     cohort_code = await _cohort_from_payload(message, command.args, session)
     if learner is not None and learners.has_consented(learner):
         await state.clear()
+        if event_code is not None:
+            await _check_in(message, session, learner, event_code)
+            return
         if cohort_code is not None:
             joined = await learners.join_cohort(session, learner=learner, code=cohort_code)
             if joined.already_member:
@@ -62,7 +68,7 @@ async def start(
         )
         return
     await state.set_state(Onboarding.language)
-    await state.update_data(cohort=cohort_code)
+    await state.update_data(cohort=cohort_code, event=event_code)
     suggested = negotiate_locale(message.from_user.language_code if message.from_user else None)
     await message.answer(
         _(
@@ -94,6 +100,31 @@ async def _cohort_from_payload(
     return code
 
 
+def _event_from_payload(payload: str | None) -> str | None:
+    """The workshop code of an ``e-<code>`` check-in link (checked when the learner is known)."""
+    if not payload or not payload.startswith(EVENT_PAYLOAD_PREFIX):
+        return None
+    return payload.removeprefix(EVENT_PAYLOAD_PREFIX)
+
+
+async def _check_in(message: Message, session: AsyncSession, learner: User, code: str) -> None:
+    try:
+        checked = await events.check_in(session, learner=learner, code=code)
+    except events.CheckInClosed:
+        await message.answer(
+            _(
+                "This check-in link is not valid or the workshop's check-in is not open now. "
+                "Your mediator can check you in."
+            )
+        )
+        return
+    if checked.already:
+        text = _("You are already checked in to {title}.")
+    else:
+        text = _("You are checked in to {title}. Thank you for coming!")
+    await message.answer(text.format(title=html.quote(checked.title)))
+
+
 async def choose_language(
     query: CallbackQuery, callback_data: LanguageChoice, state: FSMContext, i18n: I18n
 ) -> None:
@@ -123,7 +154,7 @@ async def give_consent(
             query, _("Nothing about you has been stored. If you change your mind, send /start.")
         )
         return
-    await learners.register(
+    learner = await learners.register(
         session,
         telegram_id=query.from_user.id,
         first_name=query.from_user.first_name,
@@ -141,6 +172,8 @@ async def give_consent(
         ),
         keyboards.skip_municipality(),
     )
+    if data.get("event") and isinstance(query.message, Message):
+        await _check_in(query.message, session, learner, data["event"])
 
 
 async def give_municipality(
