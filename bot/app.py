@@ -15,7 +15,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from bot import errors
 from bot.commands import register_commands
-from bot.handlers import fallback, guide, learning, onboarding, privacy, progress
+from bot.handlers import fallback, guide, learning, mediator, onboarding, privacy, progress
 from bot.handlers import settings as settings_menu
 from bot.middlewares import (
     CommitBeforeReplying,
@@ -57,7 +57,10 @@ def create_dispatcher(
     storage: BaseStorage | None = None,
 ) -> Dispatcher:
     dispatcher = Dispatcher(
-        storage=storage or create_storage(settings), settings=settings, i18n=i18n
+        storage=storage or create_storage(settings),
+        settings=settings,
+        i18n=i18n,
+        session_maker=session_maker,
     )
     dispatcher.update.outer_middleware(OneUpdatePerUser())
     dispatcher.update.outer_middleware(DbSessionMiddleware(session_maker))
@@ -70,6 +73,7 @@ def create_dispatcher(
         learning.create_router(),
         progress.create_router(),
         settings_menu.create_router(),
+        mediator.create_router(),
         errors.create_router(),
         fallback.create_router(),
     )

@@ -105,3 +105,14 @@ class QuietHoursChoice(CallbackData, prefix="qh"):
     start: int
     end: int
     """Hours; start == end clears quiet hours."""
+
+
+class CohortAction(CallbackData, prefix="co"):
+    """A mediator's action on a cohort: view, nudge, event (workshop check-in), cast (message)."""
+
+    action: str
+    code: str
+
+
+class BroadcastWhen(CallbackData, prefix="bw"):
+    when: str

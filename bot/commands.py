@@ -29,6 +29,15 @@ def learner_commands() -> list[tuple[str, str]]:
     ]
 
 
+def mediator_commands() -> list[tuple[str, str]]:
+    """The commands mediators have on top of the learners' ones."""
+    return [
+        ("cohort", _("Your groups: who is behind, workshop check-in")),
+        ("broadcast", _("Send a message to a group")),
+        ("nudge", _("Nudge the members who have gone quiet")),
+    ]
+
+
 async def register_commands(bot: Bot, i18n: I18n) -> None:
     """One menu per language Telegram can name (ISO 639-1), and the English one as the default."""
     with i18n.context():

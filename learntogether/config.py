@@ -64,6 +64,8 @@ class Settings(BaseSettings):
     delivery_lease_seconds: Annotated[float, Field(gt=0, le=3600)] = 60
     """How long a delivery worker holds a claimed message before another worker may take it."""
     redis_url: str | None = None
+    scheduler_tick_seconds: Annotated[float, Field(gt=0, le=3600)] = 60
+    """How often the reminder sweeps run (and how late a reminder can be)."""
     default_locale: str = "en"
     log_level: str = "INFO"
 

@@ -23,14 +23,16 @@ from fastapi import FastAPI
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 from bot.app import create_bot, create_dispatcher
+from bot.retry import WaitOutFloodLimits
 from bot.webhook import WebhookFeeder, create_webhook_router
 from learntogether.api.app import create_app
 from learntogether.config import BotMode, ConfigError, Settings, get_settings
 from learntogether.content.files import load_curriculum
 from learntogether.db.engine import check_database, create_engine, create_session_maker
 from learntogether.db.migrate import upgrade
+from learntogether.delivery import DeliveryWorker
 from learntogether.i18n import create_i18n
-from learntogether.scheduler import create_scheduler
+from learntogether.scheduler import SchedulerRunner
 from learntogether.services import lessons
 from learntogether.services.curriculum import import_curriculum
 
@@ -67,6 +69,20 @@ def build_bot_parts(
         bot=create_bot(settings),
         dispatcher=create_dispatcher(settings, session_maker=session_maker, i18n=i18n),
     )
+
+
+def build_delivery_worker(
+    settings: Settings, session_maker: async_sessionmaker[AsyncSession]
+) -> DeliveryWorker | None:
+    """The outbox sender, with a bot of its own; None without LT_BOT_TOKEN."""
+    if settings.bot_token is None:
+        return None
+    bot = create_bot(settings)
+    # The worker pauses every send on a 429; a request waiting it out alone would keep others going.
+    for middleware in [m for m in bot.session.middleware if isinstance(m, WaitOutFloodLimits)]:
+        bot.session.middleware.unregister(middleware)
+    i18n = create_i18n(settings.default_locale)
+    return DeliveryWorker.from_settings(settings, bot, session_maker, i18n=i18n)
 
 
 def webhook_route(settings: Settings) -> tuple[str, str]:
@@ -251,7 +267,7 @@ async def serve(settings: Settings, parts: set[Part], *, migrate: bool = False) 
         )
         if bot_parts is None and Part.BOT in parts:
             log.warning("LT_BOT_TOKEN is not set: the Telegram bot is off")
-        await _serve_parts(settings, parts, session_maker, bot_parts)
+        await _serve_parts(settings, parts, engine, session_maker, bot_parts)
     finally:
         await engine.dispose()
 
@@ -259,6 +275,7 @@ async def serve(settings: Settings, parts: set[Part], *, migrate: bool = False) 
 async def _serve_parts(
     settings: Settings,
     parts: set[Part],
+    engine: AsyncEngine,
     session_maker: async_sessionmaker[AsyncSession],
     bot_parts: BotParts | None,
 ) -> None:
@@ -268,11 +285,21 @@ async def _serve_parts(
         loop.add_signal_handler(sig, stop.set)
     tasks: dict[str, asyncio.Task[None]] = {}
     server: uvicorn.Server | None = None
-    scheduler = create_scheduler(settings) if Part.SCHEDULER in parts else None
+    scheduler = (
+        SchedulerRunner(settings, engine=engine, session_maker=session_maker)
+        if Part.SCHEDULER in parts
+        else None
+    )
+    delivery = build_delivery_worker(settings, session_maker) if scheduler is not None else None
     try:
+        if delivery is not None:
+            tasks["delivery"] = asyncio.create_task(delivery.run())
+            log.info("delivery started: %g messages a second", settings.send_rate)
+        elif scheduler is not None:
+            log.warning("LT_BOT_TOKEN is not set: delivery is off, messages wait in the outbox")
         if scheduler is not None:
-            scheduler.start()
-            log.info("scheduler started")
+            tasks["scheduler"] = asyncio.create_task(scheduler.run())
+            log.info("scheduler started (its jobs run in one process at a time)")
         if Part.API in parts:
             sock = bind_socket(settings.api_host, settings.api_port)
             app = build_app(settings, session_maker=session_maker, bot_parts=bot_parts)
@@ -300,9 +327,13 @@ async def _serve_parts(
                 await bot_parts.dispatcher.stop_polling()
         if server is not None:
             server.should_exit = True
+        if delivery is not None:
+            delivery.stop()
+        if scheduler is not None:
+            scheduler.stop()
         if tasks:
             await asyncio.gather(*tasks.values(), return_exceptions=True)
-        if scheduler is not None and scheduler.running:
-            scheduler.shutdown(wait=False)
+        if delivery is not None:
+            await delivery.bot.session.close()
         for sig in (signal.SIGINT, signal.SIGTERM):
             loop.remove_signal_handler(sig)

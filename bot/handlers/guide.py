@@ -8,13 +8,16 @@ from aiogram.types import ChatMemberUpdated, Message
 from aiogram.utils.i18n import gettext as _
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from bot.commands import learner_commands
+from bot.commands import learner_commands, mediator_commands
 from learntogether.db.models import User
-from learntogether.services import learners
+from learntogether.services import cohorts, learners
 
 
-async def show_help(message: Message) -> None:
-    lines = [f"/{name} — {text}" for name, text in learner_commands()]
+async def show_help(message: Message, session: AsyncSession, learner: User | None) -> None:
+    commands = learner_commands()
+    if learner is not None and await cohorts.mediated_cohorts(session, learner):
+        commands += mediator_commands()
+    lines = [f"/{name} — {text}" for name, text in commands]
     await message.answer(_("Here is what I can do:") + "\n\n" + "\n".join(lines))
 
 

@@ -33,6 +33,7 @@ from bot.callbacks import (
 from bot.filters import registered
 from learntogether.config import Settings
 from learntogether.db.models import User
+from learntogether.delivery import RESUME_CALLBACK
 from learntogether.documents.certificate import CertificateTexts
 from learntogether.services import catalogue, certificates, learners, player, quizzes
 from learntogether.services.errors import InvalidInput, NotFound
@@ -80,6 +81,23 @@ async def open_lesson(
         session, learner=learner, lesson_id=callback_data.lesson_id, chain=chain
     )
     await query.answer()
+    await views.show(query, views.step(view, show_notice=True))
+
+
+async def resume(query: CallbackQuery, session: AsyncSession, learner: User) -> None:
+    """The Continue button of a nudge or reminder: straight into the next lesson."""
+    chain = await learners.content_locales(session, learner)
+    lesson = await catalogue.suggested_lesson(session, learner=learner, chain=chain)
+    await query.answer()
+    if lesson is None:
+        screen = views.catalogue(
+            await catalogue.catalogue(session, learner=learner, chain=chain), 0
+        )
+        await views.show(query, screen)
+        return
+    view = await player.open_lesson(
+        session, learner=learner, lesson_id=lesson.lesson_id, chain=chain
+    )
     await views.show(query, views.step(view, show_notice=True))
 
 
@@ -353,6 +371,7 @@ def create_router() -> Router:
     router.callback_query.register(page_catalogue, CataloguePage.filter())
     router.callback_query.register(show_track, TrackPage.filter())
     router.callback_query.register(open_lesson, OpenLesson.filter())
+    router.callback_query.register(resume, F.data == RESUME_CALLBACK)
     router.callback_query.register(go_to_step, GoToStep.filter())
     router.callback_query.register(finish_lesson, FinishLesson.filter())
     router.callback_query.register(start_quiz, StartQuiz.filter())

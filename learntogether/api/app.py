@@ -15,11 +15,13 @@ from learntogether.api.errors import install_error_handlers
 from learntogether.api.middleware import BodySizeLimit, RequestMetrics
 from learntogether.api.routes import (
     assisted,
+    broadcasts,
     certificates,
     cohorts,
     events,
     health,
     lessons,
+    reminders,
     tokens,
     tracks,
 )
@@ -68,9 +70,11 @@ def create_app(
     api.include_router(tracks.router)
     api.include_router(lessons.router)
     api.include_router(certificates.router)
+    api.include_router(broadcasts.router)
     api.include_router(cohorts.router)
     api.include_router(events.router)
     api.include_router(assisted.router)
+    api.include_router(reminders.router)
     app.include_router(api)
     app.include_router(health.router)
     for router in extra_routers:

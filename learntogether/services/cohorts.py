@@ -8,7 +8,7 @@ from datetime import datetime, timedelta
 from typing import Annotated, Any
 
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints, field_validator
-from sqlalchemy import Select, func, select
+from sqlalchemy import ColumnElement, Select, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import selectinload
 
@@ -225,6 +225,11 @@ async def get_cohort(session: AsyncSession, *, code: str, scope: Scope) -> Cohor
     return _info(cohort, (await _member_counts(session, [cohort.id])).get(cohort.id, 0))
 
 
+def quiet_since(days: int, now: datetime) -> ColumnElement[bool]:
+    """A member who has done nothing for ``days`` (since joining, if never active)."""
+    return func.coalesce(User.last_active_at, Membership.joined_at) < now - timedelta(days=days)
+
+
 def _members_query(cohort: Cohort, now: datetime) -> Select[User, datetime, Any, bool]:
     completed = (
         select(LessonProgress.user_id, func.count().label("done"))
@@ -232,13 +237,12 @@ def _members_query(cohort: Cohort, now: datetime) -> Select[User, datetime, Any,
         .group_by(LessonProgress.user_id)
         .subquery()
     )
-    since = func.coalesce(User.last_active_at, Membership.joined_at)
     return (
         select(
             User,
             Membership.joined_at,
             func.coalesce(completed.c.done, 0),
-            since < now - timedelta(days=cohort.nudge_after_days),
+            quiet_since(cohort.nudge_after_days, now),
         )
         .join(Membership, Membership.user_id == User.id)
         .outerjoin(completed, completed.c.user_id == User.id)
@@ -255,9 +259,7 @@ async def members(
     query = _members_query(cohort, now)
     if behind_only:
         query = query.where(
-            User.status == UserStatus.ACTIVE,
-            func.coalesce(User.last_active_at, Membership.joined_at)
-            < now - timedelta(days=cohort.nudge_after_days),
+            User.status == UserStatus.ACTIVE, quiet_since(cohort.nudge_after_days, now)
         )
     rows = await session.execute(query.order_by(Membership.joined_at, User.id))
     return [

@@ -20,8 +20,10 @@ class RateLimiter:
 
     At most ``global_rate`` sends in any sliding window of ``window`` seconds across all chats,
     and per chat a token bucket refilled at ``per_chat_rate`` tokens a second holding at most
-    ``per_chat_burst``. ``None`` disables a limit. ``clock`` (seconds, monotonic) is injectable
-    so tests can move time without sleeping. Only admitted sends consume capacity.
+    ``per_chat_burst``. A paid broadcast (``allow_paid_broadcast``) may use up to
+    ``paid_global_rate`` sends in the window instead. ``None`` disables a limit. ``clock``
+    (seconds, monotonic) is injectable so tests can move time without sleeping. Only admitted
+    sends consume capacity.
     """
 
     def __init__(
@@ -31,8 +33,10 @@ class RateLimiter:
         per_chat_burst: int = 3,
         window: float = 1.0,
         clock: Callable[[], float] = time.monotonic,
+        paid_global_rate: int | None = 1000,
     ) -> None:
         self.global_rate = global_rate
+        self.paid_global_rate = paid_global_rate
         self.per_chat_rate = per_chat_rate
         self.per_chat_burst = per_chat_burst
         self.window = window
@@ -40,30 +44,30 @@ class RateLimiter:
         self._recent: deque[float] = deque()
         self._buckets: dict[int, _Bucket] = {}
 
-    def try_acquire(self, chat_id: int) -> tuple[float, int]:
+    def try_acquire(self, chat_id: int, *, paid: bool = False) -> tuple[float, int]:
         """Admit one send to ``chat_id``: return ``(now, 0)``, or ``(now, retry_after)`` when refused.
 
         ``retry_after`` is the whole number of seconds, at least 1, until the send would fit.
+        ``paid``: the send is a paid broadcast, held to ``paid_global_rate``.
         """
         now = self.clock()
-        wait = max(self._global_wait(now), self._chat_wait(chat_id, now))
+        rate = self.paid_global_rate if paid else self.global_rate
+        wait = max(self._global_wait(now, rate), self._chat_wait(chat_id, now))
         if wait > 0:
             return now, max(1, math.ceil(wait))
-        if self.global_rate is not None:
+        if self.global_rate is not None or self.paid_global_rate is not None:
             self._recent.append(now)
         if self.per_chat_rate is not None:
             self._buckets[chat_id].tokens -= 1
         return now, 0
 
-    def _global_wait(self, now: float) -> float:
-        if self.global_rate is None:
-            return 0.0
+    def _global_wait(self, now: float, rate: int | None) -> float:
         recent = self._recent
         while recent and recent[0] <= now - self.window:
             recent.popleft()
-        if len(recent) < self.global_rate:
+        if rate is None or len(recent) < rate:
             return 0.0
-        return recent[len(recent) - self.global_rate] + self.window - now
+        return recent[len(recent) - rate] + self.window - now
 
     def _chat_wait(self, chat_id: int, now: float) -> float:
         if self.per_chat_rate is None:

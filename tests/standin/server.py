@@ -150,6 +150,7 @@ class BotAPIStandIn:
         per_chat_burst: int = 3,
         clock: Callable[[], float] = time.monotonic,
         webhook_attempts: int = 3,
+        paid_global_rate: int | None = 1000,
     ) -> None:
         self.token = token
         self.bot_id = int(token.split(":", 1)[0])
@@ -159,7 +160,13 @@ class BotAPIStandIn:
             "first_name": bot_first_name,
             "username": bot_username,
         }
-        self.limiter = RateLimiter(global_rate, per_chat_rate, per_chat_burst, clock=clock)
+        self.limiter = RateLimiter(
+            global_rate,
+            per_chat_rate,
+            per_chat_burst,
+            clock=clock,
+            paid_global_rate=paid_global_rate,
+        )
         self.webhook_attempts = webhook_attempts
         self.users: dict[int, SimUser] = {}
         self.calls: list[RecordedCall] = []
@@ -180,6 +187,7 @@ class BotAPIStandIn:
         self._webhook: _Webhook | None = None
         self._webhook_task: asyncio.Task[None] | None = None
         self._faults: dict[str, deque[_Fault]] = {}
+        self._delays: dict[str, deque[float]] = {}
         self._poll_generation = 0
         self._updates = _Signal()
         self._activity = _Signal()
@@ -313,6 +321,14 @@ class BotAPIStandIn:
         faults = self._faults.setdefault(method.lower(), deque())
         faults.extend([_Fault(status, description, retry_after)] * count)
 
+    def delay_next(self, method: str, seconds: float, count: int = 1) -> None:
+        """Run the next ``count`` calls of ``method`` at once but answer them ``seconds`` later.
+
+        As when an answer is lost on the way back: the message is there, the client times out
+        and cannot tell whether its request arrived.
+        """
+        self._delays.setdefault(method.lower(), deque()).extend([seconds] * count)
+
     def unanswered_callback_queries(self) -> list[CallbackQueryRecord]:
         """Callback queries the bot has not answered with answerCallbackQuery."""
         return [query for query in self.callback_queries.values() if not query.answered]
@@ -397,6 +413,9 @@ class BotAPIStandIn:
             status, body = error.status, error.payload()
         self.calls.append(RecordedCall(name, params, status, body, self.limiter.clock()))
         self._activity.notify()
+        delays = self._delays.get(key)
+        if delays:
+            await asyncio.sleep(delays.popleft())
         return status, body
 
     # Helpers -------------------------------------------------------------------------------
@@ -422,8 +441,8 @@ class BotAPIStandIn:
         if user.blocked:
             raise BotAPIError(403, "Forbidden: bot was blocked by the user")
 
-    def _admit(self, chat_id: int) -> None:
-        now, retry_after = self.limiter.try_acquire(chat_id)
+    def _admit(self, chat_id: int, *, paid: bool = False) -> None:
+        now, retry_after = self.limiter.try_acquire(chat_id, paid=paid)
         if retry_after:
             self.rate_limit_violations += 1
             raise BotAPIError(429, f"Too Many Requests: retry after {retry_after}", retry_after)
@@ -491,7 +510,7 @@ class BotAPIStandIn:
         """Check the chat and rate limits, then store a new message from the bot."""
         reply_to = self._reply_to(params, user)
         self._check_blocked(user)
-        self._admit(user.id)
+        self._admit(user.id, paid=params.flag("allow_paid_broadcast"))
         message: JSON = {
             "message_id": user._take_message_id(),
             "from": self.bot_user,

@@ -86,3 +86,16 @@ def test_none_disables_the_limits() -> None:
     limiter = RateLimiter(global_rate=None, per_chat_rate=None, clock=FakeClock())
 
     assert all(limiter.try_acquire(1)[1] == 0 for _ in range(1000))
+
+
+def test_paid_broadcast_sends_go_up_to_the_paid_limit() -> None:
+    limiter = RateLimiter(
+        global_rate=30, per_chat_rate=None, paid_global_rate=1000, clock=FakeClock()
+    )
+
+    free = [limiter.try_acquire(chat)[1] for chat in range(31)]
+    paid = [limiter.try_acquire(chat, paid=True)[1] for chat in range(31, 1001)]
+
+    assert free == [0] * 30 + [1]
+    assert paid == [0] * 970
+    assert limiter.try_acquire(1001, paid=True)[1] == 1

@@ -16,6 +16,7 @@ from aiogram.exceptions import (
     TelegramBadRequest,
     TelegramConflictError,
     TelegramForbiddenError,
+    TelegramNetworkError,
     TelegramRetryAfter,
     TelegramServerError,
     TelegramUnauthorizedError,
@@ -910,6 +911,34 @@ async def test_fail_next_with_retry_after_raises_retry_after(
         await bot.send_message(USER_ID, "x")
 
     assert error.value.retry_after == 7
+
+
+async def test_delay_next_runs_the_call_but_answers_late(
+    bot: Bot,
+    user: SimUser,
+    standin: BotAPIStandIn,
+) -> None:
+    standin.delay_next("sendMessage", 5.0)
+
+    with pytest.raises(TelegramNetworkError):
+        await bot.send_message(USER_ID, "x", request_timeout=1)
+
+    assert [message["text"] for message in user.messages] == ["x"]
+
+
+async def test_paid_broadcast_flag_lifts_the_global_limit(user: SimUser) -> None:
+    async with BotAPIStandIn(global_rate=1, per_chat_rate=None) as limited:
+        limited.add_user(USER_ID)
+        paid_bot = bot_for(limited)
+        try:
+            await paid_bot.send_message(USER_ID, "free")
+            with pytest.raises(TelegramRetryAfter):
+                await paid_bot.send_message(USER_ID, "free again")
+            await paid_bot.send_message(USER_ID, "paid", allow_paid_broadcast=True)
+        finally:
+            await paid_bot.session.close()
+
+    assert limited.rate_limit_violations == 1
 
 
 # Webhooks -------------------------------------------------------------------------------------

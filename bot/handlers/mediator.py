@@ -1,0 +1,369 @@
+"""For mediators: ``/cohort`` (who is behind, a workshop check-in), ``/nudge`` and ``/broadcast``.
+
+A learner is a mediator of the cohorts an admin assigned them to (``POST /cohorts/{code}/
+mediators``); everyone else gets a short explanation instead.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import io
+import logging
+from datetime import datetime, timedelta
+from zoneinfo import ZoneInfo
+
+import segno
+from aiogram import Bot, F, Router, html
+from aiogram.exceptions import TelegramAPIError
+from aiogram.filters import Command, ExceptionTypeFilter, StateFilter
+from aiogram.fsm.context import FSMContext
+from aiogram.fsm.state import State, StatesGroup
+from aiogram.types import BufferedInputFile, CallbackQuery, ErrorEvent, Message
+from aiogram.utils.i18n import gettext as _
+from aiogram.utils.i18n import ngettext
+from aiogram.utils.keyboard import InlineKeyboardBuilder
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from bot.callbacks import BroadcastWhen, CohortAction
+from bot.filters import registered
+from bot.views import Screen, send, show
+from learntogether.db.base import utcnow
+from learntogether.db.models import User
+from learntogether.deeplinks import deep_link
+from learntogether.services import broadcasts, cohorts, events, learners, reminders
+from learntogether.services.broadcasts import BroadcastInfo
+from learntogether.services.cohorts import CohortInfo
+from learntogether.services.errors import DomainError, InvalidInput, NotAllowed, NotFound
+from learntogether.services.events import EventInput
+
+log = logging.getLogger(__name__)
+
+BEHIND_LISTED = 20
+STATUS_POLL_SECONDS = 2.0
+STATUS_GIVE_UP = timedelta(minutes=30)
+# Status messages still updating; a reference keeps each task alive until it ends.
+_status_tasks: set[asyncio.Task[None]] = set()
+
+
+class Mediating(StatesGroup):
+    workshop_title = State()
+    broadcast_text = State()
+
+
+def _not_a_mediator() -> str:
+    return _(
+        "This is for mediators. If you keep a group going, ask the programme team to add you as "
+        "its mediator."
+    )
+
+
+def _cohort_buttons(found: list[CohortInfo], action: str) -> InlineKeyboardBuilder:
+    builder = InlineKeyboardBuilder()
+    for cohort in found:
+        builder.button(
+            text=cohort.name[:40], callback_data=CohortAction(action=action, code=cohort.code)
+        )
+    builder.adjust(1)
+    return builder
+
+
+async def _pick_cohort(
+    message: Message, session: AsyncSession, learner: User, action: str
+) -> str | None:
+    """The only cohort, or None after asking which one (or explaining who may use this)."""
+    found = await cohorts.mediated_cohorts(session, learner)
+    if not found:
+        await message.answer(_not_a_mediator())
+        return None
+    if len(found) == 1:
+        return found[0].code
+    await message.answer(_("Which group?"), reply_markup=_cohort_buttons(found, action).as_markup())
+    return None
+
+
+async def _overview(session: AsyncSession, learner: User, code: str) -> Screen:
+    scope = await cohorts.mediator_scope(session, learner)
+    info = await cohorts.get_cohort(session, code=code, scope=scope)
+    quiet = await cohorts.members(session, code=code, scope=scope, behind_only=True)
+    lines = [
+        f"<b>{html.quote(info.name)}</b>",
+        ngettext("{count} member", "{count} members", info.members).format(count=info.members),
+        ngettext(
+            "{count} quiet for {days} days or more",
+            "{count} quiet for {days} days or more",
+            len(quiet),
+        ).format(count=len(quiet), days=info.nudge_after_days),
+    ]
+    lines += [f"• {html.quote(member.name or '—')}" for member in quiet[:BEHIND_LISTED]]
+    builder = InlineKeyboardBuilder()
+    builder.button(
+        text=_("👋 Nudge the quiet ones"), callback_data=CohortAction(action="nudge", code=code)
+    )
+    builder.button(
+        text=_("📍 Workshop check-in"), callback_data=CohortAction(action="event", code=code)
+    )
+    builder.button(
+        text=_("📣 Message the group"), callback_data=CohortAction(action="cast", code=code)
+    )
+    builder.adjust(1)
+    return Screen("\n".join(lines), builder.as_markup())
+
+
+async def cohort_command(message: Message, session: AsyncSession, learner: User) -> None:
+    code = await _pick_cohort(message, session, learner, "view")
+    if code is not None:
+        await send(message, await _overview(session, learner, code))
+
+
+async def view_cohort(
+    query: CallbackQuery, callback_data: CohortAction, session: AsyncSession, learner: User
+) -> None:
+    await query.answer()
+    await show(query, await _overview(session, learner, callback_data.code))
+
+
+def _nudge_text(result: reminders.NudgeResult) -> str:
+    if not result.nudged and not result.recently_nudged:
+        return _("Nobody in this group has been quiet for long. Nothing to send.")
+    text = ngettext(
+        "A friendly nudge is on its way to {count} member.",
+        "A friendly nudge is on its way to {count} members.",
+        result.nudged,
+    ).format(count=result.nudged)
+    if result.recently_nudged:
+        text += "\n" + ngettext(
+            "{count} member was nudged this week already and is left in peace.",
+            "{count} members were nudged this week already and are left in peace.",
+            result.recently_nudged,
+        ).format(count=result.recently_nudged)
+    return text
+
+
+async def _nudge(session: AsyncSession, learner: User, code: str) -> str:
+    scope = await cohorts.mediator_scope(session, learner)
+    return _nudge_text(await reminders.nudge_cohort(session, cohort_code=code, scope=scope))
+
+
+async def nudge_command(message: Message, session: AsyncSession, learner: User) -> None:
+    code = await _pick_cohort(message, session, learner, "nudge")
+    if code is not None:
+        await message.answer(await _nudge(session, learner, code))
+
+
+async def nudge_cohort(
+    query: CallbackQuery, callback_data: CohortAction, session: AsyncSession, learner: User
+) -> None:
+    await query.answer()
+    if isinstance(query.message, Message):
+        await query.message.answer(await _nudge(session, learner, callback_data.code))
+
+
+async def ask_workshop_title(
+    query: CallbackQuery, callback_data: CohortAction, state: FSMContext
+) -> None:
+    await state.set_state(Mediating.workshop_title)
+    await state.update_data(code=callback_data.code)
+    await query.answer()
+    if isinstance(query.message, Message):
+        await query.message.answer(_("What is the workshop called? Its check-in opens now."))
+
+
+async def create_workshop(
+    message: Message, state: FSMContext, session: AsyncSession, learner: User, bot: Bot
+) -> None:
+    data = await state.get_data()
+    await state.clear()
+    scope = await cohorts.mediator_scope(session, learner)
+    try:
+        title = EventInput(title=message.text or "", starts_at=utcnow())
+    except ValueError:
+        await message.answer(_("The title must be 1 to 200 characters. Try again from /cohort."))
+        return
+    info = await events.create_event(
+        session, cohort_code=data["code"], data=title, scope=scope, actor=f"user:{learner.id}"
+    )
+    me = await bot.me()
+    link = deep_link(me.username or "", info.check_in_payload)
+    image = io.BytesIO()
+    segno.make(link, error="m").save(image, kind="png", scale=10, border=4)
+    caption = _(
+        "<b>{title}</b>\nLet people scan this code, or send them the link: {link}\n"
+        "Check-in stays open for a day."
+    ).format(title=html.quote(info.title), link=link)
+    await message.answer_photo(BufferedInputFile(image.getvalue(), "check-in.png"), caption=caption)
+
+
+async def broadcast_command(
+    message: Message, session: AsyncSession, learner: User, state: FSMContext
+) -> None:
+    code = await _pick_cohort(message, session, learner, "cast")
+    if code is not None:
+        await _ask_text(message, state, code)
+
+
+async def pick_broadcast_cohort(
+    query: CallbackQuery, callback_data: CohortAction, state: FSMContext
+) -> None:
+    await query.answer()
+    if isinstance(query.message, Message):
+        await _ask_text(query.message, state, callback_data.code)
+
+
+async def _ask_text(message: Message, state: FSMContext, code: str) -> None:
+    await state.set_state(Mediating.broadcast_text)
+    await state.update_data(code=code)
+    await message.answer(
+        _(
+            "Write the message for the group. You can use <b>bold</b> and <i>italic</i>. "
+            "You will see it exactly as they will before anything is sent."
+        )
+    )
+
+
+async def preview_broadcast(message: Message, state: FSMContext) -> None:
+    text = message.html_text
+    try:
+        broadcasts.clean_text(text, default_locale="en")
+    except InvalidInput as error:
+        await message.answer(
+            _("This message cannot be sent: {reason}. Write it again.").format(
+                reason=html.quote(error.problems[0].message if error.problems else error.detail)
+            )
+        )
+        return
+    await state.update_data(text=text)
+    await message.answer(_("This is what the group will see:"))
+    await message.answer(text)
+    builder = InlineKeyboardBuilder()
+    builder.button(text=_("Send now"), callback_data=BroadcastWhen(when="now"))
+    builder.button(text=_("In one hour"), callback_data=BroadcastWhen(when="hour"))
+    builder.button(text=_("Tomorrow at 9:00"), callback_data=BroadcastWhen(when="morning"))
+    builder.button(text=_("Cancel"), callback_data=BroadcastWhen(when="cancel"))
+    builder.adjust(1)
+    await message.answer(_("When should it go out?"), reply_markup=builder.as_markup())
+
+
+def _send_time(when: str, zone: str) -> datetime | None:
+    now = utcnow()
+    if when == "hour":
+        return now + timedelta(hours=1)
+    if when == "morning":
+        local = now.astimezone(ZoneInfo(zone)) + timedelta(days=1)
+        return local.replace(hour=9, minute=0, second=0, microsecond=0)
+    return None
+
+
+def _status(info: BroadcastInfo) -> str:
+    counts = info.counts
+    return _(
+        "<b>Message to the group</b>\nRecipients: {total}\nSent: {sent} · waiting: {pending} · "
+        "failed: {failed} · blocked the bot: {blocked}"
+    ).format(
+        total=counts.total,
+        sent=counts.sent,
+        pending=counts.pending,
+        failed=counts.failed,
+        blocked=counts.blocked,
+    )
+
+
+async def send_broadcast(
+    query: CallbackQuery,
+    callback_data: BroadcastWhen,
+    state: FSMContext,
+    session: AsyncSession,
+    learner: User,
+    session_maker: async_sessionmaker[AsyncSession],
+) -> None:
+    data = await state.get_data()
+    if "text" not in data or callback_data.when == "cancel":
+        await state.clear()
+        await query.answer()
+        await show(query, Screen(_("Nothing was sent.")))
+        return
+    await state.clear()
+    author = await broadcasts.mediator_author(session, learner)
+    try:
+        info = await broadcasts.create_broadcast(
+            session,
+            author=author,
+            text=data["text"],
+            cohort=data["code"],
+            send_at=_send_time(callback_data.when, learners.effective_timezone(learner)),
+            default_locale=learner.locale or "en",
+        )
+    except DomainError as error:
+        await query.answer()
+        await show(
+            query,
+            Screen(
+                _("This message cannot be sent: {reason}").format(reason=html.quote(error.detail))
+            ),
+        )
+        return
+    await query.answer(_("Queued."))
+    await show(query, Screen(_status(info)))
+    if isinstance(query.message, Message):
+        task = asyncio.create_task(_follow(query.message, info, session_maker, author))
+        _status_tasks.add(task)
+        task.add_done_callback(_status_tasks.discard)
+
+
+async def _follow(
+    message: Message,
+    info: BroadcastInfo,
+    session_maker: async_sessionmaker[AsyncSession],
+    author: broadcasts.Author,
+) -> None:
+    """Keep the status message live until every message is out (or half an hour has passed)."""
+    shown = _status(info)
+    give_up = utcnow() + STATUS_GIVE_UP
+    while utcnow() < give_up:
+        await asyncio.sleep(STATUS_POLL_SECONDS)
+        async with session_maker() as session:
+            current = await broadcasts.get_broadcast(session, broadcast_id=info.id, author=author)
+        text = _status(current)
+        if text != shown:
+            try:
+                await message.edit_text(text)
+            except TelegramAPIError as error:
+                log.info("status of broadcast %d not updated: %s", info.id, error)
+                return
+            shown = text
+        if current.counts.pending == 0 and current.send_at <= utcnow():
+            return
+
+
+async def not_yours(event: ErrorEvent) -> None:
+    """A button for a group the mediator no longer keeps (or that is gone)."""
+    text = _("This group is not one of yours any more. Send /cohort to see yours.")
+    if event.update.callback_query is not None:
+        await event.update.callback_query.answer(text, show_alert=True)
+    elif event.update.message is not None:
+        await event.update.message.answer(text)
+
+
+def create_router() -> Router:
+    router = Router(name="mediator")
+    router.errors.register(not_yours, ExceptionTypeFilter(NotAllowed, NotFound))
+    router.message.register(cohort_command, Command("cohort"), registered)
+    router.message.register(nudge_command, Command("nudge"), registered)
+    router.message.register(broadcast_command, Command("broadcast"), registered)
+    router.callback_query.register(view_cohort, CohortAction.filter(F.action == "view"), registered)
+    router.callback_query.register(
+        nudge_cohort, CohortAction.filter(F.action == "nudge"), registered
+    )
+    router.callback_query.register(
+        ask_workshop_title, CohortAction.filter(F.action == "event"), registered
+    )
+    router.callback_query.register(
+        pick_broadcast_cohort, CohortAction.filter(F.action == "cast"), registered
+    )
+    router.callback_query.register(send_broadcast, BroadcastWhen.filter(), registered)
+    router.message.register(
+        create_workshop, StateFilter(Mediating.workshop_title), F.text, registered
+    )
+    router.message.register(
+        preview_broadcast, StateFilter(Mediating.broadcast_text), F.text, registered
+    )
+    return router

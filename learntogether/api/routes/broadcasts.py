@@ -1,0 +1,87 @@
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Annotated
+
+from fastapi import APIRouter, Depends, Path, Query
+from pydantic import BaseModel, ConfigDict, Field
+
+from learntogether.api.deps import PageDep, SessionDep, SettingsDep, require_role
+from learntogether.api.schemas import Page
+from learntogether.db.models import BroadcastKind, TokenRole
+from learntogether.services import broadcasts
+from learntogether.services.broadcasts import Author, BroadcastInfo
+from learntogether.services.tokens import Principal
+
+router = APIRouter(prefix="/broadcasts", tags=["broadcasts"])
+# Admins everywhere, mediators within their cohorts; viewers read reports only.
+MediatorDep = Annotated[Principal, Depends(require_role(TokenRole.MEDIATOR))]
+BroadcastId = Annotated[int, Path(ge=1, description="The broadcast's id")]
+
+
+class BroadcastIn(BaseModel):
+    """Exactly one of ``cohort``, ``cohorts`` and ``all``."""
+
+    model_config = ConfigDict(extra="forbid", populate_by_name=True)
+
+    cohort: str | None = Field(None, description="One cohort's code")
+    cohorts: list[str] | None = Field(None, description="Several cohorts' codes")
+    all_learners: bool = Field(False, alias="all", description="Every learner (admins only)")
+    text: str | dict[str, str] = Field(
+        description="Telegram HTML: one text for everyone, or one per language "
+        '({"en": "…", "bg": "…"}); learners get theirs, else the default language\'s'
+    )
+    send_at: datetime | None = Field(
+        None, description="ISO 8601 with a time zone; absent or past: now"
+    )
+
+
+@router.post("", status_code=201, summary="Broadcast a message to cohorts or everyone")
+async def create_broadcast(
+    body: BroadcastIn, session: SessionDep, principal: MediatorDep, settings: SettingsDep
+) -> BroadcastInfo:
+    return await broadcasts.create_broadcast(
+        session,
+        author=Author.of_principal(principal),
+        text=body.text,
+        cohort=body.cohort,
+        cohorts=body.cohorts,
+        all_learners=body.all_learners,
+        send_at=body.send_at,
+        default_locale=settings.default_locale,
+    )
+
+
+@router.get("", summary="Broadcasts, newest first, with live delivery counts")
+async def list_broadcasts(
+    session: SessionDep,
+    principal: MediatorDep,
+    page: PageDep,
+    kind: Annotated[BroadcastKind | None, Query(description="Only this kind")] = None,
+) -> Page[BroadcastInfo]:
+    items, total = await broadcasts.list_broadcasts(
+        session,
+        author=Author.of_principal(principal),
+        limit=page.limit,
+        offset=page.offset,
+        kind=kind,
+    )
+    return Page.of(items, total=total, limit=page.limit, offset=page.offset)
+
+
+@router.get("/{broadcast_id}", summary="A broadcast with its live delivery counts")
+async def get_broadcast(
+    broadcast_id: BroadcastId, session: SessionDep, principal: MediatorDep
+) -> BroadcastInfo:
+    return await broadcasts.get_broadcast(
+        session, broadcast_id=broadcast_id, author=Author.of_principal(principal)
+    )
+
+
+@router.post("/{broadcast_id}/cancel", summary="Cancel what has not been sent yet")
+async def cancel_broadcast(
+    broadcast_id: BroadcastId, session: SessionDep, principal: MediatorDep
+) -> BroadcastInfo:
+    return await broadcasts.cancel_broadcast(
+        session, broadcast_id=broadcast_id, author=Author.of_principal(principal)
+    )

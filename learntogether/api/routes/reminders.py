@@ -1,0 +1,64 @@
+"""Recurring cohort reminders (cron and time zone), and nudging a cohort's quiet members now."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import APIRouter, Body, Depends, Path, Response
+
+from learntogether.api.deps import SessionDep, SettingsDep, require_role
+from learntogether.db.models import TokenRole
+from learntogether.services import reminders
+from learntogether.services.cohorts import Scope
+from learntogether.services.reminders import NudgeResult, ReminderInfo, ReminderInput
+from learntogether.services.tokens import Principal
+
+router = APIRouter(tags=["reminders"])
+
+MediatorDep = Annotated[Principal, Depends(require_role(TokenRole.MEDIATOR))]
+Code = Annotated[str, Path(description="The cohort's invite code")]
+
+
+@router.post("/cohorts/{code}/reminders", status_code=201, summary="A recurring reminder")
+async def create_reminder(
+    code: Code,
+    data: Annotated[ReminderInput, Body()],
+    session: SessionDep,
+    principal: MediatorDep,
+    settings: SettingsDep,
+) -> ReminderInfo:
+    return await reminders.create_reminder(
+        session,
+        cohort_code=code,
+        data=data,
+        scope=Scope.of(principal),
+        actor=principal.actor,
+        actor_token_id=principal.token_id,
+        default_locale=settings.default_locale,
+    )
+
+
+@router.get("/cohorts/{code}/reminders", summary="A cohort's recurring reminders")
+async def list_reminders(
+    code: Code, session: SessionDep, principal: MediatorDep
+) -> list[ReminderInfo]:
+    return await reminders.list_reminders(session, cohort_code=code, scope=Scope.of(principal))
+
+
+@router.delete("/reminders/{reminder_id}", status_code=204, summary="Stop a recurring reminder")
+async def delete_reminder(
+    reminder_id: Annotated[int, Path()], session: SessionDep, principal: MediatorDep
+) -> Response:
+    await reminders.delete_reminder(
+        session,
+        reminder_id=reminder_id,
+        scope=Scope.of(principal),
+        actor=principal.actor,
+        actor_token_id=principal.token_id,
+    )
+    return Response(status_code=204)
+
+
+@router.post("/cohorts/{code}/nudge", summary="Nudge the cohort's quiet members now")
+async def nudge(code: Code, session: SessionDep, principal: MediatorDep) -> NudgeResult:
+    return await reminders.nudge_cohort(session, cohort_code=code, scope=Scope.of(principal))

@@ -1,0 +1,337 @@
+"""The delivery worker: claims due rows, sends them within the limits, and writes what happened.
+
+Three kinds of task share one limiter:
+
+* the claimer leases a batch of due rows whenever fewer than two batches are held, renders them
+  and queues them;
+* senders take queued messages, wait for their slot and send them (``concurrency`` at a time,
+  so a slow answer does not stall the pace);
+* the recorder writes results in bulk every ``flush_seconds`` (or sooner when a batch is ready).
+
+A worker therefore holds at most two batches that are claimed but not yet written: that is all
+a crash can send twice (see ``outbox``). Stopping releases the queued rows and waits for the
+sends under way, so a graceful stop sends nothing twice.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import itertools
+import logging
+import math
+from collections import Counter
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from aiogram import Bot
+from aiogram.enums import ParseMode
+from aiogram.utils.i18n import I18n
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from learntogether.config import Settings
+from learntogether.db.base import utcnow
+from learntogether.db.models import DeliveryStatus
+from learntogether.delivery import outbox
+from learntogether.delivery.limiter import SendLimiter
+from learntogether.delivery.outbox import Claimed, Settled
+from learntogether.delivery.policy import Decision, RetryPolicy, judge
+from learntogether.delivery.render import Message, Renderer, Unsendable
+from learntogether.i18n import SOURCE_LOCALE
+
+log = logging.getLogger(__name__)
+
+DEFAULT_LEASE = timedelta(seconds=60)
+# Telegram answers in well under a second; a minute without an answer is a lost request.
+DEFAULT_SEND_TIMEOUT = 30
+_WRITE_RETRY_SECONDS = (0.1, 0.5, 1.0, 2.0, 5.0)
+
+
+@dataclass(frozen=True)
+class _Job:
+    delivery: Claimed
+    message: Message
+
+
+def default_batch_size(send_rate: float) -> int:
+    """About a second of sending: big enough to keep the pace, small enough to lose little."""
+    return max(10, min(500, math.ceil(send_rate)))
+
+
+def default_concurrency(send_rate: float) -> int:
+    """Sends in flight at once: each takes a few milliseconds; high rates need more of them."""
+    return max(4, min(64, math.ceil(send_rate / 10)))
+
+
+class DeliveryWorker:
+    """Sends every due delivery row through ``bot``; ``run()`` until ``stop()``."""
+
+    def __init__(
+        self,
+        bot: Bot,
+        session_maker: async_sessionmaker[AsyncSession],
+        *,
+        i18n: I18n,
+        send_rate: float,
+        default_locale: str = SOURCE_LOCALE,
+        paid_broadcast: bool = False,
+        batch_size: int | None = None,
+        concurrency: int | None = None,
+        lease: timedelta = DEFAULT_LEASE,
+        idle_seconds: float = 1.0,
+        flush_seconds: float = 0.2,
+        send_timeout: int = DEFAULT_SEND_TIMEOUT,
+        retry: RetryPolicy | None = None,
+        limiter: SendLimiter | None = None,
+        clock: Callable[[], datetime] = utcnow,
+    ) -> None:
+        self.bot = bot
+        self.session_maker = session_maker
+        self.renderer = Renderer(i18n, default_locale=default_locale)
+        self.paid_broadcast = paid_broadcast
+        self.batch_size = batch_size or default_batch_size(send_rate)
+        self.concurrency = concurrency or default_concurrency(send_rate)
+        self.lease = lease
+        self.idle_seconds = idle_seconds
+        self.flush_seconds = flush_seconds
+        self.send_timeout = send_timeout
+        self.retry = retry or RetryPolicy()
+        self.limiter = limiter or SendLimiter(send_rate)
+        self.clock = clock
+        self.counts: Counter[DeliveryStatus] = Counter()
+        """Rows settled by this worker, by their new status (``pending``: retried or put back)."""
+        self._max_held = 2 * self.batch_size
+        self._held: set[int] = set()
+        self._queue: asyncio.Queue[_Job | None] = asyncio.Queue()
+        self._results: list[Settled] = []
+        self._stopping = asyncio.Event()
+        self._wake = asyncio.Event()
+        self._flush = asyncio.Event()
+        self._waiting: set[asyncio.Task[None]] = set()
+        self._senders_done = False
+
+    @classmethod
+    def from_settings(
+        cls,
+        settings: Settings,
+        bot: Bot,
+        session_maker: async_sessionmaker[AsyncSession],
+        *,
+        i18n: I18n,
+    ) -> DeliveryWorker:
+        """A worker paced by ``LT_SEND_RATE``, paying for broadcasts when ``LT_PAID_BROADCAST``."""
+        return cls(
+            bot,
+            session_maker,
+            i18n=i18n,
+            send_rate=settings.send_rate,
+            default_locale=settings.default_locale,
+            paid_broadcast=settings.paid_broadcast,
+            lease=timedelta(seconds=settings.delivery_lease_seconds),
+        )
+
+    # Running -------------------------------------------------------------------------------
+
+    def stop(self) -> None:
+        """Stop claiming, put queued rows back, let the sends under way finish; ``run`` returns."""
+        self._stopping.set()
+        self._wake.set()
+        for task in self._waiting:
+            task.cancel()
+
+    async def run(self, *, until_idle: bool = False) -> None:
+        """Send until ``stop()``; with ``until_idle``, also return once nothing is due or held."""
+        senders = [asyncio.create_task(self._send_loop()) for _ in range(self.concurrency)]
+        recorder = asyncio.create_task(self._record_loop())
+        try:
+            await self._claim_loop(until_idle=until_idle)
+        finally:
+            self._stopping.set()
+            self._release_queued()
+            for _ in senders:
+                self._queue.put_nowait(None)
+            await asyncio.gather(*senders, return_exceptions=True)
+            self._senders_done = True
+            self._flush.set()
+            await recorder
+
+    async def _pause_or_stop(self, seconds: float) -> None:
+        """Sleep ``seconds``, waking early on stop or when room was made."""
+        self._wake.clear()
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(self._wake.wait(), seconds)
+
+    # Claiming ------------------------------------------------------------------------------
+
+    async def _claim_loop(self, *, until_idle: bool) -> None:
+        while not self._stopping.is_set():
+            if (paused := self.limiter.paused_for) > 0:
+                await self._pause_or_stop(paused)
+                continue
+            if len(self._held) + self.batch_size > self._max_held:
+                await self._pause_or_stop(self.idle_seconds)
+                continue
+            try:
+                claimed = await self._claim()
+            except Exception:
+                log.exception("claiming deliveries failed; trying again shortly")
+                await self._pause_or_stop(self.idle_seconds)
+                continue
+            if claimed:
+                continue
+            if until_idle and not self._held:
+                return
+            try:
+                async with self.session_maker() as session:
+                    await outbox.sweep(session, now=self.clock())
+                    await session.commit()
+            except Exception:
+                log.exception("delivery housekeeping failed")
+            await self._pause_or_stop(self.idle_seconds)
+
+    async def _claim(self) -> int:
+        """Claim, render and queue one batch; the number of rows claimed."""
+        async with self.session_maker() as session:
+            claimed = await outbox.claim(
+                session, limit=self.batch_size, lease=self.lease, now=self.clock()
+            )
+            await session.commit()
+            # A lease that ran out while its row waited here was claimed again: keep one copy.
+            claimed = [delivery for delivery in claimed if delivery.id not in self._held]
+            self._held.update(delivery.id for delivery in claimed)
+            for delivery in claimed:
+                try:
+                    rendered = await self.renderer.render(session, delivery)
+                except Exception as error:
+                    log.exception("cannot render delivery %d", delivery.id)
+                    rendered = Unsendable(f"cannot render: {type(error).__name__}: {error}")
+                if isinstance(rendered, Unsendable):
+                    self._settle(Settled(delivery, DeliveryStatus.CANCELLED, error=rendered.reason))
+                else:
+                    self._queue.put_nowait(_Job(delivery, rendered))
+        # Closing (not rolling back) keeps the learners' attributes loaded for the senders.
+        return len(claimed)
+
+    def _release_queued(self, until: datetime | None = None) -> None:
+        """Put every queued row back to pending, untried (stopping, or a pause began)."""
+        while not self._queue.empty():
+            job = self._queue.get_nowait()
+            if job is not None:
+                self._settle(self._put_back(job.delivery, until, error=None))
+
+    @staticmethod
+    def _put_back(delivery: Claimed, until: datetime | None, *, error: str | None) -> Settled:
+        return Settled(
+            delivery,
+            DeliveryStatus.PENDING,
+            error=error,
+            next_attempt_at=until,
+            counts_as_attempt=False,
+        )
+
+    # Sending -------------------------------------------------------------------------------
+
+    async def _send_loop(self) -> None:
+        while (job := await self._queue.get()) is not None:
+            self._settle(await self._deliver(job))
+
+    async def _deliver(self, job: _Job) -> Settled:
+        delivery = job.delivery
+        chat_id = delivery.learner.telegram_id
+        assert chat_id is not None  # claim settles rows of erased learners
+        task = asyncio.current_task()
+        assert task is not None
+        self._waiting.add(task)
+        try:
+            if self._stopping.is_set():
+                raise asyncio.CancelledError
+            await self.limiter.acquire(chat_id)
+        except asyncio.CancelledError:
+            if not self._stopping.is_set():
+                raise
+            # ``stop()`` cancels a send only while it waits for its slot: nothing went out.
+            task.uncancel()
+            return self._put_back(delivery, None, error=None)
+        finally:
+            self._waiting.discard(task)
+        try:
+            sent = await self.bot.send_message(
+                chat_id=chat_id,
+                text=job.message.text,
+                parse_mode=ParseMode.HTML,
+                reply_markup=job.message.reply_markup,
+                allow_paid_broadcast=True if self.paid_broadcast else None,
+                request_timeout=self.send_timeout,
+            )
+        except Exception as error:
+            return self._judge(delivery, error)
+        return Settled(delivery, DeliveryStatus.SENT, message_id=sent.message_id)
+
+    def _judge(self, delivery: Claimed, error: Exception) -> Settled:
+        verdict = judge(error, attempts=delivery.attempts, policy=self.retry)
+        if verdict.decision is Decision.PAUSE:
+            log.warning("delivery paused for %.0fs: %s", verdict.pause_seconds, verdict.reason)
+            self.limiter.pause(verdict.pause_seconds)
+            until = self.clock() + timedelta(seconds=verdict.pause_seconds)
+            # Queued rows go back too: a long pause must not outlast their lease.
+            self._release_queued(until)
+            return self._put_back(delivery, until, error=verdict.reason)
+        if verdict.decision is Decision.RETRY:
+            log.info("delivery %d failed (%s); retrying", delivery.id, verdict.reason)
+            return Settled(
+                delivery,
+                DeliveryStatus.PENDING,
+                error=verdict.reason,
+                next_attempt_at=self.clock() + verdict.backoff,
+            )
+        status = (
+            DeliveryStatus.BLOCKED
+            if verdict.decision is Decision.BLOCKED
+            else DeliveryStatus.FAILED
+        )
+        return Settled(delivery, status, error=verdict.reason)
+
+    # Recording -----------------------------------------------------------------------------
+
+    def _settle(self, result: Settled) -> None:
+        self._results.append(result)
+        if len(self._results) >= self.batch_size:
+            self._flush.set()
+
+    async def _record_loop(self) -> None:
+        while True:
+            senders_done = self._senders_done
+            results, self._results = self._results, []
+            if results:
+                await self._write(results)
+            if senders_done and not self._results:
+                return
+            self._flush.clear()
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._flush.wait(), self.flush_seconds)
+
+    async def _write(self, results: Sequence[Settled]) -> None:
+        """Write results, trying again while the database is busy or away.
+
+        Results are only given up when the worker is stopping and the database stays away; their
+        rows are then claimed again once the lease runs out.
+        """
+        for attempt in itertools.count(1):
+            try:
+                async with self.session_maker() as session:
+                    await outbox.settle(session, results, now=self.clock())
+                    await session.commit()
+            except Exception:
+                if self._stopping.is_set() and attempt > len(_WRITE_RETRY_SECONDS):
+                    log.exception("could not record %d deliveries", len(results))
+                    break
+                log.warning("recording deliveries failed (attempt %d)", attempt, exc_info=True)
+                await asyncio.sleep(
+                    _WRITE_RETRY_SECONDS[min(attempt, len(_WRITE_RETRY_SECONDS)) - 1]
+                )
+            else:
+                self.counts.update(result.status for result in results)
+                break
+        self._held.difference_update(result.delivery.id for result in results)
+        self._wake.set()

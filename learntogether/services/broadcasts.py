@@ -1,0 +1,479 @@
+"""Broadcasts: messages to cohorts or to everyone, now or later, and reminders and nudges.
+
+Creating one writes the outbox rows for its recipients at once (``delivery.outbox``), so its
+counts are known from the start; the delivery worker sends them from ``send_at`` on. A mediator
+reaches only its own cohorts. Counts are computed live from the delivery rows:
+
+* ``pending`` includes rows being sent right now (``sending``): not yet known to have arrived;
+* ``cancelled`` (rows of a cancelled broadcast, learners who erased their data or turned
+  reminders off since) is counted apart, so ``total`` is the sum of all five.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Collection, Mapping, Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import ColumnElement, CursorResult, func, select, update
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from learntogether.content.validate import MESSAGE_LIMIT, json_path
+from learntogether.db.base import utcnow
+from learntogether.db.models import (
+    Broadcast,
+    BroadcastKind,
+    BroadcastStatus,
+    Cohort,
+    Delivery,
+    DeliveryStatus,
+    TokenRole,
+    User,
+    broadcast_cohorts,
+    cohort_mediators,
+)
+from learntogether.delivery import outbox
+from learntogether.i18n import SOURCE_LOCALE, SUPPORTED_LOCALES
+from learntogether.services.audit import record_change
+from learntogether.services.errors import Conflict, FieldProblem, InvalidInput, NotAllowed, NotFound
+from learntogether.services.tokens import Principal
+from learntogether.telegram_html import TelegramHTMLError, parse_html, utf16_length
+
+PERSONAL_KINDS = (BroadcastKind.REMINDER, BroadcastKind.NUDGE)
+
+
+@dataclass(frozen=True)
+class Author:
+    """Who sends: an API token or a mediator in the bot, and the cohorts they may reach."""
+
+    actor: str
+    """As the audit log names them: ``token:<name>``, ``user:<id>``, ``scheduler``."""
+    cohort_ids: frozenset[int] | None
+    """None: every cohort and everyone (admins, the system itself)."""
+    token_id: int | None = None
+    user_id: int | None = None
+
+    @classmethod
+    def of_principal(cls, principal: Principal) -> Author:
+        scope = principal.cohort_ids if principal.role is TokenRole.MEDIATOR else None
+        return cls(actor=principal.actor, cohort_ids=scope, token_id=principal.token_id)
+
+
+async def mediator_author(session: AsyncSession, learner: User) -> Author:
+    """A mediator in the bot, reaching the cohorts they are a mediator of."""
+    cohort_ids = await session.scalars(
+        select(cohort_mediators.c.cohort_id).where(cohort_mediators.c.user_id == learner.id)
+    )
+    return Author(actor=f"user:{learner.id}", cohort_ids=frozenset(cohort_ids), user_id=learner.id)
+
+
+SYSTEM = Author(actor="scheduler", cohort_ids=None)
+
+
+@dataclass(frozen=True)
+class DeliveryCounts:
+    total: int = 0
+    pending: int = 0
+    """Not yet sent, including those being sent at this moment."""
+    sent: int = 0
+    failed: int = 0
+    blocked: int = 0
+    cancelled: int = 0
+
+
+@dataclass(frozen=True)
+class BroadcastInfo:
+    id: int
+    kind: BroadcastKind
+    status: BroadcastStatus
+    cohorts: list[str]
+    all: bool
+    send_at: datetime
+    created_at: datetime
+    created_by: str | None
+    finished_at: datetime | None
+    cancelled_at: datetime | None
+    counts: DeliveryCounts
+
+
+# Reading -----------------------------------------------------------------------------------
+
+
+async def delivery_counts(
+    session: AsyncSession, broadcast_ids: Collection[int]
+) -> dict[int, DeliveryCounts]:
+    """Live counts of each broadcast's rows, from one GROUP BY."""
+    tallies: dict[int, dict[str, int]] = {broadcast_id: {} for broadcast_id in broadcast_ids}
+    rows = await session.execute(
+        select(Delivery.broadcast_id, Delivery.status, func.count())
+        .where(Delivery.broadcast_id.in_(broadcast_ids))
+        .group_by(Delivery.broadcast_id, Delivery.status)
+    )
+    for broadcast_id, status, count in rows:
+        key = DeliveryStatus.PENDING.value if status is DeliveryStatus.SENDING else status.value
+        tally = tallies[broadcast_id]
+        tally[key] = tally.get(key, 0) + count
+    return {
+        broadcast_id: DeliveryCounts(total=sum(tally.values()), **tally)
+        for broadcast_id, tally in tallies.items()
+    }
+
+
+async def _infos(session: AsyncSession, broadcasts: Sequence[Broadcast]) -> list[BroadcastInfo]:
+    ids = [broadcast.id for broadcast in broadcasts]
+    counts = await delivery_counts(session, ids)
+    codes: dict[int, list[str]] = {broadcast_id: [] for broadcast_id in ids}
+    rows = await session.execute(
+        select(broadcast_cohorts.c.broadcast_id, Cohort.code)
+        .join(Cohort, Cohort.id == broadcast_cohorts.c.cohort_id)
+        .where(broadcast_cohorts.c.broadcast_id.in_(ids))
+        .order_by(Cohort.code)
+    )
+    for broadcast_id, code in rows:
+        codes[broadcast_id].append(code)
+    return [
+        BroadcastInfo(
+            id=broadcast.id,
+            kind=broadcast.kind,
+            status=broadcast.status,
+            cohorts=codes[broadcast.id],
+            all=broadcast.all_learners,
+            send_at=broadcast.send_at,
+            created_at=broadcast.created_at,
+            created_by=broadcast.created_by,
+            finished_at=broadcast.finished_at,
+            cancelled_at=broadcast.cancelled_at,
+            counts=counts[broadcast.id],
+        )
+        for broadcast in broadcasts
+    ]
+
+
+def _visible_to(author: Author) -> list[ColumnElement[bool]]:
+    """Conditions for broadcasts a scoped author may see: only to their cohorts, or their own."""
+    scope = author.cohort_ids
+    if scope is None:
+        return []
+    within = (
+        Broadcast.all_learners.is_(False)
+        & Broadcast.cohorts.any()
+        & ~Broadcast.cohorts.any(Cohort.id.not_in(scope))
+    )
+    if author.user_id is not None:
+        within = within | (Broadcast.created_by_user_id == author.user_id)
+    return [within]
+
+
+async def _find(session: AsyncSession, broadcast_id: int, author: Author) -> Broadcast:
+    broadcast = await session.get(Broadcast, broadcast_id)
+    if broadcast is None:
+        raise NotFound(f"No broadcast {broadcast_id}.")
+    conditions = _visible_to(author)
+    if conditions:
+        visible = await session.scalar(
+            select(Broadcast.id).where(Broadcast.id == broadcast_id, *conditions)
+        )
+        if visible is None:
+            raise NotAllowed(f"Broadcast {broadcast_id} goes beyond the cohorts you work with.")
+    return broadcast
+
+
+async def get_broadcast(
+    session: AsyncSession, *, broadcast_id: int, author: Author
+) -> BroadcastInfo:
+    """One broadcast with its live counts."""
+    broadcast = await _find(session, broadcast_id, author)
+    return (await _infos(session, [broadcast]))[0]
+
+
+async def list_broadcasts(
+    session: AsyncSession,
+    *,
+    author: Author,
+    limit: int,
+    offset: int,
+    kind: BroadcastKind | None = None,
+) -> tuple[list[BroadcastInfo], int]:
+    """Broadcasts the author may see, newest first, with live counts and the total."""
+    query = select(Broadcast).where(*_visible_to(author))
+    if kind is not None:
+        query = query.where(Broadcast.kind == kind)
+    total = await session.scalar(select(func.count()).select_from(query.subquery())) or 0
+    broadcasts = list(
+        await session.scalars(
+            query.order_by(Broadcast.created_at.desc(), Broadcast.id.desc())
+            .limit(limit)
+            .offset(offset)
+        )
+    )
+    return await _infos(session, broadcasts), total
+
+
+# Writing -----------------------------------------------------------------------------------
+
+
+def clean_text(text: str | Mapping[str, str], *, default_locale: str) -> dict[str, str]:
+    """The text as locale → Telegram HTML, checked as lesson text is: markup and 4096 characters.
+
+    One string is the text for everyone (stored under ``default_locale``). Every problem is
+    reported, each at its JSON path (``$.text.bg``).
+    """
+    if isinstance(text, str):
+        texts, nested = {default_locale: text}, False
+    else:
+        texts, nested = dict(text), True
+    problems: list[FieldProblem] = []
+    if not texts:
+        problems.append(FieldProblem("$.text", "give the text, as one string or per language"))
+    for code, value in texts.items():
+        path = json_path(("text", code) if nested else ("text",))
+        if nested and code not in SUPPORTED_LOCALES:
+            known = ", ".join(SUPPORTED_LOCALES)
+            problems.append(FieldProblem(path, f"unknown locale '{code}' (known: {known})"))
+            continue
+        try:
+            plain, _entities = parse_html(value)
+        except TelegramHTMLError as error:
+            problems.append(FieldProblem(path, f"Telegram would refuse this text: {error}"))
+            continue
+        length = utf16_length(plain.strip())
+        if length == 0:
+            problems.append(FieldProblem(path, "is empty"))
+        elif length > MESSAGE_LIMIT:
+            problems.append(
+                FieldProblem(path, f"is {length} characters; Telegram's limit is {MESSAGE_LIMIT}")
+            )
+    if problems:
+        raise InvalidInput("The message text cannot be sent.", problems)
+    return texts
+
+
+def _send_time(send_at: datetime | None, now: datetime) -> datetime:
+    if send_at is None:
+        return now
+    if send_at.tzinfo is None or send_at.utcoffset() is None:
+        raise InvalidInput(
+            "The send time needs a time zone.",
+            [FieldProblem("$.send_at", "give a time zone, e.g. 2026-12-01T09:00:00+02:00")],
+        )
+    # A time already past means now.
+    return max(send_at, now)
+
+
+async def _audience(
+    session: AsyncSession,
+    author: Author,
+    *,
+    cohort: str | None,
+    cohorts: Sequence[str] | None,
+    all_learners: bool,
+) -> list[Cohort]:
+    """The cohorts named (none for everyone), after checking they exist and the author's scope."""
+    given = [
+        name
+        for name, value in (("cohort", cohort), ("cohorts", cohorts), ("all", all_learners or None))
+        if value is not None
+    ]
+    if not given:
+        raise InvalidInput(
+            "Say who gets the broadcast.",
+            [FieldProblem("$.cohort", "give a cohort code, a list of cohorts, or all: true")],
+        )
+    if len(given) > 1:
+        raise InvalidInput(
+            "Give only one of cohort, cohorts and all.",
+            [
+                FieldProblem(f"$.{name}", "give only one of cohort, cohorts and all")
+                for name in given
+            ],
+        )
+    if all_learners:
+        if author.cohort_ids is not None:
+            raise NotAllowed("You can broadcast to your own cohorts only, not to everyone.")
+        return []
+    named: list[tuple[tuple[str | int, ...], str]] = []
+    if cohort is not None:
+        named.append((("cohort",), cohort))
+    named += [(("cohorts", index), code) for index, code in enumerate(cohorts or [])]
+    if not named:
+        raise InvalidInput(
+            "Name at least one cohort.", [FieldProblem("$.cohorts", "name at least one cohort")]
+        )
+    codes = {code for _, code in named}
+    found = {
+        row.code: row for row in await session.scalars(select(Cohort).where(Cohort.code.in_(codes)))
+    }
+    problems = []
+    for path, code in named:
+        row = found.get(code)
+        if row is None:
+            problems.append(FieldProblem(json_path(path), f"no cohort with code '{code}'"))
+        elif row.archived_at is not None:
+            problems.append(FieldProblem(json_path(path), f"cohort '{code}' is archived"))
+    if problems:
+        raise InvalidInput("The broadcast names cohorts that cannot get it.", problems)
+    if author.cohort_ids is not None:
+        outside = sorted(code for code, row in found.items() if row.id not in author.cohort_ids)
+        if outside:
+            raise NotAllowed(f"You do not work with cohort {', '.join(outside)}.")
+    return sorted(found.values(), key=lambda row: row.code)
+
+
+async def create_broadcast(
+    session: AsyncSession,
+    *,
+    author: Author,
+    text: str | Mapping[str, str],
+    cohort: str | None = None,
+    cohorts: Sequence[str] | None = None,
+    all_learners: bool = False,
+    send_at: datetime | None = None,
+    default_locale: str = SOURCE_LOCALE,
+) -> BroadcastInfo:
+    """A broadcast to one cohort, several, or everyone (exactly one of the three), now or at
+    ``send_at`` (timezone-aware; a past time means now).
+
+    Recipients are the cohorts' learners who agreed to the notice and have not blocked the bot or
+    erased their data; their rows are written at once. The caller commits.
+    """
+    now = utcnow()
+    texts = clean_text(text, default_locale=default_locale)
+    when = _send_time(send_at, now)
+    targets = await _audience(
+        session, author, cohort=cohort, cohorts=cohorts, all_learners=all_learners
+    )
+    broadcast = await _store(
+        session,
+        author,
+        kind=BroadcastKind.BROADCAST,
+        texts=texts,
+        send_at=when,
+        now=now,
+        all_learners=all_learners,
+        cohorts=targets,
+    )
+    await outbox.enqueue(session, broadcast, now=now, cohort_ids=[row.id for row in targets])
+    return await _created(session, broadcast, author, now=now)
+
+
+async def create_for_learners(
+    session: AsyncSession,
+    *,
+    kind: BroadcastKind,
+    user_ids: Collection[int],
+    text: Mapping[str, str] | None = None,
+    send_at: datetime | None = None,
+    author: Author = SYSTEM,
+) -> BroadcastInfo:
+    """A reminder or nudge for the learners ``user_ids`` (the scheduler's and ``/nudge``'s way in).
+
+    With no ``text``, each learner gets their personal reminder ("Your next lesson: …") in their
+    language; a nudge also gets a Continue button. Learners who turned reminders off, blocked
+    the bot, erased their data or never agreed to the notice are left out. The caller commits.
+    """
+    if kind not in PERSONAL_KINDS:
+        raise InvalidInput(f"A {kind.value} cannot be sent to a list of learners.")
+    now = utcnow()
+    texts = clean_text(text, default_locale=SOURCE_LOCALE) if text else {}
+    broadcast = await _store(
+        session,
+        author,
+        kind=kind,
+        texts=texts,
+        send_at=_send_time(send_at, now),
+        now=now,
+        all_learners=False,
+        cohorts=[],
+    )
+    await outbox.enqueue(session, broadcast, now=now, user_ids=set(user_ids))
+    return await _created(session, broadcast, author, now=now)
+
+
+async def _store(
+    session: AsyncSession,
+    author: Author,
+    *,
+    kind: BroadcastKind,
+    texts: dict[str, str],
+    send_at: datetime,
+    now: datetime,
+    all_learners: bool,
+    cohorts: list[Cohort],
+) -> Broadcast:
+    broadcast = Broadcast(
+        kind=kind,
+        text=texts,
+        all_learners=all_learners,
+        status=BroadcastStatus.SCHEDULED,
+        send_at=send_at,
+        created_at=now,
+        created_by=author.actor,
+        created_by_token_id=author.token_id,
+        created_by_user_id=author.user_id,
+        cohorts=cohorts,
+    )
+    session.add(broadcast)
+    await session.flush()
+    return broadcast
+
+
+async def _created(
+    session: AsyncSession, broadcast: Broadcast, author: Author, *, now: datetime
+) -> BroadcastInfo:
+    # Nobody to send to: done at once rather than at the worker's next sweep.
+    await outbox.finish_broadcasts(session, now=now, ids=[broadcast.id])
+    await session.refresh(broadcast, ["status", "finished_at"])
+    info = (await _infos(session, [broadcast]))[0]
+    await record_change(
+        session,
+        actor=author.actor,
+        actor_token_id=author.token_id,
+        action="create",
+        entity="broadcast",
+        entity_id=str(broadcast.id),
+        after={
+            "kind": broadcast.kind.value,
+            "cohorts": info.cohorts,
+            "all": broadcast.all_learners,
+            "send_at": broadcast.send_at.isoformat(),
+            "text": broadcast.text,
+            "recipients": info.counts.total,
+        },
+    )
+    return info
+
+
+async def cancel_broadcast(
+    session: AsyncSession, *, broadcast_id: int, author: Author
+) -> BroadcastInfo:
+    """Cancel what has not been sent yet; messages under way still arrive.
+
+    A finished broadcast cannot be cancelled (Conflict); cancelling twice is harmless.
+    """
+    broadcast = await _find(session, broadcast_id, author)
+    if broadcast.status is BroadcastStatus.DONE:
+        raise Conflict(f"Broadcast {broadcast_id} has been sent to everyone; nothing to cancel.")
+    if broadcast.status is not BroadcastStatus.CANCELLED:
+        now = utcnow()
+        before = broadcast.status
+        result: CursorResult[Any] = await session.execute(  # type: ignore[assignment]
+            update(Delivery)
+            .where(Delivery.broadcast_id == broadcast_id, Delivery.status == DeliveryStatus.PENDING)
+            .values(status=DeliveryStatus.CANCELLED, last_error="cancelled", updated_at=now),
+            execution_options={"synchronize_session": False},
+        )
+        broadcast.status = BroadcastStatus.CANCELLED
+        broadcast.cancelled_at = now
+        await session.flush()
+        await record_change(
+            session,
+            actor=author.actor,
+            actor_token_id=author.token_id,
+            action="cancel",
+            entity="broadcast",
+            entity_id=str(broadcast_id),
+            before={"status": before.value},
+            after={"status": broadcast.status.value, "cancelled": result.rowcount},
+        )
+    return (await _infos(session, [broadcast]))[0]

@@ -1,0 +1,98 @@
+"""Recurring reminders and nudges through the API."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+from httpx import AsyncClient
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from learntogether.db.base import utcnow
+from learntogether.db.models import TokenRole, User
+from tests.factories import create_api_token, create_learner
+
+
+def bearer(token: str) -> dict[str, str]:
+    return {"Authorization": f"Bearer {token}"}
+
+
+async def setup(
+    client: AsyncClient, session_maker: async_sessionmaker[AsyncSession]
+) -> dict[str, str]:
+    admin = bearer(await create_api_token(session_maker))
+    for code, country in (("SLV1", "BG"), ("MAD1", "ES")):
+        body = {"name": code, "code": code, "country": country}
+        assert (await client.post("/api/v1/cohorts", json=body, headers=admin)).status_code == 201
+    return admin
+
+
+async def test_reminder_is_created_listed_and_stopped(
+    client: AsyncClient, session_maker: async_sessionmaker[AsyncSession]
+) -> None:
+    admin = await setup(client, session_maker)
+    body = {"cron": "0 18 * * 1", "text": {"bg": "Урок в понеделник!", "en": "Lesson on Monday!"}}
+    created = await client.post("/api/v1/cohorts/SLV1/reminders", json=body, headers=admin)
+    assert created.status_code == 201, created.text
+    reminder = created.json()
+    assert (reminder["timezone"], reminder["cron"], reminder["enabled"]) == (
+        "Europe/Sofia",
+        "0 18 * * 1",
+        True,
+    )
+    assert reminder["next_run_at"].endswith("18:00:00+02:00")
+    listed = await client.get("/api/v1/cohorts/SLV1/reminders", headers=admin)
+    assert [item["id"] for item in listed.json()] == [reminder["id"]]
+    deleted = await client.delete(f"/api/v1/reminders/{reminder['id']}", headers=admin)
+    assert deleted.status_code == 204
+    assert (await client.get("/api/v1/cohorts/SLV1/reminders", headers=admin)).json() == []
+    gone = await client.delete(f"/api/v1/reminders/{reminder['id']}", headers=admin)
+    assert gone.status_code == 404
+
+
+async def test_bad_reminder_is_422_with_paths(
+    client: AsyncClient, session_maker: async_sessionmaker[AsyncSession]
+) -> None:
+    admin = await setup(client, session_maker)
+    body = {"cron": "daily", "timezone": "Mars/Base", "text": "ok"}
+    response = await client.post("/api/v1/cohorts/SLV1/reminders", json=body, headers=admin)
+    assert response.status_code == 422
+    assert {error["path"] for error in response.json()["errors"]} == {"$.cron", "$.timezone"}
+    html = {"cron": "0 9 * * *", "text": {"bg": "<b>open"}}
+    response = await client.post("/api/v1/cohorts/SLV1/reminders", json=html, headers=admin)
+    assert response.status_code == 422
+    assert response.json()["errors"][0]["path"] == "$.text.bg"
+
+
+async def test_mediator_manages_only_its_own_cohorts_reminders(
+    client: AsyncClient, session_maker: async_sessionmaker[AsyncSession]
+) -> None:
+    admin = await setup(client, session_maker)
+    body = {"cron": "0 9 * * *", "text": "Hola"}
+    theirs = (await client.post("/api/v1/cohorts/MAD1/reminders", json=body, headers=admin)).json()
+    mediator = bearer(await create_api_token(session_maker, TokenRole.MEDIATOR, cohorts=["SLV1"]))
+    own = await client.post("/api/v1/cohorts/SLV1/reminders", json=body, headers=mediator)
+    assert own.status_code == 201
+    refused = await client.post("/api/v1/cohorts/MAD1/reminders", json=body, headers=mediator)
+    assert refused.status_code == 403
+    assert (
+        await client.delete(f"/api/v1/reminders/{theirs['id']}", headers=mediator)
+    ).status_code == 403
+    viewer = bearer(await create_api_token(session_maker, TokenRole.VIEWER))
+    assert (await client.get("/api/v1/cohorts/SLV1/reminders", headers=viewer)).status_code == 403
+
+
+async def test_nudging_a_cohort_reaches_its_quiet_members_once_a_week(
+    client: AsyncClient, session_maker: async_sessionmaker[AsyncSession]
+) -> None:
+    admin = await setup(client, session_maker)
+    quiet = await create_learner(session_maker, 9301, cohort="SLV1")
+    await create_learner(session_maker, 9302, cohort="SLV1")
+    async with session_maker() as session:
+        person = await session.get(User, quiet.id)
+        assert person is not None
+        person.last_active_at = utcnow() - timedelta(days=10)
+        await session.commit()
+    first = await client.post("/api/v1/cohorts/SLV1/nudge", headers=admin)
+    assert first.json() == {"nudged": 1, "recently_nudged": 0}
+    again = await client.post("/api/v1/cohorts/SLV1/nudge", headers=admin)
+    assert again.json() == {"nudged": 0, "recently_nudged": 1}

@@ -1,0 +1,189 @@
+"""Mediators in the bot, end to end through the stand-in: /cohort, /nudge, /broadcast, check-in."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator
+from datetime import timedelta
+from pathlib import Path
+
+import pytest
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from learntogether.db.base import utcnow
+from learntogether.db.models import Broadcast, BroadcastKind, Event, User
+from learntogether.delivery import DeliveryWorker
+from learntogether.i18n import create_i18n
+from learntogether.runtime import BotParts
+from learntogether.services import cohorts
+from tests.factories import create_cohort, create_learner, eventually, import_sample_curriculum
+from tests.standin import BotAPIStandIn, SimUser, button_texts
+from tests.standin.fixtures import bot_for
+
+
+@pytest.fixture
+async def group(session_maker: async_sessionmaker[AsyncSession], tmp_path: Path) -> list[User]:
+    """Cohort SLV1 with mediator Rosa (7501), active Ana (7502) and quiet Ivo (7503)."""
+    await import_sample_curriculum(session_maker, tmp_path / "lessons")
+    async with session_maker() as session:
+        await create_cohort(session, code="SLV1", name="Sliven <teachers>")
+        await session.commit()
+    rosa = await create_learner(session_maker, 7501, first_name="Rosa")
+    ana = await create_learner(session_maker, 7502, cohort="SLV1", first_name="Ana")
+    ivo = await create_learner(session_maker, 7503, cohort="SLV1", first_name="Ivo")
+    async with session_maker() as session:
+        await cohorts.add_mediator(
+            session, code="SLV1", user_id=rosa.id, actor="test", actor_token_id=None
+        )
+        quiet = await session.get(User, ivo.id)
+        assert quiet is not None
+        quiet.last_active_at = utcnow() - timedelta(days=9)
+        await session.commit()
+    return [rosa, ana, ivo]
+
+
+@pytest.fixture
+async def delivery(
+    standin: BotAPIStandIn, session_maker: async_sessionmaker[AsyncSession]
+) -> AsyncIterator[DeliveryWorker]:
+    bot = bot_for(standin)
+    worker = DeliveryWorker(
+        bot, session_maker, i18n=create_i18n(), send_rate=25, batch_size=5, idle_seconds=0.05
+    )
+    task = asyncio.create_task(worker.run())
+    yield worker
+    worker.stop()
+    await asyncio.wait_for(task, timeout=15)
+    await bot.session.close()
+
+
+async def test_someone_who_mediates_nothing_is_told_what_cohort_is_for(
+    standin: BotAPIStandIn, polling_bot: BotParts, session_maker: async_sessionmaker[AsyncSession]
+) -> None:
+    await create_learner(session_maker, 7500)
+    eve = standin.add_user(7500, first_name="Eve", language_code="en")
+    for command in ("/cohort", "/nudge", "/broadcast"):
+        await eve.send(command)
+        answer = await eve.next_message()
+        assert answer["text"].startswith("This is for mediators.")
+    await eve.send("/help")
+    assert "/nudge" not in (await eve.next_message())["text"]
+
+
+@pytest.mark.usefixtures("group")
+async def test_mediator_sees_who_is_quiet_and_nudges_them_and_the_nudge_opens_a_lesson(
+    standin: BotAPIStandIn,
+    polling_bot: BotParts,
+    delivery: DeliveryWorker,
+) -> None:
+    rosa = standin.add_user(7501, first_name="Rosa", language_code="en")
+    ivo = standin.add_user(7503, first_name="Ivo", language_code="en")
+    await rosa.send("/help")
+    assert "/nudge" in (await rosa.next_message())["text"]
+    await rosa.send("/cohort")
+    overview = await rosa.next_message()
+    assert overview["text"].splitlines()[:4] == [
+        "Sliven <teachers>",
+        "2 members",
+        "1 quiet for 7 days or more",
+        "• Ivo",
+    ]
+    await rosa.press("👋 Nudge the quiet ones")
+    result = await rosa.next_message()
+    assert result["text"] == "A friendly nudge is on its way to 1 member."
+    nudge = await ivo.next_message(timeout=10)
+    assert button_texts(nudge) == ["Continue"]
+    await rosa.send("/nudge")
+    again = await rosa.next_message()
+    assert again["text"] == (
+        "A friendly nudge is on its way to 0 members.\n"
+        "1 member was nudged this week already and is left in peace."
+    )
+    await ivo.press("Continue", message=nudge)
+    await ivo.wait_for(lambda m: "step 1 of 2" in m["text"])
+    assert standin.unanswered_callback_queries() == []
+
+
+async def broadcast(rosa: SimUser, text: str, when: str) -> None:
+    seen = max((m["message_id"] for m in rosa.messages), default=0)
+    await rosa.send("/broadcast")
+    await rosa.wait_for(
+        lambda m: (
+            m["message_id"] > seen and m["text"].startswith("Write the message for the group.")
+        )
+    )
+    await rosa.send(text)
+    await rosa.wait_for(lambda m: m["message_id"] > seen and m["text"] == "When should it go out?")
+    await rosa.press(when)
+
+
+@pytest.mark.usefixtures("group")
+async def test_mediator_broadcast_is_previewed_sent_and_followed_live(
+    standin: BotAPIStandIn,
+    polling_bot: BotParts,
+    delivery: DeliveryWorker,
+    session_maker: async_sessionmaker[AsyncSession],
+) -> None:
+    rosa = standin.add_user(7501, first_name="Rosa", language_code="en")
+    ana = standin.add_user(7502, first_name="Ana", language_code="en")
+    ivo = standin.add_user(7503, first_name="Ivo", language_code="en")
+    await broadcast(rosa, "Workshop on Friday at 10, School 3", "Send now")
+    preview = [m["text"] for m in rosa.messages]
+    assert "This is what the group will see:" in preview
+    assert "Workshop on Friday at 10, School 3" in preview
+    got = await ana.next_message(timeout=10)
+    assert got["text"] == "Workshop on Friday at 10, School 3"
+    status = await rosa.wait_for(
+        lambda m: "Sent: 2 · waiting: 0 · failed: 0 · blocked the bot: 0" in m["text"], timeout=15
+    )
+    assert "Recipients: 2" in status["text"]
+    assert (await ivo.next_message(timeout=10))["text"] == got["text"]
+    async with session_maker() as session:
+        sent = await session.scalar(
+            select(Broadcast).where(Broadcast.kind == BroadcastKind.BROADCAST)
+        )
+    assert sent is not None and sent.created_by is not None
+
+
+@pytest.mark.usefixtures("group")
+async def test_mediator_schedules_a_broadcast_for_tomorrow_or_cancels_it(
+    standin: BotAPIStandIn, polling_bot: BotParts, session_maker: async_sessionmaker[AsyncSession]
+) -> None:
+    rosa = standin.add_user(7501, first_name="Rosa", language_code="en")
+    await broadcast(rosa, "See you tomorrow", "Tomorrow at 9:00")
+    await rosa.wait_for(lambda m: "Recipients: 2" in m["text"])
+    async with session_maker() as session:
+        scheduled = await session.scalar(select(Broadcast))
+    assert scheduled is not None and scheduled.send_at > utcnow() + timedelta(hours=1)
+    await broadcast(rosa, "Never mind", "Cancel")
+    await rosa.wait_for(lambda m: m["text"] == "Nothing was sent.")
+
+
+@pytest.mark.usefixtures("group")
+async def test_broken_formatting_is_refused_before_anything_is_sent(
+    standin: BotAPIStandIn, polling_bot: BotParts
+) -> None:
+    rosa = standin.add_user(7501, first_name="Rosa", language_code="en")
+    await rosa.send("/broadcast")
+    await rosa.next_message()
+    await rosa.send("x" * 4000 + " and more " * 20)
+    refused = await rosa.next_message()
+    assert refused["text"].startswith("This message cannot be sent:")
+
+
+@pytest.mark.usefixtures("group")
+async def test_mediator_opens_a_workshop_check_in_with_a_qr_code(
+    standin: BotAPIStandIn, polling_bot: BotParts, session_maker: async_sessionmaker[AsyncSession]
+) -> None:
+    rosa = standin.add_user(7501, first_name="Rosa", language_code="en")
+    await rosa.send("/cohort")
+    await rosa.next_message()
+    await rosa.press("📍 Workshop check-in")
+    await rosa.wait_for(lambda m: m["text"].startswith("What is the workshop called?"))
+    await rosa.send("Parents' evening")
+    photo = await rosa.wait_for(lambda m: "photo" in m)
+    async with session_maker() as session:
+        event = await eventually(lambda: session.scalar(select(Event)))
+    assert f"https://t.me/lt_test_bot?start=e-{event.code}" in photo["caption"]
+    assert photo["caption"].startswith("Parents' evening")

@@ -1,0 +1,177 @@
+"""Reminders and nudges: who gets what, when, in their own time zone, and never twice."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, time, timedelta
+from pathlib import Path
+
+import pytest
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from learntogether.db.models import Broadcast, BroadcastKind, Delivery, Reminder, Role, User
+from learntogether.scheduler.leader import FileLeadership, PostgresLeadership
+from learntogether.services import learners, reminders
+from learntogether.services.cohorts import Scope
+from learntogether.services.errors import InvalidInput, NotAllowed
+from learntogether.services.reminders import ReminderInput
+from tests.conftest import TestDatabase
+from tests.factories import create_cohort
+
+# Monday 23 November 2026, 16:00:30 UTC: 18:00:30 in Sofia, 17:00:30 in Madrid.
+NOW = datetime(2026, 11, 23, 16, 0, 30, tzinfo=UTC)
+
+
+async def learner(
+    session: AsyncSession, telegram_id: int, *, cohort: str | None = "SLV1", **fields: object
+) -> User:
+    person = await learners.register(
+        session,
+        telegram_id=telegram_id,
+        first_name="L",
+        locale="bg",
+        role=Role.TEACHER,
+        cohort_code=cohort,
+    )
+    for name, value in fields.items():
+        setattr(person, name, value)
+    await session.flush()
+    return person
+
+
+async def queued(session: AsyncSession, kind: BroadcastKind) -> list[int]:
+    rows = await session.scalars(
+        select(Delivery.user_id)
+        .join(Broadcast, Broadcast.id == Delivery.broadcast_id)
+        .where(Broadcast.kind == kind)
+        .order_by(Delivery.user_id)
+    )
+    return list(rows)
+
+
+async def cohort_reminder(session: AsyncSession, cron: str = "0 18 * * *") -> Reminder:
+    await create_cohort(session, code="SLV1")
+    info = await reminders.create_reminder(
+        session,
+        cohort_code="SLV1",
+        data=ReminderInput(cron=cron, text="Workshop on Friday!"),
+        scope=Scope(None),
+        actor="test",
+        default_locale="en",
+    )
+    reminder = await session.get(Reminder, info.id)
+    assert reminder is not None
+    reminder.created_at = NOW - timedelta(days=1)
+    assert info.timezone == "Europe/Sofia"  # the cohort's country
+    return reminder
+
+
+async def test_cohort_reminder_goes_out_once_at_its_time_in_the_cohorts_zone(
+    session: AsyncSession,
+) -> None:
+    await cohort_reminder(session)
+    ana = await learner(session, 1)
+    await learner(session, 2, reminders_enabled=False)
+    assert await reminders.send_cohort_reminders(session, now=NOW - timedelta(minutes=1)) == 0
+    assert await reminders.send_cohort_reminders(session, now=NOW) == 1
+    assert await queued(session, BroadcastKind.REMINDER) == [ana.id]
+    assert await reminders.send_cohort_reminders(session, now=NOW + timedelta(minutes=1)) == 0
+
+
+async def test_cohort_reminder_missed_by_more_than_an_hour_is_skipped_not_sent_late(
+    session: AsyncSession,
+) -> None:
+    reminder = await cohort_reminder(session)
+    await learner(session, 1)
+    late = NOW + timedelta(hours=2)
+    assert await reminders.send_cohort_reminders(session, now=late) == 0
+    assert reminder.last_run_at == late
+    assert await queued(session, BroadcastKind.REMINDER) == []
+
+
+async def test_bad_reminder_input_names_its_fields(session: AsyncSession) -> None:
+    with pytest.raises(ValueError, match="cron") as error:
+        ReminderInput(cron="every day", timezone="Mars/Base", text="x")
+    assert "timezone" in str(error.value)
+    await create_cohort(session, code="SLV1")
+    with pytest.raises(InvalidInput) as invalid:
+        await reminders.create_reminder(
+            session,
+            cohort_code="SLV1",
+            data=ReminderInput(cron="0 9 * * *", text={"bg": "<b>open"}),
+            scope=Scope(None),
+            actor="test",
+            default_locale="en",
+        )
+    assert [problem.path for problem in invalid.value.problems] == ["$.text.bg"]
+    with pytest.raises(NotAllowed):
+        await reminders.create_reminder(
+            session,
+            cohort_code="SLV1",
+            data=ReminderInput(cron="0 9 * * *", text="x"),
+            scope=Scope(frozenset()),
+            actor="test",
+            default_locale="en",
+        )
+
+
+async def test_daily_reminder_follows_each_learners_own_clock(session: AsyncSession) -> None:
+    await create_cohort(session, code="SLV1")
+    # 17:00 in Madrid and in Sofia; only Madrid's 17:00 is now.
+    madrid = await learner(session, 1, timezone="Europe/Madrid", reminder_time=time(17, 0))
+    await learner(session, 2, timezone="Europe/Sofia", reminder_time=time(17, 0))
+    await learner(session, 3, reminder_time=time(18, 0))  # the cohort's country: Sofia
+    await learner(session, 4, timezone="Europe/Madrid", reminder_time=time(17, 0), status="blocked")
+    since = NOW - timedelta(minutes=1)
+    assert await reminders.send_daily_reminders(session, since=since, now=NOW) == 2
+    sofia_by_country = await session.scalar(select(User.id).where(User.telegram_id == 3))
+    assert await queued(session, BroadcastKind.REMINDER) == [madrid.id, sofia_by_country]
+    # A restart sweeps the same minutes again: nobody gets a second one that day.
+    assert await reminders.send_daily_reminders(session, since=since, now=NOW) == 0
+
+
+async def test_daily_reminder_window_crossing_midnight(session: AsyncSession) -> None:
+    await create_cohort(session, code="SLV1")
+    night = await learner(session, 1, timezone="UTC", reminder_time=time(0, 0))
+    now = datetime(2026, 11, 24, 0, 0, 30, tzinfo=UTC)
+    assert (
+        await reminders.send_daily_reminders(session, since=now - timedelta(minutes=2), now=now)
+        == 1
+    )
+    assert await queued(session, BroadcastKind.REMINDER) == [night.id]
+
+
+async def test_quiet_learners_are_nudged_at_most_once_a_week(session: AsyncSession) -> None:
+    await create_cohort(session, code="SLV1")
+    quiet = await learner(session, 1, last_active_at=NOW - timedelta(days=8))
+    await learner(session, 2, last_active_at=NOW - timedelta(days=2))
+    await learner(session, 3, last_active_at=NOW - timedelta(days=30), reminders_enabled=False)
+    first = await reminders.send_nudges(session, now=NOW)
+    assert (first.nudged, first.recently_nudged) == (1, 0)
+    assert await queued(session, BroadcastKind.NUDGE) == [quiet.id]
+    again = await reminders.nudge_cohort(session, cohort_code="SLV1", scope=Scope(None))
+    assert (again.nudged, again.recently_nudged) == (0, 1)
+
+
+async def test_only_one_file_lock_holder_leads(tmp_path: Path) -> None:
+    first, second = FileLeadership(tmp_path / "x.lock"), FileLeadership(tmp_path / "x.lock")
+    assert await first.hold() is True
+    assert await second.hold() is False
+    assert await first.hold() is True
+    await first.release()
+    assert await second.hold() is True
+    await second.release()
+
+
+async def test_only_one_postgres_advisory_lock_holder_leads(database: TestDatabase) -> None:
+    if database.backend != "postgresql":
+        pytest.skip("PostgreSQL's advisory lock")
+    first, second = PostgresLeadership(database.engine), PostgresLeadership(database.engine)
+    try:
+        assert await first.hold() is True
+        assert await second.hold() is False
+        await first.release()
+        assert await second.hold() is True
+    finally:
+        await first.release()
+        await second.release()

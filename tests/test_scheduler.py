@@ -1,0 +1,75 @@
+"""The scheduler runs its jobs in one process only, and hands over when the leader goes."""
+
+from __future__ import annotations
+
+import asyncio
+from datetime import time, timedelta
+from pathlib import Path
+
+from sqlalchemy import func, select
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from learntogether.config import Settings
+from learntogether.db.base import utcnow
+from learntogether.db.models import Delivery
+from learntogether.scheduler import SchedulerRunner
+from learntogether.scheduler.leader import FileLeadership, Leadership, leadership_for
+from tests.conftest import TestDatabase
+from tests.factories import create_learner, eventually
+
+
+async def deliveries(session_maker: async_sessionmaker[AsyncSession]) -> int:
+    async with session_maker() as session:
+        return await session.scalar(select(func.count()).select_from(Delivery)) or 0
+
+
+async def test_two_schedulers_run_a_due_reminder_once_and_the_second_takes_over(
+    database: TestDatabase, session_maker: async_sessionmaker[AsyncSession], tmp_path: Path
+) -> None:
+    learner = await create_learner(session_maker, 9401)
+    async with session_maker() as session:
+        person = await session.get(type(learner), learner.id)
+        assert person is not None
+        now = utcnow()
+        person.timezone = "UTC"
+        person.reminder_time = (now - timedelta(minutes=5)).time().replace(microsecond=0)
+        if person.reminder_time > now.time():  # just after midnight: keep it in today's window
+            person.reminder_time = time(0, 0)
+        await session.commit()
+    settings = Settings(_env_file=None, database_url=database.url)
+
+    def leadership() -> Leadership:
+        if database.backend == "sqlite":
+            return FileLeadership(tmp_path / "scheduler.lock")
+        return leadership_for(database.engine, None)
+
+    runners = [
+        SchedulerRunner(
+            settings,
+            engine=database.engine,
+            session_maker=session_maker,
+            leadership=leadership(),
+            tick_seconds=0.2,
+        )
+        for _ in range(2)
+    ]
+    tasks = [asyncio.create_task(runner.run()) for runner in runners]
+    try:
+        await eventually(lambda: deliveries(session_maker))
+        await asyncio.sleep(1)  # several ticks of both
+        assert await deliveries(session_maker) == 1
+        assert sorted(runner.leading for runner in runners) == [False, True]
+        leader = next(runner for runner in runners if runner.leading)
+        follower = next(runner for runner in runners if not runner.leading)
+        leader.stop()
+        await tasks[runners.index(leader)]
+
+        async def took_over() -> bool:
+            return follower.leading
+
+        await eventually(took_over)
+        assert await deliveries(session_maker) == 1  # the follower's catch-up sends nothing twice
+    finally:
+        for runner in runners:
+            runner.stop()
+        await asyncio.gather(*tasks, return_exceptions=True)
