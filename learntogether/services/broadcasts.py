@@ -31,11 +31,11 @@ from learntogether.db.models import (
     TokenRole,
     User,
     broadcast_cohorts,
-    cohort_mediators,
 )
 from learntogether.delivery import outbox
 from learntogether.i18n import SOURCE_LOCALE, SUPPORTED_LOCALES
 from learntogether.services.audit import record_change
+from learntogether.services.cohorts import mediator_scope
 from learntogether.services.errors import Conflict, FieldProblem, InvalidInput, NotAllowed, NotFound
 from learntogether.services.tokens import Principal
 from learntogether.telegram_html import TelegramHTMLError, parse_html, utf16_length
@@ -62,10 +62,8 @@ class Author:
 
 async def mediator_author(session: AsyncSession, learner: User) -> Author:
     """A mediator in the bot, reaching the cohorts they are a mediator of."""
-    cohort_ids = await session.scalars(
-        select(cohort_mediators.c.cohort_id).where(cohort_mediators.c.user_id == learner.id)
-    )
-    return Author(actor=f"user:{learner.id}", cohort_ids=frozenset(cohort_ids), user_id=learner.id)
+    scope = await mediator_scope(session, learner)
+    return Author(actor=f"user:{learner.id}", cohort_ids=scope.cohort_ids, user_id=learner.id)
 
 
 SYSTEM = Author(actor="scheduler", cohort_ids=None)
