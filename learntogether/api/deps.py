@@ -81,6 +81,8 @@ def require_role(*roles: TokenRole) -> Callable[..., Coroutine[Any, Any, Princip
 
 AdminDep = Annotated[Principal, Depends(require_role())]
 ReaderDep = Annotated[Principal, Depends(require_role(TokenRole.MEDIATOR, TokenRole.VIEWER))]
+# Admins and mediators; a mediator's reach is narrowed to its cohorts by the services.
+MediatorDep = Annotated[Principal, Depends(require_role(TokenRole.MEDIATOR))]
 
 
 class PageParams(BaseModel):

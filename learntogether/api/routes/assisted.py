@@ -4,10 +4,9 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Body, Depends, Path
+from fastapi import APIRouter, Body, Path
 
-from learntogether.api.deps import SessionDep, require_role
-from learntogether.db.models import TokenRole
+from learntogether.api.deps import MediatorDep, SessionDep
 from learntogether.services import assisted
 from learntogether.services.assisted import (
     AssistedQuiz,
@@ -16,11 +15,8 @@ from learntogether.services.assisted import (
     ParticipantInput,
 )
 from learntogether.services.cohorts import Scope
-from learntogether.services.tokens import Principal
 
 router = APIRouter(prefix="/cohorts/{code}", tags=["assisted mode"])
-
-MediatorDep = Annotated[Principal, Depends(require_role(TokenRole.MEDIATOR))]
 
 
 @router.post("/participants", status_code=201, summary="Enrol someone who has no Telegram")

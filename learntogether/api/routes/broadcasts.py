@@ -3,19 +3,17 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, Path, Query
+from fastapi import APIRouter, Path, Query
 from pydantic import BaseModel, ConfigDict, Field
 
-from learntogether.api.deps import PageDep, SessionDep, SettingsDep, require_role
+from learntogether.api.deps import MediatorDep, PageDep, SessionDep, SettingsDep
 from learntogether.api.schemas import Page
-from learntogether.db.models import BroadcastKind, TokenRole
+from learntogether.db.models import BroadcastKind
 from learntogether.services import broadcasts
 from learntogether.services.broadcasts import Author, BroadcastInfo
-from learntogether.services.tokens import Principal
 
 router = APIRouter(prefix="/broadcasts", tags=["broadcasts"])
 # Admins everywhere, mediators within their cohorts; viewers read reports only.
-MediatorDep = Annotated[Principal, Depends(require_role(TokenRole.MEDIATOR))]
 BroadcastId = Annotated[int, Path(ge=1, description="The broadcast's id")]
 
 

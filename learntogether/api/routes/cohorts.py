@@ -3,20 +3,23 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Annotated
 
-from fastapi import APIRouter, Body, Depends, Path, Query, Response
+from fastapi import APIRouter, Body, Path, Query, Response
 from pydantic import BaseModel
 
-from learntogether.api.deps import AdminDep, BotUsernameDep, PageDep, SessionDep, require_role
+from learntogether.api.deps import (
+    AdminDep,
+    BotUsernameDep,
+    MediatorDep,
+    PageDep,
+    SessionDep,
+)
 from learntogether.api.schemas import Page
-from learntogether.db.models import TokenRole
 from learntogether.deeplinks import deep_link
 from learntogether.services import cohorts
 from learntogether.services.cohorts import CohortInfo, CohortInput, Member, Scope
-from learntogether.services.tokens import Principal
 
 router = APIRouter(prefix="/cohorts", tags=["cohorts"])
 
-MediatorDep = Annotated[Principal, Depends(require_role(TokenRole.MEDIATOR))]
 Code = Annotated[str, Path(description="The cohort's invite code")]
 
 

@@ -7,21 +7,18 @@ from datetime import datetime
 from typing import Annotated
 
 import segno
-from fastapi import APIRouter, Body, Depends, Path, Response
+from fastapi import APIRouter, Body, Path, Response
 from pydantic import BaseModel
 
-from learntogether.api.deps import BotUsernameDep, SessionDep, require_role
-from learntogether.db.models import TokenRole
+from learntogether.api.deps import BotUsernameDep, MediatorDep, SessionDep
 from learntogether.deeplinks import deep_link
 from learntogether.services import events
 from learntogether.services.cohorts import Scope
 from learntogether.services.errors import Conflict
 from learntogether.services.events import Attendee, EventInfo, EventInput
-from learntogether.services.tokens import Principal
 
 router = APIRouter(tags=["events"])
 
-MediatorDep = Annotated[Principal, Depends(require_role(TokenRole.MEDIATOR))]
 EventId = Annotated[int, Path(description="The workshop's id")]
 
 

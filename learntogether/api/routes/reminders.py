@@ -4,18 +4,15 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Body, Depends, Path, Response
+from fastapi import APIRouter, Body, Path, Response
 
-from learntogether.api.deps import SessionDep, SettingsDep, require_role
-from learntogether.db.models import TokenRole
+from learntogether.api.deps import MediatorDep, SessionDep, SettingsDep
 from learntogether.services import reminders
 from learntogether.services.cohorts import Scope
 from learntogether.services.reminders import NudgeResult, ReminderInfo, ReminderInput
-from learntogether.services.tokens import Principal
 
 router = APIRouter(tags=["reminders"])
 
-MediatorDep = Annotated[Principal, Depends(require_role(TokenRole.MEDIATOR))]
 Code = Annotated[str, Path(description="The cohort's invite code")]
 
 
