@@ -140,7 +140,9 @@ class Settings(BaseSettings):
     def secrets(self) -> list[str]:
         """Secret values that must never appear in a log line."""
         return [
-            s.get_secret_value() for s in (self.bot_token, self.webhook_secret) if s is not None
+            s.get_secret_value()
+            for s in (self.bot_token, self.webhook_secret, self.pseudonym_secret)
+            if s is not None
         ]
 
 

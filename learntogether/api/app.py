@@ -19,11 +19,13 @@ from learntogether.api.routes import (
     certificates,
     cohorts,
     events,
+    exports,
     health,
     lessons,
     reminders,
     tokens,
     tracks,
+    users,
 )
 from learntogether.config import Settings
 
@@ -75,6 +77,8 @@ def create_app(
     api.include_router(events.router)
     api.include_router(assisted.router)
     api.include_router(reminders.router)
+    api.include_router(users.router)
+    api.include_router(exports.router)
     app.include_router(api)
     app.include_router(health.router)
     for router in extra_routers:

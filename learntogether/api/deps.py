@@ -40,6 +40,15 @@ async def get_session(request: Request) -> AsyncIterator[AsyncSession]:
 
 
 SessionDep = Annotated[AsyncSession, Depends(get_session)]
+
+
+def get_session_maker(request: Request) -> async_sessionmaker[AsyncSession]:
+    """For responses streamed after the request's own session is gone: one session per page."""
+    session_maker: async_sessionmaker[AsyncSession] = request.app.state.session_maker
+    return session_maker
+
+
+SessionMakerDep = Annotated[async_sessionmaker[AsyncSession], Depends(get_session_maker)]
 SettingsDep = Annotated[Settings, Depends(get_settings)]
 
 

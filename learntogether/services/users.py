@@ -1,0 +1,361 @@
+"""Learners as the admin API sees them: search, one learner, role, export and erasure.
+
+What a caller sees depends on its token. Admins see every learner with their personal data.
+Mediators see the learners of their own cohorts, by name (they work with them), but not their
+Telegram ids or settings, and only their own cohorts among the learner's. Viewers read reports,
+never people: the routes refuse them. An erased learner is anonymous to everyone: the id, the
+status and the date of erasure, nothing else.
+
+Exporting and erasing reuse ``learners.export_data`` and ``learners.erase``, so the API gives
+exactly what the learner gets from /mydata and erases exactly what /delete erases.
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import ColumnElement, and_, exists, func, or_, select
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from learntogether.db.models import Cohort, Membership, Role, TokenRole, User, UserStatus
+from learntogether.services import learners
+from learntogether.services.audit import record_change
+from learntogether.services.errors import (
+    Conflict,
+    FieldProblem,
+    InvalidInput,
+    NotAllowed,
+    NotFound,
+)
+from learntogether.services.tokens import Principal
+
+STREAM_PAGE_SIZE = 1000
+"""Learners read per page (and per short transaction) while streaming a whole list."""
+_LIKE_ESCAPE = "\\"
+
+
+class LearnerNotFound(NotFound):
+    """No such learner, or not one the caller may see."""
+
+
+@dataclass(frozen=True)
+class LearnerRecord:
+    """One learner as the caller may see them; what they may not see is None."""
+
+    id: int
+    status: UserStatus
+    erased_at: datetime | None = None
+    first_name: str | None = None
+    last_name: str | None = None
+    username: str | None = None
+    telegram_id: int | None = None
+    """Admins only."""
+    role: Role | None = None
+    locale: str | None = None
+    country: str | None = None
+    region: str | None = None
+    municipality: str | None = None
+    cohorts: tuple[str, ...] = ()
+    """Codes of the learner's cohorts (a mediator's own only), in the order joined."""
+    privacy_notice_version: str | None = None
+    """Admins only."""
+    joined_at: datetime | None = None
+    last_active_at: datetime | None = None
+    blocked_at: datetime | None = None
+
+
+# The columns of a learner list (CSV) for each role that may read one.
+ADMIN_FIELDS = (
+    "id",
+    "status",
+    "first_name",
+    "last_name",
+    "username",
+    "telegram_id",
+    "role",
+    "locale",
+    "country",
+    "region",
+    "municipality",
+    "cohorts",
+    "privacy_notice_version",
+    "joined_at",
+    "last_active_at",
+    "blocked_at",
+    "erased_at",
+)
+_ADMIN_ONLY = ("telegram_id", "privacy_notice_version")
+MEDIATOR_FIELDS = tuple(name for name in ADMIN_FIELDS if name not in _ADMIN_ONLY)
+
+
+def visible_fields(principal: Principal) -> tuple[str, ...]:
+    """The fields of a learner the principal may see, in list order."""
+    return ADMIN_FIELDS if principal.role is TokenRole.ADMIN else MEDIATOR_FIELDS
+
+
+@dataclass(frozen=True)
+class LearnerFilter:
+    """A checked search, ready for a page or for streaming the whole list."""
+
+    principal: Principal
+    conditions: tuple[ColumnElement[bool], ...]
+
+
+def _scope(principal: Principal) -> ColumnElement[bool] | None:
+    """Mediators reach the members of their own cohorts; others everyone."""
+    if principal.role is TokenRole.ADMIN:
+        return None
+    if principal.role is not TokenRole.MEDIATOR:
+        raise NotAllowed("Learners are shown to admins and to mediators of their cohorts only.")
+    return exists().where(
+        Membership.user_id == User.id, Membership.cohort_id.in_(principal.cohort_ids)
+    )
+
+
+def _escape_like(text: str) -> str:
+    return (
+        text.replace(_LIKE_ESCAPE, _LIKE_ESCAPE * 2)
+        .replace("%", _LIKE_ESCAPE + "%")
+        .replace("_", _LIKE_ESCAPE + "_")
+    )
+
+
+def _matches(q: str) -> list[ColumnElement[bool]]:
+    """Every word of ``q`` in a name, the username or the municipality ("ivan sliven")."""
+    conditions = []
+    for word in q.split():
+        pattern = f"%{_escape_like(word.removeprefix('@'))}%"
+        conditions.append(
+            or_(
+                *(
+                    column.ilike(pattern, escape=_LIKE_ESCAPE)
+                    for column in (
+                        User.first_name,
+                        User.last_name,
+                        User.username,
+                        User.municipality,
+                    )
+                )
+            )
+        )
+    return conditions
+
+
+async def learner_filter(
+    session: AsyncSession,
+    *,
+    principal: Principal,
+    q: str | None = None,
+    cohort: str | None = None,
+    role: Role | None = None,
+    status: UserStatus | None = None,
+) -> LearnerFilter:
+    """Check a search; InvalidInput names an unknown cohort, NotAllowed one not the mediator's."""
+    conditions: list[ColumnElement[bool]] = []
+    scope = _scope(principal)
+    if scope is not None:
+        conditions.append(scope)
+    if cohort is not None:
+        cohort_id = await session.scalar(select(Cohort.id).where(Cohort.code == cohort))
+        if cohort_id is None:
+            raise InvalidInput(
+                f"No cohort with code {cohort!r}.",
+                [FieldProblem("query.cohort", f"unknown cohort code {cohort!r}")],
+            )
+        if principal.role is TokenRole.MEDIATOR and cohort_id not in principal.cohort_ids:
+            raise NotAllowed(f"Cohort {cohort!r} is not one of yours.")
+        conditions.append(
+            exists().where(Membership.user_id == User.id, Membership.cohort_id == cohort_id)
+        )
+    if role is not None:
+        conditions.append(User.role == role)
+    if status is not None:
+        conditions.append(User.status == status)
+    if q and q.strip():
+        conditions.extend(_matches(q))
+    return LearnerFilter(principal, tuple(conditions))
+
+
+async def search_learners(
+    session: AsyncSession, search: LearnerFilter, *, limit: int, offset: int
+) -> tuple[list[LearnerRecord], int]:
+    """One page of the learners a search finds, in the order they joined, and the total."""
+    total = await session.scalar(select(func.count()).select_from(User).where(*search.conditions))
+    users = list(
+        await session.scalars(
+            select(User).where(*search.conditions).order_by(User.id).limit(limit).offset(offset)
+        )
+    )
+    return await _records(session, search.principal, users), total or 0
+
+
+async def stream_learners(
+    session_maker: async_sessionmaker[AsyncSession],
+    search: LearnerFilter,
+    *,
+    page_size: int = STREAM_PAGE_SIZE,
+) -> AsyncIterator[list[LearnerRecord]]:
+    """Every learner a search finds, a page at a time (keyset by id), each in its own session."""
+    after_id = 0
+    while True:
+        async with session_maker() as session:
+            users = list(
+                await session.scalars(
+                    select(User)
+                    .where(User.id > after_id, *search.conditions)
+                    .order_by(User.id)
+                    .limit(page_size)
+                )
+            )
+            records = await _records(session, search.principal, users)
+        if not records:
+            return
+        after_id = records[-1].id
+        yield records
+
+
+async def get_learner(
+    session: AsyncSession, *, principal: Principal, user_id: int
+) -> LearnerRecord:
+    """One learner the principal may see; LearnerNotFound otherwise (as if there were none)."""
+    learner = await _find(session, principal=principal, user_id=user_id)
+    return (await _records(session, principal, [learner]))[0]
+
+
+async def set_learner_role(
+    session: AsyncSession, *, principal: Principal, user_id: int, role: Role
+) -> LearnerRecord:
+    """Change a learner's role (it picks the lessons offered); audited. Erased learners: Conflict."""
+    learner = await _find(session, principal=principal, user_id=user_id)
+    if learner.status is UserStatus.ERASED:
+        raise Conflict(f"Learner {user_id} was erased; there is no role to change.")
+    before = learner.role
+    if before is not role:
+        await learners.set_role(session, learner=learner, role=role)
+        await _audit(
+            session,
+            principal,
+            "set_role",
+            learner,
+            before={"role": before.value if before else None},
+            after={"role": role.value},
+        )
+    return (await _records(session, principal, [learner]))[0]
+
+
+async def export_learner(
+    session: AsyncSession, *, principal: Principal, user_id: int
+) -> dict[str, Any]:
+    """Everything stored about a learner: the document /mydata gives them. The access is audited."""
+    learner = await _find(session, principal=principal, user_id=user_id)
+    document = await learners.export_data(session, learner=learner)
+    await _audit(session, principal, "export", learner)
+    return document
+
+
+async def erase_learner(
+    session: AsyncSession, *, principal: Principal, user_id: int
+) -> LearnerRecord:
+    """Erase a learner's personal data for good, as /delete does; erasing twice changes nothing.
+
+    The audit entry records the status only: a log that kept the name would undo the erasure.
+    """
+    learner = await _find(session, principal=principal, user_id=user_id)
+    if learner.status is not UserStatus.ERASED:
+        before = learner.status
+        await learners.erase(session, learner=learner)
+        await _audit(
+            session,
+            principal,
+            "erase",
+            learner,
+            before={"status": before.value},
+            after={"status": UserStatus.ERASED.value},
+        )
+    return (await _records(session, principal, [learner]))[0]
+
+
+async def _find(session: AsyncSession, *, principal: Principal, user_id: int) -> User:
+    scope = _scope(principal)
+    learner = await session.scalar(
+        select(User).where(User.id == user_id, *([scope] if scope is not None else []))
+    )
+    if learner is None:
+        raise LearnerNotFound(f"No learner with id {user_id}.")
+    return learner
+
+
+async def _audit(
+    session: AsyncSession,
+    principal: Principal,
+    action: str,
+    learner: User,
+    *,
+    before: dict[str, Any] | None = None,
+    after: dict[str, Any] | None = None,
+) -> None:
+    await record_change(
+        session,
+        actor=principal.actor,
+        actor_token_id=principal.token_id,
+        action=action,
+        entity="user",
+        entity_id=str(learner.id),
+        before=before,
+        after=after,
+    )
+    await session.flush()
+
+
+async def _cohort_codes(
+    session: AsyncSession, principal: Principal, user_ids: Sequence[int]
+) -> dict[int, list[str]]:
+    if not user_ids:
+        return {}
+    where = [Membership.user_id.in_(user_ids)]
+    if principal.role is not TokenRole.ADMIN:
+        where.append(Membership.cohort_id.in_(principal.cohort_ids))
+    rows = await session.execute(
+        select(Membership.user_id, Cohort.code)
+        .join(Cohort, Cohort.id == Membership.cohort_id)
+        .where(and_(*where))
+        .order_by(Membership.joined_at, Membership.id)
+    )
+    codes: dict[int, list[str]] = {}
+    for user_id, code in rows:
+        codes.setdefault(user_id, []).append(code)
+    return codes
+
+
+async def _records(
+    session: AsyncSession, principal: Principal, users: Sequence[User]
+) -> list[LearnerRecord]:
+    present = [user.id for user in users if user.status is not UserStatus.ERASED]
+    codes = await _cohort_codes(session, principal, present)
+    admin = principal.role is TokenRole.ADMIN
+    return [
+        LearnerRecord(id=user.id, status=user.status, erased_at=user.erased_at)
+        if user.status is UserStatus.ERASED
+        else LearnerRecord(
+            id=user.id,
+            status=user.status,
+            first_name=user.first_name,
+            last_name=user.last_name,
+            username=user.username,
+            telegram_id=user.telegram_id if admin else None,
+            role=user.role,
+            locale=user.locale,
+            country=user.country,
+            region=user.region,
+            municipality=user.municipality,
+            cohorts=tuple(codes.get(user.id, ())),
+            privacy_notice_version=user.consent_version if admin else None,
+            joined_at=user.created_at,
+            last_active_at=user.last_active_at,
+            blocked_at=user.blocked_at,
+        )
+        for user in users
+    ]
