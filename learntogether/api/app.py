@@ -20,9 +20,11 @@ from learntogether.api.routes import (
     cohorts,
     events,
     exports,
+    goals,
     health,
     lessons,
     reminders,
+    reports,
     tokens,
     tracks,
     users,
@@ -79,6 +81,8 @@ def create_app(
     api.include_router(reminders.router)
     api.include_router(users.router)
     api.include_router(exports.router)
+    api.include_router(reports.router)
+    api.include_router(goals.router)
     app.include_router(api)
     app.include_router(health.router)
     for router in extra_routers:

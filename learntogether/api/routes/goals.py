@@ -1,0 +1,49 @@
+"""Training goals and their progress: admins write them, viewers and mediators read them."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import APIRouter, Body, Path, Response
+
+from learntogether.api.deps import AdminDep, PageDep, ReaderDep, SessionDep
+from learntogether.api.schemas import Page
+from learntogether.services import goals
+from learntogether.services.goals import GoalInfo, GoalSpec
+from learntogether.services.reports.query import reader_scope
+
+router = APIRouter(prefix="/goals", tags=["goals"])
+GoalId = Annotated[int, Path(ge=1, description="The goal's id")]
+
+
+@router.get("", summary="Goals by deadline, each with its progress")
+async def list_goals(session: SessionDep, principal: ReaderDep, page: PageDep) -> Page[GoalInfo]:
+    items, total = await goals.list_goals(
+        session, limit=page.limit, offset=page.offset, scope=reader_scope(principal)
+    )
+    return Page.of(items, total=total, limit=page.limit, offset=page.offset)
+
+
+@router.get("/{goal_id}", summary="One goal with its progress")
+async def get_goal(goal_id: GoalId, session: SessionDep, principal: ReaderDep) -> GoalInfo:
+    return await goals.get_goal(session, goal_id=goal_id, scope=reader_scope(principal))
+
+
+@router.post("", summary="Set a goal", status_code=201)
+async def create_goal(
+    spec: Annotated[GoalSpec, Body()], session: SessionDep, principal: AdminDep
+) -> GoalInfo:
+    return await goals.create_goal(session, spec=spec, actor=principal.actor)
+
+
+@router.put("/{goal_id}", summary="Change a goal")
+async def update_goal(
+    goal_id: GoalId, spec: Annotated[GoalSpec, Body()], session: SessionDep, principal: AdminDep
+) -> GoalInfo:
+    return await goals.update_goal(session, goal_id=goal_id, spec=spec, actor=principal.actor)
+
+
+@router.delete("/{goal_id}", summary="Remove a goal", status_code=204)
+async def delete_goal(goal_id: GoalId, session: SessionDep, principal: AdminDep) -> Response:
+    await goals.delete_goal(session, goal_id=goal_id, actor=principal.actor)
+    return Response(status_code=204)

@@ -1,0 +1,275 @@
+"""Reports as JSON (``{"columns", "rows"}``), as CSV on ``Accept: text/csv``, and as PNG charts.
+
+Every report reads as admin, viewer or mediator; a mediator's rows keep to its own cohorts.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import csv
+import io
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from datetime import date
+from typing import Annotated, Any
+from zoneinfo import ZoneInfo
+
+from fastapi import APIRouter, Depends, Query, Request
+from fastapi.responses import JSONResponse, Response
+from pydantic import BaseModel
+
+from learntogether import charts
+from learntogether.api.deps import ReaderDep, SessionDep
+from learntogether.db.models import Role
+from learntogether.services import reports
+from learntogether.services.errors import FieldProblem, InvalidInput
+from learntogether.services.reports import Filters, GroupBy, Period, ReportTable
+from learntogether.services.reports.awareness import DEFAULT_MIN_GROUP
+from learntogether.services.reports.query import Cell, reader_scope, zone_named
+
+router = APIRouter(prefix="/reports", tags=["reports"])
+
+CSV = "text/csv"
+PNG = "image/png"
+
+
+class ReportBody(BaseModel):
+    """A report: its column names in order, and one object per row with those keys."""
+
+    columns: list[str]
+    rows: list[dict[str, Cell]]
+
+
+TABLE_RESPONSES: dict[int | str, dict[str, Any]] = {
+    200: {"content": {CSV: {"schema": {"type": "string"}}}, "description": "The report"}
+}
+CHART_RESPONSES: dict[int | str, dict[str, Any]] = {
+    200: {"content": {PNG: {"schema": {"type": "string", "format": "binary"}}}}
+}
+
+
+@contextmanager
+def query_parameters() -> Iterator[None]:
+    """Report services name a wrong input by its field (``$.track``); here it is a query
+    parameter (``query.track``)."""
+    try:
+        yield
+    except InvalidInput as error:
+        problems = [
+            FieldProblem("query." + problem.path.removeprefix("$."), problem.message)
+            for problem in error.problems
+        ]
+        raise InvalidInput(error.detail, problems) from None
+
+
+def csv_text(table: ReportTable) -> str:
+    """The table as CSV: a header of its columns, empty cells for null, true/false for booleans."""
+
+    def cell(value: Cell) -> str:
+        if value is None:
+            return ""
+        if isinstance(value, bool):
+            return "true" if value else "false"
+        return str(value)
+
+    buffer = io.StringIO()
+    writer = csv.writer(buffer, lineterminator="\r\n")
+    writer.writerow(table.columns)
+    writer.writerows([cell(row[column]) for column in table.columns] for row in table.rows)
+    return buffer.getvalue()
+
+
+def respond(request: Request, table: ReportTable) -> Response:
+    """JSON, or CSV when the caller accepts ``text/csv``."""
+    if CSV in request.headers.get("accept", ""):
+        return Response(
+            csv_text(table),
+            media_type=f"{CSV}; charset=utf-8",
+            headers={"Content-Disposition": f'attachment; filename="{table.name}.csv"'},
+        )
+    return JSONResponse({"columns": table.columns, "rows": table.rows})
+
+
+async def chart(draw: Callable[[ReportTable], bytes], table: ReportTable) -> Response:
+    # Drawing takes a tenth of a second or more: keep it off the event loop.
+    return Response(await asyncio.to_thread(draw, table), media_type=PNG)
+
+
+@dataclass(frozen=True)
+class Span:
+    start: date | None
+    end: date | None
+    zone: ZoneInfo
+
+
+def span(
+    start: Annotated[
+        date | None, Query(alias="from", description="First day counted (in `tz`)")
+    ] = None,
+    end: Annotated[date | None, Query(alias="to", description="Last day counted (in `tz`)")] = None,
+    tz: Annotated[
+        str, Query(description="IANA time zone for days, weeks and months", max_length=64)
+    ] = "UTC",
+) -> Span:
+    with query_parameters():
+        return Span(start, end, zone_named(tz))
+
+
+SpanDep = Annotated[Span, Depends(span)]
+
+
+async def participation_table(
+    session: SessionDep,
+    principal: ReaderDep,
+    when: SpanDep,
+    group_by: Annotated[GroupBy | None, Query(description="One row per value of")] = None,
+    period: Annotated[Period | None, Query(description="One row per week or month")] = None,
+    country: Annotated[str | None, Query(max_length=2)] = None,
+    region: Annotated[str | None, Query(max_length=128)] = None,
+    municipality: Annotated[str | None, Query(max_length=128)] = None,
+    role: Role | None = None,
+    cohort: Annotated[str | None, Query(description="A cohort's code", max_length=32)] = None,
+    track: Annotated[str | None, Query(description="A track's slug", max_length=64)] = None,
+) -> ReportTable:
+    with query_parameters():
+        return await reports.participation(
+            session,
+            group_by=group_by,
+            period=period,
+            filters=Filters(
+                country=country,
+                region=region,
+                municipality=municipality,
+                role=role,
+                cohort=cohort,
+                track=track,
+            ),
+            start=when.start,
+            end=when.end,
+            zone=when.zone,
+            scope=reader_scope(principal),
+        )
+
+
+async def funnel_table(
+    session: SessionDep,
+    principal: ReaderDep,
+    when: SpanDep,
+    track: Annotated[
+        str | None, Query(description="A track's slug (default: every track)", max_length=64)
+    ] = None,
+) -> ReportTable:
+    with query_parameters():
+        return await reports.funnel(
+            session,
+            track=track,
+            start=when.start,
+            end=when.end,
+            zone=when.zone,
+            scope=reader_scope(principal),
+        )
+
+
+async def questions_table(
+    session: SessionDep,
+    principal: ReaderDep,
+    lesson: Annotated[str, Query(description="The lesson's slug", max_length=64)],
+    version: Annotated[
+        int | None, Query(ge=1, description="Only this version (default: every version)")
+    ] = None,
+    locale: Annotated[
+        str, Query(pattern=r"^[a-z]{2,3}$", description="Language of the texts")
+    ] = "en",
+) -> ReportTable:
+    with query_parameters():
+        return await reports.questions(
+            session, lesson=lesson, version=version, locale=locale, scope=reader_scope(principal)
+        )
+
+
+async def awareness_table(
+    session: SessionDep,
+    principal: ReaderDep,
+    track: Annotated[str, Query(description="The track's slug", max_length=64)],
+    group_by: Annotated[GroupBy | None, Query(description="One set of rows per value of")] = None,
+    min_group: Annotated[
+        int, Query(ge=1, description="Fewer learners than this and a row's figures are withheld")
+    ] = DEFAULT_MIN_GROUP,
+) -> ReportTable:
+    with query_parameters():
+        return await reports.awareness(
+            session,
+            track=track,
+            group_by=group_by,
+            min_group=min_group,
+            scope=reader_scope(principal),
+        )
+
+
+ParticipationDep = Annotated[ReportTable, Depends(participation_table)]
+FunnelDep = Annotated[ReportTable, Depends(funnel_table)]
+QuestionsDep = Annotated[ReportTable, Depends(questions_table)]
+AwarenessDep = Annotated[ReportTable, Depends(awareness_table)]
+
+
+@router.get(
+    "/participation",
+    summary="Learners joined and active, lessons, tracks, certificates and check-ins",
+    response_model=ReportBody,
+    responses=TABLE_RESPONSES,
+)
+async def participation(request: Request, table: ParticipationDep) -> Response:
+    return respond(request, table)
+
+
+@router.get("/participation.png", summary="Participation as a chart", responses=CHART_RESPONSES)
+async def participation_png(table: ParticipationDep) -> Response:
+    return await chart(charts.participation_chart, table)
+
+
+@router.get(
+    "/funnel",
+    summary="Per lesson: started, each step reached, finished, passed",
+    response_model=ReportBody,
+    responses=TABLE_RESPONSES,
+)
+async def funnel(request: Request, table: FunnelDep) -> Response:
+    return respond(request, table)
+
+
+@router.get("/funnel.png", summary="The lesson funnel as a chart", responses=CHART_RESPONSES)
+async def funnel_png(table: FunnelDep) -> Response:
+    return await chart(charts.funnel_chart, table)
+
+
+@router.get(
+    "/questions",
+    summary="Item analysis of a lesson's quiz: facility, discrimination, options chosen",
+    response_model=ReportBody,
+    responses=TABLE_RESPONSES,
+)
+async def questions(request: Request, table: QuestionsDep) -> Response:
+    return respond(request, table)
+
+
+@router.get("/questions.png", summary="Item analysis as a chart", responses=CHART_RESPONSES)
+async def questions_png(table: QuestionsDep) -> Response:
+    return await chart(charts.questions_chart, table)
+
+
+@router.get(
+    "/awareness",
+    summary="A track's likert pre-survey against its post-survey",
+    response_model=ReportBody,
+    responses=TABLE_RESPONSES,
+)
+async def awareness(request: Request, table: AwarenessDep) -> Response:
+    return respond(request, table)
+
+
+@router.get(
+    "/awareness.png", summary="Awareness before and after as a chart", responses=CHART_RESPONSES
+)
+async def awareness_png(table: AwarenessDep) -> Response:
+    return await chart(charts.awareness_chart, table)

@@ -1,0 +1,38 @@
+"""Reports over the append-only participation record: one module per report.
+
+- ``participation``: learners joined and active, lessons and tracks completed, certificates,
+  attendance, by cohort, place, role, locale and week or month;
+- ``funnel``: how far learners get through each lesson;
+- ``questions``: item analysis of a lesson's quiz;
+- ``awareness``: a track's likert pre-survey against its post-survey.
+
+``query`` holds what they share: scope, filters, windows, periods and the ``ReportTable`` every
+report returns. No report stores or infers anything about a learner's origin.
+"""
+
+from learntogether.services.cohorts import Scope
+from learntogether.services.reports.awareness import awareness
+from learntogether.services.reports.funnel import funnel
+from learntogether.services.reports.participation import Figure, participation
+from learntogether.services.reports.query import (
+    EVERYTHING,
+    Filters,
+    GroupBy,
+    Period,
+    ReportTable,
+)
+from learntogether.services.reports.questions import questions
+
+__all__ = [
+    "EVERYTHING",
+    "Figure",
+    "Filters",
+    "GroupBy",
+    "Period",
+    "ReportTable",
+    "Scope",
+    "awareness",
+    "funnel",
+    "participation",
+    "questions",
+]

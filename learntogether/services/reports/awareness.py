@@ -1,0 +1,213 @@
+"""Awareness before and after: a track's likert pre-survey against its post-survey.
+
+The items are the likert statements both surveys ask (validation makes them the same). Only
+learners who answered an item in both surveys count for it: their **first** answer to the
+pre-survey (before any lesson could change it) against their **latest** answer to the
+post-survey. Points run 1–5; a ``reverse`` statement (agreeing means less awareness) is flipped
+(6 − point) so that higher always means more aware.
+
+Rows: per group, first the overall row (``item`` null: every paired answer of the group's
+learners, each learner–item pair weighing the same), then one row per item in the survey's
+order. Each row has ``learners`` (the learners behind its figures), ``pre_mean``, ``post_mean``
+and ``shift`` (post − pre). A row with fewer learners than ``min_group`` is suppressed: its means
+are null and ``suppressed`` is true, so no small group's answers can be read off.
+
+Groups are the learner's snapshot when they last answered the post-survey (cohort, region,
+role, …); a mediator's scope keeps to learners whose snapshot is in its cohorts.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from sqlalchemy import ColumnElement, Subquery, case, distinct, func, literal, select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from learntogether.content.schema import LessonDocument, Survey
+from learntogether.db.models import Activity, Answer, LessonVersion, QuestionKind, QuizAttempt, Verb
+from learntogether.services.cohorts import Scope
+from learntogether.services.quizzes import LIKERT_POINTS
+from learntogether.services.reports.query import (
+    EVERYTHING,
+    GROUP_COLUMNS,
+    Cell,
+    GroupBy,
+    ReportTable,
+    cohort_condition,
+    find_track_id,
+    first_choice,
+    group_labels,
+    lessons_of_track,
+    newest_documents,
+    rounded,
+    sort_key,
+    wrong,
+)
+
+NAME = "awareness"
+FIGURES = ["item", "learners", "pre_mean", "post_mean", "shift", "suppressed"]
+DEFAULT_MIN_GROUP = 5
+
+
+async def awareness(
+    session: AsyncSession,
+    *,
+    track: str,
+    group_by: GroupBy | None = None,
+    min_group: int = DEFAULT_MIN_GROUP,
+    scope: Scope = EVERYTHING,
+) -> ReportTable:
+    """The shift in awareness over ``track`` (a slug), overall or by ``group_by``.
+
+    Raises InvalidInput naming the field for an unknown track, a track without both surveys or
+    a ``min_group`` below 1.
+    """
+    if min_group < 1:
+        raise wrong("min_group", f"must be at least 1, not {min_group}")
+    track_id = await find_track_id(session, track)
+    lessons = (await session.execute(lessons_of_track(track_id))).all()
+    documents = await newest_documents(session, [lesson_id for lesson_id, _, _ in lessons])
+    surveys: dict[Survey, tuple[int, LessonDocument]] = {}
+    for lesson_id, (_, data) in documents.items():
+        document = LessonDocument.model_validate(data)
+        if document.survey is not None:
+            surveys[document.survey] = (lesson_id, document)
+    if Survey.PRE not in surveys or Survey.POST not in surveys:
+        raise wrong("track", f"track '{track}' has no pre-survey and post-survey to compare")
+    (pre_id, pre), (post_id, post) = surveys[Survey.PRE], surveys[Survey.POST]
+    asked_before = {q.key for q in pre.questions() if q.kind is QuestionKind.LIKERT}
+    items = [
+        q.key for q in post.questions() if q.kind is QuestionKind.LIKERT and q.key in asked_before
+    ]
+    reverse = {q.key for q in [*pre.questions(), *post.questions()] if q.reverse}
+    pairs = await _pairs(session, pre_id, post_id, items, reverse, group_by, scope)
+    per_item = await session.execute(
+        select(
+            pairs.c.group,
+            pairs.c.item,
+            func.count(),
+            func.avg(pairs.c.before),
+            func.avg(pairs.c.after),
+        ).group_by(pairs.c.group, pairs.c.item)
+    )
+    overall = await session.execute(
+        select(
+            pairs.c.group,
+            func.count(distinct(pairs.c.user_id)),
+            func.avg(pairs.c.before),
+            func.avg(pairs.c.after),
+        ).group_by(pairs.c.group)
+    )
+    figures: dict[Any, dict[str | None, tuple[int, Any, Any]]] = {}
+    for group, count, before, after in overall:
+        figures.setdefault(group, {})[None] = (int(count), before, after)
+    for group, item, count, before, after in per_item:
+        figures.setdefault(group, {})[item] = (int(count), before, after)
+    labels = await group_labels(session, group_by, figures)
+    rows: list[dict[str, Cell]] = []
+    for group in sorted(figures, key=lambda value: sort_key(labels[value])):
+        for item in [None, *items]:
+            if item not in figures[group]:
+                continue
+            learners, before, after = figures[group][item]
+            row: dict[str, Cell] = {group_by.value: labels[group]} if group_by is not None else {}
+            rows.append(row | _figures(item, learners, before, after, min_group))
+    columns = [*([group_by.value] if group_by is not None else []), *FIGURES]
+    return ReportTable(NAME, columns, rows)
+
+
+def _figures(
+    item: str | None, learners: int, before: Any, after: Any, min_group: int
+) -> dict[str, Cell]:
+    if learners < min_group:
+        return {
+            "item": item,
+            "learners": learners,
+            "pre_mean": None,
+            "post_mean": None,
+            "shift": None,
+            "suppressed": True,
+        }
+    return {
+        "item": item,
+        "learners": learners,
+        "pre_mean": rounded(float(before)),
+        "post_mean": rounded(float(after)),
+        "shift": rounded(float(after) - float(before)),
+        "suppressed": False,
+    }
+
+
+async def _pairs(
+    session: AsyncSession,
+    pre_id: int,
+    post_id: int,
+    items: list[str],
+    reverse: set[str],
+    group_by: GroupBy | None,
+    scope: Scope,
+) -> Subquery:
+    """(user_id, item, before, after, group) for every learner who answered an item in both."""
+    before = await _answers(session, pre_id, items, reverse, first=True)
+    after = await _answers(session, post_id, items, reverse, first=False)
+    last_answer = (
+        select(Activity.user_id, func.max(Activity.id).label("id"))
+        .where(Activity.verb == Verb.ANSWERED, Activity.lesson_id == post_id)
+        .group_by(Activity.user_id)
+        .subquery()
+    )
+    group: ColumnElement[Any] = GROUP_COLUMNS[group_by] if group_by is not None else literal(None)
+    return (
+        select(
+            before.c.user_id,
+            before.c.item,
+            before.c.value.label("before"),
+            after.c.value.label("after"),
+            group.label("group"),
+        )
+        .select_from(before)
+        .join(after, (after.c.user_id == before.c.user_id) & (after.c.item == before.c.item))
+        .outerjoin(last_answer, last_answer.c.user_id == before.c.user_id)
+        .outerjoin(Activity, Activity.id == last_answer.c.id)
+        .where(cohort_condition(scope, Activity.cohort_id))
+        .subquery()
+    )
+
+
+async def _answers(
+    session: AsyncSession, lesson_id: int, items: list[str], reverse: set[str], *, first: bool
+) -> Subquery:
+    """Each learner's first (or latest) likert point per item in the survey, reversed items
+    flipped."""
+    versions = list(
+        await session.scalars(select(LessonVersion.id).where(LessonVersion.lesson_id == lesson_id))
+    )
+    pick = func.min if first else func.max
+    chosen = (
+        select(pick(Answer.id).label("id"))
+        .join(QuizAttempt, QuizAttempt.id == Answer.attempt_id)
+        .where(
+            QuizAttempt.lesson_version_id.in_(versions),
+            Answer.kind == QuestionKind.LIKERT,
+            Answer.question_key.in_(items),
+        )
+        .group_by(QuizAttempt.user_id, Answer.question_key)
+        .subquery()
+    )
+    point = first_choice()
+    value = (
+        case((Answer.question_key.in_(sorted(reverse)), LIKERT_POINTS + 1 - point), else_=point)
+        if reverse
+        else point
+    )
+    return (
+        select(
+            QuizAttempt.user_id.label("user_id"),
+            Answer.question_key.label("item"),
+            value.label("value"),
+        )
+        .select_from(Answer)
+        .join(chosen, chosen.c.id == Answer.id)
+        .join(QuizAttempt, QuizAttempt.id == Answer.attempt_id)
+        .subquery()
+    )

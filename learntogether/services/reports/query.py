@@ -1,0 +1,430 @@
+"""What every report shares: who may see which rows, filters, date windows, periods, the result.
+
+Reports read the append-only ``activities`` record, whose rows carry the learner's role, locale,
+country, region, municipality and cohort as they were when the row was written. Filters and groups
+therefore use those snapshots: a report keeps describing the past after a learner moves or has
+their personal data erased, and no report needs a join to ``users``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, date, datetime, time, timedelta
+from enum import StrEnum
+from itertools import pairwise
+from typing import Any
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from sqlalchemy import (
+    ColumnElement,
+    Date,
+    Select,
+    SQLColumnExpression,
+    String,
+    bindparam,
+    case,
+    cast,
+    func,
+    literal,
+    select,
+    true,
+    type_coerce,
+)
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from learntogether.db.base import UTCDateTime
+from learntogether.db.models import (
+    Activity,
+    Answer,
+    Cohort,
+    Lesson,
+    LessonVersion,
+    Membership,
+    Role,
+    TokenRole,
+    Track,
+    VersionStatus,
+)
+from learntogether.services.cohorts import Scope
+from learntogether.services.errors import FieldProblem, InvalidInput
+from learntogether.services.tokens import Principal
+
+Cell = str | int | float | bool | None
+"""One value of a report row: what JSON and CSV can both carry."""
+
+
+@dataclass(frozen=True)
+class ReportTable:
+    """A report's result: rows of plain values under the same columns, in order.
+
+    The API answers ``{"columns": [...], "rows": [...]}`` or the same table as CSV, and the
+    charts draw from it.
+    """
+
+    name: str
+    columns: list[str]
+    rows: list[dict[str, Cell]]
+
+
+class GroupBy(StrEnum):
+    """What a report groups learners' records by (their snapshot when the record was written)."""
+
+    COHORT = "cohort"
+    MUNICIPALITY = "municipality"
+    REGION = "region"
+    COUNTRY = "country"
+    ROLE = "role"
+    LOCALE = "locale"
+
+
+GROUP_COLUMNS: dict[GroupBy, ColumnElement[Any]] = {
+    GroupBy.COHORT: Activity.cohort_id.expression,
+    GroupBy.MUNICIPALITY: Activity.municipality.expression,
+    GroupBy.REGION: Activity.region.expression,
+    GroupBy.COUNTRY: Activity.country.expression,
+    GroupBy.ROLE: Activity.role.expression,
+    GroupBy.LOCALE: Activity.locale.expression,
+}
+
+
+class Period(StrEnum):
+    WEEK = "week"
+    """Monday to Sunday."""
+    MONTH = "month"
+
+
+EVERYTHING = Scope(None)
+
+
+def reader_scope(principal: Principal) -> Scope:
+    """What a report's reader sees: a mediator its own cohorts; admins and viewers everything."""
+    if principal.role is TokenRole.MEDIATOR:
+        return Scope(frozenset(principal.cohort_ids))
+    return EVERYTHING
+
+
+def cohort_condition(
+    scope: Scope, cohort_column: SQLColumnExpression[int | None]
+) -> ColumnElement[bool]:
+    """Records of the scope's cohorts (every record, with a cohort or not, for no limit)."""
+    if scope.cohort_ids is None:
+        return true()
+    return cohort_column.in_(sorted(scope.cohort_ids))
+
+
+def member_condition(scope: Scope, user_column: SQLColumnExpression[int]) -> ColumnElement[bool]:
+    """Learners who are members of one of the scope's cohorts (for tables without a cohort)."""
+    if scope.cohort_ids is None:
+        return true()
+    members = select(Membership.user_id).where(Membership.cohort_id.in_(sorted(scope.cohort_ids)))
+    return user_column.in_(members)
+
+
+def dialect_name(session: AsyncSession) -> str:
+    return session.get_bind().dialect.name
+
+
+def wrong(field: str, message: str) -> InvalidInput:
+    """A report's input that names nothing known; ``field`` is the parameter's name."""
+    return InvalidInput(message, [FieldProblem(f"$.{field}", message)])
+
+
+def zone_named(name: str) -> ZoneInfo:
+    """The IANA time zone ``name``; InvalidInput (``tz``) for an unknown one."""
+    try:
+        return ZoneInfo(name)
+    except (ZoneInfoNotFoundError, ValueError):
+        raise wrong("tz", f"unknown time zone {name!r} (an IANA name, e.g. Europe/Sofia)") from None
+
+
+@dataclass(frozen=True)
+class Window:
+    """From ``since`` (inclusive) to ``until`` (exclusive); None leaves that side open."""
+
+    since: datetime | None = None
+    until: datetime | None = None
+
+    @classmethod
+    def of_dates(cls, start: date | None, end: date | None, zone: ZoneInfo) -> Window:
+        """Whole days from ``start`` through ``end`` (both included) as midnights in ``zone``."""
+        if start is not None and end is not None and end < start:
+            raise wrong("to", f"{end} is before the start {start}")
+
+        def midnight(day: date) -> datetime:
+            return datetime.combine(day, time(), tzinfo=zone).astimezone(UTC)
+
+        return cls(
+            since=midnight(start) if start is not None else None,
+            until=midnight(end + timedelta(days=1)) if end is not None else None,
+        )
+
+    def conditions(self, column: SQLColumnExpression[datetime]) -> list[ColumnElement[bool]]:
+        found: list[ColumnElement[bool]] = []
+        if self.since is not None:
+            found.append(column >= self.since)
+        if self.until is not None:
+            found.append(column < self.until)
+        return found
+
+
+@dataclass(frozen=True)
+class Filters:
+    """Which records count, by the learner's snapshot when the record was written.
+
+    ``cohort`` is a cohort code and ``track`` a track slug; the rest compare as stored.
+    """
+
+    country: str | None = None
+    region: str | None = None
+    municipality: str | None = None
+    role: Role | None = None
+    cohort: str | None = None
+    track: str | None = None
+
+
+@dataclass(frozen=True)
+class Criteria:
+    """Filters with codes and slugs resolved to ids, a window and a scope: ready for SQL."""
+
+    country: str | None = None
+    region: str | None = None
+    municipality: str | None = None
+    role: Role | None = None
+    cohort_id: int | None = None
+    track_id: int | None = None
+    window: Window = field(default_factory=Window)
+    scope: Scope = EVERYTHING
+
+    def conditions(self, *, by_track: bool = True) -> list[ColumnElement[bool]]:
+        """The WHERE clause on ``activities``; ``by_track=False`` leaves the track to the caller."""
+        found: list[ColumnElement[bool]] = [
+            cohort_condition(self.scope, Activity.cohort_id),
+            *self.window.conditions(Activity.occurred_at),
+        ]
+        for column, value in (
+            (Activity.country, self.country),
+            (Activity.region, self.region),
+            (Activity.municipality, self.municipality),
+            (Activity.role, self.role),
+            (Activity.cohort_id, self.cohort_id),
+        ):
+            if value is not None:
+                found.append(column == value)
+        if by_track and self.track_id is not None:
+            found.append(Activity.track_id == self.track_id)
+        return found
+
+
+async def find_track_id(session: AsyncSession, slug: str) -> int:
+    """The id of the track; InvalidInput (``track``) for an unknown slug."""
+    track_id = await session.scalar(select(Track.id).where(Track.slug == slug))
+    if track_id is None:
+        raise wrong("track", f"no track '{slug}'")
+    return track_id
+
+
+async def find_cohort_id(session: AsyncSession, code: str) -> int:
+    """The id of the cohort; InvalidInput (``cohort``) for an unknown code."""
+    cohort_id = await session.scalar(select(Cohort.id).where(Cohort.code == code))
+    if cohort_id is None:
+        raise wrong("cohort", f"no cohort with code '{code}'")
+    return cohort_id
+
+
+async def resolve(
+    session: AsyncSession,
+    filters: Filters,
+    *,
+    window: Window | None = None,
+    scope: Scope = EVERYTHING,
+) -> Criteria:
+    """Look up the cohort and track the filters name; InvalidInput for either that does not
+    exist."""
+    return Criteria(
+        country=filters.country,
+        region=filters.region,
+        municipality=filters.municipality,
+        role=filters.role,
+        cohort_id=await find_cohort_id(session, filters.cohort) if filters.cohort else None,
+        track_id=await find_track_id(session, filters.track) if filters.track else None,
+        window=window or Window(),
+        scope=scope,
+    )
+
+
+async def cohort_codes(session: AsyncSession, ids: Iterable[int | None]) -> dict[int, str]:
+    """The codes of the cohorts with these ids (grouped rows name cohorts by code)."""
+    wanted = sorted({cohort_id for cohort_id in ids if cohort_id is not None})
+    if not wanted:
+        return {}
+    rows = await session.execute(select(Cohort.id, Cohort.code).where(Cohort.id.in_(wanted)))
+    return {cohort_id: code for cohort_id, code in rows}
+
+
+async def group_labels(
+    session: AsyncSession, group_by: GroupBy | None, values: Iterable[Any]
+) -> dict[Any, Cell]:
+    """How each grouped value is shown: cohorts by code, roles by name, the rest as stored."""
+    values = list(values)
+    if group_by is GroupBy.COHORT:
+        codes = await cohort_codes(session, values)
+        return {value: codes.get(value) if value is not None else None for value in values}
+    return {value: value.value if isinstance(value, StrEnum) else value for value in values}
+
+
+def sort_key(value: Cell) -> tuple[bool, str]:
+    """Groups in order of their label, the group without a value last."""
+    return (value is None, "" if value is None else str(value))
+
+
+# Periods -------------------------------------------------------------------------------------
+
+
+async def period_start(
+    session: AsyncSession, period: Period, zone: ZoneInfo, window: Window
+) -> ColumnElement[date]:
+    """The first day of the week or month (in ``zone``) each activity falls in, as an SQL date.
+
+    PostgreSQL truncates the local time (``date_trunc`` over ``timezone(zone, occurred_at)``).
+    SQLite has no time zone data, so the UTC offsets in force over the activities' time span are
+    looked up here and applied with a CASE on the instant each offset starts.
+    """
+    if dialect_name(session) == "postgresql":
+        local = func.timezone(
+            bindparam("report_zone", zone.key, literal_execute=True), Activity.occurred_at
+        )
+        unit = bindparam("report_period", period.value, String, literal_execute=True)
+        return cast(func.date_trunc(unit, local), Date)
+    shifted: list[ColumnElement[Any]] = [Activity.occurred_at.expression]
+    offsets = await _offsets_in_use(session, zone, window)
+    if offsets != [(None, 0)]:
+        shifted.append(_sqlite_offset(offsets))
+    modifiers = ["start of month"] if period is Period.MONTH else ["weekday 0", "-6 days"]
+    return type_coerce(func.date(*shifted, *modifiers), Date)
+
+
+def _utc_offset(zone: ZoneInfo, instant: int) -> int:
+    moment = datetime.fromtimestamp(instant, UTC).astimezone(zone)
+    offset = moment.utcoffset()
+    return int(offset.total_seconds()) if offset is not None else 0
+
+
+def offset_changes(
+    zone: ZoneInfo, since: datetime, until: datetime
+) -> list[tuple[int | None, int]]:
+    """The UTC offsets of ``zone`` from ``since`` to ``until``: [(from epoch second, seconds)].
+
+    The first entry starts at None (any earlier time). Days are probed for a change and each
+    change is then bisected to the second; zones change their offset at most once a day.
+    """
+    day = 86_400
+    first, last = int(since.timestamp()) - day, int(until.timestamp()) + day
+    offsets: list[tuple[int | None, int]] = [(None, _utc_offset(zone, first))]
+    probe = first
+    while probe < last:
+        following = probe + day
+        offset = _utc_offset(zone, following)
+        if offset != offsets[-1][1]:
+            before, after = probe, following
+            while after - before > 1:
+                middle = (before + after) // 2
+                if _utc_offset(zone, middle) == offsets[-1][1]:
+                    before = middle
+                else:
+                    after = middle
+            offsets.append((after, offset))
+        probe = following
+    return offsets
+
+
+async def _offsets_in_use(
+    session: AsyncSession, zone: ZoneInfo, window: Window
+) -> list[tuple[int | None, int]]:
+    since, until = window.since, window.until
+    if since is None or until is None:
+        earliest, latest = (
+            await session.execute(
+                select(func.min(Activity.occurred_at), func.max(Activity.occurred_at)).where(
+                    *window.conditions(Activity.occurred_at)
+                )
+            )
+        ).one()
+        since = since or earliest
+        until = until or latest
+    if since is None or until is None:
+        return [(None, _utc_offset(zone, 0))]
+    return offset_changes(zone, since, until)
+
+
+def _sqlite_offset(offsets: Sequence[tuple[int | None, int]]) -> ColumnElement[str]:
+    """A SQLite date modifier ('+7200 seconds') chosen by the instant a row happened at."""
+
+    def modifier(seconds: int) -> str:
+        return f"{seconds:+d} seconds"
+
+    if len(offsets) == 1:
+        return literal(modifier(offsets[0][1]))
+    whens = [
+        (
+            Activity.occurred_at < literal(datetime.fromtimestamp(start, UTC), UTCDateTime),
+            modifier(previous),
+        )
+        for (_, previous), (start, _) in pairwise(offsets)
+        if start is not None
+    ]
+    return case(*whens, else_=modifier(offsets[-1][1]))
+
+
+# Answers -------------------------------------------------------------------------------------
+
+
+def first_choice() -> ColumnElement[int]:
+    """The first chosen option index (or the likert point) of an answer."""
+    value: ColumnElement[int] = Answer.choice[0].as_integer()
+    return value
+
+
+# Lessons -------------------------------------------------------------------------------------
+
+
+async def newest_documents(
+    session: AsyncSession, lesson_ids: Sequence[int]
+) -> dict[int, tuple[int, dict[str, Any]]]:
+    """Each lesson's newest published version (else newest version): (version id, document)."""
+    if not lesson_ids:
+        return {}
+    rows = await session.execute(
+        select(
+            LessonVersion.lesson_id,
+            LessonVersion.id,
+            LessonVersion.document,
+            LessonVersion.status,
+            LessonVersion.number,
+        ).where(LessonVersion.lesson_id.in_(lesson_ids))
+    )
+    best: dict[int, tuple[tuple[bool, int], int, dict[str, Any]]] = {}
+    for lesson_id, version_id, document, status, number in rows:
+        rank = (status is VersionStatus.PUBLISHED, number)
+        if lesson_id not in best or rank > best[lesson_id][0]:
+            best[lesson_id] = (rank, version_id, document)
+    return {
+        lesson_id: (version_id, document) for lesson_id, (_, version_id, document) in best.items()
+    }
+
+
+def lessons_of_track(track_id: int | None) -> Select[int, str, str]:
+    """The id and slug of the lessons of a track (every track: None) and the track's slug, in
+    curriculum order."""
+    query = select(Lesson.id, Lesson.slug, Track.slug).join(Track, Track.id == Lesson.track_id)
+    if track_id is not None:
+        query = query.where(Lesson.track_id == track_id)
+    return query.order_by(Track.position, Track.slug, Lesson.position, Lesson.slug)
+
+
+def rounded(value: float | None, digits: int = 3) -> float | None:
+    return round(value, digits) if value is not None else None
+
+
+def share(part: int, whole: int) -> float | None:
+    return rounded(part / whole) if whole else None

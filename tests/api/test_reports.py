@@ -1,0 +1,267 @@
+"""The reports resource: JSON, CSV equal to it, charts, bad parameters, roles and scope."""
+
+from __future__ import annotations
+
+import csv
+import io
+from datetime import UTC, datetime
+
+import pytest
+from httpx import AsyncClient
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from learntogether.db.models import Role, TokenRole, User, Verb
+from learntogether.services import learners
+from tests.content.samples import every_kind_lesson, survey
+from tests.factories import create_api_token
+from tests.report_builders import Given, add_cohort, import_track, record, take_quiz
+
+CHAIN = ["en"]
+REPORTS = [
+    ("participation", {"group_by": "cohort", "period": "week", "tz": "Europe/Sofia"}),
+    ("participation", {}),
+    ("funnel", {"track": "demo"}),
+    ("questions", {"lesson": "kinds"}),
+    ("awareness", {"track": "demo", "group_by": "role", "min_group": 1}),
+]
+
+
+def _bearer(token: str) -> dict[str, str]:
+    return {"Authorization": f"Bearer {token}"}
+
+
+@pytest.fixture
+async def recorded(session_maker: async_sessionmaker[AsyncSession]) -> None:
+    """Track ``demo`` (pre-survey, a quiz of every kind, post-survey) taken by a teacher of SLV1
+    and a parent of SOF1, and two joins either side of midnight in Sofia."""
+    async with session_maker() as session:
+        await add_cohort(session, "SLV1", region="Sliven", municipality="Sliven")
+        await add_cohort(session, "SOF1", region="Sofia-city", municipality="Sofia")
+        documents = [
+            ("before", survey("pre", ["mixed", "fair"])),
+            ("kinds", every_kind_lesson()),
+            ("after", survey("post", ["mixed", "fair"])),
+        ]
+        await import_track(session, documents)
+        taken: list[tuple[int, str, Role, list[Given], list[Given], list[Given]]] = [
+            (1, "SLV1", Role.TEACHER, [[2], [4]], [[1], [0, 2], [0], [5], "Mix them."], [[4], [2]]),
+            (2, "SOF1", Role.PARENT, [[1], [3]], [[0], [1], [1], [3], None], [[2], [3]]),
+        ]
+        for telegram_id, cohort, role, pre, quiz, post in taken:
+            learner = await learners.register(
+                session,
+                telegram_id=telegram_id,
+                first_name="L",
+                locale="bg",
+                role=role,
+                cohort_code=cohort,
+            )
+            await take_quiz(session, learner, "before", pre)
+            await take_quiz(session, learner, "kinds", quiz)
+            await take_quiz(session, learner, "after", post)
+        for telegram_id, moment in [
+            (3, datetime(2026, 1, 11, 21, 30, tzinfo=UTC)),  # Sunday 23:30 in Sofia
+            (4, datetime(2026, 1, 11, 22, 30, tzinfo=UTC)),  # Monday 00:30 in Sofia
+        ]:
+            joiner = User(telegram_id=telegram_id, role=Role.TEACHER, locale="en")
+            session.add(joiner)
+            await session.flush()
+            await record(session, joiner, Verb.JOINED, moment)
+        await session.commit()
+
+
+@pytest.fixture
+async def viewer(session_maker: async_sessionmaker[AsyncSession]) -> dict[str, str]:
+    return _bearer(await create_api_token(session_maker, TokenRole.VIEWER, name="funder"))
+
+
+def _as_csv_cells(rows: list[dict[str, object]]) -> list[dict[str, str]]:
+    def cell(value: object) -> str:
+        if value is None:
+            return ""
+        if isinstance(value, bool):
+            return "true" if value else "false"
+        return str(value)
+
+    return [{key: cell(value) for key, value in row.items()} for row in rows]
+
+
+@pytest.mark.usefixtures("recorded")
+@pytest.mark.parametrize(("name", "params"), REPORTS)
+async def test_csv_equals_json(
+    client: AsyncClient, viewer: dict[str, str], name: str, params: dict[str, str | int]
+) -> None:
+    as_json = await client.get(f"/api/v1/reports/{name}", params=params, headers=viewer)
+    assert as_json.status_code == 200, as_json.text
+    body = as_json.json()
+    assert body["rows"], "the fixture should give every report some rows"
+    as_csv = await client.get(
+        f"/api/v1/reports/{name}", params=params, headers={**viewer, "Accept": "text/csv"}
+    )
+    assert as_csv.status_code == 200
+    assert as_csv.headers["content-type"] == "text/csv; charset=utf-8"
+    assert f'filename="{name}.csv"' in as_csv.headers["content-disposition"]
+    reader = csv.DictReader(io.StringIO(as_csv.text))
+    assert reader.fieldnames == body["columns"]
+    assert list(reader) == _as_csv_cells(body["rows"])
+    assert all(list(row) == body["columns"] for row in body["rows"])
+
+
+@pytest.mark.usefixtures("recorded")
+@pytest.mark.parametrize(("name", "params"), REPORTS)
+async def test_chart_of_every_report_is_a_png(
+    client: AsyncClient, viewer: dict[str, str], name: str, params: dict[str, str | int]
+) -> None:
+    response = await client.get(f"/api/v1/reports/{name}.png", params=params, headers=viewer)
+    assert response.status_code == 200, response.text
+    assert response.headers["content-type"] == "image/png"
+    assert response.content.startswith(b"\x89PNG\r\n\x1a\n")
+
+
+@pytest.mark.usefixtures("recorded")
+async def test_participation_by_region_and_week_in_sofia(
+    client: AsyncClient, viewer: dict[str, str]
+) -> None:
+    response = await client.get(
+        "/api/v1/reports/participation",
+        params={"group_by": "region", "period": "week", "tz": "Europe/Sofia"},
+        headers=viewer,
+    )
+    body = response.json()
+    # The two who joined without a cohort have no region; the others joined today.
+    body["rows"] = [row for row in body["rows"] if row["region"] is None]
+    assert body == {
+        "columns": [
+            "region",
+            "period",
+            "joined",
+            "active",
+            "lessons_started",
+            "lessons_completed",
+            "tracks_completed",
+            "certificates",
+            "attended",
+            "assisted_learners",
+            "assisted_lessons_completed",
+            "assisted_attended",
+        ],
+        "rows": [
+            {
+                "region": None,
+                "period": period,
+                "joined": 1,
+                "active": 1,
+                "lessons_started": 0,
+                "lessons_completed": 0,
+                "tracks_completed": 0,
+                "certificates": 0,
+                "attended": 0,
+                "assisted_learners": 0,
+                "assisted_lessons_completed": 0,
+                "assisted_attended": 0,
+            }
+            for period in ("2026-01-05", "2026-01-12")
+        ],
+    }
+
+
+@pytest.mark.usefixtures("recorded")
+async def test_participation_totals_of_the_learners_who_took_the_track(
+    client: AsyncClient, viewer: dict[str, str]
+) -> None:
+    response = await client.get(
+        "/api/v1/reports/participation", params={"group_by": "cohort"}, headers=viewer
+    )
+    rows = [row for row in response.json()["rows"] if row["cohort"] is not None]
+    # Each took three lessons; the teacher's quiz scores enough for the certificate.
+    assert [
+        (r["cohort"], r["joined"], r["lessons_started"], r["lessons_completed"]) for r in rows
+    ] == [("SLV1", 1, 3, 3), ("SOF1", 1, 3, 3)]
+    assert [(r["tracks_completed"], r["certificates"]) for r in rows] == [(1, 1), (1, 0)]
+
+
+@pytest.mark.usefixtures("recorded")
+async def test_mediator_sees_only_its_cohorts_rows(
+    client: AsyncClient, session_maker: async_sessionmaker[AsyncSession]
+) -> None:
+    mediator = _bearer(
+        await create_api_token(session_maker, TokenRole.MEDIATOR, name="m", cohorts=["SLV1"])
+    )
+    by_cohort = await client.get(
+        "/api/v1/reports/participation", params={"group_by": "cohort"}, headers=mediator
+    )
+    assert [row["cohort"] for row in by_cohort.json()["rows"]] == ["SLV1"]
+    other = await client.get(
+        "/api/v1/reports/participation",
+        params={"cohort": "SOF1", "group_by": "cohort"},
+        headers=mediator,
+    )
+    assert other.json()["rows"] == []
+    awareness = await client.get(
+        "/api/v1/reports/awareness",
+        params={"track": "demo", "group_by": "cohort", "min_group": 1},
+        headers=mediator,
+    )
+    assert {row["cohort"] for row in awareness.json()["rows"]} == {"SLV1"}
+    answers = await client.get(
+        "/api/v1/reports/questions", params={"lesson": "kinds"}, headers=mediator
+    )
+    assert {row["answers"] for row in answers.json()["rows"]} == {1}
+    funnel = await client.get("/api/v1/reports/funnel", params={"track": "demo"}, headers=mediator)
+    assert {row["learners"] for row in funnel.json()["rows"] if row["stage"] == "started"} == {1}
+
+
+@pytest.mark.parametrize(
+    ("name", "params", "path"),
+    [
+        ("participation", {"group_by": "galaxy"}, "query.group_by"),
+        ("participation", {"period": "day"}, "query.period"),
+        ("participation", {"tz": "Mars/Olympus"}, "query.tz"),
+        ("participation", {"from": "2026-13-01"}, "query.from"),
+        ("participation", {"from": "2026-02-01", "to": "2026-01-01"}, "query.to"),
+        ("participation", {"cohort": "NOPE"}, "query.cohort"),
+        ("participation", {"track": "nope"}, "query.track"),
+        ("participation", {"role": "astronaut"}, "query.role"),
+        ("funnel", {"track": "nope"}, "query.track"),
+        ("questions", {}, "query.lesson"),
+        ("questions", {"lesson": "nope"}, "query.lesson"),
+        ("questions", {"lesson": "kinds", "version": 0}, "query.version"),
+        ("awareness", {"track": "demo", "min_group": 0}, "query.min_group"),
+        ("awareness", {"track": "demo", "group_by": "ethnicity"}, "query.group_by"),
+        ("awareness", {"track": "nope"}, "query.track"),
+    ],
+)
+async def test_bad_parameters_are_422_naming_the_parameter(
+    client: AsyncClient,
+    viewer: dict[str, str],
+    name: str,
+    params: dict[str, str | int],
+    path: str,
+) -> None:
+    for suffix in ("", ".png"):
+        response = await client.get(
+            f"/api/v1/reports/{name}{suffix}", params=params, headers=viewer
+        )
+        assert response.status_code == 422, response.text
+        assert response.headers["content-type"] == "application/problem+json"
+        assert [error["path"] for error in response.json()["errors"]] == [path]
+
+
+async def test_reports_need_a_token(client: AsyncClient) -> None:
+    response = await client.get("/api/v1/reports/participation")
+    assert response.status_code == 401
+    assert response.headers["content-type"] == "application/problem+json"
+
+
+async def test_an_empty_report_still_has_its_columns_in_csv(
+    client: AsyncClient, viewer: dict[str, str]
+) -> None:
+    response = await client.get(
+        "/api/v1/reports/participation",
+        params={"group_by": "region"},
+        headers={**viewer, "Accept": "text/csv"},
+    )
+    assert response.text.splitlines() == [
+        "region,joined,active,lessons_started,lessons_completed,tracks_completed,certificates,"
+        "attended,assisted_learners,assisted_lessons_completed,assisted_attended"
+    ]

@@ -1,0 +1,368 @@
+"""The participation report: every figure, groups, periods in a time zone, scope, erasure."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import UTC, date, datetime
+from zoneinfo import ZoneInfo
+
+import pytest
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from learntogether.charts import cohort_progress_chart
+from learntogether.db.models import Cohort, Lesson, Role, Track, User, Verb
+from learntogether.services import learners
+from learntogether.services.errors import InvalidInput
+from learntogether.services.reports import Figure, Filters, GroupBy, Period, Scope, participation
+from learntogether.services.reports.query import offset_changes
+from tests.report_builders import add_cohort, add_learner, add_track, at, record
+
+SOFIA = ZoneInfo("Europe/Sofia")
+ZEROS = dict.fromkeys((figure.value for figure in Figure), 0)
+
+
+@dataclass
+class World:
+    sliven: Cohort
+    sofia: Cohort
+    track: Track
+    lessons: list[Lesson]
+    ana: User
+    boris: User
+    vera: User
+    goran: User
+
+
+@pytest.fixture
+async def world(session: AsyncSession) -> World:
+    """Four learners' January.
+
+    ana (teacher, SLV1) completes both published lessons of the track (the second with help),
+    is certified and attends a workshop; boris (teacher, SLV1) starts the first lesson twice;
+    vera (parent, SOF1) completes the first lesson and checks in, both with help; goran (teacher,
+    no cohort) joins and is only reminded after.
+    """
+    sliven = await add_cohort(session, "SLV1", region="Sliven", municipality="Sliven")
+    sofia = await add_cohort(session, "SOF1", region="Sofia-city", municipality="Sofia")
+    track, lessons = await add_track(session, "mixed", lessons=2, archived=1)
+    first, second, _archived = lessons
+    ana = await add_learner(session, cohort=sliven)
+    boris = await add_learner(session, cohort=sliven)
+    vera = await add_learner(session, role=Role.PARENT, locale="rom", cohort=sofia)
+    goran = await add_learner(session, locale="en")
+    for learner, verb, when, options in [
+        (ana, Verb.JOINED, at(5), {}),
+        (ana, Verb.STARTED, at(5, 13), {"lesson": first}),
+        (ana, Verb.STEP, at(5, 14), {"lesson": first, "data": {"step": 1}}),
+        (ana, Verb.COMPLETED, at(6), {"lesson": first}),
+        (ana, Verb.STARTED, at(6, 13), {"lesson": second}),
+        (ana, Verb.COMPLETED, at(7), {"lesson": second, "assisted": True}),
+        (ana, Verb.CERTIFIED, at(7, 13), {"track": track}),
+        (ana, Verb.ATTENDED, at(8), {}),
+        (ana, Verb.REMINDED, at(9), {}),
+        (boris, Verb.JOINED, at(5), {}),
+        (boris, Verb.STARTED, at(6), {"lesson": first}),
+        (boris, Verb.STARTED, at(8), {"lesson": first}),
+        (boris, Verb.REMINDED, at(9), {}),
+        (boris, Verb.NUDGED, at(10), {}),
+        (vera, Verb.JOINED, at(6), {}),
+        (vera, Verb.STARTED, at(6, 13), {"lesson": first}),
+        (vera, Verb.ANSWERED, at(6, 14), {"lesson": first, "assisted": True}),
+        (vera, Verb.COMPLETED, at(6, 15), {"lesson": first, "assisted": True}),
+        (vera, Verb.ATTENDED, at(8), {"assisted": True}),
+    ]:
+        cohort = sliven if learner in (ana, boris) else sofia
+        await record(session, learner, verb, when, cohort=cohort, **options)  # type: ignore[arg-type]
+    await record(session, goran, Verb.JOINED, at(7))
+    await record(session, goran, Verb.REMINDED, at(8))
+    return World(sliven, sofia, track, lessons, ana, boris, vera, goran)
+
+
+SLIVEN_FIGURES = {
+    "joined": 2,
+    "active": 2,
+    "lessons_started": 3,
+    "lessons_completed": 2,
+    "tracks_completed": 1,
+    "certificates": 1,
+    "attended": 1,
+    "assisted_learners": 1,
+    "assisted_lessons_completed": 1,
+    "assisted_attended": 0,
+}
+SOFIA_FIGURES = {
+    "joined": 1,
+    "active": 1,
+    "lessons_started": 1,
+    "lessons_completed": 1,
+    "tracks_completed": 0,
+    "certificates": 0,
+    "attended": 1,
+    "assisted_learners": 1,
+    "assisted_lessons_completed": 1,
+    "assisted_attended": 1,
+}
+GORAN_FIGURES = {**ZEROS, "joined": 1, "active": 1}
+
+
+async def test_by_region_counts_every_figure(session: AsyncSession, world: World) -> None:
+    table = await participation(session, group_by=GroupBy.REGION)
+    assert table.columns == ["region", *ZEROS]
+    assert table.rows == [
+        {"region": "Sliven", **SLIVEN_FIGURES},
+        {"region": "Sofia-city", **SOFIA_FIGURES},
+        {"region": None, **GORAN_FIGURES},
+    ]
+
+
+async def test_by_cohort_names_cohorts_by_code(session: AsyncSession, world: World) -> None:
+    table = await participation(session, group_by=GroupBy.COHORT)
+    assert table.rows == [
+        {"cohort": "SLV1", **SLIVEN_FIGURES},
+        {"cohort": "SOF1", **SOFIA_FIGURES},
+        {"cohort": None, **GORAN_FIGURES},
+    ]
+
+
+async def test_by_role_and_by_locale(session: AsyncSession, world: World) -> None:
+    by_role = await participation(
+        session, group_by=GroupBy.ROLE, figures=[Figure.JOINED, Figure.LESSONS_COMPLETED]
+    )
+    assert by_role.rows == [
+        {"role": "parent", "joined": 1, "lessons_completed": 1},
+        {"role": "teacher", "joined": 3, "lessons_completed": 2},
+    ]
+    by_locale = await participation(session, group_by=GroupBy.LOCALE, figures=[Figure.ACTIVE])
+    assert by_locale.rows == [
+        {"locale": "bg", "active": 2},
+        {"locale": "en", "active": 1},
+        {"locale": "rom", "active": 1},
+    ]
+
+
+async def test_totals_without_grouping_add_up(session: AsyncSession, world: World) -> None:
+    table = await participation(session)
+    assert table.columns == list(ZEROS)
+    assert table.rows == [
+        {name: SLIVEN_FIGURES[name] + SOFIA_FIGURES[name] + GORAN_FIGURES[name] for name in ZEROS}
+    ]
+
+
+async def test_nothing_recorded_gives_one_row_of_zeros(session: AsyncSession) -> None:
+    assert (await participation(session)).rows == [ZEROS]
+    assert (await participation(session, group_by=GroupBy.REGION)).rows == []
+
+
+async def test_assisted_records_count_in_figures_and_on_their_own(
+    session: AsyncSession, world: World
+) -> None:
+    table = await participation(
+        session,
+        filters=Filters(cohort="SOF1"),
+        figures=[
+            Figure.LESSONS_COMPLETED,
+            Figure.ATTENDED,
+            Figure.ASSISTED_LEARNERS,
+            Figure.ASSISTED_LESSONS_COMPLETED,
+            Figure.ASSISTED_ATTENDED,
+        ],
+    )
+    assert table.rows == [
+        {
+            "lessons_completed": 1,
+            "attended": 1,
+            "assisted_learners": 1,
+            "assisted_lessons_completed": 1,
+            "assisted_attended": 1,
+        }
+    ]
+
+
+async def test_erased_learner_still_counts_where_they_were(
+    session: AsyncSession, world: World
+) -> None:
+    before = await participation(session, group_by=GroupBy.REGION)
+    await learners.erase(session, learner=world.ana)
+    await learners.erase(session, learner=world.vera)
+    assert (world.ana.region, world.ana.telegram_id) == (None, None)
+    after = await participation(session, group_by=GroupBy.REGION)
+    assert after.rows == before.rows
+
+
+async def test_filters_narrow_by_role_place_and_track(session: AsyncSession, world: World) -> None:
+    parents = await participation(session, filters=Filters(role=Role.PARENT))
+    assert parents.rows == [SOFIA_FIGURES]
+    place = await participation(
+        session, filters=Filters(country="BG", municipality="Sliven"), figures=[Figure.JOINED]
+    )
+    assert place.rows == [{"joined": 2}]
+    other_track, _ = await add_track(session, "other", lessons=1)
+    on_track = await participation(
+        session,
+        filters=Filters(track="mixed"),
+        figures=[Figure.LESSONS_COMPLETED, Figure.TRACKS_COMPLETED, Figure.CERTIFICATES],
+    )
+    assert on_track.rows == [{"lessons_completed": 3, "tracks_completed": 1, "certificates": 1}]
+    elsewhere = await participation(
+        session,
+        filters=Filters(track=other_track.slug),
+        figures=[Figure.LESSONS_COMPLETED, Figure.TRACKS_COMPLETED, Figure.CERTIFICATES],
+    )
+    assert elsewhere.rows == [{"lessons_completed": 0, "tracks_completed": 0, "certificates": 0}]
+
+
+async def test_unknown_cohort_or_track_in_filters_is_named(
+    session: AsyncSession, world: World
+) -> None:
+    with pytest.raises(InvalidInput) as cohort:
+        await participation(session, filters=Filters(cohort="NOPE"))
+    assert [(p.path, p.message) for p in cohort.value.problems] == [
+        ("$.cohort", "no cohort with code 'NOPE'")
+    ]
+    with pytest.raises(InvalidInput) as track:
+        await participation(session, filters=Filters(track="nope"))
+    assert [p.path for p in track.value.problems] == ["$.track"]
+
+
+async def test_track_completed_needs_every_published_lesson(
+    session: AsyncSession, world: World
+) -> None:
+    """boris completes only the first lesson: no track; ana's archived lesson is not needed."""
+    await record(session, world.boris, Verb.COMPLETED, at(9), lesson=world.lessons[0])
+    await record(
+        session, world.ana, Verb.COMPLETED, at(20), cohort=world.sliven, lesson=world.lessons[2]
+    )
+    table = await participation(session, group_by=GroupBy.REGION, figures=[Figure.TRACKS_COMPLETED])
+    assert table.rows == [{"region": "Sliven", "tracks_completed": 1}]
+    await record(session, world.boris, Verb.COMPLETED, at(21), lesson=world.lessons[1])
+    by_week = await participation(
+        session, period=Period.WEEK, figures=[Figure.TRACKS_COMPLETED, Figure.LESSONS_COMPLETED]
+    )
+    # Counted in the week of the completion that finished the track.
+    assert by_week.rows == [
+        {"period": "2026-01-05", "tracks_completed": 1, "lessons_completed": 4},
+        {"period": "2026-01-19", "tracks_completed": 1, "lessons_completed": 2},
+    ]
+
+
+async def test_date_window_is_whole_days(session: AsyncSession, world: World) -> None:
+    table = await participation(
+        session,
+        start=date(2026, 1, 6),
+        end=date(2026, 1, 7),
+        figures=[Figure.JOINED, Figure.LESSONS_STARTED, Figure.LESSONS_COMPLETED],
+    )
+    # boris's second start (the 8th) is outside; his first (the 6th) inside.
+    assert table.rows == [{"joined": 2, "lessons_started": 3, "lessons_completed": 3}]
+    with pytest.raises(InvalidInput) as backwards:
+        await participation(session, start=date(2026, 1, 7), end=date(2026, 1, 6))
+    assert [p.path for p in backwards.value.problems] == ["$.to"]
+
+
+async def test_mediator_scope_sees_its_cohorts_only(session: AsyncSession, world: World) -> None:
+    scope = Scope(frozenset({world.sliven.id}))
+    by_region = await participation(session, group_by=GroupBy.REGION, scope=scope)
+    assert by_region.rows == [{"region": "Sliven", **SLIVEN_FIGURES}]
+    totals = await participation(session, scope=scope)
+    assert totals.rows == [SLIVEN_FIGURES]
+    nothing = await participation(session, scope=Scope(frozenset()))
+    assert nothing.rows == [ZEROS]
+
+
+@pytest.fixture
+async def midnights(session: AsyncSession) -> list[User]:
+    """Joins just before and after midnight in Sofia, in winter (+2) and in summer (+3)."""
+    learners_ = [await add_learner(session) for _ in range(4)]
+    for learner, when in zip(
+        learners_,
+        [
+            datetime(2026, 1, 11, 21, 30, tzinfo=UTC),  # Sunday 23:30 in Sofia
+            datetime(2026, 1, 11, 22, 30, tzinfo=UTC),  # Monday 00:30 in Sofia
+            datetime(2026, 3, 31, 20, 30, tzinfo=UTC),  # 31 March 23:30 in Sofia
+            datetime(2026, 3, 31, 21, 30, tzinfo=UTC),  # 1 April 00:30 in Sofia
+        ],
+        strict=True,
+    ):
+        await record(session, learner, Verb.JOINED, when)
+    return learners_
+
+
+async def test_weeks_and_months_begin_at_midnight_in_the_zone_asked(
+    session: AsyncSession, midnights: list[User]
+) -> None:
+    async def periods(period: Period, zone: ZoneInfo | None) -> list[tuple[object, object]]:
+        table = await participation(session, period=period, zone=zone, figures=[Figure.JOINED])
+        return [(row["period"], row["joined"]) for row in table.rows]
+
+    assert await periods(Period.WEEK, None) == [("2026-01-05", 2), ("2026-03-30", 2)]
+    assert await periods(Period.WEEK, SOFIA) == [
+        ("2026-01-05", 1),
+        ("2026-01-12", 1),
+        ("2026-03-30", 2),
+    ]
+    assert await periods(Period.MONTH, None) == [("2026-01-01", 2), ("2026-03-01", 2)]
+    assert await periods(Period.MONTH, SOFIA) == [
+        ("2026-01-01", 2),
+        ("2026-03-01", 1),
+        ("2026-04-01", 1),
+    ]
+
+
+async def test_window_days_are_days_in_the_zone(
+    session: AsyncSession, midnights: list[User]
+) -> None:
+    async def joined(zone: ZoneInfo | None) -> object:
+        table = await participation(
+            session,
+            start=date(2026, 1, 12),
+            end=date(2026, 3, 31),
+            zone=zone,
+            figures=[Figure.JOINED],
+        )
+        return table.rows[0]["joined"]
+
+    assert await joined(None) == 2
+    # In Sofia the 12th starts at 22:00 UTC on the 11th and the 31st of March ends at 21:00 UTC.
+    assert await joined(SOFIA) == 2
+    table = await participation(
+        session,
+        group_by=GroupBy.REGION,
+        period=Period.WEEK,
+        start=date(2026, 1, 12),
+        end=date(2026, 1, 18),
+        zone=SOFIA,
+        figures=[Figure.JOINED],
+    )
+    assert table.rows == [{"region": None, "period": "2026-01-12", "joined": 1}]
+
+
+def test_offset_changes_of_sofia_in_2026() -> None:
+    changes = offset_changes(
+        SOFIA, datetime(2026, 1, 1, tzinfo=UTC), datetime(2026, 12, 31, tzinfo=UTC)
+    )
+    assert changes == [
+        (None, 7200),
+        (int(datetime(2026, 3, 29, 1, tzinfo=UTC).timestamp()), 10800),
+        (int(datetime(2026, 10, 25, 1, tzinfo=UTC).timestamp()), 7200),
+    ]
+    assert offset_changes(ZoneInfo("UTC"), datetime(2026, 1, 1, tzinfo=UTC), at(2)) == [(None, 0)]
+
+
+async def test_a_cohorts_weekly_progress_as_a_chart(session: AsyncSession, world: World) -> None:
+    weekly = await participation(
+        session,
+        period=Period.WEEK,
+        filters=Filters(cohort="SLV1"),
+        figures=[Figure.ACTIVE, Figure.LESSONS_COMPLETED],
+    )
+    assert weekly.rows == [{"period": "2026-01-05", "active": 2, "lessons_completed": 2}]
+    png = cohort_progress_chart(
+        weekly,
+        title="SLV1",
+        labels={"active": "Активни", "lessons_completed": "Завършени уроци"},
+    )
+    assert png.startswith(b"\x89PNG\r\n\x1a\n")
+    with pytest.raises(ValueError, match="periods"):
+        cohort_progress_chart(await participation(session), title="x", labels={"active": "A"})
+    with pytest.raises(ValueError, match="certificates"):
+        cohort_progress_chart(weekly, title="x", labels={"certificates": "C"})
