@@ -47,30 +47,47 @@ class Jobs:
     def __init__(self, session_maker: async_sessionmaker[AsyncSession]) -> None:
         self.session_maker = session_maker
         self.last_daily_sweep: datetime | None = None
+        # One sweep at a time; stopping waits for the one under way instead of cutting it off.
+        self.busy = asyncio.Lock()
+        self.stopped = False
 
     async def cohort_reminders(self) -> None:
-        async with self.session_maker() as session:
-            queued = await reminders.send_cohort_reminders(session)
-            await session.commit()
+        async with self.busy:
+            if self.stopped:
+                return
+            async with self.session_maker() as session:
+                queued = await reminders.send_cohort_reminders(session)
+                await session.commit()
         if queued:
             log.info("queued %d cohort reminder(s)", queued)
 
     async def daily_reminders(self) -> None:
-        now = utcnow()
-        since = self.last_daily_sweep or now - reminders.LATE_GRACE
-        async with self.session_maker() as session:
-            queued = await reminders.send_daily_reminders(session, since=since, now=now)
-            await session.commit()
-        self.last_daily_sweep = now
+        async with self.busy:
+            if self.stopped:
+                return
+            now = utcnow()
+            since = self.last_daily_sweep or now - reminders.LATE_GRACE
+            async with self.session_maker() as session:
+                queued = await reminders.send_daily_reminders(session, since=since, now=now)
+                await session.commit()
+            self.last_daily_sweep = now
         if queued:
             log.info("queued %d daily reminder(s)", queued)
 
     async def nudges(self) -> None:
-        async with self.session_maker() as session:
-            result = await reminders.send_nudges(session)
-            await session.commit()
+        async with self.busy:
+            if self.stopped:
+                return
+            async with self.session_maker() as session:
+                result = await reminders.send_nudges(session)
+                await session.commit()
         if result.nudged:
             log.info("queued %d nudge(s)", result.nudged)
+
+    async def stop(self) -> None:
+        """Let the sweep under way finish; none starts after."""
+        async with self.busy:
+            self.stopped = True
 
 
 class SchedulerRunner:
@@ -120,6 +137,7 @@ class SchedulerRunner:
                         self._stop.wait(), timeout=min(self.tick, LEASE_SECONDS / 3)
                     )
         finally:
+            await self.jobs.stop()
             self.scheduler.shutdown(wait=False)
             await self.leadership.release()
 
