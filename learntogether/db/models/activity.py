@@ -6,7 +6,16 @@ from datetime import datetime
 from enum import StrEnum
 from typing import Any
 
-from sqlalchemy import BigInteger, CheckConstraint, ForeignKey, Index, Integer, String, false
+from sqlalchemy import (
+    BigInteger,
+    CheckConstraint,
+    ForeignKey,
+    Index,
+    Integer,
+    String,
+    false,
+    text,
+)
 from sqlalchemy.orm import Mapped, mapped_column
 
 from learntogether.db.base import Base, created_at_column, enum_check, json_column
@@ -26,6 +35,9 @@ class Verb(StrEnum):
     REMINDED = "reminded"
     NUDGED = "nudged"
     CERTIFIED = "certified"
+
+
+_REPORT_COLUMNS = ["verb", "assisted", "lesson_id", "occurred_at", "track_id"]
 
 
 class Activity(Base):
@@ -48,6 +60,29 @@ class Activity(Base):
         Index("ix_activities_user_id_occurred_at", "user_id", "occurred_at"),
         Index("ix_activities_cohort_id_occurred_at", "cohort_id", "occurred_at"),
         Index("ix_activities_lesson_id_verb", "lesson_id", "verb"),
+        # Participation grouped by region or cohort answers from these alone (PostgreSQL keeps
+        # the other columns it needs in the index).
+        Index(
+            "ix_activities_region_user_id",
+            "region",
+            "user_id",
+            postgresql_include=[*_REPORT_COLUMNS, "cohort_id"],
+        ),
+        Index(
+            "ix_activities_cohort_id_user_id",
+            "cohort_id",
+            "user_id",
+            postgresql_include=_REPORT_COLUMNS,
+        ),
+        # Tracks completed: each learner's completed lessons.
+        Index(
+            "ix_activities_completed_user_id_lesson_id",
+            "user_id",
+            "lesson_id",
+            "id",
+            postgresql_where=text("verb = 'completed'"),
+            sqlite_where=text("verb = 'completed'"),
+        ),
     )
 
     # SQLite only autoincrements an INTEGER PRIMARY KEY.
