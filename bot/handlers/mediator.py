@@ -27,10 +27,11 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from bot.callbacks import BroadcastWhen, CohortAction
 from bot.filters import registered
 from bot.views import Screen, send, show
+from learntogether import charts
 from learntogether.db.base import utcnow
 from learntogether.db.models import User
 from learntogether.deeplinks import deep_link
-from learntogether.services import broadcasts, cohorts, events, learners, reminders
+from learntogether.services import broadcasts, cohorts, events, learners, reminders, reports
 from learntogether.services.broadcasts import BroadcastInfo
 from learntogether.services.cohorts import CohortInfo
 from learntogether.services.errors import DomainError, InvalidInput, NotAllowed, NotFound
@@ -105,6 +106,9 @@ async def _overview(session: AsyncSession, learner: User, code: str) -> Screen:
     builder.button(
         text=_("📣 Message the group"), callback_data=CohortAction(action="cast", code=code)
     )
+    builder.button(
+        text=_("📊 Progress chart"), callback_data=CohortAction(action="chart", code=code)
+    )
     builder.adjust(1)
     return Screen("\n".join(lines), builder.as_markup())
 
@@ -156,6 +160,31 @@ async def nudge_cohort(
     await query.answer()
     if isinstance(query.message, Message):
         await query.message.answer(await _nudge(session, learner, callback_data.code))
+
+
+async def send_chart(
+    query: CallbackQuery, callback_data: CohortAction, session: AsyncSession, learner: User
+) -> None:
+    """The group's active learners and completed lessons, week by week, as a picture."""
+    scope = await cohorts.mediator_scope(session, learner)
+    info = await cohorts.get_cohort(session, code=callback_data.code, scope=scope)
+    table = await reports.participation(
+        session,
+        period=reports.Period.WEEK,
+        filters=reports.Filters(cohort=info.code),
+        figures=[reports.Figure.ACTIVE, reports.Figure.LESSONS_COMPLETED],
+        scope=scope,
+    )
+    labels = {"active": _("active learners"), "lessons_completed": _("lessons completed")}
+    png = await asyncio.to_thread(
+        charts.cohort_progress_chart, table, title=info.name, labels=labels
+    )
+    await query.answer()
+    if isinstance(query.message, Message):
+        await query.message.answer_photo(
+            BufferedInputFile(png, "progress.png"),
+            caption=_("{name}: week by week").format(name=html.quote(info.name)),
+        )
 
 
 async def ask_workshop_title(
@@ -356,6 +385,7 @@ def create_router() -> Router:
     router.callback_query.register(
         ask_workshop_title, CohortAction.filter(F.action == "event"), registered
     )
+    router.callback_query.register(send_chart, CohortAction.filter(F.action == "chart"), registered)
     router.callback_query.register(
         pick_broadcast_cohort, CohortAction.filter(F.action == "cast"), registered
     )

@@ -187,3 +187,16 @@ async def test_mediator_opens_a_workshop_check_in_with_a_qr_code(
         event = await eventually(lambda: session.scalar(select(Event)))
     assert f"https://t.me/lt_test_bot?start=e-{event.code}" in photo["caption"]
     assert photo["caption"].startswith("Parents' evening")
+
+
+@pytest.mark.usefixtures("group")
+async def test_mediator_gets_the_groups_progress_chart(
+    standin: BotAPIStandIn, polling_bot: BotParts
+) -> None:
+    rosa = standin.add_user(7501, first_name="Rosa", language_code="en")
+    await rosa.send("/cohort")
+    await rosa.next_message()
+    await rosa.press("📊 Progress chart")
+    chart = await rosa.wait_for(lambda m: "photo" in m, timeout=15)
+    assert chart["caption"] == "Sliven <teachers>: week by week"
+    assert standin.photos[-1].content.startswith(b"\x89PNG")
