@@ -872,8 +872,7 @@ class Simulation:
                 country,
                 region,
                 municipality,
-                # erase() empties the data of every row
-                _json_text(None if self.erased or data is None else tuple(data.items())),
+                _json_text(None if data is None else tuple(data.items())),
             ),
         )
         self.last = max(self.last, at)

@@ -296,11 +296,8 @@ async def erase(session: AsyncSession, *, learner: User) -> None:
         .where(Certificate.user_id == learner.id)
         .values(name_on_certificate=None)
     )
-    await session.execute(
-        update(Activity)
-        .where(Activity.user_id == learner.id, Activity.data.is_not(None))
-        .values(data=None)
-    )
+    # Activity rows stay as they are (append-only): their data holds a step number, whether an
+    # answer was right, a workshop id; nothing about the person.
     await session.flush()
 
 
