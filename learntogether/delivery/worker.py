@@ -2,15 +2,16 @@
 
 Three kinds of task share one limiter:
 
-* the claimer leases a batch of due rows whenever fewer than two batches are held, renders them
+* the claimer leases a batch of due rows whenever less than a batch is queued, renders them
   and queues them;
 * senders take queued messages, wait for their slot and send them (``concurrency`` at a time,
   so a slow answer does not stall the pace);
 * the recorder writes results in bulk every ``flush_seconds`` (or sooner when a batch is ready).
 
-A worker therefore holds at most two batches that are claimed but not yet written: that is all
-a crash can send twice (see ``outbox``). Stopping releases the queued rows and waits for the
-sends under way, so a graceful stop sends nothing twice.
+A worker holds at most ``max_held`` rows claimed but not yet written (four batches and the sends
+in flight): that is all a crash can send twice (see ``outbox``), and in practice only the few
+sent since the last write are. Stopping releases the queued rows and waits for the sends under
+way, so a graceful stop sends nothing twice.
 """
 
 from __future__ import annotations
@@ -55,8 +56,9 @@ class _Job:
 
 
 def default_batch_size(send_rate: float) -> int:
-    """About a second of sending: big enough to keep the pace, small enough to lose little."""
-    return max(10, min(500, math.ceil(send_rate)))
+    """About a second of sending, and at most 200 rows: the database work of a bigger batch holds
+    up the event loop long enough to bunch the sends that wait behind it."""
+    return max(10, min(200, math.ceil(send_rate)))
 
 
 def default_concurrency(send_rate: float) -> int:
@@ -65,7 +67,7 @@ def default_concurrency(send_rate: float) -> int:
 
 
 class DeliveryWorker:
-    """Sends every due delivery row through ``bot``; ``run()`` until ``stop()``."""
+    """Sends every due delivery row through ``bot``; ``run()`` (once) until ``stop()``."""
 
     def __init__(
         self,
@@ -101,7 +103,8 @@ class DeliveryWorker:
         self.clock = clock
         self.counts: Counter[DeliveryStatus] = Counter()
         """Rows settled by this worker, by their new status (``pending``: retried or put back)."""
-        self._max_held = 2 * self.batch_size
+        self.max_held = 4 * self.batch_size + self.concurrency
+        """Rows claimed and not yet recorded, at most: what a crash can send twice."""
         self._held: set[int] = set()
         self._queue: asyncio.Queue[_Job | None] = asyncio.Queue()
         self._results: list[Settled] = []
@@ -169,7 +172,9 @@ class DeliveryWorker:
             if (paused := self.limiter.paused_for) > 0:
                 await self._pause_or_stop(paused)
                 continue
-            if len(self._held) + self.batch_size > self._max_held:
+            # Claim ahead while senders still have work, so they never wait for the database.
+            full = self._queue.qsize() >= self.batch_size
+            if full or len(self._held) + self.batch_size > self.max_held:
                 await self._pause_or_stop(self.idle_seconds)
                 continue
             try:
@@ -210,7 +215,6 @@ class DeliveryWorker:
                     self._settle(Settled(delivery, DeliveryStatus.CANCELLED, error=rendered.reason))
                 else:
                     self._queue.put_nowait(_Job(delivery, rendered))
-        # Closing (not rolling back) keeps the learners' attributes loaded for the senders.
         return len(claimed)
 
     def _release_queued(self, until: datetime | None = None) -> None:
@@ -234,6 +238,8 @@ class DeliveryWorker:
 
     async def _send_loop(self) -> None:
         while (job := await self._queue.get()) is not None:
+            if self._queue.qsize() < self.batch_size:
+                self._wake.set()  # time to claim the next batch
             self._settle(await self._deliver(job))
 
     async def _deliver(self, job: _Job) -> Settled:

@@ -108,3 +108,42 @@ async def test_a_send_waiting_for_its_slot_when_a_pause_begins_waits_for_the_pau
     while not waiting.done():
         await clock.advance(0.1)
     assert clock.now >= 3.5
+
+
+async def test_sends_let_through_late_are_spaced_again_not_sent_in_a_burst() -> None:
+    clock = ManualClock()
+    limiter = SendLimiter(10, max_lateness=0.05, clock=clock, sleep=clock.sleep)
+    times: list[float] = []
+
+    async def send(chat: int) -> None:
+        await limiter.acquire(chat)
+        times.append(round(clock.now, 6))
+
+    await send(1)
+    late = [asyncio.create_task(send(chat)) for chat in (2, 3, 4)]  # slots 0.1, 0.2, 0.3
+    await clock.advance(0)
+    await clock.advance(0.5)  # the loop was busy: all three wake after their slots
+    while not all(task.done() for task in late):
+        await clock.advance(0.05)
+
+    assert times == [0.0, 0.5, 0.6, 0.7]
+
+
+async def test_no_second_ever_lets_through_more_than_the_rate() -> None:
+    clock = ManualClock()
+    # Lateness allowed freely, so only the window stops the late sends from bunching.
+    limiter = SendLimiter(2, max_lateness=100, clock=clock, sleep=clock.sleep)
+    times: list[float] = []
+
+    async def send(chat: int) -> None:
+        await limiter.acquire(chat)
+        times.append(round(clock.now, 6))
+
+    await send(1)
+    late = [asyncio.create_task(send(chat)) for chat in (2, 3, 4)]  # slots 0.5, 1.0, 1.5
+    await clock.advance(0)
+    await clock.advance(1.6)  # the loop was busy until 1.6
+    while not all(task.done() for task in late):
+        await clock.advance(0.1)
+
+    assert times == [0.0, 1.6, 1.6, 2.6]
