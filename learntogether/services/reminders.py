@@ -302,7 +302,7 @@ class NudgeResult:
     recently_nudged: int
 
 
-async def _quiet_members(
+async def quiet_members(
     session: AsyncSession, *, now: datetime, cohort_ids: list[int] | None
 ) -> tuple[list[int], int]:
     """Quiet members to nudge now, and how many are quiet but were nudged this week."""
@@ -339,7 +339,7 @@ async def send_nudges(
 ) -> NudgeResult:
     """Nudge members who have gone quiet (every cohort, or these), at most once a week each."""
     moment = now or utcnow()
-    due, recent = await _quiet_members(session, now=moment, cohort_ids=cohort_ids)
+    due, recent = await quiet_members(session, now=moment, cohort_ids=cohort_ids)
     if due:
         await broadcasts.create_for_learners(
             session, kind=BroadcastKind.NUDGE, user_ids=due, author=author
