@@ -6,15 +6,19 @@ import asyncio
 import os
 import sys
 from collections.abc import AsyncIterator, Awaitable, Callable
+from datetime import timedelta
 from pathlib import Path
 
 import pytest
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from learntogether.db.models import BroadcastStatus
+from learntogether.db.base import utcnow
+from learntogether.db.models import BroadcastStatus, Reminder
 from learntogether.delivery.worker import default_batch_size, default_concurrency
-from learntogether.services import broadcasts
+from learntogether.services import broadcasts, reminders
 from learntogether.services.broadcasts import Author
+from learntogether.services.cohorts import Scope
+from learntogether.services.reminders import ReminderInput
 from tests.conftest import PG_URL, TestDatabase
 from tests.delivery.conftest import add_learners, broadcast_row, committed_cohort, counts_of
 from tests.factories import eventually
@@ -43,6 +47,7 @@ async def start_worker_process(
         "LT_TELEGRAM_API_URL": standin.base_url,
         "LT_SEND_RATE": str(SEND_RATE),
         "LT_DELIVERY_LEASE_SECONDS": str(LEASE_SECONDS),
+        "LT_SCHEDULER_TICK_SECONDS": "0.5",
     }
     started: list[asyncio.subprocess.Process] = []
 
@@ -109,3 +114,44 @@ async def test_worker_killed_mid_broadcast_loses_nothing_after_restart(
     # At most what the killed worker held: claimed, maybe sent, not yet recorded.
     assert duplicates <= 4 * default_batch_size(SEND_RATE) + default_concurrency(SEND_RATE)
     assert standin.rate_limit_violations == 0
+
+
+async def test_two_worker_processes_send_a_due_reminder_once(
+    database: TestDatabase,
+    session_maker: async_sessionmaker[AsyncSession],
+    standin: BotAPIStandIn,
+    start_worker_process: Starter,
+    tmp_path: Path,
+) -> None:
+    if database.backend == "sqlite" and PG_URL:
+        pytest.skip("starting processes is slow: once a run, on PostgreSQL when it is there")
+    await committed_cohort(session_maker)
+    ids = [6001, 6002]
+    await add_learners(session_maker, standin, ids, cohort="SLV1")
+    # Due at the last whole minute, and not again until tomorrow.
+    due = utcnow() - timedelta(minutes=1)
+    async with session_maker() as session:
+        info = await reminders.create_reminder(
+            session,
+            cohort_code="SLV1",
+            data=ReminderInput(cron=f"{due.minute} {due.hour} * * *", timezone="UTC", text="Hi"),
+            scope=Scope(None),
+            actor="test",
+            default_locale="en",
+        )
+        reminder = await session.get(Reminder, info.id)
+        assert reminder is not None
+        reminder.created_at = due - timedelta(minutes=1)
+        await session.commit()
+    await asyncio.gather(start_worker_process(), start_worker_process())
+
+    async def everyone_reminded() -> bool:
+        return all(standin.users[telegram_id].messages for telegram_id in ids)
+
+    try:
+        await eventually(everyone_reminded, within=WAIT)
+    except AssertionError:
+        pytest.fail(f"no reminder arrived; the workers said:\n{_logs(tmp_path)}")
+    await asyncio.sleep(3)  # several more ticks of both schedulers
+    assert [len(standin.users[telegram_id].messages) for telegram_id in ids] == [1, 1]
+    assert _logs(tmp_path).count("this process now runs the scheduled jobs") == 1
