@@ -28,7 +28,6 @@ from learntogether.db.models import (
     Cohort,
     Delivery,
     DeliveryStatus,
-    TokenRole,
     User,
     broadcast_cohorts,
 )
@@ -56,8 +55,7 @@ class Author:
 
     @classmethod
     def of_principal(cls, principal: Principal) -> Author:
-        scope = principal.cohort_ids if principal.role is TokenRole.MEDIATOR else None
-        return cls(actor=principal.actor, cohort_ids=scope, token_id=principal.token_id)
+        return cls(actor=principal.actor, cohort_ids=principal.reach, token_id=principal.token_id)
 
 
 async def mediator_author(session: AsyncSession, learner: User) -> Author:

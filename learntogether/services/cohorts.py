@@ -51,11 +51,9 @@ class Scope:
     @classmethod
     def of(cls, principal: Principal) -> Scope:
         """Admins reach every cohort, a mediator token only the cohorts it was made for."""
-        if principal.role is TokenRole.ADMIN:
-            return cls(None)
-        if principal.role is TokenRole.MEDIATOR:
-            return cls(principal.cohort_ids)
-        raise NotAllowed("Viewers read reports only.")
+        if principal.role is TokenRole.VIEWER:
+            raise NotAllowed("Viewers read reports only.")
+        return cls(principal.reach)
 
 
 async def mediator_scope(session: AsyncSession, mediator: User) -> Scope:

@@ -29,7 +29,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from learntogether.config import Settings
 from learntogether.content.schema import LessonDocument
-from learntogether.db.models import Activity, Cohort, Lesson, LessonVersion, TokenRole, Track, Verb
+from learntogether.db.models import Activity, Cohort, Lesson, LessonVersion, Track, Verb
 from learntogether.services.errors import Conflict, FieldProblem, InvalidInput
 from learntogether.services.tokens import Principal
 from learntogether.xapi import (
@@ -172,8 +172,7 @@ async def plan_xapi_export(
             "The export window is empty.",
             [FieldProblem("query.until", "must be later than since")],
         )
-    cohort_ids = principal.cohort_ids if principal.role is TokenRole.MEDIATOR else None
-    export = XapiExport(vocabulary, 0, 0, cohort_ids, since, until)
+    export = XapiExport(vocabulary, 0, 0, principal.reach, since, until)
     first, last = (
         await session.execute(
             select(func.min(Activity.id), func.max(Activity.id)).where(*export.conditions())
@@ -181,7 +180,7 @@ async def plan_xapi_export(
     ).one()
     if first is None:
         return export
-    return XapiExport(vocabulary, first - 1, last, cohort_ids, since, until)
+    return XapiExport(vocabulary, first - 1, last, principal.reach, since, until)
 
 
 async def stream_statements(

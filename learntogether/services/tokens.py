@@ -55,6 +55,11 @@ class Principal:
     def actor(self) -> str:
         return f"token:{self.name}"
 
+    @property
+    def reach(self) -> frozenset[int] | None:
+        """The cohorts this token reaches: a mediator's own, or every one (None) for the rest."""
+        return self.cohort_ids if self.role is TokenRole.MEDIATOR else None
+
 
 def _hash(secret: str) -> str:
     return hashlib.sha256(secret.encode()).hexdigest()

@@ -42,7 +42,6 @@ from learntogether.db.models import (
     LessonVersion,
     Membership,
     Role,
-    TokenRole,
     Track,
     VersionStatus,
 )
@@ -99,9 +98,7 @@ EVERYTHING = Scope(None)
 
 def reader_scope(principal: Principal) -> Scope:
     """What a report's reader sees: a mediator its own cohorts; admins and viewers everything."""
-    if principal.role is TokenRole.MEDIATOR:
-        return Scope(frozenset(principal.cohort_ids))
-    return EVERYTHING
+    return Scope(principal.reach)
 
 
 def cohort_condition(
