@@ -275,8 +275,7 @@ async def claim(
 def _quiet_until(learner: Recipient, now: datetime) -> datetime | None:
     if learner.quiet_hours_start is None or learner.quiet_hours_end is None:
         return None
-    # A transient User: the learners service decides which zone a learner lives in.
-    zone = learners.effective_timezone(User(timezone=learner.timezone, country=learner.country))
+    zone = learners.zone_name(learner.timezone, learner.country)
     return quiet_until(
         now, start=learner.quiet_hours_start, end=learner.quiet_hours_end, timezone=zone
     )

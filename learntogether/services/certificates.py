@@ -14,7 +14,6 @@ import asyncio
 import secrets
 from dataclasses import dataclass
 from datetime import datetime
-from zoneinfo import ZoneInfo
 
 from sqlalchemy import ColumnElement, and_, func, select
 from sqlalchemy.exc import IntegrityError
@@ -222,7 +221,7 @@ async def certificate_document(
         track_title=pick_text(track.title, locale_chain(locale)),
         # The day it was where the learner lives, not in Greenwich.
         issued_on=certificate.issued_at.astimezone(
-            ZoneInfo(learners.effective_timezone(learner))
+            learners.zone_of(learner.timezone, learner.country)
         ).date(),
         code=certificate.code,
         locale=locale,

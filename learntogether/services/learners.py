@@ -338,9 +338,22 @@ class LearnerSettings:
     quiet_hours: tuple[time, time] | None
 
 
+def zone_name(timezone: str | None, country: str | None) -> str:
+    """The chosen zone, else the country's, else UTC."""
+    return timezone or COUNTRY_TIMEZONES.get(country or "", "UTC")
+
+
+def zone_of(timezone: str | None, country: str | None) -> ZoneInfo:
+    """``zone_name`` as a zone; UTC if the stored name is not one (nothing fails over a zone)."""
+    try:
+        return ZoneInfo(zone_name(timezone, country))
+    except (ZoneInfoNotFoundError, ValueError):
+        return ZoneInfo("UTC")
+
+
 def effective_timezone(learner: User) -> str:
     """The learner's chosen zone, else their country's, else UTC."""
-    return learner.timezone or COUNTRY_TIMEZONES.get(learner.country or "", "UTC")
+    return zone_name(learner.timezone, learner.country)
 
 
 def settings_of(learner: User) -> LearnerSettings:

@@ -34,7 +34,7 @@ from learntogether.services import audit, broadcasts
 from learntogether.services.broadcasts import Author
 from learntogether.services.cohorts import Scope, find_in_scope, quiet_since
 from learntogether.services.errors import NotAllowed, NotFound
-from learntogether.services.learners import COUNTRY_TIMEZONES
+from learntogether.services.learners import COUNTRY_TIMEZONES, zone_of
 
 # A reminder that fell due while no scheduler ran is still sent if it is at most this late;
 # older ones are skipped rather than sent at an odd hour. Several missed runs coalesce into one.
@@ -216,14 +216,6 @@ async def send_cohort_reminders(session: AsyncSession, *, now: datetime | None =
     return queued
 
 
-def _zone_of(timezone: str | None, country: str | None) -> ZoneInfo:
-    name = timezone or COUNTRY_TIMEZONES.get(country or "", "UTC")
-    try:
-        return ZoneInfo(name)
-    except (ZoneInfoNotFoundError, ValueError):
-        return ZoneInfo("UTC")
-
-
 def _local_windows(zone: ZoneInfo, start: datetime, end: datetime) -> list[tuple[time, time]]:
     """The wall-clock spans of ``(start, end]`` in ``zone``, split where they cross midnight."""
     local_start, local_end = start.astimezone(zone), end.astimezone(zone)
@@ -260,7 +252,7 @@ async def send_daily_reminders(
     )
     due: list[int] = []
     for timezone, country in zones:
-        zone = _zone_of(timezone, country)
+        zone = zone_of(timezone, country)
         spans = _local_windows(zone, start, moment)
         same_zone = (
             User.timezone == timezone
