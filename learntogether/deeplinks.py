@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import io
 import logging
 
+import segno
 from aiogram import Bot
 from aiogram.client.session.aiohttp import AiohttpSession
 from aiogram.client.telegram import TelegramAPIServer
@@ -16,6 +18,13 @@ log = logging.getLogger(__name__)
 
 def deep_link(username: str, payload: str) -> str:
     return f"https://t.me/{username}?start={payload}"
+
+
+def qr_png(link: str) -> bytes:
+    """A QR code of ``link`` to print or show on a screen (medium error correction)."""
+    image = io.BytesIO()
+    segno.make(link, error="m").save(image, kind="png", scale=10, border=4)
+    return image.getvalue()
 
 
 async def resolve_bot_username(settings: Settings) -> str | None:

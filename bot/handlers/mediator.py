@@ -7,12 +7,10 @@ mediators``); everyone else gets a short explanation instead.
 from __future__ import annotations
 
 import asyncio
-import io
 import logging
 from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
 
-import segno
 from aiogram import Bot, F, Router, html
 from aiogram.exceptions import TelegramAPIError
 from aiogram.filters import Command, ExceptionTypeFilter, StateFilter
@@ -30,7 +28,7 @@ from bot.views import Screen, send, show
 from learntogether import charts
 from learntogether.db.base import utcnow
 from learntogether.db.models import User
-from learntogether.deeplinks import deep_link
+from learntogether.deeplinks import deep_link, qr_png
 from learntogether.services import broadcasts, cohorts, events, learners, reminders, reports
 from learntogether.services.broadcasts import BroadcastInfo
 from learntogether.services.cohorts import CohortInfo
@@ -213,13 +211,11 @@ async def create_workshop(
     )
     me = await bot.me()
     link = deep_link(me.username or "", info.check_in_payload)
-    image = io.BytesIO()
-    segno.make(link, error="m").save(image, kind="png", scale=10, border=4)
     caption = _(
         "<b>{title}</b>\nLet people scan this code, or send them the link: {link}\n"
         "Check-in stays open for a day."
     ).format(title=html.quote(info.title), link=link)
-    await message.answer_photo(BufferedInputFile(image.getvalue(), "check-in.png"), caption=caption)
+    await message.answer_photo(BufferedInputFile(qr_png(link), "check-in.png"), caption=caption)
 
 
 async def broadcast_command(
@@ -272,12 +268,12 @@ async def preview_broadcast(message: Message, state: FSMContext) -> None:
     await message.answer(_("When should it go out?"), reply_markup=builder.as_markup())
 
 
-def _send_time(when: str, zone: str) -> datetime | None:
+def _send_time(when: str, zone: ZoneInfo) -> datetime | None:
     now = utcnow()
     if when == "hour":
         return now + timedelta(hours=1)
     if when == "morning":
-        local = now.astimezone(ZoneInfo(zone)) + timedelta(days=1)
+        local = now.astimezone(zone) + timedelta(days=1)
         return local.replace(hour=9, minute=0, second=0, microsecond=0)
     return None
 
@@ -318,7 +314,9 @@ async def send_broadcast(
             author=author,
             text=data["text"],
             cohort=data["code"],
-            send_at=_send_time(callback_data.when, learners.effective_timezone(learner)),
+            send_at=_send_time(
+                callback_data.when, learners.zone_of(learner.timezone, learner.country)
+            ),
             default_locale=learner.locale or "en",
         )
     except DomainError as error:

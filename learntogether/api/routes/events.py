@@ -2,16 +2,14 @@
 
 from __future__ import annotations
 
-import io
 from datetime import datetime
 from typing import Annotated
 
-import segno
 from fastapi import APIRouter, Body, Path, Response
 from pydantic import BaseModel
 
 from learntogether.api.deps import BotUsernameDep, MediatorDep, SessionDep
-from learntogether.deeplinks import deep_link
+from learntogether.deeplinks import deep_link, qr_png
 from learntogether.services import events
 from learntogether.services.cohorts import Scope
 from learntogether.services.errors import Conflict
@@ -107,11 +105,7 @@ async def event_qr(
     info = await events.get_event(session, event_id=event_id, scope=Scope.of(principal))
     if username is None:
         raise Conflict("The bot's username is unknown: set LT_BOT_USERNAME.")
-    image = io.BytesIO()
-    segno.make(deep_link(username, info.check_in_payload), error="m").save(
-        image, kind="png", scale=10, border=4
-    )
-    return Response(image.getvalue(), media_type="image/png")
+    return Response(qr_png(deep_link(username, info.check_in_payload)), media_type="image/png")
 
 
 @router.post("/events/{event_id}/attendance", summary="Check a member in on their behalf")
