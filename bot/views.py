@@ -78,13 +78,18 @@ async def _send_parts(
         await message.answer(part, reply_markup=keyboard if number == len(parts) else None)
 
 
-def visible_length(text: str) -> int:
-    """What Telegram counts against its limits: UTF-16 units of the text once tags are parsed."""
+def _plain(text: str) -> str:
+    """The text Telegram shows once tags are parsed (markup it would refuse counts as text)."""
     try:
         plain, _entities = parse_html(text)
     except TelegramHTMLError:
-        plain = text
-    return utf16_length(plain)
+        return text
+    return plain
+
+
+def visible_length(text: str) -> int:
+    """What Telegram counts against its limits: UTF-16 units of the text once tags are parsed."""
+    return utf16_length(_plain(text))
 
 
 def fit(*parts: str | None, required: str) -> str:
@@ -145,10 +150,7 @@ def _balanced(text: str) -> bool:
 
 
 def _plain_chunks(text: str, limit: int) -> list[str]:
-    try:
-        plain, _entities = parse_html(text)
-    except TelegramHTMLError:
-        plain = text
+    plain = _plain(text)
     chunks: list[str] = []
     current: list[str] = []
     length = 0
