@@ -37,5 +37,7 @@ def configure_logging(level: str, secrets: Iterable[str] = ()) -> None:
     root = logging.getLogger()
     root.handlers[:] = [handler]
     root.setLevel(level.upper())
-    # aiogram logs each handled update at INFO; that is noise for operators.
-    logging.getLogger("aiogram.event").setLevel(logging.WARNING)
+    # aiogram logs each handled update, APScheduler each run of a sweep, at INFO: noise for
+    # operators (the sweeps log what they queued themselves; failures still show).
+    for noisy in ("aiogram.event", "apscheduler.executors"):
+        logging.getLogger(noisy).setLevel(logging.WARNING)
