@@ -265,3 +265,19 @@ async def test_an_empty_report_still_has_its_columns_in_csv(
         "region,joined,active,lessons_started,lessons_completed,tracks_completed,certificates,"
         "attended,assisted_learners,assisted_lessons_completed,assisted_attended"
     ]
+
+
+@pytest.mark.usefixtures("recorded")
+async def test_a_negative_shift_is_a_plain_number_in_csv(
+    client: AsyncClient, viewer: dict[str, str]
+) -> None:
+    params: dict[str, str | int] = {"track": "demo", "group_by": "role", "min_group": 1}
+    as_json = await client.get("/api/v1/reports/awareness", params=params, headers=viewer)
+    as_csv = await client.get(
+        "/api/v1/reports/awareness", params=params, headers={**viewer, "Accept": "text/csv"}
+    )
+    negative = [str(row["shift"]) for row in as_json.json()["rows"] if (row["shift"] or 0) < 0]
+    assert negative, "the fixture's teacher should lose a point on a statement"
+    shifts = [row["shift"] for row in csv.DictReader(io.StringIO(as_csv.text))]
+    assert set(negative) <= set(shifts)
+    assert not any(shift.startswith("'") for shift in shifts)

@@ -5,12 +5,10 @@ from __future__ import annotations
 import csv
 import io
 
-import pytest
 from httpx import AsyncClient
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from learntogether.api.routes.users import wants_csv
 from learntogether.db.models import AuditLog, Cohort, TokenRole, User
 from learntogether.services import learners
 from tests.factories import create_api_token, create_learner
@@ -325,21 +323,3 @@ async def test_csv_filters_like_the_json_list(
         URL, params={"q": "asen"}, headers=_bearer(admin, accept="text/csv")
     )
     assert [row["first_name"] for row in _rows(response.text)] == ["Asen"]
-
-
-@pytest.mark.parametrize(
-    ("accept", "csv_wanted"),
-    [
-        ("text/csv", True),
-        ("text/csv, */*;q=0.1", True),
-        ("text/csv;q=0.5, application/json", False),
-        ("application/json, text/csv", False),
-        ("text/csv, application/json;q=0.9", True),
-        ("text/csv;q=0", False),
-        ("*/*", False),
-        ("", False),
-        (None, False),
-    ],
-)
-def test_accept_header_negotiation(accept: str | None, csv_wanted: bool) -> None:
-    assert wants_csv(accept) is csv_wanted

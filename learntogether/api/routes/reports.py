@@ -6,8 +6,6 @@ Every report reads as admin, viewer or mediator; a mediator's rows keep to its o
 from __future__ import annotations
 
 import asyncio
-import csv
-import io
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -20,6 +18,7 @@ from fastapi.responses import JSONResponse, Response
 from pydantic import BaseModel
 
 from learntogether import charts
+from learntogether.api.csvout import CSV, CSV_MEDIA_TYPE, attachment, csv_table, wants_csv
 from learntogether.api.deps import ReaderDep, SessionDep
 from learntogether.db.models import Role
 from learntogether.services import reports
@@ -30,7 +29,6 @@ from learntogether.services.reports.query import Cell, reader_scope, zone_named
 
 router = APIRouter(prefix="/reports", tags=["reports"])
 
-CSV = "text/csv"
 PNG = "image/png"
 
 
@@ -63,30 +61,14 @@ def query_parameters() -> Iterator[None]:
         raise InvalidInput(error.detail, problems) from None
 
 
-def csv_text(table: ReportTable) -> str:
-    """The table as CSV: a header of its columns, empty cells for null, true/false for booleans."""
-
-    def cell(value: Cell) -> str:
-        if value is None:
-            return ""
-        if isinstance(value, bool):
-            return "true" if value else "false"
-        return str(value)
-
-    buffer = io.StringIO()
-    writer = csv.writer(buffer, lineterminator="\r\n")
-    writer.writerow(table.columns)
-    writer.writerows([cell(row[column]) for column in table.columns] for row in table.rows)
-    return buffer.getvalue()
-
-
 def respond(request: Request, table: ReportTable) -> Response:
-    """JSON, or CSV when the caller accepts ``text/csv``."""
-    if CSV in request.headers.get("accept", ""):
+    """JSON, or CSV when the caller's ``Accept`` prefers ``text/csv``."""
+    if wants_csv(request.headers.get("accept")):
+        rows = ([row[column] for column in table.columns] for row in table.rows)
         return Response(
-            csv_text(table),
-            media_type=f"{CSV}; charset=utf-8",
-            headers={"Content-Disposition": f'attachment; filename="{table.name}.csv"'},
+            csv_table(table.columns, rows),
+            media_type=CSV_MEDIA_TYPE,
+            headers=attachment(f"{table.name}.csv"),
         )
     return JSONResponse({"columns": table.columns, "rows": table.rows})
 

@@ -1,10 +1,7 @@
 from __future__ import annotations
 
-import csv
-import io
-from collections.abc import AsyncIterator, Sequence
+from collections.abc import AsyncIterator
 from datetime import datetime
-from enum import Enum
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Header, Path, Query
@@ -12,6 +9,7 @@ from fastapi.responses import StreamingResponse
 from pydantic import BaseModel
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from learntogether.api.csvout import CSV, CSV_MEDIA_TYPE, attachment, csv_line, wants_csv
 from learntogether.api.deps import AdminDep, MediatorDep, PageDep, SessionDep, SessionMakerDep
 from learntogether.api.schemas import Page
 from learntogether.db.models import Role, UserStatus
@@ -20,9 +18,6 @@ from learntogether.services.users import LearnerFilter, LearnerRecord
 
 router = APIRouter(prefix="/users", tags=["users"])
 UserIdPath = Annotated[int, Path(ge=1, description="The learner's id")]
-CSV = "text/csv"
-# A spreadsheet runs a cell that starts like a formula; names come from Telegram, anyone's to set.
-_FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
 
 
 class UserOut(BaseModel):
@@ -55,58 +50,13 @@ class RoleIn(BaseModel):
     role: Role
 
 
-def wants_csv(accept: str | None) -> bool:
-    """Whether ``Accept`` prefers CSV to JSON (by q value; an explicit type beats a wildcard)."""
-    csv_q = json_q = 0.0
-    json_explicit = csv_explicit = False
-    for part in (accept or "").split(","):
-        media, *params = (piece.strip() for piece in part.split(";"))
-        q = 1.0
-        for param in params:
-            name, _, value = param.partition("=")
-            if name.strip() == "q":
-                try:
-                    q = float(value)
-                except ValueError:
-                    q = 0.0
-        media = media.lower()
-        if media == CSV:
-            csv_q, csv_explicit = max(csv_q, q), True
-        elif media == "application/json":
-            json_q, json_explicit = max(json_q, q), True
-        elif media in ("*/*", "application/*") and not json_explicit:
-            json_q = max(json_q, q)
-    if not csv_explicit or csv_q == 0:
-        return False
-    return csv_q > json_q or (csv_q == json_q and not json_explicit)
-
-
-def _cell(value: Any) -> str:
-    if value is None:
-        return ""
-    if isinstance(value, Enum):
-        return str(value.value)
-    if isinstance(value, datetime):
-        return value.isoformat()
-    if isinstance(value, tuple):
-        return " ".join(value)
-    text = str(value)
-    return "'" + text if text.startswith(_FORMULA_START) else text
-
-
-def _csv_line(values: Sequence[Any]) -> str:
-    buffer = io.StringIO()
-    csv.writer(buffer).writerow([_cell(value) for value in values])
-    return buffer.getvalue()
-
-
 async def _csv_pages(
     session_maker: async_sessionmaker[AsyncSession], search: LearnerFilter
 ) -> AsyncIterator[str]:
     fields = users.visible_fields(search.principal)
-    yield _csv_line(fields)
+    yield csv_line(fields)
     async for page in users.stream_learners(session_maker, search):
-        yield "".join(_csv_line([getattr(record, name) for name in fields]) for record in page)
+        yield "".join(csv_line([getattr(record, name) for name in fields]) for record in page)
 
 
 @router.get(
@@ -137,8 +87,8 @@ async def list_users(
         await session.commit()
         return StreamingResponse(
             _csv_pages(session_maker, search),
-            media_type=f"{CSV}; charset=utf-8",
-            headers={"Content-Disposition": 'attachment; filename="learners.csv"'},
+            media_type=CSV_MEDIA_TYPE,
+            headers=attachment("learners.csv"),
         )
     items, total = await users.search_learners(
         session, search, limit=page.limit, offset=page.offset
