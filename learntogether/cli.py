@@ -27,6 +27,7 @@ from learntogether.runtime import Part, StartupError
 from learntogether.services import curriculum as curriculum_service
 from learntogether.services import tokens
 from learntogether.services.errors import DomainError
+from learntogether.services.reports import rollup
 
 app = typer.Typer(
     help="To Learn Together: intercultural learning in Telegram.", no_args_is_help=True
@@ -173,6 +174,14 @@ def db_downgrade(
 ) -> None:
     """Take the database schema back to an older revision (data in dropped tables is lost)."""
     _migrate(lambda engine: migrate.downgrade(engine, revision))
+
+
+@db_app.command("recount")
+@one_line_errors
+def db_recount() -> None:
+    """Rebuild the participation counts that reports read from the activity record."""
+    rows = _with_session(_settings(), rollup.rebuild)
+    typer.echo(f"participation counts rebuilt: {rows} rows")
 
 
 @token_app.command("create")

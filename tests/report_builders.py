@@ -30,6 +30,7 @@ from learntogether.db.models import (
 )
 from learntogether.services import player, quizzes
 from learntogether.services.curriculum import import_curriculum
+from learntogether.services.reports import rollup
 from tests.content.samples import TRACK
 
 _telegram_ids = itertools.count(5_000_000)
@@ -87,7 +88,9 @@ async def record(
     assisted: bool = False,
     data: dict[str, Any] | None = None,
 ) -> Activity:
-    """One activity row with the learner's current snapshot; the lesson's track by default."""
+    """One activity row with the learner's current snapshot; the lesson's track by default.
+
+    Counted in the participation counts as ``services/activity.record`` counts it."""
     row = Activity(
         occurred_at=when,
         user_id=learner.id,
@@ -105,6 +108,7 @@ async def record(
     )
     session.add(row)
     await session.flush()
+    await rollup.add(session, row)
     return row
 
 

@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import logging
 import tempfile
 from collections.abc import Callable
 from pathlib import Path
@@ -30,6 +31,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from learntogether.db.engine import create_engine
 
+logger = logging.getLogger(__name__)
 MIGRATIONS_DIR = Path(__file__).parent / "migrations"
 # pg_advisory_xact_lock key: processes starting together (api, bot, worker) migrate one at a time.
 _POSTGRES_MIGRATION_LOCK = 7_274_201
@@ -56,8 +58,18 @@ def head_revision() -> str | None:
 
 
 async def upgrade(engine: AsyncEngine, revision: str = "head") -> None:
-    """Migrate the database up to ``revision``, in one transaction."""
+    """Migrate the database up to ``revision``, in one transaction.
+
+    At head, derived tables that a revision created empty are then filled from the record
+    (the participation counts: ``services/reports/rollup.py``).
+    """
     await _run_alembic(engine, lambda config: command.upgrade(config, revision))
+    if revision == "head":
+        from learntogether.services.reports import rollup  # the services build on this module
+
+        async with engine.begin() as connection:
+            if await rollup.rebuild_if_missing(connection):
+                logger.info("participation counts built from the activity record")
 
 
 async def downgrade(engine: AsyncEngine, revision: str) -> None:

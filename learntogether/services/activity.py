@@ -1,7 +1,8 @@
 """The append-only participation record that reports read.
 
 Each row copies the learner's role, locale and place as they were at the time, so reports need no
-joins and stay right after a learner moves or erases their data.
+joins and stay right after a learner moves or erases their data. Each is also added to the
+participation counts (``reports/rollup.py``) in the same transaction.
 """
 
 from __future__ import annotations
@@ -12,6 +13,7 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from learntogether.db.models import Activity, Membership, User, Verb
+from learntogether.services.reports import rollup
 
 
 async def latest_cohort_id(session: AsyncSession, user_id: int) -> int | None:
@@ -37,24 +39,25 @@ async def record(
     assisted: bool = False,
     data: dict[str, Any] | None = None,
 ) -> None:
-    session.add(
-        Activity(
-            user_id=learner.id,
-            verb=verb,
-            cohort_id=cohort_id
-            if cohort_id is not None
-            else await latest_cohort_id(session, learner.id),
-            track_id=track_id,
-            lesson_id=lesson_id,
-            lesson_version_id=lesson_version_id,
-            question_key=question_key,
-            score=score,
-            assisted=assisted,
-            role=learner.role,
-            locale=learner.locale,
-            country=learner.country,
-            region=learner.region,
-            municipality=learner.municipality,
-            data=data,
-        )
+    row = Activity(
+        user_id=learner.id,
+        verb=verb,
+        cohort_id=cohort_id
+        if cohort_id is not None
+        else await latest_cohort_id(session, learner.id),
+        track_id=track_id,
+        lesson_id=lesson_id,
+        lesson_version_id=lesson_version_id,
+        question_key=question_key,
+        score=score,
+        assisted=assisted,
+        role=learner.role,
+        locale=learner.locale,
+        country=learner.country,
+        region=learner.region,
+        municipality=learner.municipality,
+        data=data,
     )
+    session.add(row)
+    await session.flush()
+    await rollup.add(session, row)

@@ -233,7 +233,12 @@ async def test_track_completed_needs_every_published_lesson(
         session, world.ana, Verb.COMPLETED, at(20), cohort=world.sliven, lesson=world.lessons[2]
     )
     table = await participation(session, group_by=GroupBy.REGION, figures=[Figure.TRACKS_COMPLETED])
-    assert table.rows == [{"region": "Sliven", "tracks_completed": 1}]
+    # Every region with records has its row, zero or not.
+    assert table.rows == [
+        {"region": "Sliven", "tracks_completed": 1},
+        {"region": "Sofia-city", "tracks_completed": 0},
+        {"region": None, "tracks_completed": 0},
+    ]
     await record(session, world.boris, Verb.COMPLETED, at(21), lesson=world.lessons[1])
     by_week = await participation(
         session, period=Period.WEEK, figures=[Figure.TRACKS_COMPLETED, Figure.LESSONS_COMPLETED]

@@ -18,7 +18,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import Mapped, mapped_column
 
-from learntogether.db.base import Base, created_at_column, enum_check, json_column
+from learntogether.db.base import Base, UTCDateTime, created_at_column, enum_check, json_column
 from learntogether.db.models._columns import enum_column
 from learntogether.db.models.users import Role
 
@@ -103,3 +103,78 @@ class Activity(Base):
     region: Mapped[str | None] = mapped_column(String(128))
     municipality: Mapped[str | None] = mapped_column(String(128))
     data: Mapped[dict[str, Any] | None] = json_column(nullable=True)
+
+
+QUARTER_HOUR_SECONDS = 900
+
+_FIGURE_COLUMNS = [
+    "occurred_at",
+    "joined",
+    "active",
+    "assisted",
+    "lessons_started",
+    "lessons_completed",
+    "tracks_completed",
+    "certificates",
+    "attended",
+    "assisted_lessons_completed",
+    "assisted_attended",
+]
+
+
+class ParticipationCount(Base):
+    """What one learner did in one quarter of an hour, with the same snapshot, counted.
+
+    The participation report reads these instead of millions of ``activities``: a learner's few
+    minutes in the bot (a dozen rows there) are one row here. Each row sums the activities of
+    one learner, quarter hour (UTC; every time zone's offset is a whole number of quarter hours,
+    so days, weeks and months anywhere begin on a row boundary), track and snapshot (cohort,
+    role, locale, place). Rows are partial sums: two rows with the same key only mean the
+    figures are split between them, so writers never need a lock to add one. Written with each
+    activity (``services/reports/rollup.py``) and rebuilt from ``activities`` when missing.
+    """
+
+    __tablename__ = "participation_counts"
+    __table_args__ = (
+        enum_check("role", Role),
+        # The writer finds the learner's current row; reports group by region or cohort from
+        # these alone (PostgreSQL keeps the figures in the index).
+        Index("ix_participation_counts_user_id_occurred_at", "user_id", "occurred_at"),
+        Index(
+            "ix_participation_counts_region_user_id",
+            "region",
+            "user_id",
+            postgresql_include=[*_FIGURE_COLUMNS, "cohort_id", "track_id"],
+        ),
+        Index(
+            "ix_participation_counts_cohort_id_user_id",
+            "cohort_id",
+            "user_id",
+            postgresql_include=[*_FIGURE_COLUMNS, "track_id"],
+        ),
+    )
+
+    id: Mapped[int] = mapped_column(BigInteger().with_variant(Integer, "sqlite"), primary_key=True)
+    occurred_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    """The quarter hour (its start, UTC) the counted activities occurred in."""
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id"))
+    track_id: Mapped[int | None] = mapped_column(ForeignKey("tracks.id"))
+    cohort_id: Mapped[int | None] = mapped_column(ForeignKey("cohorts.id"))
+    role: Mapped[Role | None] = enum_column(Role, nullable=True)
+    locale: Mapped[str | None] = mapped_column(String(16))
+    country: Mapped[str | None] = mapped_column(String(2))
+    region: Mapped[str | None] = mapped_column(String(128))
+    municipality: Mapped[str | None] = mapped_column(String(128))
+    # Records (learners are counted by user_id where a figure is greater than zero).
+    joined: Mapped[int] = mapped_column(default=0)
+    active: Mapped[int] = mapped_column(default=0)
+    assisted: Mapped[int] = mapped_column(default=0)
+    """Activities of the learner's own that were assisted."""
+    lessons_started: Mapped[int] = mapped_column(default=0)
+    """Lessons started for the first time (reading a lesson again is not a new start)."""
+    lessons_completed: Mapped[int] = mapped_column(default=0)
+    tracks_completed: Mapped[int] = mapped_column(default=0)
+    certificates: Mapped[int] = mapped_column(default=0)
+    attended: Mapped[int] = mapped_column(default=0)
+    assisted_lessons_completed: Mapped[int] = mapped_column(default=0)
+    assisted_attended: Mapped[int] = mapped_column(default=0)

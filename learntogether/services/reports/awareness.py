@@ -29,13 +29,13 @@ from learntogether.services.cohorts import Scope
 from learntogether.services.quizzes import LIKERT_POINTS
 from learntogether.services.reports.query import (
     EVERYTHING,
-    GROUP_COLUMNS,
     Cell,
     GroupBy,
     ReportTable,
     cohort_condition,
     find_track_id,
     first_choice,
+    group_column,
     group_labels,
     lessons_of_track,
     newest_documents,
@@ -156,7 +156,7 @@ async def _pairs(
         .group_by(Activity.user_id)
         .subquery()
     )
-    group: ColumnElement[Any] = GROUP_COLUMNS[group_by] if group_by is not None else literal(None)
+    group: ColumnElement[Any] = group_column(group_by) if group_by is not None else literal(None)
     return (
         select(
             before.c.user_id,

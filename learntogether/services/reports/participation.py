@@ -1,18 +1,20 @@
 """Participation: how many learners joined and took part, and what they finished, by group and period.
 
-Every figure is counted from the ``activities`` record, by the snapshot each row carries (cohort,
-municipality, region, country, role, locale as they were when it was written), so erased learners
-keep counting and a learner who moved is counted where they were:
+Every figure is counted by the snapshot each activity carries (cohort, municipality, region,
+country, role, locale as they were when it was written), so erased learners keep counting and a
+learner who moved is counted where they were. The figures are read from the participation counts
+(``rollup``: the activity record summed per learner and quarter hour as it is written):
 
 - ``joined``: learners who joined (registered, or joined a cohort);
 - ``active``: learners who did anything themselves (joined, started, read a step, answered,
   completed, passed or failed a quiz, attended a workshop); reminders and nudges they only
   received do not count;
-- ``lessons_started``: lessons started, each learner and lesson once (reading a finished lesson
-  again is not a new start);
+- ``lessons_started``: lessons started for the first time, each learner and lesson once, in the
+  period of the first start (reading a lesson again is not a new start);
 - ``lessons_completed``: lessons completed (recorded once per learner and lesson);
-- ``tracks_completed``: tracks whose every published lesson the learner completed, counted where
-  and when the last of them was completed;
+- ``tracks_completed``: learners who completed every lesson published in a track, once per
+  learner and track, counted where and when the last of them was completed (against the lessons
+  published at that moment);
 - ``certificates``: certificates issued;
 - ``attended``: workshop check-ins (one per learner and workshop).
 
@@ -32,14 +34,14 @@ from enum import StrEnum
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import BigInteger, ColumnElement, cast, distinct, func, select
+from sqlalchemy import ColumnElement, distinct, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import InstrumentedAttribute
 
-from learntogether.db.models import Activity, Lesson, LessonStatus, Verb
+from learntogether.db.models import ParticipationCount
 from learntogether.services.cohorts import Scope
 from learntogether.services.reports.query import (
     EVERYTHING,
-    GROUP_COLUMNS,
     Cell,
     Criteria,
     Filters,
@@ -47,6 +49,7 @@ from learntogether.services.reports.query import (
     Period,
     ReportTable,
     Window,
+    group_column,
     group_labels,
     period_start,
     resolve,
@@ -54,7 +57,6 @@ from learntogether.services.reports.query import (
 )
 
 NAME = "participation"
-PAIR_BASE = 2**31
 
 
 class Figure(StrEnum):
@@ -70,149 +72,31 @@ class Figure(StrEnum):
     ASSISTED_ATTENDED = "assisted_attended"
 
 
-# What a learner does themselves; reminded, nudged (received) and certified (a consequence of a
-# completion) are not activity of their own.
-ACTIVE_VERBS = (
-    Verb.JOINED,
-    Verb.STARTED,
-    Verb.STEP,
-    Verb.ANSWERED,
-    Verb.COMPLETED,
-    Verb.PASSED,
-    Verb.FAILED,
-    Verb.ATTENDED,
-)
+def _learners(column: InstrumentedAttribute[int]) -> ColumnElement[int]:
+    return func.count(distinct(ParticipationCount.user_id)).filter(column > 0)
 
 
-def _learners(condition: ColumnElement[bool]) -> ColumnElement[int]:
-    return func.count(distinct(Activity.user_id)).filter(condition)
+def _records(column: InstrumentedAttribute[int]) -> ColumnElement[int]:
+    return func.coalesce(func.sum(column), 0)
 
 
-def _records(condition: ColumnElement[bool]) -> ColumnElement[int]:
-    return func.count().filter(condition)
-
-
-def _expression(figure: Figure) -> tuple[ColumnElement[int], tuple[Verb, ...]]:
-    """The aggregate counting ``figure`` over ``activities``, and the verbs it reads."""
-    verb, assisted = Activity.verb, Activity.assisted.is_(True)
-    active = verb.in_(ACTIVE_VERBS)
-    match figure:
-        case Figure.JOINED:
-            return _learners(verb == Verb.JOINED), (Verb.JOINED,)
-        case Figure.ACTIVE:
-            return _learners(active), ACTIVE_VERBS
-        case Figure.LESSONS_STARTED:
-            # One per learner and lesson. COUNT(DISTINCT a, b) is not portable; both ids are 32-bit
-            # integers, so one 64-bit number names the pair exactly (and cheaper than text).
-            pair = cast(Activity.user_id, BigInteger) * PAIR_BASE + Activity.lesson_id
-            return func.count(distinct(pair)).filter(verb == Verb.STARTED), (Verb.STARTED,)
-        case Figure.LESSONS_COMPLETED:
-            return _records(verb == Verb.COMPLETED), (Verb.COMPLETED,)
-        case Figure.CERTIFICATES:
-            return _records(verb == Verb.CERTIFIED), (Verb.CERTIFIED,)
-        case Figure.ATTENDED:
-            return _records(verb == Verb.ATTENDED), (Verb.ATTENDED,)
-        case Figure.ASSISTED_LEARNERS:
-            return _learners(active & assisted), ACTIVE_VERBS
-        case Figure.ASSISTED_LESSONS_COMPLETED:
-            return _records((verb == Verb.COMPLETED) & assisted), (Verb.COMPLETED,)
-        case Figure.ASSISTED_ATTENDED:
-            return _records((verb == Verb.ATTENDED) & assisted), (Verb.ATTENDED,)
-    raise ValueError(f"{figure} is not counted from single activities")
-
+_P = ParticipationCount
+FIGURES: dict[Figure, ColumnElement[int]] = {
+    Figure.JOINED: _learners(_P.joined),
+    Figure.ACTIVE: _learners(_P.active),
+    Figure.LESSONS_STARTED: _records(_P.lessons_started),
+    Figure.LESSONS_COMPLETED: _records(_P.lessons_completed),
+    Figure.TRACKS_COMPLETED: _records(_P.tracks_completed),
+    Figure.CERTIFICATES: _records(_P.certificates),
+    Figure.ATTENDED: _records(_P.attended),
+    Figure.ASSISTED_LEARNERS: _learners(_P.assisted),
+    Figure.ASSISTED_LESSONS_COMPLETED: _records(_P.assisted_lessons_completed),
+    Figure.ASSISTED_ATTENDED: _records(_P.assisted_attended),
+}
+"""Each figure as an aggregate over the participation counts (see ``rollup``)."""
 
 Key = tuple[Any, Any]
 Counts = dict[Key, dict[Figure, int]]
-
-
-Keys = list[tuple[str, ColumnElement[Any]]]
-"""What rows are grouped by: (label, expression) pairs."""
-
-
-async def _keys(
-    session: AsyncSession,
-    criteria: Criteria,
-    group_by: GroupBy | None,
-    period: Period | None,
-    zone: ZoneInfo,
-) -> Keys:
-    keys: Keys = []
-    if group_by is not None:
-        keys.append(("group", GROUP_COLUMNS[group_by]))
-    if period is not None:
-        keys.append(("period", await period_start(session, period, zone, criteria.window)))
-    return keys
-
-
-def _labelled(keys: Keys) -> list[ColumnElement[Any]]:
-    return [expression.label(label) for label, expression in keys]
-
-
-def _expressions(keys: Keys) -> list[ColumnElement[Any]]:
-    return [expression for _, expression in keys]
-
-
-def _key(row: Any) -> Key:
-    """The (group value, period start) a result row is about; None for what is not grouped."""
-    return (row._mapping.get("group"), row._mapping.get("period"))
-
-
-async def _count_activities(
-    session: AsyncSession,
-    criteria: Criteria,
-    figures: Sequence[Figure],
-    keys: Keys,
-) -> Counts:
-    expressions = {figure: _expression(figure) for figure in figures}
-    verbs = sorted({verb for _, needed in expressions.values() for verb in needed})
-    rows = await session.execute(
-        select(
-            *_labelled(keys),
-            *(aggregate.label(figure.value) for figure, (aggregate, _) in expressions.items()),
-        )
-        .where(*criteria.conditions(), Activity.verb.in_(verbs))
-        .group_by(*_expressions(keys))
-    )
-    return {
-        _key(row): {figure: int(getattr(row, figure.value)) for figure in figures} for row in rows
-    }
-
-
-async def _count_tracks_completed(session: AsyncSession, criteria: Criteria, keys: Keys) -> Counts:
-    """Learners who completed every published lesson of a track, by their last completion."""
-    published = (
-        select(Lesson.track_id, func.count().label("lessons"))
-        .where(Lesson.status == LessonStatus.PUBLISHED, Lesson.track_id.is_not(None))
-        .group_by(Lesson.track_id)
-        .subquery()
-    )
-    # Each lesson's completion once (hash-friendly, no COUNT(DISTINCT)), then the tracks whose
-    # every published lesson is among them.
-    per_lesson = (
-        select(Activity.user_id, Activity.lesson_id, func.max(Activity.id).label("id"))
-        .where(Activity.verb == Verb.COMPLETED)
-        .group_by(Activity.user_id, Activity.lesson_id)
-        .subquery()
-    )
-    completions = (
-        select(func.max(per_lesson.c.id).label("id"))
-        .join(Lesson, Lesson.id == per_lesson.c.lesson_id)
-        .join(published, published.c.track_id == Lesson.track_id)
-        .where(Lesson.status == LessonStatus.PUBLISHED)
-        .group_by(per_lesson.c.user_id, Lesson.track_id, published.c.lessons)
-        .having(func.count() == published.c.lessons)
-    )
-    if criteria.track_id is not None:
-        completions = completions.where(Lesson.track_id == criteria.track_id)
-    last = completions.subquery()
-    rows = await session.execute(
-        select(*_labelled(keys), func.count().label(Figure.TRACKS_COMPLETED.value))
-        .select_from(Activity)
-        .join(last, last.c.id == Activity.id)
-        .where(*criteria.conditions(by_track=False))
-        .group_by(*_expressions(keys))
-    )
-    return {_key(row): {Figure.TRACKS_COMPLETED: int(row.tracks_completed)} for row in rows}
 
 
 async def _count(
@@ -226,23 +110,26 @@ async def _count(
 ) -> Counts:
     """The figures for each (group value, period start) found; (None, None) when ungrouped.
 
-    Two aggregate queries at most: one over the verbs the figures need, and one for tracks
-    completed. Only groups and periods with records appear.
+    One aggregate query over the participation counts. Only groups and periods with records
+    appear.
     """
-    keys = await _keys(session, criteria, group_by, period, zone)
-    found: Counts = {}
-    single = [figure for figure in figures if figure is not Figure.TRACKS_COMPLETED]
-    parts = []
-    if single:
-        parts.append(await _count_activities(session, criteria, single, keys))
-    if Figure.TRACKS_COMPLETED in figures:
-        parts.append(await _count_tracks_completed(session, criteria, keys))
-    for part in parts:
-        for key, values in part.items():
-            found.setdefault(key, dict.fromkeys(figures, 0)).update(values)
-    if not keys and not found:
-        found[(None, None)] = dict.fromkeys(figures, 0)
-    return found
+    keys: list[ColumnElement[Any]] = []
+    if group_by is not None:
+        keys.append(group_column(group_by, ParticipationCount).label("group"))
+    if period is not None:
+        start = await period_start(session, period, zone, criteria.window, ParticipationCount)
+        keys.append(start.label("period"))
+    rows = await session.execute(
+        select(*keys, *(FIGURES[figure].label(figure.value) for figure in figures))
+        .where(*criteria.conditions(ParticipationCount))
+        .group_by(*(key.element for key in keys))
+    )
+    return {
+        (row._mapping.get("group"), row._mapping.get("period")): {
+            figure: int(row._mapping[figure.value]) for figure in figures
+        }
+        for row in rows
+    }
 
 
 async def participation(

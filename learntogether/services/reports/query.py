@@ -41,6 +41,7 @@ from learntogether.db.models import (
     Lesson,
     LessonVersion,
     Membership,
+    ParticipationCount,
     Role,
     Track,
     VersionStatus,
@@ -77,14 +78,22 @@ class GroupBy(StrEnum):
     LOCALE = "locale"
 
 
-GROUP_COLUMNS: dict[GroupBy, ColumnElement[Any]] = {
-    GroupBy.COHORT: Activity.cohort_id.expression,
-    GroupBy.MUNICIPALITY: Activity.municipality.expression,
-    GroupBy.REGION: Activity.region.expression,
-    GroupBy.COUNTRY: Activity.country.expression,
-    GroupBy.ROLE: Activity.role.expression,
-    GroupBy.LOCALE: Activity.locale.expression,
+Source = type[Activity] | type[ParticipationCount]
+"""What a report reads: the activity record, or its counts (the same snapshot columns)."""
+
+GROUP_NAMES: dict[GroupBy, str] = {
+    GroupBy.COHORT: "cohort_id",
+    GroupBy.MUNICIPALITY: "municipality",
+    GroupBy.REGION: "region",
+    GroupBy.COUNTRY: "country",
+    GroupBy.ROLE: "role",
+    GroupBy.LOCALE: "locale",
 }
+
+
+def group_column(group_by: GroupBy, source: Source = Activity) -> ColumnElement[Any]:
+    column: ColumnElement[Any] = getattr(source, GROUP_NAMES[group_by]).expression
+    return column
 
 
 class Period(StrEnum):
@@ -193,23 +202,22 @@ class Criteria:
     window: Window = field(default_factory=Window)
     scope: Scope = EVERYTHING
 
-    def conditions(self, *, by_track: bool = True) -> list[ColumnElement[bool]]:
-        """The WHERE clause on ``activities``; ``by_track=False`` leaves the track to the caller."""
+    def conditions(self, source: Source = Activity) -> list[ColumnElement[bool]]:
+        """The WHERE clause on ``activities`` (or on their counts)."""
         found: list[ColumnElement[bool]] = [
-            cohort_condition(self.scope, Activity.cohort_id),
-            *self.window.conditions(Activity.occurred_at),
+            cohort_condition(self.scope, source.cohort_id),
+            *self.window.conditions(source.occurred_at),
         ]
         for column, value in (
-            (Activity.country, self.country),
-            (Activity.region, self.region),
-            (Activity.municipality, self.municipality),
-            (Activity.role, self.role),
-            (Activity.cohort_id, self.cohort_id),
+            (source.country, self.country),
+            (source.region, self.region),
+            (source.municipality, self.municipality),
+            (source.role, self.role),
+            (source.cohort_id, self.cohort_id),
+            (source.track_id, self.track_id),
         ):
             if value is not None:
                 found.append(column == value)
-        if by_track and self.track_id is not None:
-            found.append(Activity.track_id == self.track_id)
         return found
 
 
@@ -279,9 +287,10 @@ def sort_key(value: Cell) -> tuple[bool, str]:
 
 
 async def period_start(
-    session: AsyncSession, period: Period, zone: ZoneInfo, window: Window
+    session: AsyncSession, period: Period, zone: ZoneInfo, window: Window, source: Source = Activity
 ) -> ColumnElement[date]:
-    """The first day of the week or month (in ``zone``) each activity falls in, as an SQL date.
+    """The first day of the week or month (in ``zone``) each row of ``source`` falls in, as an
+    SQL date.
 
     PostgreSQL truncates the local time (``date_trunc`` over ``timezone(zone, occurred_at)``).
     SQLite has no time zone data, so the UTC offsets in force over the activities' time span are
@@ -289,14 +298,14 @@ async def period_start(
     """
     if dialect_name(session) == "postgresql":
         local = func.timezone(
-            bindparam("report_zone", zone.key, literal_execute=True), Activity.occurred_at
+            bindparam("report_zone", zone.key, literal_execute=True), source.occurred_at
         )
         unit = bindparam("report_period", period.value, String, literal_execute=True)
         return cast(func.date_trunc(unit, local), Date)
-    shifted: list[ColumnElement[Any]] = [Activity.occurred_at.expression]
-    offsets = await _offsets_in_use(session, zone, window)
+    shifted: list[ColumnElement[Any]] = [source.occurred_at.expression]
+    offsets = await _offsets_in_use(session, zone, window, source)
     if offsets != [(None, 0)]:
-        shifted.append(_sqlite_offset(offsets))
+        shifted.append(_sqlite_offset(offsets, source))
     modifiers = ["start of month"] if period is Period.MONTH else ["weekday 0", "-6 days"]
     return type_coerce(func.date(*shifted, *modifiers), Date)
 
@@ -336,14 +345,14 @@ def offset_changes(
 
 
 async def _offsets_in_use(
-    session: AsyncSession, zone: ZoneInfo, window: Window
+    session: AsyncSession, zone: ZoneInfo, window: Window, source: Source
 ) -> list[tuple[int | None, int]]:
     since, until = window.since, window.until
     if since is None or until is None:
         earliest, latest = (
             await session.execute(
-                select(func.min(Activity.occurred_at), func.max(Activity.occurred_at)).where(
-                    *window.conditions(Activity.occurred_at)
+                select(func.min(source.occurred_at), func.max(source.occurred_at)).where(
+                    *window.conditions(source.occurred_at)
                 )
             )
         ).one()
@@ -354,7 +363,7 @@ async def _offsets_in_use(
     return offset_changes(zone, since, until)
 
 
-def _sqlite_offset(offsets: Sequence[tuple[int | None, int]]) -> ColumnElement[str]:
+def _sqlite_offset(offsets: Sequence[tuple[int | None, int]], source: Source) -> ColumnElement[str]:
     """A SQLite date modifier ('+7200 seconds') chosen by the instant a row happened at."""
 
     def modifier(seconds: int) -> str:
@@ -364,7 +373,7 @@ def _sqlite_offset(offsets: Sequence[tuple[int | None, int]]) -> ColumnElement[s
         return literal(modifier(offsets[0][1]))
     whens = [
         (
-            Activity.occurred_at < literal(datetime.fromtimestamp(start, UTC), UTCDateTime),
+            source.occurred_at < literal(datetime.fromtimestamp(start, UTC), UTCDateTime),
             modifier(previous),
         )
         for (_, previous), (start, _) in pairwise(offsets)

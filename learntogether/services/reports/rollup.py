@@ -1,0 +1,297 @@
+"""Participation counts: the activity record summed per learner and quarter hour.
+
+The participation report would otherwise aggregate every activity row (two million of them are a
+second of work); it reads ``participation_counts`` instead, where a learner's few minutes in the
+bot are one row. Each activity is added as it is written (``add``), in the same transaction, so
+reports are never behind; ``rebuild`` computes the whole table from ``activities`` (after the
+migration that created it, and after the benchmark's bulk seed).
+
+What is counted, per row:
+
+- ``joined``, ``certificates``, ``attended``, ``lessons_completed``: those records;
+- ``active``: records of what learners did themselves (reminders and nudges they only received,
+  and certificates, are not activity of their own); ``assisted``: those made with help;
+- ``lessons_started``: a learner's first start of a lesson (reading it again is not a new start);
+- ``tracks_completed``: the completion after which every lesson published in the track is
+  completed, once per learner and track; judged against the lessons published at that moment
+  (``rebuild`` judges against those published now, so an archived or newly published lesson can
+  make the two differ for learners who finished before the change).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from datetime import UTC, datetime
+from typing import Any
+
+from sqlalchemy import (
+    ColumnElement,
+    Integer,
+    case,
+    cast,
+    delete,
+    exists,
+    func,
+    insert,
+    literal,
+    select,
+    text,
+    update,
+)
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
+
+from learntogether.db.models import Activity, Lesson, LessonStatus, ParticipationCount, Verb
+from learntogether.db.models.activity import QUARTER_HOUR_SECONDS
+
+# What a learner does themselves.
+ACTIVE_VERBS = (
+    Verb.JOINED,
+    Verb.STARTED,
+    Verb.STEP,
+    Verb.ANSWERED,
+    Verb.COMPLETED,
+    Verb.PASSED,
+    Verb.FAILED,
+    Verb.ATTENDED,
+)
+COUNTED_VERBS = (*ACTIVE_VERBS, Verb.CERTIFIED)
+"""Verbs that move a figure; reminders and nudges leave the counts alone."""
+
+KEY_COLUMNS = (
+    "user_id",
+    "track_id",
+    "cohort_id",
+    "role",
+    "locale",
+    "country",
+    "region",
+    "municipality",
+)
+
+
+def quarter_of(moment: datetime) -> datetime:
+    """The start (UTC) of the quarter hour ``moment`` falls in."""
+    seconds = int(moment.timestamp()) // QUARTER_HOUR_SECONDS * QUARTER_HOUR_SECONDS
+    return datetime.fromtimestamp(seconds, UTC)
+
+
+async def add(session: AsyncSession, row: Activity) -> None:
+    """Count the activity ``row`` (already flushed, so it has its id) in its learner's quarter."""
+    if row.verb not in COUNTED_VERBS or row.user_id is None:
+        return
+    figures = {name: value for name, value in (await _figures(session, row)).items() if value != 0}
+    key = {name: getattr(row, name) for name in KEY_COLUMNS}
+    key["occurred_at"] = quarter_of(row.occurred_at)
+    same_key = [
+        getattr(ParticipationCount, name).is_not_distinct_from(value) for name, value in key.items()
+    ]
+    # One row of the key takes the figures (rows are partial sums: a second row that a
+    # concurrent writer added for the same key changes no total).
+    target = select(func.min(ParticipationCount.id)).where(*same_key).scalar_subquery()
+    updated = await session.execute(
+        update(ParticipationCount)
+        .where(ParticipationCount.id == target)
+        .values(
+            {name: getattr(ParticipationCount, name) + value for name, value in figures.items()}
+        )
+        .execution_options(synchronize_session=False)
+    )
+    if getattr(updated, "rowcount", 0) == 0:
+        await session.execute(insert(ParticipationCount).values(**key, **figures))
+
+
+async def _figures(session: AsyncSession, row: Activity) -> dict[str, int]:
+    verb, assisted = row.verb, row.assisted
+    own = verb in ACTIVE_VERBS
+    first = (
+        verb in (Verb.STARTED, Verb.COMPLETED)
+        and row.lesson_id is not None
+        and not await _done_before(session, row)
+    )
+    return {
+        "joined": int(verb is Verb.JOINED),
+        "active": int(own),
+        "assisted": int(own and assisted),
+        "lessons_started": int(verb is Verb.STARTED and first),
+        "lessons_completed": int(verb is Verb.COMPLETED),
+        "tracks_completed": int(
+            verb is Verb.COMPLETED and first and await _completes_track(session, row)
+        ),
+        "certificates": int(verb is Verb.CERTIFIED),
+        "attended": int(verb is Verb.ATTENDED),
+        "assisted_lessons_completed": int(verb is Verb.COMPLETED and assisted),
+        "assisted_attended": int(verb is Verb.ATTENDED and assisted),
+    }
+
+
+async def _done_before(session: AsyncSession, row: Activity) -> bool:
+    """Whether the learner has an earlier record of the same verb for the same lesson."""
+    earlier = await session.scalar(
+        select(
+            exists().where(
+                Activity.user_id == row.user_id,
+                Activity.lesson_id == row.lesson_id,
+                Activity.verb == row.verb,
+                Activity.id < row.id,
+            )
+        )
+    )
+    return bool(earlier)
+
+
+async def _completes_track(session: AsyncSession, row: Activity) -> bool:
+    """Whether every lesson published in the completed lesson's track is now completed, for the
+    first time."""
+    lesson = await session.get(Lesson, row.lesson_id)
+    if lesson is None or lesson.status is not LessonStatus.PUBLISHED or lesson.track_id is None:
+        return False
+    completed = (
+        select(Activity.lesson_id)
+        .where(
+            Activity.user_id == row.user_id,
+            Activity.verb == Verb.COMPLETED,
+            Activity.lesson_id.is_not(None),
+            Activity.id <= row.id,
+        )
+        .scalar_subquery()
+    )
+    counted_before = await session.scalar(
+        select(
+            exists().where(
+                ParticipationCount.user_id == row.user_id,
+                ParticipationCount.track_id == lesson.track_id,
+                ParticipationCount.tracks_completed > 0,
+            )
+        )
+    )
+    if counted_before:
+        return False
+    missing = await session.scalar(
+        select(
+            exists().where(
+                Lesson.track_id == lesson.track_id,
+                Lesson.status == LessonStatus.PUBLISHED,
+                Lesson.id.not_in(completed),
+            )
+        )
+    )
+    return not missing
+
+
+# Rebuilding ----------------------------------------------------------------------------------
+
+
+def _quarter_sql(dialect: str) -> ColumnElement[Any]:
+    """``activities.occurred_at`` down to its quarter hour, stored as the column stores times."""
+    seconds = literal(QUARTER_HOUR_SECONDS)
+    if dialect == "postgresql":
+        epoch = func.extract("epoch", Activity.occurred_at)
+        return func.to_timestamp(func.floor(epoch / seconds) * seconds)
+    # SQLite keeps times as text, "YYYY-MM-DD HH:MM:SS.ffffff".
+    seconds_since = cast(func.strftime("%s", Activity.occurred_at), Integer)
+    return func.strftime(
+        "%Y-%m-%d %H:%M:%S", seconds_since // seconds * seconds, "unixepoch"
+    ).concat(".000000")
+
+
+def _firsts() -> Any:
+    """The id of each learner's first start and first completion of each lesson."""
+    return (
+        select(func.min(Activity.id).label("id"))
+        .where(Activity.verb.in_((Verb.STARTED, Verb.COMPLETED)), Activity.lesson_id.is_not(None))
+        .group_by(Activity.user_id, Activity.lesson_id, Activity.verb)
+        .subquery()
+    )
+
+
+def _track_completions() -> Any:
+    """The id of the completion after which a learner had every published lesson of a track."""
+    published = (
+        select(Lesson.track_id, func.count().label("lessons"))
+        .where(Lesson.status == LessonStatus.PUBLISHED, Lesson.track_id.is_not(None))
+        .group_by(Lesson.track_id)
+        .subquery()
+    )
+    per_lesson = (
+        select(Activity.user_id, Activity.lesson_id, func.min(Activity.id).label("id"))
+        .where(Activity.verb == Verb.COMPLETED)
+        .group_by(Activity.user_id, Activity.lesson_id)
+        .subquery()
+    )
+    return (
+        select(func.max(per_lesson.c.id).label("id"))
+        .join(Lesson, Lesson.id == per_lesson.c.lesson_id)
+        .join(published, published.c.track_id == Lesson.track_id)
+        .where(Lesson.status == LessonStatus.PUBLISHED)
+        .group_by(per_lesson.c.user_id, Lesson.track_id, published.c.lessons)
+        .having(func.count() == published.c.lessons)
+        .subquery()
+    )
+
+
+async def rebuild(connection: AsyncConnection | AsyncSession) -> int:
+    """Replace every count with one computed from ``activities``; returns the rows written."""
+    dialect = (
+        connection.get_bind().dialect.name
+        if isinstance(connection, AsyncSession)
+        else connection.dialect.name
+    )
+    await _lock(connection, dialect)
+    firsts, tracks = _firsts(), _track_completions()
+    verb, assisted = Activity.verb, Activity.assisted.is_(True)
+    own = verb.in_(ACTIVE_VERBS)
+    first = firsts.c.id.is_not(None)
+
+    def total(condition: ColumnElement[bool]) -> ColumnElement[int]:
+        return func.sum(case((condition, 1), else_=0))
+
+    figures: Mapping[str, ColumnElement[Any]] = {
+        "joined": total(verb == Verb.JOINED),
+        "active": total(own),
+        "assisted": total(own & assisted),
+        "lessons_started": total((verb == Verb.STARTED) & first),
+        "lessons_completed": total(verb == Verb.COMPLETED),
+        "tracks_completed": total(tracks.c.id.is_not(None)),
+        "certificates": total(verb == Verb.CERTIFIED),
+        "attended": total(verb == Verb.ATTENDED),
+        "assisted_lessons_completed": total((verb == Verb.COMPLETED) & assisted),
+        "assisted_attended": total((verb == Verb.ATTENDED) & assisted),
+    }
+    quarter = _quarter_sql(dialect).label("occurred_at")
+    keys = [getattr(Activity, name) for name in KEY_COLUMNS]
+    summed = (
+        select(quarter, *keys, *(value.label(name) for name, value in figures.items()))
+        .select_from(Activity)
+        .outerjoin(firsts, firsts.c.id == Activity.id)
+        .outerjoin(tracks, tracks.c.id == Activity.id)
+        .where(verb.in_(COUNTED_VERBS), Activity.user_id.is_not(None))
+        .group_by(quarter, *keys)
+    )
+    await connection.execute(delete(ParticipationCount))
+    await connection.execute(
+        insert(ParticipationCount).from_select(["occurred_at", *KEY_COLUMNS, *figures], summed)
+    )
+    return int(await connection.scalar(select(func.count()).select_from(ParticipationCount)) or 0)
+
+
+async def _lock(connection: AsyncConnection | AsyncSession, dialect: str) -> None:
+    """Hold writers (and another rebuild) off the counts until this transaction ends.
+
+    SQLite has one writer at a time anyway.
+    """
+    if dialect == "postgresql":
+        await connection.execute(
+            text(f"LOCK TABLE {ParticipationCount.__tablename__} IN SHARE ROW EXCLUSIVE MODE")
+        )
+
+
+async def rebuild_if_missing(connection: AsyncConnection) -> bool:
+    """Build the counts when there are activities but no counts (a database that just got the
+    table); True when it did. Processes starting together build them once."""
+    await _lock(connection, connection.dialect.name)
+    counted = await connection.scalar(select(exists().select_from(ParticipationCount)))
+    recorded = await connection.scalar(select(exists().select_from(Activity)))
+    if counted or not recorded:
+        return False
+    await rebuild(connection)
+    return True

@@ -1,0 +1,174 @@
+"""Participation counts: written with each activity, equal to a rebuild, exact at boundaries."""
+
+from __future__ import annotations
+
+from datetime import UTC, date, datetime
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from sqlalchemy import func, select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from learntogether.db.models import Lesson, LessonStatus, ParticipationCount, Role, Verb
+from learntogether.services.reports import Figure, GroupBy, Period, participation
+from learntogether.services.reports.rollup import KEY_COLUMNS, quarter_of, rebuild
+from tests.report_builders import add_cohort, add_learner, add_track, at, record
+
+COUNTED = [
+    "joined",
+    "active",
+    "assisted",
+    "lessons_started",
+    "lessons_completed",
+    "tracks_completed",
+    "certificates",
+    "attended",
+    "assisted_lessons_completed",
+    "assisted_attended",
+]
+
+
+async def _summed(session: AsyncSession) -> list[tuple[Any, ...]]:
+    """The counts per key, however they are split between rows."""
+    keys = [ParticipationCount.occurred_at, *(getattr(ParticipationCount, k) for k in KEY_COLUMNS)]
+    rows = await session.execute(
+        select(*keys, *(func.sum(getattr(ParticipationCount, name)) for name in COUNTED))
+        .group_by(*keys)
+        .order_by(*keys)
+    )
+    return [tuple(row) for row in rows]
+
+
+async def test_counts_kept_while_writing_equal_a_rebuild(session: AsyncSession) -> None:
+    cohort = await add_cohort(session, "SLV1", region="Sliven", municipality="Sliven")
+    track, (first, second) = await add_track(session, "mixed", lessons=2)
+    ana = await add_learner(session, cohort=cohort)
+    vera = await add_learner(session, role=Role.PARENT, cohort=cohort)
+    for learner, verb, when, options in [
+        (ana, Verb.JOINED, at(5, 9, 1), {}),
+        (ana, Verb.STARTED, at(5, 9, 2), {"lesson": first}),
+        (ana, Verb.STEP, at(5, 9, 3), {"lesson": first}),
+        (ana, Verb.COMPLETED, at(5, 9, 20), {"lesson": first}),
+        (ana, Verb.STARTED, at(6, 9), {"lesson": first}),  # reading it again
+        (ana, Verb.STARTED, at(6, 10), {"lesson": second}),
+        (ana, Verb.COMPLETED, at(6, 10, 5), {"lesson": second, "assisted": True}),
+        (ana, Verb.CERTIFIED, at(6, 10, 5), {"track": track}),
+        (ana, Verb.REMINDED, at(7), {}),
+        (vera, Verb.JOINED, at(5, 9, 14), {"assisted": True}),
+        (vera, Verb.ATTENDED, at(8), {"assisted": True}),
+    ]:
+        await record(session, learner, verb, when, cohort=cohort, **options)  # type: ignore[arg-type]
+    written = await _summed(session)
+
+    assert await rebuild(session) == len(written)
+    assert await _summed(session) == written
+    # ana's first three records share a quarter hour (two rows: joining has no track), the
+    # completion at 9:20 has the next.
+    ana_rows = [row for row in written if row[1] == ana.id]
+    assert {(row[0], row[2]) for row in ana_rows if row[0] < at(5, 10)} == {
+        (at(5, 9), None),
+        (at(5, 9), track.id),
+        (at(5, 9, 15), track.id),
+    }
+    totals = [sum(row[9 + index] for row in written) for index in range(len(COUNTED))]
+    assert dict(zip(COUNTED, totals, strict=True)) == {
+        "joined": 2,
+        "active": 9,
+        "assisted": 3,
+        "lessons_started": 2,
+        "lessons_completed": 2,
+        "tracks_completed": 1,
+        "certificates": 1,
+        "attended": 1,
+        "assisted_lessons_completed": 1,
+        "assisted_attended": 1,
+    }
+
+
+async def test_a_lesson_counts_as_started_when_first_started(session: AsyncSession) -> None:
+    """Reading a lesson again a week later is not a start in that week."""
+    cohort = await add_cohort(session, "SLV1", region="Sliven", municipality="Sliven")
+    _, (lesson,) = await add_track(session, "mixed", lessons=1)
+    boris = await add_learner(session, cohort=cohort)
+    await record(session, boris, Verb.STARTED, at(6), cohort=cohort, lesson=lesson)
+    await record(session, boris, Verb.STARTED, at(14), cohort=cohort, lesson=lesson)
+    weeks = await participation(
+        session, period=Period.WEEK, figures=[Figure.ACTIVE, Figure.LESSONS_STARTED]
+    )
+    assert weeks.rows == [
+        {"period": "2026-01-05", "active": 1, "lessons_started": 1},
+        {"period": "2026-01-12", "active": 1, "lessons_started": 0},
+    ]
+
+
+async def test_a_track_is_completed_once_per_learner(session: AsyncSession) -> None:
+    """A lesson published after a learner finished the track: finishing it too is no second
+    track completion."""
+    cohort = await add_cohort(session, "SLV1", region="Sliven", municipality="Sliven")
+    _, (first, added) = await add_track(session, "mixed", lessons=1, archived=1)
+    ana = await add_learner(session, cohort=cohort)
+    await record(session, ana, Verb.COMPLETED, at(6), cohort=cohort, lesson=first)
+    lesson = await session.get(Lesson, added.id)
+    assert lesson is not None
+    lesson.status = LessonStatus.PUBLISHED
+    await record(session, ana, Verb.COMPLETED, at(9), cohort=cohort, lesson=added)
+    table = await participation(
+        session, figures=[Figure.LESSONS_COMPLETED, Figure.TRACKS_COMPLETED]
+    )
+    assert table.rows == [{"lessons_completed": 2, "tracks_completed": 1}]
+
+
+async def test_days_begin_on_a_quarter_hour_in_every_zone(session: AsyncSession) -> None:
+    """Kathmandu is UTC+5:45: its 6 January begins at 18:15 UTC on the 5th."""
+    kathmandu = ZoneInfo("Asia/Kathmandu")
+    cohort = await add_cohort(session, "KTM1", region="Bagmati", municipality="Kathmandu")
+    late, early = (
+        await add_learner(session, cohort=cohort),
+        await add_learner(session, cohort=cohort),
+    )
+    await record(session, late, Verb.JOINED, datetime(2026, 1, 5, 18, 14, 59, tzinfo=UTC))
+    await record(session, early, Verb.JOINED, datetime(2026, 1, 5, 18, 15, tzinfo=UTC))
+    sixth = await participation(
+        session,
+        start=date(2026, 1, 6),
+        end=date(2026, 1, 6),
+        zone=kathmandu,
+        figures=[Figure.JOINED],
+    )
+    assert sixth.rows == [{"joined": 1}]
+    fifth = await participation(
+        session,
+        start=date(2026, 1, 5),
+        end=date(2026, 1, 5),
+        zone=kathmandu,
+        figures=[Figure.JOINED],
+    )
+    assert fifth.rows == [{"joined": 1}]
+    assert quarter_of(datetime(2026, 1, 5, 18, 14, 59, tzinfo=UTC)) == datetime(
+        2026, 1, 5, 18, 0, tzinfo=UTC
+    )
+
+
+async def test_reminders_and_nudges_are_not_counted(session: AsyncSession) -> None:
+    cohort = await add_cohort(session, "SLV1", region="Sliven", municipality="Sliven")
+    goran = await add_learner(session, cohort=cohort)
+    await record(session, goran, Verb.REMINDED, at(6), cohort=cohort)
+    await record(session, goran, Verb.NUDGED, at(7), cohort=cohort)
+    assert await _summed(session) == []
+    by_region = await participation(session, group_by=GroupBy.REGION, figures=[Figure.ACTIVE])
+    assert by_region.rows == []
+
+
+async def test_split_rows_of_one_key_add_up(session: AsyncSession) -> None:
+    """Two writers racing on a new quarter may each insert a row: the figures still add up, and
+    the next record goes to one of them only."""
+    cohort = await add_cohort(session, "SLV1", region="Sliven", municipality="Sliven")
+    ana = await add_learner(session, cohort=cohort)
+    await record(session, ana, Verb.JOINED, at(5, 9), cohort=cohort)
+    (row,) = (await session.scalars(select(ParticipationCount))).all()
+    twin = {column: getattr(row, column) for column in ("occurred_at", *KEY_COLUMNS)}
+    session.add(ParticipationCount(**twin, active=1, attended=1))
+    await session.flush()
+    await record(session, ana, Verb.ATTENDED, at(5, 9, 5), cohort=cohort)
+    table = await participation(session, figures=[Figure.JOINED, Figure.ACTIVE, Figure.ATTENDED])
+    assert table.rows == [{"joined": 1, "active": 1, "attended": 2}]
