@@ -16,6 +16,8 @@ import asyncio
 import statistics
 import time
 from collections.abc import Awaitable, Callable
+from datetime import UTC, datetime, timedelta
+from zoneinfo import ZoneInfo
 
 from sqlalchemy import func, select, text
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -28,6 +30,7 @@ from learntogether.services import reports
 from learntogether.services.reports import GroupBy, Period
 
 Report = Callable[[AsyncSession], Awaitable[object]]
+SOFIA = ZoneInfo("Europe/Sofia")
 
 
 async def _busiest(session: AsyncSession) -> tuple[str, str]:
@@ -70,6 +73,11 @@ async def main(url: str, runs: int) -> None:
     async with session_maker() as session:
         lesson, track = await _busiest(session)
         rows = await session.scalar(select(func.count()).select_from(Activity))
+        latest = await session.scalar(select(func.max(Activity.occurred_at)))
+    # The last three full months (in Sofia) the seed covers.
+    quarter_end = (latest or datetime.now(UTC)).astimezone(SOFIA).date().replace(day=1)
+    quarter_end -= timedelta(days=1)
+    quarter_start = (quarter_end - timedelta(days=80)).replace(day=1)
 
     async def baseline(session: AsyncSession) -> object:
         return await session.scalar(select(func.count()).select_from(Activity))
@@ -87,8 +95,17 @@ async def main(url: str, runs: int) -> None:
             None,
         ),
         (
-            "participation by region and month",
-            lambda s: reports.participation(s, group_by=GroupBy.REGION, period=Period.MONTH),
+            "participation by region, three months (Sofia)",
+            lambda s: reports.participation(
+                s, group_by=GroupBy.REGION, start=quarter_start, end=quarter_end, zone=SOFIA
+            ),
+            None,
+        ),
+        (
+            "participation by region and month (Sofia)",
+            lambda s: reports.participation(
+                s, group_by=GroupBy.REGION, period=Period.MONTH, zone=SOFIA
+            ),
             None,
         ),
         (f"funnel of {track}", lambda s: reports.funnel(s, track=track), None),

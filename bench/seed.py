@@ -77,6 +77,7 @@ from learntogether.services.certificates import CODE_ALPHABET, CODE_LENGTH
 from learntogether.services.curriculum import import_curriculum
 from learntogether.services.learners import COUNTRY_TIMEZONES, PRIVACY_VERSION
 from learntogether.services.quizzes import LIKERT_POINTS, QuizResult, decide
+from learntogether.services.reports import rollup
 
 SEED_ACTOR = "bench-seed"
 DAYS = 365
@@ -1566,6 +1567,7 @@ async def seed_database(
             end=datetime.combine(end or datetime.now(UTC).date(), time(0), UTC),
         )
         async with engine.begin() as connection:
+            counts["participation_counts"] = await rollup.rebuild(connection)
             await connection.execute(text("ANALYZE"))
     finally:
         await engine.dispose()

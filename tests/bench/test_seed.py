@@ -26,6 +26,7 @@ from learntogether.db.models import (
     Verb,
 )
 from learntogether.services import certificates
+from learntogether.services.reports import participation
 from tests.conftest import TestDatabase
 
 LESSONS = Path(__file__).resolve().parents[2] / "lessons"
@@ -60,6 +61,15 @@ async def test_seed_writes_the_counts_asked_for_as_the_services_would(
         assisted = await session.scalar(select(func.count()).where(Activity.assisted))
         assert assisted
         await _check_consistency(session)
+        # The participation counts were built: the report agrees with the record.
+        completed = await session.scalar(
+            select(func.count()).where(Activity.verb == Verb.COMPLETED)
+        )
+        joined = await session.scalar(
+            select(func.count(Activity.user_id.distinct())).where(Activity.verb == Verb.JOINED)
+        )
+        (totals,) = (await participation(session)).rows
+        assert (totals["lessons_completed"], totals["joined"]) == (completed, joined)
 
 
 async def _check_consistency(session: AsyncSession) -> None:

@@ -37,9 +37,6 @@ class Verb(StrEnum):
     CERTIFIED = "certified"
 
 
-_REPORT_COLUMNS = ["verb", "assisted", "lesson_id", "occurred_at", "track_id"]
-
-
 class Activity(Base):
     """One thing a learner did or received, with who they were at that moment.
 
@@ -60,21 +57,7 @@ class Activity(Base):
         Index("ix_activities_user_id_occurred_at", "user_id", "occurred_at"),
         Index("ix_activities_cohort_id_occurred_at", "cohort_id", "occurred_at"),
         Index("ix_activities_lesson_id_verb", "lesson_id", "verb"),
-        # Participation grouped by region or cohort answers from these alone (PostgreSQL keeps
-        # the other columns it needs in the index).
-        Index(
-            "ix_activities_region_user_id",
-            "region",
-            "user_id",
-            postgresql_include=[*_REPORT_COLUMNS, "cohort_id"],
-        ),
-        Index(
-            "ix_activities_cohort_id_user_id",
-            "cohort_id",
-            "user_id",
-            postgresql_include=_REPORT_COLUMNS,
-        ),
-        # Tracks completed: each learner's completed lessons.
+        # Participation counts: a learner's first completion of a lesson, and of a track.
         Index(
             "ix_activities_completed_user_id_lesson_id",
             "user_id",
