@@ -1,7 +1,7 @@
 """Telegram's HTML formatting subset, parsed as the Bot API server (TDLib's ``parse_html``) does.
 
-The content validator uses it to refuse lesson text Telegram would refuse, and the test suite's
-Bot API stand-in uses it to answer as Telegram does.
+The content validator and broadcasts refuse text Telegram would refuse through ``text_problems``,
+and the test suite's Bot API stand-in uses the parser to answer as Telegram does.
 
 ``parse_html`` turns markup into the plain text and the ``MessageEntity`` dicts Telegram stores,
 with offsets and lengths in UTF-16 code units. Errors carry TDLib's messages, the part after
@@ -307,3 +307,26 @@ def parse_html(markup: str) -> tuple[str, list[Entity]]:
         if entity["type"] == "code":
             del entity["language"]
     return text, entities
+
+
+def text_problems(
+    value: str, *, limit: int, what: str, markup: bool = True, allow_empty: bool = True
+) -> list[str]:
+    """What Telegram would object to in ``value``, one message each, naming the text ``what``.
+
+    The markup must parse; with ``markup=False`` (a poll, a button: shown as plain text) there must
+    be none. The length is counted as Telegram counts it: after parsing and trimming, in UTF-16.
+    """
+    try:
+        plain, entities = parse_html(value)
+    except TelegramHTMLError as error:
+        return [f"Telegram would refuse this {what}: {error}"]
+    problems = []
+    if not markup and entities:
+        problems.append(f"{what} is shown as plain text: remove the markup")
+    length = utf16_length(plain.strip())
+    if length == 0 and not allow_empty:
+        problems.append(f"{what} is empty")
+    if length > limit:
+        problems.append(f"{what} is {length} characters; Telegram's limit is {limit}")
+    return problems

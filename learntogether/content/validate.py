@@ -19,7 +19,7 @@ from learntogether.content.schema import (
 )
 from learntogether.db.models import QuestionKind
 from learntogether.i18n import SOURCE_LOCALE, SUPPORTED_LOCALES
-from learntogether.telegram_html import TelegramHTMLError, parse_html, utf16_length
+from learntogether.telegram_html import text_problems
 
 Path = tuple[str | int, ...]
 
@@ -94,19 +94,8 @@ class _Checker:
             if code not in self.locales and code not in self.partial:
                 self.add((*path, code), f"'{code}' is neither in locales nor in partial")
                 continue
-            try:
-                plain, entities = parse_html(value)
-            except TelegramHTMLError as error:
-                self.add((*path, code), f"Telegram would refuse this {what}: {error}")
-                continue
-            if not markup and entities:
-                self.add((*path, code), f"{what} is shown as plain text: remove the markup")
-            length = utf16_length(plain.strip())
-            if length > limit:
-                self.add(
-                    (*path, code),
-                    f"{what} is {length} characters; Telegram's limit here is {limit}",
-                )
+            for message in text_problems(value, limit=limit, what=what, markup=markup):
+                self.add((*path, code), message)
 
 
 def validate_lesson(lesson: LessonDocument) -> list[Problem]:

@@ -37,7 +37,7 @@ from learntogether.services.audit import record_change
 from learntogether.services.cohorts import mediator_scope
 from learntogether.services.errors import Conflict, FieldProblem, InvalidInput, NotAllowed, NotFound
 from learntogether.services.tokens import Principal
-from learntogether.telegram_html import TelegramHTMLError, parse_html, utf16_length
+from learntogether.telegram_html import text_problems
 
 PERSONAL_KINDS = (BroadcastKind.REMINDER, BroadcastKind.NUDGE)
 
@@ -228,18 +228,10 @@ def clean_text(text: str | Mapping[str, str], *, default_locale: str) -> dict[st
             known = ", ".join(SUPPORTED_LOCALES)
             problems.append(FieldProblem(path, f"unknown locale '{code}' (known: {known})"))
             continue
-        try:
-            plain, _entities = parse_html(value)
-        except TelegramHTMLError as error:
-            problems.append(FieldProblem(path, f"Telegram would refuse this text: {error}"))
-            continue
-        length = utf16_length(plain.strip())
-        if length == 0:
-            problems.append(FieldProblem(path, "is empty"))
-        elif length > MESSAGE_LIMIT:
-            problems.append(
-                FieldProblem(path, f"is {length} characters; Telegram's limit is {MESSAGE_LIMIT}")
-            )
+        problems += [
+            FieldProblem(path, message)
+            for message in text_problems(value, limit=MESSAGE_LIMIT, what="text", allow_empty=False)
+        ]
     if problems:
         raise InvalidInput("The message text cannot be sent.", problems)
     return texts

@@ -40,9 +40,7 @@ def test_broken_lesson_reports_every_problem_with_its_line(tmp_path: Path) -> No
     assert (
         "steps[0].text.en: Telegram would refuse this step text: Can't find end tag" in unbalanced
     )
-    assert (
-        "steps[1].text.en: step text is 5000 characters; Telegram's limit here is 4096" in too_long
-    )
+    assert "steps[1].text.en: step text is 5000 characters; Telegram's limit is 4096" in too_long
     assert (
         "quiz.questions[0].options: a single question has exactly one correct option, not 0"
         in no_correct
@@ -97,9 +95,9 @@ def test_poll_limits_are_checked(tmp_path: Path) -> None:
     question["options"][1]["text"]["en"] = "o" * 101
     question["explanation"]["en"] = "e" * 201
     problems = "\n".join(_problems(tmp_path, {"01-what-segregation-is.yaml": poll}))
-    assert "poll question is 301 characters; Telegram's limit here is 300" in problems
-    assert "poll option is 101 characters; Telegram's limit here is 100" in problems
-    assert "poll explanation is 201 characters; Telegram's limit here is 200" in problems
+    assert "poll question is 301 characters; Telegram's limit is 300" in problems
+    assert "poll option is 101 characters; Telegram's limit is 100" in problems
+    assert "poll explanation is 201 characters; Telegram's limit is 200" in problems
 
 
 @pytest.mark.parametrize(
@@ -186,6 +184,5 @@ def test_step_with_image_is_a_caption_of_1024(tmp_path: Path) -> None:
     data["steps"][0]["text"]["en"] = "c" * 1025
     problems = _problems(tmp_path, {"01-what-segregation-is.yaml": data})
     assert any(
-        "step text (a caption) is 1025 characters; Telegram's limit here is 1024" in p
-        for p in problems
+        "step text (a caption) is 1025 characters; Telegram's limit is 1024" in p for p in problems
     )
