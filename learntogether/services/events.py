@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import secrets
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Annotated
@@ -92,29 +93,40 @@ def _new_code() -> str:
     return "".join(secrets.choice(CODE_ALPHABET) for _ in range(CODE_LENGTH))
 
 
-async def _info(session: AsyncSession, event: Event, cohort: Cohort) -> EventInfo:
-    assisted = case((Attendance.method == AttendanceMethod.MEDIATOR, 1), else_=0)
-    attended, assisted_count = (
-        await session.execute(
-            select(func.count(), func.coalesce(func.sum(assisted), 0)).where(
-                Attendance.event_id == event.id
-            )
-        )
-    ).one()
+async def _infos(session: AsyncSession, events: Sequence[Event], cohort: Cohort) -> list[EventInfo]:
+    """The cohort's ``events`` with their figures, in two queries however many there are."""
+    by_mediator = case((Attendance.method == AttendanceMethod.MEDIATOR, 1), else_=0)
+    counts = await session.execute(
+        select(Attendance.event_id, func.count(), func.coalesce(func.sum(by_mediator), 0))
+        .where(Attendance.event_id.in_([event.id for event in events]))
+        .group_by(Attendance.event_id)
+    )
+    figures = {event_id: (attended, assisted) for event_id, attended, assisted in counts}
     members = await session.scalar(
         select(func.count()).select_from(Membership).where(Membership.cohort_id == cohort.id)
     )
-    return EventInfo(
-        id=event.id,
-        cohort=cohort.code,
-        code=event.code,
-        title=event.title,
-        starts_at=event.starts_at,
-        location=event.location,
-        attended=attended,
-        assisted=assisted_count,
-        members=members or 0,
-    )
+    infos = []
+    for event in events:
+        attended, assisted = figures.get(event.id, (0, 0))
+        infos.append(
+            EventInfo(
+                id=event.id,
+                cohort=cohort.code,
+                code=event.code,
+                title=event.title,
+                starts_at=event.starts_at,
+                location=event.location,
+                attended=attended,
+                assisted=assisted,
+                members=members or 0,
+            )
+        )
+    return infos
+
+
+async def _info(session: AsyncSession, event: Event, cohort: Cohort) -> EventInfo:
+    [info] = await _infos(session, [event], cohort)
+    return info
 
 
 async def create_event(
@@ -173,11 +185,12 @@ async def get_event(session: AsyncSession, *, event_id: int, scope: Scope) -> Ev
 
 
 async def list_events(session: AsyncSession, *, cohort_code: str, scope: Scope) -> list[EventInfo]:
+    """The cohort's workshops, newest first, with their figures in a fixed number of queries."""
     cohort = await find_in_scope(session, cohort_code, scope)
     found = await session.scalars(
         select(Event).where(Event.cohort_id == cohort.id).order_by(Event.starts_at.desc())
     )
-    return [await _info(session, event, cohort) for event in found]
+    return await _infos(session, found.all(), cohort)
 
 
 async def attendance(session: AsyncSession, *, event_id: int, scope: Scope) -> list[Attendee]:

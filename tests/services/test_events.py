@@ -1,0 +1,120 @@
+"""Listing a cohort's workshops: every figure, newest first, and a fixed number of queries."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import pytest
+from sqlalchemy import event
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from learntogether.db.models import Cohort, User
+from learntogether.services import events
+from learntogether.services.cohorts import Scope
+from learntogether.services.errors import NotAllowed
+from learntogether.services.events import EventInfo, EventInput
+from tests.report_builders import add_cohort, add_learner
+
+EVERY_COHORT = Scope(None)
+FIRST_WORKSHOP = datetime(2026, 3, 2, 10, 0, tzinfo=UTC)
+
+
+async def add_workshop(session: AsyncSession, cohort: Cohort, day: int) -> EventInfo:
+    """A workshop of ``cohort`` on the ``day``-th day after the first one."""
+    data = EventInput(title=f"Workshop {day}", starts_at=FIRST_WORKSHOP + timedelta(days=day))
+    return await events.create_event(
+        session, cohort_code=cohort.code, data=data, scope=EVERY_COHORT, actor="test"
+    )
+
+
+async def attend(
+    session: AsyncSession, workshop: EventInfo, learners: list[User], *, assisted: bool
+) -> None:
+    """Check ``learners`` in by the link, or by a mediator when ``assisted``."""
+    for learner in learners:
+        if assisted:
+            await events.record_attendance(
+                session, event_id=workshop.id, user_id=learner.id, scope=EVERY_COHORT, actor="test"
+            )
+        else:
+            await events.check_in(
+                session, learner=learner, code=workshop.code, now=workshop.starts_at
+            )
+
+
+@contextmanager
+def counting_statements(session: AsyncSession) -> Iterator[list[str]]:
+    """The SQL statements the session's connection runs inside the block."""
+    assert session.bind is not None
+    engine = session.bind.sync_engine
+    statements: list[str] = []
+
+    def remember(_connection: Any, _cursor: Any, statement: str, *_: Any) -> None:
+        statements.append(statement)
+
+    event.listen(engine, "before_cursor_execute", remember)
+    try:
+        yield statements
+    finally:
+        event.remove(engine, "before_cursor_execute", remember)
+
+
+async def test_each_listed_workshop_has_its_own_attendance_figures(session: AsyncSession) -> None:
+    sliven = await add_cohort(session, "SLV1", region="Sliven", municipality="Sliven")
+    sofia = await add_cohort(session, "SOF1", region="Sofia-city", municipality="Sofia")
+    members = [await add_learner(session, cohort=sliven) for _ in range(5)]
+    elsewhere = await add_learner(session, cohort=sofia)
+    empty, by_link, mixed, by_mediator = [await add_workshop(session, sliven, d) for d in range(4)]
+    await attend(session, by_link, members[:3], assisted=False)
+    await attend(session, mixed, members[:2], assisted=False)
+    await attend(session, mixed, members[2:5], assisted=True)
+    await attend(session, by_mediator, members[4:], assisted=True)
+    other_cohorts = await add_workshop(session, sofia, 1)
+    await attend(session, other_cohorts, [elsewhere], assisted=True)
+
+    listed = await events.list_events(session, cohort_code="SLV1", scope=EVERY_COHORT)
+
+    assert [(info.id, info.attended, info.assisted, info.members) for info in listed] == [
+        (by_mediator.id, 1, 1, 5),
+        (mixed.id, 5, 3, 5),
+        (by_link.id, 3, 0, 5),
+        (empty.id, 0, 0, 5),
+    ]
+    assert [(info.cohort, info.code, info.title, info.starts_at) for info in listed] == [
+        ("SLV1", shown.code, shown.title, shown.starts_at)
+        for shown in (by_mediator, mixed, by_link, empty)
+    ]
+    assert listed == [
+        await events.get_event(session, event_id=info.id, scope=EVERY_COHORT) for info in listed
+    ]
+
+
+async def test_listing_ten_workshops_runs_as_many_statements_as_listing_two(
+    session: AsyncSession,
+) -> None:
+    sliven = await add_cohort(session, "SLV1", region="Sliven", municipality="Sliven")
+    members = [await add_learner(session, cohort=sliven) for _ in range(3)]
+    statements_per_listing = []
+    for days in (range(2), range(2, 10)):
+        for day in days:
+            workshop = await add_workshop(session, sliven, day)
+            await attend(session, workshop, members[: day % 4], assisted=day % 2 == 0)
+        with counting_statements(session) as statements:
+            listed = await events.list_events(session, cohort_code="SLV1", scope=EVERY_COHORT)
+        statements_per_listing.append((len(listed), len(statements)))
+
+    (two, for_two), (ten, for_ten) = statements_per_listing
+    assert (two, ten) == (2, 10)
+    assert for_two == for_ten, statements_per_listing
+
+
+async def test_mediator_cannot_list_another_cohorts_workshops(session: AsyncSession) -> None:
+    sliven = await add_cohort(session, "SLV1", region="Sliven", municipality="Sliven")
+    sofia = await add_cohort(session, "SOF1", region="Sofia-city", municipality="Sofia")
+    await add_workshop(session, sofia, 0)
+
+    with pytest.raises(NotAllowed):
+        await events.list_events(session, cohort_code="SOF1", scope=Scope(frozenset({sliven.id})))
