@@ -28,9 +28,8 @@ from learntogether.db.models import (
     Verb,
     VersionStatus,
 )
-from learntogether.services import player, quizzes
+from learntogether.services import activity, player, quizzes
 from learntogether.services.curriculum import import_curriculum
-from learntogether.services.reports import rollup
 from tests.content.samples import TRACK
 
 _telegram_ids = itertools.count(5_000_000)
@@ -88,28 +87,18 @@ async def record(
     assisted: bool = False,
     data: dict[str, Any] | None = None,
 ) -> Activity:
-    """One activity row with the learner's current snapshot; the lesson's track by default.
-
-    Counted in the participation counts as ``services/activity.record`` counts it."""
-    row = Activity(
+    """One activity of the learner as the services record it; the lesson's track by default."""
+    return await activity.record(
+        session,
+        learner,
+        verb,
         occurred_at=when,
-        user_id=learner.id,
-        verb=verb,
         cohort_id=cohort.id if cohort else None,
         track_id=track.id if track else (lesson.track_id if lesson else None),
         lesson_id=lesson.id if lesson else None,
         assisted=assisted,
-        role=learner.role,
-        locale=learner.locale,
-        country=learner.country,
-        region=learner.region,
-        municipality=learner.municipality,
         data=data,
     )
-    session.add(row)
-    await session.flush()
-    await rollup.add(session, row)
-    return row
 
 
 def lesson_document(slug: str, *, steps: int, quiz: bool) -> dict[str, Any]:

@@ -7,6 +7,7 @@ participation counts (``reports/rollup.py``) in the same transaction.
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Any
 
 from sqlalchemy import select
@@ -38,7 +39,12 @@ async def record(
     score: float | None = None,
     assisted: bool = False,
     data: dict[str, Any] | None = None,
-) -> None:
+    occurred_at: datetime | None = None,
+) -> Activity:
+    """Record what ``learner`` did or received, with who they are now, and count it.
+
+    ``cohort_id`` defaults to the cohort the learner joined last; ``occurred_at`` to now.
+    """
     row = Activity(
         user_id=learner.id,
         verb=verb,
@@ -58,6 +64,9 @@ async def record(
         municipality=learner.municipality,
         data=data,
     )
+    if occurred_at is not None:
+        row.occurred_at = occurred_at
     session.add(row)
     await session.flush()
     await rollup.add(session, row)
+    return row

@@ -10,22 +10,12 @@ from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from learntogether.db.models import Lesson, LessonStatus, ParticipationCount, Role, Verb
+from learntogether.db.models.activity import PARTICIPATION_FIGURES
 from learntogether.services.reports import Figure, GroupBy, Period, participation
 from learntogether.services.reports.rollup import KEY_COLUMNS, quarter_of, rebuild
 from tests.report_builders import add_cohort, add_learner, add_track, at, record
 
-COUNTED = [
-    "joined",
-    "active",
-    "assisted",
-    "lessons_started",
-    "lessons_completed",
-    "tracks_completed",
-    "certificates",
-    "attended",
-    "assisted_lessons_completed",
-    "assisted_attended",
-]
+COUNTED = PARTICIPATION_FIGURES
 
 
 async def _summed(session: AsyncSession) -> list[tuple[Any, ...]]:

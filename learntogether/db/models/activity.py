@@ -90,8 +90,7 @@ class Activity(Base):
 
 QUARTER_HOUR_SECONDS = 900
 
-_FIGURE_COLUMNS = [
-    "occurred_at",
+PARTICIPATION_FIGURES = (
     "joined",
     "active",
     "assisted",
@@ -102,7 +101,8 @@ _FIGURE_COLUMNS = [
     "attended",
     "assisted_lessons_completed",
     "assisted_attended",
-]
+)
+"""The figures ``participation_counts`` keeps per learner and quarter hour."""
 
 
 class ParticipationCount(Base):
@@ -127,13 +127,13 @@ class ParticipationCount(Base):
             "ix_participation_counts_region_user_id",
             "region",
             "user_id",
-            postgresql_include=[*_FIGURE_COLUMNS, "cohort_id", "track_id"],
+            postgresql_include=["occurred_at", *PARTICIPATION_FIGURES, "cohort_id", "track_id"],
         ),
         Index(
             "ix_participation_counts_cohort_id_user_id",
             "cohort_id",
             "user_id",
-            postgresql_include=[*_FIGURE_COLUMNS, "track_id"],
+            postgresql_include=["occurred_at", *PARTICIPATION_FIGURES, "track_id"],
         ),
     )
 
