@@ -27,6 +27,7 @@ from typing import Any
 from sqlalchemy import (
     ColumnElement,
     Integer,
+    Select,
     case,
     cast,
     delete,
@@ -194,17 +195,16 @@ def _quarter_sql(dialect: str) -> ColumnElement[Any]:
     ).concat(".000000")
 
 
-def _firsts() -> Any:
+def _firsts() -> Select[Any]:
     """The id of each learner's first start and first completion of each lesson."""
     return (
         select(func.min(Activity.id).label("id"))
         .where(Activity.verb.in_((Verb.STARTED, Verb.COMPLETED)), Activity.lesson_id.is_not(None))
         .group_by(Activity.user_id, Activity.lesson_id, Activity.verb)
-        .subquery()
     )
 
 
-def _track_completions() -> Any:
+def _track_completions() -> Select[Any]:
     """The id of the completion after which a learner had every published lesson of a track."""
     published = (
         select(Lesson.track_id, func.count().label("lessons"))
@@ -225,7 +225,6 @@ def _track_completions() -> Any:
         .where(Lesson.status == LessonStatus.PUBLISHED)
         .group_by(per_lesson.c.user_id, Lesson.track_id, published.c.lessons)
         .having(func.count() == published.c.lessons)
-        .subquery()
     )
 
 
@@ -240,7 +239,8 @@ async def rebuild(connection: AsyncConnection | AsyncSession) -> int:
     firsts, tracks = _firsts(), _track_completions()
     verb, assisted = Activity.verb, Activity.assisted.is_(True)
     own = verb.in_(ACTIVE_VERBS)
-    first = firsts.c.id.is_not(None)
+    # Non-correlated IN: both databases build the set once (joins made SQLite loop).
+    first = Activity.id.in_(firsts)
 
     def total(condition: ColumnElement[bool]) -> ColumnElement[int]:
         return func.sum(case((condition, 1), else_=0))
@@ -251,7 +251,7 @@ async def rebuild(connection: AsyncConnection | AsyncSession) -> int:
         "assisted": total(own & assisted),
         "lessons_started": total((verb == Verb.STARTED) & first),
         "lessons_completed": total(verb == Verb.COMPLETED),
-        "tracks_completed": total(tracks.c.id.is_not(None)),
+        "tracks_completed": total(Activity.id.in_(tracks)),
         "certificates": total(verb == Verb.CERTIFIED),
         "attended": total(verb == Verb.ATTENDED),
         "assisted_lessons_completed": total((verb == Verb.COMPLETED) & assisted),
@@ -262,8 +262,6 @@ async def rebuild(connection: AsyncConnection | AsyncSession) -> int:
     summed = (
         select(quarter, *keys, *(value.label(name) for name, value in figures.items()))
         .select_from(Activity)
-        .outerjoin(firsts, firsts.c.id == Activity.id)
-        .outerjoin(tracks, tracks.c.id == Activity.id)
         .where(verb.in_(COUNTED_VERBS), Activity.user_id.is_not(None))
         .group_by(quarter, *keys)
     )
