@@ -339,7 +339,9 @@ async def send_nudges(
     return NudgeResult(nudged=len(due), recently_nudged=recent)
 
 
-async def nudge_cohort(session: AsyncSession, *, cohort_code: str, scope: Scope) -> NudgeResult:
+async def nudge_cohort(
+    session: AsyncSession, *, cohort_code: str, scope: Scope, now: datetime | None = None
+) -> NudgeResult:
     """A mediator nudges their cohort's quiet members now (``/nudge``), with the same weekly limit."""
     cohort = await find_in_scope(session, cohort_code, scope)
-    return await send_nudges(session, cohort_ids=[cohort.id])
+    return await send_nudges(session, now=now, cohort_ids=[cohort.id])

@@ -149,7 +149,7 @@ async def test_quiet_learners_are_nudged_at_most_once_a_week(session: AsyncSessi
     first = await reminders.send_nudges(session, now=NOW)
     assert (first.nudged, first.recently_nudged) == (1, 0)
     assert await queued(session, BroadcastKind.NUDGE) == [quiet.id]
-    again = await reminders.nudge_cohort(session, cohort_code="SLV1", scope=Scope(None))
+    again = await reminders.nudge_cohort(session, cohort_code="SLV1", scope=Scope(None), now=NOW)
     assert (again.nudged, again.recently_nudged) == (0, 1)
 
 
