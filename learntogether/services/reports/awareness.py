@@ -22,6 +22,7 @@ from typing import Any
 
 from sqlalchemy import ColumnElement, Subquery, case, distinct, func, literal, select
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import aliased
 
 from learntogether.content.schema import LessonDocument, Survey
 from learntogether.db.models import Activity, Answer, LessonVersion, QuestionKind, QuizAttempt, Verb
@@ -147,9 +148,14 @@ async def _pairs(
     group_by: GroupBy | None,
     scope: Scope,
 ) -> Subquery:
-    """(user_id, item, before, after, group) for every learner who answered an item in both."""
-    before = await _answers(session, pre_id, items, reverse, first=True)
-    after = await _answers(session, post_id, items, reverse, first=False)
+    """(user_id, item, before, after, group) for every learner who answered an item in both.
+
+    The two surveys' chosen answers are paired by (learner, item) before their points are read:
+    joined the other way round, SQLite scanned the whole post-survey once per pre-survey answer.
+    """
+    before = await _chosen(session, pre_id, items, first=True)
+    after = await _chosen(session, post_id, items, first=False)
+    before_answer, after_answer = aliased(Answer), aliased(Answer)
     last_answer = (
         select(Activity.user_id, func.max(Activity.id).label("id"))
         .where(Activity.verb == Verb.ANSWERED, Activity.lesson_id == post_id)
@@ -161,12 +167,14 @@ async def _pairs(
         select(
             before.c.user_id,
             before.c.item,
-            before.c.value.label("before"),
-            after.c.value.label("after"),
+            _point(before_answer, reverse).label("before"),
+            _point(after_answer, reverse).label("after"),
             group.label("group"),
         )
         .select_from(before)
         .join(after, (after.c.user_id == before.c.user_id) & (after.c.item == before.c.item))
+        .join(before_answer, before_answer.id == before.c.id)
+        .join(after_answer, after_answer.id == after.c.id)
         .outerjoin(last_answer, last_answer.c.user_id == before.c.user_id)
         .outerjoin(Activity, Activity.id == last_answer.c.id)
         .where(cohort_condition(scope, Activity.cohort_id))
@@ -174,17 +182,21 @@ async def _pairs(
     )
 
 
-async def _answers(
-    session: AsyncSession, lesson_id: int, items: list[str], reverse: set[str], *, first: bool
+async def _chosen(
+    session: AsyncSession, lesson_id: int, items: list[str], *, first: bool
 ) -> Subquery:
-    """Each learner's first (or latest) likert point per item in the survey, reversed items
-    flipped."""
+    """(user_id, item, id): each learner's first (or latest) likert answer per item in the
+    survey."""
     versions = list(
         await session.scalars(select(LessonVersion.id).where(LessonVersion.lesson_id == lesson_id))
     )
     pick = func.min if first else func.max
-    chosen = (
-        select(pick(Answer.id).label("id"))
+    return (
+        select(
+            QuizAttempt.user_id.label("user_id"),
+            Answer.question_key.label("item"),
+            pick(Answer.id).label("id"),
+        )
         .join(QuizAttempt, QuizAttempt.id == Answer.attempt_id)
         .where(
             QuizAttempt.lesson_version_id.in_(versions),
@@ -194,20 +206,14 @@ async def _answers(
         .group_by(QuizAttempt.user_id, Answer.question_key)
         .subquery()
     )
-    point = first_choice()
-    value = (
-        case((Answer.question_key.in_(sorted(reverse)), LIKERT_POINTS + 1 - point), else_=point)
-        if reverse
-        else point
+
+
+def _point(answer: type[Answer], reverse: set[str]) -> ColumnElement[int]:
+    """An answer's likert point, flipped (6 − point) for a ``reverse`` statement."""
+    point = first_choice(answer)
+    if not reverse:
+        return point
+    flipped: ColumnElement[int] = case(
+        (answer.question_key.in_(sorted(reverse)), LIKERT_POINTS + 1 - point), else_=point
     )
-    return (
-        select(
-            QuizAttempt.user_id.label("user_id"),
-            Answer.question_key.label("item"),
-            value.label("value"),
-        )
-        .select_from(Answer)
-        .join(chosen, chosen.c.id == Answer.id)
-        .join(QuizAttempt, QuizAttempt.id == Answer.attempt_id)
-        .subquery()
-    )
+    return flipped

@@ -385,9 +385,9 @@ def _sqlite_offset(offsets: Sequence[tuple[int | None, int]], source: Source) ->
 # Answers -------------------------------------------------------------------------------------
 
 
-def first_choice() -> ColumnElement[int]:
+def first_choice(answer: type[Answer] = Answer) -> ColumnElement[int]:
     """The first chosen option index (or the likert point) of an answer."""
-    value: ColumnElement[int] = Answer.choice[0].as_integer()
+    value: ColumnElement[int] = answer.choice[0].as_integer()
     return value
 
 
