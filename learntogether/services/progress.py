@@ -4,14 +4,14 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from learntogether.db.base import utcnow
 from learntogether.db.models import Activity, Certificate, LessonProgress, ProgressStatus, User
 from learntogether.services.catalogue import catalogue
+from learntogether.services.learners import zone_of
 
 
 @dataclass(frozen=True)
@@ -30,13 +30,6 @@ class ProgressSummary:
     average_score: int | None
     streak_days: int
     certificates: int
-
-
-def _zone(learner: User) -> ZoneInfo:
-    try:
-        return ZoneInfo(learner.timezone or "UTC")
-    except (ZoneInfoNotFoundError, ValueError):
-        return ZoneInfo("UTC")
 
 
 def streak(days: set[date], today: date) -> int:
@@ -58,13 +51,13 @@ async def summary(
         await session.scalars(select(LessonProgress).where(LessonProgress.user_id == learner.id))
     )
     scores = [row.best_score for row in progress if row.best_score is not None]
-    zone = _zone(learner)
+    zone = zone_of(learner.timezone, learner.country)
     moments = await session.scalars(
         select(Activity.occurred_at).where(Activity.user_id == learner.id)
     )
     days = {moment.astimezone(zone).date() for moment in moments}
-    certificates = len(
-        list(await session.scalars(select(Certificate.id).where(Certificate.user_id == learner.id)))
+    certificates = await session.scalar(
+        select(func.count()).select_from(Certificate).where(Certificate.user_id == learner.id)
     )
     return ProgressSummary(
         lessons_done=sum(row.status is ProgressStatus.COMPLETED for row in progress),
@@ -79,5 +72,5 @@ async def summary(
         ],
         average_score=round(sum(scores) / len(scores)) if scores else None,
         streak_days=streak(days, (now or utcnow()).astimezone(zone).date()),
-        certificates=certificates,
+        certificates=certificates or 0,
     )
