@@ -188,7 +188,9 @@ async def list_events(session: AsyncSession, *, cohort_code: str, scope: Scope) 
     """The cohort's workshops, newest first, with their figures in a fixed number of queries."""
     cohort = await find_in_scope(session, cohort_code, scope)
     found = await session.scalars(
-        select(Event).where(Event.cohort_id == cohort.id).order_by(Event.starts_at.desc())
+        select(Event)
+        .where(Event.cohort_id == cohort.id)
+        .order_by(Event.starts_at.desc(), Event.id.desc())
     )
     return await _infos(session, found.all(), cohort)
 

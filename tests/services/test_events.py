@@ -118,3 +118,13 @@ async def test_mediator_cannot_list_another_cohorts_workshops(session: AsyncSess
 
     with pytest.raises(NotAllowed):
         await events.list_events(session, cohort_code="SOF1", scope=Scope(frozenset({sliven.id})))
+
+
+async def test_workshops_at_the_same_time_list_the_newest_first(session: AsyncSession) -> None:
+    sliven = await add_cohort(session, "SLV1", region="Sliven", municipality="Sliven")
+    morning, second_room = (
+        await add_workshop(session, sliven, 0),
+        await add_workshop(session, sliven, 0),
+    )
+    listed = await events.list_events(session, cohort_code="SLV1", scope=EVERY_COHORT)
+    assert [info.id for info in listed] == [second_room.id, morning.id]
