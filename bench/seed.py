@@ -1180,8 +1180,8 @@ class Simulation:
             if best is not None:
                 scores.append(best)
         average = sum(scores) / len(scores) if scores else None
-        return certificates._meets(
-            track.rule, certificates._Standing(len(track.lessons), passed, average)
+        return certificates.meets(
+            track.rule, certificates.Standing(len(track.lessons), passed, average)
         )
 
     def _certify(self, track: TrackPlan, moment: datetime) -> None:

@@ -55,7 +55,9 @@ class CertificateCheck:
 
 
 @dataclass(frozen=True)
-class _Standing:
+class Standing:
+    """A learner against a track: its published lessons, how many they passed, their average."""
+
     published: int
     passed: int
     average_score: float | None
@@ -66,7 +68,7 @@ def new_code() -> str:
     return "".join(secrets.choice(CODE_ALPHABET) for _ in range(CODE_LENGTH))
 
 
-async def _standing(session: AsyncSession, *, learner: User, track_id: int) -> _Standing:
+async def _standing(session: AsyncSession, *, learner: User, track_id: int) -> Standing:
     """The learner against the track's published lessons, in one query."""
     own_progress = and_(LessonProgress.lesson_id == Lesson.id, LessonProgress.user_id == learner.id)
     published, passed, average = (
@@ -81,10 +83,11 @@ async def _standing(session: AsyncSession, *, learner: User, track_id: int) -> _
             .where(Lesson.track_id == track_id, Lesson.status == LessonStatus.PUBLISHED)
         )
     ).one()
-    return _Standing(int(published), int(passed), float(average) if average is not None else None)
+    return Standing(int(published), int(passed), float(average) if average is not None else None)
 
 
-def _meets(rule: PassRule, standing: _Standing) -> bool:
+def meets(rule: PassRule, standing: Standing) -> bool:
+    """Whether ``standing`` earns the track's certificate under its pass ``rule``."""
     if standing.published == 0:
         return False
     # A rule asking for more lessons than are published (some were archived) asks for all.
@@ -149,7 +152,7 @@ async def award_if_earned(
     if await _find_own(session, user_id=learner.id, track_id=track_id) is not None:
         return None
     rule = PassRule.model_validate(track.pass_rule or {})
-    if not _meets(rule, await _standing(session, learner=learner, track_id=track_id)):
+    if not meets(rule, await _standing(session, learner=learner, track_id=track_id)):
         return None
     certificate = await _issue(session, learner=learner, track_id=track_id)
     if certificate is None:
