@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, time, timedelta
 from pathlib import Path
+from zoneinfo import ZoneInfo
 
 import pytest
 from sqlalchemy import select
@@ -87,6 +88,55 @@ async def test_cohort_reminder_missed_by_more_than_an_hour_is_skipped_not_sent_l
     assert await reminders.send_cohort_reminders(session, now=late) == 0
     assert reminder.last_run_at == late
     assert await queued(session, BroadcastKind.REMINDER) == []
+
+
+@pytest.mark.parametrize(
+    ("field", "days"),
+    [
+        ("*", "*"),
+        ("1", "mon"),
+        ("0", "sun"),
+        ("7", "sun"),
+        ("1-5", "mon,tue,wed,thu,fri"),
+        ("5-7", "sun,fri,sat"),
+        ("0,6", "sun,sat"),
+        ("*/2", "sun,tue,thu,sat"),
+        ("1/2", "sun,mon,wed,fri"),
+        ("1-5/2", "mon,wed,fri"),
+        ("MON-wed", "mon,tue,wed"),
+        ("sun,3", "sun,wed"),
+    ],
+)
+def test_weekdays_are_counted_from_sunday_as_cron_does(field: str, days: str) -> None:
+    assert reminders.weekdays_by_name(field) == days
+
+
+@pytest.mark.parametrize(
+    ("cron", "message"),
+    [
+        ("0 9 * * 8", "'8' is not a weekday"),
+        ("0 9 * * 5-1", "'5-1': a range of weekdays goes from Sunday"),
+        ("0 9 * * */0", "step after / must be a whole number"),
+        ("0 9 * * 1,", "'' is not a weekday"),
+        ("0 9 1 * 1", "days of the month or weekdays, not both"),
+        ("0 9 * *", "wrong number of fields; got 4"),
+    ],
+)
+def test_a_cron_expression_we_cannot_follow_exactly_is_refused(cron: str, message: str) -> None:
+    with pytest.raises(ValueError, match="not a cron expression") as error:
+        ReminderInput(cron=cron, text="x")
+    assert message in str(error.value)
+
+
+@pytest.mark.parametrize(("weekday", "sent"), [("1", 1), ("mon", 1), ("2", 0), ("0", 0)])
+async def test_a_monday_reminder_comes_on_monday(
+    session: AsyncSession, weekday: str, sent: int
+) -> None:
+    """APScheduler 3 reads weekday 1 as Tuesday; cron, and everyone writing it, as Monday."""
+    assert NOW.astimezone(ZoneInfo("Europe/Sofia")).strftime("%A %H:%M") == "Monday 18:00"
+    await cohort_reminder(session, cron=f"0 18 * * {weekday}")
+    await learner(session, 1)
+    assert await reminders.send_cohort_reminders(session, now=NOW) == sent
 
 
 async def test_bad_reminder_input_names_its_fields(session: AsyncSession) -> None:
