@@ -44,8 +44,11 @@ class RedisLeadership:
         "return redis.call('pexpire', KEYS[1], ARGV[2]) else return 0 end"
     )
 
-    def __init__(self, url: str, *, lease_seconds: float = LEASE_SECONDS) -> None:
+    def __init__(
+        self, url: str, *, lease_seconds: float = LEASE_SECONDS, name: str = LOCK_NAME
+    ) -> None:
         self.redis: Redis = Redis.from_url(url)
+        self.name = name
         self.token = secrets.token_hex(16)
         self.lease_ms = int(lease_seconds * 1000)
         self.leading = False
@@ -54,11 +57,11 @@ class RedisLeadership:
         try:
             if self.leading:
                 renewed = await self.redis.eval(
-                    self._RENEW, 1, LOCK_NAME, self.token, self.lease_ms
+                    self._RENEW, 1, self.name, self.token, self.lease_ms
                 )
                 self.leading = bool(renewed)
             else:
-                taken = await self.redis.set(LOCK_NAME, self.token, nx=True, px=self.lease_ms)
+                taken = await self.redis.set(self.name, self.token, nx=True, px=self.lease_ms)
                 self.leading = bool(taken)
         except RedisError as error:
             log.warning("scheduler lock in Redis unavailable: %s", error)
@@ -72,7 +75,7 @@ class RedisLeadership:
                     "if redis.call('get', KEYS[1]) == ARGV[1] then "
                     "return redis.call('del', KEYS[1]) else return 0 end",
                     1,
-                    LOCK_NAME,
+                    self.name,
                     self.token,
                 )
         self.leading = False

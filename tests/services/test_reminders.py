@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import asyncio
+import os
+import uuid
 from datetime import UTC, datetime, time, timedelta
 from pathlib import Path
 from zoneinfo import ZoneInfo
@@ -11,7 +14,7 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from learntogether.db.models import Broadcast, BroadcastKind, Delivery, Reminder, Role, User
-from learntogether.scheduler.leader import FileLeadership, PostgresLeadership
+from learntogether.scheduler.leader import FileLeadership, PostgresLeadership, RedisLeadership
 from learntogether.services import learners, reminders
 from learntogether.services.cohorts import Scope
 from learntogether.services.errors import InvalidInput, NotAllowed
@@ -20,6 +23,7 @@ from tests.conftest import TestDatabase
 from tests.factories import create_cohort
 
 # Monday 23 November 2026, 16:00:30 UTC: 18:00:30 in Sofia, 17:00:30 in Madrid.
+REDIS_URL = os.environ.get("LT_TEST_REDIS_URL")
 NOW = datetime(2026, 11, 23, 16, 0, 30, tzinfo=UTC)
 
 
@@ -222,6 +226,24 @@ async def test_only_one_postgres_advisory_lock_holder_leads(database: TestDataba
         assert await second.hold() is False
         await first.release()
         assert await second.hold() is True
+    finally:
+        await first.release()
+        await second.release()
+
+
+@pytest.mark.skipif(REDIS_URL is None, reason="LT_TEST_REDIS_URL is not set")
+async def test_only_one_redis_lock_holder_leads_and_a_lapsed_lease_passes_on() -> None:
+    assert REDIS_URL is not None
+    name = f"lt-test:{uuid.uuid4().hex}:scheduler"
+    first = RedisLeadership(REDIS_URL, name=name, lease_seconds=0.3)
+    second = RedisLeadership(REDIS_URL, name=name, lease_seconds=0.3)
+    try:
+        assert await first.hold() is True
+        assert await second.hold() is False
+        assert await first.hold() is True  # renewed
+        await asyncio.sleep(0.4)  # the leader stopped renewing: its lease ran out
+        assert await second.hold() is True
+        assert await first.hold() is False
     finally:
         await first.release()
         await second.release()
