@@ -60,6 +60,16 @@ class SendLimiter:
         self._recent: deque[float] = deque(maxlen=max(1, math.floor(rate)))
         self._acquired = 0
 
+    def set_rate(self, rate: float) -> None:
+        """Pace at ``rate`` from now on (this worker's share when several send for one bot)."""
+        if rate <= 0:
+            raise ValueError("the send rate must be positive")
+        if rate != self.rate:
+            self.rate = rate
+            self.interval = 1.0 / rate
+            # The newest sends stay remembered: the window cannot let a burst through.
+            self._recent = deque(self._recent, maxlen=max(1, math.floor(rate)))
+
     @property
     def paused_for(self) -> float:
         """Seconds until a pause ends (0 when not paused)."""

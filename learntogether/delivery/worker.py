@@ -35,6 +35,7 @@ from learntogether.config import Settings
 from learntogether.db.base import utcnow
 from learntogether.db.models import DeliveryStatus
 from learntogether.delivery import outbox
+from learntogether.delivery.fleet import Alone, Fleet, FleetState, fleet_for
 from learntogether.delivery.limiter import SendLimiter
 from learntogether.delivery.outbox import Claimed, Settled
 from learntogether.delivery.policy import Decision, RetryPolicy, judge
@@ -47,6 +48,7 @@ DEFAULT_LEASE = timedelta(seconds=60)
 # Telegram answers in well under a second; a minute without an answer is a lost request.
 DEFAULT_SEND_TIMEOUT = 30
 _WRITE_RETRY_SECONDS = (0.1, 0.5, 1.0, 2.0, 5.0)
+_SAME_PAUSE_SECONDS = 0.5
 
 
 @dataclass(frozen=True)
@@ -86,6 +88,8 @@ class DeliveryWorker:
         send_timeout: int = DEFAULT_SEND_TIMEOUT,
         retry: RetryPolicy | None = None,
         limiter: SendLimiter | None = None,
+        fleet: Fleet | None = None,
+        fleet_seconds: float = 2.0,
         clock: Callable[[], datetime] = utcnow,
     ) -> None:
         self.bot = bot
@@ -99,7 +103,11 @@ class DeliveryWorker:
         self.flush_seconds = flush_seconds
         self.send_timeout = send_timeout
         self.retry = retry or RetryPolicy()
+        self.send_rate = send_rate
         self.limiter = limiter or SendLimiter(send_rate)
+        self.fleet: Fleet = fleet or Alone()
+        """The other workers of this bot, which share its rate (``LT_REDIS_URL``)."""
+        self.fleet_seconds = fleet_seconds
         self.clock = clock
         self.counts: Counter[DeliveryStatus] = Counter()
         """Rows settled by this worker, by their new status (``pending``: retried or put back)."""
@@ -113,6 +121,7 @@ class DeliveryWorker:
         self._flush = asyncio.Event()
         self._waiting: set[asyncio.Task[None]] = set()
         self._senders_done = False
+        self._telling: set[asyncio.Task[None]] = set()
 
     @classmethod
     def from_settings(
@@ -132,6 +141,7 @@ class DeliveryWorker:
             default_locale=settings.default_locale,
             paid_broadcast=settings.paid_broadcast,
             lease=timedelta(seconds=settings.delivery_lease_seconds),
+            fleet=fleet_for(settings.redis_url),
         )
 
     # Running -------------------------------------------------------------------------------
@@ -145,11 +155,19 @@ class DeliveryWorker:
 
     async def run(self, *, until_idle: bool = False) -> None:
         """Send until ``stop()``; with ``until_idle``, also return once nothing is due or held."""
+        if (await self._check_in()).workers > 1:
+            # The others learn of this worker at their next check-in: until then, their share
+            # is still the larger one.
+            await self._pause_or_stop(self.fleet_seconds)
         senders = [asyncio.create_task(self._send_loop()) for _ in range(self.concurrency)]
         recorder = asyncio.create_task(self._record_loop())
+        checking_in = asyncio.create_task(self._fleet_loop())
         try:
             await self._claim_loop(until_idle=until_idle)
         finally:
+            checking_in.cancel()
+            await asyncio.gather(checking_in, *self._telling, return_exceptions=True)
+            await self.fleet.leave()
             self._stopping.set()
             self._release_queued()
             for _ in senders:
@@ -164,6 +182,32 @@ class DeliveryWorker:
         self._wake.clear()
         with contextlib.suppress(TimeoutError):
             await asyncio.wait_for(self._wake.wait(), seconds)
+
+    # Sharing the bot's limits with other workers ---------------------------------------------
+
+    async def _check_in(self) -> FleetState:
+        """Take this worker's share of the rate, and a pause another worker was told."""
+        state = await self.fleet.check_in()
+        self.limiter.set_rate(self.send_rate / state.workers)
+        # Another worker's 429 (this worker's own is already kept, give or take a check-in).
+        if state.paused_for > self.limiter.paused_for + _SAME_PAUSE_SECONDS:
+            self.limiter.pause(state.paused_for)
+            # Queued rows go back, as after this worker's own 429.
+            self._release_queued(self.clock() + timedelta(seconds=state.paused_for))
+        return state
+
+    async def _fleet_loop(self) -> None:
+        while not self._stopping.is_set():
+            await asyncio.sleep(self.fleet_seconds)
+            try:
+                await self._check_in()
+            except Exception:
+                log.exception("delivery worker check-in failed")
+
+    def _tell_fleet_pause(self, seconds: float) -> None:
+        task = asyncio.create_task(self.fleet.pause(seconds))
+        self._telling.add(task)
+        task.add_done_callback(self._telling.discard)
 
     # Claiming ------------------------------------------------------------------------------
 
@@ -279,6 +323,7 @@ class DeliveryWorker:
         if verdict.decision is Decision.PAUSE:
             log.warning("delivery paused for %.0fs: %s", verdict.pause_seconds, verdict.reason)
             self.limiter.pause(verdict.pause_seconds)
+            self._tell_fleet_pause(verdict.pause_seconds)
             until = self.clock() + timedelta(seconds=verdict.pause_seconds)
             # Queued rows go back too: a long pause must not outlast their lease.
             self._release_queued(until)
