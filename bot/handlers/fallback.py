@@ -26,10 +26,19 @@ async def unknown_button(query: CallbackQuery) -> None:
     )
 
 
+async def button_before_registering(query: CallbackQuery) -> None:
+    """A button of an onboarding that was left, or lost in a restart: the way back is /start."""
+    await query.answer(
+        _("Please send /start first: choose your language and read the privacy notice."),
+        show_alert=True,
+    )
+
+
 def create_router() -> Router:
     """Include last: it takes every message and button the feature routers left."""
     router = Router(name="fallback")
     router.message.register(unknown_message, registered)
     router.message.register(not_registered)
-    router.callback_query.register(unknown_button)
+    router.callback_query.register(unknown_button, registered)
+    router.callback_query.register(button_before_registering)
     return router

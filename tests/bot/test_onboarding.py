@@ -284,8 +284,8 @@ async def test_button_from_an_abandoned_onboarding_gets_a_polite_answer(
         "answerCallbackQuery", lambda call: call.params["callback_query_id"] == query
     )
     answer = standin.calls_of("answerCallbackQuery")[-1]
-    assert (
-        answer.params["text"] == "This button is no longer active. Send /help to see what I can do."
+    assert answer.params["text"] == (
+        "Please send /start first: choose your language and read the privacy notice."
     )
     assert standin.unanswered_callback_queries() == []
 
