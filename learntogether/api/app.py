@@ -5,12 +5,13 @@ from __future__ import annotations
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import AsyncExitStack, asynccontextmanager
 
-from fastapi import APIRouter, FastAPI
+from fastapi import APIRouter, Depends, FastAPI
 from fastapi.responses import Response
 from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, generate_latest
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from learntogether import __version__
+from learntogether.api.deps import known_query_parameters
 from learntogether.api.errors import install_error_handlers
 from learntogether.api.middleware import BodySizeLimit, RequestMetrics
 from learntogether.api.routes import (
@@ -69,7 +70,7 @@ def create_app(
     app.state.session_maker = session_maker
     install_error_handlers(app)
 
-    api = APIRouter(prefix=API_PREFIX)
+    api = APIRouter(prefix=API_PREFIX, dependencies=[Depends(known_query_parameters)])
     api.include_router(tokens.router)
     api.include_router(tracks.router)
     api.include_router(lessons.router)

@@ -6,6 +6,8 @@ from collections.abc import AsyncIterator, Callable, Coroutine
 from typing import Annotated, Any
 
 from fastapi import Depends, Query, Request
+from fastapi.dependencies.models import Dependant
+from fastapi.routing import APIRoute
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from pydantic import BaseModel
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
@@ -14,7 +16,7 @@ from learntogether.config import Settings
 from learntogether.db.models import TokenRole
 from learntogether.deeplinks import resolve_bot_username
 from learntogether.services import tokens
-from learntogether.services.errors import InvalidToken, NotAllowed
+from learntogether.services.errors import FieldProblem, InvalidInput, InvalidToken, NotAllowed
 from learntogether.services.tokens import Principal
 
 _bearer = HTTPBearer(
@@ -107,3 +109,30 @@ def page_params(
 
 
 PageDep = Annotated[PageParams, Depends(page_params)]
+
+
+def _query_names(dependant: Dependant) -> frozenset[str]:
+    """The query parameters a route reads, its dependencies' included."""
+    names = {field.alias for field in dependant.query_params}
+    for dependency in dependant.dependencies:
+        names |= _query_names(dependency)
+    return frozenset(names)
+
+
+def known_query_parameters(request: Request) -> None:
+    """Refuse a query parameter the route does not read: a misspelt filter (``start`` for
+    ``from``) would otherwise be ignored, and a report quietly count everything."""
+    route = request.scope.get("route")
+    if not isinstance(route, APIRoute):
+        return
+    known = _query_names(route.dependant)
+    unknown = sorted(set(request.query_params) - known)
+    if unknown:
+        takes = ", ".join(sorted(known)) if known else "no query parameters"
+        raise InvalidInput(
+            f"unknown query parameter {', '.join(unknown)}",
+            [
+                FieldProblem(f"query.{name}", f"unknown parameter; this takes {takes}")
+                for name in unknown
+            ],
+        )
