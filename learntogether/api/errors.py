@@ -69,10 +69,16 @@ def json_path(location: Sequence[str | int]) -> str:
 
 
 def _validation_problems(error: RequestValidationError) -> list[FieldProblem]:
-    return [
-        FieldProblem(json_path(item.get("loc", ())), item.get("msg", "invalid"))
-        for item in error.errors()
-    ]
+    return [_problem_of(item) for item in error.errors()]
+
+
+def _problem_of(item: Any) -> FieldProblem:
+    location = item.get("loc", ())
+    if item.get("type") == "json_invalid" and len(location) == 2:
+        # pydantic puts the character offset where a field name would be: ("body", 8).
+        reason = item.get("ctx", {}).get("error", "JSON decode error")
+        return FieldProblem("$", f"not valid JSON at character {location[1]}: {reason}")
+    return FieldProblem(json_path(location), item.get("msg", "invalid"))
 
 
 def install_error_handlers(app: FastAPI) -> None:

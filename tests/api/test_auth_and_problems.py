@@ -100,6 +100,25 @@ async def test_invalid_body_is_422_with_json_paths(
     assert "admin" in errors["$.role"]
 
 
+async def test_body_that_is_not_json_is_422_saying_where_it_breaks(
+    client: AsyncClient, session_maker: async_sessionmaker[AsyncSession]
+) -> None:
+    admin = await create_api_token(session_maker)
+    response = await client.post(
+        "/api/v1/tokens",
+        content=b'{"name": "ci", "role": "viewer",}',
+        headers={"Authorization": f"Bearer {admin}", "Content-Type": "application/json"},
+    )
+    assert response.status_code == 422
+    assert response.json()["errors"] == [
+        {
+            "path": "$",
+            "message": "not valid JSON at character 32: "
+            "Expecting property name enclosed in double quotes",
+        }
+    ]
+
+
 async def test_unknown_route_is_404_problem(client: AsyncClient) -> None:
     response = await client.get("/api/v1/nothing-here")
     assert response.status_code == 404
