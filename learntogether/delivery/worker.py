@@ -165,9 +165,6 @@ class DeliveryWorker:
         try:
             await self._claim_loop(until_idle=until_idle)
         finally:
-            checking_in.cancel()
-            await asyncio.gather(checking_in, *self._telling, return_exceptions=True)
-            await self.fleet.leave()
             self._stopping.set()
             self._release_queued()
             for _ in senders:
@@ -176,6 +173,11 @@ class DeliveryWorker:
             self._senders_done = True
             self._flush.set()
             await recorder
+            # Only once nothing is sent any more: the others may then take this worker's share,
+            # and a 429 met by the last sends has been told to them.
+            checking_in.cancel()
+            await asyncio.gather(checking_in, *self._telling, return_exceptions=True)
+            await self.fleet.leave()
 
     async def _pause_or_stop(self, seconds: float) -> None:
         """Sleep ``seconds``, waking early on stop or when room was made."""
