@@ -193,9 +193,7 @@ class DeliveryWorker:
         self.limiter.set_rate(self.send_rate / state.workers)
         # Another worker's 429 (this worker's own is already kept, give or take a check-in).
         if state.paused_for > self.limiter.paused_for + _SAME_PAUSE_SECONDS:
-            self.limiter.pause(state.paused_for)
-            # Queued rows go back, as after this worker's own 429.
-            self._release_queued(self.clock() + timedelta(seconds=state.paused_for))
+            self._hold(state.paused_for)
         return state
 
     async def _fleet_loop(self) -> None:
@@ -263,6 +261,14 @@ class DeliveryWorker:
                     self._queue.put_nowait(_Job(delivery, rendered))
         return len(claimed)
 
+    def _hold(self, seconds: float) -> datetime:
+        """Pause every send for ``seconds`` (a 429, here or at another worker); the end."""
+        self.limiter.pause(seconds)
+        until = self.clock() + timedelta(seconds=seconds)
+        # Queued rows go back too: a long pause must not outlast their lease.
+        self._release_queued(until)
+        return until
+
     def _release_queued(self, until: datetime | None = None) -> None:
         """Put every queued row back to pending, untried (stopping, or a pause began)."""
         while not self._queue.empty():
@@ -324,11 +330,8 @@ class DeliveryWorker:
         verdict = judge(error, attempts=delivery.attempts, policy=self.retry)
         if verdict.decision is Decision.PAUSE:
             log.warning("delivery paused for %.0fs: %s", verdict.pause_seconds, verdict.reason)
-            self.limiter.pause(verdict.pause_seconds)
+            until = self._hold(verdict.pause_seconds)
             self._tell_fleet_pause(verdict.pause_seconds)
-            until = self.clock() + timedelta(seconds=verdict.pause_seconds)
-            # Queued rows go back too: a long pause must not outlast their lease.
-            self._release_queued(until)
             return self._put_back(delivery, until, error=verdict.reason)
         if verdict.decision is Decision.RETRY:
             log.info("delivery %d failed (%s); retrying", delivery.id, verdict.reason)
