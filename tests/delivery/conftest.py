@@ -14,7 +14,13 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from learntogether.db.models import Broadcast, Cohort, Delivery, User
 from learntogether.delivery import DeliveryWorker, RetryPolicy, SendLimiter
 from learntogether.i18n import create_i18n
-from learntogether.services.broadcasts import BroadcastInfo, DeliveryCounts, delivery_counts
+from learntogether.services import broadcasts
+from learntogether.services.broadcasts import (
+    Author,
+    BroadcastInfo,
+    DeliveryCounts,
+    delivery_counts,
+)
 from tests.factories import create_cohort, create_learner
 from tests.standin import BotAPIStandIn
 from tests.standin.fixtures import bot_for
@@ -130,6 +136,23 @@ async def committed_cohort(
         cohort = await create_cohort(session, code=code, name=f"Cohort {code}")
         await session.commit()
     return cohort
+
+
+ADMIN = Author(actor="token:test", cohort_ids=None)
+
+
+async def committed_broadcast(
+    session_maker: async_sessionmaker[AsyncSession],
+    text: str | dict[str, str] = "Workshop on <b>Friday</b>",
+    **options: Any,
+) -> BroadcastInfo:
+    """A broadcast (to cohort SLV1 unless ``options`` say otherwise), committed for a worker."""
+    async with session_maker() as session:
+        info = await broadcasts.create_broadcast(
+            session, author=ADMIN, text=text, **{"cohort": "SLV1", **options}
+        )
+        await session.commit()
+    return info
 
 
 def texts_to(standin: BotAPIStandIn, telegram_id: int) -> list[str]:

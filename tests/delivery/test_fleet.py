@@ -13,15 +13,19 @@ import pytest
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from learntogether.delivery.fleet import ALONE, Alone, FleetState, RedisFleet, fleet_for
-from learntogether.services import broadcasts
-from learntogether.services.broadcasts import Author, BroadcastInfo
-from tests.delivery.conftest import WorkerFactory, add_learners, committed_cohort, counts_of
+from learntogether.services.broadcasts import BroadcastInfo
+from tests.delivery.conftest import (
+    WorkerFactory,
+    add_learners,
+    committed_broadcast,
+    committed_cohort,
+    counts_of,
+)
 from tests.factories import eventually
 from tests.standin import BotAPIStandIn
 
 REDIS_URL = os.environ.get("LT_TEST_REDIS_URL")
 needs_redis = pytest.mark.skipif(REDIS_URL is None, reason="LT_TEST_REDIS_URL is not set")
-ADMIN = Author(actor="token:test", cohort_ids=None)
 
 
 class SharedFleet:
@@ -62,15 +66,6 @@ async def redis_fleets() -> AsyncIterator[Callable[..., RedisFleet]]:
     yield make
     for fleet in made:
         await fleet.leave()
-
-
-async def _broadcast(session_maker: async_sessionmaker[AsyncSession]) -> BroadcastInfo:
-    async with session_maker() as session:
-        info = await broadcasts.create_broadcast(
-            session, author=ADMIN, text="Workshop on Friday", cohort="SLV1"
-        )
-        await session.commit()
-    return info
 
 
 async def test_without_redis_a_worker_is_alone() -> None:
@@ -137,13 +132,13 @@ async def test_another_workers_pause_holds_this_ones_sends(
     await add_learners(session_maker, standin, [2101, 2102], cohort="SLV1")
     fleet = SharedFleet()
     start_worker(fleet=fleet, fleet_seconds=0.05)
-    first = await _broadcast(session_maker)
+    first = await committed_broadcast(session_maker)
     await standin.wait_for_call("sendMessage", timeout=10)
     await eventually(lambda: _all_sent(session_maker, first))
 
     fleet.paused_elsewhere(1.0)
     await asyncio.sleep(0.2)  # a few check-ins
-    second = await _broadcast(session_maker)
+    second = await committed_broadcast(session_maker)
     await eventually(lambda: _all_sent(session_maker, second), within=10)
     held = [call.time for call in standin.calls_of("sendMessage")][-2:]
     assert min(held) >= fleet.paused_until - 0.05, "sent while another worker's pause lasted"
@@ -159,7 +154,7 @@ async def test_a_429_is_told_to_the_other_workers(
     standin.fail_next("sendMessage", 429, "Too Many Requests: retry after 2", retry_after=2)
     fleet = SharedFleet()
     start_worker(fleet=fleet)
-    info = await _broadcast(session_maker)
+    info = await committed_broadcast(session_maker)
     await eventually(lambda: _all_sent(session_maker, info), within=10)
     assert fleet.pauses == [2]
 
@@ -177,7 +172,7 @@ async def test_two_workers_through_redis_stay_within_the_bots_limit(
     await add_learners(session_maker, standin, ids, cohort="SLV1")
     start_worker(fleet=redis_fleets(), fleet_seconds=0.2)
     start_worker(fleet=redis_fleets(), fleet_seconds=0.2)
-    info = await _broadcast(session_maker)
+    info = await committed_broadcast(session_maker)
     await eventually(lambda: _all_sent(session_maker, info), within=20)
     assert standin.rate_limit_violations == 0
     assert sorted(int(call.params["chat_id"]) for call in standin.calls_of("sendMessage")) == ids

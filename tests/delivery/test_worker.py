@@ -5,7 +5,6 @@ from __future__ import annotations
 import asyncio
 from datetime import UTC, timedelta
 from pathlib import Path
-from typing import Any
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import func, select
@@ -25,11 +24,13 @@ from learntogether.db.models import (
 from learntogether.delivery import RESUME_CALLBACK
 from learntogether.i18n import create_i18n
 from learntogether.services import broadcasts, learners
-from learntogether.services.broadcasts import Author, BroadcastInfo
+from learntogether.services.broadcasts import BroadcastInfo
 from tests.delivery.conftest import (
+    ADMIN,
     WorkerFactory,
     add_learners,
     broadcast_row,
+    committed_broadcast,
     committed_cohort,
     counts_of,
     delivery_of,
@@ -38,21 +39,7 @@ from tests.delivery.conftest import (
 from tests.factories import eventually, find_user, import_sample_curriculum
 from tests.standin import BotAPIStandIn, parse_html
 
-ADMIN = Author(actor="token:test", cohort_ids=None)
 WAIT = 20.0
-
-
-async def _broadcast(
-    session_maker: async_sessionmaker[AsyncSession],
-    text: str | dict[str, str] = "Workshop on <b>Friday</b>",
-    **options: Any,
-) -> BroadcastInfo:
-    async with session_maker() as session:
-        info = await broadcasts.create_broadcast(
-            session, author=ADMIN, text=text, **{"cohort": "SLV1", **options}
-        )
-        await session.commit()
-    return info
 
 
 async def _for_learners(
@@ -97,7 +84,7 @@ async def test_broadcast_reaches_the_cohort_in_each_language_and_counts_blocked_
         await session.commit()
     standin.users[105].block()
 
-    info = await _broadcast(session_maker, {"en": "Hello <b>all</b>", "bg": "Здравейте"})
+    info = await committed_broadcast(session_maker, {"en": "Hello <b>all</b>", "bg": "Здравейте"})
     assert info.counts.total == 4  # 101, 102, 103 and 105; 104 and 106 are left out
     start_worker()
     await _done(session_maker, info)
@@ -135,7 +122,7 @@ async def test_scheduled_broadcast_is_sent_only_once_its_time_has_come(
     await add_learners(session_maker, standin, [201, 202], cohort="SLV1")
     send_at = utcnow() + timedelta(seconds=1)
 
-    info = await _broadcast(session_maker, send_at=send_at)
+    info = await committed_broadcast(session_maker, send_at=send_at)
     assert info.status is BroadcastStatus.SCHEDULED and info.counts.pending == 2
     start_worker()
     await _done(session_maker, info)
@@ -153,7 +140,7 @@ async def test_cancelled_broadcast_sends_nothing(
 ) -> None:
     await committed_cohort(session_maker)
     await add_learners(session_maker, standin, [301, 302, 303], cohort="SLV1")
-    info = await _broadcast(session_maker, send_at=utcnow() + timedelta(milliseconds=300))
+    info = await committed_broadcast(session_maker, send_at=utcnow() + timedelta(milliseconds=300))
     async with session_maker() as session:
         cancelled = await broadcasts.cancel_broadcast(session, broadcast_id=info.id, author=ADMIN)
         await session.commit()
@@ -180,7 +167,7 @@ async def test_flood_limit_pauses_the_sender_and_loses_nothing(
     await add_learners(session_maker, standin, ids, cohort="SLV1")
     standin.fail_next("sendMessage", 429, "Too Many Requests: retry after 1", retry_after=1)
 
-    info = await _broadcast(session_maker)
+    info = await committed_broadcast(session_maker)
     worker = start_worker()
     await _done(session_maker, info)
 
@@ -209,7 +196,7 @@ async def test_server_errors_are_retried_until_everything_arrives_once(
     standin.fail_next("sendMessage", 500, "Internal Server Error", count=3)
     standin.fail_next("sendMessage", 502, "Bad Gateway", count=1)
 
-    info = await _broadcast(session_maker)
+    info = await committed_broadcast(session_maker)
     start_worker()
     await _done(session_maker, info)
 
@@ -227,7 +214,7 @@ async def test_server_errors_fail_the_row_after_the_last_attempt(
     await add_learners(session_maker, standin, [601], cohort="SLV1")
     standin.fail_next("sendMessage", 500, "Internal Server Error", count=10)
 
-    info = await _broadcast(session_maker)
+    info = await committed_broadcast(session_maker)
     start_worker()
     await _done(session_maker, info)
 
@@ -247,7 +234,7 @@ async def test_bad_request_fails_at_once_with_telegrams_reason(
     await add_learners(session_maker, standin, [701], cohort="SLV1")
     del standin.users[701]  # Telegram no longer knows the chat
 
-    info = await _broadcast(session_maker)
+    info = await committed_broadcast(session_maker)
     start_worker()
     await _done(session_maker, info)
 
@@ -265,7 +252,7 @@ async def test_timeout_after_sending_fails_as_ambiguous_and_is_not_resent(
     await add_learners(session_maker, standin, [801], cohort="SLV1")
     standin.delay_next("sendMessage", 3.0)
 
-    info = await _broadcast(session_maker)
+    info = await committed_broadcast(session_maker)
     start_worker(send_timeout=1)
     await _done(session_maker, info)
 
@@ -294,7 +281,7 @@ async def test_quiet_hours_postpone_the_message_until_they_end(
         )
         await session.commit()
 
-    info = await _broadcast(session_maker)
+    info = await committed_broadcast(session_maker)
     await make_worker().run(until_idle=True)
 
     row = await delivery_of(session_maker, info, 901)
@@ -325,7 +312,7 @@ async def test_reminders_skip_learners_who_turned_them_off_but_broadcasts_do_not
     reminder = await _for_learners(
         session_maker, BroadcastKind.REMINDER, [quiet, keen], {"en": "Time to learn"}
     )
-    broadcast = await _broadcast(session_maker)
+    broadcast = await committed_broadcast(session_maker)
     assert (reminder.counts.total, broadcast.counts.total) == (1, 2)
     start_worker()
     await _done(session_maker, reminder)
@@ -452,7 +439,7 @@ async def test_paid_broadcast_mode_asks_telegram_for_paid_sending(
     await committed_cohort(session_maker)
     await add_learners(session_maker, standin, [1501], cohort="SLV1")
 
-    info = await _broadcast(session_maker)
+    info = await committed_broadcast(session_maker)
     start_worker(paid_broadcast=True, send_rate=1000)
     await _done(session_maker, info)
 
@@ -469,7 +456,7 @@ async def test_stopping_puts_unsent_rows_back_and_a_new_worker_finishes_without_
     await committed_cohort(session_maker)
     ids = list(range(1601, 1611))
     await add_learners(session_maker, standin, ids, cohort="SLV1")
-    info = await _broadcast(session_maker)
+    info = await committed_broadcast(session_maker)
 
     first = make_worker(send_rate=5)
     running = asyncio.create_task(first.run())

@@ -15,12 +15,17 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from learntogether.db.base import utcnow
 from learntogether.db.models import BroadcastStatus, Reminder
 from learntogether.delivery.worker import default_batch_size, default_concurrency
-from learntogether.services import broadcasts, reminders
-from learntogether.services.broadcasts import Author
+from learntogether.services import reminders
 from learntogether.services.cohorts import Scope
 from learntogether.services.reminders import ReminderInput
 from tests.conftest import PG_URL, TestDatabase
-from tests.delivery.conftest import add_learners, broadcast_row, committed_cohort, counts_of
+from tests.delivery.conftest import (
+    add_learners,
+    broadcast_row,
+    committed_broadcast,
+    committed_cohort,
+    counts_of,
+)
 from tests.factories import eventually
 from tests.standin import BotAPIStandIn
 
@@ -82,11 +87,7 @@ async def test_worker_killed_mid_broadcast_loses_nothing_after_restart(
     await committed_cohort(session_maker)
     ids = list(range(5001, 5001 + LEARNERS))
     await add_learners(session_maker, standin, ids, cohort="SLV1")
-    async with session_maker() as session:
-        info = await broadcasts.create_broadcast(
-            session, author=Author(actor="test", cohort_ids=None), text="Hello", cohort="SLV1"
-        )
-        await session.commit()
+    info = await committed_broadcast(session_maker, "Hello")
 
     async def some_sent() -> bool:
         return len(standin.calls_of("sendMessage")) >= 10
