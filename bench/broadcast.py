@@ -47,7 +47,7 @@ from learntogether.delivery import DeliveryWorker
 from learntogether.delivery.worker import default_concurrency
 from learntogether.i18n import create_i18n
 from learntogether.services import broadcasts
-from learntogether.services.broadcasts import Author
+from learntogether.services.actors import Actor
 from learntogether.services.learners import PRIVACY_VERSION
 from tests.standin import BotAPIStandIn
 
@@ -56,7 +56,7 @@ TEXT = {
     "bg": "Работилница в <b>петък</b> в училището: доведете колега.",
 }
 BASELINE_SENDS = 3000
-AUTHOR = Author(actor="bench", cohort_ids=None)
+AUTHOR = Actor.system("bench")
 
 
 @dataclass(frozen=True)
@@ -187,7 +187,7 @@ async def broadcast(
     """One broadcast through the outbox and a delivery worker, until every row is settled."""
     await standin.limits(global_rate="30", per_chat="1", paid="1000")
     async with session_maker() as session:
-        await broadcasts.create_broadcast(session, author=AUTHOR, text=TEXT, cohort=cohort)
+        await broadcasts.create_broadcast(session, actor=AUTHOR, text=TEXT, cohort=cohort)
         await session.commit()
     worker = DeliveryWorker(
         bot, session_maker, i18n=create_i18n(), send_rate=rate, paid_broadcast=paid

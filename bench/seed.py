@@ -73,13 +73,14 @@ from learntogether.db.models import (
     VersionStatus,
 )
 from learntogether.services import certificates
+from learntogether.services.actors import Actor
 from learntogether.services.certificates import CODE_ALPHABET, CODE_LENGTH
 from learntogether.services.curriculum import import_curriculum
 from learntogether.services.learners import COUNTRY_TIMEZONES, PRIVACY_VERSION
 from learntogether.services.quizzes import LIKERT_POINTS, QuizResult, decide
 from learntogether.services.reports import rollup
 
-SEED_ACTOR = "bench-seed"
+SEED_ACTOR = Actor.system("bench-seed")
 DAYS = 365
 FLUSH_ROWS = 20_000
 LEARNERS_PER_COHORT = 40

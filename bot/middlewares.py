@@ -18,7 +18,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from learntogether.db.models import User as Learner
 from learntogether.i18n import negotiate_locale
-from learntogether.services import learners
+from learntogether.services import actors, learners
 
 if TYPE_CHECKING:
     from aiogram import Bot
@@ -105,6 +105,17 @@ class LearnerMiddleware(BaseMiddleware):
         if learner is not None and isinstance(event, Update) and event.event_type in _PRESENCE:
             await learners.mark_seen(session, learner=learner)
         data["learner"] = learner
+        return await handler(event, data)
+
+
+class MediatorActorMiddleware(BaseMiddleware):
+    """Puts the learner as an acting mediator in ``data["actor"]``: the cohorts they mediate
+    (maybe none), for the mediator's handlers to pass to the services."""
+
+    async def __call__(self, handler: Handler, event: TelegramObject, data: dict[str, Any]) -> Any:
+        learner: Learner | None = data.get("learner")
+        if learner is not None:
+            data["actor"] = await actors.mediator_actor(data["session"], learner)
         return await handler(event, data)
 
 

@@ -26,6 +26,7 @@ from learntogether.logs import configure_logging
 from learntogether.runtime import Part, StartupError
 from learntogether.services import curriculum as curriculum_service
 from learntogether.services import tokens
+from learntogether.services.actors import Actor
 from learntogether.services.errors import DomainError
 from learntogether.services.reports import rollup
 
@@ -39,7 +40,7 @@ app.add_typer(db_app, name="db")
 app.add_typer(token_app, name="token")
 app.add_typer(lessons_app, name="lessons")
 
-CLI_ACTOR = "cli"
+CLI_ACTOR = Actor.system("cli")
 P = ParamSpec("P")
 T = TypeVar("T")
 # Errors that are the operator's to fix: one line on stderr, no traceback.

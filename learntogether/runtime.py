@@ -34,6 +34,7 @@ from learntogether.delivery import DeliveryWorker
 from learntogether.i18n import create_i18n
 from learntogether.scheduler import SchedulerRunner
 from learntogether.services import lessons
+from learntogether.services.actors import Actor
 from learntogether.services.curriculum import import_curriculum
 
 log = logging.getLogger(__name__)
@@ -241,7 +242,7 @@ async def import_lessons_on_first_start(
             session,
             track_documents=[track.document for track in curriculum.tracks],
             lesson_documents=[lesson.document for lesson in curriculum.lessons],
-            actor="first start",
+            actor=Actor.system("first start"),
         )
         await session.commit()
     log.info(

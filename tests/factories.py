@@ -12,6 +12,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from learntogether.content.files import load_curriculum
 from learntogether.db.models import Cohort, Role, TokenRole, User
 from learntogether.services import learners, tokens
+from learntogether.services.actors import Actor
 from learntogether.services.curriculum import import_curriculum
 from tests.content.samples import write_curriculum
 
@@ -43,7 +44,7 @@ async def create_api_token(
             name=name or f"test-{role.value}",
             role=role,
             cohort_codes=cohorts,
-            actor="test",
+            actor=Actor.system("test"),
         )
         await session.commit()
     return created.secret
@@ -62,7 +63,7 @@ async def import_sample_curriculum(
             session,
             track_documents=[loaded.document for loaded in curriculum.tracks],
             lesson_documents=[loaded.document for loaded in curriculum.lessons],
-            actor="test",
+            actor=Actor.system("test"),
         )
         await session.commit()
 
@@ -107,3 +108,10 @@ async def create_learner(
         )
         await session.commit()
     return learner
+
+
+def mediating(*cohort_ids: int) -> Actor:
+    """A mediator token's actor reaching these cohorts (none: no cohort at all)."""
+    return Actor.token(
+        token_id=0, name="test-mediator", role=TokenRole.MEDIATOR, cohort_ids=frozenset(cohort_ids)
+    )

@@ -29,6 +29,7 @@ from learntogether.db.models import (
     VersionStatus,
 )
 from learntogether.services import activity, player, quizzes
+from learntogether.services.actors import Actor
 from learntogether.services.curriculum import import_curriculum
 from tests.content.samples import TRACK
 
@@ -184,7 +185,7 @@ async def import_track(
             )
             for position, (lesson_slug, data) in enumerate(lessons, start=1)
         ],
-        actor="test",
+        actor=Actor.system("test"),
     )
 
 

@@ -10,12 +10,12 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.commands import learner_commands, mediator_commands
 from learntogether.db.models import User
-from learntogether.services import cohorts, learners
+from learntogether.services import actors, learners
 
 
 async def show_help(message: Message, session: AsyncSession, learner: User | None) -> None:
     commands = learner_commands()
-    if learner is not None and await cohorts.mediated_cohorts(session, learner):
+    if learner is not None and (await actors.mediator_actor(session, learner)).cohort_ids:
         commands += mediator_commands()
     lines = [f"/{name} — {text}" for name, text in commands]
     await message.answer(_("Here is what I can do:") + "\n\n" + "\n".join(lines))

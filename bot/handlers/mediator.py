@@ -24,12 +24,14 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from bot.callbacks import BroadcastWhen, CohortAction
 from bot.filters import registered
+from bot.middlewares import MediatorActorMiddleware
 from bot.views import Screen, send, show
 from learntogether import charts
 from learntogether.db.base import utcnow
 from learntogether.db.models import User
 from learntogether.deeplinks import deep_link, qr_png
 from learntogether.services import broadcasts, cohorts, events, learners, reminders, reports
+from learntogether.services.actors import Actor
 from learntogether.services.broadcasts import BroadcastInfo
 from learntogether.services.cohorts import CohortInfo
 from learntogether.services.errors import DomainError, InvalidInput, NotAllowed, NotFound
@@ -67,10 +69,10 @@ def _cohort_buttons(found: list[CohortInfo], action: str) -> InlineKeyboardBuild
 
 
 async def _pick_cohort(
-    message: Message, session: AsyncSession, learner: User, action: str
+    message: Message, session: AsyncSession, actor: Actor, action: str
 ) -> str | None:
     """The only cohort, or None after asking which one (or explaining who may use this)."""
-    found = await cohorts.mediated_cohorts(session, learner)
+    found = await cohorts.mediated_cohorts(session, actor)
     if not found:
         await message.answer(_not_a_mediator())
         return None
@@ -80,10 +82,9 @@ async def _pick_cohort(
     return None
 
 
-async def _overview(session: AsyncSession, learner: User, code: str) -> Screen:
-    scope = await cohorts.mediator_scope(session, learner)
-    info = await cohorts.get_cohort(session, code=code, scope=scope)
-    quiet = await cohorts.members(session, code=code, scope=scope, behind_only=True)
+async def _overview(session: AsyncSession, actor: Actor, code: str) -> Screen:
+    info = await cohorts.get_cohort(session, code=code, actor=actor)
+    quiet = await cohorts.members(session, code=code, actor=actor, behind_only=True)
     lines = [
         f"<b>{html.quote(info.name)}</b>",
         ngettext("{count} member", "{count} members", info.members).format(count=info.members),
@@ -111,17 +112,17 @@ async def _overview(session: AsyncSession, learner: User, code: str) -> Screen:
     return Screen("\n".join(lines), builder.as_markup())
 
 
-async def cohort_command(message: Message, session: AsyncSession, learner: User) -> None:
-    code = await _pick_cohort(message, session, learner, "view")
+async def cohort_command(message: Message, session: AsyncSession, actor: Actor) -> None:
+    code = await _pick_cohort(message, session, actor, "view")
     if code is not None:
-        await send(message, await _overview(session, learner, code))
+        await send(message, await _overview(session, actor, code))
 
 
 async def view_cohort(
-    query: CallbackQuery, callback_data: CohortAction, session: AsyncSession, learner: User
+    query: CallbackQuery, callback_data: CohortAction, session: AsyncSession, actor: Actor
 ) -> None:
     await query.answer()
-    await show(query, await _overview(session, learner, callback_data.code))
+    await show(query, await _overview(session, actor, callback_data.code))
 
 
 def _nudge_text(result: reminders.NudgeResult) -> str:
@@ -141,37 +142,35 @@ def _nudge_text(result: reminders.NudgeResult) -> str:
     return text
 
 
-async def _nudge(session: AsyncSession, learner: User, code: str) -> str:
-    scope = await cohorts.mediator_scope(session, learner)
-    return _nudge_text(await reminders.nudge_cohort(session, cohort_code=code, scope=scope))
+async def _nudge(session: AsyncSession, actor: Actor, code: str) -> str:
+    return _nudge_text(await reminders.nudge_cohort(session, cohort_code=code, actor=actor))
 
 
-async def nudge_command(message: Message, session: AsyncSession, learner: User) -> None:
-    code = await _pick_cohort(message, session, learner, "nudge")
+async def nudge_command(message: Message, session: AsyncSession, actor: Actor) -> None:
+    code = await _pick_cohort(message, session, actor, "nudge")
     if code is not None:
-        await message.answer(await _nudge(session, learner, code))
+        await message.answer(await _nudge(session, actor, code))
 
 
 async def nudge_cohort(
-    query: CallbackQuery, callback_data: CohortAction, session: AsyncSession, learner: User
+    query: CallbackQuery, callback_data: CohortAction, session: AsyncSession, actor: Actor
 ) -> None:
     await query.answer()
     if isinstance(query.message, Message):
-        await query.message.answer(await _nudge(session, learner, callback_data.code))
+        await query.message.answer(await _nudge(session, actor, callback_data.code))
 
 
 async def send_chart(
-    query: CallbackQuery, callback_data: CohortAction, session: AsyncSession, learner: User
+    query: CallbackQuery, callback_data: CohortAction, session: AsyncSession, actor: Actor
 ) -> None:
     """The group's active learners and completed lessons, week by week, as a picture."""
-    scope = await cohorts.mediator_scope(session, learner)
-    info = await cohorts.get_cohort(session, code=callback_data.code, scope=scope)
+    info = await cohorts.get_cohort(session, code=callback_data.code, actor=actor)
     table = await reports.participation(
         session,
         period=reports.Period.WEEK,
         filters=reports.Filters(cohort=info.code),
         figures=[reports.Figure.ACTIVE, reports.Figure.LESSONS_COMPLETED],
-        scope=scope,
+        actor=actor,
     )
     labels = {"active": _("active learners"), "lessons_completed": _("lessons completed")}
     png = await asyncio.to_thread(
@@ -196,19 +195,16 @@ async def ask_workshop_title(
 
 
 async def create_workshop(
-    message: Message, state: FSMContext, session: AsyncSession, learner: User, bot: Bot
+    message: Message, state: FSMContext, session: AsyncSession, actor: Actor, bot: Bot
 ) -> None:
     data = await state.get_data()
     await state.clear()
-    scope = await cohorts.mediator_scope(session, learner)
     try:
         title = EventInput(title=message.text or "", starts_at=utcnow())
     except ValueError:
         await message.answer(_("The title must be 1 to 200 characters. Try again from /cohort."))
         return
-    info = await events.create_event(
-        session, cohort_code=data["code"], data=title, scope=scope, actor=f"user:{learner.id}"
-    )
+    info = await events.create_event(session, cohort_code=data["code"], data=title, actor=actor)
     me = await bot.me()
     link = deep_link(me.username or "", info.check_in_payload)
     caption = _(
@@ -219,9 +215,9 @@ async def create_workshop(
 
 
 async def broadcast_command(
-    message: Message, session: AsyncSession, learner: User, state: FSMContext
+    message: Message, session: AsyncSession, actor: Actor, state: FSMContext
 ) -> None:
-    code = await _pick_cohort(message, session, learner, "cast")
+    code = await _pick_cohort(message, session, actor, "cast")
     if code is not None:
         await _ask_text(message, state, code)
 
@@ -298,6 +294,7 @@ async def send_broadcast(
     state: FSMContext,
     session: AsyncSession,
     learner: User,
+    actor: Actor,
     session_maker: async_sessionmaker[AsyncSession],
 ) -> None:
     data = await state.get_data()
@@ -307,11 +304,10 @@ async def send_broadcast(
         await show(query, Screen(_("Nothing was sent.")))
         return
     await state.clear()
-    author = await broadcasts.mediator_author(session, learner)
     try:
         info = await broadcasts.create_broadcast(
             session,
-            author=author,
+            actor=actor,
             text=data["text"],
             cohort=data["code"],
             send_at=_send_time(
@@ -331,7 +327,7 @@ async def send_broadcast(
     await query.answer(_("Queued."))
     await show(query, Screen(_status(info)))
     if isinstance(query.message, Message):
-        task = asyncio.create_task(_follow(query.message, info, session_maker, author))
+        task = asyncio.create_task(_follow(query.message, info, session_maker, actor))
         _status_tasks.add(task)
         task.add_done_callback(_status_tasks.discard)
 
@@ -340,7 +336,7 @@ async def _follow(
     message: Message,
     info: BroadcastInfo,
     session_maker: async_sessionmaker[AsyncSession],
-    author: broadcasts.Author,
+    actor: Actor,
 ) -> None:
     """Keep the status message live until every message is out (or half an hour has passed)."""
     shown = _status(info)
@@ -348,7 +344,7 @@ async def _follow(
     while utcnow() < give_up:
         await asyncio.sleep(STATUS_POLL_SECONDS)
         async with session_maker() as session:
-            current = await broadcasts.get_broadcast(session, broadcast_id=info.id, author=author)
+            current = await broadcasts.get_broadcast(session, broadcast_id=info.id, actor=actor)
         text = _status(current)
         if text != shown:
             try:
@@ -372,6 +368,9 @@ async def not_yours(event: ErrorEvent) -> None:
 
 def create_router() -> Router:
     router = Router(name="mediator")
+    # The acting mediator, built once for each update a handler here takes.
+    router.message.middleware(MediatorActorMiddleware())
+    router.callback_query.middleware(MediatorActorMiddleware())
     router.errors.register(not_yours, ExceptionTypeFilter(NotAllowed, NotFound))
     router.message.register(cohort_command, Command("cohort"), registered)
     router.message.register(nudge_command, Command("nudge"), registered)

@@ -1,4 +1,4 @@
-"""Dependencies: the database session per request, the caller's token, pagination."""
+"""Dependencies: the database session per request, the acting caller, pagination."""
 
 from __future__ import annotations
 
@@ -16,8 +16,8 @@ from learntogether.config import Settings
 from learntogether.db.models import TokenRole
 from learntogether.deeplinks import resolve_bot_username
 from learntogether.services import tokens
+from learntogether.services.actors import Actor
 from learntogether.services.errors import FieldProblem, InvalidInput, InvalidToken, NotAllowed
-from learntogether.services.tokens import Principal
 
 _bearer = HTTPBearer(
     auto_error=False, description="An API token from `learntogether token create`."
@@ -66,34 +66,33 @@ async def get_bot_username(request: Request, settings: SettingsDep) -> str | Non
 BotUsernameDep = Annotated[str | None, Depends(get_bot_username)]
 
 
-async def get_principal(
+async def get_actor(
     session: SessionDep,
     credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)],
-) -> Principal:
+) -> Actor:
+    """The caller behind the bearer token, built once per request."""
     if credentials is None or credentials.scheme.lower() != "bearer":
         raise InvalidToken("Send an API token as 'Authorization: Bearer <token>'.")
     return await tokens.authenticate(session, bearer=credentials.credentials)
 
 
-def require_role(*roles: TokenRole) -> Callable[..., Coroutine[Any, Any, Principal]]:
+def require_role(*roles: TokenRole) -> Callable[..., Coroutine[Any, Any, Actor]]:
     """A dependency that lets through admins and the roles named, and refuses the rest with 403."""
     allowed = {TokenRole.ADMIN, *roles}
 
-    async def dependency(principal: Annotated[Principal, Depends(get_principal)]) -> Principal:
-        if principal.role not in allowed:
+    async def dependency(actor: Annotated[Actor, Depends(get_actor)]) -> Actor:
+        if actor.role not in allowed:
             names = ", ".join(sorted(role.value for role in allowed))
-            raise NotAllowed(
-                f"This needs a token with role {names}; yours is {principal.role.value}."
-            )
-        return principal
+            raise NotAllowed(f"This needs a token with role {names}; yours is {actor.role.value}.")
+        return actor
 
     return dependency
 
 
-AdminDep = Annotated[Principal, Depends(require_role())]
-ReaderDep = Annotated[Principal, Depends(require_role(TokenRole.MEDIATOR, TokenRole.VIEWER))]
+AdminDep = Annotated[Actor, Depends(require_role())]
+ReaderDep = Annotated[Actor, Depends(require_role(TokenRole.MEDIATOR, TokenRole.VIEWER))]
 # Admins and mediators; a mediator's reach is narrowed to its cohorts by the services.
-MediatorDep = Annotated[Principal, Depends(require_role(TokenRole.MEDIATOR))]
+MediatorDep = Annotated[Actor, Depends(require_role(TokenRole.MEDIATOR))]
 
 
 class PageParams(BaseModel):

@@ -17,7 +17,8 @@ from learntogether.db.base import utcnow
 from learntogether.db.models import Lesson, LessonStatus, Membership, Role, User, UserStatus
 from learntogether.i18n import SUPPORTED_LOCALES
 from learntogether.services import audit, learners, player, quizzes
-from learntogether.services.cohorts import Scope, find_in_scope
+from learntogether.services.actors import Actor
+from learntogether.services.cohorts import find_in_scope
 from learntogether.services.errors import FieldProblem, InvalidInput
 
 
@@ -73,12 +74,10 @@ async def add_participant(
     *,
     cohort_code: str,
     data: ParticipantInput,
-    scope: Scope,
-    actor: str,
-    actor_token_id: int | None = None,
+    actor: Actor,
 ) -> Participant:
     """Enrol someone without Telegram; the mediator took their consent in person."""
-    cohort = await find_in_scope(session, cohort_code, scope)
+    cohort = await find_in_scope(session, cohort_code, actor)
     if data.locale is not None and data.locale not in SUPPORTED_LOCALES:
         raise InvalidInput(
             "Unknown language.", [FieldProblem("$.locale", f"'{data.locale}' is not offered")]
@@ -99,7 +98,6 @@ async def add_participant(
     await audit.record_change(
         session,
         actor=actor,
-        actor_token_id=actor_token_id,
         action="add_participant",
         entity="cohort",
         entity_id=cohort.code,
@@ -127,12 +125,10 @@ async def record_quiz(
     *,
     cohort_code: str,
     data: AssistedQuiz,
-    scope: Scope,
-    actor: str,
-    actor_token_id: int | None = None,
+    actor: Actor,
 ) -> AssistedResult:
     """A whole quiz answered on paper or aloud, recorded for a cohort member in one go."""
-    cohort = await find_in_scope(session, cohort_code, scope)
+    cohort = await find_in_scope(session, cohort_code, actor)
     person = await _member(session, cohort_id=cohort.id, user_id=data.user_id)
     lesson_id = await session.scalar(
         select(Lesson.id).where(Lesson.slug == data.lesson, Lesson.status == LessonStatus.PUBLISHED)
@@ -193,7 +189,6 @@ async def record_quiz(
     await audit.record_change(
         session,
         actor=actor,
-        actor_token_id=actor_token_id,
         action="assisted_quiz",
         entity="user",
         entity_id=str(person.id),

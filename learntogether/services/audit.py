@@ -1,4 +1,4 @@
-"""The audit log: who changed what, through the API or the command line."""
+"""The audit log: who changed what, through the API, the bot, the scheduler or the command line."""
 
 from __future__ import annotations
 
@@ -7,24 +7,26 @@ from typing import Any
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from learntogether.db.models import AuditLog
+from learntogether.services.actors import Actor
 
 
 async def record_change(
     session: AsyncSession,
     *,
-    actor: str,
+    actor: Actor,
     action: str,
     entity: str,
     entity_id: str,
     before: dict[str, Any] | None = None,
     after: dict[str, Any] | None = None,
-    actor_token_id: int | None = None,
 ) -> None:
-    """Append one audit entry; it commits with the change it describes."""
+    """Append one audit entry, naming the actor and their token or learner id; it commits with
+    the change it describes."""
     session.add(
         AuditLog(
-            actor=actor,
-            actor_token_id=actor_token_id,
+            actor=actor.name,
+            actor_token_id=actor.token_id,
+            actor_user_id=actor.user_id,
             action=action,
             entity=entity,
             entity_id=entity_id,

@@ -28,43 +28,16 @@ from learntogether.db.models import (
     Cohort,
     Delivery,
     DeliveryStatus,
-    User,
     broadcast_cohorts,
 )
 from learntogether.delivery import outbox
 from learntogether.i18n import SOURCE_LOCALE, SUPPORTED_LOCALES
+from learntogether.services.actors import Actor
 from learntogether.services.audit import record_change
-from learntogether.services.cohorts import mediator_scope
 from learntogether.services.errors import Conflict, FieldProblem, InvalidInput, NotAllowed, NotFound
-from learntogether.services.tokens import Principal
 from learntogether.telegram_html import text_problems
 
 PERSONAL_KINDS = (BroadcastKind.REMINDER, BroadcastKind.NUDGE)
-
-
-@dataclass(frozen=True)
-class Author:
-    """Who sends: an API token or a mediator in the bot, and the cohorts they may reach."""
-
-    actor: str
-    """As the audit log names them: ``token:<name>``, ``user:<id>``, ``scheduler``."""
-    cohort_ids: frozenset[int] | None
-    """None: every cohort and everyone (admins, the system itself)."""
-    token_id: int | None = None
-    user_id: int | None = None
-
-    @classmethod
-    def of_principal(cls, principal: Principal) -> Author:
-        return cls(actor=principal.actor, cohort_ids=principal.reach, token_id=principal.token_id)
-
-
-async def mediator_author(session: AsyncSession, learner: User) -> Author:
-    """A mediator in the bot, reaching the cohorts they are a mediator of."""
-    scope = await mediator_scope(session, learner)
-    return Author(actor=f"user:{learner.id}", cohort_ids=scope.cohort_ids, user_id=learner.id)
-
-
-SYSTEM = Author(actor="scheduler", cohort_ids=None)
 
 
 @dataclass(frozen=True)
@@ -146,9 +119,9 @@ async def _infos(session: AsyncSession, broadcasts: Sequence[Broadcast]) -> list
     ]
 
 
-def _visible_to(author: Author) -> list[ColumnElement[bool]]:
-    """Conditions for broadcasts a scoped author may see: only to their cohorts, or their own."""
-    scope = author.cohort_ids
+def _visible_to(actor: Actor) -> list[ColumnElement[bool]]:
+    """Conditions for broadcasts a scoped actor may see: only to their cohorts, or their own."""
+    scope = actor.cohort_ids
     if scope is None:
         return []
     within = (
@@ -156,16 +129,16 @@ def _visible_to(author: Author) -> list[ColumnElement[bool]]:
         & Broadcast.cohorts.any()
         & ~Broadcast.cohorts.any(Cohort.id.not_in(scope))
     )
-    if author.user_id is not None:
-        within = within | (Broadcast.created_by_user_id == author.user_id)
+    if actor.user_id is not None:
+        within = within | (Broadcast.created_by_user_id == actor.user_id)
     return [within]
 
 
-async def _find(session: AsyncSession, broadcast_id: int, author: Author) -> Broadcast:
+async def _find(session: AsyncSession, broadcast_id: int, actor: Actor) -> Broadcast:
     broadcast = await session.get(Broadcast, broadcast_id)
     if broadcast is None:
         raise NotFound(f"No broadcast {broadcast_id}.")
-    conditions = _visible_to(author)
+    conditions = _visible_to(actor)
     if conditions:
         visible = await session.scalar(
             select(Broadcast.id).where(Broadcast.id == broadcast_id, *conditions)
@@ -175,24 +148,22 @@ async def _find(session: AsyncSession, broadcast_id: int, author: Author) -> Bro
     return broadcast
 
 
-async def get_broadcast(
-    session: AsyncSession, *, broadcast_id: int, author: Author
-) -> BroadcastInfo:
+async def get_broadcast(session: AsyncSession, *, broadcast_id: int, actor: Actor) -> BroadcastInfo:
     """One broadcast with its live counts."""
-    broadcast = await _find(session, broadcast_id, author)
+    broadcast = await _find(session, broadcast_id, actor)
     return (await _infos(session, [broadcast]))[0]
 
 
 async def list_broadcasts(
     session: AsyncSession,
     *,
-    author: Author,
+    actor: Actor,
     limit: int,
     offset: int,
     kind: BroadcastKind | None = None,
 ) -> tuple[list[BroadcastInfo], int]:
-    """Broadcasts the author may see, newest first, with live counts and the total."""
-    query = select(Broadcast).where(*_visible_to(author))
+    """Broadcasts the actor may see, newest first, with live counts and the total."""
+    query = select(Broadcast).where(*_visible_to(actor))
     if kind is not None:
         query = query.where(Broadcast.kind == kind)
     total = await session.scalar(select(func.count()).select_from(query.subquery())) or 0
@@ -251,13 +222,13 @@ def _send_time(send_at: datetime | None, now: datetime) -> datetime:
 
 async def _audience(
     session: AsyncSession,
-    author: Author,
+    actor: Actor,
     *,
     cohort: str | None,
     cohorts: Sequence[str] | None,
     all_learners: bool,
 ) -> list[Cohort]:
-    """The cohorts named (none for everyone), after checking they exist and the author's scope."""
+    """The cohorts named (none for everyone), after checking they exist and the actor's reach."""
     given = [
         name
         for name, value in (("cohort", cohort), ("cohorts", cohorts), ("all", all_learners or None))
@@ -277,7 +248,7 @@ async def _audience(
             ],
         )
     if all_learners:
-        if author.cohort_ids is not None:
+        if actor.cohort_ids is not None:
             raise NotAllowed("You can broadcast to your own cohorts only, not to everyone.")
         return []
     named: list[tuple[tuple[str | int, ...], str]] = []
@@ -301,8 +272,8 @@ async def _audience(
             problems.append(FieldProblem(json_path(path), f"cohort '{code}' is archived"))
     if problems:
         raise InvalidInput("The broadcast names cohorts that cannot get it.", problems)
-    if author.cohort_ids is not None:
-        outside = sorted(code for code, row in found.items() if row.id not in author.cohort_ids)
+    if actor.cohort_ids is not None:
+        outside = sorted(code for code, row in found.items() if row.id not in actor.cohort_ids)
         if outside:
             raise NotAllowed(f"You do not work with cohort {', '.join(outside)}.")
     return sorted(found.values(), key=lambda row: row.code)
@@ -311,7 +282,7 @@ async def _audience(
 async def create_broadcast(
     session: AsyncSession,
     *,
-    author: Author,
+    actor: Actor,
     text: str | Mapping[str, str],
     cohort: str | None = None,
     cohorts: Sequence[str] | None = None,
@@ -329,11 +300,11 @@ async def create_broadcast(
     texts = clean_text(text, default_locale=default_locale)
     when = _send_time(send_at, now)
     targets = await _audience(
-        session, author, cohort=cohort, cohorts=cohorts, all_learners=all_learners
+        session, actor, cohort=cohort, cohorts=cohorts, all_learners=all_learners
     )
     broadcast = await _store(
         session,
-        author,
+        actor,
         kind=BroadcastKind.BROADCAST,
         texts=texts,
         send_at=when,
@@ -342,7 +313,7 @@ async def create_broadcast(
         cohorts=targets,
     )
     await outbox.enqueue(session, broadcast, now=now, cohort_ids=[row.id for row in targets])
-    return await _created(session, broadcast, author, now=now)
+    return await _created(session, broadcast, actor, now=now)
 
 
 async def create_for_learners(
@@ -352,7 +323,7 @@ async def create_for_learners(
     user_ids: Collection[int],
     text: Mapping[str, str] | None = None,
     send_at: datetime | None = None,
-    author: Author = SYSTEM,
+    actor: Actor,
 ) -> BroadcastInfo:
     """A reminder or nudge for the learners ``user_ids`` (the scheduler's and ``/nudge``'s way in).
 
@@ -366,7 +337,7 @@ async def create_for_learners(
     texts = clean_text(text, default_locale=SOURCE_LOCALE) if text else {}
     broadcast = await _store(
         session,
-        author,
+        actor,
         kind=kind,
         texts=texts,
         send_at=_send_time(send_at, now),
@@ -375,12 +346,12 @@ async def create_for_learners(
         cohorts=[],
     )
     await outbox.enqueue(session, broadcast, now=now, user_ids=set(user_ids))
-    return await _created(session, broadcast, author, now=now)
+    return await _created(session, broadcast, actor, now=now)
 
 
 async def _store(
     session: AsyncSession,
-    author: Author,
+    actor: Actor,
     *,
     kind: BroadcastKind,
     texts: dict[str, str],
@@ -396,9 +367,9 @@ async def _store(
         status=BroadcastStatus.SCHEDULED,
         send_at=send_at,
         created_at=now,
-        created_by=author.actor,
-        created_by_token_id=author.token_id,
-        created_by_user_id=author.user_id,
+        created_by=actor.name,
+        created_by_token_id=actor.token_id,
+        created_by_user_id=actor.user_id,
         cohorts=cohorts,
     )
     session.add(broadcast)
@@ -407,7 +378,7 @@ async def _store(
 
 
 async def _created(
-    session: AsyncSession, broadcast: Broadcast, author: Author, *, now: datetime
+    session: AsyncSession, broadcast: Broadcast, actor: Actor, *, now: datetime
 ) -> BroadcastInfo:
     # Nobody to send to: done at once rather than at the worker's next sweep.
     await outbox.finish_broadcasts(session, now=now, ids=[broadcast.id])
@@ -415,8 +386,7 @@ async def _created(
     info = (await _infos(session, [broadcast]))[0]
     await record_change(
         session,
-        actor=author.actor,
-        actor_token_id=author.token_id,
+        actor=actor,
         action="create",
         entity="broadcast",
         entity_id=str(broadcast.id),
@@ -433,13 +403,13 @@ async def _created(
 
 
 async def cancel_broadcast(
-    session: AsyncSession, *, broadcast_id: int, author: Author
+    session: AsyncSession, *, broadcast_id: int, actor: Actor
 ) -> BroadcastInfo:
     """Cancel what has not been sent yet; messages under way still arrive.
 
     A finished broadcast cannot be cancelled (Conflict); cancelling twice is harmless.
     """
-    broadcast = await _find(session, broadcast_id, author)
+    broadcast = await _find(session, broadcast_id, actor)
     if broadcast.status is BroadcastStatus.DONE:
         raise Conflict(f"Broadcast {broadcast_id} has been sent to everyone; nothing to cancel.")
     if broadcast.status is not BroadcastStatus.CANCELLED:
@@ -456,8 +426,7 @@ async def cancel_broadcast(
         await session.flush()
         await record_change(
             session,
-            actor=author.actor,
-            actor_token_id=author.token_id,
+            actor=actor,
             action="cancel",
             entity="broadcast",
             entity_id=str(broadcast_id),

@@ -19,7 +19,6 @@ from learntogether.db.models import (
     Membership,
     ProgressStatus,
     Role,
-    TokenRole,
     Track,
     User,
     UserStatus,
@@ -27,8 +26,8 @@ from learntogether.db.models import (
 )
 from learntogether.i18n import SUPPORTED_LOCALES
 from learntogether.services import audit
+from learntogether.services.actors import Actor
 from learntogether.services.errors import Conflict, FieldProblem, InvalidInput, NotAllowed, NotFound
-from learntogether.services.tokens import Principal
 
 CODE_ALPHABET = "ABCDEFGHJKLMNPQRSTUVWXYZ23456789"
 CODE_LENGTH = 6
@@ -37,31 +36,6 @@ CODE_PATTERN = r"^[A-Za-z0-9_-]{2,32}$"
 
 Text = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200)]
 Place = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=128)]
-
-
-@dataclass(frozen=True)
-class Scope:
-    """The cohorts a caller may reach: every one (``None``), or these."""
-
-    cohort_ids: frozenset[int] | None
-
-    def allows(self, cohort_id: int) -> bool:
-        return self.cohort_ids is None or cohort_id in self.cohort_ids
-
-    @classmethod
-    def of(cls, principal: Principal) -> Scope:
-        """Admins reach every cohort, a mediator token only the cohorts it was made for."""
-        if principal.role is TokenRole.VIEWER:
-            raise NotAllowed("Viewers read reports only.")
-        return cls(principal.reach)
-
-
-async def mediator_scope(session: AsyncSession, mediator: User) -> Scope:
-    """The cohorts a learner mediates in the bot."""
-    ids = await session.scalars(
-        select(cohort_mediators.c.cohort_id).where(cohort_mediators.c.user_id == mediator.id)
-    )
-    return Scope(frozenset(ids))
 
 
 class CohortInput(BaseModel):
@@ -155,19 +129,18 @@ def _info(cohort: Cohort, members: int) -> CohortInfo:
     )
 
 
-async def find_in_scope(session: AsyncSession, code: str, scope: Scope) -> Cohort:
-    """The cohort with ``code`` if the caller may reach it; NotFound otherwise or NotAllowed."""
+async def find_in_scope(session: AsyncSession, code: str, actor: Actor) -> Cohort:
+    """The cohort with ``code`` if the actor may work with it; NotFound otherwise or NotAllowed."""
+    actor.check_manages()
     cohort = await session.scalar(_with_tracks().where(Cohort.code == code))
     if cohort is None:
         raise NotFound(f"No cohort has the code {code!r}.")
-    if not scope.allows(cohort.id):
+    if not actor.allows(cohort.id):
         raise NotAllowed(f"Cohort {code!r} is not one of yours.")
     return cohort
 
 
-async def create_cohort(
-    session: AsyncSession, *, data: CohortInput, actor: str, actor_token_id: int | None = None
-) -> CohortInfo:
+async def create_cohort(session: AsyncSession, *, data: CohortInput, actor: Actor) -> CohortInfo:
     """A new cohort with its invite code (drawn when none is given)."""
     tracks = list(await session.scalars(select(Track).where(Track.slug.in_(data.tracks))))
     known = {track.slug for track in tracks}
@@ -197,7 +170,6 @@ async def create_cohort(
     await audit.record_change(
         session,
         actor=actor,
-        actor_token_id=actor_token_id,
         action="create",
         entity="cohort",
         entity_id=code,
@@ -207,19 +179,21 @@ async def create_cohort(
 
 
 async def list_cohorts(
-    session: AsyncSession, *, scope: Scope, limit: int, offset: int
+    session: AsyncSession, *, actor: Actor, limit: int, offset: int
 ) -> tuple[list[CohortInfo], int]:
+    """The live cohorts the actor works with, by name."""
+    actor.check_manages()
     query = _with_tracks().where(Cohort.archived_at.is_(None))
-    if scope.cohort_ids is not None:
-        query = query.where(Cohort.id.in_(scope.cohort_ids))
+    if actor.cohort_ids is not None:
+        query = query.where(Cohort.id.in_(actor.cohort_ids))
     total = await session.scalar(select(func.count()).select_from(query.subquery())) or 0
     cohorts = list(await session.scalars(query.order_by(Cohort.name).limit(limit).offset(offset)))
     counts = await _member_counts(session, [cohort.id for cohort in cohorts])
     return [_info(cohort, counts.get(cohort.id, 0)) for cohort in cohorts], total
 
 
-async def get_cohort(session: AsyncSession, *, code: str, scope: Scope) -> CohortInfo:
-    cohort = await find_in_scope(session, code, scope)
+async def get_cohort(session: AsyncSession, *, code: str, actor: Actor) -> CohortInfo:
+    cohort = await find_in_scope(session, code, actor)
     return _info(cohort, (await _member_counts(session, [cohort.id])).get(cohort.id, 0))
 
 
@@ -249,10 +223,10 @@ def _members_query(cohort: Cohort, now: datetime) -> Select[User, datetime, Any,
 
 
 async def members(
-    session: AsyncSession, *, code: str, scope: Scope, behind_only: bool = False
+    session: AsyncSession, *, code: str, actor: Actor, behind_only: bool = False
 ) -> list[Member]:
     """Who is in the cohort, how far they got, and whether they have gone quiet."""
-    cohort = await find_in_scope(session, code, scope)
+    cohort = await find_in_scope(session, code, actor)
     now = utcnow()
     query = _members_query(cohort, now)
     if behind_only:
@@ -275,11 +249,9 @@ async def members(
     ]
 
 
-async def add_mediator(
-    session: AsyncSession, *, code: str, user_id: int, actor: str, actor_token_id: int | None
-) -> None:
+async def add_mediator(session: AsyncSession, *, code: str, user_id: int, actor: Actor) -> None:
     """Let a learner mediate the cohort in the bot (``/cohort``, ``/broadcast``, ``/nudge``)."""
-    cohort = await find_in_scope(session, code, Scope(None))
+    cohort = await find_in_scope(session, code, actor)
     user = await session.get(User, user_id)
     if user is None or user.status is UserStatus.ERASED:
         raise InvalidInput(
@@ -296,7 +268,6 @@ async def add_mediator(
     await audit.record_change(
         session,
         actor=actor,
-        actor_token_id=actor_token_id,
         action="add_mediator",
         entity="cohort",
         entity_id=code,
@@ -304,10 +275,9 @@ async def add_mediator(
     )
 
 
-async def mediated_cohorts(session: AsyncSession, mediator: User) -> list[CohortInfo]:
-    """The cohorts a learner mediates, for the bot's ``/cohort``."""
-    scope = await mediator_scope(session, mediator)
-    if not scope.cohort_ids:
+async def mediated_cohorts(session: AsyncSession, mediator: Actor) -> list[CohortInfo]:
+    """The cohorts a learner mediates, for the bot's ``/cohort`` (none for everyone else)."""
+    if not mediator.cohort_ids:
         return []
-    items, _total = await list_cohorts(session, scope=scope, limit=100, offset=0)
+    items, _total = await list_cohorts(session, actor=mediator, limit=100, offset=0)
     return items

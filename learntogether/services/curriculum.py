@@ -12,6 +12,7 @@ from learntogether.content.schema import LessonDocument, TrackDocument
 from learntogether.content.validate import json_path, validate_curriculum, validate_lesson
 from learntogether.db.models import Track
 from learntogether.services import lessons, tracks
+from learntogether.services.actors import Actor
 from learntogether.services.errors import FieldProblem, InvalidInput
 from learntogether.services.tracks import Outcome
 
@@ -33,7 +34,7 @@ async def import_curriculum(
     *,
     track_documents: Sequence[TrackDocument],
     lesson_documents: Sequence[LessonDocument],
-    actor: str,
+    actor: Actor,
 ) -> ImportReport:
     """Store tracks and lessons; changed lessons get a new published version, unchanged ones nothing.
 

@@ -25,7 +25,8 @@ from learntogether.db.models import (
     Verb,
 )
 from learntogether.services import activity, audit
-from learntogether.services.cohorts import Scope, find_in_scope
+from learntogether.services.actors import Actor
+from learntogether.services.cohorts import find_in_scope
 from learntogether.services.errors import (
     DomainError,
     FieldProblem,
@@ -134,12 +135,10 @@ async def create_event(
     *,
     cohort_code: str,
     data: EventInput,
-    scope: Scope,
-    actor: str,
-    actor_token_id: int | None = None,
+    actor: Actor,
 ) -> EventInfo:
     """A workshop for the cohort, with the code of its check-in link."""
-    cohort = await find_in_scope(session, cohort_code, scope)
+    cohort = await find_in_scope(session, cohort_code, actor)
     event = Event(
         cohort_id=cohort.id,
         code=_new_code(),
@@ -152,7 +151,6 @@ async def create_event(
     await audit.record_change(
         session,
         actor=actor,
-        actor_token_id=actor_token_id,
         action="create",
         entity="event",
         entity_id=str(event.id),
@@ -162,8 +160,9 @@ async def create_event(
 
 
 async def _event_in_scope(
-    session: AsyncSession, event_id: int, scope: Scope
+    session: AsyncSession, event_id: int, actor: Actor
 ) -> tuple[Event, Cohort]:
+    actor.check_manages()
     row = (
         await session.execute(
             select(Event, Cohort)
@@ -174,19 +173,19 @@ async def _event_in_scope(
     if row is None:
         raise NotFound(f"No workshop has the id {event_id}.")
     event, cohort = row
-    if not scope.allows(cohort.id):
+    if not actor.allows(cohort.id):
         raise NotAllowed("This workshop is not in one of your cohorts.")
     return event, cohort
 
 
-async def get_event(session: AsyncSession, *, event_id: int, scope: Scope) -> EventInfo:
-    event, cohort = await _event_in_scope(session, event_id, scope)
+async def get_event(session: AsyncSession, *, event_id: int, actor: Actor) -> EventInfo:
+    event, cohort = await _event_in_scope(session, event_id, actor)
     return await _info(session, event, cohort)
 
 
-async def list_events(session: AsyncSession, *, cohort_code: str, scope: Scope) -> list[EventInfo]:
+async def list_events(session: AsyncSession, *, cohort_code: str, actor: Actor) -> list[EventInfo]:
     """The cohort's workshops, newest first, with their figures in a fixed number of queries."""
-    cohort = await find_in_scope(session, cohort_code, scope)
+    cohort = await find_in_scope(session, cohort_code, actor)
     found = await session.scalars(
         select(Event)
         .where(Event.cohort_id == cohort.id)
@@ -195,9 +194,9 @@ async def list_events(session: AsyncSession, *, cohort_code: str, scope: Scope) 
     return await _infos(session, found.all(), cohort)
 
 
-async def attendance(session: AsyncSession, *, event_id: int, scope: Scope) -> list[Attendee]:
+async def attendance(session: AsyncSession, *, event_id: int, actor: Actor) -> list[Attendee]:
     """Who came, in the order they checked in."""
-    await _event_in_scope(session, event_id, scope)
+    await _event_in_scope(session, event_id, actor)
     rows = await session.execute(
         select(Attendance, User.first_name)
         .join(User, User.id == Attendance.user_id)
@@ -222,7 +221,7 @@ async def _attend(
     event: Event,
     learner: User,
     method: AttendanceMethod,
-    assisted_by: User | None,
+    assisted_by: int | None,
 ) -> bool:
     """Record the check-in once; False when the learner was already checked in."""
     exists = await session.get(Attendance, (event.id, learner.id))
@@ -235,7 +234,7 @@ async def _attend(
                     event_id=event.id,
                     user_id=learner.id,
                     method=method,
-                    assisted_by_user_id=assisted_by.id if assisted_by else None,
+                    assisted_by_user_id=assisted_by,
                 )
             )
     except IntegrityError:  # the same person scanned twice at once
@@ -272,13 +271,10 @@ async def record_attendance(
     *,
     event_id: int,
     user_id: int,
-    scope: Scope,
-    actor: str,
-    actor_token_id: int | None = None,
-    mediator: User | None = None,
+    actor: Actor,
 ) -> bool:
     """A mediator checks a cohort member in on their behalf (assisted); False if already in."""
-    event, cohort = await _event_in_scope(session, event_id, scope)
+    event, cohort = await _event_in_scope(session, event_id, actor)
     learner = await session.scalar(
         select(User)
         .join(Membership, Membership.user_id == User.id)
@@ -294,13 +290,12 @@ async def record_attendance(
         event=event,
         learner=learner,
         method=AttendanceMethod.MEDIATOR,
-        assisted_by=mediator,
+        assisted_by=actor.user_id,
     )
     if added:
         await audit.record_change(
             session,
             actor=actor,
-            actor_token_id=actor_token_id,
             action="check_in",
             entity="event",
             entity_id=str(event.id),

@@ -30,8 +30,8 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from learntogether.config import Settings
 from learntogether.content.schema import LessonDocument
 from learntogether.db.models import Activity, Cohort, Lesson, LessonVersion, Track, Verb
+from learntogether.services.actors import Actor
 from learntogether.services.errors import Conflict, FieldProblem, InvalidInput
-from learntogether.services.tokens import Principal
 from learntogether.xapi import (
     Account,
     ActivityDefinition,
@@ -155,7 +155,7 @@ class XapiExport:
 async def plan_xapi_export(
     session: AsyncSession,
     *,
-    principal: Principal,
+    actor: Actor,
     settings: Settings,
     since: datetime | None = None,
     until: datetime | None = None,
@@ -172,7 +172,7 @@ async def plan_xapi_export(
             "The export window is empty.",
             [FieldProblem("query.until", "must be later than since")],
         )
-    export = XapiExport(vocabulary, 0, 0, principal.reach, since, until)
+    export = XapiExport(vocabulary, 0, 0, actor.cohort_ids, since, until)
     first, last = (
         await session.execute(
             select(func.min(Activity.id), func.max(Activity.id)).where(*export.conditions())
@@ -180,7 +180,7 @@ async def plan_xapi_export(
     ).one()
     if first is None:
         return export
-    return XapiExport(vocabulary, first - 1, last, principal.reach, since, until)
+    return XapiExport(vocabulary, first - 1, last, actor.cohort_ids, since, until)
 
 
 async def stream_statements(

@@ -29,11 +29,11 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from learntogether.db.base import utcnow
 from learntogether.db.models import Cohort, Goal, GoalMeasure, Role, Track
+from learntogether.services.actors import SYSTEM, Actor
 from learntogether.services.audit import record_change
-from learntogether.services.cohorts import Scope
 from learntogether.services.errors import FieldProblem, InvalidInput, NotFound
 from learntogether.services.reports.participation import Figure, participation
-from learntogether.services.reports.query import EVERYTHING, Filters
+from learntogether.services.reports.query import Filters
 
 FIGURE_OF: dict[GoalMeasure, Figure] = {
     GoalMeasure.LEARNERS_JOINED: Figure.JOINED,
@@ -210,21 +210,21 @@ async def _info(session: AsyncSession, goal: Goal, as_of: date | None) -> GoalIn
     )
 
 
-async def _visible(session: AsyncSession, scope: Scope) -> Any:
-    """The condition on goals a scope may read: a mediator's, the goals of its cohorts."""
-    if scope.cohort_ids is None:
+async def _visible(session: AsyncSession, actor: Actor) -> Any:
+    """The condition on goals an actor may read: a mediator's, the goals of its cohorts."""
+    if actor.cohort_ids is None:
         return None
     codes = list(
-        await session.scalars(select(Cohort.code).where(Cohort.id.in_(sorted(scope.cohort_ids))))
+        await session.scalars(select(Cohort.code).where(Cohort.id.in_(sorted(actor.cohort_ids))))
     )
     return Goal.filters["cohort"].as_string().in_(codes)
 
 
-async def _find(session: AsyncSession, goal_id: int, scope: Scope = EVERYTHING) -> Goal:
+async def _find(session: AsyncSession, goal_id: int, actor: Actor = SYSTEM) -> Goal:
     goal = await session.get(Goal, goal_id)
     if goal is None:
         raise NotFound(f"No goal {goal_id}.")
-    visible = await _visible(session, scope)
+    visible = await _visible(session, actor)
     if visible is not None:
         allowed = await session.scalar(select(Goal.id).where(Goal.id == goal_id, visible))
         if allowed is None:
@@ -257,7 +257,7 @@ def _audited(goal: Goal) -> dict[str, Any]:
 
 
 async def create_goal(
-    session: AsyncSession, *, spec: GoalSpec, actor: str, as_of: date | None = None
+    session: AsyncSession, *, spec: GoalSpec, actor: Actor, as_of: date | None = None
 ) -> GoalInfo:
     """A new goal with its progress so far; InvalidInput names each wrong field."""
     track_id = await _check(session, spec)
@@ -276,7 +276,7 @@ async def create_goal(
 
 
 async def update_goal(
-    session: AsyncSession, *, goal_id: int, spec: GoalSpec, actor: str, as_of: date | None = None
+    session: AsyncSession, *, goal_id: int, spec: GoalSpec, actor: Actor, as_of: date | None = None
 ) -> GoalInfo:
     """Replace a goal's definition; NotFound for an unknown goal."""
     goal = await _find(session, goal_id)
@@ -297,7 +297,7 @@ async def update_goal(
     return await _info(session, goal, as_of)
 
 
-async def delete_goal(session: AsyncSession, *, goal_id: int, actor: str) -> None:
+async def delete_goal(session: AsyncSession, *, goal_id: int, actor: Actor) -> None:
     """Remove a goal (its definition is kept in the audit log); NotFound for an unknown goal."""
     goal = await _find(session, goal_id)
     before = _audited(goal)
@@ -309,10 +309,10 @@ async def delete_goal(session: AsyncSession, *, goal_id: int, actor: str) -> Non
 
 
 async def get_goal(
-    session: AsyncSession, *, goal_id: int, scope: Scope = EVERYTHING, as_of: date | None = None
+    session: AsyncSession, *, goal_id: int, actor: Actor, as_of: date | None = None
 ) -> GoalInfo:
-    """One goal with its progress; NotFound for an unknown goal or one outside the scope."""
-    return await _info(session, await _find(session, goal_id, scope), as_of)
+    """One goal with its progress; NotFound for an unknown goal or one out of the actor's reach."""
+    return await _info(session, await _find(session, goal_id, actor), as_of)
 
 
 async def list_goals(
@@ -320,12 +320,12 @@ async def list_goals(
     *,
     limit: int,
     offset: int,
-    scope: Scope = EVERYTHING,
+    actor: Actor,
     as_of: date | None = None,
 ) -> tuple[list[GoalInfo], int]:
-    """Goals by deadline, each with its progress, and how many there are in the scope."""
+    """Goals by deadline, each with its progress, and how many the actor may read."""
     query = select(Goal)
-    visible = await _visible(session, scope)
+    visible = await _visible(session, actor)
     if visible is not None:
         query = query.where(visible)
     total = await session.scalar(select(func.count()).select_from(query.subquery())) or 0

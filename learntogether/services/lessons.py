@@ -21,6 +21,7 @@ from learntogether.content.schema import LessonDocument, TrackDocument, dump_doc
 from learntogether.content.validate import json_path, validate_curriculum, validate_lesson
 from learntogether.db.base import utcnow
 from learntogether.db.models import Lesson, LessonStatus, LessonVersion, Track, VersionStatus
+from learntogether.services.actors import Actor
 from learntogether.services.audit import record_change
 from learntogether.services.errors import Conflict, FieldProblem, InvalidInput, NotFound
 from learntogether.services.tracks import Outcome, find_track
@@ -242,7 +243,7 @@ async def _next_position(session: AsyncSession, track: Track) -> int:
 
 
 async def save_draft(
-    session: AsyncSession, *, document: LessonDocument, actor: str
+    session: AsyncSession, *, document: LessonDocument, actor: Actor
 ) -> tuple[LessonDetail, bool]:
     """The API's PUT: a new draft version, or the pending draft changed; unchanged content adds nothing.
 
@@ -281,7 +282,7 @@ async def save_draft(
         latest.document, latest.content_hash, latest.created_by = (
             dump_document(document),
             digest,
-            actor,
+            actor.name,
         )
         action = "update_draft"
     else:
@@ -300,7 +301,7 @@ def _new_version(
     latest: LessonVersion | None,
     document: LessonDocument,
     digest: str,
-    actor: str,
+    actor: Actor,
     status: VersionStatus,
 ) -> LessonVersion:
     return LessonVersion(
@@ -309,13 +310,18 @@ def _new_version(
         document=dump_document(document),
         content_hash=digest,
         status=status,
-        created_by=actor,
+        created_by=actor.name,
         published_at=utcnow() if status is VersionStatus.PUBLISHED else None,
     )
 
 
 async def _audit(
-    session: AsyncSession, actor: str, action: str, slug: str, before: int | None, after: int | None
+    session: AsyncSession,
+    actor: Actor,
+    action: str,
+    slug: str,
+    before: int | None,
+    after: int | None,
 ) -> None:
     await record_change(
         session,
@@ -336,7 +342,7 @@ def _take_place(lesson: Lesson, document: dict[str, Any], track: Track) -> None:
     lesson.archived_at = None
 
 
-async def publish_lesson(session: AsyncSession, *, slug: str, actor: str) -> LessonDetail:
+async def publish_lesson(session: AsyncSession, *, slug: str, actor: Actor) -> LessonDetail:
     """Freeze the pending draft: from now on new learners start this version."""
     row = await _row(session, slug)
     if row.latest.status is not VersionStatus.DRAFT:
@@ -352,7 +358,7 @@ async def publish_lesson(session: AsyncSession, *, slug: str, actor: str) -> Les
     return await get_lesson(session, slug)
 
 
-async def archive_lesson(session: AsyncSession, *, slug: str, actor: str) -> LessonDetail:
+async def archive_lesson(session: AsyncSession, *, slug: str, actor: Actor) -> LessonDetail:
     """No longer offered to new learners; progress and reports keep it. Publishing brings it back."""
     row = await _row(session, slug)
     if row.lesson.status is LessonStatus.ARCHIVED:
@@ -365,7 +371,7 @@ async def archive_lesson(session: AsyncSession, *, slug: str, actor: str) -> Les
 
 
 async def store_published(
-    session: AsyncSession, *, document: LessonDocument, track: Track, actor: str
+    session: AsyncSession, *, document: LessonDocument, track: Track, actor: Actor
 ) -> Outcome:
     """Import one reviewed lesson file: a new published version unless nothing changed."""
     digest = content_hash(document)

@@ -31,8 +31,8 @@ from learntogether.db.models import (
     UserStatus,
 )
 from learntogether.services import audit, broadcasts
-from learntogether.services.broadcasts import Author
-from learntogether.services.cohorts import Scope, find_in_scope, quiet_since
+from learntogether.services.actors import Actor
+from learntogether.services.cohorts import find_in_scope, quiet_since
 from learntogether.services.errors import NotAllowed, NotFound
 from learntogether.services.learners import COUNTRY_TIMEZONES, zone_of
 
@@ -40,9 +40,9 @@ from learntogether.services.learners import COUNTRY_TIMEZONES, zone_of
 # older ones are skipped rather than sent at an odd hour. Several missed runs coalesce into one.
 LATE_GRACE = timedelta(hours=1)
 NUDGE_EVERY = timedelta(days=7)
-DAILY_REMINDERS = Author(actor="scheduler:daily", cohort_ids=None)
-COHORT_REMINDERS = Author(actor="scheduler:cohort", cohort_ids=None)
-NUDGES = Author(actor="scheduler:nudge", cohort_ids=None)
+DAILY_REMINDERS = Actor.system("scheduler:daily")
+COHORT_REMINDERS = Actor.system("scheduler:cohort")
+NUDGES = Actor.system("scheduler:nudge")
 
 
 # Cron's weekdays: 0 (and 7) is Sunday. APScheduler 3 numbers them from Monday, so a number is
@@ -173,12 +173,10 @@ async def create_reminder(
     *,
     cohort_code: str,
     data: ReminderInput,
-    scope: Scope,
-    actor: str,
+    actor: Actor,
     default_locale: str,
-    actor_token_id: int | None = None,
 ) -> ReminderInfo:
-    cohort = await find_in_scope(session, cohort_code, scope)
+    cohort = await find_in_scope(session, cohort_code, actor)
     texts = broadcasts.clean_text(data.text, default_locale=cohort.locale or default_locale)
     zone = data.timezone or COUNTRY_TIMEZONES.get(cohort.country or "", "UTC")
     reminder = Reminder(
@@ -189,7 +187,6 @@ async def create_reminder(
     await audit.record_change(
         session,
         actor=actor,
-        actor_token_id=actor_token_id,
         action="create",
         entity="reminder",
         entity_id=str(reminder.id),
@@ -199,9 +196,9 @@ async def create_reminder(
 
 
 async def list_reminders(
-    session: AsyncSession, *, cohort_code: str, scope: Scope
+    session: AsyncSession, *, cohort_code: str, actor: Actor
 ) -> list[ReminderInfo]:
-    cohort = await find_in_scope(session, cohort_code, scope)
+    cohort = await find_in_scope(session, cohort_code, actor)
     found = await session.scalars(
         select(Reminder).where(Reminder.cohort_id == cohort.id).order_by(Reminder.id)
     )
@@ -213,20 +210,17 @@ async def delete_reminder(
     session: AsyncSession,
     *,
     reminder_id: int,
-    scope: Scope,
-    actor: str,
-    actor_token_id: int | None = None,
+    actor: Actor,
 ) -> None:
     reminder = await session.get(Reminder, reminder_id)
     if reminder is None:
         raise NotFound(f"No reminder has the id {reminder_id}.")
-    if not scope.allows(reminder.cohort_id):
+    if not actor.allows(reminder.cohort_id):
         raise NotAllowed("This reminder is not in one of your cohorts.")
     await session.execute(delete(Reminder).where(Reminder.id == reminder_id))
     await audit.record_change(
         session,
         actor=actor,
-        actor_token_id=actor_token_id,
         action="delete",
         entity="reminder",
         entity_id=str(reminder_id),
@@ -268,7 +262,7 @@ async def send_cohort_reminders(session: AsyncSession, *, now: datetime | None =
             kind=BroadcastKind.REMINDER,
             user_ids=list(members),
             text=reminder.text,
-            author=COHORT_REMINDERS,
+            actor=COHORT_REMINDERS,
         )
         queued += 1
     await session.flush()
@@ -283,14 +277,14 @@ def _local_windows(zone: ZoneInfo, start: datetime, end: datetime) -> list[tuple
     return [(local_start.time(), time.max), (time.min, local_end.time())]
 
 
-def _recently(kind: BroadcastKind, author: Author, since: datetime) -> Any:
-    """The learner already has such a message queued or sent since ``since``."""
+def _recently(kind: BroadcastKind, since: datetime, *, sent_by: Actor | None = None) -> Any:
+    """The learner already has such a message (from ``sent_by``, or anyone) since ``since``."""
     return exists().where(
         Delivery.user_id == User.id,
         Delivery.created_at > since,
         Broadcast.id == Delivery.broadcast_id,
         Broadcast.kind == kind,
-        Broadcast.created_by == author.actor,
+        *([Broadcast.created_by == sent_by.name] if sent_by is not None else []),
     )
 
 
@@ -332,13 +326,17 @@ async def send_daily_reminders(
                 _reachable(),
                 same_zone,
                 in_window,
-                ~_recently(BroadcastKind.REMINDER, DAILY_REMINDERS, moment - timedelta(hours=20)),
+                ~_recently(
+                    BroadcastKind.REMINDER,
+                    moment - timedelta(hours=20),
+                    sent_by=DAILY_REMINDERS,
+                ),
             )
         )
         due.extend(found)
     if due:
         await broadcasts.create_for_learners(
-            session, kind=BroadcastKind.REMINDER, user_ids=due, author=DAILY_REMINDERS
+            session, kind=BroadcastKind.REMINDER, user_ids=due, actor=DAILY_REMINDERS
         )
     return len(due)
 
@@ -364,7 +362,7 @@ async def quiet_members(
         days_query = days_query.where(Cohort.id.in_(cohort_ids))
     for days in list(await session.scalars(days_query)):
         query = (
-            select(User.id, _recently(BroadcastKind.NUDGE, NUDGES, now - NUDGE_EVERY))
+            select(User.id, _recently(BroadcastKind.NUDGE, now - NUDGE_EVERY))
             .join(Membership, Membership.user_id == User.id)
             .join(Cohort, Cohort.id == Membership.cohort_id)
             .where(
@@ -386,21 +384,23 @@ async def send_nudges(
     *,
     now: datetime | None = None,
     cohort_ids: list[int] | None = None,
-    author: Author = NUDGES,
+    actor: Actor = NUDGES,
 ) -> NudgeResult:
-    """Nudge members who have gone quiet (every cohort, or these), at most once a week each."""
+    """Nudge members who have gone quiet (every cohort, or these), at most once a week each,
+    whoever nudged them last."""
     moment = now or utcnow()
     due, recent = await quiet_members(session, now=moment, cohort_ids=cohort_ids)
     if due:
         await broadcasts.create_for_learners(
-            session, kind=BroadcastKind.NUDGE, user_ids=due, author=author
+            session, kind=BroadcastKind.NUDGE, user_ids=due, actor=actor
         )
     return NudgeResult(nudged=len(due), recently_nudged=recent)
 
 
 async def nudge_cohort(
-    session: AsyncSession, *, cohort_code: str, scope: Scope, now: datetime | None = None
+    session: AsyncSession, *, cohort_code: str, actor: Actor, now: datetime | None = None
 ) -> NudgeResult:
-    """A mediator nudges their cohort's quiet members now (``/nudge``), with the same weekly limit."""
-    cohort = await find_in_scope(session, cohort_code, scope)
-    return await send_nudges(session, now=now, cohort_ids=[cohort.id])
+    """A mediator nudges their cohort's quiet members now (``/nudge``), with the same weekly
+    limit; the nudge is recorded as theirs."""
+    cohort = await find_in_scope(session, cohort_code, actor)
+    return await send_nudges(session, now=now, cohort_ids=[cohort.id], actor=actor)

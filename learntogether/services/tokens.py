@@ -9,13 +9,21 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from sqlalchemy import func, select
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import selectinload
 
 from learntogether.db.base import utcnow
 from learntogether.db.models import ApiToken, Cohort, TokenRole
+from learntogether.services.actors import Actor
 from learntogether.services.audit import record_change
-from learntogether.services.errors import FieldProblem, InvalidInput, InvalidToken, NotFound
+from learntogether.services.errors import (
+    Conflict,
+    FieldProblem,
+    InvalidInput,
+    InvalidToken,
+    NotFound,
+)
 
 TOKEN_PREFIX = "lt"  # noqa: S105 (the public start of every token)
 # Writing last_used_at on every request would serialize SQLite writers for nothing.
@@ -42,23 +50,14 @@ class CreatedToken:
     """The whole bearer token; shown once, never stored."""
 
 
-@dataclass(frozen=True)
-class Principal:
-    """Who is calling the API, and which cohorts a mediator may reach."""
-
-    token_id: int
-    name: str
-    role: TokenRole
-    cohort_ids: frozenset[int]
-
-    @property
-    def actor(self) -> str:
-        return f"token:{self.name}"
-
-    @property
-    def reach(self) -> frozenset[int] | None:
-        """The cohorts this token reaches: a mediator's own, or every one (None) for the rest."""
-        return self.cohort_ids if self.role is TokenRole.MEDIATOR else None
+async def _check_name_free(session: AsyncSession, name: str) -> None:
+    taken = await session.scalar(
+        select(ApiToken.id).where(ApiToken.name == name, ApiToken.revoked_at.is_(None))
+    )
+    if taken is not None:
+        raise Conflict(
+            f"A live token is already named {name!r}: choose another name, or revoke that one first."
+        )
 
 
 def _hash(secret: str) -> str:
@@ -84,9 +83,12 @@ async def create_token(
     name: str,
     role: TokenRole,
     cohort_codes: list[str] | None = None,
-    actor: str,
+    actor: Actor,
 ) -> CreatedToken:
-    """Create a token; a mediator token is scoped to the cohorts named (at least one)."""
+    """Create a token; a mediator token is scoped to the cohorts named (at least one).
+
+    Its name is unique among live tokens, so the audit log can tell who acted.
+    """
     name = name.strip()
     codes = sorted(set(cohort_codes or []))
     if not name:
@@ -108,13 +110,19 @@ async def create_token(
             f"No cohort with code {', '.join(missing)}.",
             [FieldProblem("$.cohorts", f"unknown cohort code {code!r}") for code in missing],
         )
+    await _check_name_free(session, name)
     prefix = secrets.token_hex(4)
     secret = secrets.token_urlsafe(32)
     token = ApiToken(
         name=name, role=role, prefix=prefix, secret_hash=_hash(secret), cohorts=cohorts
     )
-    session.add(token)
-    await session.flush()
+    try:
+        async with session.begin_nested():
+            session.add(token)
+    except IntegrityError:
+        # Another request took the name between the check and the insert.
+        await _check_name_free(session, name)
+        raise
     info = _info(token)
     await record_change(
         session,
@@ -166,7 +174,7 @@ async def _find(session: AsyncSession, reference: str) -> ApiToken:
     return tokens[0]
 
 
-async def revoke_token(session: AsyncSession, *, reference: str, actor: str) -> TokenInfo:
+async def revoke_token(session: AsyncSession, *, reference: str, actor: Actor) -> TokenInfo:
     """Revoke a token (by id, prefix or name); revoking twice is harmless."""
     token = await _find(session, reference)
     if token.revoked_at is None:
@@ -193,8 +201,8 @@ def split_token(bearer: str) -> tuple[str, str]:
     return (parts[1], parts[2]) if len(parts) == 3 and parts[0] == TOKEN_PREFIX else ("", "")
 
 
-async def authenticate(session: AsyncSession, *, bearer: str) -> Principal:
-    """The principal behind a bearer token, or InvalidToken (same answer for every failure)."""
+async def authenticate(session: AsyncSession, *, bearer: str) -> Actor:
+    """Who calls with a bearer token, or InvalidToken (the same answer for every failure)."""
     prefix, secret = split_token(bearer)
     token = (
         await session.scalar(
@@ -216,7 +224,7 @@ async def authenticate(session: AsyncSession, *, bearer: str) -> Principal:
     if token.last_used_at is None or now - token.last_used_at >= LAST_USED_RESOLUTION:
         token.last_used_at = now
         await session.flush()
-    return Principal(
+    return Actor.token(
         token_id=token.id,
         name=token.name,
         role=token.role,

@@ -12,6 +12,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from learntogether.content.schema import TrackDocument, dump_document
 from learntogether.content.validate import json_path, validate_track
 from learntogether.db.models import Lesson, Track
+from learntogether.services.actors import Actor
 from learntogether.services.audit import record_change
 from learntogether.services.errors import FieldProblem, InvalidInput, NotFound
 
@@ -80,7 +81,7 @@ def check_track(document: TrackDocument) -> None:
 
 
 async def upsert_track(
-    session: AsyncSession, document: TrackDocument, *, actor: str
+    session: AsyncSession, document: TrackDocument, *, actor: Actor
 ) -> tuple[Track, Outcome]:
     """Create or update a track from its document; says whether it was added, changed or unchanged."""
     check_track(document)
@@ -112,7 +113,7 @@ async def upsert_track(
 
 
 async def save_track(
-    session: AsyncSession, document: TrackDocument, *, actor: str
+    session: AsyncSession, document: TrackDocument, *, actor: Actor
 ) -> tuple[TrackInfo, bool]:
     """The API's PUT: create or update a track; returns it and whether it was created."""
     track, outcome = await upsert_track(session, document, actor=actor)

@@ -22,6 +22,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from learntogether.db.models import Cohort, Membership, Role, TokenRole, User, UserStatus
 from learntogether.services import learners
+from learntogether.services.actors import Actor
 from learntogether.services.audit import record_change
 from learntogether.services.errors import (
     Conflict,
@@ -30,7 +31,6 @@ from learntogether.services.errors import (
     NotAllowed,
     NotFound,
 )
-from learntogether.services.tokens import Principal
 
 STREAM_PAGE_SIZE = 1000
 """Learners read per page (and per short transaction) while streaming a whole list."""
@@ -91,27 +91,27 @@ _ADMIN_ONLY = ("telegram_id", "privacy_notice_version")
 MEDIATOR_FIELDS = tuple(name for name in ADMIN_FIELDS if name not in _ADMIN_ONLY)
 
 
-def visible_fields(principal: Principal) -> tuple[str, ...]:
-    """The fields of a learner the principal may see, in list order."""
-    return ADMIN_FIELDS if principal.role is TokenRole.ADMIN else MEDIATOR_FIELDS
+def visible_fields(actor: Actor) -> tuple[str, ...]:
+    """The fields of a learner the actor may see, in list order."""
+    return ADMIN_FIELDS if actor.role is TokenRole.ADMIN else MEDIATOR_FIELDS
 
 
 @dataclass(frozen=True)
 class LearnerFilter:
     """A checked search, ready for a page or for streaming the whole list."""
 
-    principal: Principal
+    actor: Actor
     conditions: tuple[ColumnElement[bool], ...]
 
 
-def _scope(principal: Principal) -> ColumnElement[bool] | None:
+def _scope(actor: Actor) -> ColumnElement[bool] | None:
     """Mediators reach the members of their own cohorts; others everyone."""
-    if principal.role is TokenRole.ADMIN:
+    if actor.role is TokenRole.ADMIN:
         return None
-    if principal.role is not TokenRole.MEDIATOR:
+    if actor.role is not TokenRole.MEDIATOR:
         raise NotAllowed("Learners are shown to admins and to mediators of their cohorts only.")
     return exists().where(
-        Membership.user_id == User.id, Membership.cohort_id.in_(principal.cohort_ids)
+        Membership.user_id == User.id, Membership.cohort_id.in_(actor.cohort_ids or ())
     )
 
 
@@ -147,7 +147,7 @@ def _matches(q: str) -> list[ColumnElement[bool]]:
 async def learner_filter(
     session: AsyncSession,
     *,
-    principal: Principal,
+    actor: Actor,
     q: str | None = None,
     cohort: str | None = None,
     role: Role | None = None,
@@ -155,7 +155,7 @@ async def learner_filter(
 ) -> LearnerFilter:
     """Check a search; InvalidInput names an unknown cohort, NotAllowed one not the mediator's."""
     conditions: list[ColumnElement[bool]] = []
-    scope = _scope(principal)
+    scope = _scope(actor)
     if scope is not None:
         conditions.append(scope)
     if cohort is not None:
@@ -165,7 +165,7 @@ async def learner_filter(
                 f"No cohort with code {cohort!r}.",
                 [FieldProblem("query.cohort", f"unknown cohort code {cohort!r}")],
             )
-        if principal.role is TokenRole.MEDIATOR and cohort_id not in principal.cohort_ids:
+        if not actor.allows(cohort_id):
             raise NotAllowed(f"Cohort {cohort!r} is not one of yours.")
         conditions.append(
             exists().where(Membership.user_id == User.id, Membership.cohort_id == cohort_id)
@@ -176,7 +176,7 @@ async def learner_filter(
         conditions.append(User.status == status)
     if q and q.strip():
         conditions.extend(_matches(q))
-    return LearnerFilter(principal, tuple(conditions))
+    return LearnerFilter(actor, tuple(conditions))
 
 
 async def search_learners(
@@ -189,7 +189,7 @@ async def search_learners(
             select(User).where(*search.conditions).order_by(User.id).limit(limit).offset(offset)
         )
     )
-    return await _records(session, search.principal, users), total or 0
+    return await _records(session, search.actor, users), total or 0
 
 
 async def stream_learners(
@@ -210,26 +210,24 @@ async def stream_learners(
                     .limit(page_size)
                 )
             )
-            records = await _records(session, search.principal, users)
+            records = await _records(session, search.actor, users)
         if not records:
             return
         after_id = records[-1].id
         yield records
 
 
-async def get_learner(
-    session: AsyncSession, *, principal: Principal, user_id: int
-) -> LearnerRecord:
-    """One learner the principal may see; LearnerNotFound otherwise (as if there were none)."""
-    learner = await _find(session, principal=principal, user_id=user_id)
-    return (await _records(session, principal, [learner]))[0]
+async def get_learner(session: AsyncSession, *, actor: Actor, user_id: int) -> LearnerRecord:
+    """One learner the actor may see; LearnerNotFound otherwise (as if there were none)."""
+    learner = await _find(session, actor=actor, user_id=user_id)
+    return (await _records(session, actor, [learner]))[0]
 
 
 async def set_learner_role(
-    session: AsyncSession, *, principal: Principal, user_id: int, role: Role
+    session: AsyncSession, *, actor: Actor, user_id: int, role: Role
 ) -> LearnerRecord:
     """Change a learner's role (it picks the lessons offered); audited. Erased learners: Conflict."""
-    learner = await _find(session, principal=principal, user_id=user_id)
+    learner = await _find(session, actor=actor, user_id=user_id)
     if learner.status is UserStatus.ERASED:
         raise Conflict(f"Learner {user_id} was erased; there is no role to change.")
     before = learner.role
@@ -237,49 +235,45 @@ async def set_learner_role(
         await learners.set_role(session, learner=learner, role=role)
         await _audit(
             session,
-            principal,
+            actor,
             "set_role",
             learner,
             before={"role": before.value if before else None},
             after={"role": role.value},
         )
-    return (await _records(session, principal, [learner]))[0]
+    return (await _records(session, actor, [learner]))[0]
 
 
-async def export_learner(
-    session: AsyncSession, *, principal: Principal, user_id: int
-) -> dict[str, Any]:
+async def export_learner(session: AsyncSession, *, actor: Actor, user_id: int) -> dict[str, Any]:
     """Everything stored about a learner: the document /mydata gives them. The access is audited."""
-    learner = await _find(session, principal=principal, user_id=user_id)
+    learner = await _find(session, actor=actor, user_id=user_id)
     document = await learners.export_data(session, learner=learner)
-    await _audit(session, principal, "export", learner)
+    await _audit(session, actor, "export", learner)
     return document
 
 
-async def erase_learner(
-    session: AsyncSession, *, principal: Principal, user_id: int
-) -> LearnerRecord:
+async def erase_learner(session: AsyncSession, *, actor: Actor, user_id: int) -> LearnerRecord:
     """Erase a learner's personal data for good, as /delete does; erasing twice changes nothing.
 
     The audit entry records the status only: a log that kept the name would undo the erasure.
     """
-    learner = await _find(session, principal=principal, user_id=user_id)
+    learner = await _find(session, actor=actor, user_id=user_id)
     if learner.status is not UserStatus.ERASED:
         before = learner.status
         await learners.erase(session, learner=learner)
         await _audit(
             session,
-            principal,
+            actor,
             "erase",
             learner,
             before={"status": before.value},
             after={"status": UserStatus.ERASED.value},
         )
-    return (await _records(session, principal, [learner]))[0]
+    return (await _records(session, actor, [learner]))[0]
 
 
-async def _find(session: AsyncSession, *, principal: Principal, user_id: int) -> User:
-    scope = _scope(principal)
+async def _find(session: AsyncSession, *, actor: Actor, user_id: int) -> User:
+    scope = _scope(actor)
     learner = await session.scalar(
         select(User).where(User.id == user_id, *([scope] if scope is not None else []))
     )
@@ -290,7 +284,7 @@ async def _find(session: AsyncSession, *, principal: Principal, user_id: int) ->
 
 async def _audit(
     session: AsyncSession,
-    principal: Principal,
+    actor: Actor,
     action: str,
     learner: User,
     *,
@@ -299,8 +293,7 @@ async def _audit(
 ) -> None:
     await record_change(
         session,
-        actor=principal.actor,
-        actor_token_id=principal.token_id,
+        actor=actor,
         action=action,
         entity="user",
         entity_id=str(learner.id),
@@ -311,13 +304,13 @@ async def _audit(
 
 
 async def _cohort_codes(
-    session: AsyncSession, principal: Principal, user_ids: Sequence[int]
+    session: AsyncSession, actor: Actor, user_ids: Sequence[int]
 ) -> dict[int, list[str]]:
     if not user_ids:
         return {}
     where = [Membership.user_id.in_(user_ids)]
-    if principal.role is not TokenRole.ADMIN:
-        where.append(Membership.cohort_id.in_(principal.cohort_ids))
+    if actor.role is not TokenRole.ADMIN:
+        where.append(Membership.cohort_id.in_(actor.cohort_ids or ()))
     rows = await session.execute(
         select(Membership.user_id, Cohort.code)
         .join(Cohort, Cohort.id == Membership.cohort_id)
@@ -331,11 +324,11 @@ async def _cohort_codes(
 
 
 async def _records(
-    session: AsyncSession, principal: Principal, users: Sequence[User]
+    session: AsyncSession, actor: Actor, users: Sequence[User]
 ) -> list[LearnerRecord]:
     present = [user.id for user in users if user.status is not UserStatus.ERASED]
-    codes = await _cohort_codes(session, principal, present)
-    admin = principal.role is TokenRole.ADMIN
+    codes = await _cohort_codes(session, actor, present)
+    admin = actor.role is TokenRole.ADMIN
     return [
         LearnerRecord(id=user.id, status=user.status, erased_at=user.erased_at)
         if user.status is UserStatus.ERASED

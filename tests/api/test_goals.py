@@ -11,7 +11,7 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from learntogether.db.base import utcnow
-from learntogether.db.models import Cohort, Lesson, Role, TokenRole, Verb
+from learntogether.db.models import ApiToken, AuditLog, Cohort, Lesson, Role, TokenRole, Verb
 from tests.factories import create_api_token
 from tests.report_builders import add_cohort, add_learner, add_track, record
 
@@ -167,3 +167,26 @@ async def test_a_role_filter_counts_that_role_only(
     goal = _goal(measure="learners_joined", track=None, filters={"role": "parent"})
     created = await client.post("/api/v1/goals", json=goal, headers=admin)
     assert created.json()["progress"]["value"] == 2
+
+
+async def test_every_goal_change_names_the_acting_token_in_the_audit_log(
+    client: AsyncClient, admin: dict[str, str], session_maker: async_sessionmaker[AsyncSession]
+) -> None:
+    created = (await client.post("/api/v1/goals", json=_goal(), headers=admin)).json()
+    changed = await client.put(
+        f"/api/v1/goals/{created['id']}", json=_goal(target=3), headers=admin
+    )
+    assert changed.status_code == 200, changed.text
+    assert (await client.delete(f"/api/v1/goals/{created['id']}", headers=admin)).status_code == 204
+    async with session_maker() as session:
+        office = await session.scalar(select(ApiToken.id).where(ApiToken.name == "office"))
+        entries = list(
+            await session.scalars(
+                select(AuditLog).where(AuditLog.entity == "goal").order_by(AuditLog.id)
+            )
+        )
+    assert [(entry.action, entry.actor, entry.actor_token_id) for entry in entries] == [
+        ("create", "token:office", office),
+        ("update", "token:office", office),
+        ("delete", "token:office", office),
+    ]

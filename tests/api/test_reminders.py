@@ -6,10 +6,11 @@ from datetime import datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
 from httpx import AsyncClient
+from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from learntogether.db.base import utcnow
-from learntogether.db.models import TokenRole, User
+from learntogether.db.models import ApiToken, AuditLog, Broadcast, BroadcastKind, TokenRole, User
 from tests.factories import create_api_token, create_learner
 
 
@@ -104,3 +105,33 @@ async def test_nudging_a_cohort_reaches_its_quiet_members_once_a_week(
     assert first.json() == {"nudged": 1, "recently_nudged": 0}
     again = await client.post("/api/v1/cohorts/SLV1/nudge", headers=admin)
     assert again.json() == {"nudged": 0, "recently_nudged": 1}
+
+
+async def test_a_mediator_tokens_nudge_is_recorded_as_theirs(
+    client: AsyncClient, session_maker: async_sessionmaker[AsyncSession]
+) -> None:
+    await setup(client, session_maker)
+    quiet = await create_learner(session_maker, 9311, cohort="SLV1")
+    async with session_maker() as session:
+        person = await session.get(User, quiet.id)
+        assert person is not None
+        person.last_active_at = utcnow() - timedelta(days=10)
+        await session.commit()
+    mediator = await create_api_token(
+        session_maker, TokenRole.MEDIATOR, name="sliven-mediator", cohorts=["SLV1"]
+    )
+    response = await client.post("/api/v1/cohorts/SLV1/nudge", headers=bearer(mediator))
+    assert response.json() == {"nudged": 1, "recently_nudged": 0}
+    async with session_maker() as session:
+        token_id = await session.scalar(
+            select(ApiToken.id).where(ApiToken.name == "sliven-mediator")
+        )
+        nudge = await session.scalar(select(Broadcast).where(Broadcast.kind == BroadcastKind.NUDGE))
+        entry = await session.scalar(select(AuditLog).where(AuditLog.entity == "broadcast"))
+    assert nudge is not None and entry is not None and token_id is not None
+    assert (nudge.created_by, nudge.created_by_token_id) == ("token:sliven-mediator", token_id)
+    assert (entry.actor, entry.actor_token_id, entry.action) == (
+        "token:sliven-mediator",
+        token_id,
+        "create",
+    )

@@ -60,8 +60,14 @@ async def test_create_mediator_token_scoped_to_cohort_and_audited(
         stored = await session.scalar(select(ApiToken).where(ApiToken.id == body["id"]))
         assert stored is not None
         assert split_token(body["token"])[1] not in (stored.secret_hash, stored.prefix)
+        office = await session.scalar(select(ApiToken.id).where(ApiToken.name == "office"))
         audit = (await session.scalars(select(AuditLog).where(AuditLog.entity == "token"))).all()
-        assert [(entry.actor, entry.action) for entry in audit][-1] == ("token:office", "create")
+    # The entry names the acting token by name and by id.
+    assert [(entry.actor, entry.actor_token_id, entry.action) for entry in audit][-1] == (
+        "token:office",
+        office,
+        "create",
+    )
 
 
 async def test_create_mediator_token_with_unknown_cohort_is_422(
@@ -88,3 +94,25 @@ async def test_revoke_unknown_token_is_404(
     )
     assert response.status_code == 404
     assert response.headers["content-type"] == "application/problem+json"
+
+
+async def test_a_second_live_token_with_the_same_name_is_409_until_the_first_is_revoked(
+    client: AsyncClient, session_maker: async_sessionmaker[AsyncSession]
+) -> None:
+    admin = {"Authorization": f"Bearer {await create_api_token(session_maker, name='office')}"}
+    first = await client.post(
+        "/api/v1/tokens", json={"name": "funder", "role": "viewer"}, headers=admin
+    )
+    assert first.status_code == 201
+    again = await client.post(
+        "/api/v1/tokens", json={"name": " funder ", "role": "viewer"}, headers=admin
+    )
+    assert again.status_code == 409
+    assert again.headers["content-type"] == "application/problem+json"
+    assert "already named 'funder'" in again.json()["detail"]
+    revoked = await client.post(f"/api/v1/tokens/{first.json()['id']}/revoke", headers=admin)
+    assert revoked.status_code == 200
+    reused = await client.post(
+        "/api/v1/tokens", json={"name": "funder", "role": "viewer"}, headers=admin
+    )
+    assert reused.status_code == 201

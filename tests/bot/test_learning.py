@@ -15,6 +15,7 @@ from learntogether.content.schema import LessonDocument
 from learntogether.db.models import Answer, LessonProgress, ProgressStatus
 from learntogether.runtime import BotParts, build_bot_parts, run_polling
 from learntogether.services import lessons
+from learntogether.services.actors import Actor
 from learntogether.services.tracks import find_track
 from tests.content.samples import TRACK, every_kind_lesson, lesson
 from tests.factories import create_learner, eventually, import_sample_curriculum
@@ -142,7 +143,10 @@ async def test_lesson_republished_midway_keeps_the_started_version(
             {**changed, "slug": "every-kind", "track": "demo", "position": 1}
         )
         await lessons.store_published(
-            session, document=document, track=await find_track(session, "demo"), actor="t"
+            session,
+            document=document,
+            track=await find_track(session, "demo"),
+            actor=Actor.system("t"),
         )
         await session.commit()
     await press_and_wait(di, "Next ▶", "Second step.")

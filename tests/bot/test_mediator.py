@@ -12,11 +12,12 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from learntogether.db.base import utcnow
-from learntogether.db.models import Broadcast, BroadcastKind, Event, User
+from learntogether.db.models import AuditLog, Broadcast, BroadcastKind, Event, User
 from learntogether.delivery import DeliveryWorker
 from learntogether.i18n import create_i18n
 from learntogether.runtime import BotParts
 from learntogether.services import cohorts
+from learntogether.services.actors import Actor
 from tests.factories import create_cohort, create_learner, eventually, import_sample_curriculum
 from tests.standin import BotAPIStandIn, SimUser, button_texts
 from tests.standin.fixtures import bot_for
@@ -34,7 +35,7 @@ async def group(session_maker: async_sessionmaker[AsyncSession], tmp_path: Path)
     ivo = await create_learner(session_maker, 7503, cohort="SLV1", first_name="Ivo")
     async with session_maker() as session:
         await cohorts.add_mediator(
-            session, code="SLV1", user_id=rosa.id, actor="test", actor_token_id=None
+            session, code="SLV1", user_id=rosa.id, actor=Actor.system("test")
         )
         quiet = await session.get(User, ivo.id)
         assert quiet is not None
@@ -76,6 +77,8 @@ async def test_mediator_sees_who_is_quiet_and_nudges_them_and_the_nudge_opens_a_
     standin: BotAPIStandIn,
     polling_bot: BotParts,
     delivery: DeliveryWorker,
+    group: list[User],
+    session_maker: async_sessionmaker[AsyncSession],
 ) -> None:
     rosa = standin.add_user(7501, first_name="Rosa", language_code="en")
     ivo = standin.add_user(7503, first_name="Ivo", language_code="en")
@@ -94,6 +97,18 @@ async def test_mediator_sees_who_is_quiet_and_nudges_them_and_the_nudge_opens_a_
     assert result["text"] == "A friendly nudge is on its way to 1 member."
     nudge = await ivo.next_message(timeout=10)
     assert button_texts(nudge) == ["Continue"]
+    async with session_maker() as session:
+        sent = await session.scalar(select(Broadcast).where(Broadcast.kind == BroadcastKind.NUDGE))
+        entry = await session.scalar(select(AuditLog).where(AuditLog.entity == "broadcast"))
+    assert sent is not None and entry is not None
+    # The nudge is Rosa's, not the scheduler's, in the broadcast and in the audit log.
+    rosa_id = group[0].id
+    assert (sent.created_by, sent.created_by_user_id) == (f"user:{rosa_id}", rosa_id)
+    assert (entry.actor, entry.actor_user_id, entry.actor_token_id) == (
+        f"user:{rosa_id}",
+        rosa_id,
+        None,
+    )
     await rosa.send("/nudge")
     again = await rosa.next_message()
     assert again["text"] == (

@@ -11,7 +11,7 @@ from learntogether.db.base import utcnow
 from learntogether.db.models import Attendance, AttendanceMethod
 from learntogether.runtime import BotParts
 from learntogether.services import events
-from learntogether.services.cohorts import Scope
+from learntogether.services.actors import Actor
 from learntogether.services.events import EventInput
 from tests.factories import create_cohort, create_learner, eventually
 from tests.standin import BotAPIStandIn
@@ -26,8 +26,7 @@ async def workshop(
             session,
             cohort_code="SLV1",
             data=EventInput(title="Mixed classrooms <workshop>", starts_at=utcnow() + starts_in),
-            scope=Scope(None),
-            actor="test",
+            actor=Actor.system("test"),
         )
         await session.commit()
     return event.check_in_payload

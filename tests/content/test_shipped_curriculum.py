@@ -11,6 +11,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from learntogether.content.files import load_curriculum, write_curriculum
 from learntogether.content.render import render_lesson
 from learntogether.db.models import QuestionKind
+from learntogether.services.actors import Actor
 from learntogether.services.curriculum import export_curriculum, import_curriculum
 
 LESSONS = Path(__file__).resolve().parents[2] / "lessons"
@@ -51,7 +52,7 @@ async def test_shipped_curriculum_exports_and_imports_back_unchanged(
     tracks = [loaded.document for loaded in curriculum.tracks]
     lessons = [loaded.document for loaded in curriculum.lessons]
     first = await import_curriculum(
-        session, track_documents=tracks, lesson_documents=lessons, actor="test"
+        session, track_documents=tracks, lesson_documents=lessons, actor=Actor.system("test")
     )
     assert len(first.added) == len(tracks) + len(lessons)
     write_curriculum(tmp_path, *await export_curriculum(session))
@@ -61,7 +62,7 @@ async def test_shipped_curriculum_exports_and_imports_back_unchanged(
         session,
         track_documents=[loaded.document for loaded in exported.tracks],
         lesson_documents=[loaded.document for loaded in exported.lessons],
-        actor="test",
+        actor=Actor.system("test"),
     )
     assert (again.added, again.changed) == ([], [])
     assert len(again.unchanged) == len(tracks) + len(lessons)

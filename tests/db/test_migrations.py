@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 from collections.abc import AsyncIterator
+from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
@@ -175,3 +176,42 @@ async def test_sqlite_batch_migration_keeps_rows_referencing_the_copied_table(
         await engine.dispose()
 
     assert memberships == 1
+
+
+async def test_live_tokens_sharing_a_name_are_renamed_before_names_become_unique(
+    migration_engine: AsyncEngine,
+) -> None:
+    await upgrade(migration_engine)
+    await downgrade(migration_engine, "0005")
+    rows = [
+        (1, "office", None),
+        (2, "office", None),
+        (3, "office", datetime(2026, 1, 1, tzinfo=UTC)),
+        (4, "med", None),
+    ]
+    async with migration_engine.begin() as connection:
+        for token_id, name, revoked in rows:
+            await connection.execute(
+                text(
+                    "INSERT INTO api_tokens (id, name, role, prefix, secret_hash, revoked_at) "
+                    "VALUES (:id, :name, 'admin', :prefix, 'x', :revoked)"
+                ),
+                {"id": token_id, "name": name, "prefix": f"p{token_id}", "revoked": revoked},
+            )
+    try:
+        await upgrade(migration_engine)
+        async with migration_engine.connect() as connection:
+            names = (
+                await connection.execute(text("SELECT id, name FROM api_tokens ORDER BY id"))
+            ).all()
+    finally:
+        async with migration_engine.begin() as connection:
+            await connection.execute(text("DELETE FROM api_tokens"))
+
+    # The first keeps its name; a later live twin is told apart; revoked ones keep theirs.
+    assert [tuple(row) for row in names] == [
+        (1, "office"),
+        (2, "office-2"),
+        (3, "office"),
+        (4, "med"),
+    ]

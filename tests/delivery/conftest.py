@@ -15,8 +15,8 @@ from learntogether.db.models import Broadcast, Cohort, Delivery, User
 from learntogether.delivery import DeliveryWorker, RetryPolicy, SendLimiter
 from learntogether.i18n import create_i18n
 from learntogether.services import broadcasts
+from learntogether.services.actors import Actor
 from learntogether.services.broadcasts import (
-    Author,
     BroadcastInfo,
     DeliveryCounts,
     delivery_counts,
@@ -138,7 +138,7 @@ async def committed_cohort(
     return cohort
 
 
-ADMIN = Author(actor="token:test", cohort_ids=None)
+ADMIN = Actor.system("token:test")
 
 
 async def committed_broadcast(
@@ -149,7 +149,7 @@ async def committed_broadcast(
     """A broadcast (to cohort SLV1 unless ``options`` say otherwise), committed for a worker."""
     async with session_maker() as session:
         info = await broadcasts.create_broadcast(
-            session, author=ADMIN, text=text, **{"cohort": "SLV1", **options}
+            session, actor=ADMIN, text=text, **{"cohort": "SLV1", **options}
         )
         await session.commit()
     return info

@@ -20,11 +20,12 @@ from learntogether.db.models import (
 )
 from learntogether.delivery import outbox
 from learntogether.services import broadcasts, learners
-from learntogether.services.broadcasts import Author, BroadcastInfo
+from learntogether.services.actors import Actor
+from learntogether.services.broadcasts import BroadcastInfo
 from tests.conftest import TestDatabase
 from tests.factories import create_cohort, create_learner
 
-ADMIN = Author(actor="token:test", cohort_ids=None)
+ADMIN = Actor.system("token:test")
 LEASE = timedelta(seconds=30)
 
 
@@ -41,7 +42,7 @@ async def _learner(session: AsyncSession, telegram_id: int, cohort: str = "SLV1"
 
 async def _broadcast(session: AsyncSession, **options: Any) -> BroadcastInfo:
     return await broadcasts.create_broadcast(
-        session, author=ADMIN, text="Hello", **{"cohort": "SLV1", **options}
+        session, actor=ADMIN, text="Hello", **{"cohort": "SLV1", **options}
     )
 
 
@@ -142,7 +143,7 @@ async def test_rows_of_a_cancelled_broadcast_are_never_claimed(session: AsyncSes
     await _learner(session, 2)
     info = await _broadcast(session)
     (leased,) = await outbox.claim(session, limit=1, lease=LEASE, now=utcnow())
-    await broadcasts.cancel_broadcast(session, broadcast_id=info.id, author=ADMIN)
+    await broadcasts.cancel_broadcast(session, broadcast_id=info.id, actor=ADMIN)
 
     later = utcnow() + LEASE * 2
     assert await outbox.claim(session, limit=10, lease=LEASE, now=later) == []
@@ -165,7 +166,7 @@ async def test_reminder_for_chosen_learners_leaves_out_those_without_reminders(
     other = await _learner(session, 3)
 
     info = await broadcasts.create_for_learners(
-        session, kind=BroadcastKind.REMINDER, user_ids=[keen.id, resting.id]
+        session, kind=BroadcastKind.REMINDER, user_ids=[keen.id, resting.id], actor=ADMIN
     )
 
     assert await _recipients(session, info) == {1}

@@ -50,7 +50,7 @@ async def _for_learners(
 ) -> BroadcastInfo:
     async with session_maker() as session:
         info = await broadcasts.create_for_learners(
-            session, kind=kind, user_ids=[user.id for user in users], text=text
+            session, kind=kind, user_ids=[user.id for user in users], text=text, actor=ADMIN
         )
         await session.commit()
     return info
@@ -142,7 +142,7 @@ async def test_cancelled_broadcast_sends_nothing(
     await add_learners(session_maker, standin, [301, 302, 303], cohort="SLV1")
     info = await committed_broadcast(session_maker, send_at=utcnow() + timedelta(milliseconds=300))
     async with session_maker() as session:
-        cancelled = await broadcasts.cancel_broadcast(session, broadcast_id=info.id, author=ADMIN)
+        cancelled = await broadcasts.cancel_broadcast(session, broadcast_id=info.id, actor=ADMIN)
         await session.commit()
     assert cancelled.status is BroadcastStatus.CANCELLED
     assert (cancelled.counts.total, cancelled.counts.cancelled) == (3, 3)

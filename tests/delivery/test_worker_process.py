@@ -16,7 +16,7 @@ from learntogether.db.base import utcnow
 from learntogether.db.models import BroadcastStatus, Reminder
 from learntogether.delivery.worker import default_batch_size, default_concurrency
 from learntogether.services import reminders
-from learntogether.services.cohorts import Scope
+from learntogether.services.actors import Actor
 from learntogether.services.reminders import ReminderInput
 from tests.conftest import PG_URL, TestDatabase
 from tests.delivery.conftest import (
@@ -136,8 +136,7 @@ async def test_two_worker_processes_send_a_due_reminder_once(
             session,
             cohort_code="SLV1",
             data=ReminderInput(cron=f"{due.minute} {due.hour} * * *", timezone="UTC", text="Hi"),
-            scope=Scope(None),
-            actor="test",
+            actor=Actor.system("test"),
             default_locale="en",
         )
         reminder = await session.get(Reminder, info.id)

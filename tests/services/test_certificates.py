@@ -13,6 +13,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from learntogether.content.schema import LessonDocument, TrackDocument
 from learntogether.db.models import Activity, Certificate, Lesson, Role, User, Verb
 from learntogether.services import certificates, learners, lessons, player, quizzes
+from learntogether.services.actors import Actor
 from learntogether.services.curriculum import import_curriculum
 from learntogether.services.errors import NotFound
 from learntogether.services.tracks import find_track
@@ -44,7 +45,7 @@ async def _curriculum(
             LessonDocument.model_validate({**data, "slug": slug, "track": "demo", "position": i})
             for i, (slug, data) in enumerate(documents.items(), start=1)
         ],
-        actor="test",
+        actor=Actor.system("test"),
     )
     return (await find_track(session, "demo")).id
 
@@ -185,7 +186,7 @@ async def test_an_archived_lesson_is_no_longer_required(session: AsyncSession) -
     track_id = await _curriculum(session)
     learner = await _learner(session)
     await _take(session, learner, "first", ALL_RIGHT)
-    await lessons.archive_lesson(session, slug="second", actor="test")
+    await lessons.archive_lesson(session, slug="second", actor=Actor.system("test"))
     assert await certificates.award_if_earned(session, learner=learner, track_id=track_id)
 
 

@@ -13,12 +13,13 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from learntogether.db.models import Cohort, User
 from learntogether.services import events
-from learntogether.services.cohorts import Scope
+from learntogether.services.actors import Actor
 from learntogether.services.errors import NotAllowed
 from learntogether.services.events import EventInfo, EventInput
+from tests.factories import mediating
 from tests.report_builders import add_cohort, add_learner
 
-EVERY_COHORT = Scope(None)
+EVERY_COHORT = Actor.system("test")
 FIRST_WORKSHOP = datetime(2026, 3, 2, 10, 0, tzinfo=UTC)
 
 
@@ -26,7 +27,7 @@ async def add_workshop(session: AsyncSession, cohort: Cohort, day: int) -> Event
     """A workshop of ``cohort`` on the ``day``-th day after the first one."""
     data = EventInput(title=f"Workshop {day}", starts_at=FIRST_WORKSHOP + timedelta(days=day))
     return await events.create_event(
-        session, cohort_code=cohort.code, data=data, scope=EVERY_COHORT, actor="test"
+        session, cohort_code=cohort.code, data=data, actor=EVERY_COHORT
     )
 
 
@@ -37,7 +38,7 @@ async def attend(
     for learner in learners:
         if assisted:
             await events.record_attendance(
-                session, event_id=workshop.id, user_id=learner.id, scope=EVERY_COHORT, actor="test"
+                session, event_id=workshop.id, user_id=learner.id, actor=EVERY_COHORT
             )
         else:
             await events.check_in(
@@ -75,7 +76,7 @@ async def test_each_listed_workshop_has_its_own_attendance_figures(session: Asyn
     other_cohorts = await add_workshop(session, sofia, 1)
     await attend(session, other_cohorts, [elsewhere], assisted=True)
 
-    listed = await events.list_events(session, cohort_code="SLV1", scope=EVERY_COHORT)
+    listed = await events.list_events(session, cohort_code="SLV1", actor=EVERY_COHORT)
 
     assert [(info.id, info.attended, info.assisted, info.members) for info in listed] == [
         (by_mediator.id, 1, 1, 5),
@@ -88,7 +89,7 @@ async def test_each_listed_workshop_has_its_own_attendance_figures(session: Asyn
         for shown in (by_mediator, mixed, by_link, empty)
     ]
     assert listed == [
-        await events.get_event(session, event_id=info.id, scope=EVERY_COHORT) for info in listed
+        await events.get_event(session, event_id=info.id, actor=EVERY_COHORT) for info in listed
     ]
 
 
@@ -103,7 +104,7 @@ async def test_listing_ten_workshops_runs_as_many_statements_as_listing_two(
             workshop = await add_workshop(session, sliven, day)
             await attend(session, workshop, members[: day % 4], assisted=day % 2 == 0)
         with counting_statements(session) as statements:
-            listed = await events.list_events(session, cohort_code="SLV1", scope=EVERY_COHORT)
+            listed = await events.list_events(session, cohort_code="SLV1", actor=EVERY_COHORT)
         statements_per_listing.append((len(listed), len(statements)))
 
     (two, for_two), (ten, for_ten) = statements_per_listing
@@ -117,7 +118,7 @@ async def test_mediator_cannot_list_another_cohorts_workshops(session: AsyncSess
     await add_workshop(session, sofia, 0)
 
     with pytest.raises(NotAllowed):
-        await events.list_events(session, cohort_code="SOF1", scope=Scope(frozenset({sliven.id})))
+        await events.list_events(session, cohort_code="SOF1", actor=mediating(sliven.id))
 
 
 async def test_workshops_at_the_same_time_list_the_newest_first(session: AsyncSession) -> None:
@@ -126,5 +127,5 @@ async def test_workshops_at_the_same_time_list_the_newest_first(session: AsyncSe
         await add_workshop(session, sliven, 0),
         await add_workshop(session, sliven, 0),
     )
-    listed = await events.list_events(session, cohort_code="SLV1", scope=EVERY_COHORT)
+    listed = await events.list_events(session, cohort_code="SLV1", actor=EVERY_COHORT)
     assert [info.id for info in listed] == [second_room.id, morning.id]

@@ -15,17 +15,17 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from learntogether.config import Settings
 from learntogether.db.models import Activity, Cohort, Lesson, Role, TokenRole, User, Verb
 from learntogether.services import exports, learners, player, quizzes
+from learntogether.services.actors import Actor
 from learntogether.services.errors import InvalidInput
 from learntogether.services.exports import ExportNotConfigured, XapiExport
-from learntogether.services.tokens import Principal
 from learntogether.xapi import Statement
 from tests.content.samples import every_kind_lesson
 from tests.factories import create_learner, import_sample_curriculum
 
 SECRET = "a-long-random-pseudonym-key-for-tests"
 HOME = "https://lt.example.org"
-ADMIN = Principal(token_id=1, name="office", role=TokenRole.ADMIN, cohort_ids=frozenset())
-VIEWER = Principal(token_id=2, name="funder", role=TokenRole.VIEWER, cohort_ids=frozenset())
+ADMIN = Actor.token(token_id=1, name="office", role=TokenRole.ADMIN, cohort_ids=frozenset())
+VIEWER = Actor.token(token_id=2, name="funder", role=TokenRole.VIEWER, cohort_ids=frozenset())
 T0 = datetime(2026, 3, 1, 12, 0, tzinfo=UTC)
 
 
@@ -36,7 +36,7 @@ def _settings(**changes: Any) -> Settings:
 
 async def _export(
     session_maker: async_sessionmaker[AsyncSession],
-    principal: Principal = ADMIN,
+    actor: Actor = ADMIN,
     *,
     settings: Settings | None = None,
     page_size: int = 1000,
@@ -44,7 +44,7 @@ async def _export(
 ) -> list[Statement]:
     async with session_maker() as session:
         plan = await exports.plan_xapi_export(
-            session, principal=principal, settings=settings or _settings(), **window
+            session, actor=actor, settings=settings or _settings(), **window
         )
     return [
         statement
@@ -235,7 +235,7 @@ async def test_export_without_a_pseudonym_key_is_refused(
     async with session_maker() as session:
         with pytest.raises(ExportNotConfigured, match="LT_PSEUDONYM_SECRET"):
             await exports.plan_xapi_export(
-                session, principal=ADMIN, settings=_settings(pseudonym_secret=None)
+                session, actor=ADMIN, settings=_settings(pseudonym_secret=None)
             )
 
 
@@ -315,7 +315,7 @@ async def test_mediator_gets_only_its_cohorts_rows(
     await create_learner(session_maker, 1, cohort="SLV1")
     await create_learner(session_maker, 2, cohort="PLV1")
     await create_learner(session_maker, 3)
-    mediator = Principal(
+    mediator = Actor.token(
         token_id=3, name="sliven", role=TokenRole.MEDIATOR, cohort_ids=frozenset({sliven})
     )
     mine = await _export(session_maker, mediator)
@@ -346,7 +346,7 @@ async def test_window_ending_before_it_starts_is_invalid(
     async with session_maker() as session:
         with pytest.raises(InvalidInput) as error:
             await exports.plan_xapi_export(
-                session, principal=ADMIN, settings=_settings(), since=T0, until=T0
+                session, actor=ADMIN, settings=_settings(), since=T0, until=T0
             )
     assert [(p.path, p.message) for p in error.value.problems] == [
         ("query.until", "must be later than since")
@@ -365,7 +365,7 @@ async def test_pages_return_every_row_exactly_once_in_id_order(
         ),
     )
     async with session_maker() as session:
-        plan = await exports.plan_xapi_export(session, principal=ADMIN, settings=_settings())
+        plan = await exports.plan_xapi_export(session, actor=ADMIN, settings=_settings())
         expected = list(await session.scalars(select(Activity.id).order_by(Activity.id)))
     pages = [page async for page in exports.stream_statements(session_maker, plan, page_size=4)]
     assert [len(page) for page in pages] == [4, 4, 2]
@@ -378,7 +378,7 @@ async def test_rows_written_after_the_export_started_wait_for_the_next_one(
 ) -> None:
     learner = await create_learner(session_maker, 1)
     async with session_maker() as session:
-        plan = await exports.plan_xapi_export(session, principal=ADMIN, settings=_settings())
+        plan = await exports.plan_xapi_export(session, actor=ADMIN, settings=_settings())
     await _rows(session_maker, {"user_id": learner.id, "verb": Verb.STARTED, "at": 1})
     streamed = [s async for page in exports.stream_statements(session_maker, plan) for s in page]
     assert len(streamed) == 1
@@ -388,7 +388,7 @@ async def test_an_empty_database_exports_nothing(
     session_maker: async_sessionmaker[AsyncSession],
 ) -> None:
     async with session_maker() as session:
-        plan = await exports.plan_xapi_export(session, principal=ADMIN, settings=_settings())
+        plan = await exports.plan_xapi_export(session, actor=ADMIN, settings=_settings())
     assert plan == XapiExport(plan.vocabulary, 0, 0, None, None, None)
     assert await _export(session_maker) == []
 

@@ -19,6 +19,7 @@ from learntogether.db.models import (
     Verb,
 )
 from learntogether.services import learners, lessons, player, quizzes
+from learntogether.services.actors import Actor
 from learntogether.services.curriculum import import_curriculum
 from learntogether.services.player import StaleButton
 from learntogether.services.tracks import find_track
@@ -81,7 +82,7 @@ async def _setup(session: AsyncSession) -> tuple[User, int]:
                 lesson(slug="what-segregation-is", track="demo", position=1)
             )
         ],
-        actor="test",
+        actor=Actor.system("test"),
     )
     learner = await learners.register(
         session, telegram_id=77, first_name="T", locale="en", role=Role.TEACHER
@@ -205,7 +206,7 @@ async def test_a_lesson_republished_midway_keeps_the_learner_on_their_version(
         session,
         document=LessonDocument.model_validate(changed),
         track=await find_track(session, "demo"),
-        actor="t",
+        actor=Actor.system("t"),
     )
     resumed = await player.open_lesson(session, learner=learner, lesson_id=lesson_id, chain=CHAIN)
     assert resumed.version_id == view.version_id

@@ -16,11 +16,11 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from learntogether.db.models import Broadcast, BroadcastKind, Delivery, Reminder, Role, User
 from learntogether.scheduler.leader import FileLeadership, PostgresLeadership, RedisLeadership
 from learntogether.services import learners, reminders
-from learntogether.services.cohorts import Scope
+from learntogether.services.actors import Actor
 from learntogether.services.errors import InvalidInput, NotAllowed
 from learntogether.services.reminders import ReminderInput
 from tests.conftest import TestDatabase
-from tests.factories import create_cohort
+from tests.factories import create_cohort, mediating
 
 # Monday 23 November 2026, 16:00:30 UTC: 18:00:30 in Sofia, 17:00:30 in Madrid.
 REDIS_URL = os.environ.get("LT_TEST_REDIS_URL")
@@ -60,8 +60,7 @@ async def cohort_reminder(session: AsyncSession, cron: str = "0 18 * * *") -> Re
         session,
         cohort_code="SLV1",
         data=ReminderInput(cron=cron, text="Workshop on Friday!"),
-        scope=Scope(None),
-        actor="test",
+        actor=Actor.system("test"),
         default_locale="en",
     )
     reminder = await session.get(Reminder, info.id)
@@ -153,8 +152,7 @@ async def test_bad_reminder_input_names_its_fields(session: AsyncSession) -> Non
             session,
             cohort_code="SLV1",
             data=ReminderInput(cron="0 9 * * *", text={"bg": "<b>open"}),
-            scope=Scope(None),
-            actor="test",
+            actor=Actor.system("test"),
             default_locale="en",
         )
     assert [problem.path for problem in invalid.value.problems] == ["$.text.bg"]
@@ -163,8 +161,7 @@ async def test_bad_reminder_input_names_its_fields(session: AsyncSession) -> Non
             session,
             cohort_code="SLV1",
             data=ReminderInput(cron="0 9 * * *", text="x"),
-            scope=Scope(frozenset()),
-            actor="test",
+            actor=mediating(),
             default_locale="en",
         )
 
@@ -203,7 +200,9 @@ async def test_quiet_learners_are_nudged_at_most_once_a_week(session: AsyncSessi
     first = await reminders.send_nudges(session, now=NOW)
     assert (first.nudged, first.recently_nudged) == (1, 0)
     assert await queued(session, BroadcastKind.NUDGE) == [quiet.id]
-    again = await reminders.nudge_cohort(session, cohort_code="SLV1", scope=Scope(None), now=NOW)
+    again = await reminders.nudge_cohort(
+        session, cohort_code="SLV1", actor=Actor.system("test"), now=NOW
+    )
     assert (again.nudged, again.recently_nudged) == (0, 1)
 
 

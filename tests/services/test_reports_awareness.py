@@ -10,10 +10,10 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from learntogether.db.models import Cohort, Role, User
 from learntogether.services import learners
-from learntogether.services.cohorts import Scope
 from learntogether.services.errors import InvalidInput
 from learntogether.services.reports import GroupBy, awareness
 from tests.content.samples import lesson, survey
+from tests.factories import mediating
 from tests.report_builders import add_cohort, import_track, take_quiz
 
 CHAIN = ["en"]
@@ -167,10 +167,10 @@ async def test_mediator_sees_its_cohort_only(
 ) -> None:
     sofia = await session.scalar(select(Cohort.id).where(Cohort.code == "SOF1"))
     assert sofia is not None
-    scope = Scope(frozenset({sofia}))
-    table = await awareness(session, track="demo", group_by=GroupBy.COHORT, scope=scope)
+    scope = mediating(sofia)
+    table = await awareness(session, track="demo", group_by=GroupBy.COHORT, actor=scope)
     assert table.rows == [{"cohort": "SOF1", **row} for row in _suppressed(2)]
-    overall = await awareness(session, track="demo", min_group=1, scope=scope)
+    overall = await awareness(session, track="demo", min_group=1, actor=scope)
     assert overall.rows == _expected(SOFIA)
 
 

@@ -11,11 +11,11 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from learntogether.db.models import Cohort, Lesson, Role, User, Verb
 from learntogether.services import learners, player
-from learntogether.services.cohorts import Scope
 from learntogether.services.errors import InvalidInput
 from learntogether.services.reports import funnel
 from learntogether.services.reports.funnel import COLUMNS
 from tests.content.samples import lesson
+from tests.factories import mediating
 from tests.report_builders import (
     add_cohort,
     add_learner,
@@ -132,7 +132,7 @@ async def test_window_and_mediator_scope(session: AsyncSession) -> None:
     theirs = await add_learner(session, cohort=sofia)
     await _read(session, ours, lesson_, 1, cohort=sliven, day=5, finish=Verb.PASSED)
     await _read(session, theirs, lesson_, 1, cohort=sofia, day=12)
-    scoped = await funnel(session, scope=Scope(frozenset({sliven.id})))
+    scoped = await funnel(session, actor=mediating(sliven.id))
     assert _stages(scoped.rows, "mixed-1") == [
         ("started", 1, 1, 1.0),
         ("step", 2, 1, 1.0),

@@ -13,8 +13,9 @@ from learntogether.charts import cohort_progress_chart
 from learntogether.db.models import Cohort, Lesson, Role, Track, User, Verb
 from learntogether.services import learners
 from learntogether.services.errors import InvalidInput
-from learntogether.services.reports import Figure, Filters, GroupBy, Period, Scope, participation
+from learntogether.services.reports import Figure, Filters, GroupBy, Period, participation
 from learntogether.services.reports.query import offset_changes
+from tests.factories import mediating
 from tests.report_builders import add_cohort, add_learner, add_track, at, record
 
 SOFIA = ZoneInfo("Europe/Sofia")
@@ -265,12 +266,12 @@ async def test_date_window_is_whole_days(session: AsyncSession, world: World) ->
 
 
 async def test_mediator_scope_sees_its_cohorts_only(session: AsyncSession, world: World) -> None:
-    scope = Scope(frozenset({world.sliven.id}))
-    by_region = await participation(session, group_by=GroupBy.REGION, scope=scope)
+    scope = mediating(world.sliven.id)
+    by_region = await participation(session, group_by=GroupBy.REGION, actor=scope)
     assert by_region.rows == [{"region": "Sliven", **SLIVEN_FIGURES}]
-    totals = await participation(session, scope=scope)
+    totals = await participation(session, actor=scope)
     assert totals.rows == [SLIVEN_FIGURES]
-    nothing = await participation(session, scope=Scope(frozenset()))
+    nothing = await participation(session, actor=mediating())
     assert nothing.rows == [ZEROS]
 
 

@@ -11,11 +11,11 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from learntogether.db.models import Cohort, Role, User
 from learntogether.services import learners
-from learntogether.services.cohorts import Scope
 from learntogether.services.errors import InvalidInput
 from learntogether.services.reports import questions
 from learntogether.services.reports.questions import COLUMNS
 from tests.content.samples import every_kind_lesson
+from tests.factories import mediating
 from tests.report_builders import add_cohort, import_track, take_quiz
 
 CHAIN = ["en"]
@@ -172,7 +172,7 @@ async def test_mediator_sees_its_cohorts_learners_only(
 ) -> None:
     sliven = await session.scalar(select(Cohort.id).where(Cohort.code == "SLV1"))
     assert sliven is not None
-    rows = (await questions(session, lesson="kinds", scope=Scope(frozenset({sliven})))).rows
+    rows = (await questions(session, lesson="kinds", actor=mediating(sliven))).rows
     one = _question(rows, "one")
     # l1 and l2 only: both right, so no variance and no wrong option chosen.
     assert [(r["answers"], r["facility"], r["discrimination"], r["chosen"]) for r in one] == [

@@ -14,7 +14,6 @@ from learntogether.services.assisted import (
     Participant,
     ParticipantInput,
 )
-from learntogether.services.cohorts import Scope
 
 router = APIRouter(prefix="/cohorts/{code}", tags=["assisted mode"])
 
@@ -24,15 +23,13 @@ async def add_participant(
     code: Annotated[str, Path()],
     data: Annotated[ParticipantInput, Body()],
     session: SessionDep,
-    principal: MediatorDep,
+    actor: MediatorDep,
 ) -> Participant:
     return await assisted.add_participant(
         session,
         cohort_code=code,
         data=data,
-        scope=Scope.of(principal),
-        actor=principal.actor,
-        actor_token_id=principal.token_id,
+        actor=actor,
     )
 
 
@@ -41,13 +38,11 @@ async def record_quiz(
     code: Annotated[str, Path()],
     data: Annotated[AssistedQuiz, Body()],
     session: SessionDep,
-    principal: MediatorDep,
+    actor: MediatorDep,
 ) -> AssistedResult:
     return await assisted.record_quiz(
         session,
         cohort_code=code,
         data=data,
-        scope=Scope.of(principal),
-        actor=principal.actor,
-        actor_token_id=principal.token_id,
+        actor=actor,
     )

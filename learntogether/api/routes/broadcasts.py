@@ -10,7 +10,7 @@ from learntogether.api.deps import MediatorDep, PageDep, SessionDep, SettingsDep
 from learntogether.api.schemas import Page
 from learntogether.db.models import BroadcastKind
 from learntogether.services import broadcasts
-from learntogether.services.broadcasts import Author, BroadcastInfo
+from learntogether.services.broadcasts import BroadcastInfo
 
 router = APIRouter(prefix="/broadcasts", tags=["broadcasts"])
 # Admins everywhere, mediators within their cohorts; viewers read reports only.
@@ -36,11 +36,11 @@ class BroadcastIn(BaseModel):
 
 @router.post("", status_code=201, summary="Broadcast a message to cohorts or everyone")
 async def create_broadcast(
-    body: BroadcastIn, session: SessionDep, principal: MediatorDep, settings: SettingsDep
+    body: BroadcastIn, session: SessionDep, actor: MediatorDep, settings: SettingsDep
 ) -> BroadcastInfo:
     return await broadcasts.create_broadcast(
         session,
-        author=Author.of_principal(principal),
+        actor=actor,
         text=body.text,
         cohort=body.cohort,
         cohorts=body.cohorts,
@@ -53,13 +53,13 @@ async def create_broadcast(
 @router.get("", summary="Broadcasts, newest first, with live delivery counts")
 async def list_broadcasts(
     session: SessionDep,
-    principal: MediatorDep,
+    actor: MediatorDep,
     page: PageDep,
     kind: Annotated[BroadcastKind | None, Query(description="Only this kind")] = None,
 ) -> Page[BroadcastInfo]:
     items, total = await broadcasts.list_broadcasts(
         session,
-        author=Author.of_principal(principal),
+        actor=actor,
         limit=page.limit,
         offset=page.offset,
         kind=kind,
@@ -69,17 +69,13 @@ async def list_broadcasts(
 
 @router.get("/{broadcast_id}", summary="A broadcast with its live delivery counts")
 async def get_broadcast(
-    broadcast_id: BroadcastId, session: SessionDep, principal: MediatorDep
+    broadcast_id: BroadcastId, session: SessionDep, actor: MediatorDep
 ) -> BroadcastInfo:
-    return await broadcasts.get_broadcast(
-        session, broadcast_id=broadcast_id, author=Author.of_principal(principal)
-    )
+    return await broadcasts.get_broadcast(session, broadcast_id=broadcast_id, actor=actor)
 
 
 @router.post("/{broadcast_id}/cancel", summary="Cancel what has not been sent yet")
 async def cancel_broadcast(
-    broadcast_id: BroadcastId, session: SessionDep, principal: MediatorDep
+    broadcast_id: BroadcastId, session: SessionDep, actor: MediatorDep
 ) -> BroadcastInfo:
-    return await broadcasts.cancel_broadcast(
-        session, broadcast_id=broadcast_id, author=Author.of_principal(principal)
-    )
+    return await broadcasts.cancel_broadcast(session, broadcast_id=broadcast_id, actor=actor)

@@ -16,7 +16,7 @@ from learntogether.api.deps import (
 from learntogether.api.schemas import Page
 from learntogether.deeplinks import deep_link
 from learntogether.services import cohorts
-from learntogether.services.cohorts import CohortInfo, CohortInput, Member, Scope
+from learntogether.services.cohorts import CohortInfo, CohortInput, Member
 
 router = APIRouter(prefix="/cohorts", tags=["cohorts"])
 
@@ -57,21 +57,19 @@ class MediatorIn(BaseModel):
 async def create_cohort(
     data: Annotated[CohortInput, Body()],
     session: SessionDep,
-    principal: AdminDep,
+    actor: AdminDep,
     username: BotUsernameDep,
 ) -> CohortOut:
-    info = await cohorts.create_cohort(
-        session, data=data, actor=principal.actor, actor_token_id=principal.token_id
-    )
+    info = await cohorts.create_cohort(session, data=data, actor=actor)
     return CohortOut.of(info, username)
 
 
 @router.get("", summary="Cohorts (a mediator sees its own)")
 async def list_cohorts(
-    session: SessionDep, principal: MediatorDep, page: PageDep, username: BotUsernameDep
+    session: SessionDep, actor: MediatorDep, page: PageDep, username: BotUsernameDep
 ) -> Page[CohortOut]:
     items, total = await cohorts.list_cohorts(
-        session, scope=Scope.of(principal), limit=page.limit, offset=page.offset
+        session, actor=actor, limit=page.limit, offset=page.offset
     )
     out = [CohortOut.of(info, username) for info in items]
     return Page.of(out, total=total, limit=page.limit, offset=page.offset)
@@ -79,9 +77,9 @@ async def list_cohorts(
 
 @router.get("/{code}", summary="One cohort")
 async def get_cohort(
-    code: Code, session: SessionDep, principal: MediatorDep, username: BotUsernameDep
+    code: Code, session: SessionDep, actor: MediatorDep, username: BotUsernameDep
 ) -> CohortOut:
-    info = await cohorts.get_cohort(session, code=code, scope=Scope.of(principal))
+    info = await cohorts.get_cohort(session, code=code, actor=actor)
     return CohortOut.of(info, username)
 
 
@@ -89,21 +87,20 @@ async def get_cohort(
 async def list_members(
     code: Code,
     session: SessionDep,
-    principal: MediatorDep,
+    actor: MediatorDep,
     behind: Annotated[bool, Query(description="Only those with no recent activity")] = False,
 ) -> list[Member]:
-    return await cohorts.members(session, code=code, scope=Scope.of(principal), behind_only=behind)
+    return await cohorts.members(session, code=code, actor=actor, behind_only=behind)
 
 
 @router.post("/{code}/mediators", status_code=204, summary="Let a learner mediate this cohort")
 async def add_mediator(
-    code: Code, data: Annotated[MediatorIn, Body()], session: SessionDep, principal: AdminDep
+    code: Code, data: Annotated[MediatorIn, Body()], session: SessionDep, actor: AdminDep
 ) -> Response:
     await cohorts.add_mediator(
         session,
         code=code,
         user_id=data.user_id,
-        actor=principal.actor,
-        actor_token_id=principal.token_id,
+        actor=actor,
     )
     return Response(status_code=204)

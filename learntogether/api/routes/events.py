@@ -11,7 +11,6 @@ from pydantic import BaseModel
 from learntogether.api.deps import BotUsernameDep, MediatorDep, SessionDep
 from learntogether.deeplinks import deep_link, qr_png
 from learntogether.services import events
-from learntogether.services.cohorts import Scope
 from learntogether.services.errors import Conflict
 from learntogether.services.events import Attendee, EventInfo, EventInput
 
@@ -58,16 +57,14 @@ async def create_event(
     code: Annotated[str, Path()],
     data: Annotated[EventInput, Body()],
     session: SessionDep,
-    principal: MediatorDep,
+    actor: MediatorDep,
     username: BotUsernameDep,
 ) -> EventOut:
     info = await events.create_event(
         session,
         cohort_code=code,
         data=data,
-        scope=Scope.of(principal),
-        actor=principal.actor,
-        actor_token_id=principal.token_id,
+        actor=actor,
     )
     return EventOut.of(info, username)
 
@@ -76,20 +73,19 @@ async def create_event(
 async def list_events(
     code: Annotated[str, Path()],
     session: SessionDep,
-    principal: MediatorDep,
+    actor: MediatorDep,
     username: BotUsernameDep,
 ) -> list[EventOut]:
-    found = await events.list_events(session, cohort_code=code, scope=Scope.of(principal))
+    found = await events.list_events(session, cohort_code=code, actor=actor)
     return [EventOut.of(info, username) for info in found]
 
 
 @router.get("/events/{event_id}", summary="A workshop with its attendance list")
 async def get_event(
-    event_id: EventId, session: SessionDep, principal: MediatorDep, username: BotUsernameDep
+    event_id: EventId, session: SessionDep, actor: MediatorDep, username: BotUsernameDep
 ) -> EventWithAttendance:
-    scope = Scope.of(principal)
-    info = await events.get_event(session, event_id=event_id, scope=scope)
-    came = await events.attendance(session, event_id=event_id, scope=scope)
+    info = await events.get_event(session, event_id=event_id, actor=actor)
+    came = await events.attendance(session, event_id=event_id, actor=actor)
     return EventWithAttendance(**EventOut.of(info, username).model_dump(), attendance=came)
 
 
@@ -100,9 +96,9 @@ async def get_event(
     responses={200: {"content": {"image/png": {}}}},
 )
 async def event_qr(
-    event_id: EventId, session: SessionDep, principal: MediatorDep, username: BotUsernameDep
+    event_id: EventId, session: SessionDep, actor: MediatorDep, username: BotUsernameDep
 ) -> Response:
-    info = await events.get_event(session, event_id=event_id, scope=Scope.of(principal))
+    info = await events.get_event(session, event_id=event_id, actor=actor)
     if username is None:
         raise Conflict("The bot's username is unknown: set LT_BOT_USERNAME.")
     return Response(qr_png(deep_link(username, info.check_in_payload)), media_type="image/png")
@@ -113,16 +109,14 @@ async def check_in(
     event_id: EventId,
     data: Annotated[CheckInIn, Body()],
     session: SessionDep,
-    principal: MediatorDep,
+    actor: MediatorDep,
     response: Response,
 ) -> CheckInOut:
     added = await events.record_attendance(
         session,
         event_id=event_id,
         user_id=data.user_id,
-        scope=Scope.of(principal),
-        actor=principal.actor,
-        actor_token_id=principal.token_id,
+        actor=actor,
     )
     response.status_code = 201 if added else 200
     return CheckInOut(checked_in=added)

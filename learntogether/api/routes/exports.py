@@ -28,7 +28,7 @@ NDJSON = "application/x-ndjson"
 )
 async def export_xapi(
     session: SessionDep,
-    principal: ReaderDep,
+    actor: ReaderDep,
     settings: SettingsDep,
     session_maker: SessionMakerDep,
     since: Annotated[
@@ -39,7 +39,7 @@ async def export_xapi(
     ] = None,
 ) -> StreamingResponse:
     export = await exports.plan_xapi_export(
-        session, principal=principal, settings=settings, since=since, until=until
+        session, actor=actor, settings=settings, since=since, until=until
     )
     # The stream reads in short transactions of its own; end the request's now, so a long
     # export holds no lock (SQLite) and no old snapshot (PostgreSQL) while it is sent.

@@ -10,40 +10,39 @@ from learntogether.api.deps import AdminDep, PageDep, ReaderDep, SessionDep
 from learntogether.api.schemas import Page
 from learntogether.services import goals
 from learntogether.services.goals import GoalInfo, GoalSpec
-from learntogether.services.reports.query import reader_scope
 
 router = APIRouter(prefix="/goals", tags=["goals"])
 GoalId = Annotated[int, Path(ge=1, description="The goal's id")]
 
 
 @router.get("", summary="Goals by deadline, each with its progress")
-async def list_goals(session: SessionDep, principal: ReaderDep, page: PageDep) -> Page[GoalInfo]:
+async def list_goals(session: SessionDep, actor: ReaderDep, page: PageDep) -> Page[GoalInfo]:
     items, total = await goals.list_goals(
-        session, limit=page.limit, offset=page.offset, scope=reader_scope(principal)
+        session, limit=page.limit, offset=page.offset, actor=actor
     )
     return Page.of(items, total=total, limit=page.limit, offset=page.offset)
 
 
 @router.get("/{goal_id}", summary="One goal with its progress")
-async def get_goal(goal_id: GoalId, session: SessionDep, principal: ReaderDep) -> GoalInfo:
-    return await goals.get_goal(session, goal_id=goal_id, scope=reader_scope(principal))
+async def get_goal(goal_id: GoalId, session: SessionDep, actor: ReaderDep) -> GoalInfo:
+    return await goals.get_goal(session, goal_id=goal_id, actor=actor)
 
 
 @router.post("", summary="Set a goal", status_code=201)
 async def create_goal(
-    spec: Annotated[GoalSpec, Body()], session: SessionDep, principal: AdminDep
+    spec: Annotated[GoalSpec, Body()], session: SessionDep, actor: AdminDep
 ) -> GoalInfo:
-    return await goals.create_goal(session, spec=spec, actor=principal.actor)
+    return await goals.create_goal(session, spec=spec, actor=actor)
 
 
 @router.put("/{goal_id}", summary="Change a goal")
 async def update_goal(
-    goal_id: GoalId, spec: Annotated[GoalSpec, Body()], session: SessionDep, principal: AdminDep
+    goal_id: GoalId, spec: Annotated[GoalSpec, Body()], session: SessionDep, actor: AdminDep
 ) -> GoalInfo:
-    return await goals.update_goal(session, goal_id=goal_id, spec=spec, actor=principal.actor)
+    return await goals.update_goal(session, goal_id=goal_id, spec=spec, actor=actor)
 
 
 @router.delete("/{goal_id}", summary="Remove a goal", status_code=204)
-async def delete_goal(goal_id: GoalId, session: SessionDep, principal: AdminDep) -> Response:
-    await goals.delete_goal(session, goal_id=goal_id, actor=principal.actor)
+async def delete_goal(goal_id: GoalId, session: SessionDep, actor: AdminDep) -> Response:
+    await goals.delete_goal(session, goal_id=goal_id, actor=actor)
     return Response(status_code=204)

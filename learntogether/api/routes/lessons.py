@@ -81,11 +81,11 @@ async def put_lesson(
     slug: SlugPath,
     document: Annotated[LessonDocument, Body()],
     session: SessionDep,
-    principal: AdminDep,
+    actor: AdminDep,
     response: Response,
 ) -> LessonDetail:
     same_slug(url=slug, document=document.slug)
-    detail, created = await lessons.save_draft(session, document=document, actor=principal.actor)
+    detail, created = await lessons.save_draft(session, document=document, actor=actor)
     response.status_code = 201 if created else 200
     return detail
 
@@ -104,10 +104,10 @@ async def get_version(
 
 
 @router.post("/{slug}/publish", summary="Publish the pending draft; new learners start it")
-async def publish_lesson(slug: SlugPath, session: SessionDep, principal: AdminDep) -> LessonDetail:
-    return await lessons.publish_lesson(session, slug=slug, actor=principal.actor)
+async def publish_lesson(slug: SlugPath, session: SessionDep, actor: AdminDep) -> LessonDetail:
+    return await lessons.publish_lesson(session, slug=slug, actor=actor)
 
 
 @router.post("/{slug}/archive", summary="Stop offering a lesson; progress and reports keep it")
-async def archive_lesson(slug: SlugPath, session: SessionDep, principal: AdminDep) -> LessonDetail:
-    return await lessons.archive_lesson(session, slug=slug, actor=principal.actor)
+async def archive_lesson(slug: SlugPath, session: SessionDep, actor: AdminDep) -> LessonDetail:
+    return await lessons.archive_lesson(session, slug=slug, actor=actor)

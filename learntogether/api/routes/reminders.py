@@ -8,7 +8,6 @@ from fastapi import APIRouter, Body, Path, Response
 
 from learntogether.api.deps import MediatorDep, SessionDep, SettingsDep
 from learntogether.services import reminders
-from learntogether.services.cohorts import Scope
 from learntogether.services.reminders import NudgeResult, ReminderInfo, ReminderInput
 
 router = APIRouter(tags=["reminders"])
@@ -21,41 +20,35 @@ async def create_reminder(
     code: Code,
     data: Annotated[ReminderInput, Body()],
     session: SessionDep,
-    principal: MediatorDep,
+    actor: MediatorDep,
     settings: SettingsDep,
 ) -> ReminderInfo:
     return await reminders.create_reminder(
         session,
         cohort_code=code,
         data=data,
-        scope=Scope.of(principal),
-        actor=principal.actor,
-        actor_token_id=principal.token_id,
+        actor=actor,
         default_locale=settings.default_locale,
     )
 
 
 @router.get("/cohorts/{code}/reminders", summary="A cohort's recurring reminders")
-async def list_reminders(
-    code: Code, session: SessionDep, principal: MediatorDep
-) -> list[ReminderInfo]:
-    return await reminders.list_reminders(session, cohort_code=code, scope=Scope.of(principal))
+async def list_reminders(code: Code, session: SessionDep, actor: MediatorDep) -> list[ReminderInfo]:
+    return await reminders.list_reminders(session, cohort_code=code, actor=actor)
 
 
 @router.delete("/reminders/{reminder_id}", status_code=204, summary="Stop a recurring reminder")
 async def delete_reminder(
-    reminder_id: Annotated[int, Path()], session: SessionDep, principal: MediatorDep
+    reminder_id: Annotated[int, Path()], session: SessionDep, actor: MediatorDep
 ) -> Response:
     await reminders.delete_reminder(
         session,
         reminder_id=reminder_id,
-        scope=Scope.of(principal),
-        actor=principal.actor,
-        actor_token_id=principal.token_id,
+        actor=actor,
     )
     return Response(status_code=204)
 
 
 @router.post("/cohorts/{code}/nudge", summary="Nudge the cohort's quiet members now")
-async def nudge(code: Code, session: SessionDep, principal: MediatorDep) -> NudgeResult:
-    return await reminders.nudge_cohort(session, cohort_code=code, scope=Scope.of(principal))
+async def nudge(code: Code, session: SessionDep, actor: MediatorDep) -> NudgeResult:
+    return await reminders.nudge_cohort(session, cohort_code=code, actor=actor)

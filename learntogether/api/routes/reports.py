@@ -25,7 +25,7 @@ from learntogether.services import reports
 from learntogether.services.errors import FieldProblem, InvalidInput
 from learntogether.services.reports import Filters, GroupBy, Period, ReportTable
 from learntogether.services.reports.awareness import DEFAULT_MIN_GROUP
-from learntogether.services.reports.query import Cell, reader_scope, zone_named
+from learntogether.services.reports.query import Cell, zone_named
 
 router = APIRouter(prefix="/reports", tags=["reports"])
 
@@ -103,7 +103,7 @@ SpanDep = Annotated[Span, Depends(span)]
 
 async def participation_table(
     session: SessionDep,
-    principal: ReaderDep,
+    actor: ReaderDep,
     when: SpanDep,
     group_by: Annotated[GroupBy | None, Query(description="One row per value of")] = None,
     period: Annotated[Period | None, Query(description="One row per week or month")] = None,
@@ -130,13 +130,13 @@ async def participation_table(
             start=when.start,
             end=when.end,
             zone=when.zone,
-            scope=reader_scope(principal),
+            actor=actor,
         )
 
 
 async def funnel_table(
     session: SessionDep,
-    principal: ReaderDep,
+    actor: ReaderDep,
     when: SpanDep,
     track: Annotated[
         str | None, Query(description="A track's slug (default: every track)", max_length=64)
@@ -149,13 +149,13 @@ async def funnel_table(
             start=when.start,
             end=when.end,
             zone=when.zone,
-            scope=reader_scope(principal),
+            actor=actor,
         )
 
 
 async def questions_table(
     session: SessionDep,
-    principal: ReaderDep,
+    actor: ReaderDep,
     lesson: Annotated[str, Query(description="The lesson's slug", max_length=64)],
     version: Annotated[
         int | None, Query(ge=1, description="Only this version (default: every version)")
@@ -166,13 +166,13 @@ async def questions_table(
 ) -> ReportTable:
     with query_parameters():
         return await reports.questions(
-            session, lesson=lesson, version=version, locale=locale, scope=reader_scope(principal)
+            session, lesson=lesson, version=version, locale=locale, actor=actor
         )
 
 
 async def awareness_table(
     session: SessionDep,
-    principal: ReaderDep,
+    actor: ReaderDep,
     track: Annotated[str, Query(description="The track's slug", max_length=64)],
     group_by: Annotated[GroupBy | None, Query(description="One set of rows per value of")] = None,
     min_group: Annotated[
@@ -185,7 +185,7 @@ async def awareness_table(
             track=track,
             group_by=group_by,
             min_group=min_group,
-            scope=reader_scope(principal),
+            actor=actor,
         )
 
 

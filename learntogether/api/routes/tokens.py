@@ -49,16 +49,16 @@ async def list_tokens(session: SessionDep, _: AdminDep, page: PageDep) -> Page[T
 
 
 @router.post("", status_code=201, summary="Create an API token")
-async def create_token(body: TokenIn, session: SessionDep, principal: AdminDep) -> CreatedTokenOut:
+async def create_token(body: TokenIn, session: SessionDep, actor: AdminDep) -> CreatedTokenOut:
     created = await tokens.create_token(
-        session, name=body.name, role=body.role, cohort_codes=body.cohorts, actor=principal.actor
+        session, name=body.name, role=body.role, cohort_codes=body.cohorts, actor=actor
     )
     return CreatedTokenOut(**TokenOut.of(created.info).model_dump(), token=created.secret)
 
 
 @router.post("/{token_id}/revoke", summary="Revoke an API token")
 async def revoke_token(
-    token_id: Annotated[int, Path(ge=1)], session: SessionDep, principal: AdminDep
+    token_id: Annotated[int, Path(ge=1)], session: SessionDep, actor: AdminDep
 ) -> TokenOut:
-    info = await tokens.revoke_token(session, reference=str(token_id), actor=principal.actor)
+    info = await tokens.revoke_token(session, reference=str(token_id), actor=actor)
     return TokenOut.of(info)

@@ -29,10 +29,10 @@ async def put_track(
     slug: Annotated[str, Path()],
     document: Annotated[TrackDocument, Body()],
     session: SessionDep,
-    principal: AdminDep,
+    actor: AdminDep,
     response: Response,
 ) -> TrackInfo:
     same_slug(url=slug, document=document.slug)
-    info, created = await tracks.save_track(session, document, actor=principal.actor)
+    info, created = await tracks.save_track(session, document, actor=actor)
     response.status_code = 201 if created else 200
     return info

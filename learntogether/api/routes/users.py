@@ -53,7 +53,7 @@ class RoleIn(BaseModel):
 async def _csv_pages(
     session_maker: async_sessionmaker[AsyncSession], search: LearnerFilter
 ) -> AsyncIterator[str]:
-    fields = users.visible_fields(search.principal)
+    fields = users.visible_fields(search.actor)
     yield csv_line(fields)
     async for page in users.stream_learners(session_maker, search):
         yield "".join(csv_line([getattr(record, name) for name in fields]) for record in page)
@@ -67,7 +67,7 @@ async def _csv_pages(
 )
 async def list_users(
     session: SessionDep,
-    principal: MediatorDep,
+    actor: MediatorDep,
     page: PageDep,
     session_maker: SessionMakerDep,
     q: Annotated[
@@ -80,7 +80,7 @@ async def list_users(
     accept: Annotated[str | None, Header()] = None,
 ) -> Page[UserOut] | StreamingResponse:
     search = await users.learner_filter(
-        session, principal=principal, q=q, cohort=cohort, role=role, status=status
+        session, actor=actor, q=q, cohort=cohort, role=role, status=status
     )
     if wants_csv(accept):
         # The list streams in short transactions of its own; end the request's first.
@@ -99,29 +99,25 @@ async def list_users(
 
 
 @router.get("/{user_id}", summary="One learner (mediators: a learner of their cohorts)")
-async def get_user(user_id: UserIdPath, session: SessionDep, principal: MediatorDep) -> UserOut:
-    return UserOut.of(await users.get_learner(session, principal=principal, user_id=user_id))
+async def get_user(user_id: UserIdPath, session: SessionDep, actor: MediatorDep) -> UserOut:
+    return UserOut.of(await users.get_learner(session, actor=actor, user_id=user_id))
 
 
 @router.put("/{user_id}/role", summary="Change a learner's role (it picks the lessons offered)")
 async def set_role(
-    user_id: UserIdPath, body: RoleIn, session: SessionDep, principal: AdminDep
+    user_id: UserIdPath, body: RoleIn, session: SessionDep, actor: AdminDep
 ) -> UserOut:
-    record = await users.set_learner_role(
-        session, principal=principal, user_id=user_id, role=body.role
-    )
+    record = await users.set_learner_role(session, actor=actor, user_id=user_id, role=body.role)
     return UserOut.of(record)
 
 
 @router.get(
     "/{user_id}/export", summary="Everything stored about a learner, as their /mydata gives it"
 )
-async def export_user(
-    user_id: UserIdPath, session: SessionDep, principal: AdminDep
-) -> dict[str, Any]:
-    return await users.export_learner(session, principal=principal, user_id=user_id)
+async def export_user(user_id: UserIdPath, session: SessionDep, actor: AdminDep) -> dict[str, Any]:
+    return await users.export_learner(session, actor=actor, user_id=user_id)
 
 
 @router.post("/{user_id}/erase", summary="Erase a learner's personal data for good")
-async def erase_user(user_id: UserIdPath, session: SessionDep, principal: AdminDep) -> UserOut:
-    return UserOut.of(await users.erase_learner(session, principal=principal, user_id=user_id))
+async def erase_user(user_id: UserIdPath, session: SessionDep, actor: AdminDep) -> UserOut:
+    return UserOut.of(await users.erase_learner(session, actor=actor, user_id=user_id))

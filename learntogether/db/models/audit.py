@@ -1,4 +1,4 @@
-"""Who changed what through the API or the command line."""
+"""Who changed what: through the API, the bot, the scheduler or the command line."""
 
 from __future__ import annotations
 
@@ -26,6 +26,8 @@ class AuditLog(Base):
     actor_token_id: Mapped[int | None] = mapped_column(
         ForeignKey("api_tokens.id", ondelete="SET NULL")
     )
+    # A mediator acting in the bot: the learner's row stays after erasure, so this does too.
+    actor_user_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
     action: Mapped[str] = mapped_column(String(64))
     entity: Mapped[str] = mapped_column(String(64))
     entity_id: Mapped[str] = mapped_column(String(64))

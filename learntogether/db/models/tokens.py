@@ -6,7 +6,7 @@ from datetime import datetime
 from enum import StrEnum
 from typing import TYPE_CHECKING
 
-from sqlalchemy import Column, ForeignKey, String, Table
+from sqlalchemy import Column, ForeignKey, Index, String, Table, text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from learntogether.db.base import Base, UTCDateTime, created_at_column, enum_check
@@ -34,7 +34,17 @@ api_token_cohorts = Table(
 
 class ApiToken(Base):
     __tablename__ = "api_tokens"
-    __table_args__ = (enum_check("role", TokenRole),)
+    __table_args__ = (
+        enum_check("role", TokenRole),
+        # The audit log names a token by its name: two live tokens may not share one.
+        Index(
+            "uq_api_tokens_live_name",
+            "name",
+            unique=True,
+            postgresql_where=text("revoked_at IS NULL"),
+            sqlite_where=text("revoked_at IS NULL"),
+        ),
+    )
 
     id: Mapped[int] = mapped_column(primary_key=True)
     name: Mapped[str] = mapped_column(String(100))

@@ -6,16 +6,14 @@
 - ``questions``: item analysis of a lesson's quiz;
 - ``awareness``: a track's likert pre-survey against its post-survey.
 
-``query`` holds what they share: scope, filters, windows, periods and the ``ReportTable`` every
+``query`` holds what they share: the reader's reach, filters, windows, periods and the ``ReportTable`` every
 report returns. No report stores or infers anything about a learner's origin.
 """
 
-from learntogether.services.cohorts import Scope
 from learntogether.services.reports.awareness import awareness
 from learntogether.services.reports.funnel import funnel
 from learntogether.services.reports.participation import Figure, participation
 from learntogether.services.reports.query import (
-    EVERYTHING,
     Filters,
     GroupBy,
     Period,
@@ -24,13 +22,11 @@ from learntogether.services.reports.query import (
 from learntogether.services.reports.questions import questions
 
 __all__ = [
-    "EVERYTHING",
     "Figure",
     "Filters",
     "GroupBy",
     "Period",
     "ReportTable",
-    "Scope",
     "awareness",
     "funnel",
     "participation",

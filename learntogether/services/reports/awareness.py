@@ -13,7 +13,7 @@ and ``shift`` (post − pre). A row with fewer learners than ``min_group`` is su
 are null and ``suppressed`` is true, so no small group's answers can be read off.
 
 Groups are the learner's snapshot when they last answered the post-survey (cohort, region,
-role, …); a mediator's scope keeps to learners whose snapshot is in its cohorts.
+role, …); a mediator reading it keeps to learners whose snapshot is in its cohorts.
 """
 
 from __future__ import annotations
@@ -26,10 +26,9 @@ from sqlalchemy.orm import aliased
 
 from learntogether.content.schema import LessonDocument, Survey
 from learntogether.db.models import Activity, Answer, LessonVersion, QuestionKind, QuizAttempt, Verb
-from learntogether.services.cohorts import Scope
+from learntogether.services.actors import SYSTEM, Actor
 from learntogether.services.quizzes import LIKERT_POINTS
 from learntogether.services.reports.query import (
-    EVERYTHING,
     Cell,
     GroupBy,
     ReportTable,
@@ -56,7 +55,7 @@ async def awareness(
     track: str,
     group_by: GroupBy | None = None,
     min_group: int = DEFAULT_MIN_GROUP,
-    scope: Scope = EVERYTHING,
+    actor: Actor = SYSTEM,
 ) -> ReportTable:
     """The shift in awareness over ``track`` (a slug), overall or by ``group_by``.
 
@@ -81,7 +80,7 @@ async def awareness(
         q.key for q in post.questions() if q.kind is QuestionKind.LIKERT and q.key in asked_before
     ]
     reverse = {q.key for q in [*pre.questions(), *post.questions()] if q.reverse}
-    pairs = await _pairs(session, pre_id, post_id, items, reverse, group_by, scope)
+    pairs = await _pairs(session, pre_id, post_id, items, reverse, group_by, actor)
     per_item = await session.execute(
         select(
             pairs.c.group,
@@ -146,7 +145,7 @@ async def _pairs(
     items: list[str],
     reverse: set[str],
     group_by: GroupBy | None,
-    scope: Scope,
+    actor: Actor,
 ) -> Subquery:
     """(user_id, item, before, after, group) for every learner who answered an item in both.
 
@@ -177,7 +176,7 @@ async def _pairs(
         .join(after_answer, after_answer.id == after.c.id)
         .outerjoin(last_answer, last_answer.c.user_id == before.c.user_id)
         .outerjoin(Activity, Activity.id == last_answer.c.id)
-        .where(cohort_condition(scope, Activity.cohort_id))
+        .where(cohort_condition(actor, Activity.cohort_id))
         .subquery()
     )
 

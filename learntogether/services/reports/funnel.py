@@ -22,9 +22,8 @@ from sqlalchemy import ColumnElement, case, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from learntogether.db.models import Activity, Verb
-from learntogether.services.cohorts import Scope
+from learntogether.services.actors import SYSTEM, Actor
 from learntogether.services.reports.query import (
-    EVERYTHING,
     Cell,
     Criteria,
     ReportTable,
@@ -52,7 +51,7 @@ async def funnel(
     start: date | None = None,
     end: date | None = None,
     zone: ZoneInfo | None = None,
-    scope: Scope = EVERYTHING,
+    actor: Actor = SYSTEM,
 ) -> ReportTable:
     """The funnel of every lesson of ``track`` (of every track when None).
 
@@ -62,7 +61,7 @@ async def funnel(
     """
     track_id = await find_track_id(session, track) if track is not None else None
     window = Window.of_dates(start, end, zone or ZoneInfo("UTC"))
-    criteria = Criteria(window=window, scope=scope)
+    criteria = Criteria(window=window, actor=actor)
     lessons = (await session.execute(lessons_of_track(track_id))).all()
     ids = [lesson_id for lesson_id, _, _ in lessons]
     documents = await newest_documents(session, ids)

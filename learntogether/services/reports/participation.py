@@ -39,9 +39,8 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import InstrumentedAttribute
 
 from learntogether.db.models import ParticipationCount
-from learntogether.services.cohorts import Scope
+from learntogether.services.actors import SYSTEM, Actor
 from learntogether.services.reports.query import (
-    EVERYTHING,
     Cell,
     Criteria,
     Filters,
@@ -141,7 +140,7 @@ async def participation(
     start: date | None = None,
     end: date | None = None,
     zone: ZoneInfo | None = None,
-    scope: Scope = EVERYTHING,
+    actor: Actor = SYSTEM,
     figures: Sequence[Figure] = tuple(Figure),
 ) -> ReportTable:
     """Participation figures, grouped by ``group_by`` and/or ``period``, or one row of totals.
@@ -149,13 +148,13 @@ async def participation(
     ``start`` and ``end`` are days (both included) in ``zone`` (default UTC), which also decides
     where weeks (Monday to Sunday) and months begin. Each row names its group under the group's
     own name (``region``, ``cohort`` as the cohort's code, …) and its period as the ISO date of
-    the period's first day, then the figures. A mediator's ``scope`` keeps to its cohorts.
+    the period's first day, then the figures. A mediator ``actor`` keeps to its cohorts.
     Raises InvalidInput naming the field for a cohort or track in ``filters`` that does not
     exist, or an ``end`` before ``start``.
     """
     zone = zone or ZoneInfo("UTC")
     criteria = await resolve(
-        session, filters or Filters(), window=Window.of_dates(start, end, zone), scope=scope
+        session, filters or Filters(), window=Window.of_dates(start, end, zone), actor=actor
     )
     counts = await _count(
         session, criteria, figures=figures, group_by=group_by, period=period, zone=zone

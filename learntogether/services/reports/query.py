@@ -46,9 +46,8 @@ from learntogether.db.models import (
     Track,
     VersionStatus,
 )
-from learntogether.services.cohorts import Scope
+from learntogether.services.actors import SYSTEM, Actor
 from learntogether.services.errors import FieldProblem, InvalidInput
-from learntogether.services.tokens import Principal
 
 Cell = str | int | float | bool | None
 """One value of a report row: what JSON and CSV can both carry."""
@@ -102,28 +101,20 @@ class Period(StrEnum):
     MONTH = "month"
 
 
-EVERYTHING = Scope(None)
-
-
-def reader_scope(principal: Principal) -> Scope:
-    """What a report's reader sees: a mediator its own cohorts; admins and viewers everything."""
-    return Scope(principal.reach)
-
-
 def cohort_condition(
-    scope: Scope, cohort_column: SQLColumnExpression[int | None]
+    actor: Actor, cohort_column: SQLColumnExpression[int | None]
 ) -> ColumnElement[bool]:
-    """Records of the scope's cohorts (every record, with a cohort or not, for no limit)."""
-    if scope.cohort_ids is None:
+    """Records of the actor's cohorts (every record, with a cohort or not, for no limit)."""
+    if actor.cohort_ids is None:
         return true()
-    return cohort_column.in_(sorted(scope.cohort_ids))
+    return cohort_column.in_(sorted(actor.cohort_ids))
 
 
-def member_condition(scope: Scope, user_column: SQLColumnExpression[int]) -> ColumnElement[bool]:
-    """Learners who are members of one of the scope's cohorts (for tables without a cohort)."""
-    if scope.cohort_ids is None:
+def member_condition(actor: Actor, user_column: SQLColumnExpression[int]) -> ColumnElement[bool]:
+    """Learners who are members of one of the actor's cohorts (for tables without a cohort)."""
+    if actor.cohort_ids is None:
         return true()
-    members = select(Membership.user_id).where(Membership.cohort_id.in_(sorted(scope.cohort_ids)))
+    members = select(Membership.user_id).where(Membership.cohort_id.in_(sorted(actor.cohort_ids)))
     return user_column.in_(members)
 
 
@@ -191,7 +182,7 @@ class Filters:
 
 @dataclass(frozen=True)
 class Criteria:
-    """Filters with codes and slugs resolved to ids, a window and a scope: ready for SQL."""
+    """Filters with codes and slugs resolved to ids, a window and the reader: ready for SQL."""
 
     country: str | None = None
     region: str | None = None
@@ -200,12 +191,12 @@ class Criteria:
     cohort_id: int | None = None
     track_id: int | None = None
     window: Window = field(default_factory=Window)
-    scope: Scope = EVERYTHING
+    actor: Actor = SYSTEM
 
     def conditions(self, source: Source = Activity) -> list[ColumnElement[bool]]:
         """The WHERE clause on ``activities`` (or on their counts)."""
         found: list[ColumnElement[bool]] = [
-            cohort_condition(self.scope, source.cohort_id),
+            cohort_condition(self.actor, source.cohort_id),
             *self.window.conditions(source.occurred_at),
         ]
         for column, value in (
@@ -242,7 +233,7 @@ async def resolve(
     filters: Filters,
     *,
     window: Window | None = None,
-    scope: Scope = EVERYTHING,
+    actor: Actor = SYSTEM,
 ) -> Criteria:
     """Look up the cohort and track the filters name; InvalidInput for either that does not
     exist."""
@@ -254,7 +245,7 @@ async def resolve(
         cohort_id=await find_cohort_id(session, filters.cohort) if filters.cohort else None,
         track_id=await find_track_id(session, filters.track) if filters.track else None,
         window=window or Window(),
-        scope=scope,
+        actor=actor,
     )
 
 

@@ -31,10 +31,9 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from learntogether.content.render import locale_chain, pick_text
 from learntogether.content.schema import LessonDocument, Question
 from learntogether.db.models import Answer, Lesson, LessonVersion, QuestionKind, QuizAttempt
-from learntogether.services.cohorts import Scope
+from learntogether.services.actors import SYSTEM, Actor
 from learntogether.services.quizzes import LIKERT_POINTS, SCORED
 from learntogether.services.reports.query import (
-    EVERYTHING,
     Cell,
     ReportTable,
     member_condition,
@@ -67,10 +66,10 @@ async def questions(
     lesson: str,
     version: int | None = None,
     locale: str = "en",
-    scope: Scope = EVERYTHING,
+    actor: Actor = SYSTEM,
 ) -> ReportTable:
     """Item analysis of the quiz of ``lesson`` (a slug), texts in ``locale`` (falling back to
-    English). A mediator's ``scope`` keeps to learners who are members of its cohorts.
+    English). A mediator ``actor`` keeps to learners who are members of its cohorts.
 
     Raises InvalidInput naming the field for an unknown lesson or version.
     """
@@ -95,7 +94,7 @@ async def questions(
         if found is None:
             raise wrong("version", f"lesson '{lesson}' has no version {version}")
         version_ids, document = [found[0]], found[1]
-    analysed = await _analyse(session, version_ids, scope)
+    analysed = await _analyse(session, version_ids, actor)
     chain = locale_chain(locale)
     rows: list[dict[str, Cell]] = []
     for question in LessonDocument.model_validate(document).questions():
@@ -127,7 +126,7 @@ class _Sums:
         )
 
 
-async def _analyse(session: AsyncSession, version_ids: list[int], scope: Scope) -> dict[str, _Sums]:
+async def _analyse(session: AsyncSession, version_ids: list[int], actor: Actor) -> dict[str, _Sums]:
     """Every figure in one pass over the answers of first attempts, grouped by question and the
     choice made (few distinct choices); the groups are then added up per question and option."""
     first_attempts = (
@@ -135,7 +134,7 @@ async def _analyse(session: AsyncSession, version_ids: list[int], scope: Scope) 
         .where(
             QuizAttempt.lesson_version_id.in_(version_ids),
             QuizAttempt.finished_at.is_not(None),
-            member_condition(scope, QuizAttempt.user_id),
+            member_condition(actor, QuizAttempt.user_id),
         )
         .group_by(QuizAttempt.user_id)
         .subquery()
