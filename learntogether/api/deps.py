@@ -30,7 +30,11 @@ def get_settings(request: Request) -> Settings:
 
 
 async def get_session(request: Request) -> AsyncIterator[AsyncSession]:
-    """One unit of work per request: commit on success, roll back on any error."""
+    """One unit of work per request: commit on success, roll back on any error.
+
+    Used with ``scope="function"``: the commit happens before the response is sent, so a commit
+    that fails is an error answer, never a 201 for something that was not stored.
+    """
     session_maker: async_sessionmaker[AsyncSession] = request.app.state.session_maker
     async with session_maker() as session:
         try:
@@ -41,7 +45,7 @@ async def get_session(request: Request) -> AsyncIterator[AsyncSession]:
             raise
 
 
-SessionDep = Annotated[AsyncSession, Depends(get_session)]
+SessionDep = Annotated[AsyncSession, Depends(get_session, scope="function")]
 
 
 def get_session_maker(request: Request) -> async_sessionmaker[AsyncSession]:

@@ -4,10 +4,14 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator
 
-from httpx import AsyncClient
+from httpx import ASGITransport, AsyncClient
+from sqlalchemy import func, select
+from sqlalchemy.exc import OperationalError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from learntogether.db.models import TokenRole
+from learntogether.api.app import create_app
+from learntogether.config import Settings
+from learntogether.db.models import Cohort, TokenRole
 from tests.factories import create_api_token
 
 PROBLEM = "application/problem+json"
@@ -154,3 +158,28 @@ async def test_streamed_body_over_the_limit_is_413(
         headers={"Authorization": f"Bearer {admin}", "Content-Type": "application/json"},
     )
     assert response.status_code == 413
+
+
+class _CommitFails(AsyncSession):
+    """A session whose commit fails, as one does when the database refuses a row at the end."""
+
+    async def commit(self) -> None:
+        raise OperationalError("COMMIT", {}, Exception("the database went away"))
+
+
+async def test_a_commit_that_fails_is_an_error_answer_never_a_201(
+    settings: Settings, session_maker: async_sessionmaker[AsyncSession]
+) -> None:
+    admin = await create_api_token(session_maker, name="office")
+    failing = async_sessionmaker(session_maker.kw["bind"], class_=_CommitFails)
+    app = create_app(settings, session_maker=failing)
+    # As a server would: the 500 problem is the answer, the error goes to the log.
+    transport = ASGITransport(app=app, raise_app_exceptions=False)
+    async with AsyncClient(transport=transport, base_url="http://testserver") as http:
+        response = await http.post(
+            "/api/v1/cohorts", json={"name": "Sliven"}, headers={"Authorization": f"Bearer {admin}"}
+        )
+    assert response.status_code == 500
+    assert response.headers["content-type"] == "application/problem+json"
+    async with session_maker() as session:
+        assert await session.scalar(select(func.count()).select_from(Cohort)) == 0
