@@ -171,7 +171,7 @@ async def test_a_commit_that_fails_is_an_error_answer_never_a_201(
     settings: Settings, session_maker: async_sessionmaker[AsyncSession]
 ) -> None:
     admin = await create_api_token(session_maker, name="office")
-    failing = async_sessionmaker(session_maker.kw["bind"], class_=_CommitFails)
+    failing = async_sessionmaker[AsyncSession](session_maker.kw["bind"], class_=_CommitFails)
     app = create_app(settings, session_maker=failing)
     # As a server would: the 500 problem is the answer, the error goes to the log.
     transport = ASGITransport(app=app, raise_app_exceptions=False)
