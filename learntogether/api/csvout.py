@@ -3,8 +3,6 @@ cells a spreadsheet shows as text instead of running them."""
 
 from __future__ import annotations
 
-import csv
-import io
 from collections.abc import Iterable
 from datetime import datetime
 from enum import Enum
@@ -12,8 +10,11 @@ from enum import Enum
 CSV = "text/csv"
 CSV_MEDIA_TYPE = f"{CSV}; charset=utf-8"
 # A spreadsheet runs a cell that starts like a formula; names, regions and municipalities come
-# from learners, anyone's to set.
-_FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
+# from learners, anyone's to set. Full-width signs count: spreadsheets read them as the plain ones.
+_FORMULA_START = ("=", "+", "-", "@", "\t", "\r", "\uff1d", "\uff0b", "\uff0d", "\uff20")
+# Where ";" separates a list (bg, es, fr, nl spreadsheets), an unquoted "x;=cmd" opens as two
+# cells, the second a formula: such a cell is quoted, so it stays one cell that starts with "x".
+_QUOTED = (",", ";", '"', "\n", "\r")
 
 
 def wants_csv(accept: str | None) -> bool:
@@ -65,11 +66,14 @@ def cell(value: object) -> str:
     return "'" + text if text.startswith(_FORMULA_START) else text
 
 
+def _quoted(text: str) -> str:
+    return '"' + text.replace('"', '""') + '"' if any(mark in text for mark in _QUOTED) else text
+
+
 def csv_line(values: Iterable[object]) -> str:
-    """One CSV record of these values, ended by CRLF."""
-    buffer = io.StringIO()
-    csv.writer(buffer).writerow([cell(value) for value in values])
-    return buffer.getvalue()
+    """One CSV record of these values, ended by CRLF; a cell with a comma, semicolon, quote or
+    line break is quoted (RFC 4180, and ";" for spreadsheets that separate by it)."""
+    return ",".join(_quoted(cell(value)) for value in values) + "\r\n"
 
 
 def csv_table(columns: Iterable[str], rows: Iterable[Iterable[object]]) -> str:

@@ -81,7 +81,18 @@ def test_cell_formats_each_kind_of_value(value: object, expected: str) -> None:
 
 @pytest.mark.parametrize(
     "text",
-    ['=HYPERLINK("http://x")', "+1+1", "-1+1", "@SUM(A1)", "\t=cmd", "\r=cmd", "-0.25"],
+    [
+        '=HYPERLINK("http://x")',
+        "+1+1",
+        "-1+1",
+        "@SUM(A1)",
+        "\t=cmd",
+        "\r=cmd",
+        "-0.25",
+        "\uff1dcmd|' /C calc'!A0",
+        "\uff0b1",
+        "\uff20SUM(A1)",
+    ],
 )
 def test_text_that_starts_like_a_formula_gets_an_apostrophe(text: str) -> None:
     assert cell(text) == "'" + text
@@ -94,6 +105,21 @@ def test_tuple_that_starts_like_a_formula_gets_an_apostrophe() -> None:
 def test_csv_line_quotes_commas_quotes_and_newlines_and_ends_in_crlf() -> None:
     line = csv_line(["Sofia, city", 'say "hi"', "two\nlines", -1, None])
     assert line == '"Sofia, city","say ""hi""","two\nlines",-1,\r\n'
+
+
+def test_a_formula_after_a_semicolon_stays_inside_one_quoted_cell() -> None:
+    line = csv_line(['x;=HYPERLINK("http://x")', "Sliven"])
+    assert line == '"x;=HYPERLINK(""http://x"")",Sliven\r\n'
+    # Read with ";" as the separator, as Bulgarian, Spanish, French and Dutch spreadsheets do,
+    # the quoted cell stays whole and starts with "x", not with a formula.
+    [record] = csv.reader(io.StringIO(line), delimiter=";")
+    assert record[0].startswith("x;=")
+
+
+def test_csv_line_reads_back_as_the_cells_written() -> None:
+    values = ["Sofia, city", 'say "hi"', "two\nlines", "a;b", "plain", ""]
+    [record] = csv.reader(io.StringIO(csv_line(values)))
+    assert record == values
 
 
 def test_csv_table_has_its_header_then_a_record_per_row() -> None:
