@@ -22,7 +22,12 @@ class DatabaseUnavailable(Exception):
 
 
 def create_engine(database_url: str, **kwargs: Any) -> AsyncEngine:
-    """Create the async engine, preparing SQLite files and connection settings."""
+    """Create the async engine, preparing SQLite files and connection settings.
+
+    Statements' parameters (learners' names, message texts, token hashes) are never put into
+    error messages, so a failed statement logs no personal data.
+    """
+    kwargs.setdefault("hide_parameters", True)
     url = make_url(database_url)
     if url.get_backend_name() == "sqlite":
         if url.database and url.database != ":memory:" and not url.database.startswith("file:"):
