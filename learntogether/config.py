@@ -64,6 +64,8 @@ class Settings(BaseSettings):
     delivery_lease_seconds: Annotated[float, Field(gt=0, le=3600)] = 60
     """How long a delivery worker holds a claimed message before another worker may take it."""
     redis_url: str | None = None
+    certificate_checks_per_minute: Annotated[int, Field(ge=1, le=100_000)] = 30
+    """Public certificate checks one client address may make a minute (429 beyond)."""
     scheduler_tick_seconds: Annotated[float, Field(gt=0, le=3600)] = 60
     """How often the reminder sweeps run (and how late a reminder can be)."""
     default_locale: str = "en"

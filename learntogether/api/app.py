@@ -14,6 +14,7 @@ from learntogether import __version__
 from learntogether.api.deps import known_query_parameters
 from learntogether.api.errors import install_error_handlers
 from learntogether.api.middleware import BodySizeLimit, RequestMetrics
+from learntogether.api.ratelimit import ClientRateLimit
 from learntogether.api.routes import (
     assisted,
     broadcasts,
@@ -68,6 +69,9 @@ def create_app(
     )
     app.state.settings = settings
     app.state.session_maker = session_maker
+    app.state.certificate_limit = ClientRateLimit(
+        "certificates", settings.certificate_checks_per_minute, redis_url=settings.redis_url
+    )
     install_error_handlers(app)
 
     api = APIRouter(prefix=API_PREFIX, dependencies=[Depends(known_query_parameters)])

@@ -2,13 +2,20 @@
 
 from __future__ import annotations
 
+import os
+import uuid
 from datetime import date
 from pathlib import Path
 
-from httpx import AsyncClient
+import pytest
+from fastapi import FastAPI, HTTPException, Request
+from httpx import ASGITransport, AsyncClient, Response
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from learntogether.api.app import create_app
+from learntogether.api.ratelimit import ClientRateLimit
+from learntogether.config import Settings
 from learntogether.db.models import Lesson, LessonProgress, ProgressStatus
 from learntogether.services import certificates, learners
 from learntogether.services.lessons import published_versions
@@ -17,6 +24,7 @@ from tests.content.samples import TRACK
 from tests.factories import create_learner, import_sample_curriculum
 
 TELEGRAM_ID = 501
+REDIS_URL = os.environ.get("LT_TEST_REDIS_URL")
 
 
 async def _certified(
@@ -95,3 +103,61 @@ async def test_an_unknown_code_is_a_404_problem(client: AsyncClient) -> None:
         "detail": "No certificate has this code.",
         "instance": "/api/v1/certificates/23456789AB",
     }
+
+
+async def test_a_code_with_spaces_around_it_finds_the_certificate(
+    client: AsyncClient, session_maker: async_sessionmaker[AsyncSession], tmp_path: Path
+) -> None:
+    code, _ = await _certified(session_maker, tmp_path)
+    response = await client.get(f"/api/v1/certificates/%20{code.lower()}%20")
+    assert response.status_code == 200
+    assert response.json()["code"] == code
+
+
+def _from(address: str) -> Request:
+    return Request(
+        {"type": "http", "method": "GET", "path": "/", "headers": [], "client": (address, 1)}
+    )
+
+
+async def _answers(app: FastAPI, address: str, times: int) -> list[Response]:
+    transport = ASGITransport(app=app, client=(address, 40000))
+    async with AsyncClient(transport=transport, base_url="http://testserver") as http:
+        return [await http.get("/api/v1/certificates/23456789AB") for _ in range(times)]
+
+
+async def test_guessing_codes_is_held_to_the_limit_per_address(
+    session_maker: async_sessionmaker[AsyncSession],
+) -> None:
+    settings = Settings(_env_file=None, certificate_checks_per_minute=3)
+    app = create_app(settings, session_maker=session_maker)
+    answers = await _answers(app, "127.0.0.2", 4)
+    assert [answer.status_code for answer in answers] == [404, 404, 404, 429]
+    refused = answers[-1]
+    assert refused.headers["content-type"] == "application/problem+json"
+    assert 1 <= int(refused.headers["retry-after"]) <= 60
+    assert "try again in" in refused.json()["detail"]
+    # Another address has its own minute.
+    assert [answer.status_code for answer in await _answers(app, "127.0.0.3", 1)] == [404]
+
+
+@pytest.mark.skipif(REDIS_URL is None, reason="LT_TEST_REDIS_URL is not set")
+async def test_api_workers_share_one_count_through_redis() -> None:
+    name = f"test-certificates-{uuid.uuid4().hex}"
+    first = ClientRateLimit(name, 2, redis_url=REDIS_URL)
+    second = ClientRateLimit(name, 2, redis_url=REDIS_URL)
+    await first.check(_from("127.0.0.2"))
+    await second.check(_from("127.0.0.2"))
+    with pytest.raises(HTTPException) as refused:
+        await first.check(_from("127.0.0.2"))
+    assert refused.value.status_code == 429
+
+
+async def test_without_redis_each_worker_still_counts_alone() -> None:
+    # Nothing listens on port 1: every call to Redis fails at once.
+    limit = ClientRateLimit("certificates", 2, redis_url="redis://127.0.0.1:1/0")
+    await limit.check(_from("127.0.0.2"))
+    await limit.check(_from("127.0.0.2"))
+    with pytest.raises(HTTPException) as refused:
+        await limit.check(_from("127.0.0.2"))
+    assert refused.value.status_code == 429

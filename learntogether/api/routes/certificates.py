@@ -5,14 +5,24 @@ from __future__ import annotations
 from datetime import date
 from typing import Annotated
 
-from fastapi import APIRouter, Path
+from fastapi import APIRouter, Depends, Path, Request
 from pydantic import BaseModel, Field
 
 from learntogether.api.deps import SessionDep
+from learntogether.api.ratelimit import ClientRateLimit
 from learntogether.services import certificates
 from learntogether.services.certificates import CertificateCheck
 
-router = APIRouter(prefix="/certificates", tags=["certificates"])
+
+async def limit_checks(request: Request) -> None:
+    """Codes are short: guessing them is held to ``LT_CERTIFICATE_CHECKS_PER_MINUTE`` an address."""
+    limit: ClientRateLimit = request.app.state.certificate_limit
+    await limit.check(request)
+
+
+router = APIRouter(
+    prefix="/certificates", tags=["certificates"], dependencies=[Depends(limit_checks)]
+)
 
 
 class CertifiedTrack(BaseModel):
@@ -41,7 +51,10 @@ class CertificateVerification(BaseModel):
 @router.get(
     "/{code}",
     summary="Check a certificate by the code printed on it (public, no token)",
-    responses={404: {"description": "No certificate has this code"}},
+    responses={
+        404: {"description": "No certificate has this code"},
+        429: {"description": "Too many checks from this address; see Retry-After"},
+    },
 )
 async def verify_certificate(
     code: Annotated[str, Path(description="The code on the certificate, in any letter case")],
