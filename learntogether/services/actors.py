@@ -13,7 +13,7 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from learntogether.db.models import TokenRole, User, cohort_mediators
-from learntogether.services.errors import NotAllowed
+from learntogether.services.errors import DomainError, NotAllowed, NotFound
 
 
 @dataclass(frozen=True)
@@ -62,6 +62,11 @@ class Actor:
     def allows(self, cohort_id: int) -> bool:
         """The cohort is within reach (for reading; ``check_manages`` guards changes too)."""
         return self.cohort_ids is None or cohort_id in self.cohort_ids
+
+    def out_of_reach(self, *, missing: str, not_yours: str) -> DomainError:
+        """The error for something missing or beyond reach: the same for both to a mediator,
+        so answers never tell which other cohorts' codes or objects exist."""
+        return NotFound(missing) if self.cohort_ids is None else NotAllowed(not_yours)
 
     def check_manages(self) -> None:
         """Cohort work (members, workshops, messages) is for admins and mediators only."""

@@ -34,7 +34,7 @@ from learntogether.delivery import outbox
 from learntogether.i18n import SOURCE_LOCALE, SUPPORTED_LOCALES
 from learntogether.services.actors import Actor
 from learntogether.services.audit import record_change
-from learntogether.services.errors import Conflict, FieldProblem, InvalidInput, NotAllowed, NotFound
+from learntogether.services.errors import Conflict, FieldProblem, InvalidInput, NotAllowed
 from learntogether.telegram_html import text_problems
 
 PERSONAL_KINDS = (BroadcastKind.REMINDER, BroadcastKind.NUDGE)
@@ -135,16 +135,14 @@ def _visible_to(actor: Actor) -> list[ColumnElement[bool]]:
 
 
 async def _find(session: AsyncSession, broadcast_id: int, actor: Actor) -> Broadcast:
-    broadcast = await session.get(Broadcast, broadcast_id)
+    broadcast = await session.scalar(
+        select(Broadcast).where(Broadcast.id == broadcast_id, *_visible_to(actor))
+    )
     if broadcast is None:
-        raise NotFound(f"No broadcast {broadcast_id}.")
-    conditions = _visible_to(actor)
-    if conditions:
-        visible = await session.scalar(
-            select(Broadcast.id).where(Broadcast.id == broadcast_id, *conditions)
+        raise actor.out_of_reach(
+            missing=f"No broadcast {broadcast_id}.",
+            not_yours=f"Broadcast {broadcast_id} goes beyond the cohorts you work with.",
         )
-        if visible is None:
-            raise NotAllowed(f"Broadcast {broadcast_id} goes beyond the cohorts you work with.")
     return broadcast
 
 

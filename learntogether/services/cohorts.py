@@ -27,7 +27,7 @@ from learntogether.db.models import (
 from learntogether.i18n import SUPPORTED_LOCALES
 from learntogether.services import audit
 from learntogether.services.actors import Actor
-from learntogether.services.errors import Conflict, FieldProblem, InvalidInput, NotAllowed, NotFound
+from learntogether.services.errors import Conflict, FieldProblem, InvalidInput
 
 CODE_ALPHABET = "ABCDEFGHJKLMNPQRSTUVWXYZ23456789"
 CODE_LENGTH = 6
@@ -130,13 +130,14 @@ def _info(cohort: Cohort, members: int) -> CohortInfo:
 
 
 async def find_in_scope(session: AsyncSession, code: str, actor: Actor) -> Cohort:
-    """The cohort with ``code`` if the actor may work with it; NotFound otherwise or NotAllowed."""
+    """The cohort with ``code`` if the actor may work with it (``Actor.out_of_reach`` otherwise)."""
     actor.check_manages()
     cohort = await session.scalar(_with_tracks().where(Cohort.code == code))
-    if cohort is None:
-        raise NotFound(f"No cohort has the code {code!r}.")
-    if not actor.allows(cohort.id):
-        raise NotAllowed(f"Cohort {code!r} is not one of yours.")
+    if cohort is None or not actor.allows(cohort.id):
+        raise actor.out_of_reach(
+            missing=f"No cohort has the code {code!r}.",
+            not_yours=f"Cohort {code!r} is not one of yours.",
+        )
     return cohort
 
 

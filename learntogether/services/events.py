@@ -31,8 +31,6 @@ from learntogether.services.errors import (
     DomainError,
     FieldProblem,
     InvalidInput,
-    NotAllowed,
-    NotFound,
 )
 
 CODE_ALPHABET = "abcdefghjkmnpqrstuvwxyz23456789"
@@ -170,11 +168,12 @@ async def _event_in_scope(
             .where(Event.id == event_id)
         )
     ).first()
-    if row is None:
-        raise NotFound(f"No workshop has the id {event_id}.")
+    if row is None or not actor.allows(row[1].id):
+        raise actor.out_of_reach(
+            missing=f"No workshop has the id {event_id}.",
+            not_yours="This workshop is not in one of your cohorts.",
+        )
     event, cohort = row
-    if not actor.allows(cohort.id):
-        raise NotAllowed("This workshop is not in one of your cohorts.")
     return event, cohort
 
 

@@ -33,7 +33,6 @@ from learntogether.db.models import (
 from learntogether.services import audit, broadcasts
 from learntogether.services.actors import Actor
 from learntogether.services.cohorts import find_in_scope, quiet_since
-from learntogether.services.errors import NotAllowed, NotFound
 from learntogether.services.learners import COUNTRY_TIMEZONES, zone_of
 
 # A reminder that fell due while no scheduler ran is still sent if it is at most this late;
@@ -212,11 +211,13 @@ async def delete_reminder(
     reminder_id: int,
     actor: Actor,
 ) -> None:
+    actor.check_manages()
     reminder = await session.get(Reminder, reminder_id)
-    if reminder is None:
-        raise NotFound(f"No reminder has the id {reminder_id}.")
-    if not actor.allows(reminder.cohort_id):
-        raise NotAllowed("This reminder is not in one of your cohorts.")
+    if reminder is None or not actor.allows(reminder.cohort_id):
+        raise actor.out_of_reach(
+            missing=f"No reminder has the id {reminder_id}.",
+            not_yours="This reminder is not in one of your cohorts.",
+        )
     await session.execute(delete(Reminder).where(Reminder.id == reminder_id))
     await audit.record_change(
         session,

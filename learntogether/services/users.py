@@ -153,20 +153,22 @@ async def learner_filter(
     role: Role | None = None,
     status: UserStatus | None = None,
 ) -> LearnerFilter:
-    """Check a search; InvalidInput names an unknown cohort, NotAllowed one not the mediator's."""
+    """Check a search; InvalidInput names an unknown cohort to an admin, NotAllowed one not the
+    mediator's (unknown or another's alike)."""
     conditions: list[ColumnElement[bool]] = []
     scope = _scope(actor)
     if scope is not None:
         conditions.append(scope)
     if cohort is not None:
         cohort_id = await session.scalar(select(Cohort.id).where(Cohort.code == cohort))
+        if actor.cohort_ids is not None and cohort_id not in actor.cohort_ids:
+            # Unknown or another's alike for a mediator, so no invite code leaks.
+            raise NotAllowed(f"Cohort {cohort!r} is not one of yours.")
         if cohort_id is None:
             raise InvalidInput(
                 f"No cohort with code {cohort!r}.",
                 [FieldProblem("query.cohort", f"unknown cohort code {cohort!r}")],
             )
-        if not actor.allows(cohort_id):
-            raise NotAllowed(f"Cohort {cohort!r} is not one of yours.")
         conditions.append(
             exists().where(Membership.user_id == User.id, Membership.cohort_id == cohort_id)
         )
