@@ -64,6 +64,8 @@ class Settings(BaseSettings):
     delivery_lease_seconds: Annotated[float, Field(gt=0, le=3600)] = 60
     """How long a delivery worker holds a claimed message before another worker may take it."""
     redis_url: str | None = None
+    awareness_min_group: Annotated[int, Field(ge=5, le=1000)] = 5
+    """Learners an awareness row needs before its figures show; readers may ask more, never less."""
     certificate_checks_per_minute: Annotated[int, Field(ge=1, le=100_000)] = 30
     """Public certificate checks one client address may make a minute (429 beyond)."""
     scheduler_tick_seconds: Annotated[float, Field(gt=0, le=3600)] = 60

@@ -135,7 +135,7 @@ async def test_by_cohort_suppresses_small_groups(
         *({"cohort": "SLV1", **row} for row in _expected(SLIVEN)),
         *({"cohort": "SOF1", **row} for row in _suppressed(2)),
     ]
-    smaller = await awareness(session, track="demo", group_by=GroupBy.COHORT, min_group=2)
+    smaller = await awareness(session, track="demo", group_by=GroupBy.COHORT, min_group=2, floor=2)
     assert [row for row in smaller.rows if row["cohort"] == "SOF1"] == [
         {"cohort": "SOF1", **row} for row in _expected(SOFIA)
     ]
@@ -170,7 +170,7 @@ async def test_mediator_sees_its_cohort_only(
     scope = mediating(sofia)
     table = await awareness(session, track="demo", group_by=GroupBy.COHORT, actor=scope)
     assert table.rows == [{"cohort": "SOF1", **row} for row in _suppressed(2)]
-    overall = await awareness(session, track="demo", min_group=1, actor=scope)
+    overall = await awareness(session, track="demo", min_group=1, floor=1, actor=scope)
     assert overall.rows == _expected(SOFIA)
 
 
@@ -183,3 +183,15 @@ async def test_a_track_without_both_surveys_or_unknown_is_named(session: AsyncSe
     with pytest.raises(InvalidInput) as small:
         await awareness(session, track="demo", min_group=0)
     assert [p.path for p in small.value.problems] == ["$.min_group"]
+
+
+async def test_a_reader_cannot_go_below_the_privacy_floor(
+    session: AsyncSession, surveyed: dict[int, User]
+) -> None:
+    with pytest.raises(InvalidInput) as error:
+        await awareness(session, track="demo", group_by=GroupBy.COHORT, min_group=1)
+    assert error.value.problems[0].path == "$.min_group"
+    assert "at least 5" in error.value.problems[0].message
+    # A deployment that raised its floor above Sliven's six withholds their figures too.
+    raised = await awareness(session, track="demo", group_by=GroupBy.COHORT, floor=7)
+    assert {row["cohort"]: row["suppressed"] for row in raised.rows} == {"SLV1": True, "SOF1": True}

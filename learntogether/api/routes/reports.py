@@ -19,12 +19,11 @@ from pydantic import BaseModel
 
 from learntogether import charts
 from learntogether.api.csvout import CSV, CSV_MEDIA_TYPE, attachment, csv_table, wants_csv
-from learntogether.api.deps import ReaderDep, SessionDep
+from learntogether.api.deps import ReaderDep, SessionDep, SettingsDep
 from learntogether.db.models import Role
 from learntogether.services import reports
 from learntogether.services.errors import FieldProblem, InvalidInput
 from learntogether.services.reports import Filters, GroupBy, Period, ReportTable
-from learntogether.services.reports.awareness import DEFAULT_MIN_GROUP
 from learntogether.services.reports.query import Cell, zone_named
 
 router = APIRouter(prefix="/reports", tags=["reports"])
@@ -173,11 +172,16 @@ async def questions_table(
 async def awareness_table(
     session: SessionDep,
     actor: ReaderDep,
+    settings: SettingsDep,
     track: Annotated[str, Query(description="The track's slug", max_length=64)],
     group_by: Annotated[GroupBy | None, Query(description="One set of rows per value of")] = None,
     min_group: Annotated[
-        int, Query(ge=1, description="Fewer learners than this and a row's figures are withheld")
-    ] = DEFAULT_MIN_GROUP,
+        int | None,
+        Query(
+            description="Fewer learners than this and a row's figures are withheld; at least "
+            "LT_AWARENESS_MIN_GROUP (5 unless the deployment raised it), which is the default"
+        ),
+    ] = None,
 ) -> ReportTable:
     with query_parameters():
         return await reports.awareness(
@@ -185,6 +189,7 @@ async def awareness_table(
             track=track,
             group_by=group_by,
             min_group=min_group,
+            floor=settings.awareness_min_group,
             actor=actor,
         )
 

@@ -46,7 +46,8 @@ from learntogether.services.reports.query import (
 
 NAME = "awareness"
 FIGURES = ["item", "learners", "pre_mean", "post_mean", "shift", "suppressed"]
-DEFAULT_MIN_GROUP = 5
+PRIVACY_FLOOR = 5
+"""The fewest learners a row may show figures for: below, one person's answers could be read."""
 
 
 async def awareness(
@@ -54,16 +55,19 @@ async def awareness(
     *,
     track: str,
     group_by: GroupBy | None = None,
-    min_group: int = DEFAULT_MIN_GROUP,
+    min_group: int | None = None,
+    floor: int = PRIVACY_FLOOR,
     actor: Actor = SYSTEM,
 ) -> ReportTable:
     """The shift in awareness over ``track`` (a slug), overall or by ``group_by``.
 
-    Raises InvalidInput naming the field for an unknown track, a track without both surveys or
-    a ``min_group`` below 1.
+    A row with fewer than ``min_group`` learners (by default the deployment's ``floor``) shows no
+    figures; a reader may ask for more, never for fewer than ``floor``. Raises InvalidInput naming
+    the field for an unknown track, a track without both surveys or a ``min_group`` below it.
     """
-    if min_group < 1:
-        raise wrong("min_group", f"must be at least 1, not {min_group}")
+    min_group = floor if min_group is None else min_group
+    if min_group < floor:
+        raise wrong("min_group", f"must be at least {floor}, this platform's privacy floor")
     track_id = await find_track_id(session, track)
     lessons = (await session.execute(lessons_of_track(track_id))).all()
     documents = await newest_documents(session, [lesson_id for lesson_id, _, _ in lessons])
