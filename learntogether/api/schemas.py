@@ -1,16 +1,22 @@
-"""What every route shares: the page of a list, the slug of a PUT."""
+"""What every route shares: a request body's strictness, the page of a list, the slug of a PUT."""
 
 from __future__ import annotations
 
 from collections.abc import Sequence
 from typing import Generic, TypeVar
 
-from pydantic import BaseModel
+from pydantic import BaseModel, ConfigDict
 
 from learntogether.services.errors import FieldProblem, InvalidInput
 
 # Items are pydantic models or the services' dataclasses; FastAPI serializes both.
 Item = TypeVar("Item")
+
+
+class StrictBody(BaseModel):
+    """A request body: a field the route does not read is refused (422 naming it), never ignored."""
+
+    model_config = ConfigDict(extra="forbid")
 
 
 class Page(BaseModel, Generic[Item]):

@@ -175,9 +175,15 @@ async def _find(session: AsyncSession, reference: str) -> ApiToken:
 
 
 async def revoke_token(session: AsyncSession, *, reference: str, actor: Actor) -> TokenInfo:
-    """Revoke a token (by id, prefix or name); revoking twice is harmless."""
+    """Revoke a token (by id, prefix or name); revoking twice is harmless.
+
+    Through the API the last live admin token cannot be revoked (Conflict): nobody could then
+    manage tokens but from the command line, which may revoke it.
+    """
     token = await _find(session, reference)
     if token.revoked_at is None:
+        if token.role is TokenRole.ADMIN and actor.token_id is not None:
+            await _check_not_last_admin(session, token)
         token.revoked_at = utcnow()
         await record_change(
             session,
@@ -190,6 +196,21 @@ async def revoke_token(session: AsyncSession, *, reference: str, actor: Actor) -
         )
         await session.flush()
     return _info(token)
+
+
+async def _check_not_last_admin(session: AsyncSession, token: ApiToken) -> None:
+    others = await session.scalar(
+        select(func.count()).where(
+            ApiToken.role == TokenRole.ADMIN,
+            ApiToken.revoked_at.is_(None),
+            ApiToken.id != token.id,
+        )
+    )
+    if not others:
+        raise Conflict(
+            f"Token {token.name!r} is the last admin token: create another admin token before "
+            "revoking it, or revoke it with 'learntogether token revoke'."
+        )
 
 
 def split_token(bearer: str) -> tuple[str, str]:

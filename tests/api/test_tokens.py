@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import pytest
 from httpx import AsyncClient
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
@@ -116,3 +117,55 @@ async def test_a_second_live_token_with_the_same_name_is_409_until_the_first_is_
         "/api/v1/tokens", json={"name": "funder", "role": "viewer"}, headers=admin
     )
     assert reused.status_code == 201
+
+
+async def test_a_new_tokens_answer_is_never_cached(
+    client: AsyncClient, session_maker: async_sessionmaker[AsyncSession]
+) -> None:
+    admin = {"Authorization": f"Bearer {await create_api_token(session_maker, name='office')}"}
+    created = await client.post(
+        "/api/v1/tokens", json={"name": "funder", "role": "viewer"}, headers=admin
+    )
+    assert created.headers["cache-control"] == "no-store"
+
+
+async def test_the_last_admin_token_cannot_revoke_itself(
+    client: AsyncClient, session_maker: async_sessionmaker[AsyncSession]
+) -> None:
+    secret = await create_api_token(session_maker, name="office")
+    admin = {"Authorization": f"Bearer {secret}"}
+    await create_api_token(session_maker, TokenRole.VIEWER, name="funder")
+    listed = (await client.get("/api/v1/tokens", headers=admin)).json()["items"]
+    office = next(item["id"] for item in listed if item["name"] == "office")
+    refused = await client.post(f"/api/v1/tokens/{office}/revoke", headers=admin)
+    assert refused.status_code == 409
+    assert "last admin token" in refused.json()["detail"]
+    assert (await client.get("/api/v1/tokens", headers=admin)).status_code == 200
+    # With a second admin token, the first may go.
+    await create_api_token(session_maker, name="office-2")
+    assert (await client.post(f"/api/v1/tokens/{office}/revoke", headers=admin)).status_code == 200
+
+
+@pytest.mark.parametrize(
+    ("method", "path", "body"),
+    [
+        ("POST", "/api/v1/tokens", {"name": "x", "role": "viewer", "scope": "all"}),
+        ("PUT", "/api/v1/users/1/role", {"role": "teacher", "reason": "asked"}),
+        ("POST", "/api/v1/cohorts/SLV1/mediators", {"user_id": 1, "lead": True}),
+        ("POST", "/api/v1/events/1/attendance", {"user_id": 1, "note": "late"}),
+    ],
+)
+async def test_a_body_field_the_route_does_not_read_is_refused(
+    client: AsyncClient,
+    session_maker: async_sessionmaker[AsyncSession],
+    method: str,
+    path: str,
+    body: dict[str, object],
+) -> None:
+    admin = {"Authorization": f"Bearer {await create_api_token(session_maker, name='office')}"}
+    response = await client.request(method, path, json=body, headers=admin)
+    assert response.status_code == 422
+    [extra] = [key for key in body if key not in ("name", "role", "user_id")]
+    assert response.json()["errors"] == [
+        {"path": f"$.{extra}", "message": "Extra inputs are not permitted"}
+    ]

@@ -98,3 +98,9 @@ async def test_the_database_refuses_a_second_live_name_written_around_the_servic
             session.add(
                 ApiToken(name="twin", role=TokenRole.VIEWER, prefix="aaaa0002", secret_hash="x")
             )
+
+
+async def test_the_command_line_may_revoke_the_last_admin_token(session: AsyncSession) -> None:
+    await tokens.create_token(session, name="office", role=TokenRole.ADMIN, actor=Actor.system("t"))
+    revoked = await tokens.revoke_token(session, reference="office", actor=Actor.system("cli"))
+    assert revoked.revoked_at is not None

@@ -13,7 +13,7 @@ from learntogether.api.deps import (
     PageDep,
     SessionDep,
 )
-from learntogether.api.schemas import Page
+from learntogether.api.schemas import Page, StrictBody
 from learntogether.deeplinks import deep_link
 from learntogether.services import cohorts
 from learntogether.services.cohorts import CohortInfo, CohortInput, Member
@@ -49,7 +49,7 @@ class CohortOut(BaseModel):
         )
 
 
-class MediatorIn(BaseModel):
+class MediatorIn(StrictBody):
     user_id: int
 
 

@@ -9,6 +9,7 @@ from fastapi import APIRouter, Body, Path, Response
 from pydantic import BaseModel
 
 from learntogether.api.deps import BotUsernameDep, MediatorDep, SessionDep
+from learntogether.api.schemas import StrictBody
 from learntogether.deeplinks import deep_link, qr_png
 from learntogether.services import events
 from learntogether.services.errors import Conflict
@@ -43,7 +44,7 @@ class EventWithAttendance(EventOut):
     attendance: list[Attendee]
 
 
-class CheckInIn(BaseModel):
+class CheckInIn(StrictBody):
     user_id: int
 
 

@@ -3,11 +3,11 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Annotated
 
-from fastapi import APIRouter, Path
+from fastapi import APIRouter, Path, Response
 from pydantic import BaseModel, Field
 
 from learntogether.api.deps import AdminDep, PageDep, SessionDep
-from learntogether.api.schemas import Page
+from learntogether.api.schemas import Page, StrictBody
 from learntogether.db.models import TokenRole
 from learntogether.services import tokens
 from learntogether.services.tokens import TokenInfo
@@ -30,10 +30,10 @@ class TokenOut(BaseModel):
         return cls.model_validate(info, from_attributes=True)
 
 
-class TokenIn(BaseModel):
+class TokenIn(StrictBody):
     name: Annotated[str, Field(min_length=1, max_length=100)]
     role: TokenRole
-    cohorts: list[str] = []
+    cohorts: list[str] = Field(default_factory=list)
 
 
 class CreatedTokenOut(TokenOut):
@@ -49,7 +49,11 @@ async def list_tokens(session: SessionDep, _: AdminDep, page: PageDep) -> Page[T
 
 
 @router.post("", status_code=201, summary="Create an API token")
-async def create_token(body: TokenIn, session: SessionDep, actor: AdminDep) -> CreatedTokenOut:
+async def create_token(
+    body: TokenIn, session: SessionDep, actor: AdminDep, response: Response
+) -> CreatedTokenOut:
+    # The answer carries a secret: no cache, proxy or browser may keep it.
+    response.headers["Cache-Control"] = "no-store"
     created = await tokens.create_token(
         session, name=body.name, role=body.role, cohort_codes=body.cohorts, actor=actor
     )

@@ -11,7 +11,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from learntogether.api.csvout import CSV, CSV_MEDIA_TYPE, attachment, csv_line, wants_csv
 from learntogether.api.deps import AdminDep, MediatorDep, PageDep, SessionDep, SessionMakerDep
-from learntogether.api.schemas import Page
+from learntogether.api.schemas import Page, StrictBody
 from learntogether.db.models import Role, UserStatus
 from learntogether.services import users
 from learntogether.services.users import LearnerFilter, LearnerRecord
@@ -46,7 +46,7 @@ class UserOut(BaseModel):
         return cls.model_validate(record, from_attributes=True)
 
 
-class RoleIn(BaseModel):
+class RoleIn(StrictBody):
     role: Role
 
 
