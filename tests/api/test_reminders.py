@@ -104,3 +104,44 @@ async def test_nudging_a_cohort_reaches_its_quiet_members_once_a_week(
     assert first.json() == {"nudged": 1, "recently_nudged": 0}
     again = await client.post("/api/v1/cohorts/SLV1/nudge", headers=admin)
     assert again.json() == {"nudged": 0, "recently_nudged": 1}
+
+
+async def test_a_cron_that_is_not_standard_cron_is_422_naming_the_field(
+    client: AsyncClient, session_maker: async_sessionmaker[AsyncSession]
+) -> None:
+    admin = await setup(client, session_maker)
+    for cron, field in (("0 9 * * 8", "weekday '8'"), ("0 9 L * *", "day of the month 'L'")):
+        body = {"cron": cron, "text": "ok"}
+        response = await client.post("/api/v1/cohorts/SLV1/reminders", json=body, headers=admin)
+        assert response.status_code == 422
+        [error] = response.json()["errors"]
+        assert (error["path"], field in error["message"]) == ("$.cron", True)
+
+
+async def test_weekdays_and_days_of_the_month_are_read_as_cron_reads_them(
+    client: AsyncClient, session_maker: async_sessionmaker[AsyncSession]
+) -> None:
+    """0 and 7 are Sunday, 1 is Monday; a day of the month and a weekday: either."""
+    admin = await setup(client, session_maker)
+    sofia = ZoneInfo("Europe/Sofia")
+    now = utcnow().astimezone(sofia)
+    for cron, days in (
+        ("0 18 * * 0", {6}),
+        ("0 18 * * 7", {6}),
+        ("0 18 * * 1", {0}),
+        ("0 18 * * mon", {0}),
+        ("0 18 * * SAT", {5}),
+    ):
+        body = {"cron": cron, "text": "x"}
+        created = await client.post("/api/v1/cohorts/SLV1/reminders", json=body, headers=admin)
+        assert created.status_code == 201, created.text
+        next_run = datetime.fromisoformat(created.json()["next_run_at"]).astimezone(sofia)
+        assert (next_run.weekday() in days, next_run.time()) == (True, time(18, 0)), cron
+        assert timedelta(0) < next_run - now <= timedelta(days=7)
+    # The first of the month or a Monday, whichever comes first.
+    body = {"cron": "0 18 1 * 1", "text": "x"}
+    created = await client.post("/api/v1/cohorts/SLV1/reminders", json=body, headers=admin)
+    assert created.status_code == 201, created.text
+    next_run = datetime.fromisoformat(created.json()["next_run_at"]).astimezone(sofia)
+    assert next_run.weekday() == 0 or next_run.day == 1
+    assert next_run - now <= timedelta(days=7)
