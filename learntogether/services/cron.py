@@ -11,11 +11,16 @@ in autumn comes once.
 from __future__ import annotations
 
 import re
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from zoneinfo import ZoneInfo
 
 from cronsim import CronSim, CronSimError
 
+from learntogether.db.base import utcnow
+from learntogether.services.errors import FieldProblem, InvalidInput
+
+# A schedule with no run in five years is a mistake (31 February), not a plan.
+HORIZON = timedelta(days=5 * 365 + 2)
 FIELDS = {
     "minute": "0–59",
     "hour": "0–23",
@@ -46,8 +51,8 @@ def _fields(cron: str) -> list[str]:
 def _readable(index: int, field: str) -> bool:
     """Whether cronsim reads ``field`` in place ``index`` with every other field ``*``.
 
-    Alone, so that 31 February reads as a date that never comes, not as a bad day of the
-    month, which is what cronsim calls it.
+    Alone, so that 31 February reads as a date that never comes (see ``check_cron``), not as
+    a bad day of the month, which is what cronsim calls it.
     """
     alone = ["*"] * len(FIELDS)
     alone[index] = field
@@ -72,7 +77,7 @@ def _expression(fields: list[str]) -> str:
 def validate_cron(cron: str) -> str:
     """``cron`` unchanged when it is standard five-field cron; ValueError saying what is not.
 
-    Only the spelling: 31 February is spelled right, and never runs.
+    Only the spelling: whether it ever runs, and how often, is for ``check_cron``.
     """
     _fields(cron)
     return cron
@@ -107,3 +112,37 @@ def next_run(cron: str, zone: str, *, after: datetime) -> datetime | None:
         return _first(_runs(_fields(cron), zone, after), after)
     except (ValueError, CronSimError, StopIteration):
         return None
+
+
+def check_cron(cron: str, zone: str, *, now: datetime | None = None) -> None:
+    """Raise ``InvalidInput`` naming ``$.cron`` unless ``cron`` is a schedule to accept.
+
+    Refused: what is not standard five-field cron, and a schedule with no run in the next five
+    years (``0 0 31 2 *``).
+    """
+    try:
+        fields = _fields(cron)
+    except ValueError as error:
+        raise _refused(f"not a cron expression: {error}") from None
+    moment = (now or utcnow()).astimezone(UTC)
+    try:
+        upcoming = _first(_runs(fields, zone, moment), moment)
+    except (CronSimError, StopIteration):
+        raise _never(cron, fields) from None
+    if upcoming - moment > HORIZON:
+        raise _never(cron, fields)
+
+
+def _never(cron: str, fields: list[str]) -> InvalidInput:
+    # In standard cron only a day of the month and a month can miss each other: any weekday
+    # comes within a week.
+    return _refused(
+        f"'{cron}' has no run in the next five years: day '{fields[2]}' does not come in "
+        f"month '{fields[3]}' (like 31 February)"
+    )
+
+
+def _refused(message: str) -> InvalidInput:
+    return InvalidInput(
+        "The reminder's schedule cannot be used.", [FieldProblem("$.cron", message)]
+    )

@@ -32,7 +32,7 @@ from learntogether.db.models import (
 from learntogether.services import audit, broadcasts
 from learntogether.services.broadcasts import Author
 from learntogether.services.cohorts import Scope, find_in_scope, quiet_since
-from learntogether.services.cron import next_run, validate_cron
+from learntogether.services.cron import check_cron, next_run, validate_cron
 from learntogether.services.errors import NotAllowed, NotFound
 from learntogether.services.learners import COUNTRY_TIMEZONES, zone_of
 
@@ -121,6 +121,7 @@ async def create_reminder(
     cohort = await find_in_scope(session, cohort_code, scope)
     texts = broadcasts.clean_text(data.text, default_locale=cohort.locale or default_locale)
     zone = data.timezone or COUNTRY_TIMEZONES.get(cohort.country or "", "UTC")
+    check_cron(data.cron, zone)
     reminder = Reminder(
         cohort_id=cohort.id, cron=data.cron, timezone=zone, text=texts, enabled=data.enabled
     )

@@ -106,6 +106,20 @@ async def test_nudging_a_cohort_reaches_its_quiet_members_once_a_week(
     assert again.json() == {"nudged": 0, "recently_nudged": 1}
 
 
+async def test_a_reminder_on_a_date_that_never_comes_is_422_naming_the_cron(
+    client: AsyncClient, session_maker: async_sessionmaker[AsyncSession]
+) -> None:
+    admin = await setup(client, session_maker)
+    for cron in ("0 0 31 2 *", "0 0 30 2 *"):
+        body = {"cron": cron, "text": "ok"}
+        response = await client.post("/api/v1/cohorts/SLV1/reminders", json=body, headers=admin)
+        assert response.status_code == 422
+        [error] = response.json()["errors"]
+        assert error["path"] == "$.cron"
+        assert "no run in the next five years" in error["message"]
+    assert (await client.get("/api/v1/cohorts/SLV1/reminders", headers=admin)).json() == []
+
+
 async def test_a_cron_that_is_not_standard_cron_is_422_naming_the_field(
     client: AsyncClient, session_maker: async_sessionmaker[AsyncSession]
 ) -> None:

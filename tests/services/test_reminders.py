@@ -166,6 +166,30 @@ async def test_a_reminder_with_a_day_of_the_month_and_a_weekday_comes_on_either(
     assert await reminders.send_cohort_reminders(session, now=NOW) == sent
 
 
+async def create_with_scope(session: AsyncSession, cron: str, scope: Scope) -> None:
+    await reminders.create_reminder(
+        session,
+        cohort_code="SLV1",
+        data=ReminderInput(cron=cron, text="x"),
+        scope=scope,
+        actor="test",
+        default_locale="en",
+    )
+
+
+@pytest.mark.parametrize("cron", ["0 0 31 2 *", "0 0 30 2 *", "0 9 31 4,6,9,11 *"])
+async def test_a_reminder_on_a_date_that_never_comes_is_refused(
+    session: AsyncSession, cron: str
+) -> None:
+    await create_cohort(session, code="SLV1")
+    with pytest.raises(InvalidInput) as invalid:
+        await create_with_scope(session, cron, Scope(None))
+    [problem] = invalid.value.problems
+    assert problem.path == "$.cron"
+    assert "no run in the next five years" in problem.message
+    assert await session.scalar(select(Reminder.id)) is None
+
+
 async def test_a_stored_reminder_that_can_no_longer_run_is_skipped_not_a_failure(
     session: AsyncSession,
 ) -> None:
