@@ -114,11 +114,11 @@ def next_run(cron: str, zone: str, *, after: datetime) -> datetime | None:
         return None
 
 
-def check_cron(cron: str, zone: str, *, now: datetime | None = None) -> None:
+def check_cron(cron: str, zone: str, *, at_most_hourly: bool, now: datetime | None = None) -> None:
     """Raise ``InvalidInput`` naming ``$.cron`` unless ``cron`` is a schedule to accept.
 
-    Refused: what is not standard five-field cron, and a schedule with no run in the next five
-    years (``0 0 31 2 *``).
+    Refused: what is not standard five-field cron, a schedule with no run in the next five years
+    (``0 0 31 2 *``), and with ``at_most_hourly`` one that runs more than once an hour.
     """
     try:
         fields = _fields(cron)
@@ -126,11 +126,21 @@ def check_cron(cron: str, zone: str, *, now: datetime | None = None) -> None:
         raise _refused(f"not a cron expression: {error}") from None
     moment = (now or utcnow()).astimezone(UTC)
     try:
-        upcoming = _first(_runs(fields, zone, moment), moment)
+        runs = _runs(fields, zone, moment)
+        upcoming = _first(runs, moment)
     except (CronSimError, StopIteration):
         raise _never(cron, fields) from None
     if upcoming - moment > HORIZON:
         raise _never(cron, fields)
+    # Every hour it runs in, it runs at each of its minutes; with one minute, its runs are an
+    # hour or more apart on the clock. So more than one minute is more than once an hour,
+    # however rare the days (0,30 9 1 1 *). Only summer time brings two runs closer, once a
+    # year: 30 3,4 * * * runs at 04:00 and 04:30 the day 03:30 is skipped.
+    if at_most_hourly and len(runs.minutes) > 1:
+        raise _refused(
+            f"'{cron}' runs more than once an hour; a mediator's reminder may run at most "
+            "hourly: give one minute (0 * * * *)"
+        )
 
 
 def _never(cron: str, fields: list[str]) -> InvalidInput:

@@ -121,7 +121,8 @@ async def create_reminder(
     cohort = await find_in_scope(session, cohort_code, scope)
     texts = broadcasts.clean_text(data.text, default_locale=cohort.locale or default_locale)
     zone = data.timezone or COUNTRY_TIMEZONES.get(cohort.country or "", "UTC")
-    check_cron(data.cron, zone)
+    # Admins reach every cohort and may schedule as often as they like; mediators hourly at most.
+    check_cron(data.cron, zone, at_most_hourly=scope.cohort_ids is not None)
     reminder = Reminder(
         cohort_id=cohort.id, cron=data.cron, timezone=zone, text=texts, enabled=data.enabled
     )

@@ -132,6 +132,24 @@ async def test_a_cron_that_is_not_standard_cron_is_422_naming_the_field(
         assert (error["path"], field in error["message"]) == ("$.cron", True)
 
 
+async def test_a_mediators_reminder_runs_at_most_hourly_an_admins_more_often(
+    client: AsyncClient, session_maker: async_sessionmaker[AsyncSession]
+) -> None:
+    admin = await setup(client, session_maker)
+    mediator = bearer(await create_api_token(session_maker, TokenRole.MEDIATOR, cohorts=["SLV1"]))
+    url = "/api/v1/cohorts/SLV1/reminders"
+    for cron in ("*/30 * * * *", "0,30 9 * * *", "* * * * *"):
+        refused = await client.post(url, json={"cron": cron, "text": "x"}, headers=mediator)
+        assert refused.status_code == 422
+        [error] = refused.json()["errors"]
+        assert error["path"] == "$.cron"
+        assert "more than once an hour" in error["message"]
+        taken = await client.post(url, json={"cron": cron, "text": "x"}, headers=admin)
+        assert taken.status_code == 201, taken.text
+    hourly = await client.post(url, json={"cron": "0 * * * *", "text": "x"}, headers=mediator)
+    assert hourly.status_code == 201, hourly.text
+
+
 async def test_weekdays_and_days_of_the_month_are_read_as_cron_reads_them(
     client: AsyncClient, session_maker: async_sessionmaker[AsyncSession]
 ) -> None:

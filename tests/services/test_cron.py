@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import time
 from datetime import UTC, datetime, timedelta
+from itertools import pairwise
 from zoneinfo import ZoneInfo
 
 import pytest
@@ -30,10 +31,10 @@ def utc(year: int, month: int, day: int, hour: int = 0, minute: int = 0) -> date
     return datetime(year, month, day, hour, minute, tzinfo=UTC)
 
 
-def refusal(cron: str, *, zone: str = "Europe/Sofia") -> str:
+def refusal(cron: str, *, zone: str = "Europe/Sofia", at_most_hourly: bool = False) -> str:
     """The one problem ``check_cron`` finds, which must name ``$.cron``."""
     with pytest.raises(InvalidInput) as refused:
-        check_cron(cron, zone, now=NOW)
+        check_cron(cron, zone, at_most_hourly=at_most_hourly, now=NOW)
     [problem] = refused.value.problems
     assert problem.path == "$.cron"
     return problem.message
@@ -219,12 +220,12 @@ def test_a_date_that_never_comes_is_refused(cron: str) -> None:
 
 
 def test_a_leap_day_is_a_date_that_comes() -> None:
-    check_cron("0 9 29 2 *", "Europe/Sofia", now=NOW)
+    check_cron("0 9 29 2 *", "Europe/Sofia", at_most_hourly=True, now=NOW)
     assert next_run("0 9 29 2 *", "UTC", after=NOW) == utc(2028, 2, 29, 9)
     # Except in the five years before 2104: 2100 is no leap year.
     spring_2097 = utc(2097, 3, 1)
     with pytest.raises(InvalidInput, match="cannot be used"):
-        check_cron("0 9 29 2 *", "UTC", now=spring_2097)
+        check_cron("0 9 29 2 *", "UTC", at_most_hourly=False, now=spring_2097)
     assert next_run("0 9 29 2 *", "UTC", after=spring_2097) == utc(2104, 2, 29, 9)
 
 
@@ -233,6 +234,35 @@ def test_refusing_a_date_that_never_comes_is_cheap() -> None:
     started = time.perf_counter()
     for _ in range(100):
         with pytest.raises(InvalidInput):
-            check_cron("0 0 31 2 *", "Europe/Sofia", now=NOW)
+            check_cron("0 0 31 2 *", "Europe/Sofia", at_most_hourly=False, now=NOW)
         assert next_run("0 0 31 2 *", "Europe/Sofia", after=NOW) is None
     assert time.perf_counter() - started < 1.0  # about 25 ms on a developer's machine
+
+
+@pytest.mark.parametrize(
+    "cron",
+    [
+        "* * * * *",
+        "*/30 * * * *",
+        "0,30 9 * * *",
+        "*/45 9 * * *",  # 09:00 and 09:45
+        "0,59 9 * * *",
+        "0-1 9 * * 1",
+        "0,30 9 1 1 *",  # once a year, but twice within that hour
+    ],
+)
+def test_a_mediator_may_not_schedule_more_than_once_an_hour(cron: str) -> None:
+    assert "more than once an hour" in refusal(cron, at_most_hourly=True)
+    check_cron(cron, "Europe/Sofia", at_most_hourly=False, now=NOW)
+
+
+@pytest.mark.parametrize(
+    "cron", ["0 * * * *", "59 */1 * * *", "0 9,10 * * *", "30 8-17 * * 1-5", "0 18 * * 1"]
+)
+def test_hourly_or_less_often_is_fine_for_a_mediator(cron: str) -> None:
+    check_cron(cron, "Europe/Sofia", at_most_hourly=True, now=NOW)
+    found = [
+        run.astimezone(UTC)
+        for run in runs(cron, "Europe/Sofia", after=NOW, until=NOW + timedelta(days=15))
+    ]
+    assert min(later - earlier for earlier, later in pairwise(found)) >= timedelta(hours=1)

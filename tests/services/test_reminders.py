@@ -190,6 +190,23 @@ async def test_a_reminder_on_a_date_that_never_comes_is_refused(
     assert await session.scalar(select(Reminder.id)) is None
 
 
+@pytest.mark.parametrize("cron", ["*/30 * * * *", "0,30 9 * * *", "* * * * *", "*/45 9 * * 1"])
+async def test_a_mediators_reminder_runs_at_most_hourly_an_admins_as_often_as_needed(
+    session: AsyncSession, cron: str
+) -> None:
+    cohort = await create_cohort(session, code="SLV1")
+    with pytest.raises(InvalidInput) as invalid:
+        await create_with_scope(session, cron, Scope(frozenset({cohort.id})))
+    assert [problem.path for problem in invalid.value.problems] == ["$.cron"]
+    assert "more than once an hour" in invalid.value.problems[0].message
+    await create_with_scope(session, cron, Scope(None))
+    await create_with_scope(session, "0 * * * *", Scope(frozenset({cohort.id})))
+    assert [
+        r.cron
+        for r in await reminders.list_reminders(session, cohort_code="SLV1", scope=Scope(None))
+    ] == [cron, "0 * * * *"]
+
+
 async def test_a_stored_reminder_that_can_no_longer_run_is_skipped_not_a_failure(
     session: AsyncSession,
 ) -> None:
