@@ -111,7 +111,5 @@ async def create_learner(
 
 
 def mediating(*cohort_ids: int) -> Actor:
-    """A mediator token's actor reaching these cohorts (none: no cohort at all)."""
-    return Actor.token(
-        token_id=0, name="test-mediator", role=TokenRole.MEDIATOR, cohort_ids=frozenset(cohort_ids)
-    )
+    """A mediator reaching these cohorts (none: no cohort at all), with no token behind it."""
+    return Actor(name="test-mediator", role=TokenRole.MEDIATOR, cohort_ids=frozenset(cohort_ids))

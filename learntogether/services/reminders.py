@@ -14,7 +14,6 @@ from datetime import datetime, time, timedelta
 from typing import Annotated, Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from apscheduler.triggers.cron import CronTrigger
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 from sqlalchemy import ColumnElement, and_, delete, exists, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -33,6 +32,7 @@ from learntogether.db.models import (
 from learntogether.services import audit, broadcasts
 from learntogether.services.actors import Actor
 from learntogether.services.cohorts import find_in_scope, quiet_since
+from learntogether.services.cron import check_cron, next_run, validate_cron
 from learntogether.services.learners import COUNTRY_TIMEZONES, zone_of
 
 # A reminder that fell due while no scheduler ran is still sent if it is at most this late;
@@ -44,64 +44,6 @@ COHORT_REMINDERS = Actor.system("scheduler:cohort")
 NUDGES = Actor.system("scheduler:nudge")
 
 
-# Cron's weekdays: 0 (and 7) is Sunday. APScheduler 3 numbers them from Monday, so a number is
-# never handed to it: the weekday field is spelled out in names, which mean the same to both.
-CRON_WEEKDAYS = ("sun", "mon", "tue", "wed", "thu", "fri", "sat")
-
-
-def _weekday(value: str) -> int:
-    """A cron weekday: a number 0–7 (0 and 7 are Sunday) or a name, ``sun`` being 0."""
-    name = value.lower()
-    if name in CRON_WEEKDAYS:
-        return CRON_WEEKDAYS.index(name)
-    if not value.isdigit() or int(value) > 7:
-        raise ValueError(f"'{value}' is not a weekday (0–7, 0 and 7 are Sunday, or sun … sat)")
-    return int(value)
-
-
-def weekdays_by_name(field: str) -> str:
-    """Cron's weekday field (``1-5``, ``0,6``, ``*/2``, ``mon-fri``) as a list of day names."""
-    if field == "*":
-        return field
-    days: set[int] = set()
-    for part in field.split(","):
-        span, _, step_text = part.partition("/")
-        if step_text and (not step_text.isdigit() or int(step_text) == 0):
-            raise ValueError(f"'{part}': the step after / must be a whole number from 1")
-        step = int(step_text or 1)
-        if span == "*":
-            first, last = 0, 6
-        elif "-" in span:
-            start, _, end = span.partition("-")
-            first, last = _weekday(start), _weekday(end)
-            if first > last:
-                raise ValueError(f"'{span}': a range of weekdays goes from Sunday (0) on")
-        else:
-            first = _weekday(span)
-            last = 7 if step_text else first  # cron: "1/2" is 1-7/2
-        days.update(day % 7 for day in range(first, last + 1, step))
-    return ",".join(CRON_WEEKDAYS[day] for day in sorted(days))
-
-
-def _trigger(cron: str, zone: str) -> CronTrigger:
-    """The schedule of a five-field cron expression (weekdays as cron counts them) in ``zone``."""
-    fields = cron.split()
-    if len(fields) != 5:
-        raise ValueError(f"wrong number of fields; got {len(fields)}, expected 5")
-    minute, hour, day, month, weekday = fields
-    if day != "*" and weekday != "*":
-        # Cron fires on either, APScheduler only on both: say so rather than pick one.
-        raise ValueError("give days of the month or weekdays, not both (use * for one of them)")
-    return CronTrigger(
-        minute=minute,
-        hour=hour,
-        day=day,
-        month=month,
-        day_of_week=weekdays_by_name(weekday),
-        timezone=ZoneInfo(zone),
-    )
-
-
 class ReminderInput(BaseModel):
     """A recurring reminder: ``{"cron": "0 18 * * 1", "timezone": "Europe/Sofia", "text": ...}``."""
 
@@ -110,7 +52,10 @@ class ReminderInput(BaseModel):
     cron: Annotated[
         str,
         Field(
-            description="Five fields: minute hour day month weekday (0 and 7 are Sunday, 1 Monday)"
+            description=(
+                "Standard five-field cron: minute hour day month weekday (0 and 7 are Sunday,"
+                " 1 Monday); with a day of the month and a weekday, either"
+            )
         ),
     ]
     timezone: str | None = Field(default=None, description="Default: the cohort country's zone")
@@ -131,10 +76,9 @@ class ReminderInput(BaseModel):
     @classmethod
     def _valid_cron(cls, value: str) -> str:
         try:
-            _trigger(value, "UTC")
+            return validate_cron(value)
         except ValueError as error:
             raise ValueError(f"not a cron expression: {error}") from None
-        return value
 
 
 @dataclass(frozen=True)
@@ -150,11 +94,7 @@ class ReminderInfo:
 
 
 def _info(reminder: Reminder, cohort_code: str, now: datetime) -> ReminderInfo:
-    upcoming = (
-        _trigger(reminder.cron, reminder.timezone).get_next_fire_time(None, now)
-        if reminder.enabled
-        else None
-    )
+    upcoming = next_run(reminder.cron, reminder.timezone, after=now) if reminder.enabled else None
     return ReminderInfo(
         id=reminder.id,
         cohort=cohort_code,
@@ -178,6 +118,8 @@ async def create_reminder(
     cohort = await find_in_scope(session, cohort_code, actor)
     texts = broadcasts.clean_text(data.text, default_locale=cohort.locale or default_locale)
     zone = data.timezone or COUNTRY_TIMEZONES.get(cohort.country or "", "UTC")
+    # Admins reach every cohort and may schedule as often as they like; mediators hourly at most.
+    check_cron(data.cron, zone, at_most_hourly=not actor.is_admin)
     reminder = Reminder(
         cohort_id=cohort.id, cron=data.cron, timezone=zone, text=texts, enabled=data.enabled
     )
@@ -245,9 +187,7 @@ async def send_cohort_reminders(session: AsyncSession, *, now: datetime | None =
     queued = 0
     for reminder in await session.scalars(select(Reminder).where(Reminder.enabled.is_(True))):
         after = reminder.last_run_at or reminder.created_at
-        due = _trigger(reminder.cron, reminder.timezone).get_next_fire_time(
-            None, after + timedelta(seconds=1)
-        )
+        due = next_run(reminder.cron, reminder.timezone, after=after)
         if due is None or due > moment:
             continue
         reminder.last_run_at = moment

@@ -135,3 +135,76 @@ async def test_a_mediator_tokens_nudge_is_recorded_as_theirs(
         token_id,
         "create",
     )
+
+
+async def test_a_reminder_on_a_date_that_never_comes_is_422_naming_the_cron(
+    client: AsyncClient, session_maker: async_sessionmaker[AsyncSession]
+) -> None:
+    admin = await setup(client, session_maker)
+    for cron in ("0 0 31 2 *", "0 0 30 2 *"):
+        body = {"cron": cron, "text": "ok"}
+        response = await client.post("/api/v1/cohorts/SLV1/reminders", json=body, headers=admin)
+        assert response.status_code == 422
+        [error] = response.json()["errors"]
+        assert error["path"] == "$.cron"
+        assert "no run in the next five years" in error["message"]
+    assert (await client.get("/api/v1/cohorts/SLV1/reminders", headers=admin)).json() == []
+
+
+async def test_a_cron_that_is_not_standard_cron_is_422_naming_the_field(
+    client: AsyncClient, session_maker: async_sessionmaker[AsyncSession]
+) -> None:
+    admin = await setup(client, session_maker)
+    for cron, field in (("0 9 * * 8", "weekday '8'"), ("0 9 L * *", "day of the month 'L'")):
+        body = {"cron": cron, "text": "ok"}
+        response = await client.post("/api/v1/cohorts/SLV1/reminders", json=body, headers=admin)
+        assert response.status_code == 422
+        [error] = response.json()["errors"]
+        assert (error["path"], field in error["message"]) == ("$.cron", True)
+
+
+async def test_a_mediators_reminder_runs_at_most_hourly_an_admins_more_often(
+    client: AsyncClient, session_maker: async_sessionmaker[AsyncSession]
+) -> None:
+    admin = await setup(client, session_maker)
+    mediator = bearer(await create_api_token(session_maker, TokenRole.MEDIATOR, cohorts=["SLV1"]))
+    url = "/api/v1/cohorts/SLV1/reminders"
+    for cron in ("*/30 * * * *", "0,30 9 * * *", "* * * * *"):
+        refused = await client.post(url, json={"cron": cron, "text": "x"}, headers=mediator)
+        assert refused.status_code == 422
+        [error] = refused.json()["errors"]
+        assert error["path"] == "$.cron"
+        assert "more than once an hour" in error["message"]
+        taken = await client.post(url, json={"cron": cron, "text": "x"}, headers=admin)
+        assert taken.status_code == 201, taken.text
+    hourly = await client.post(url, json={"cron": "0 * * * *", "text": "x"}, headers=mediator)
+    assert hourly.status_code == 201, hourly.text
+
+
+async def test_weekdays_and_days_of_the_month_are_read_as_cron_reads_them(
+    client: AsyncClient, session_maker: async_sessionmaker[AsyncSession]
+) -> None:
+    """0 and 7 are Sunday, 1 is Monday; a day of the month and a weekday: either."""
+    admin = await setup(client, session_maker)
+    sofia = ZoneInfo("Europe/Sofia")
+    now = utcnow().astimezone(sofia)
+    for cron, days in (
+        ("0 18 * * 0", {6}),
+        ("0 18 * * 7", {6}),
+        ("0 18 * * 1", {0}),
+        ("0 18 * * mon", {0}),
+        ("0 18 * * SAT", {5}),
+    ):
+        body = {"cron": cron, "text": "x"}
+        created = await client.post("/api/v1/cohorts/SLV1/reminders", json=body, headers=admin)
+        assert created.status_code == 201, created.text
+        next_run = datetime.fromisoformat(created.json()["next_run_at"]).astimezone(sofia)
+        assert (next_run.weekday() in days, next_run.time()) == (True, time(18, 0)), cron
+        assert timedelta(0) < next_run - now <= timedelta(days=7)
+    # The first of the month or a Monday, whichever comes first.
+    body = {"cron": "0 18 1 * 1", "text": "x"}
+    created = await client.post("/api/v1/cohorts/SLV1/reminders", json=body, headers=admin)
+    assert created.status_code == 201, created.text
+    next_run = datetime.fromisoformat(created.json()["next_run_at"]).astimezone(sofia)
+    assert next_run.weekday() == 0 or next_run.day == 1
+    assert next_run - now <= timedelta(days=7)
