@@ -36,6 +36,23 @@ def test_negotiate_locale_takes_first_supported(
     assert negotiate_locale(*candidates) == expected
 
 
+def test_a_chain_of_catalogs_falls_back_string_by_string() -> None:
+    i18n = create_i18n()
+    # Translated in Romani: Romani; missing there: Bulgarian, never English.
+    assert i18n.gettext("All lessons", locale="rom>bg") == i18n.gettext("All lessons", locale="rom")
+    assert i18n.gettext("Continue", locale="rom") == "Continue"
+    assert i18n.gettext("Continue", locale="rom>bg") == i18n.gettext("Continue", locale="bg")
+    plural = ("{count} lesson completed", "{count} lessons completed", 3)
+    assert i18n.gettext(*plural, locale="rom>bg") == i18n.gettext(*plural, locale="bg")
+
+
+def test_a_chain_leaves_its_catalogs_as_they_were() -> None:
+    i18n = create_i18n()
+    i18n.gettext("Continue", locale="rom>bg")
+    assert i18n.gettext("Continue", locale="rom") == "Continue"
+    assert i18n.gettext("Continue", locale="rom>es") == i18n.gettext("Continue", locale="es")
+
+
 def test_romani_formats_with_fallback_locale() -> None:
     assert str(babel_locale("rom")) == "en"
     assert str(babel_locale("bg")) == "bg"
