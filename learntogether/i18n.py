@@ -1,5 +1,10 @@
-"""UI languages: the catalogs in ``locales/`` and chains of them, locale negotiation, Babel
-formatting with fallbacks."""
+"""Languages: the one locale policy, the UI catalogs in ``locales/``, Babel formatting fallbacks.
+
+The policy (``learner_locales``) decides for every reply, lesson, broadcast, reminder and nudge
+alike: the learner's own language, then their cohort's, then ``LT_DEFAULT_LOCALE``, then the
+source language (English). Lesson texts are picked along that chain, and so are the interface's
+strings: a Romani learner in a Bulgarian cohort reads what the Romani catalog lacks in Bulgarian.
+"""
 
 from __future__ import annotations
 
@@ -8,6 +13,7 @@ import gettext
 import io
 from collections.abc import Iterator
 from contextlib import contextmanager
+from dataclasses import dataclass
 from gettext import NullTranslations
 from pathlib import Path
 
@@ -19,11 +25,12 @@ from babel.messages.pofile import read_po
 LOCALES_DIR = Path(__file__).resolve().parent.parent / "locales"
 DOMAIN = "messages"
 SOURCE_LOCALE = "en"
-# Complete catalogs, then Romani, which has what it has and falls back to English string by string.
-SUPPORTED_LOCALES = ("en", "bg", "es", "fr", "nl", "ro", "rom")
+# Complete catalogs, then Romani, which has what it has: a Romani learner reads the rest along
+# their chain (``Locales``), string by string.
+SUPPORTED_LOCALES = (SOURCE_LOCALE, "bg", "es", "fr", "nl", "ro", "rom")
 # Each language in its own name, as a learner looks for it.
 LANGUAGE_NAMES = {
-    "en": "English",
+    SOURCE_LOCALE: "English",
     "bg": "Български",
     "es": "Español",
     "fr": "Français",
@@ -32,9 +39,66 @@ LANGUAGE_NAMES = {
     "rom": "Romani (Romanes)",
 }
 # Babel has no CLDR data for Romani; dates and numbers use this locale instead.
-FORMAT_FALLBACK = {"rom": "en"}
+FORMAT_FALLBACK = {"rom": SOURCE_LOCALE}
 # Joins a chain of UI catalogs into one name aiogram's I18n can carry ("rom>bg").
 CHAIN_SEPARATOR = ">"
+
+
+def locale_chain(*preferred: str | None) -> tuple[str, ...]:
+    """The given locales in order, then the source language, without blanks or repeats."""
+    return tuple(dict.fromkeys([*(code for code in preferred if code), SOURCE_LOCALE]))
+
+
+@dataclass(frozen=True)
+class Locales:
+    """The languages one learner reads, best first (see ``learner_locales``)."""
+
+    content: tuple[str, ...]
+    """The order texts are looked up in: lesson texts, broadcasts, reminders; ends in English."""
+
+    @property
+    def ui_chain(self) -> tuple[str, ...]:
+        """The UI catalogs along the chain, up to English, whose strings every catalog falls
+        back to in the end (they are the source)."""
+        chain: list[str] = []
+        for code in self.content:
+            if code == SOURCE_LOCALE:
+                break
+            if code in SUPPORTED_LOCALES:
+                chain.append(code)
+        return tuple(chain)
+
+    @property
+    def ui(self) -> str:
+        """The interface language: the first of the chain with a catalog (the one a learner is
+        shown as theirs, stored for someone enrolled without one, a mediator writes in)."""
+        return next(iter(self.ui_chain), SOURCE_LOCALE)
+
+    @property
+    def formatting(self) -> str:
+        """The language dates and numbers are written in: the first of the UI chain that Babel
+        has data for (Romani has none), else English."""
+        return next((code for code in self.ui_chain if code not in FORMAT_FALLBACK), SOURCE_LOCALE)
+
+    @property
+    def catalog(self) -> str:
+        """The locale to give aiogram's I18n (``use_locale``, ``gettext(locale=…)``).
+
+        A single catalog goes by its code; a chain by its codes joined (``rom>bg``), which
+        ``CatalogI18n`` resolves to the first catalog falling back string by string to the next.
+        """
+        return CHAIN_SEPARATOR.join(self.ui_chain) or SOURCE_LOCALE
+
+
+def learner_locales(own: str | None, cohort: str | None, *, default: str) -> Locales:
+    """The one locale policy: the learner's language, their cohort's, ``LT_DEFAULT_LOCALE``'s
+    (``default``), then English, without repeats.
+
+    ``own`` is the learner's saved choice, or before they have one (onboarding) the choice made
+    so far or Telegram's language (see ``negotiate_locale``); ``cohort`` is the locale of the
+    cohort they joined last, or of the one their invite link names.
+    """
+    return Locales(locale_chain(own, cohort, default))
 
 
 class CatalogI18n(I18n):
@@ -42,8 +106,8 @@ class CatalogI18n(I18n):
 
     Compiling in memory at start-up means a catalog can never be stale or missing its ``.mo``;
     fuzzy entries are left out exactly as ``pybabel compile`` leaves them out. A locale named
-    ``rom>bg`` is the Romani catalog falling back to the Bulgarian one, string by string, and to
-    the English source after that.
+    ``rom>bg`` (``Locales.catalog``) is the Romani catalog falling back to the Bulgarian one,
+    string by string, and to the English source after that.
     """
 
     def __init__(self, *, path: str | Path, default_locale: str, domain: str) -> None:
@@ -115,10 +179,11 @@ def create_i18n(default_locale: str = SOURCE_LOCALE, path: Path = LOCALES_DIR) -
     return CatalogI18n(path=path, default_locale=default_locale, domain=DOMAIN)
 
 
-def negotiate_locale(*candidates: str | None, default: str = SOURCE_LOCALE) -> str:
-    """The first supported UI locale among the candidates (saved choice, Telegram's language, …).
+def negotiate_locale(*candidates: str | None) -> str | None:
+    """The first supported UI locale among the candidates (a choice, Telegram's language, …).
 
-    Telegram sends IETF tags such as ``pt-br`` or ``en-GB``: the primary subtag decides.
+    Telegram sends IETF tags such as ``pt-br`` or ``en-GB``: the primary subtag decides. None
+    when none is supported: the rest of the policy (``learner_locales``) decides then.
     """
     for candidate in candidates:
         if not candidate:
@@ -127,7 +192,7 @@ def negotiate_locale(*candidates: str | None, default: str = SOURCE_LOCALE) -> s
         for code in (tag, tag.split("-", 1)[0]):
             if code in SUPPORTED_LOCALES:
                 return code
-    return default
+    return None
 
 
 def babel_locale(code: str) -> Locale:
