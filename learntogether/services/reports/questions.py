@@ -32,7 +32,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from learntogether.content.render import pick_text
 from learntogether.content.schema import LessonDocument, Question
 from learntogether.db.models import Answer, Lesson, LessonVersion, QuestionKind, QuizAttempt
-from learntogether.i18n import locale_chain
+from learntogether.i18n import SOURCE_LOCALE, locale_chain
 from learntogether.services.actors import SYSTEM, Actor
 from learntogether.services.quizzes import LIKERT_POINTS, SCORED
 from learntogether.services.reports.query import (
@@ -67,7 +67,7 @@ async def questions(
     *,
     lesson: str,
     version: int | None = None,
-    locale: str = "en",
+    locale: str = SOURCE_LOCALE,
     actor: Actor = SYSTEM,
 ) -> ReportTable:
     """Item analysis of the quiz of ``lesson`` (a slug), texts in ``locale`` (falling back to
