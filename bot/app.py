@@ -22,6 +22,7 @@ from bot.middlewares import (
     DbSessionMiddleware,
     LearnerI18nMiddleware,
     LearnerMiddleware,
+    LocalesMiddleware,
     OneUpdatePerUser,
 )
 from bot.retry import WaitOutFloodLimits
@@ -65,6 +66,7 @@ def create_dispatcher(
     dispatcher.update.outer_middleware(OneUpdatePerUser())
     dispatcher.update.outer_middleware(DbSessionMiddleware(session_maker))
     dispatcher.update.outer_middleware(LearnerMiddleware())
+    dispatcher.update.outer_middleware(LocalesMiddleware(default_locale=settings.default_locale))
     LearnerI18nMiddleware(i18n).setup(dispatcher)
     dispatcher.include_routers(
         onboarding.create_router(),

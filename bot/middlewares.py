@@ -1,4 +1,4 @@
-"""Middlewares: one database session per update, the learner behind it, and their language."""
+"""Middlewares: one database session per update, the learner behind it, and their languages."""
 
 from __future__ import annotations
 
@@ -17,7 +17,7 @@ from aiogram.utils.i18n import I18nMiddleware
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from learntogether.db.models import User as Learner
-from learntogether.i18n import negotiate_locale
+from learntogether.i18n import Locales
 from learntogether.services import actors, learners
 
 if TYPE_CHECKING:
@@ -119,17 +119,37 @@ class MediatorActorMiddleware(BaseMiddleware):
         return await handler(event, data)
 
 
+class LocalesMiddleware(BaseMiddleware):
+    """Puts the languages of the person behind the update (``Locales``) in ``data["locales"]``.
+
+    The one locale policy (``learners.locales``): a learner's language, their newest cohort's,
+    ``LT_DEFAULT_LOCALE``, English. During onboarding the language chosen so far is theirs (else
+    Telegram's), and the cohort of their invite link is theirs until they join it. Decided once
+    per update, so an error handler speaks the same languages without the update's session.
+    """
+
+    def __init__(self, *, default_locale: str) -> None:
+        self.default_locale = default_locale
+
+    async def __call__(self, handler: Handler, event: TelegramObject, data: dict[str, Any]) -> Any:
+        state: FSMContext | None = data.get("state")
+        onboarding = await state.get_data() if state is not None else {}
+        user: User | None = data.get("event_from_user")
+        data["locales"] = await learners.locales(
+            data["session"],
+            data.get("learner"),
+            default_locale=self.default_locale,
+            chosen=onboarding.get("locale"),
+            telegram=user.language_code if user else None,
+            invite_cohort=onboarding.get("cohort"),
+        )
+        return await handler(event, data)
+
+
 class LearnerI18nMiddleware(I18nMiddleware):
-    """The saved choice first, then the one made during onboarding, then Telegram's language."""
+    """Speaks to the person along their chain of UI catalogs (``data["locales"]``)."""
 
     async def get_locale(self, event: TelegramObject, data: dict[str, Any]) -> str:
-        learner: Learner | None = data.get("learner")
-        state: FSMContext | None = data.get("state")
-        onboarding = (await state.get_data()).get("locale") if state is not None else None
-        user: User | None = data.get("event_from_user")
-        return negotiate_locale(
-            learner.locale if learner else None,
-            onboarding,
-            user.language_code if user else None,
-            default=self.i18n.default_locale,
-        )
+        locales: Locales | None = data.get("locales")
+        # None only for an update that failed before its languages were known.
+        return locales.catalog if locales is not None else self.i18n.default_locale

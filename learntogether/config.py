@@ -13,6 +13,8 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import ArgumentError
 
+from learntogether.i18n import SOURCE_LOCALE
+
 ENV_PREFIX = "LT_"
 
 _BOT_TOKEN = re.compile(r"^\d+:[A-Za-z0-9_-]+$")
@@ -70,7 +72,8 @@ class Settings(BaseSettings):
     """Public certificate checks one client address may make a minute (429 beyond)."""
     scheduler_tick_seconds: Annotated[float, Field(gt=0, le=3600)] = 60
     """How often the reminder sweeps run (and how late a reminder can be)."""
-    default_locale: str = "en"
+    default_locale: str = SOURCE_LOCALE
+    """Fallback language of the locale policy (``i18n.learner_locales``), after the cohort's."""
     log_level: str = "INFO"
 
     @field_validator("database_url")

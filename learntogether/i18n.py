@@ -1,11 +1,20 @@
-"""UI languages: the catalogs in ``locales/``, locale negotiation, Babel formatting with fallbacks."""
+"""Languages: the one locale policy, the UI catalogs in ``locales/``, Babel formatting fallbacks.
+
+The policy (``learner_locales``) decides for every reply, lesson, broadcast, reminder and nudge
+alike: the learner's own language, then their cohort's, then ``LT_DEFAULT_LOCALE``, then the
+source language (English). Lesson texts are picked along that chain, and so are the interface's
+strings: a Romani learner in a Bulgarian cohort reads what the Romani catalog lacks in Bulgarian.
+"""
 
 from __future__ import annotations
 
+import copy
 import gettext
 import io
 from collections.abc import Iterator
 from contextlib import contextmanager
+from dataclasses import dataclass
+from gettext import NullTranslations
 from pathlib import Path
 
 from aiogram.utils.i18n import I18n
@@ -16,11 +25,12 @@ from babel.messages.pofile import read_po
 LOCALES_DIR = Path(__file__).resolve().parent.parent / "locales"
 DOMAIN = "messages"
 SOURCE_LOCALE = "en"
-# Complete catalogs, then Romani, which has what it has and falls back to English string by string.
-SUPPORTED_LOCALES = ("en", "bg", "es", "fr", "nl", "ro", "rom")
+# Complete catalogs, then Romani, which has what it has: a Romani learner reads the rest along
+# their chain (``Locales``), string by string.
+SUPPORTED_LOCALES = (SOURCE_LOCALE, "bg", "es", "fr", "nl", "ro", "rom")
 # Each language in its own name, as a learner looks for it.
 LANGUAGE_NAMES = {
-    "en": "English",
+    SOURCE_LOCALE: "English",
     "bg": "Български",
     "es": "Español",
     "fr": "Français",
@@ -29,15 +39,80 @@ LANGUAGE_NAMES = {
     "rom": "Romani (Romanes)",
 }
 # Babel has no CLDR data for Romani; dates and numbers use this locale instead.
-FORMAT_FALLBACK = {"rom": "en"}
+FORMAT_FALLBACK = {"rom": SOURCE_LOCALE}
+# Joins a chain of UI catalogs into one name aiogram's I18n can carry ("rom>bg").
+CHAIN_SEPARATOR = ">"
+
+
+def locale_chain(*preferred: str | None) -> tuple[str, ...]:
+    """The given locales in order, then the source language, without blanks or repeats."""
+    return tuple(dict.fromkeys([*(code for code in preferred if code), SOURCE_LOCALE]))
+
+
+@dataclass(frozen=True)
+class Locales:
+    """The languages one learner reads, best first (see ``learner_locales``)."""
+
+    content: tuple[str, ...]
+    """The order texts are looked up in: lesson texts, broadcasts, reminders; ends in English."""
+
+    @property
+    def ui_chain(self) -> tuple[str, ...]:
+        """The UI catalogs along the chain, up to English, whose strings every catalog falls
+        back to in the end (they are the source)."""
+        chain: list[str] = []
+        for code in self.content:
+            if code == SOURCE_LOCALE:
+                break
+            if code in SUPPORTED_LOCALES:
+                chain.append(code)
+        return tuple(chain)
+
+    @property
+    def ui(self) -> str:
+        """The interface language: the first of the chain with a catalog (the one a learner is
+        shown as theirs, stored for someone enrolled without one, a mediator writes in)."""
+        return next(iter(self.ui_chain), SOURCE_LOCALE)
+
+    @property
+    def formatting(self) -> str:
+        """The language dates and numbers are written in: the first of the UI chain that Babel
+        has data for (Romani has none), else English."""
+        return next((code for code in self.ui_chain if code not in FORMAT_FALLBACK), SOURCE_LOCALE)
+
+    @property
+    def catalog(self) -> str:
+        """The locale to give aiogram's I18n (``use_locale``, ``gettext(locale=…)``).
+
+        A single catalog goes by its code; a chain by its codes joined (``rom>bg``), which
+        ``CatalogI18n`` resolves to the first catalog falling back string by string to the next.
+        """
+        return CHAIN_SEPARATOR.join(self.ui_chain) or SOURCE_LOCALE
+
+
+def learner_locales(own: str | None, cohort: str | None, *, default: str) -> Locales:
+    """The one locale policy: the learner's language, their cohort's, ``LT_DEFAULT_LOCALE``'s
+    (``default``), then English, without repeats.
+
+    ``own`` is the learner's saved choice, or before they have one (onboarding) the choice made
+    so far or Telegram's language (see ``negotiate_locale``); ``cohort`` is the locale of the
+    cohort they joined last, or of the one their invite link names.
+    """
+    return Locales(locale_chain(own, cohort, default))
 
 
 class CatalogI18n(I18n):
-    """aiogram's I18n, reading the ``.po`` catalogs directly.
+    """aiogram's I18n, reading the ``.po`` catalogs directly, and following chains of them.
 
     Compiling in memory at start-up means a catalog can never be stale or missing its ``.mo``;
-    fuzzy entries are left out exactly as ``pybabel compile`` leaves them out.
+    fuzzy entries are left out exactly as ``pybabel compile`` leaves them out. A locale named
+    ``rom>bg`` (``Locales.catalog``) is the Romani catalog falling back to the Bulgarian one,
+    string by string, and to the English source after that.
     """
+
+    def __init__(self, *, path: str | Path, default_locale: str, domain: str) -> None:
+        self._chains: dict[str, NullTranslations | None] = {}
+        super().__init__(path=path, default_locale=default_locale, domain=domain)
 
     def find_locales(self) -> dict[str, gettext.GNUTranslations]:
         translations: dict[str, gettext.GNUTranslations] = {}
@@ -45,11 +120,49 @@ class CatalogI18n(I18n):
             locale = po_path.parent.parent.name
             with po_path.open("rb") as po_file:
                 catalog = read_po(po_file, locale=babel_locale(locale))
+            # write_mo fills an untranslated plural in with the English text, which would stop a
+            # chain there: leave it out, as write_mo leaves out untranslated singulars.
+            for message in list(catalog):
+                if message.id and message.pluralizable and not all(message.string or ()):
+                    catalog.delete(message.id, message.context)
             buffer = io.BytesIO()
             write_mo(buffer, catalog, use_fuzzy=False)
             buffer.seek(0)
             translations[locale] = gettext.GNUTranslations(buffer)
         return translations
+
+    def reload(self) -> None:
+        self._chains.clear()
+        super().reload()
+
+    def gettext(
+        self, singular: str, plural: str | None = None, n: int = 1, locale: str | None = None
+    ) -> str:
+        name = locale or self.current_locale
+        if CHAIN_SEPARATOR not in name:
+            return super().gettext(singular, plural, n, name)
+        translation = self._chain(name)
+        if translation is None:
+            return singular if n == 1 else plural or singular
+        if plural is None:
+            return translation.gettext(singular)
+        return translation.ngettext(singular, plural, n)
+
+    def _chain(self, name: str) -> NullTranslations | None:
+        """The catalogs ``name`` joins, each falling back to the next; built once per chain."""
+        if name not in self._chains:
+            chained: NullTranslations | None = None
+            for code in name.split(CHAIN_SEPARATOR):
+                if code not in self.locales:
+                    continue
+                # Copies: add_fallback changes the catalog it is called on.
+                translation = copy.copy(self.locales[code])
+                if chained is None:
+                    chained = translation
+                else:
+                    chained.add_fallback(translation)
+            self._chains[name] = chained
+        return self._chains[name]
 
     @contextmanager
     def context(self) -> Iterator[I18n]:
@@ -66,10 +179,11 @@ def create_i18n(default_locale: str = SOURCE_LOCALE, path: Path = LOCALES_DIR) -
     return CatalogI18n(path=path, default_locale=default_locale, domain=DOMAIN)
 
 
-def negotiate_locale(*candidates: str | None, default: str = SOURCE_LOCALE) -> str:
-    """The first supported UI locale among the candidates (saved choice, Telegram's language, …).
+def negotiate_locale(*candidates: str | None) -> str | None:
+    """The first supported UI locale among the candidates (a choice, Telegram's language, …).
 
-    Telegram sends IETF tags such as ``pt-br`` or ``en-GB``: the primary subtag decides.
+    Telegram sends IETF tags such as ``pt-br`` or ``en-GB``: the primary subtag decides. None
+    when none is supported: the rest of the policy (``learner_locales``) decides then.
     """
     for candidate in candidates:
         if not candidate:
@@ -78,7 +192,7 @@ def negotiate_locale(*candidates: str | None, default: str = SOURCE_LOCALE) -> s
         for code in (tag, tag.split("-", 1)[0]):
             if code in SUPPORTED_LOCALES:
                 return code
-    return default
+    return None
 
 
 def babel_locale(code: str) -> Locale:

@@ -1,4 +1,4 @@
-"""Catalogs, negotiation and formatting fallbacks."""
+"""The locale policy, catalogs and their chains, negotiation and formatting fallbacks."""
 
 from __future__ import annotations
 
@@ -10,8 +10,10 @@ from babel.messages.pofile import read_po
 from learntogether.i18n import (
     LOCALES_DIR,
     SUPPORTED_LOCALES,
+    Locales,
     babel_locale,
     create_i18n,
+    learner_locales,
     negotiate_locale,
 )
 
@@ -24,16 +26,82 @@ ROOT = LOCALES_DIR.parent
     [
         (("bg",), "bg"),
         (("es-ES",), "es"),
-        (("pt-br",), "en"),
+        (("pt-br",), None),
         ((None, "nl"), "nl"),
         (("rom", "bg"), "rom"),
-        ((None, None), "en"),
+        ((None, None), None),
     ],
 )
 def test_negotiate_locale_takes_first_supported(
-    candidates: tuple[str | None, ...], expected: str
+    candidates: tuple[str | None, ...], expected: str | None
 ) -> None:
     assert negotiate_locale(*candidates) == expected
+
+
+def test_policy_goes_from_the_learner_to_the_cohort_to_the_default_to_english() -> None:
+    locales = learner_locales("rom", "bg", default="es")
+    assert locales.content == ("rom", "bg", "es", "en")
+    assert locales.ui == "rom"
+    assert locales.ui_chain == ("rom", "bg", "es")
+
+
+@pytest.mark.parametrize(
+    ("own", "cohort", "default", "content"),
+    [
+        ("bg", "bg", "bg", ("bg", "en")),
+        ("en", "bg", "en", ("en", "bg")),
+        ("es", None, "es", ("es", "en")),
+        (None, "bg", "bg", ("bg", "en")),
+    ],
+)
+def test_policy_names_each_language_once(
+    own: str | None, cohort: str | None, default: str, content: tuple[str, ...]
+) -> None:
+    assert learner_locales(own, cohort, default=default).content == content
+
+
+def test_policy_honours_the_default_locale_when_learner_and_cohort_have_none() -> None:
+    locales = learner_locales(None, None, default="es")
+    assert (locales.content, locales.ui, locales.catalog) == (("es", "en"), "es", "es")
+
+
+def test_english_learner_reads_english_strings_not_the_cohorts() -> None:
+    # English is the source: every string has it, so nothing falls through to Bulgarian.
+    locales = learner_locales("en", "bg", default="en")
+    assert (locales.ui, locales.ui_chain, locales.catalog) == ("en", (), "en")
+    assert create_i18n().gettext("Continue", locale=locales.catalog) == "Continue"
+
+
+def test_a_language_without_a_catalog_is_content_only() -> None:
+    locales = Locales(("de", "bg", "en"))
+    assert (locales.ui, locales.catalog) == ("bg", "bg")
+
+
+def test_romani_learner_in_a_bulgarian_cohort_reads_the_romani_catalog_then_the_bulgarian() -> None:
+    assert learner_locales("rom", "bg", default="en").catalog == "rom>bg"
+
+
+def test_a_chain_of_catalogs_falls_back_string_by_string() -> None:
+    i18n = create_i18n()
+    # Translated in Romani: Romani; missing there: Bulgarian, never English.
+    assert i18n.gettext("All lessons", locale="rom>bg") == i18n.gettext("All lessons", locale="rom")
+    assert i18n.gettext("Continue", locale="rom") == "Continue"
+    assert i18n.gettext("Continue", locale="rom>bg") == i18n.gettext("Continue", locale="bg")
+    plural = ("{count} lesson completed", "{count} lessons completed", 3)
+    assert i18n.gettext(*plural, locale="rom>bg") == i18n.gettext(*plural, locale="bg")
+
+
+def test_a_chain_leaves_its_catalogs_as_they_were() -> None:
+    i18n = create_i18n()
+    i18n.gettext("Continue", locale="rom>bg")
+    assert i18n.gettext("Continue", locale="rom") == "Continue"
+    assert i18n.gettext("Continue", locale="rom>es") == i18n.gettext("Continue", locale="es")
+
+
+def test_dates_are_written_in_the_first_language_of_the_chain_babel_knows() -> None:
+    assert learner_locales("rom", "bg", default="en").formatting == "bg"
+    assert learner_locales("rom", None, default="en").formatting == "en"
+    assert learner_locales("es", "bg", default="en").formatting == "es"
 
 
 def test_romani_formats_with_fallback_locale() -> None:

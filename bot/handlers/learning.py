@@ -35,36 +35,47 @@ from learntogether.config import Settings
 from learntogether.db.models import User
 from learntogether.delivery import RESUME_CALLBACK
 from learntogether.documents.certificate import CertificateTexts
-from learntogether.services import catalogue, certificates, learners, player, quizzes
+from learntogether.i18n import Locales
+from learntogether.services import catalogue, certificates, player, quizzes
 from learntogether.services.errors import InvalidInput, NotFound
 from learntogether.services.player import StaleButton
 from learntogether.services.quizzes import QuestionView
 
 
-async def show_catalogue(message: Message, session: AsyncSession, learner: User) -> None:
-    chain = await learners.content_locales(session, learner)
-    screen = views.catalogue(await catalogue.catalogue(session, learner=learner, chain=chain), 0)
+async def show_catalogue(
+    message: Message, session: AsyncSession, learner: User, locales: Locales
+) -> None:
+    screen = views.catalogue(
+        await catalogue.catalogue(session, learner=learner, chain=locales.content), 0
+    )
     await views.send(message, screen)
 
 
 async def page_catalogue(
-    query: CallbackQuery, callback_data: CataloguePage, session: AsyncSession, learner: User
+    query: CallbackQuery,
+    callback_data: CataloguePage,
+    session: AsyncSession,
+    learner: User,
+    locales: Locales,
 ) -> None:
-    chain = await learners.content_locales(session, learner)
     await query.answer()
     await views.show(
         query,
         views.catalogue(
-            await catalogue.catalogue(session, learner=learner, chain=chain), callback_data.page
+            await catalogue.catalogue(session, learner=learner, chain=locales.content),
+            callback_data.page,
         ),
     )
 
 
 async def show_track(
-    query: CallbackQuery, callback_data: TrackPage, session: AsyncSession, learner: User
+    query: CallbackQuery,
+    callback_data: TrackPage,
+    session: AsyncSession,
+    learner: User,
+    locales: Locales,
 ) -> None:
-    chain = await learners.content_locales(session, learner)
-    tracks = await catalogue.catalogue(session, learner=learner, chain=chain)
+    tracks = await catalogue.catalogue(session, learner=learner, chain=locales.content)
     entry = next((track for track in tracks if track.track_id == callback_data.track_id), None)
     if entry is None:
         await query.answer(_("This track is not offered any more."), show_alert=True)
@@ -74,44 +85,51 @@ async def show_track(
 
 
 async def open_lesson(
-    query: CallbackQuery, callback_data: OpenLesson, session: AsyncSession, learner: User
+    query: CallbackQuery,
+    callback_data: OpenLesson,
+    session: AsyncSession,
+    learner: User,
+    locales: Locales,
 ) -> None:
-    chain = await learners.content_locales(session, learner)
     view = await player.open_lesson(
-        session, learner=learner, lesson_id=callback_data.lesson_id, chain=chain
+        session, learner=learner, lesson_id=callback_data.lesson_id, chain=locales.content
     )
     await query.answer()
     await views.show(query, views.step(view, show_notice=True))
 
 
-async def resume(query: CallbackQuery, session: AsyncSession, learner: User) -> None:
+async def resume(
+    query: CallbackQuery, session: AsyncSession, learner: User, locales: Locales
+) -> None:
     """The Continue button of a nudge or reminder: straight into the next lesson."""
-    chain = await learners.content_locales(session, learner)
-    lesson = await catalogue.suggested_lesson(session, learner=learner, chain=chain)
+    lesson = await catalogue.suggested_lesson(session, learner=learner, chain=locales.content)
     await query.answer()
     if lesson is None:
         screen = views.catalogue(
-            await catalogue.catalogue(session, learner=learner, chain=chain), 0
+            await catalogue.catalogue(session, learner=learner, chain=locales.content), 0
         )
         await views.show(query, screen)
         return
     view = await player.open_lesson(
-        session, learner=learner, lesson_id=lesson.lesson_id, chain=chain
+        session, learner=learner, lesson_id=lesson.lesson_id, chain=locales.content
     )
     await views.show(query, views.step(view, show_notice=True))
 
 
 async def go_to_step(
-    query: CallbackQuery, callback_data: GoToStep, session: AsyncSession, learner: User
+    query: CallbackQuery,
+    callback_data: GoToStep,
+    session: AsyncSession,
+    learner: User,
+    locales: Locales,
 ) -> None:
-    chain = await learners.content_locales(session, learner)
     view = await player.go_to_step(
         session,
         learner=learner,
         progress_id=callback_data.progress_id,
         version_id=callback_data.version_id,
         index=callback_data.index,
-        chain=chain,
+        chain=locales.content,
     )
     await query.answer()
     await views.show(query, views.step(view, show_notice=False))
@@ -123,6 +141,7 @@ async def finish_lesson(
     session: AsyncSession,
     learner: User,
     settings: Settings,
+    locales: Locales,
 ) -> None:
     certificate_id = await quizzes.complete_without_quiz(
         session,
@@ -133,35 +152,41 @@ async def finish_lesson(
     await query.answer()
     await views.show(query, views.lesson_finished())
     if certificate_id is not None and isinstance(query.message, Message):
-        await _send_certificate(query.message, session, learner, certificate_id, settings)
+        await _send_certificate(query.message, session, learner, certificate_id, settings, locales)
 
 
 async def start_quiz(
-    query: CallbackQuery, callback_data: StartQuiz, session: AsyncSession, learner: User
+    query: CallbackQuery,
+    callback_data: StartQuiz,
+    session: AsyncSession,
+    learner: User,
+    locales: Locales,
 ) -> None:
-    chain = await learners.content_locales(session, learner)
     view = await quizzes.start_attempt(
         session,
         learner=learner,
         progress_id=callback_data.progress_id,
         version_id=callback_data.version_id,
-        chain=chain,
+        chain=locales.content,
     )
     await query.answer()
     await _present(query, session, learner, view)
 
 
 async def show_question(
-    query: CallbackQuery, callback_data: NextQuestion | Toggle, session: AsyncSession, learner: User
+    query: CallbackQuery,
+    callback_data: NextQuestion | Toggle,
+    session: AsyncSession,
+    learner: User,
+    locales: Locales,
 ) -> None:
     """The current question: after "Next question", or again with a multiple choice toggled."""
-    chain = await learners.content_locales(session, learner)
     view = await quizzes.current_question(
         session,
         learner=learner,
         attempt_id=callback_data.attempt_id,
         index=callback_data.index,
-        chain=chain,
+        chain=locales.content,
     )
     mask = callback_data.mask if isinstance(callback_data, Toggle) else 0
     await query.answer()
@@ -197,15 +222,23 @@ async def _present(
 
 
 async def poll_answered(
-    answer: PollAnswer, session: AsyncSession, learner: User, settings: Settings, bot: Bot
+    answer: PollAnswer,
+    session: AsyncSession,
+    learner: User,
+    settings: Settings,
+    bot: Bot,
+    locales: Locales,
 ) -> None:
     """A vote in a quiz poll: the outcome and the way on, as a new message under the poll."""
     if answer.user is None:
         return
-    chain = await learners.content_locales(session, learner)
     try:
         attempt_id, index, result = await quizzes.answer_poll(
-            session, learner=learner, poll_id=answer.poll_id, chosen=answer.option_ids, chain=chain
+            session,
+            learner=learner,
+            poll_id=answer.poll_id,
+            chosen=answer.option_ids,
+            chain=locales.content,
         )
     except StaleButton:
         await bot.send_message(
@@ -215,7 +248,7 @@ async def poll_answered(
     screen = views.outcome(result, attempt_id=attempt_id, answered_index=index)
     message = await bot.send_message(answer.user.id, screen.text, reply_markup=screen.keyboard)
     if result.certificate_id is not None:
-        await _send_certificate(message, session, learner, result.certificate_id, settings)
+        await _send_certificate(message, session, learner, result.certificate_id, settings, locales)
 
 
 async def choose(
@@ -224,12 +257,14 @@ async def choose(
     session: AsyncSession,
     learner: User,
     settings: Settings,
+    locales: Locales,
 ) -> None:
     await _answer(
         query,
         session,
         learner,
         settings,
+        locales,
         callback_data.attempt_id,
         callback_data.index,
         [callback_data.option],
@@ -242,6 +277,7 @@ async def submit(
     session: AsyncSession,
     learner: User,
     settings: Settings,
+    locales: Locales,
 ) -> None:
     chosen = [
         index
@@ -252,7 +288,14 @@ async def submit(
         await query.answer(_("Choose at least one answer first."), show_alert=True)
         return
     await _answer(
-        query, session, learner, settings, callback_data.attempt_id, callback_data.index, chosen
+        query,
+        session,
+        learner,
+        settings,
+        locales,
+        callback_data.attempt_id,
+        callback_data.index,
+        chosen,
     )
 
 
@@ -262,9 +305,17 @@ async def skip(
     session: AsyncSession,
     learner: User,
     settings: Settings,
+    locales: Locales,
 ) -> None:
     await _answer(
-        query, session, learner, settings, callback_data.attempt_id, callback_data.index, []
+        query,
+        session,
+        learner,
+        settings,
+        locales,
+        callback_data.attempt_id,
+        callback_data.index,
+        [],
     )
 
 
@@ -273,26 +324,32 @@ async def _answer(
     session: AsyncSession,
     learner: User,
     settings: Settings,
+    locales: Locales,
     attempt_id: int,
     index: int,
     chosen: list[int],
 ) -> None:
-    chain = await learners.content_locales(session, learner)
     result = await quizzes.answer(
-        session, learner=learner, attempt_id=attempt_id, index=index, chosen=chosen, chain=chain
+        session,
+        learner=learner,
+        attempt_id=attempt_id,
+        index=index,
+        chosen=chosen,
+        chain=locales.content,
     )
     await query.answer(result.feedback)
     await views.show(query, views.outcome(result, attempt_id=attempt_id, answered_index=index))
     if result.certificate_id is not None and isinstance(query.message, Message):
-        await _send_certificate(query.message, session, learner, result.certificate_id, settings)
+        await _send_certificate(
+            query.message, session, learner, result.certificate_id, settings, locales
+        )
 
 
 async def awaiting_open_answer(
-    message: Message, session: AsyncSession, learner: User
+    message: Message, session: AsyncSession, learner: User, locales: Locales
 ) -> dict[str, QuestionView] | bool:
     """Filter: an open question is waiting for this learner's words (handed on as ``pending``)."""
-    chain = await learners.content_locales(session, learner)
-    pending = await quizzes.pending_open_question(session, learner=learner, chain=chain)
+    pending = await quizzes.pending_open_question(session, learner=learner, chain=locales.content)
     return {"pending": pending} if pending is not None else False
 
 
@@ -302,24 +359,29 @@ async def open_answer(
     learner: User,
     settings: Settings,
     pending: QuestionView,
+    locales: Locales,
 ) -> None:
-    chain = await learners.content_locales(session, learner)
     result = await quizzes.answer(
         session,
         learner=learner,
         attempt_id=pending.attempt_id,
         index=pending.index,
         text=message.text,
-        chain=chain,
+        chain=locales.content,
     )
     screen = views.outcome(result, attempt_id=pending.attempt_id, answered_index=pending.index)
     await views.send(message, screen)
     if result.certificate_id is not None:
-        await _send_certificate(message, session, learner, result.certificate_id, settings)
+        await _send_certificate(message, session, learner, result.certificate_id, settings, locales)
 
 
 async def _send_certificate(
-    message: Message, session: AsyncSession, learner: User, certificate_id: int, settings: Settings
+    message: Message,
+    session: AsyncSession,
+    learner: User,
+    certificate_id: int,
+    settings: Settings,
+    locales: Locales,
 ) -> None:
     """The PDF certificate of a track just completed, in the learner's language."""
     texts = CertificateTexts(
@@ -333,7 +395,7 @@ async def _send_certificate(
         session,
         learner=learner,
         certificate_id=certificate_id,
-        locale=learner.locale or "en",
+        locales=locales,
         texts=texts,
         verify_base_url=settings.certificate_verify_url(),
     )

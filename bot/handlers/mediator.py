@@ -30,6 +30,7 @@ from learntogether import charts
 from learntogether.db.base import utcnow
 from learntogether.db.models import User
 from learntogether.deeplinks import deep_link, qr_png
+from learntogether.i18n import Locales
 from learntogether.services import broadcasts, cohorts, events, learners, reminders, reports
 from learntogether.services.actors import Actor
 from learntogether.services.broadcasts import BroadcastInfo
@@ -241,10 +242,10 @@ async def _ask_text(message: Message, state: FSMContext, code: str) -> None:
     )
 
 
-async def preview_broadcast(message: Message, state: FSMContext) -> None:
+async def preview_broadcast(message: Message, state: FSMContext, locales: Locales) -> None:
     text = message.html_text
     try:
-        broadcasts.clean_text(text, default_locale="en")
+        broadcasts.clean_text(text, default_locale=locales.ui)
     except InvalidInput as error:
         await message.answer(
             _("This message cannot be sent: {reason}. Write it again.").format(
@@ -296,6 +297,7 @@ async def send_broadcast(
     learner: User,
     actor: Actor,
     session_maker: async_sessionmaker[AsyncSession],
+    locales: Locales,
 ) -> None:
     data = await state.get_data()
     if "text" not in data or callback_data.when == "cancel":
@@ -313,7 +315,7 @@ async def send_broadcast(
             send_at=_send_time(
                 callback_data.when, learners.zone_of(learner.timezone, learner.country)
             ),
-            default_locale=learner.locale or "en",
+            default_locale=locales.ui,
         )
     except DomainError as error:
         await query.answer()

@@ -20,9 +20,9 @@ from bot.callbacks import ConsentChoice, LanguageChoice, RoleChoice, SkipMunicip
 from bot.filters import registered
 from bot.texts import privacy_notice
 from bot.views import Screen, show
-from learntogether.content.render import locale_chain
+from learntogether.config import Settings
 from learntogether.db.models import Role, User
-from learntogether.i18n import LANGUAGE_NAMES, negotiate_locale
+from learntogether.i18n import LANGUAGE_NAMES, Locales
 from learntogether.services import catalogue, events, learners
 
 EVENT_PAYLOAD_PREFIX = "e-"
@@ -45,6 +45,7 @@ async def start(
     session: AsyncSession,
     state: FSMContext,
     learner: User | None,
+    locales: Locales,
 ) -> None:
     event_code = _event_from_payload(command.args)
     cohort_code = await _cohort_from_payload(message, command.args, session)
@@ -69,14 +70,13 @@ async def start(
         return
     await state.set_state(Onboarding.language)
     await state.update_data(cohort=cohort_code, event=event_code)
-    suggested = negotiate_locale(message.from_user.language_code if message.from_user else None)
     await message.answer(
         _(
             "Hello, {name}! Welcome to <b>To Learn Together</b>: short lessons for teachers, "
             "school staff, mediators and parents on making school work for every child, "
             "Roma children included.\n\nWhich language would you like to learn in?"
         ).format(name=_name(message)),
-        reply_markup=keyboards.languages(suggested),
+        reply_markup=keyboards.languages(locales.ui),
     )
 
 
@@ -126,11 +126,24 @@ async def _check_in(message: Message, session: AsyncSession, learner: User, code
 
 
 async def choose_language(
-    query: CallbackQuery, callback_data: LanguageChoice, state: FSMContext, i18n: I18n
+    query: CallbackQuery,
+    callback_data: LanguageChoice,
+    state: FSMContext,
+    session: AsyncSession,
+    learner: User | None,
+    settings: Settings,
+    i18n: I18n,
 ) -> None:
     await state.update_data(locale=callback_data.code)
     await state.set_state(Onboarding.role)
-    with i18n.use_locale(callback_data.code):
+    chosen = await learners.locales(
+        session,
+        learner,
+        default_locale=settings.default_locale,
+        chosen=callback_data.code,
+        invite_cohort=(await state.get_data()).get("cohort"),
+    )
+    with i18n.use_locale(chosen.catalog):
         await query.answer()
         await _edit(query, _("Which of these describes you best?"), keyboards.roles())
 
@@ -144,7 +157,11 @@ async def choose_role(query: CallbackQuery, callback_data: RoleChoice, state: FS
 
 
 async def give_consent(
-    query: CallbackQuery, callback_data: ConsentChoice, state: FSMContext, session: AsyncSession
+    query: CallbackQuery,
+    callback_data: ConsentChoice,
+    state: FSMContext,
+    session: AsyncSession,
+    locales: Locales,
 ) -> None:
     data = await state.get_data()
     if not callback_data.agree:
@@ -158,7 +175,7 @@ async def give_consent(
         session,
         telegram_id=query.from_user.id,
         first_name=query.from_user.first_name,
-        locale=data.get("locale") or "en",
+        locale=locales.ui,
         role=Role(data.get("role") or Role.TEACHER),
         cohort_code=data.get("cohort"),
     )
@@ -177,29 +194,37 @@ async def give_consent(
 
 
 async def give_municipality(
-    message: Message, state: FSMContext, session: AsyncSession, learner: User | None
+    message: Message,
+    state: FSMContext,
+    session: AsyncSession,
+    learner: User | None,
+    locales: Locales,
 ) -> None:
     await state.clear()
     if learner is None:
         return
     await learners.set_municipality(session, learner=learner, municipality=message.text)
-    await _suggest_first_lesson(message, session, learner)
+    await _suggest_first_lesson(message, session, learner, locales)
 
 
 async def skip_municipality(
-    query: CallbackQuery, state: FSMContext, session: AsyncSession, learner: User | None
+    query: CallbackQuery,
+    state: FSMContext,
+    session: AsyncSession,
+    learner: User | None,
+    locales: Locales,
 ) -> None:
     await state.clear()
     await query.answer()
     if learner is not None and isinstance(query.message, Message):
         await query.message.edit_reply_markup(reply_markup=None)
-        await _suggest_first_lesson(query.message, session, learner)
+        await _suggest_first_lesson(query.message, session, learner, locales)
 
 
-async def _suggest_first_lesson(message: Message, session: AsyncSession, learner: User) -> None:
-    lesson = await catalogue.suggested_lesson(
-        session, learner=learner, chain=locale_chain(learner.locale)
-    )
+async def _suggest_first_lesson(
+    message: Message, session: AsyncSession, learner: User, locales: Locales
+) -> None:
+    lesson = await catalogue.suggested_lesson(session, learner=learner, chain=locales.content)
     if lesson is None:
         await message.answer(_("You are all set! Send /lessons to see the lessons."))
         return
@@ -229,10 +254,12 @@ async def change_language(
     callback_data: LanguageChoice,
     session: AsyncSession,
     learner: User,
+    settings: Settings,
     i18n: I18n,
 ) -> None:
     await learners.set_locale(session, learner=learner, locale=callback_data.code)
-    with i18n.use_locale(callback_data.code):
+    changed = await learners.locales(session, learner, default_locale=settings.default_locale)
+    with i18n.use_locale(changed.catalog):
         await query.answer()
         await _edit(
             query,

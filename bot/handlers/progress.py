@@ -15,12 +15,14 @@ from bot.filters import registered
 from bot.views import CAPTION_LIMIT, Screen, send, visible_length
 from learntogether.charts import progress_chart
 from learntogether.db.models import User
-from learntogether.services import learners, progress
+from learntogether.i18n import Locales
+from learntogether.services import progress
 
 
-async def show_progress(message: Message, session: AsyncSession, learner: User) -> None:
-    chain = await learners.content_locales(session, learner)
-    summary = await progress.summary(session, learner=learner, chain=chain)
+async def show_progress(
+    message: Message, session: AsyncSession, learner: User, locales: Locales
+) -> None:
+    summary = await progress.summary(session, learner=learner, chain=locales.content)
     lines = [
         _("<b>Your progress</b>"),
         ngettext(

@@ -19,7 +19,7 @@ from bot.filters import registered
 from bot.texts import role_label
 from bot.views import Screen, send, show
 from learntogether.db.models import Role, User
-from learntogether.i18n import LANGUAGE_NAMES
+from learntogether.i18n import LANGUAGE_NAMES, Locales
 from learntogether.services import learners
 
 REMINDER_HOURS = (8, 12, 16, 18, 20)
@@ -35,7 +35,7 @@ def _clock(value: time | None) -> str:
     return value.strftime("%H:%M") if value else "—"
 
 
-def menu(learner: User) -> Screen:
+def menu(learner: User, locales: Locales) -> Screen:
     current = learners.settings_of(learner)
     if not current.reminders_enabled:
         reminders = _("off")
@@ -53,7 +53,7 @@ def menu(learner: User) -> Screen:
         "Language: {language}\nRole: {role}\nMunicipality: {municipality}\n"
         "Reminders: {reminders}\nTime zone: {zone}\nQuiet hours: {quiet}"
     ).format(
-        language=LANGUAGE_NAMES.get(current.locale or "en", current.locale or ""),
+        language=LANGUAGE_NAMES[locales.ui],
         role=role_label(current.role) if current.role else "—",
         municipality=html.quote(current.municipality or "—"),
         reminders=reminders,
@@ -78,8 +78,8 @@ async def _show(query: CallbackQuery, screen: Screen) -> None:
     await show(query, screen)
 
 
-async def show_settings(message: Message, learner: User) -> None:
-    screen = menu(learner)
+async def show_settings(message: Message, learner: User, locales: Locales) -> None:
+    screen = menu(learner, locales)
     await send(message, screen)
 
 
@@ -89,13 +89,14 @@ async def open_part(
     session: AsyncSession,
     learner: User,
     state: FSMContext,
+    locales: Locales,
 ) -> None:
     part = callback_data.part
     if part == "toggle":
         await learners.set_reminders(
             session, learner=learner, enabled=not learner.reminders_enabled
         )
-        await _show(query, menu(learner))
+        await _show(query, menu(learner, locales))
         return
     if part == "place":
         await state.set_state(EditingSettings.municipality)
@@ -139,29 +140,45 @@ async def open_part(
 
 
 async def choose_role(
-    query: CallbackQuery, callback_data: RoleChoice, session: AsyncSession, learner: User
+    query: CallbackQuery,
+    callback_data: RoleChoice,
+    session: AsyncSession,
+    learner: User,
+    locales: Locales,
 ) -> None:
     await learners.set_role(session, learner=learner, role=Role(callback_data.role))
-    await _show(query, menu(learner))
+    await _show(query, menu(learner, locales))
 
 
 async def choose_time(
-    query: CallbackQuery, callback_data: ReminderAt, session: AsyncSession, learner: User
+    query: CallbackQuery,
+    callback_data: ReminderAt,
+    session: AsyncSession,
+    learner: User,
+    locales: Locales,
 ) -> None:
     at = time(callback_data.minutes // 60, callback_data.minutes % 60)
     await learners.set_reminders(session, learner=learner, at=at)
-    await _show(query, menu(learner))
+    await _show(query, menu(learner, locales))
 
 
 async def choose_zone(
-    query: CallbackQuery, callback_data: TimeZoneChoice, session: AsyncSession, learner: User
+    query: CallbackQuery,
+    callback_data: TimeZoneChoice,
+    session: AsyncSession,
+    learner: User,
+    locales: Locales,
 ) -> None:
     await learners.set_reminders(session, learner=learner, timezone=callback_data.zone)
-    await _show(query, menu(learner))
+    await _show(query, menu(learner, locales))
 
 
 async def choose_quiet(
-    query: CallbackQuery, callback_data: QuietHoursChoice, session: AsyncSession, learner: User
+    query: CallbackQuery,
+    callback_data: QuietHoursChoice,
+    session: AsyncSession,
+    learner: User,
+    locales: Locales,
 ) -> None:
     hours = (
         None
@@ -169,16 +186,16 @@ async def choose_quiet(
         else (time(callback_data.start), time(callback_data.end))
     )
     await learners.set_reminders(session, learner=learner, quiet_hours=hours)
-    await _show(query, menu(learner))
+    await _show(query, menu(learner, locales))
 
 
 async def type_municipality(
-    message: Message, session: AsyncSession, learner: User, state: FSMContext
+    message: Message, session: AsyncSession, learner: User, state: FSMContext, locales: Locales
 ) -> None:
     await state.clear()
     value = None if (message.text or "").strip() == "-" else message.text
     await learners.set_municipality(session, learner=learner, municipality=value)
-    await show_settings(message, learner)
+    await show_settings(message, learner, locales)
 
 
 def create_router() -> Router:

@@ -1,8 +1,9 @@
 """A lesson as a learner in one language sees it, with the fallbacks that were needed.
 
-Lesson content falls back from the learner's locale to the cohort's locale to English, string
-by string; the result says which locale it is mostly in and whether anything fell back, so the
-learner can be told the lesson is not (yet) fully in their language.
+Lesson content falls back along the learner's chain (``i18n.learner_locales``: their locale, the
+cohort's, the default, English), string by string; the result says which locale it is mostly in
+and whether anything fell back, so the learner can be told the lesson is not (yet) fully in their
+language.
 """
 
 from __future__ import annotations
@@ -12,11 +13,6 @@ from dataclasses import dataclass, field
 
 from learntogether.content.schema import LessonDocument, LocalizedText
 from learntogether.i18n import SOURCE_LOCALE
-
-
-def locale_chain(*preferred: str | None) -> list[str]:
-    """The learner's locale, then the cohort's, then English, without repeats."""
-    return list(dict.fromkeys([*(code for code in preferred if code), SOURCE_LOCALE]))
 
 
 def pick_text(text: LocalizedText, chain: Sequence[str]) -> str:
@@ -91,7 +87,7 @@ class RenderedLesson:
 
 
 def render_lesson(lesson: LessonDocument, chain: Sequence[str]) -> RenderedLesson:
-    """Pick every text of ``lesson`` along ``chain`` (see ``locale_chain``)."""
+    """Pick every text of ``lesson`` along ``chain`` (``Locales.content``)."""
     available = set(lesson.locales) | set(lesson.partial)
     primary = next((code for code in chain if code in available), SOURCE_LOCALE)
     pick = _Picker(list(chain))

@@ -1,18 +1,23 @@
-"""A delivery row as the message its learner reads: their language, and the button a nudge has."""
+"""A delivery row as the message its learner reads: their languages, and the button a nudge has.
+
+Broadcasts, reminders and nudges follow the same locale policy as the bot's replies and lessons
+(``i18n.learner_locales``): the learner's language, their cohort's, ``LT_DEFAULT_LOCALE``, English.
+"""
 
 from __future__ import annotations
 
 import html
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 from aiogram.types import InlineKeyboardButton, InlineKeyboardMarkup
 from aiogram.utils.i18n import I18n
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from learntogether.content.render import locale_chain, pick_text
+from learntogether.content.render import pick_text
 from learntogether.db.models import BroadcastKind, User
 from learntogether.delivery.outbox import Claimed
-from learntogether.i18n import negotiate_locale
+from learntogether.i18n import Locales
 from learntogether.services import catalogue, learners
 
 # The nudge's button; the bot's handler for it opens the learner's next lesson.
@@ -34,38 +39,44 @@ class Unsendable:
 
 
 class Renderer:
-    """Texts in the learner's language: the broadcast's own, or the personal reminder's."""
+    """Texts in the learner's languages: the broadcast's own, or the personal reminder's."""
 
     def __init__(self, i18n: I18n, *, default_locale: str) -> None:
         self.i18n = i18n
         self.default_locale = default_locale
 
-    def ui_locale(self, locale: str | None) -> str:
-        return negotiate_locale(locale, default=self.default_locale)
+    async def locales(
+        self, session: AsyncSession, deliveries: Sequence[Claimed]
+    ) -> dict[int, Locales]:
+        """Each recipient's languages, by learner id, in one query for the whole batch."""
+        return await learners.locales_of(
+            session,
+            [delivery.learner for delivery in deliveries],
+            default_locale=self.default_locale,
+        )
 
-    async def render(self, session: AsyncSession, delivery: Claimed) -> Message | Unsendable:
-        learner = delivery.learner
+    async def render(
+        self, session: AsyncSession, delivery: Claimed, locales: Locales
+    ) -> Message | Unsendable:
+        """The message for ``delivery``'s learner, whose languages are ``locales``."""
         if any(value.strip() for value in delivery.text.values()):
-            text = pick_text(delivery.text, locale_chain(learner.locale, self.default_locale))
+            text = pick_text(delivery.text, locales.content)
         else:
             # No text of its own: the learner's personal reminder of their next lesson.
-            user = await session.get(User, learner.id)
+            user = await session.get(User, delivery.learner.id)
             if user is None:
                 return Unsendable("the learner is gone")
-            chain = await learners.content_locales(session, user)
-            lesson = await catalogue.suggested_lesson(session, learner=user, chain=chain)
+            lesson = await catalogue.suggested_lesson(session, learner=user, chain=locales.content)
             if lesson is None:
                 return Unsendable("no lesson left to suggest: the learner finished them all")
             text = self.i18n.gettext(
-                "Your next lesson: <b>{title}</b>", locale=self.ui_locale(learner.locale)
+                "Your next lesson: <b>{title}</b>", locale=locales.catalog
             ).format(title=html.escape(lesson.title))
-        markup = (
-            self.resume_keyboard(learner.locale) if delivery.kind is BroadcastKind.NUDGE else None
-        )
+        markup = self.resume_keyboard(locales) if delivery.kind is BroadcastKind.NUDGE else None
         return Message(text, markup)
 
-    def resume_keyboard(self, locale: str | None) -> InlineKeyboardMarkup:
-        label = self.i18n.gettext("Continue", locale=self.ui_locale(locale))
+    def resume_keyboard(self, locales: Locales) -> InlineKeyboardMarkup:
+        label = self.i18n.gettext("Continue", locale=locales.catalog)
         return InlineKeyboardMarkup(
             inline_keyboard=[[InlineKeyboardButton(text=label, callback_data=RESUME_CALLBACK)]]
         )

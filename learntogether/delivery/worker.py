@@ -245,13 +245,17 @@ class DeliveryWorker:
             claimed = await outbox.claim(
                 session, limit=self.batch_size, lease=self.lease, now=self.clock()
             )
+            # Read before the claim is committed: should it fail, the claim is undone with it.
+            locales = await self.renderer.locales(session, claimed)
             await session.commit()
             # A lease that ran out while its row waited here was claimed again: keep one copy.
             claimed = [delivery for delivery in claimed if delivery.id not in self._held]
             self._held.update(delivery.id for delivery in claimed)
             for delivery in claimed:
                 try:
-                    rendered = await self.renderer.render(session, delivery)
+                    rendered = await self.renderer.render(
+                        session, delivery, locales[delivery.learner.id]
+                    )
                 except Exception as error:
                     log.exception("cannot render delivery %d", delivery.id)
                     rendered = Unsendable(f"cannot render: {type(error).__name__}: {error}")

@@ -15,7 +15,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from learntogether.db.base import utcnow
 from learntogether.db.models import Lesson, LessonStatus, Membership, Role, User, UserStatus
-from learntogether.i18n import SUPPORTED_LOCALES
+from learntogether.i18n import SOURCE_LOCALE, SUPPORTED_LOCALES, learner_locales
 from learntogether.services import audit, learners, player, quizzes
 from learntogether.services.actors import Actor
 from learntogether.services.cohorts import find_in_scope
@@ -75,8 +75,13 @@ async def add_participant(
     cohort_code: str,
     data: ParticipantInput,
     actor: Actor,
+    default_locale: str = SOURCE_LOCALE,
 ) -> Participant:
-    """Enrol someone without Telegram; the mediator took their consent in person."""
+    """Enrol someone without Telegram; the mediator took their consent in person.
+
+    Without a language of their own they keep the one the locale policy gives them (the
+    cohort's, else ``default_locale``).
+    """
     cohort = await find_in_scope(session, cohort_code, actor)
     if data.locale is not None and data.locale not in SUPPORTED_LOCALES:
         raise InvalidInput(
@@ -86,7 +91,7 @@ async def add_participant(
     person = User(
         first_name=data.first_name,
         role=data.role,
-        locale=data.locale or cohort.locale or "en",
+        locale=learner_locales(data.locale, cohort.locale, default=default_locale).ui,
         consent_version=learners.PRIVACY_VERSION,
         consented_at=now,
         last_active_at=now,
@@ -126,6 +131,7 @@ async def record_quiz(
     cohort_code: str,
     data: AssistedQuiz,
     actor: Actor,
+    default_locale: str = SOURCE_LOCALE,
 ) -> AssistedResult:
     """A whole quiz answered on paper or aloud, recorded for a cohort member in one go."""
     cohort = await find_in_scope(session, cohort_code, actor)
@@ -137,7 +143,7 @@ async def record_quiz(
         raise InvalidInput(
             "No such lesson.", [FieldProblem("$.lesson", f"no published lesson '{data.lesson}'")]
         )
-    chain = await learners.content_locales(session, person)
+    chain = (await learners.locales(session, person, default_locale=default_locale)).content
     view = await player.open_lesson(
         session, learner=person, lesson_id=lesson_id, chain=chain, assisted=True
     )

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 from sqlalchemy import select
@@ -52,7 +53,9 @@ class TrackEntry:
         return NEW
 
 
-async def catalogue(session: AsyncSession, *, learner: User, chain: list[str]) -> list[TrackEntry]:
+async def catalogue(
+    session: AsyncSession, *, learner: User, chain: Sequence[str]
+) -> list[TrackEntry]:
     """Every open track with its published lessons; the learner's role's tracks come first."""
     rows = list(
         await session.execute(
@@ -102,7 +105,7 @@ async def catalogue(session: AsyncSession, *, learner: User, chain: list[str]) -
 
 
 async def suggested_lesson(
-    session: AsyncSession, *, learner: User, chain: list[str]
+    session: AsyncSession, *, learner: User, chain: Sequence[str]
 ) -> LessonEntry | None:
     """The next lesson to take: the first unfinished one, in the role's tracks before the others."""
     for track in await catalogue(session, learner=learner, chain=chain):

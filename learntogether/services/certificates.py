@@ -19,7 +19,7 @@ from sqlalchemy import ColumnElement, and_, func, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from learntogether.content.render import locale_chain, pick_text
+from learntogether.content.render import pick_text
 from learntogether.content.schema import PassRule
 from learntogether.db.models import (
     Certificate,
@@ -32,6 +32,7 @@ from learntogether.db.models import (
     Verb,
 )
 from learntogether.documents.certificate import CertificateTexts, render_certificate_pdf
+from learntogether.i18n import Locales
 from learntogether.services import activity, learners
 from learntogether.services.errors import NotFound
 
@@ -199,14 +200,15 @@ async def certificate_document(
     *,
     learner: User,
     certificate_id: int,
-    locale: str,
+    locales: Locales,
     texts: CertificateTexts,
     verify_base_url: str | None,
 ) -> tuple[str, bytes]:
     """The learner's own certificate as a PDF: its file name and bytes.
 
-    ``texts`` are the phrases in ``locale`` (the bot translates them); the track's title falls back
-    from ``locale`` to English. ``verify_base_url`` is where codes are checked, for instance
+    ``texts`` are the phrases in the learner's ``locales`` (the bot translates them); the track's
+    title is picked along their chain, the date written in the first of their languages Babel knows.
+    ``verify_base_url`` is where codes are checked, for instance
     ``https://example.org/api/v1/certificates``; the code is appended to it. Raises NotFound for a
     certificate that is not the learner's.
     """
@@ -221,13 +223,13 @@ async def certificate_document(
     pdf = await asyncio.to_thread(
         render_certificate_pdf,
         name=certificate.name_on_certificate or "",
-        track_title=pick_text(track.title, locale_chain(locale)),
+        track_title=pick_text(track.title, locales.content),
         # The day it was where the learner lives, not in Greenwich.
         issued_on=certificate.issued_at.astimezone(
             learners.zone_of(learner.timezone, learner.country)
         ).date(),
         code=certificate.code,
-        locale=locale,
+        locale=locales.formatting,
         verify_url=verify_url,
         texts=texts,
     )

@@ -30,6 +30,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from learntogether.config import Settings
 from learntogether.content.schema import LessonDocument
 from learntogether.db.models import Activity, Cohort, Lesson, LessonVersion, Track, Verb
+from learntogether.i18n import SOURCE_LOCALE
 from learntogether.services.actors import Actor
 from learntogether.services.errors import Conflict, FieldProblem, InvalidInput
 from learntogether.xapi import (
@@ -264,7 +265,7 @@ class _Catalogue:
         }
         self.platform = XapiActivity(
             id=vocabulary.home_page,
-            definition=ActivityDefinition(name={"en": PLATFORM}, type=APPLICATION_TYPE),
+            definition=ActivityDefinition(name={SOURCE_LOCALE: PLATFORM}, type=APPLICATION_TYPE),
         )
         self.cohorts: dict[int, XapiActivity] = {}
         self.tracks: dict[int, XapiActivity] = {}

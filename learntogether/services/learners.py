@@ -6,15 +6,15 @@ nothing at all.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, time
-from typing import Any
+from typing import Any, Protocol
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from learntogether.content.render import locale_chain
 from learntogether.db.base import utcnow
 from learntogether.db.models import (
     Activity,
@@ -29,6 +29,7 @@ from learntogether.db.models import (
     UserStatus,
     Verb,
 )
+from learntogether.i18n import Locales, learner_locales, negotiate_locale
 from learntogether.services import activity
 from learntogether.services.errors import InvalidInput, NotFound
 
@@ -125,12 +126,72 @@ async def join_cohort(
     )
 
 
-async def cohort_locale(session: AsyncSession, learner: User) -> str | None:
-    """The locale of the learner's newest cohort, the second choice for lesson content."""
-    cohort_id = await activity.latest_cohort_id(session, learner.id)
-    if cohort_id is None:
-        return None
-    return await session.scalar(select(Cohort.locale).where(Cohort.id == cohort_id))
+class Speaker(Protocol):
+    """Whoever has a saved language: a learner, or a delivery's recipient."""
+
+    @property
+    def id(self) -> int: ...
+
+    @property
+    def locale(self) -> str | None: ...
+
+
+async def locales(
+    session: AsyncSession,
+    learner: User | None,
+    *,
+    default_locale: str,
+    chosen: str | None = None,
+    telegram: str | None = None,
+    invite_cohort: str | None = None,
+) -> Locales:
+    """The languages of the person behind an update: the one locale policy
+    (``i18n.learner_locales``) with ``default_locale`` as ``LT_DEFAULT_LOCALE``.
+
+    Their own language is the one ``chosen`` during onboarding and not saved yet, else their saved
+    one, else Telegram's (``telegram``); their cohort's is that of the cohort they joined last,
+    else, before they are in one, of the cohort their invite link names (``invite_cohort``).
+    """
+    own = negotiate_locale(chosen, learner.locale if learner else None, telegram)
+    joined = await _newest_cohort_locales(session, [learner.id]) if learner else {}
+    if learner is not None and learner.id in joined:
+        cohort = joined[learner.id]
+    elif invite_cohort:
+        cohort = await session.scalar(select(Cohort.locale).where(Cohort.code == invite_cohort))
+    else:
+        cohort = None
+    return learner_locales(own, cohort, default=default_locale)
+
+
+async def locales_of(
+    session: AsyncSession, people: Sequence[Speaker], *, default_locale: str
+) -> dict[int, Locales]:
+    """``locales`` of many learners by their saved languages, in one query, by learner id."""
+    cohorts = await _newest_cohort_locales(session, [person.id for person in people])
+    return {
+        person.id: learner_locales(
+            negotiate_locale(person.locale), cohorts.get(person.id), default=default_locale
+        )
+        for person in people
+    }
+
+
+async def _newest_cohort_locales(
+    session: AsyncSession, user_ids: Sequence[int]
+) -> dict[int, str | None]:
+    """The locale of the cohort each learner joined last (no entry: in no cohort)."""
+    if not user_ids:
+        return {}
+    newest: dict[int, str | None] = {}
+    memberships = await session.execute(
+        select(Membership.user_id, Cohort.locale)
+        .join(Cohort, Cohort.id == Membership.cohort_id)
+        .where(Membership.user_id.in_(set(user_ids)))
+        .order_by(Membership.joined_at, Membership.id)
+    )
+    for user_id, locale in memberships:
+        newest[user_id] = locale  # later memberships overwrite earlier ones
+    return newest
 
 
 async def set_locale(session: AsyncSession, *, learner: User, locale: str) -> None:
@@ -299,11 +360,6 @@ async def erase(session: AsyncSession, *, learner: User) -> None:
     # Activity rows stay as they are (append-only): their data holds a step number, whether an
     # answer was right, a workshop id; nothing about the person.
     await session.flush()
-
-
-async def content_locales(session: AsyncSession, learner: User) -> list[str]:
-    """The order lesson texts are looked up in: the learner's language, the cohort's, English."""
-    return locale_chain(learner.locale, await cohort_locale(session, learner))
 
 
 # The time zone a learner gets until they choose one: their country's (from the cohort).

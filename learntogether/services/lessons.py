@@ -16,11 +16,12 @@ from typing import Any
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from learntogether.content.render import RenderedLesson, locale_chain, render_lesson
+from learntogether.content.render import RenderedLesson, render_lesson
 from learntogether.content.schema import LessonDocument, TrackDocument, dump_document
 from learntogether.content.validate import json_path, validate_curriculum, validate_lesson
 from learntogether.db.base import utcnow
 from learntogether.db.models import Lesson, LessonStatus, LessonVersion, Track, VersionStatus
+from learntogether.i18n import SOURCE_LOCALE, learner_locales
 from learntogether.services.actors import Actor
 from learntogether.services.audit import record_change
 from learntogether.services.errors import Conflict, FieldProblem, InvalidInput, NotFound
@@ -207,12 +208,15 @@ async def preview_lesson(
     slug: str,
     locale: str,
     fallback_locale: str | None = None,
+    default_locale: str = SOURCE_LOCALE,
     version: int | None = None,
 ) -> tuple[VersionInfo, RenderedLesson]:
-    """What a learner with ``locale`` sees (the newest version unless one is named)."""
+    """What a learner with ``locale`` in a cohort of ``fallback_locale`` sees, where the default
+    language is ``default_locale`` (the newest version unless one is named)."""
     found = await _version(session, slug, version)
     document = LessonDocument.model_validate(found.document)
-    return VersionInfo.of(found), render_lesson(document, locale_chain(locale, fallback_locale))
+    locales = learner_locales(locale, fallback_locale, default=default_locale)
+    return VersionInfo.of(found), render_lesson(document, locales.content)
 
 
 def _problems(problems: Sequence[Any]) -> list[FieldProblem]:

@@ -7,6 +7,7 @@ version is recognised and answered politely instead of moving the learner somewh
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 from sqlalchemy import select
@@ -64,7 +65,11 @@ class PlayerView:
 
 
 async def view_of(
-    session: AsyncSession, progress: LessonProgress, chain: list[str], *, restarted: bool = False
+    session: AsyncSession,
+    progress: LessonProgress,
+    chain: Sequence[str],
+    *,
+    restarted: bool = False,
 ) -> PlayerView:
     version = await session.get(LessonVersion, progress.lesson_version_id)
     lesson = await session.get(Lesson, progress.lesson_id)
@@ -87,7 +92,7 @@ async def open_lesson(
     *,
     learner: User,
     lesson_id: int,
-    chain: list[str],
+    chain: Sequence[str],
     assisted: bool = False,
 ) -> PlayerView:
     """Resume where the learner left the lesson, or start the newest published version."""
@@ -145,7 +150,7 @@ async def go_to_step(
     progress_id: int,
     version_id: int,
     index: int,
-    chain: list[str],
+    chain: Sequence[str],
 ) -> PlayerView:
     """Move to step ``index`` (Next or Back); each step reached is recorded for the funnel."""
     progress = await own_progress(

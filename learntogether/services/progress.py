@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 
@@ -43,7 +44,7 @@ def streak(days: set[date], today: date) -> int:
 
 
 async def summary(
-    session: AsyncSession, *, learner: User, chain: list[str], now: datetime | None = None
+    session: AsyncSession, *, learner: User, chain: Sequence[str], now: datetime | None = None
 ) -> ProgressSummary:
     """Everything /progress shows, in the learner's time zone for the streak."""
     tracks = await catalogue(session, learner=learner, chain=chain)

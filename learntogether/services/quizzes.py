@@ -86,7 +86,7 @@ def decide(correct: int, scored: int, pass_score: int | None) -> QuizResult:
 
 
 async def start_attempt(
-    session: AsyncSession, *, learner: User, progress_id: int, version_id: int, chain: list[str]
+    session: AsyncSession, *, learner: User, progress_id: int, version_id: int, chain: Sequence[str]
 ) -> QuestionView:
     """A new attempt at the quiz of the version the learner is on (a retry is a new attempt)."""
     progress = await own_progress(
@@ -134,7 +134,7 @@ async def _own_attempt(
 
 
 async def current_question(
-    session: AsyncSession, *, learner: User, attempt_id: int, index: int, chain: list[str]
+    session: AsyncSession, *, learner: User, attempt_id: int, index: int, chain: Sequence[str]
 ) -> QuestionView:
     attempt = await _own_attempt(session, learner=learner, attempt_id=attempt_id, index=index)
     progress = await session.get(LessonProgress, attempt.progress_id)
@@ -148,7 +148,7 @@ async def answer(
     learner: User,
     attempt_id: int,
     index: int,
-    chain: list[str],
+    chain: Sequence[str],
     chosen: Sequence[int] = (),
     text: str | None = None,
     assisted: bool = False,
@@ -311,7 +311,7 @@ async def complete_without_quiz(
 
 
 async def pending_open_question(
-    session: AsyncSession, *, learner: User, chain: list[str]
+    session: AsyncSession, *, learner: User, chain: Sequence[str]
 ) -> QuestionView | None:
     """The open question the learner's newest unfinished attempt is waiting on, if any."""
     attempt = await session.scalar(
@@ -345,7 +345,12 @@ async def poll_sent(
 
 
 async def answer_poll(
-    session: AsyncSession, *, learner: User, poll_id: str, chosen: Sequence[int], chain: list[str]
+    session: AsyncSession,
+    *,
+    learner: User,
+    poll_id: str,
+    chosen: Sequence[int],
+    chain: Sequence[str],
 ) -> tuple[int, int, AnswerOutcome]:
     """A vote in a quiz poll answers the question it was sent for: (attempt id, index, outcome)."""
     attempt = await session.scalar(

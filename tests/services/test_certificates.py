@@ -12,6 +12,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from learntogether.content.schema import LessonDocument, TrackDocument
 from learntogether.db.models import Activity, Certificate, Lesson, Role, User, Verb
+from learntogether.i18n import Locales
 from learntogether.services import certificates, learners, lessons, player, quizzes
 from learntogether.services.actors import Actor
 from learntogether.services.curriculum import import_curriculum
@@ -248,7 +249,7 @@ async def test_the_learner_gets_their_certificate_as_a_pdf_named_for_the_track(
         session,
         learner=learner,
         certificate_id=certificate.id,
-        locale="bg",
+        locales=Locales(("bg", "en")),
         texts=ENGLISH,
         verify_base_url="https://example.org/api/v1/certificates/",
     )
@@ -269,7 +270,7 @@ async def test_certificate_date_is_the_learners_local_day(session: AsyncSession)
         session,
         learner=learner,
         certificate_id=certificate.id,
-        locale="en",
+        locales=Locales(("en",)),
         texts=ENGLISH,
         verify_base_url=None,
     )
@@ -285,7 +286,7 @@ async def test_someone_elses_certificate_is_not_found(session: AsyncSession) -> 
             session,
             learner=other,
             certificate_id=certificate.id,
-            locale="en",
+            locales=Locales(("en",)),
             texts=ENGLISH,
             verify_base_url=None,
         )

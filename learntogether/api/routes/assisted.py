@@ -6,7 +6,7 @@ from typing import Annotated
 
 from fastapi import APIRouter, Body, Path
 
-from learntogether.api.deps import MediatorDep, SessionDep
+from learntogether.api.deps import MediatorDep, SessionDep, SettingsDep
 from learntogether.services import assisted
 from learntogether.services.assisted import (
     AssistedQuiz,
@@ -24,12 +24,14 @@ async def add_participant(
     data: Annotated[ParticipantInput, Body()],
     session: SessionDep,
     actor: MediatorDep,
+    settings: SettingsDep,
 ) -> Participant:
     return await assisted.add_participant(
         session,
         cohort_code=code,
         data=data,
         actor=actor,
+        default_locale=settings.default_locale,
     )
 
 
@@ -39,10 +41,12 @@ async def record_quiz(
     data: Annotated[AssistedQuiz, Body()],
     session: SessionDep,
     actor: MediatorDep,
+    settings: SettingsDep,
 ) -> AssistedResult:
     return await assisted.record_quiz(
         session,
         cohort_code=code,
         data=data,
         actor=actor,
+        default_locale=settings.default_locale,
     )

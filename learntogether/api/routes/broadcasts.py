@@ -27,7 +27,8 @@ class BroadcastIn(BaseModel):
     all_learners: bool = Field(False, alias="all", description="Every learner (admins only)")
     text: str | dict[str, str] = Field(
         description="Telegram HTML: one text for everyone, or one per language "
-        '({"en": "…", "bg": "…"}); learners get theirs, else the default language\'s'
+        '({"en": "…", "bg": "…"}); learners get theirs, else their cohort\'s, else '
+        "LT_DEFAULT_LOCALE's, else English's, else any"
     )
     send_at: datetime | None = Field(
         None, description="ISO 8601 with a time zone; absent or past: now"

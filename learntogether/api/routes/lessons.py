@@ -5,7 +5,7 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Body, Path, Query, Response
 from pydantic import BaseModel
 
-from learntogether.api.deps import AdminDep, PageDep, ReaderDep, SessionDep
+from learntogether.api.deps import AdminDep, PageDep, ReaderDep, SessionDep, SettingsDep
 from learntogether.api.schemas import Page, same_slug
 from learntogether.content.render import RenderedLesson
 from learntogether.content.schema import LessonDocument
@@ -60,9 +60,11 @@ async def get_lesson(
     slug: SlugPath,
     session: SessionDep,
     _: ReaderDep,
+    settings: SettingsDep,
     locale: Annotated[str | None, Query(description="Render for a learner in this locale")] = None,
     fallback: Annotated[
-        str | None, Query(description="The cohort's locale, tried before English")
+        str | None,
+        Query(description="The cohort's locale, tried before LT_DEFAULT_LOCALE's and English"),
     ] = None,
     version: Annotated[
         int | None, Query(ge=1, description="Preview this version (default: newest)")
@@ -71,7 +73,12 @@ async def get_lesson(
     if locale is None:
         return await lessons.get_lesson(session, slug)
     info, rendered = await lessons.preview_lesson(
-        session, slug=slug, locale=locale, fallback_locale=fallback, version=version
+        session,
+        slug=slug,
+        locale=locale,
+        fallback_locale=fallback,
+        default_locale=settings.default_locale,
+        version=version,
     )
     return Preview(version=info, lesson=rendered)
 

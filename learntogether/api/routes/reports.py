@@ -21,6 +21,7 @@ from learntogether import charts
 from learntogether.api.csvout import CSV, CSV_MEDIA_TYPE, attachment, csv_table, wants_csv
 from learntogether.api.deps import ReaderDep, SessionDep, SettingsDep
 from learntogether.db.models import Role
+from learntogether.i18n import SOURCE_LOCALE
 from learntogether.services import reports
 from learntogether.services.errors import FieldProblem, InvalidInput
 from learntogether.services.reports import Filters, GroupBy, Period, ReportTable
@@ -161,7 +162,7 @@ async def questions_table(
     ] = None,
     locale: Annotated[
         str, Query(pattern=r"^[a-z]{2,3}$", description="Language of the texts")
-    ] = "en",
+    ] = SOURCE_LOCALE,
 ) -> ReportTable:
     with query_parameters():
         return await reports.questions(

@@ -23,14 +23,16 @@ from __future__ import annotations
 
 import math
 from collections import defaultdict
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 
 from sqlalchemy import case, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from learntogether.content.render import locale_chain, pick_text
+from learntogether.content.render import pick_text
 from learntogether.content.schema import LessonDocument, Question
 from learntogether.db.models import Answer, Lesson, LessonVersion, QuestionKind, QuizAttempt
+from learntogether.i18n import SOURCE_LOCALE, locale_chain
 from learntogether.services.actors import SYSTEM, Actor
 from learntogether.services.quizzes import LIKERT_POINTS, SCORED
 from learntogether.services.reports.query import (
@@ -65,7 +67,7 @@ async def questions(
     *,
     lesson: str,
     version: int | None = None,
-    locale: str = "en",
+    locale: str = SOURCE_LOCALE,
     actor: Actor = SYSTEM,
 ) -> ReportTable:
     """Item analysis of the quiz of ``lesson`` (a slug), texts in ``locale`` (falling back to
@@ -185,7 +187,7 @@ def correlation(n: int, sx: int, sy: int, sxy: int, sxx: int, syy: int) -> float
     return rounded((n * sxy - sx * sy) / math.sqrt(spread))
 
 
-def _rows(question: Question, sums: _Sums, chain: list[str]) -> list[dict[str, Cell]]:
+def _rows(question: Question, sums: _Sums, chain: Sequence[str]) -> list[dict[str, Cell]]:
     key = question.key
     answers = sums.answers
     chosen = sums.chosen

@@ -1,0 +1,106 @@
+"""A learner's languages: the locale policy applied to what the database knows of them."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from learntogether.db.base import utcnow
+from learntogether.db.models import Membership, Role, User
+from learntogether.services import learners
+from tests.factories import create_cohort
+
+
+async def _learner(
+    session: AsyncSession, telegram_id: int, locale: str | None, cohort: str | None = None
+) -> User:
+    learner = await learners.register(
+        session,
+        telegram_id=telegram_id,
+        first_name="Mira",
+        locale=locale or "bg",
+        role=Role.TEACHER,
+        cohort_code=cohort,
+    )
+    learner.locale = locale
+    await session.flush()
+    return learner
+
+
+async def test_romani_learner_in_a_bulgarian_cohort_reads_romani_then_bulgarian(
+    session: AsyncSession,
+) -> None:
+    await create_cohort(session, code="SLV1")
+    learner = await _learner(session, 9101, "rom", cohort="SLV1")
+    locales = await learners.locales(session, learner, default_locale="es")
+    assert locales.content == ("rom", "bg", "es", "en")
+    assert (locales.ui, locales.catalog) == ("rom", "rom>bg>es")
+
+
+async def test_the_cohort_joined_last_decides(session: AsyncSession) -> None:
+    await create_cohort(session, code="SLV1")
+    madrid = await create_cohort(session, code="MAD1", name="Madrid teachers")
+    madrid.locale = "es"
+    learner = await _learner(session, 9102, "rom", cohort="SLV1")
+    await learners.join_cohort(session, learner=learner, code="MAD1")
+    assert (await learners.locales(session, learner, default_locale="en")).content[1] == "es"
+    joined_madrid = await session.scalar(
+        select(Membership).where(Membership.cohort_id == madrid.id)
+    )
+    assert joined_madrid is not None
+    joined_madrid.joined_at = utcnow() - timedelta(days=1)
+    await session.flush()
+    assert (await learners.locales(session, learner, default_locale="en")).content[1] == "bg"
+
+
+async def test_no_language_and_a_cohort_without_one_gets_the_default_locale(
+    session: AsyncSession,
+) -> None:
+    cohort = await create_cohort(session, code="BRU1")
+    cohort.locale = None
+    learner = await _learner(session, 9103, None, cohort="BRU1")
+    locales = await learners.locales(session, learner, default_locale="es")
+    assert (locales.content, locales.ui) == (("es", "en"), "es")
+
+
+async def test_newcomer_reads_their_choice_then_telegrams_language_then_the_invite_cohorts(
+    session: AsyncSession,
+) -> None:
+    await create_cohort(session, code="SLV1")
+
+    async def newcomer(**onboarding: str | None) -> tuple[str, ...]:
+        found = await learners.locales(session, None, default_locale="en", **onboarding)
+        return found.content
+
+    assert await newcomer() == ("en",)
+    assert await newcomer(telegram="pt-BR", invite_cohort="SLV1") == ("bg", "en")
+    assert await newcomer(telegram="es-ES", invite_cohort="SLV1") == ("es", "bg", "en")
+    assert await newcomer(chosen="rom", telegram="es", invite_cohort="SLV1") == ("rom", "bg", "en")
+    assert await newcomer(chosen="rom", invite_cohort="NOPE") == ("rom", "en")
+
+
+async def test_a_choice_made_while_onboarding_again_comes_before_the_saved_one(
+    session: AsyncSession,
+) -> None:
+    await create_cohort(session, code="SLV1")
+    learner = await _learner(session, 9104, "en", cohort="SLV1")
+    locales = await learners.locales(
+        session, learner, default_locale="en", chosen="rom", invite_cohort="OTHER"
+    )
+    assert locales.content == ("rom", "bg", "en")
+
+
+async def test_many_learners_at_once_get_what_each_gets_alone(session: AsyncSession) -> None:
+    await create_cohort(session, code="SLV1")
+    people = [
+        await _learner(session, 9105, "rom", cohort="SLV1"),
+        await _learner(session, 9106, "en"),
+        await _learner(session, 9107, None, cohort="SLV1"),
+    ]
+    together = await learners.locales_of(session, people, default_locale="es")
+    assert together == {
+        person.id: await learners.locales(session, person, default_locale="es") for person in people
+    }
+    assert await learners.locales_of(session, [], default_locale="es") == {}
