@@ -85,17 +85,19 @@ async def _pick_cohort(
 
 async def _overview(session: AsyncSession, actor: Actor, code: str) -> Screen:
     info = await cohorts.get_cohort(session, code=code, actor=actor)
-    quiet = await cohorts.members(session, code=code, actor=actor, behind_only=True)
+    quiet, how_many_quiet = await cohorts.members(
+        session, code=code, actor=actor, behind_only=True, limit=BEHIND_LISTED
+    )
     lines = [
         f"<b>{html.quote(info.name)}</b>",
         ngettext("{count} member", "{count} members", info.members).format(count=info.members),
         ngettext(
             "{count} quiet for {days} days or more",
             "{count} quiet for {days} days or more",
-            len(quiet),
-        ).format(count=len(quiet), days=info.nudge_after_days),
+            how_many_quiet,
+        ).format(count=how_many_quiet, days=info.nudge_after_days),
     ]
-    lines += [f"• {html.quote(member.name or '—')}" for member in quiet[:BEHIND_LISTED]]
+    lines += [f"• {html.quote(member.name or '—')}" for member in quiet]
     builder = InlineKeyboardBuilder()
     builder.button(
         text=_("👋 Nudge the quiet ones"), callback_data=CohortAction(action="nudge", code=code)

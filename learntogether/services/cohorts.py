@@ -224,9 +224,16 @@ def _members_query(cohort: Cohort, now: datetime) -> Select[User, datetime, Any,
 
 
 async def members(
-    session: AsyncSession, *, code: str, actor: Actor, behind_only: bool = False
-) -> list[Member]:
-    """Who is in the cohort, how far they got, and whether they have gone quiet."""
+    session: AsyncSession,
+    *,
+    code: str,
+    actor: Actor,
+    limit: int,
+    offset: int = 0,
+    behind_only: bool = False,
+) -> tuple[list[Member], int]:
+    """Who is in the cohort, how far they got, and whether they have gone quiet: a page of them
+    in the order they joined, and how many there are."""
     cohort = await find_in_scope(session, code, actor)
     now = utcnow()
     query = _members_query(cohort, now)
@@ -234,7 +241,10 @@ async def members(
         query = query.where(
             User.status == UserStatus.ACTIVE, quiet_since(cohort.nudge_after_days, now)
         )
-    rows = await session.execute(query.order_by(Membership.joined_at, User.id))
+    total = await session.scalar(select(func.count()).select_from(query.subquery())) or 0
+    rows = await session.execute(
+        query.order_by(Membership.joined_at, User.id).limit(limit).offset(offset)
+    )
     return [
         Member(
             user_id=user.id,
@@ -247,7 +257,7 @@ async def members(
             behind=bool(behind),
         )
         for user, joined_at, done, behind in rows
-    ]
+    ], total
 
 
 async def add_mediator(session: AsyncSession, *, code: str, user_id: int, actor: Actor) -> None:

@@ -182,15 +182,23 @@ async def get_event(session: AsyncSession, *, event_id: int, actor: Actor) -> Ev
     return await _info(session, event, cohort)
 
 
-async def list_events(session: AsyncSession, *, cohort_code: str, actor: Actor) -> list[EventInfo]:
-    """The cohort's workshops, newest first, with their figures in a fixed number of queries."""
+async def list_events(
+    session: AsyncSession, *, cohort_code: str, actor: Actor, limit: int, offset: int = 0
+) -> tuple[list[EventInfo], int]:
+    """A page of the cohort's workshops, newest first, with their figures in a fixed number of
+    queries, and how many there are."""
     cohort = await find_in_scope(session, cohort_code, actor)
+    total = await session.scalar(
+        select(func.count()).select_from(Event).where(Event.cohort_id == cohort.id)
+    )
     found = await session.scalars(
         select(Event)
         .where(Event.cohort_id == cohort.id)
         .order_by(Event.starts_at.desc(), Event.id.desc())
+        .limit(limit)
+        .offset(offset)
     )
-    return await _infos(session, found.all(), cohort)
+    return await _infos(session, found.all(), cohort), total or 0
 
 
 async def attendance(session: AsyncSession, *, event_id: int, actor: Actor) -> list[Attendee]:

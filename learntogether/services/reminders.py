@@ -15,7 +15,7 @@ from typing import Annotated, Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
-from sqlalchemy import ColumnElement, and_, delete, exists, or_, select
+from sqlalchemy import ColumnElement, and_, delete, exists, func, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from learntogether.db.base import utcnow
@@ -137,14 +137,22 @@ async def create_reminder(
 
 
 async def list_reminders(
-    session: AsyncSession, *, cohort_code: str, actor: Actor
-) -> list[ReminderInfo]:
+    session: AsyncSession, *, cohort_code: str, actor: Actor, limit: int, offset: int = 0
+) -> tuple[list[ReminderInfo], int]:
+    """A page of the cohort's recurring reminders, oldest first, and how many there are."""
     cohort = await find_in_scope(session, cohort_code, actor)
+    total = await session.scalar(
+        select(func.count()).select_from(Reminder).where(Reminder.cohort_id == cohort.id)
+    )
     found = await session.scalars(
-        select(Reminder).where(Reminder.cohort_id == cohort.id).order_by(Reminder.id)
+        select(Reminder)
+        .where(Reminder.cohort_id == cohort.id)
+        .order_by(Reminder.id)
+        .limit(limit)
+        .offset(offset)
     )
     now = utcnow()
-    return [_info(reminder, cohort.code, now) for reminder in found]
+    return [_info(reminder, cohort.code, now) for reminder in found], total or 0
 
 
 async def delete_reminder(

@@ -112,13 +112,13 @@ async def test_members_show_progress_and_who_is_behind(
         assert learner is not None
         learner.last_active_at = utcnow() - timedelta(days=8)
         await session.commit()
-    members = (await client.get("/api/v1/cohorts/SLV1/members", headers=headers)).json()
+    members = (await client.get("/api/v1/cohorts/SLV1/members", headers=headers)).json()["items"]
     assert [(m["name"], m["behind"], m["lessons_completed"]) for m in members] == [
         ("Ana", False, 0),
         ("Ivo", True, 0),
     ]
     behind = await client.get("/api/v1/cohorts/SLV1/members?behind=true", headers=headers)
-    assert [member["user_id"] for member in behind.json()] == [quiet.id]
+    assert [member["user_id"] for member in behind.json()["items"]] == [quiet.id]
     assert active.id != quiet.id
     cohort = (await client.get("/api/v1/cohorts/SLV1", headers=headers)).json()
     assert cohort["members"] == 2
@@ -157,3 +157,19 @@ async def test_invite_link_is_null_while_the_bot_is_unknown(
         )
     assert response.status_code == 201
     assert (response.json()["invite_payload"], response.json()["invite_link"]) == ("c-A1", None)
+
+
+async def test_members_come_a_page_at_a_time_with_their_total(
+    client: AsyncClient, session_maker: async_sessionmaker[AsyncSession]
+) -> None:
+    headers = await admin(session_maker)
+    await client.post("/api/v1/cohorts", json={"name": "Sliven", "code": "SLV1"}, headers=headers)
+    for telegram_id in range(9401, 9406):
+        await create_learner(session_maker, telegram_id, cohort="SLV1")
+    page = await client.get(
+        "/api/v1/cohorts/SLV1/members", params={"limit": 2, "offset": 2}, headers=headers
+    )
+    body = page.json()
+    assert (body["total"], body["limit"], body["offset"], len(body["items"])) == (5, 2, 2, 2)
+    too_many = await client.get("/api/v1/cohorts/SLV1/members?limit=501", headers=headers)
+    assert too_many.status_code == 422

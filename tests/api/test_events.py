@@ -60,7 +60,7 @@ async def test_workshop_has_a_check_in_link_and_a_qr_code(
     assert qr.headers["content-type"] == "image/png"
     assert qr.content.startswith(b"\x89PNG\r\n\x1a\n")
     listed = await client.get("/api/v1/cohorts/SLV1/events", headers=admin)
-    assert [item["id"] for item in listed.json()] == [event["id"]]
+    assert [item["id"] for item in listed.json()["items"]] == [event["id"]]
 
 
 async def test_bad_workshop_fields_are_422_with_paths(

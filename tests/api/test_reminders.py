@@ -50,10 +50,10 @@ async def test_reminder_is_created_listed_and_stopped(
         in_sofia.utcoffset(),
     )
     listed = await client.get("/api/v1/cohorts/SLV1/reminders", headers=admin)
-    assert [item["id"] for item in listed.json()] == [reminder["id"]]
+    assert [item["id"] for item in listed.json()["items"]] == [reminder["id"]]
     deleted = await client.delete(f"/api/v1/reminders/{reminder['id']}", headers=admin)
     assert deleted.status_code == 204
-    assert (await client.get("/api/v1/cohorts/SLV1/reminders", headers=admin)).json() == []
+    assert (await client.get("/api/v1/cohorts/SLV1/reminders", headers=admin)).json()["items"] == []
     gone = await client.delete(f"/api/v1/reminders/{reminder['id']}", headers=admin)
     assert gone.status_code == 404
 
@@ -148,7 +148,7 @@ async def test_a_reminder_on_a_date_that_never_comes_is_422_naming_the_cron(
         [error] = response.json()["errors"]
         assert error["path"] == "$.cron"
         assert "no run in the next five years" in error["message"]
-    assert (await client.get("/api/v1/cohorts/SLV1/reminders", headers=admin)).json() == []
+    assert (await client.get("/api/v1/cohorts/SLV1/reminders", headers=admin)).json()["items"] == []
 
 
 async def test_a_cron_that_is_not_standard_cron_is_422_naming_the_field(

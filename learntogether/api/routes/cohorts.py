@@ -88,9 +88,18 @@ async def list_members(
     code: Code,
     session: SessionDep,
     actor: MediatorDep,
+    page: PageDep,
     behind: Annotated[bool, Query(description="Only those with no recent activity")] = False,
-) -> list[Member]:
-    return await cohorts.members(session, code=code, actor=actor, behind_only=behind)
+) -> Page[Member]:
+    found, total = await cohorts.members(
+        session,
+        code=code,
+        actor=actor,
+        behind_only=behind,
+        limit=page.limit,
+        offset=page.offset,
+    )
+    return Page.of(found, total=total, limit=page.limit, offset=page.offset)
 
 
 @router.post("/{code}/mediators", status_code=204, summary="Let a learner mediate this cohort")

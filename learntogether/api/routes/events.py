@@ -8,8 +8,8 @@ from typing import Annotated
 from fastapi import APIRouter, Body, Path, Response
 from pydantic import BaseModel
 
-from learntogether.api.deps import BotUsernameDep, MediatorDep, SessionDep
-from learntogether.api.schemas import StrictBody
+from learntogether.api.deps import BotUsernameDep, MediatorDep, PageDep, SessionDep
+from learntogether.api.schemas import Page, StrictBody
 from learntogether.deeplinks import deep_link, qr_png
 from learntogether.services import events
 from learntogether.services.errors import Conflict
@@ -76,9 +76,13 @@ async def list_events(
     session: SessionDep,
     actor: MediatorDep,
     username: BotUsernameDep,
-) -> list[EventOut]:
-    found = await events.list_events(session, cohort_code=code, actor=actor)
-    return [EventOut.of(info, username) for info in found]
+    page: PageDep,
+) -> Page[EventOut]:
+    found, total = await events.list_events(
+        session, cohort_code=code, actor=actor, limit=page.limit, offset=page.offset
+    )
+    out = [EventOut.of(info, username) for info in found]
+    return Page.of(out, total=total, limit=page.limit, offset=page.offset)
 
 
 @router.get("/events/{event_id}", summary="A workshop with its attendance list")

@@ -6,7 +6,8 @@ from typing import Annotated
 
 from fastapi import APIRouter, Body, Path, Response
 
-from learntogether.api.deps import MediatorDep, SessionDep, SettingsDep
+from learntogether.api.deps import MediatorDep, PageDep, SessionDep, SettingsDep
+from learntogether.api.schemas import Page
 from learntogether.services import reminders
 from learntogether.services.reminders import NudgeResult, ReminderInfo, ReminderInput
 
@@ -33,8 +34,13 @@ async def create_reminder(
 
 
 @router.get("/cohorts/{code}/reminders", summary="A cohort's recurring reminders")
-async def list_reminders(code: Code, session: SessionDep, actor: MediatorDep) -> list[ReminderInfo]:
-    return await reminders.list_reminders(session, cohort_code=code, actor=actor)
+async def list_reminders(
+    code: Code, session: SessionDep, actor: MediatorDep, page: PageDep
+) -> Page[ReminderInfo]:
+    found, total = await reminders.list_reminders(
+        session, cohort_code=code, actor=actor, limit=page.limit, offset=page.offset
+    )
+    return Page.of(found, total=total, limit=page.limit, offset=page.offset)
 
 
 @router.delete("/reminders/{reminder_id}", status_code=204, summary="Stop a recurring reminder")
