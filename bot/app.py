@@ -24,6 +24,7 @@ from bot.middlewares import (
     LearnerMiddleware,
     LocalesMiddleware,
     OneUpdatePerUser,
+    UpdateOnce,
 )
 from bot.retry import WaitOutFloodLimits
 from learntogether.config import Settings
@@ -63,6 +64,8 @@ def create_dispatcher(
         i18n=i18n,
         session_maker=session_maker,
     )
+    shared = dispatcher.storage.redis if isinstance(dispatcher.storage, RedisStorage) else None
+    dispatcher.update.outer_middleware(UpdateOnce(shared))
     dispatcher.update.outer_middleware(OneUpdatePerUser())
     dispatcher.update.outer_middleware(DbSessionMiddleware(session_maker))
     dispatcher.update.outer_middleware(LearnerMiddleware())

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import asyncio
+import logging
+from collections import OrderedDict
 from collections.abc import Awaitable, Callable
 from contextvars import ContextVar
 from typing import TYPE_CHECKING, Any
@@ -14,6 +16,8 @@ from aiogram.methods import TelegramMethod
 from aiogram.methods.base import Response, TelegramType
 from aiogram.types import TelegramObject, Update, User
 from aiogram.utils.i18n import I18nMiddleware
+from redis.asyncio import Redis
+from redis.exceptions import RedisError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from learntogether.db.models import User as Learner
@@ -23,9 +27,64 @@ from learntogether.services import actors, learners
 if TYPE_CHECKING:
     from aiogram import Bot
 
+log = logging.getLogger(__name__)
+
 Handler = Callable[[TelegramObject, dict[str, Any]], Awaitable[Any]]
 # Updates that mean the person is there: they wrote, pressed or answered.
 _PRESENCE = ("message", "callback_query", "poll_answer")
+
+
+class UpdateOnce(BaseMiddleware):
+    """Handles each ``update_id`` once: Telegram delivers a webhook update again when it thinks
+    the first delivery failed, and the learner must not get two answers.
+
+    Updates seen are remembered for a day (Telegram keeps an update no longer): in Redis when the
+    bot processes share it, else (and while Redis cannot be reached) in this process, the newest
+    ``remembered`` of them. An update whose handling failed is forgotten, so a redelivery can
+    succeed.
+    """
+
+    TTL_SECONDS = 24 * 60 * 60
+
+    def __init__(self, redis: Redis | None = None, *, remembered: int = 10_000) -> None:
+        self.redis = redis
+        self.remembered = remembered
+        self._seen: OrderedDict[int, None] = OrderedDict()
+
+    async def __call__(self, handler: Handler, event: TelegramObject, data: dict[str, Any]) -> Any:
+        if not isinstance(event, Update):
+            return await handler(event, data)
+        bot: Bot = data["bot"]
+        key = f"lt:update:{bot.id}:{event.update_id}"
+        if not await self._first(key, event.update_id):
+            log.info("update %d was delivered again; handled once", event.update_id)
+            return None
+        try:
+            return await handler(event, data)
+        except BaseException:
+            await self._forget(key, event.update_id)
+            raise
+
+    async def _first(self, key: str, update_id: int) -> bool:
+        if self.redis is not None:
+            try:
+                return bool(await self.redis.set(key, 1, nx=True, ex=self.TTL_SECONDS))
+            except RedisError as error:
+                log.warning("updates de-duplicated in this process only: %s", error)
+        if update_id in self._seen:
+            return False
+        self._seen[update_id] = None
+        if len(self._seen) > self.remembered:
+            self._seen.popitem(last=False)
+        return True
+
+    async def _forget(self, key: str, update_id: int) -> None:
+        self._seen.pop(update_id, None)
+        if self.redis is not None:
+            try:
+                await self.redis.delete(key)
+            except RedisError as error:
+                log.warning("could not forget failed update %d: %s", update_id, error)
 
 
 class OneUpdatePerUser(BaseMiddleware):

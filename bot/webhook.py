@@ -11,6 +11,7 @@ from aiogram import Bot, Dispatcher
 from aiogram.types import Update
 from fastapi import APIRouter, Body, Header
 from fastapi.responses import JSONResponse, Response
+from pydantic import ValidationError
 
 from learntogether.api.errors import problem
 
@@ -56,7 +57,13 @@ def create_webhook_router(feeder: WebhookFeeder, *, path: str, secret: str) -> A
     ) -> Response:
         if token is None or not hmac.compare_digest(token.encode(), secret.encode()):
             return problem(401, "Missing or wrong secret token.")
-        feeder.feed(Update.model_validate(update, context={"bot": feeder.bot}))
+        try:
+            parsed = Update.model_validate(update, context={"bot": feeder.bot})
+        except ValidationError as error:
+            # Not from Telegram (which never sends such a thing): say what is wrong, once.
+            log.warning("webhook refused a body that is no update: %s", error.errors()[0]["msg"])
+            return problem(400, "The body is not a Telegram update (it needs an update_id).")
+        feeder.feed(parsed)
         return JSONResponse({"ok": True})
 
     return router

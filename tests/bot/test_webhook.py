@@ -84,3 +84,44 @@ async def test_update_without_the_right_secret_is_refused(
     assert response.headers["content-type"] == "application/problem+json"
     await asyncio.sleep(0.2)
     assert standin.calls_of("sendMessage") == []
+
+
+def _start_from(user_id: int, update_id: int) -> dict[str, object]:
+    return {
+        "update_id": update_id,
+        "message": {
+            "message_id": update_id,
+            "date": 0,
+            "chat": {"id": user_id, "type": "private"},
+            "from": {"id": user_id, "is_bot": False, "first_name": "Rui", "language_code": "en"},
+            "text": "/start",
+        },
+    }
+
+
+async def test_an_update_delivered_twice_is_answered_once(
+    standin: BotAPIStandIn, webhook_api: str
+) -> None:
+    await standin.wait_for_call("setWebhook")
+    rui = standin.add_user(2004, first_name="Rui", language_code="en")
+    headers = {"X-Telegram-Bot-Api-Secret-Token": SECRET}
+    async with httpx.AsyncClient() as http:
+        for _ in range(2):
+            response = await http.post(
+                f"{webhook_api}/hook", json=_start_from(2004, 7001), headers=headers
+            )
+            assert response.status_code == 200
+    await rui.next_message()
+    await asyncio.sleep(0.5)
+    assert len(rui.messages) == 1
+
+
+@pytest.mark.parametrize("body", [{}, {"update_id": "x"}, {"message": {}}])
+async def test_a_body_that_is_no_update_is_a_400_not_a_crash(
+    standin: BotAPIStandIn, webhook_api: str, body: dict[str, object]
+) -> None:
+    headers = {"X-Telegram-Bot-Api-Secret-Token": SECRET}
+    async with httpx.AsyncClient() as http:
+        response = await http.post(f"{webhook_api}/hook", json=body, headers=headers)
+    assert response.status_code == 400
+    assert response.headers["content-type"] == "application/problem+json"
