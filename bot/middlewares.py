@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING, Any
 from aiogram import BaseMiddleware
 from aiogram.client.session.middlewares.base import BaseRequestMiddleware, NextRequestMiddlewareType
 from aiogram.fsm.context import FSMContext
-from aiogram.methods import TelegramMethod
+from aiogram.methods import AnswerCallbackQuery, TelegramMethod
 from aiogram.methods.base import Response, TelegramType
 from aiogram.types import TelegramObject, Update, User
 from aiogram.utils.i18n import I18nMiddleware
@@ -115,6 +115,15 @@ class OneUpdatePerUser(BaseMiddleware):
 
 # The session of the update being handled, for CommitBeforeReplying.
 _update_session: ContextVar[AsyncSession | None] = ContextVar("update_session", default=None)
+# The callback queries answered while handling the update: an error handler must not answer one
+# twice (Telegram refuses it as "query is too old"). Set afresh for each update and never reset,
+# so that the error handler, which runs after the update's middlewares have returned, sees it.
+_answered_queries: ContextVar[set[str] | None] = ContextVar("answered_queries", default=None)
+
+
+def query_answered(query_id: str) -> bool:
+    """Whether the bot already answered this callback query while handling the update."""
+    return query_id in (_answered_queries.get() or set())
 
 
 class DbSessionMiddleware(BaseMiddleware):
@@ -124,6 +133,7 @@ class DbSessionMiddleware(BaseMiddleware):
         self.session_maker = session_maker
 
     async def __call__(self, handler: Handler, event: TelegramObject, data: dict[str, Any]) -> Any:
+        _answered_queries.set(set())
         async with self.session_maker() as session:
             data["session"] = session
             token = _update_session.set(session)
@@ -151,6 +161,9 @@ class CommitBeforeReplying(BaseRequestMiddleware):
         session = _update_session.get()
         if session is not None and session.in_transaction():
             await session.commit()
+        answered = _answered_queries.get()
+        if isinstance(method, AnswerCallbackQuery) and answered is not None:
+            answered.add(method.callback_query_id)
         return await make_request(bot, method)
 
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import io
 import logging
+import re
 
 import segno
 from aiogram import Bot
@@ -16,8 +17,17 @@ from learntogether.config import Settings
 log = logging.getLogger(__name__)
 
 
+# What a t.me link's start parameter can hold: 1 to 64 of A-Z, a-z, 0-9, _ and -.
+_PAYLOAD = re.compile(r"[A-Za-z0-9_-]{1,64}")
+
+
 def deep_link(username: str, payload: str) -> str:
     return f"https://t.me/{username}?start={payload}"
+
+
+def start_payload(args: str | None) -> str | None:
+    """The payload of ``/start``, or None for none or for one no link could carry (forged)."""
+    return args if args is not None and _PAYLOAD.fullmatch(args) else None
 
 
 def qr_png(link: str) -> bytes:

@@ -188,8 +188,14 @@ async def send_chart(
 
 
 async def ask_workshop_title(
-    query: CallbackQuery, callback_data: CohortAction, state: FSMContext
+    query: CallbackQuery,
+    callback_data: CohortAction,
+    state: FSMContext,
+    session: AsyncSession,
+    actor: Actor,
 ) -> None:
+    # A forged or stale button for a cohort that is not (or no longer) theirs opens nothing.
+    await cohorts.get_cohort(session, code=callback_data.code, actor=actor)
     await state.set_state(Mediating.workshop_title)
     await state.update_data(code=callback_data.code)
     await query.answer()
@@ -226,8 +232,13 @@ async def broadcast_command(
 
 
 async def pick_broadcast_cohort(
-    query: CallbackQuery, callback_data: CohortAction, state: FSMContext
+    query: CallbackQuery,
+    callback_data: CohortAction,
+    state: FSMContext,
+    session: AsyncSession,
+    actor: Actor,
 ) -> None:
+    await cohorts.get_cohort(session, code=callback_data.code, actor=actor)
     await query.answer()
     if isinstance(query.message, Message):
         await _ask_text(query.message, state, callback_data.code)

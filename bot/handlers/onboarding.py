@@ -22,6 +22,7 @@ from bot.texts import privacy_notice
 from bot.views import Screen, show
 from learntogether.config import Settings
 from learntogether.db.models import Role, User
+from learntogether.deeplinks import start_payload
 from learntogether.i18n import LANGUAGE_NAMES, Locales
 from learntogether.services import catalogue, events, learners
 
@@ -47,8 +48,9 @@ async def start(
     learner: User | None,
     locales: Locales,
 ) -> None:
-    event_code = _event_from_payload(command.args)
-    cohort_code = await _cohort_from_payload(message, command.args, session)
+    payload = start_payload(command.args)
+    event_code = _event_from_payload(payload)
+    cohort_code = await _cohort_from_payload(message, payload, session)
     if learner is not None and learners.has_consented(learner):
         await state.clear()
         if event_code is not None:

@@ -143,6 +143,11 @@ class SimUser:
             raise AssertionError(f"Button {button!r} has no callback_data to send: {found}")
         return self._standin._new_callback_query(self, target, found["callback_data"])
 
+    async def press_forged(self, data: str, message: JSON | int | None = None) -> str:
+        """Send a callback query with ``data`` no button carries (a forged or mangled client's),
+        from ``message`` or the latest message with an inline keyboard; return its id."""
+        return self._standin._new_callback_query(self, self._keyboard_message(message), data)
+
     async def answer_poll(self, message_or_poll_id: JSON | str, option_ids: list[int]) -> None:
         """Vote in a non-anonymous poll the bot sent (an empty list retracts the vote).
 
