@@ -11,7 +11,7 @@ from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, generate_l
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from learntogether import __version__
-from learntogether.api.deps import known_query_parameters
+from learntogether.api.deps import known_query_parameters, no_nul_characters
 from learntogether.api.errors import install_error_handlers
 from learntogether.api.middleware import BodySizeLimit, RequestMetrics
 from learntogether.api.ratelimit import ClientRateLimit
@@ -74,7 +74,10 @@ def create_app(
     )
     install_error_handlers(app)
 
-    api = APIRouter(prefix=API_PREFIX, dependencies=[Depends(known_query_parameters)])
+    api = APIRouter(
+        prefix=API_PREFIX,
+        dependencies=[Depends(known_query_parameters), Depends(no_nul_characters)],
+    )
     api.include_router(tokens.router)
     api.include_router(tracks.router)
     api.include_router(lessons.router)

@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Callable, Coroutine
+import json
+from collections.abc import AsyncIterator, Callable, Coroutine, Iterator
 from typing import Annotated, Any
 
 from fastapi import Depends, Query, Request
@@ -106,7 +107,7 @@ class PageParams(BaseModel):
 
 def page_params(
     limit: Annotated[int, Query(ge=1, le=500, description="How many items at most")] = 50,
-    offset: Annotated[int, Query(ge=0, description="How many items to skip")] = 0,
+    offset: Annotated[int, Query(ge=0, le=2**62, description="How many items to skip")] = 0,
 ) -> PageParams:
     return PageParams(limit=limit, offset=offset)
 
@@ -138,4 +139,41 @@ def known_query_parameters(request: Request) -> None:
                 FieldProblem(f"query.{name}", f"unknown parameter; this takes {takes}")
                 for name in unknown
             ],
+        )
+
+
+def _nul_paths(value: Any, path: str) -> Iterator[str]:
+    """The JSON paths of strings (keys included) holding a NUL character."""
+    if isinstance(value, str):
+        if "\x00" in value:
+            yield path
+    elif isinstance(value, dict):
+        for key, item in value.items():
+            if "\x00" in key:
+                yield path
+            yield from _nul_paths(item, f"{path}.{key}")
+    elif isinstance(value, list):
+        for index, item in enumerate(value):
+            yield from _nul_paths(item, f"{path}[{index}]")
+
+
+async def no_nul_characters(request: Request) -> None:
+    """Refuse a NUL character in the path, the query or a JSON body: no text column stores one
+    (PostgreSQL refuses it), and no name, code or lesson needs one."""
+    found = [f"path.{name}" for name, value in request.path_params.items() if "\x00" in str(value)]
+    found += [
+        f"query.{name}"
+        for name, value in request.query_params.multi_items()
+        if "\x00" in name or "\x00" in value
+    ]
+    body = await request.body()
+    if b"\\u0000" in body or b"\x00" in body:
+        try:
+            found += _nul_paths(json.loads(body), "$")
+        except ValueError:
+            found.append("$")
+    if found:
+        raise InvalidInput(
+            "The request holds a NUL character.",
+            [FieldProblem(path, "must not contain a NUL character") for path in found],
         )

@@ -20,6 +20,7 @@ from learntogether.services import audit, learners, player, quizzes
 from learntogether.services.actors import Actor
 from learntogether.services.cohorts import find_in_scope
 from learntogether.services.errors import FieldProblem, InvalidInput
+from learntogether.services.inputs import RowId
 
 
 class ParticipantInput(BaseModel):
@@ -37,9 +38,10 @@ class ParticipantInput(BaseModel):
 class AssistedAnswer(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    key: str
-    choice: list[int] = Field(
+    key: Annotated[str, StringConstraints(max_length=64)]
+    choice: list[Annotated[int, Field(ge=0, le=100)]] = Field(
         default_factory=list,
+        max_length=20,
         description="Option indexes from 0; for a likert question the one point 1 to 5",
     )
     text: Annotated[str, StringConstraints(max_length=2000)] | None = None
@@ -48,9 +50,9 @@ class AssistedAnswer(BaseModel):
 class AssistedQuiz(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    user_id: int
-    lesson: str = Field(description="The lesson's slug")
-    answers: list[AssistedAnswer]
+    user_id: RowId
+    lesson: str = Field(description="The lesson's slug", max_length=64)
+    answers: list[AssistedAnswer] = Field(max_length=200)
 
 
 @dataclass(frozen=True)

@@ -9,6 +9,7 @@ from typing import Annotated, Any
 
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints, field_validator
 from sqlalchemy import ColumnElement, Select, func, select
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import selectinload
 
@@ -52,7 +53,9 @@ class CohortInput(BaseModel):
     municipality: Place | None = None
     school: Text | None = None
     locale: str | None = None
-    tracks: list[str] = Field(default_factory=list)
+    tracks: list[Annotated[str, StringConstraints(max_length=64)]] = Field(
+        default_factory=list, max_length=100
+    )
     nudge_after_days: int = Field(default=7, ge=1, le=90)
 
     @field_validator("locale")
@@ -166,8 +169,12 @@ async def create_cohort(session: AsyncSession, *, data: CohortInput, actor: Acto
         nudge_after_days=data.nudge_after_days,
         tracks=tracks,
     )
-    session.add(cohort)
-    await session.flush()
+    try:
+        async with session.begin_nested():
+            session.add(cohort)
+    except IntegrityError:
+        # Another request created the same code between the check above and this insert.
+        raise Conflict(f"A cohort with the code {code!r} exists already.") from None
     await audit.record_change(
         session,
         actor=actor,

@@ -32,6 +32,7 @@ from learntogether.db.models import Cohort, Goal, GoalMeasure, Role, Track
 from learntogether.services.actors import SYSTEM, Actor
 from learntogether.services.audit import record_change
 from learntogether.services.errors import FieldProblem, InvalidInput, NotFound
+from learntogether.services.inputs import Day
 from learntogether.services.reports.participation import Figure, participation
 from learntogether.services.reports.query import Filters
 
@@ -72,8 +73,8 @@ class GoalSpec(BaseModel):
     """A track's slug: only that track's lessons, completions or certificates count."""
     filters: GoalFilters = GoalFilters()
     target: Annotated[int, Field(gt=0)]
-    starts_on: date | None = None
-    deadline: date
+    starts_on: Day | None = None
+    deadline: Day
 
 
 @dataclass(frozen=True)

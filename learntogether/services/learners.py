@@ -31,7 +31,8 @@ from learntogether.db.models import (
 )
 from learntogether.i18n import Locales, learner_locales, negotiate_locale
 from learntogether.services import activity
-from learntogether.services.errors import InvalidInput, NotFound
+from learntogether.services.errors import FieldProblem, InvalidInput, NotFound
+from learntogether.services.inputs import zone_problem
 
 # Bump when the privacy notice changes: learners are asked again.
 PRIVACY_VERSION = "2026-11"
@@ -440,10 +441,9 @@ async def set_reminders(
 ) -> LearnerSettings:
     """Change reminder settings; ``quiet_hours=None`` clears them, ``False`` leaves them alone."""
     if timezone is not None:
-        try:
-            ZoneInfo(timezone)
-        except (ZoneInfoNotFoundError, ValueError):
-            raise InvalidInput(f"Unknown time zone {timezone!r}.") from None
+        problem = zone_problem(timezone)
+        if problem is not None:
+            raise InvalidInput(problem, [FieldProblem("$.timezone", problem)])
         learner.timezone = timezone
     if enabled is not None:
         learner.reminders_enabled = enabled

@@ -12,7 +12,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime, time, timedelta
 from typing import Annotated, Any
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+from zoneinfo import ZoneInfo
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 from sqlalchemy import ColumnElement, and_, delete, exists, func, or_, select
@@ -33,6 +33,7 @@ from learntogether.services import audit, broadcasts
 from learntogether.services.actors import Actor
 from learntogether.services.cohorts import find_in_scope, quiet_since
 from learntogether.services.cron import check_cron, next_run, validate_cron
+from learntogether.services.inputs import TimeZoneName
 from learntogether.services.learners import COUNTRY_TIMEZONES, zone_of
 
 # A reminder that fell due while no scheduler ran is still sent if it is at most this late;
@@ -52,25 +53,19 @@ class ReminderInput(BaseModel):
     cron: Annotated[
         str,
         Field(
+            min_length=1,
+            max_length=100,
             description=(
                 "Standard five-field cron: minute hour day month weekday (0 and 7 are Sunday,"
                 " 1 Monday); with a day of the month and a weekday, either"
-            )
+            ),
         ),
     ]
-    timezone: str | None = Field(default=None, description="Default: the cohort country's zone")
+    timezone: TimeZoneName | None = Field(
+        default=None, description="Default: the cohort country's zone"
+    )
     text: str | dict[str, str]
     enabled: bool = True
-
-    @field_validator("timezone")
-    @classmethod
-    def _known_zone(cls, value: str | None) -> str | None:
-        if value is not None:
-            try:
-                ZoneInfo(value)
-            except (ZoneInfoNotFoundError, ValueError):
-                raise ValueError(f"'{value}' is not a time zone (e.g. Europe/Sofia)") from None
-        return value
 
     @field_validator("cron")
     @classmethod

@@ -29,6 +29,8 @@ TOKEN_PREFIX = "lt"  # noqa: S105 (the public start of every token)
 # Writing last_used_at on every request would serialize SQLite writers for nothing.
 LAST_USED_RESOLUTION = timedelta(minutes=1)
 _DUMMY_HASH = hashlib.sha256(b"no such token").hexdigest()
+NAME_LENGTH = 64
+"""Room for ``token:<name>`` in the audit log's and broadcasts' 100-character actor columns."""
 
 
 @dataclass(frozen=True)
@@ -93,6 +95,11 @@ async def create_token(
     codes = sorted(set(cohort_codes or []))
     if not name:
         raise InvalidInput("A token needs a name.", [FieldProblem("$.name", "must not be empty")])
+    if len(name) > NAME_LENGTH:
+        raise InvalidInput(
+            "The token's name is too long.",
+            [FieldProblem("$.name", f"at most {NAME_LENGTH} characters, not {len(name)}")],
+        )
     if role is TokenRole.MEDIATOR and not codes:
         raise InvalidInput(
             "A mediator token needs at least one cohort.",

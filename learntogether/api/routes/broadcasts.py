@@ -1,6 +1,5 @@
 from __future__ import annotations
 
-from datetime import datetime
 from typing import Annotated
 
 from fastapi import APIRouter, Path, Query
@@ -11,10 +10,11 @@ from learntogether.api.schemas import Page
 from learntogether.db.models import BroadcastKind
 from learntogether.services import broadcasts
 from learntogether.services.broadcasts import BroadcastInfo
+from learntogether.services.inputs import MAX_ROW_ID, Moment
 
 router = APIRouter(prefix="/broadcasts", tags=["broadcasts"])
 # Admins everywhere, mediators within their cohorts; viewers read reports only.
-BroadcastId = Annotated[int, Path(ge=1, description="The broadcast's id")]
+BroadcastId = Annotated[int, Path(ge=1, le=MAX_ROW_ID, description="The broadcast's id")]
 
 
 class BroadcastIn(BaseModel):
@@ -23,14 +23,16 @@ class BroadcastIn(BaseModel):
     model_config = ConfigDict(extra="forbid", populate_by_name=True)
 
     cohort: str | None = Field(None, description="One cohort's code")
-    cohorts: list[str] | None = Field(None, description="Several cohorts' codes")
+    cohorts: list[Annotated[str, Field(max_length=64)]] | None = Field(
+        None, description="Several cohorts' codes", max_length=500
+    )
     all_learners: bool = Field(False, alias="all", description="Every learner (admins only)")
     text: str | dict[str, str] = Field(
         description="Telegram HTML: one text for everyone, or one per language "
         '({"en": "…", "bg": "…"}); learners get theirs, else their cohort\'s, else '
         "LT_DEFAULT_LOCALE's, else English's, else any"
     )
-    send_at: datetime | None = Field(
+    send_at: Moment | None = Field(
         None, description="ISO 8601 with a time zone; absent or past: now"
     )
 

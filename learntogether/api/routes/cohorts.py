@@ -17,6 +17,7 @@ from learntogether.api.schemas import Page, StrictBody
 from learntogether.deeplinks import deep_link
 from learntogether.services import cohorts
 from learntogether.services.cohorts import CohortInfo, CohortInput, Member
+from learntogether.services.inputs import RowId
 
 router = APIRouter(prefix="/cohorts", tags=["cohorts"])
 
@@ -50,7 +51,7 @@ class CohortOut(BaseModel):
 
 
 class MediatorIn(StrictBody):
-    user_id: int
+    user_id: RowId
 
 
 @router.post("", status_code=201, summary="Create a cohort and its invite link")

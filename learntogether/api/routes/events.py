@@ -14,10 +14,11 @@ from learntogether.deeplinks import deep_link, qr_png
 from learntogether.services import events
 from learntogether.services.errors import Conflict
 from learntogether.services.events import Attendee, EventInfo, EventInput
+from learntogether.services.inputs import MAX_ROW_ID, RowId
 
 router = APIRouter(tags=["events"])
 
-EventId = Annotated[int, Path(description="The workshop's id")]
+EventId = Annotated[int, Path(ge=1, le=MAX_ROW_ID, description="The workshop's id")]
 
 
 class EventOut(BaseModel):
@@ -45,7 +46,7 @@ class EventWithAttendance(EventOut):
 
 
 class CheckInIn(StrictBody):
-    user_id: int
+    user_id: RowId
 
 
 class CheckInOut(BaseModel):

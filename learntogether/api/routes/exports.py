@@ -4,10 +4,10 @@ from typing import Annotated
 
 from fastapi import APIRouter, Query
 from fastapi.responses import StreamingResponse
-from pydantic import AwareDatetime
 
 from learntogether.api.deps import ReaderDep, SessionDep, SessionMakerDep, SettingsDep
 from learntogether.services import exports
+from learntogether.services.inputs import AwareMoment
 from learntogether.xapi import VERSION_HEADER, XAPI_VERSION
 
 router = APIRouter(prefix="/exports", tags=["exports"])
@@ -32,10 +32,10 @@ async def export_xapi(
     settings: SettingsDep,
     session_maker: SessionMakerDep,
     since: Annotated[
-        AwareDatetime | None, Query(description="Activities at or after this time (ISO 8601)")
+        AwareMoment | None, Query(description="Activities at or after this time (ISO 8601)")
     ] = None,
     until: Annotated[
-        AwareDatetime | None, Query(description="Activities before this time (ISO 8601)")
+        AwareMoment | None, Query(description="Activities before this time (ISO 8601)")
     ] = None,
 ) -> StreamingResponse:
     export = await exports.plan_xapi_export(

@@ -10,9 +10,10 @@ from learntogether.api.deps import AdminDep, PageDep, ReaderDep, SessionDep
 from learntogether.api.schemas import Page
 from learntogether.services import goals
 from learntogether.services.goals import GoalInfo, GoalSpec
+from learntogether.services.inputs import MAX_ROW_ID
 
 router = APIRouter(prefix="/goals", tags=["goals"])
-GoalId = Annotated[int, Path(ge=1, description="The goal's id")]
+GoalId = Annotated[int, Path(ge=1, le=MAX_ROW_ID, description="The goal's id")]
 
 
 @router.get("", summary="Goals by deadline, each with its progress")

@@ -11,6 +11,7 @@ from learntogether.content.render import RenderedLesson
 from learntogether.content.schema import LessonDocument
 from learntogether.db.models import LessonStatus, Role
 from learntogether.services import lessons
+from learntogether.services.inputs import MAX_ROW_ID
 from learntogether.services.lessons import LessonDetail, LessonSummary, VersionInfo
 
 router = APIRouter(prefix="/lessons", tags=["lessons"])
@@ -104,7 +105,10 @@ async def list_versions(slug: SlugPath, session: SessionDep, _: ReaderDep) -> li
 
 @router.get("/{slug}/versions/{number}", summary="One version's document, however old")
 async def get_version(
-    slug: SlugPath, number: Annotated[int, Path(ge=1)], session: SessionDep, _: ReaderDep
+    slug: SlugPath,
+    number: Annotated[int, Path(ge=1, le=MAX_ROW_ID)],
+    session: SessionDep,
+    _: ReaderDep,
 ) -> VersionDocument:
     info, document = await lessons.get_version(session, slug, number)
     return VersionDocument(version=info, document=document)

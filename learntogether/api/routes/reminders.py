@@ -9,6 +9,7 @@ from fastapi import APIRouter, Body, Path, Response
 from learntogether.api.deps import MediatorDep, PageDep, SessionDep, SettingsDep
 from learntogether.api.schemas import Page
 from learntogether.services import reminders
+from learntogether.services.inputs import MAX_ROW_ID
 from learntogether.services.reminders import NudgeResult, ReminderInfo, ReminderInput
 
 router = APIRouter(tags=["reminders"])
@@ -45,7 +46,7 @@ async def list_reminders(
 
 @router.delete("/reminders/{reminder_id}", status_code=204, summary="Stop a recurring reminder")
 async def delete_reminder(
-    reminder_id: Annotated[int, Path()], session: SessionDep, actor: MediatorDep
+    reminder_id: Annotated[int, Path(ge=1, le=MAX_ROW_ID)], session: SessionDep, actor: MediatorDep
 ) -> Response:
     await reminders.delete_reminder(
         session,

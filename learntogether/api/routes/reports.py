@@ -24,6 +24,7 @@ from learntogether.db.models import Role
 from learntogether.i18n import SOURCE_LOCALE
 from learntogether.services import reports
 from learntogether.services.errors import FieldProblem, InvalidInput
+from learntogether.services.inputs import Day
 from learntogether.services.reports import Filters, GroupBy, Period, ReportTable
 from learntogether.services.reports.query import Cell, zone_named
 
@@ -87,9 +88,9 @@ class Span:
 
 def span(
     start: Annotated[
-        date | None, Query(alias="from", description="First day counted (in `tz`)")
+        Day | None, Query(alias="from", description="First day counted (in `tz`)")
     ] = None,
-    end: Annotated[date | None, Query(alias="to", description="Last day counted (in `tz`)")] = None,
+    end: Annotated[Day | None, Query(alias="to", description="Last day counted (in `tz`)")] = None,
     tz: Annotated[
         str, Query(description="IANA time zone for days, weeks and months", max_length=64)
     ] = "UTC",

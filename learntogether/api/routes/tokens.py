@@ -10,6 +10,7 @@ from learntogether.api.deps import AdminDep, PageDep, SessionDep
 from learntogether.api.schemas import Page, StrictBody
 from learntogether.db.models import TokenRole
 from learntogether.services import tokens
+from learntogether.services.inputs import MAX_ROW_ID
 from learntogether.services.tokens import TokenInfo
 
 router = APIRouter(prefix="/tokens", tags=["tokens"])
@@ -31,9 +32,11 @@ class TokenOut(BaseModel):
 
 
 class TokenIn(StrictBody):
-    name: Annotated[str, Field(min_length=1, max_length=100)]
+    name: Annotated[str, Field(min_length=1, max_length=tokens.NAME_LENGTH)]
     role: TokenRole
-    cohorts: list[str] = Field(default_factory=list)
+    cohorts: list[Annotated[str, Field(max_length=64)]] = Field(
+        default_factory=list, max_length=500
+    )
 
 
 class CreatedTokenOut(TokenOut):
@@ -62,7 +65,7 @@ async def create_token(
 
 @router.post("/{token_id}/revoke", summary="Revoke an API token")
 async def revoke_token(
-    token_id: Annotated[int, Path(ge=1)], session: SessionDep, actor: AdminDep
+    token_id: Annotated[int, Path(ge=1, le=MAX_ROW_ID)], session: SessionDep, actor: AdminDep
 ) -> TokenOut:
     info = await tokens.revoke_token(session, reference=str(token_id), actor=actor)
     return TokenOut.of(info)

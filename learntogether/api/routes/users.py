@@ -14,10 +14,11 @@ from learntogether.api.deps import AdminDep, MediatorDep, PageDep, SessionDep, S
 from learntogether.api.schemas import Page, StrictBody
 from learntogether.db.models import Role, UserStatus
 from learntogether.services import users
+from learntogether.services.inputs import MAX_ROW_ID
 from learntogether.services.users import LearnerFilter, LearnerRecord
 
 router = APIRouter(prefix="/users", tags=["users"])
-UserIdPath = Annotated[int, Path(ge=1, description="The learner's id")]
+UserIdPath = Annotated[int, Path(ge=1, le=MAX_ROW_ID, description="The learner's id")]
 
 
 class UserOut(BaseModel):

@@ -14,7 +14,7 @@ from datetime import UTC, date, datetime, time, timedelta
 from enum import StrEnum
 from itertools import pairwise
 from typing import Any
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+from zoneinfo import ZoneInfo
 
 from sqlalchemy import (
     ColumnElement,
@@ -48,6 +48,7 @@ from learntogether.db.models import (
 )
 from learntogether.services.actors import SYSTEM, Actor
 from learntogether.services.errors import FieldProblem, InvalidInput
+from learntogether.services.inputs import zone_problem
 
 Cell = str | int | float | bool | None
 """One value of a report row: what JSON and CSV can both carry."""
@@ -129,10 +130,9 @@ def wrong(field: str, message: str) -> InvalidInput:
 
 def zone_named(name: str) -> ZoneInfo:
     """The IANA time zone ``name``; InvalidInput (``tz``) for an unknown one."""
-    try:
-        return ZoneInfo(name)
-    except (ZoneInfoNotFoundError, ValueError):
-        raise wrong("tz", f"unknown time zone {name!r} (an IANA name, e.g. Europe/Sofia)") from None
+    if zone_problem(name) is not None:
+        raise wrong("tz", f"unknown time zone {name[:64]!r} (an IANA name, e.g. Europe/Sofia)")
+    return ZoneInfo(name)
 
 
 @dataclass(frozen=True)
