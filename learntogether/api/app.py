@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import AsyncExitStack, asynccontextmanager
 
@@ -100,7 +101,9 @@ def create_app(
 
     @app.get("/metrics", tags=["operations"], summary="Prometheus metrics")
     async def metrics() -> Response:
-        return Response(generate_latest(registry), media_type=CONTENT_TYPE_LATEST)
+        # Rendering walks every series: off the event loop, so requests go on meanwhile.
+        exposition = await asyncio.to_thread(generate_latest, registry)
+        return Response(exposition, media_type=CONTENT_TYPE_LATEST)
 
     app.add_middleware(RequestMetrics, registry=registry)
     app.add_middleware(BodySizeLimit, max_bytes=settings.api_max_body_bytes)

@@ -24,3 +24,15 @@ async def test_openapi_documents_bearer_auth_and_routes(client: AsyncClient) -> 
     spec = (await client.get("/openapi.json")).json()
     assert {"/api/v1/tokens", "/api/v1/lessons", "/healthz"} <= set(spec["paths"])
     assert spec["components"]["securitySchemes"]["HTTPBearer"]["scheme"] == "bearer"
+
+
+async def test_made_up_methods_and_ids_do_not_grow_the_metrics(client: AsyncClient) -> None:
+    for index in range(20):
+        await client.request(f"BREW{index}", "/healthz")
+        await client.get(f"/api/v1/users/{index + 1}")
+    text = (await client.get("/metrics")).text
+    assert "BREW" not in text
+    assert 'lt_http_requests_total{method="other",route="/healthz",status="405"} 20.0' in text
+    assert 'route="/api/v1/users/{user_id}",status="401"} 20.0' in text
+    requests = [line for line in text.splitlines() if line.startswith("lt_http_requests_total{")]
+    assert len(requests) == 2
