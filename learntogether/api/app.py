@@ -8,13 +8,14 @@ from contextlib import AsyncExitStack, asynccontextmanager
 
 from fastapi import APIRouter, Depends, FastAPI
 from fastapi.responses import Response
+from fastapi_offline import FastAPIOffline
 from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, generate_latest
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from learntogether import __version__
 from learntogether.api.deps import known_query_parameters, no_nul_characters
 from learntogether.api.errors import install_error_handlers
-from learntogether.api.middleware import BodySizeLimit, RequestMetrics
+from learntogether.api.middleware import BodySizeLimit, RequestMetrics, SecurityHeaders
 from learntogether.api.ratelimit import ClientRateLimit
 from learntogether.api.routes import (
     assisted,
@@ -62,7 +63,8 @@ def create_app(
                 stack.push_async_callback(hook)
             yield
 
-    app = FastAPI(
+    # Swagger UI and ReDoc from the installed package, not a CDN: /docs works offline.
+    app = FastAPIOffline(
         title="To Learn Together admin API",
         version=__version__,
         lifespan=lifespan,
@@ -106,5 +108,6 @@ def create_app(
         return Response(exposition, media_type=CONTENT_TYPE_LATEST)
 
     app.add_middleware(RequestMetrics, registry=registry)
+    app.add_middleware(SecurityHeaders)
     app.add_middleware(BodySizeLimit, max_bytes=settings.api_max_body_bytes)
     return app

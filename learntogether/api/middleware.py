@@ -5,6 +5,7 @@ from __future__ import annotations
 import time
 
 from prometheus_client import CollectorRegistry, Counter, Histogram
+from starlette.datastructures import MutableHeaders
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from learntogether.api.errors import problem
@@ -112,3 +113,35 @@ def _route_template(scope: Scope) -> str:
     return "/".join(
         f"{{{names_by_value[part]}}}" if part in names_by_value else part for part in segments
     )
+
+
+# JSON answers run nothing; the documentation pages run the bundled Swagger UI and ReDoc, whose
+# pages start them with an inline script. No page of ours may be framed by another site.
+_API_POLICY = "default-src 'none'; frame-ancestors 'none'"
+_PAGE_POLICY = (
+    "default-src 'self'; script-src 'self' 'unsafe-inline'; style-src 'self' 'unsafe-inline'; "
+    "img-src 'self' data:; worker-src 'self' blob:; frame-ancestors 'none'"
+)
+
+
+class SecurityHeaders:
+    """``X-Content-Type-Options``, a content security policy and no referrer on every answer."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+
+        async def send_with_headers(message: Message) -> None:
+            if message["type"] == "http.response.start":
+                headers = MutableHeaders(scope=message)
+                page = headers.get("content-type", "").startswith("text/html")
+                headers.setdefault("X-Content-Type-Options", "nosniff")
+                headers.setdefault("Referrer-Policy", "no-referrer")
+                headers.setdefault("Content-Security-Policy", _PAGE_POLICY if page else _API_POLICY)
+            await send(message)
+
+        await self.app(scope, receive, send_with_headers)

@@ -36,3 +36,22 @@ async def test_made_up_methods_and_ids_do_not_grow_the_metrics(client: AsyncClie
     assert 'route="/api/v1/users/{user_id}",status="401"} 20.0' in text
     requests = [line for line in text.splitlines() if line.startswith("lt_http_requests_total{")]
     assert len(requests) == 2
+
+
+async def test_docs_are_served_from_the_installed_package_not_a_cdn(client: AsyncClient) -> None:
+    for page in ("/docs", "/redoc"):
+        html = await client.get(page)
+        assert html.status_code == 200
+        assert "cdn" not in html.text.lower()
+        assert "frame-ancestors 'none'" in html.headers["content-security-policy"]
+    script = await client.get("/static-offline-docs/swagger-ui-bundle.js")
+    assert script.status_code == 200
+    assert len(script.content) > 100_000
+
+
+async def test_every_answer_says_nosniff_and_may_not_be_framed(client: AsyncClient) -> None:
+    for path in ("/healthz", "/api/v1/tokens", "/openapi.json"):
+        headers = (await client.get(path)).headers
+        assert headers["x-content-type-options"] == "nosniff"
+        assert headers["content-security-policy"] == "default-src 'none'; frame-ancestors 'none'"
+        assert headers["referrer-policy"] == "no-referrer"
