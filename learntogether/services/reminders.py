@@ -185,10 +185,21 @@ def _reachable() -> ColumnElement[bool]:
 
 
 async def send_cohort_reminders(session: AsyncSession, *, now: datetime | None = None) -> int:
-    """Queue every cohort reminder that fell due since it last ran; returns how many were queued."""
+    """Queue every cohort reminder that fell due since it last ran; returns how many were queued.
+
+    The reminders are locked while they are swept (PostgreSQL skips those another sweep holds;
+    SQLite has one writer): two schedulers that both believe they lead, for the seconds after a
+    leader's lock connection drops, cannot send the same reminder twice.
+    """
     moment = now or utcnow()
     queued = 0
-    for reminder in await session.scalars(select(Reminder).where(Reminder.enabled.is_(True))):
+    due_reminders = (
+        select(Reminder)
+        .where(Reminder.enabled.is_(True))
+        .order_by(Reminder.id)
+        .with_for_update(skip_locked=True)
+    )
+    for reminder in await session.scalars(due_reminders):
         after = reminder.last_run_at or reminder.created_at
         due = next_run(reminder.cron, reminder.timezone, after=after)
         if due is None or due > moment:

@@ -11,7 +11,7 @@ from zoneinfo import ZoneInfo
 
 import pytest
 from sqlalchemy import select
-from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from learntogether.db.models import Broadcast, BroadcastKind, Delivery, Reminder, Role, User
 from learntogether.scheduler.leader import FileLeadership, PostgresLeadership, RedisLeadership
@@ -338,3 +338,23 @@ async def test_only_one_redis_lock_holder_leads_and_a_lapsed_lease_passes_on() -
     finally:
         await first.release()
         await second.release()
+
+
+async def test_two_leaders_sweeping_at_once_send_a_due_reminder_once(
+    session_maker: async_sessionmaker[AsyncSession],
+) -> None:
+    async with session_maker() as session:
+        await cohort_reminder(session)
+        ana = await learner(session, 1)
+        await session.commit()
+
+    async def sweep() -> int:
+        async with session_maker() as session:
+            sent = await reminders.send_cohort_reminders(session, now=NOW)
+            await asyncio.sleep(0.3)  # a slow leader holds its transaction a while
+            await session.commit()
+            return sent
+
+    assert sorted(await asyncio.gather(sweep(), sweep())) == [0, 1]
+    async with session_maker() as session:
+        assert await queued(session, BroadcastKind.REMINDER) == [ana.id]
