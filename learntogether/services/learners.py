@@ -15,6 +15,7 @@ from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from learntogether.content.render import locale_chain
+from learntogether.db import activity_log as activity
 from learntogether.db.base import utcnow
 from learntogether.db.models import (
     Activity,
@@ -29,7 +30,6 @@ from learntogether.db.models import (
     UserStatus,
     Verb,
 )
-from learntogether.services import activity
 from learntogether.services.errors import InvalidInput, NotFound
 
 # Bump when the privacy notice changes: learners are asked again.
