@@ -30,9 +30,12 @@ from learntogether.db.models import (
     UserStatus,
     Verb,
 )
-from learntogether.delivery.quiet_hours import quiet_until
 from learntogether.services import learners
+from learntogether.services.quiet_hours import quiet_until
 
+# The nudge's Continue button: the delivery worker puts it on every nudge, the bot's handler for it
+# opens the learner's next lesson.
+RESUME_CALLBACK = "resume"
 # Reminders and nudges respect the learner's "no reminders" choice; broadcasts do not.
 PERSONAL_KINDS = frozenset({BroadcastKind.REMINDER, BroadcastKind.NUDGE})
 ACTIVITY_VERBS = {BroadcastKind.REMINDER: Verb.REMINDED, BroadcastKind.NUDGE: Verb.NUDGED}
