@@ -12,7 +12,7 @@ from aiogram.types import Update
 from fastapi import APIRouter, Body, Header
 from fastapi.responses import JSONResponse, Response
 
-from learntogether.api.errors import problem
+from learntogether.problems import problem
 
 log = logging.getLogger(__name__)
 

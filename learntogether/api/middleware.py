@@ -7,7 +7,7 @@ import time
 from prometheus_client import CollectorRegistry, Counter, Histogram
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from learntogether.api.errors import problem
+from learntogether.problems import problem
 
 
 class BodySizeLimit:
