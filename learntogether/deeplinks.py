@@ -5,7 +5,6 @@ from __future__ import annotations
 import io
 import logging
 
-import segno
 from aiogram import Bot
 from aiogram.client.session.aiohttp import AiohttpSession
 from aiogram.client.telegram import TelegramAPIServer
@@ -22,6 +21,8 @@ def deep_link(username: str, payload: str) -> str:
 
 def qr_png(link: str) -> bytes:
     """A QR code of ``link`` to print or show on a screen (medium error correction)."""
+    import segno  # loaded with the first QR code, not at start
+
     image = io.BytesIO()
     segno.make(link, error="m").save(image, kind="png", scale=10, border=4)
     return image.getvalue()
