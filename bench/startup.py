@@ -5,7 +5,8 @@
 
 Each run starts a new process and measures, from its start:
 
-- the start time: until ``GET /healthz`` first answers 200 (polled every 5 ms);
+- the start time: until ``GET /healthz`` first answers 200 (polled every 5 ms), and the CPU time
+  the process used until then (user and system), which a busy machine disturbs less;
 - the idle memory: its resident set (``VmRSS``) once it has answered and sat idle for
   ``--settle`` seconds.
 
@@ -65,6 +66,7 @@ uvicorn.run(app, host="127.0.0.1", port=int(sys.argv[2]), log_level="warning")
 @dataclass(frozen=True)
 class Start:
     seconds: float
+    cpu_seconds: float
     rss_bytes: int
 
 
@@ -83,6 +85,12 @@ def healthy(port: int) -> bool:
         return False
     finally:
         connection.close()
+
+
+def cpu_seconds(pid: int) -> float:
+    """User and system time of the process so far (``/proc/PID/stat`` fields 14 and 15)."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
 def resident_bytes(pid: int) -> int:
@@ -109,8 +117,9 @@ def measure(
                 raise RuntimeError(f"{command[2:]} did not answer in {START_TIMEOUT_SECONDS} s")
             time.sleep(POLL_SECONDS)
         seconds = time.perf_counter() - started
+        cpu = cpu_seconds(process.pid)
         time.sleep(settle)
-        return Start(seconds, resident_bytes(process.pid))
+        return Start(seconds, cpu, resident_bytes(process.pid))
     finally:
         process.send_signal(signal.SIGINT)
         try:
@@ -134,15 +143,22 @@ def product_environment(directory: Path, port: int) -> dict[str, str]:
     return env
 
 
-def summary(name: str, starts: list[Start]) -> tuple[float, float]:
-    seconds = [start.seconds for start in starts]
-    megabytes = [start.rss_bytes / 2**20 for start in starts]
+def summary(name: str, starts: list[Start]) -> tuple[float, float, float]:
+    """Prints min and median of each figure; returns the medians."""
+    figures = {
+        "start": ([start.seconds * 1000 for start in starts], "ms"),
+        "CPU": ([start.cpu_seconds * 1000 for start in starts], "ms"),
+        "idle RSS": ([start.rss_bytes / 2**20 for start in starts], "MiB"),
+    }
     print(
-        f"{name:<30} start {min(seconds) * 1000:7.0f} ms min {statistics.median(seconds) * 1000:7.0f}"
-        f" ms median   idle RSS {min(megabytes):6.1f} MiB min {statistics.median(megabytes):6.1f}"
-        " MiB median"
+        f"{name:<30}",
+        "   ".join(
+            f"{label} {min(values):6.0f} / {statistics.median(values):6.0f} {unit}"
+            for label, (values, unit) in figures.items()
+        ),
     )
-    return statistics.median(seconds), statistics.median(megabytes)
+    seconds, cpu, megabytes = (statistics.median(values) for values, _ in figures.values())
+    return seconds, cpu, megabytes
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -190,12 +206,11 @@ def main(argv: list[str] | None = None) -> int:
                     settle=arguments.settle,
                 )
             )
-    base_seconds, base_megabytes = summary("baseline (aiogram+FastAPI+SA)", runs["baseline"])
-    seconds, megabytes = summary("learntogether run", runs["learntogether run"])
-    print(
-        f"ratio of medians: start {seconds / base_seconds:.2f}x, idle RSS "
-        f"{megabytes / base_megabytes:.2f}x"
-    )
+    print(f"{len(runs['baseline'])} runs each, min / median:")
+    baseline_medians = summary("baseline (aiogram+FastAPI+SA)", runs["baseline"])
+    medians = summary("learntogether run", runs["learntogether run"])
+    ratios = (mine / base for mine, base in zip(medians, baseline_medians, strict=True))
+    print("ratio of medians: start {:.2f}x, CPU {:.2f}x, idle RSS {:.2f}x".format(*ratios))
     return 0
 
 
