@@ -3,7 +3,7 @@
 
     python3 dev.py run      create .venv, install, migrate, run the product (SQLite, polling, scheduler)
     python3 dev.py test     create .venv with the test tools, run the whole test suite
-    python3 dev.py check    ruff, ruff format --check and mypy, as CI runs them
+    python3 dev.py check    ruff, ruff format --check, mypy and the import contracts, as CI runs them
     python3 dev.py setup    only create or refresh .venv (add --dev for the test tools)
 
 Extra arguments after ``test`` go to pytest, after ``run`` to ``learntogether``.
@@ -72,6 +72,7 @@ def main(argv: list[str]) -> int:
             [str(BIN / "ruff"), "check", "."],
             [str(BIN / "ruff"), "format", "--check", "."],
             [str(BIN / "mypy")],
+            [str(BIN / "lint-imports")],
         ]
         return max(subprocess.call(step, cwd=ROOT) for step in steps)
     print(__doc__)

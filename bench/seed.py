@@ -55,6 +55,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 from learntogether.config import Settings
 from learntogether.content.files import load_curriculum
 from learntogether.content.schema import LessonDocument, PassRule
+from learntogether.db import activity_log
 from learntogether.db.base import Base
 from learntogether.db.engine import create_engine, create_session_maker
 from learntogether.db.migrate import upgrade
@@ -78,7 +79,6 @@ from learntogether.services.certificates import CODE_ALPHABET, CODE_LENGTH
 from learntogether.services.curriculum import import_curriculum
 from learntogether.services.learners import COUNTRY_TIMEZONES, PRIVACY_VERSION
 from learntogether.services.quizzes import LIKERT_POINTS, QuizResult, decide
-from learntogether.services.reports import rollup
 
 SEED_ACTOR = Actor.system("bench-seed")
 DAYS = 365
@@ -449,7 +449,7 @@ class LearnerSeed:
         return self.cohorts[0][0].municipality if self.cohorts else None
 
     def cohort_at(self, moment: datetime) -> int | None:
-        """The newest cohort joined by then (what ``activity.record`` stamps on each row)."""
+        """The newest cohort joined by then (what ``activity_log.record`` stamps on each row)."""
         latest = None
         for cohort, joined in self.cohorts:
             if joined <= moment:
@@ -847,36 +847,29 @@ class Simulation:
         data: dict[str, Any] | None = None,
         place: tuple[str | None, str | None, str | None] | None = None,
     ) -> None:
-        """One row as ``activity.record`` writes it: the learner's snapshot and newest cohort."""
+        """One row as ``activity_log.record`` writes it: the learner's snapshot and newest cohort.
+
+        ``place``: the learner's country, region and municipality then, when not those of now.
+        """
         learner = self.learner
         self.seq += 1
-        country, region, municipality = place or (
-            learner.country,
-            learner.region,
-            learner.municipality,
+        row = activity_log.row_values(
+            learner,
+            verb,
+            cohort_id=cohort_id if cohort_id is not None else learner.cohort_at(at),
+            occurred_at=at,
+            track_id=lesson.track_id if lesson is not None else track_id,
+            lesson_id=lesson.lesson_id if lesson is not None else None,
+            lesson_version_id=lesson.version_id if lesson is not None else None,
+            question_key=question_key,
+            score=score,
+            assisted=assisted,
         )
-        self.loader.add(
-            STAGING,
-            (
-                self.seq,
-                at,
-                learner.id,
-                verb.value,
-                cohort_id if cohort_id is not None else learner.cohort_at(at),
-                lesson.track_id if lesson is not None else track_id,
-                lesson.lesson_id if lesson is not None else None,
-                lesson.version_id if lesson is not None else None,
-                question_key,
-                score,
-                assisted,
-                learner.role.value,
-                learner.locale,
-                country,
-                region,
-                municipality,
-                _json_text(None if data is None else tuple(data.items())),
-            ),
-        )
+        if place is not None:
+            row.update(zip(("country", "region", "municipality"), place, strict=True))
+        # JSON as text: a handful of distinct values, encoded once each.
+        row["data"] = _json_text(None if data is None else tuple(data.items()))
+        self.loader.add(STAGING, (self.seq, *(row[name] for name in ACTIVITY_COLUMNS[1:])))
         self.last = max(self.last, at)
 
     def run_learner(self, learner: LearnerSeed, budget: int, *, erased: bool) -> list[_Progress]:
@@ -1568,7 +1561,7 @@ async def seed_database(
             end=datetime.combine(end or datetime.now(UTC).date(), time(0), UTC),
         )
         async with engine.begin() as connection:
-            counts["participation_counts"] = await rollup.rebuild(connection)
+            counts["participation_counts"] = await activity_log.rebuild(connection)
             await connection.execute(text("ANALYZE"))
     finally:
         await engine.dispose()

@@ -13,7 +13,7 @@ from fastapi import APIRouter, Body, Header
 from fastapi.responses import JSONResponse, Response
 from pydantic import ValidationError
 
-from learntogether.api.errors import problem
+from learntogether.problems import problem
 
 log = logging.getLogger(__name__)
 

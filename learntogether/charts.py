@@ -1,7 +1,10 @@
-"""Reports as small PNG charts, drawn with matplotlib's Agg backend (no display needed).
+"""Reports as small PNG charts, drawn with matplotlib's Agg renderer (no display needed).
 
 Each function takes a report's ``ReportTable`` (the same rows the JSON and CSV carry) and returns
 PNG bytes. Drawing takes a tenth of a second or more: call these from a thread in async code.
+Each chart is a ``Figure`` of its own, never pyplot's: pyplot keeps global state (its figures,
+its backend) that threads drawing at once would share, and saving a bare figure as PNG uses Agg
+whatever backend is configured. matplotlib (and numpy) load with the first chart, not at start.
 The API labels charts in English; ``cohort_progress_chart`` takes its labels from the caller, so
 the bot can send it in a learner's language.
 """
@@ -41,18 +44,12 @@ def _number(value: Cell) -> float:
 
 @contextmanager
 def _canvas(width: float, height: float) -> Iterator[tuple[Canvas, Axes]]:
-    # Imported here: matplotlib takes a second to load, and only charts need it.
-    import matplotlib
+    from matplotlib.figure import Figure as Canvas
 
-    matplotlib.use("Agg")
-    from matplotlib import pyplot
-
-    figure, axes = pyplot.subplots(figsize=(width, height), dpi=100)
-    try:
-        axes.spines[["top", "right"]].set_visible(False)
-        yield figure, axes
-    finally:
-        pyplot.close(figure)
+    figure = Canvas(figsize=(width, height), dpi=100)
+    axes = figure.subplots()
+    axes.spines[["top", "right"]].set_visible(False)
+    yield figure, axes
 
 
 def _png(figure: Canvas) -> bytes:

@@ -14,7 +14,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
 from learntogether import runtime
 from learntogether.config import BotMode, ConfigError, Settings, load_settings
 from learntogether.content.files import Curriculum, load_curriculum, write_curriculum
-from learntogether.db import migrate
+from learntogether.db import activity_log, migrate
 from learntogether.db.engine import (
     DatabaseUnavailable,
     check_database,
@@ -28,7 +28,6 @@ from learntogether.services import curriculum as curriculum_service
 from learntogether.services import tokens
 from learntogether.services.actors import Actor
 from learntogether.services.errors import DomainError
-from learntogether.services.reports import rollup
 
 app = typer.Typer(
     help="To Learn Together: intercultural learning in Telegram.", no_args_is_help=True
@@ -181,7 +180,7 @@ def db_downgrade(
 @one_line_errors
 def db_recount() -> None:
     """Rebuild the participation counts that reports read from the activity record."""
-    rows = _with_session(_settings(), rollup.rebuild)
+    rows = _with_session(_settings(), activity_log.rebuild)
     typer.echo(f"participation counts rebuilt: {rows} rows")
 
 

@@ -6,7 +6,6 @@ import io
 import logging
 import re
 
-import segno
 from aiogram import Bot
 from aiogram.client.session.aiohttp import AiohttpSession
 from aiogram.client.telegram import TelegramAPIServer
@@ -32,6 +31,8 @@ def start_payload(args: str | None) -> str | None:
 
 def qr_png(link: str) -> bytes:
     """A QR code of ``link`` to print or show on a screen (medium error correction)."""
+    import segno  # loaded with the first QR code, not at start
+
     image = io.BytesIO()
     segno.make(link, error="m").save(image, kind="png", scale=10, border=4)
     return image.getvalue()

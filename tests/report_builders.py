@@ -1,6 +1,6 @@
 """Known participation records for report and goal tests, written straight to the database.
 
-Rows are written as ``services.activity.record`` writes them (the learner's snapshot copied in),
+Rows are written as ``db.activity_log.record`` writes them (the learner's snapshot copied in),
 but at a moment the test chooses.
 """
 
@@ -15,6 +15,7 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from learntogether.content.schema import LessonDocument, TrackDocument
+from learntogether.db import activity_log as activity
 from learntogether.db.models import (
     Activity,
     Cohort,
@@ -28,7 +29,7 @@ from learntogether.db.models import (
     Verb,
     VersionStatus,
 )
-from learntogether.services import activity, player, quizzes
+from learntogether.services import player, quizzes
 from learntogether.services.actors import Actor
 from learntogether.services.curriculum import import_curriculum
 from tests.content.samples import TRACK

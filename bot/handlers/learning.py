@@ -33,11 +33,11 @@ from bot.callbacks import (
 from bot.filters import registered
 from learntogether.config import Settings
 from learntogether.db.models import User
-from learntogether.delivery import RESUME_CALLBACK
 from learntogether.documents.certificate import CertificateTexts
 from learntogether.i18n import Locales
 from learntogether.services import catalogue, certificates, player, quizzes
 from learntogether.services.errors import InvalidInput, NotFound
+from learntogether.services.outbox import RESUME_CALLBACK
 from learntogether.services.player import StaleButton
 from learntogether.services.quizzes import QuestionView
 

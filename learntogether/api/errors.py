@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import logging
-from collections.abc import Mapping, Sequence
+from collections.abc import Sequence
 from http import HTTPStatus
 from typing import Any
 
@@ -13,6 +13,7 @@ from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from learntogether.content.validate import json_path as content_json_path
+from learntogether.problems import problem
 from learntogether.services.errors import (
     Conflict,
     DomainError,
@@ -25,7 +26,6 @@ from learntogether.services.errors import (
 
 log = logging.getLogger(__name__)
 
-PROBLEM_JSON = "application/problem+json"
 _DOMAIN_STATUS: dict[type[DomainError], int] = {
     NotFound: 404,
     Conflict: 409,
@@ -33,29 +33,6 @@ _DOMAIN_STATUS: dict[type[DomainError], int] = {
     InvalidToken: 401,
     InvalidInput: 422,
 }
-
-
-def problem(
-    status: int,
-    detail: str | None = None,
-    *,
-    title: str | None = None,
-    errors: Sequence[FieldProblem] = (),
-    headers: Mapping[str, str] | None = None,
-    instance: str | None = None,
-) -> JSONResponse:
-    body: dict[str, Any] = {
-        "type": "about:blank",
-        "title": title or HTTPStatus(status).phrase,
-        "status": status,
-    }
-    if detail:
-        body["detail"] = detail
-    if instance:
-        body["instance"] = instance
-    if errors:
-        body["errors"] = [{"path": e.path, "message": e.message} for e in errors]
-    return JSONResponse(body, status_code=status, media_type=PROBLEM_JSON, headers=headers)
 
 
 def json_path(location: Sequence[str | int]) -> str:

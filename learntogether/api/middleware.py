@@ -8,7 +8,7 @@ from prometheus_client import CollectorRegistry, Counter, Histogram
 from starlette.datastructures import MutableHeaders
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from learntogether.api.errors import problem
+from learntogether.problems import problem
 
 
 class BodySizeLimit:

@@ -29,6 +29,7 @@ from alembic.script import ScriptDirectory
 from sqlalchemy import Connection, text
 from sqlalchemy.ext.asyncio import AsyncEngine
 
+from learntogether.db import activity_log
 from learntogether.db.engine import create_engine
 
 logger = logging.getLogger(__name__)
@@ -61,14 +62,12 @@ async def upgrade(engine: AsyncEngine, revision: str = "head") -> None:
     """Migrate the database up to ``revision``, in one transaction.
 
     At head, derived tables that a revision created empty are then filled from the record
-    (the participation counts: ``services/reports/rollup.py``).
+    (the participation counts: ``activity_log.rebuild_if_missing``).
     """
     await _run_alembic(engine, lambda config: command.upgrade(config, revision))
     if revision == "head":
-        from learntogether.services.reports import rollup  # the services build on this module
-
         async with engine.begin() as connection:
-            if await rollup.rebuild_if_missing(connection):
+            if await activity_log.rebuild_if_missing(connection):
                 logger.info("participation counts built from the activity record")
 
 

@@ -16,12 +16,9 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from learntogether.content.render import pick_text
 from learntogether.db.models import BroadcastKind, User
-from learntogether.delivery.outbox import Claimed
 from learntogether.i18n import Locales
 from learntogether.services import catalogue, learners
-
-# The nudge's button; the bot's handler for it opens the learner's next lesson.
-RESUME_CALLBACK = "resume"
+from learntogether.services.outbox import RESUME_CALLBACK, Claimed
 
 
 @dataclass(frozen=True)

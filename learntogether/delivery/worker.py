@@ -34,13 +34,13 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from learntogether.config import Settings
 from learntogether.db.base import utcnow
 from learntogether.db.models import DeliveryStatus
-from learntogether.delivery import outbox
 from learntogether.delivery.fleet import Alone, Fleet, FleetState, fleet_for
 from learntogether.delivery.limiter import SendLimiter
-from learntogether.delivery.outbox import Claimed, Settled
 from learntogether.delivery.policy import Decision, RetryPolicy, judge
 from learntogether.delivery.render import Message, Renderer, Unsendable
 from learntogether.i18n import SOURCE_LOCALE
+from learntogether.services import outbox
+from learntogether.services.outbox import Claimed, Settled
 
 log = logging.getLogger(__name__)
 

@@ -7,17 +7,19 @@ caller (``CertificateTexts``); only the date is formatted here, with Babel.
 
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-import matplotlib
 from babel.dates import format_date
-from fpdf import FPDF, Align, XPos, YPos
 
 from learntogether.i18n import babel_locale
 
-FONT_DIR = Path(matplotlib.get_data_path()) / "fonts" / "ttf"
+if TYPE_CHECKING:
+    from fpdf import FPDF
+
 FONT = "DejaVu"
 PROGRAMME = "To Learn Together"
 
@@ -59,9 +61,11 @@ def render_certificate_pdf(
     texts: CertificateTexts,
 ) -> bytes:
     """One certificate page; the same arguments always give the same bytes."""
+    from fpdf import FPDF  # fpdf2 (and its fonts) load with the first certificate, not at start
+
     pdf = FPDF(orientation="landscape", unit="mm", format="A4")
-    pdf.add_font(FONT, "", str(FONT_DIR / "DejaVuSans.ttf"))
-    pdf.add_font(FONT, "B", str(FONT_DIR / "DejaVuSans-Bold.ttf"))
+    pdf.add_font(FONT, "", str(_font_dir() / "DejaVuSans.ttf"))
+    pdf.add_font(FONT, "B", str(_font_dir() / "DejaVuSans-Bold.ttf"))
     pdf.set_title(f"{texts.heading}: {track_title}")
     pdf.set_creator(PROGRAMME)
     pdf.set_lang(locale)
@@ -84,14 +88,21 @@ def render_certificate_pdf(
     _fitted(pdf, track_title, y=pdf.get_y() + 10, largest=22, smallest=14, lines=2, color=PRIMARY)
 
     issued = format_date(issued_on, "long", locale=babel_locale(locale))
-    _footer(pdf, f"{texts.issued_on_label}: {issued}", x=TEXT_MARGIN, align=Align.L)
-    _footer(pdf, f"{texts.verify_label}: {code}", x=PAGE_WIDTH / 2, align=Align.R)
+    _footer(pdf, f"{texts.issued_on_label}: {issued}", x=TEXT_MARGIN, align="L")
+    _footer(pdf, f"{texts.verify_label}: {code}", x=PAGE_WIDTH / 2, align="R")
     if verify_url:
         pdf.set_font(FONT, "", 9)
         pdf.set_text_color(*PRIMARY)
         pdf.set_xy(PAGE_WIDTH / 2, 172)
-        pdf.cell(TEXT_WIDTH / 2, 6, verify_url, align=Align.R, link=verify_url)
+        pdf.cell(TEXT_WIDTH / 2, 6, verify_url, align="R", link=verify_url)
     return bytes(pdf.output())
+
+
+@functools.cache
+def _font_dir() -> Path:
+    import matplotlib  # for the path of its fonts only: pyplot stays unloaded
+
+    return Path(matplotlib.get_data_path()) / "fonts" / "ttf"
 
 
 def _frame(pdf: FPDF) -> None:
@@ -117,7 +128,7 @@ def _line(
     pdf.set_char_spacing(spacing)
     pdf.set_text_color(*color)
     pdf.set_xy(TEXT_MARGIN, y)
-    pdf.cell(TEXT_WIDTH, size * 0.5, text, align=Align.C)
+    pdf.cell(TEXT_WIDTH, size * 0.5, text, align="C")
     pdf.set_char_spacing(0)
 
 
@@ -139,10 +150,10 @@ def _fitted(
         pdf.set_font(FONT, "B", size)
     pdf.set_text_color(*color)
     pdf.set_xy(TEXT_MARGIN, y)
-    pdf.multi_cell(TEXT_WIDTH, size * 0.5, text, align=Align.C, new_x=XPos.LMARGIN, new_y=YPos.NEXT)
+    pdf.multi_cell(TEXT_WIDTH, size * 0.5, text, align="C", new_x="LMARGIN", new_y="NEXT")
 
 
-def _footer(pdf: FPDF, text: str, *, x: float, align: Align) -> None:
+def _footer(pdf: FPDF, text: str, *, x: float, align: str) -> None:
     pdf.set_font(FONT, "", 11)
     pdf.set_text_color(*INK)
     pdf.set_xy(x, 165)

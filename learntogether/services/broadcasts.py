@@ -1,6 +1,6 @@
 """Broadcasts: messages to cohorts or to everyone, now or later, and reminders and nudges.
 
-Creating one writes the outbox rows for its recipients at once (``delivery.outbox``), so its
+Creating one writes the outbox rows for its recipients at once (``services.outbox``), so its
 counts are known from the start; the delivery worker sends them from ``send_at`` on. A mediator
 reaches only its own cohorts. Counts are computed live from the delivery rows:
 
@@ -30,8 +30,8 @@ from learntogether.db.models import (
     DeliveryStatus,
     broadcast_cohorts,
 )
-from learntogether.delivery import outbox
 from learntogether.i18n import SOURCE_LOCALE, SUPPORTED_LOCALES
+from learntogether.services import outbox
 from learntogether.services.actors import Actor
 from learntogether.services.audit import record_change
 from learntogether.services.errors import Conflict, FieldProblem, InvalidInput, NotAllowed

@@ -21,6 +21,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from learntogether.content.render import pick_text
 from learntogether.content.schema import PassRule
+from learntogether.db import activity_log as activity
 from learntogether.db.models import (
     Certificate,
     Lesson,
@@ -33,7 +34,7 @@ from learntogether.db.models import (
 )
 from learntogether.documents.certificate import CertificateTexts, render_certificate_pdf
 from learntogether.i18n import Locales
-from learntogether.services import activity, learners
+from learntogether.services import learners
 from learntogether.services.errors import NotFound
 
 # No 0/O, 1/I: a code read aloud or typed from paper comes out right.

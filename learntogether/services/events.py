@@ -13,6 +13,7 @@ from sqlalchemy import case, func, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from learntogether.db import activity_log as activity
 from learntogether.db.base import utcnow
 from learntogether.db.models import (
     Attendance,
@@ -24,7 +25,7 @@ from learntogether.db.models import (
     UserStatus,
     Verb,
 )
-from learntogether.services import activity, audit
+from learntogether.services import audit
 from learntogether.services.actors import Actor
 from learntogether.services.cohorts import find_in_scope
 from learntogether.services.errors import (

@@ -15,6 +15,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from learntogether.db import activity_log as activity
 from learntogether.db.base import utcnow
 from learntogether.db.models import (
     Activity,
@@ -30,7 +31,6 @@ from learntogether.db.models import (
     Verb,
 )
 from learntogether.i18n import Locales, learner_locales, negotiate_locale
-from learntogether.services import activity
 from learntogether.services.errors import FieldProblem, InvalidInput, NotFound
 from learntogether.services.inputs import zone_problem
 

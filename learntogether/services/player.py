@@ -15,6 +15,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from learntogether.content.render import RenderedLesson, render_lesson
 from learntogether.content.schema import LessonDocument
+from learntogether.db import activity_log as activity
 from learntogether.db.models import (
     Lesson,
     LessonProgress,
@@ -24,7 +25,6 @@ from learntogether.db.models import (
     User,
     Verb,
 )
-from learntogether.services import activity
 from learntogether.services.errors import DomainError, NotFound
 from learntogether.services.lessons import published_versions
 

@@ -16,6 +16,7 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from learntogether.content.render import RenderedQuestion
+from learntogether.db import activity_log as activity
 from learntogether.db.base import utcnow
 from learntogether.db.models import (
     Answer,
@@ -27,7 +28,7 @@ from learntogether.db.models import (
     User,
     Verb,
 )
-from learntogether.services import activity, certificates
+from learntogether.services import certificates
 from learntogether.services.errors import InvalidInput
 from learntogether.services.player import PlayerView, StaleButton, own_progress, view_of
 

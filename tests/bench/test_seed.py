@@ -11,6 +11,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from bench.seed import SeedError, main, seed_database
 from learntogether.content.schema import LessonDocument
+from learntogether.db.activity_log import ACTIVE_VERBS
 from learntogether.db.base import Base
 from learntogether.db.engine import create_engine
 from learntogether.db.models import (
@@ -27,7 +28,6 @@ from learntogether.db.models import (
 )
 from learntogether.services import certificates
 from learntogether.services.reports import participation
-from learntogether.services.reports.rollup import ACTIVE_VERBS
 from tests.conftest import TestDatabase
 
 LESSONS = Path(__file__).resolve().parents[2] / "lessons"

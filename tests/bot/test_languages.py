@@ -17,11 +17,12 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from bot.texts import privacy_notice
 from learntogether.config import Settings
 from learntogether.db.models import BroadcastKind, User
-from learntogether.delivery import RESUME_CALLBACK, DeliveryWorker
+from learntogether.delivery import DeliveryWorker
 from learntogether.i18n import create_i18n
 from learntogether.runtime import BotParts, build_bot_parts, run_polling
 from learntogether.services import broadcasts
 from learntogether.services.actors import SYSTEM
+from learntogether.services.outbox import RESUME_CALLBACK
 from tests.content.samples import lesson
 from tests.delivery.conftest import committed_broadcast
 from tests.factories import (

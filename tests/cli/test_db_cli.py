@@ -8,10 +8,10 @@ from sqlalchemy import delete, func, select
 from typer.testing import CliRunner
 
 from learntogether.cli import app
+from learntogether.db import activity_log as activity
 from learntogether.db.engine import create_engine, create_session_maker
 from learntogether.db.migrate import head_revision
 from learntogether.db.models import ParticipationCount, Role, User, Verb
-from learntogether.services import activity
 
 runner = CliRunner()
 

@@ -21,10 +21,10 @@ from learntogether.db.models import (
     UserStatus,
     Verb,
 )
-from learntogether.delivery import RESUME_CALLBACK
 from learntogether.i18n import create_i18n
 from learntogether.services import broadcasts, learners
 from learntogether.services.broadcasts import BroadcastInfo
+from learntogether.services.outbox import RESUME_CALLBACK
 from tests.delivery.conftest import (
     ADMIN,
     WorkerFactory,

@@ -5,7 +5,7 @@ from fastapi.responses import JSONResponse
 from sqlalchemy import text
 
 from learntogether.api.deps import SessionDep
-from learntogether.api.errors import problem
+from learntogether.problems import problem
 
 router = APIRouter(tags=["operations"])
 

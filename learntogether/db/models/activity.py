@@ -114,7 +114,7 @@ class ParticipationCount(Base):
     so days, weeks and months anywhere begin on a row boundary), track and snapshot (cohort,
     role, locale, place). Rows are partial sums: two rows with the same key only mean the
     figures are split between them, so writers never need a lock to add one. Written with each
-    activity (``services/reports/rollup.py``) and rebuilt from ``activities`` when missing.
+    activity (``db/activity_log.py``) and rebuilt from ``activities`` when missing.
     """
 
     __tablename__ = "participation_counts"

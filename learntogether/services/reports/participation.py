@@ -3,7 +3,7 @@
 Every figure is counted by the snapshot each activity carries (cohort, municipality, region,
 country, role, locale as they were when it was written), so erased learners keep counting and a
 learner who moved is counted where they were. The figures are read from the participation counts
-(``rollup``: the activity record summed per learner and quarter hour as it is written):
+(``db/activity_log.py``: the activity record summed per learner and quarter hour as it is written):
 
 - ``joined``: learners who joined (registered, or joined a cohort);
 - ``active``: learners who did anything themselves (joined, started, read a step, answered,
@@ -92,7 +92,7 @@ FIGURES: dict[Figure, ColumnElement[int]] = {
     Figure.ASSISTED_LESSONS_COMPLETED: _records(_P.assisted_lessons_completed),
     Figure.ASSISTED_ATTENDED: _records(_P.assisted_attended),
 }
-"""Each figure as an aggregate over the participation counts (see ``rollup``)."""
+"""Each figure as an aggregate over the participation counts (see ``db/activity_log.py``)."""
 
 Key = tuple[Any, Any]
 Counts = dict[Key, dict[Figure, int]]

@@ -1,7 +1,7 @@
 """Participation counts per learner and quarter hour
 
 The table starts empty; ``learntogether db upgrade`` fills it from ``activities`` right after
-(``services/reports/rollup.py``), with the code that keeps it up to date.
+(``db/activity_log.py``), with the code that keeps it up to date.
 
 Revision ID: 0004
 Revises: 0003

@@ -16,9 +16,9 @@ from typing import Any, cast
 from sqlalchemy import Table, and_, bindparam, exists, insert, literal, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from learntogether.db import activity_log
 from learntogether.db.base import UTCDateTime
 from learntogether.db.models import (
-    Activity,
     Broadcast,
     BroadcastKind,
     BroadcastStatus,
@@ -30,9 +30,12 @@ from learntogether.db.models import (
     UserStatus,
     Verb,
 )
-from learntogether.delivery.quiet_hours import quiet_until
 from learntogether.services import learners
+from learntogether.services.quiet_hours import quiet_until
 
+# The nudge's Continue button: the delivery worker puts it on every nudge, the bot's handler for it
+# opens the learner's next lesson.
+RESUME_CALLBACK = "resume"
 # Reminders and nudges respect the learner's "no reminders" choice; broadcasts do not.
 PERSONAL_KINDS = frozenset({BroadcastKind.REMINDER, BroadcastKind.NUDGE})
 ACTIVITY_VERBS = {BroadcastKind.REMINDER: Verb.REMINDED, BroadcastKind.NUDGE: Verb.NUDGED}
@@ -378,35 +381,19 @@ async def settle(session: AsyncSession, results: Sequence[Settled], *, now: date
 async def _record_activities(
     session: AsyncSession, deliveries: Sequence[Claimed], *, now: datetime
 ) -> None:
-    """One REMINDED or NUDGED activity per message sent, inserted in one statement."""
-    user_ids = {delivery.learner.id for delivery in deliveries}
-    latest_cohort: dict[int, int] = {}
-    memberships = await session.execute(
-        select(Membership.user_id, Membership.cohort_id)
-        .where(Membership.user_id.in_(user_ids))
-        .order_by(Membership.joined_at, Membership.id)
+    """One REMINDED or NUDGED activity per message sent."""
+    await activity_log.record_many(
+        session,
+        [
+            activity_log.Entry(
+                delivery.learner,
+                ACTIVITY_VERBS[delivery.kind],
+                details={"data": {"broadcast_id": delivery.broadcast_id}},
+            )
+            for delivery in deliveries
+        ],
+        occurred_at=now,
     )
-    for user_id, cohort_id in memberships:
-        latest_cohort[user_id] = cohort_id
-    rows = []
-    for delivery in deliveries:
-        learner = delivery.learner
-        rows.append(
-            {
-                "occurred_at": now,
-                "user_id": learner.id,
-                "verb": ACTIVITY_VERBS[delivery.kind],
-                "cohort_id": latest_cohort.get(learner.id),
-                "role": learner.role,
-                "locale": learner.locale,
-                "country": learner.country,
-                "region": learner.region,
-                "municipality": learner.municipality,
-                "assisted": False,
-                "data": {"broadcast_id": delivery.broadcast_id},
-            }
-        )
-    await session.execute(insert(Activity), rows)
 
 
 async def finish_broadcasts(

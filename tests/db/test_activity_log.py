@@ -1,4 +1,5 @@
-"""Participation counts: written with each activity, equal to a rebuild, exact at boundaries."""
+"""The activity record's writer: each row's snapshot and cohort, and the participation counts
+(written with each activity, equal to a rebuild, exact at boundaries)."""
 
 from __future__ import annotations
 
@@ -9,10 +10,18 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from learntogether.db.models import Lesson, LessonStatus, ParticipationCount, Role, Verb
+from learntogether.db import activity_log
+from learntogether.db.activity_log import KEY_COLUMNS, Details, Entry, quarter_of, rebuild
+from learntogether.db.models import (
+    Lesson,
+    LessonStatus,
+    Membership,
+    ParticipationCount,
+    Role,
+    Verb,
+)
 from learntogether.db.models.activity import PARTICIPATION_FIGURES
 from learntogether.services.reports import Figure, GroupBy, Period, participation
-from learntogether.services.reports.rollup import KEY_COLUMNS, quarter_of, rebuild
 from tests.report_builders import add_cohort, add_learner, add_track, at, record
 
 COUNTED = PARTICIPATION_FIGURES
@@ -162,3 +171,44 @@ async def test_split_rows_of_one_key_add_up(session: AsyncSession) -> None:
     await record(session, ana, Verb.ATTENDED, at(5, 9, 5), cohort=cohort)
     table = await participation(session, figures=[Figure.JOINED, Figure.ACTIVE, Figure.ATTENDED])
     assert table.rows == [{"joined": 1, "active": 1, "attended": 2}]
+
+
+async def test_many_at_once_are_written_and_counted_as_one_by_one(session: AsyncSession) -> None:
+    """Each row has its learner's snapshot and newest cohort unless one is named; a lesson
+    started twice in the same call is one start."""
+    sliven = await add_cohort(session, "SLV1", region="Sliven", municipality="Sliven")
+    plovdiv = await add_cohort(session, "PDV1", region="Plovdiv", municipality="Plovdiv")
+    _, (lesson,) = await add_track(session, "mixed", lessons=1)
+    ana = await add_learner(session, cohort=sliven)
+    session.add(Membership(cohort_id=plovdiv.id, user_id=ana.id))  # joined after SLV1
+    vera = await add_learner(session, role=Role.PARENT, locale="ro")
+    started: Details = {"lesson_id": lesson.id, "track_id": lesson.track_id}
+    written = await activity_log.record_many(
+        session,
+        [
+            Entry(ana, Verb.STARTED, details=started),
+            Entry(ana, Verb.STARTED, details=started),
+            Entry(ana, Verb.ATTENDED, cohort_id=sliven.id, details={"assisted": True}),
+            Entry(vera, Verb.REMINDED, details={"data": {"broadcast_id": 7}}),
+        ],
+        occurred_at=at(6),
+    )
+
+    snapshots = [
+        (row.user_id, row.verb, row.cohort_id, row.role, row.locale, row.region, row.data)
+        for row in written
+    ]
+    assert snapshots == [
+        (ana.id, Verb.STARTED, plovdiv.id, Role.TEACHER, "bg", "Sliven", None),
+        (ana.id, Verb.STARTED, plovdiv.id, Role.TEACHER, "bg", "Sliven", None),
+        (ana.id, Verb.ATTENDED, sliven.id, Role.TEACHER, "bg", "Sliven", None),
+        (vera.id, Verb.REMINDED, None, Role.PARENT, "ro", None, {"broadcast_id": 7}),
+    ]
+    assert [row.occurred_at for row in written] == [at(6)] * 4
+    table = await participation(
+        session, figures=[Figure.ACTIVE, Figure.LESSONS_STARTED, Figure.ATTENDED]
+    )
+    assert table.rows == [{"active": 1, "lessons_started": 1, "attended": 1}]
+    counted = await _summed(session)
+    assert await rebuild(session) == len(counted)
+    assert await _summed(session) == counted

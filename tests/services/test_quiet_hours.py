@@ -6,7 +6,7 @@ from datetime import UTC, datetime, time
 
 import pytest
 
-from learntogether.delivery.quiet_hours import quiet_until
+from learntogether.services.quiet_hours import quiet_until
 
 # 2026-11-23 is winter time in Sofia: UTC+2.
 SOFIA = "Europe/Sofia"

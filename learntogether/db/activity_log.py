@@ -1,10 +1,15 @@
-"""Participation counts: the activity record summed per learner and quarter hour.
+"""The activity record's one writer: the append-only participation record and its counts.
 
-The participation report would otherwise aggregate every activity row (two million of them are a
-second of work); it reads ``participation_counts`` instead, where a learner's few minutes in the
-bot are one row. Each activity is added as it is written (``add``), in the same transaction, so
-reports are never behind; ``rebuild`` computes the whole table from ``activities`` (after the
-migration that created it, and after the benchmark's bulk seed).
+Every activity is written here, one (``record``) or many at once (``record_many``), so every row
+gets the same snapshot: the learner's role, locale and place as they are at that moment, and the
+cohort they joined last unless the caller names one. Reports then need no joins and stay right
+after a learner moves or erases their data.
+
+Each counted activity is also added, in the same transaction, to ``participation_counts``: the
+record summed per learner and quarter hour, which the participation report reads instead of
+every activity row (two million of them are a second of work; a learner's few minutes in the bot
+are one row there). ``rebuild`` computes the whole table from ``activities`` (``learntogether db
+recount``, the benchmark's bulk seed), ``rebuild_if_missing`` after the migration that created it.
 
 What is counted, per row:
 
@@ -16,13 +21,16 @@ What is counted, per row:
   completed, once per learner and track; judged against the lessons published at that moment
   (``rebuild`` judges against those published now, so an archived or newly published lesson can
   make the two differ for learners who finished before the change).
+
+Only models are imported here: the services, ``db upgrade`` and the seed all build on it.
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Collection, Mapping, Sequence
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, Protocol, TypedDict, Unpack
 
 from sqlalchemy import (
     ColumnElement,
@@ -41,8 +49,19 @@ from sqlalchemy import (
 )
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
 
-from learntogether.db.models import Activity, Lesson, LessonStatus, ParticipationCount, Verb
+from learntogether.db.models import (
+    Activity,
+    Lesson,
+    LessonStatus,
+    Membership,
+    ParticipationCount,
+    Role,
+    Verb,
+)
 from learntogether.db.models.activity import QUARTER_HOUR_SECONDS
+
+SNAPSHOT = ("role", "locale", "country", "region", "municipality")
+"""What each row copies from the learner as they are when it is written."""
 
 # What a learner does themselves.
 ACTIVE_VERBS = (
@@ -58,16 +77,149 @@ ACTIVE_VERBS = (
 COUNTED_VERBS = (*ACTIVE_VERBS, Verb.CERTIFIED)
 """Verbs that move a figure; reminders and nudges leave the counts alone."""
 
-KEY_COLUMNS = (
-    "user_id",
-    "track_id",
-    "cohort_id",
-    "role",
-    "locale",
-    "country",
-    "region",
-    "municipality",
-)
+KEY_COLUMNS = ("user_id", "track_id", "cohort_id", *SNAPSHOT)
+"""What ``participation_counts`` sums by, besides the quarter hour."""
+
+
+class Learner(Protocol):
+    """Whom an activity is about: a ``User``, or anything that knows the same (a delivery's
+    recipient, the benchmark seed's simulated learner)."""
+
+    @property
+    def id(self) -> int: ...
+    @property
+    def role(self) -> Role | None: ...
+    @property
+    def locale(self) -> str | None: ...
+    @property
+    def country(self) -> str | None: ...
+    @property
+    def region(self) -> str | None: ...
+    @property
+    def municipality(self) -> str | None: ...
+
+
+class Details(TypedDict, total=False):
+    """What an activity may say besides who did what (each None, or False, when left out)."""
+
+    track_id: int | None
+    lesson_id: int | None
+    lesson_version_id: int | None
+    question_key: str | None
+    score: float | None
+    assisted: bool
+    """Recorded by a mediator on the learner's behalf."""
+    data: dict[str, Any] | None
+
+
+_NO_DETAILS: Details = {
+    "track_id": None,
+    "lesson_id": None,
+    "lesson_version_id": None,
+    "question_key": None,
+    "score": None,
+    "assisted": False,
+    "data": None,
+}
+
+
+@dataclass(frozen=True)
+class Entry:
+    """One activity for ``record_many``."""
+
+    learner: Learner
+    verb: Verb
+    cohort_id: int | None = None
+    """None: the cohort the learner joined last."""
+    details: Details = field(default_factory=lambda: Details())
+
+
+def row_values(
+    learner: Learner,
+    verb: Verb,
+    *,
+    cohort_id: int | None,
+    occurred_at: datetime | None = None,
+    **details: Unpack[Details],
+) -> dict[str, Any]:
+    """Every column of the activity as written, with the learner's snapshot as it is now.
+
+    ``occurred_at`` None leaves the time to the column's default (now).
+    """
+    values: dict[str, Any] = {"user_id": learner.id, "verb": verb, "cohort_id": cohort_id}
+    values.update(_NO_DETAILS, **details)
+    values.update({name: getattr(learner, name) for name in SNAPSHOT})
+    if occurred_at is not None:
+        values["occurred_at"] = occurred_at
+    return values
+
+
+async def latest_cohort_ids(session: AsyncSession, user_ids: Collection[int]) -> dict[int, int]:
+    """Each learner's cohort joined last (the latest join; the later membership on a tie)."""
+    if not user_ids:
+        return {}
+    memberships = await session.execute(
+        select(Membership.user_id, Membership.cohort_id)
+        .where(Membership.user_id.in_(user_ids))
+        .order_by(Membership.joined_at, Membership.id)
+    )
+    return {user_id: cohort_id for user_id, cohort_id in memberships}
+
+
+async def latest_cohort_id(session: AsyncSession, user_id: int) -> int | None:
+    """The cohort the learner joined last, or None."""
+    return (await latest_cohort_ids(session, [user_id])).get(user_id)
+
+
+async def record(
+    session: AsyncSession,
+    learner: Learner,
+    verb: Verb,
+    *,
+    cohort_id: int | None = None,
+    occurred_at: datetime | None = None,
+    **details: Unpack[Details],
+) -> Activity:
+    """Record what ``learner`` did or received, with who they are now, and count it.
+
+    ``cohort_id`` defaults to the cohort the learner joined last; ``occurred_at`` to now.
+    """
+    (written,) = await record_many(
+        session, [Entry(learner, verb, cohort_id, details)], occurred_at=occurred_at
+    )
+    return written
+
+
+async def record_many(
+    session: AsyncSession, entries: Sequence[Entry], *, occurred_at: datetime | None = None
+) -> list[Activity]:
+    """Record ``entries`` in one flush, in order, all at ``occurred_at`` (default now), and
+    count them."""
+    latest = await latest_cohort_ids(
+        session, {entry.learner.id for entry in entries if entry.cohort_id is None}
+    )
+    written = [
+        Activity(
+            **row_values(
+                entry.learner,
+                entry.verb,
+                cohort_id=entry.cohort_id
+                if entry.cohort_id is not None
+                else latest.get(entry.learner.id),
+                occurred_at=occurred_at,
+                **entry.details,
+            )
+        )
+        for entry in entries
+    ]
+    session.add_all(written)
+    await session.flush()
+    for activity in written:
+        await _count(session, activity)
+    return written
+
+
+# Counting as it is written ---------------------------------------------------------------------
 
 
 def quarter_of(moment: datetime) -> datetime:
@@ -76,7 +228,7 @@ def quarter_of(moment: datetime) -> datetime:
     return datetime.fromtimestamp(seconds, UTC)
 
 
-async def add(session: AsyncSession, row: Activity) -> None:
+async def _count(session: AsyncSession, row: Activity) -> None:
     """Count the activity ``row`` (already flushed, so it has its id) in its learner's quarter."""
     if row.verb not in COUNTED_VERBS or row.user_id is None:
         return

@@ -18,8 +18,7 @@ from learntogether.db.models import (
     Role,
     User,
 )
-from learntogether.delivery import outbox
-from learntogether.services import broadcasts, learners
+from learntogether.services import broadcasts, learners, outbox
 from learntogether.services.actors import Actor
 from learntogether.services.broadcasts import BroadcastInfo
 from tests.conftest import TestDatabase
