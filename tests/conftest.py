@@ -16,7 +16,7 @@ from learntogether.db.base import Base
 from learntogether.db.engine import create_engine, create_session_maker
 from learntogether.db.migrate import upgrade
 
-pytest_plugins = ["tests.standin.fixtures"]
+pytest_plugins = ["tests.standin.fixtures", "tests.delivery.workers"]
 
 PG_URL = os.environ.get("LT_TEST_DATABASE_URL")
 BACKENDS = ["sqlite", *(["postgresql"] if PG_URL else [])]

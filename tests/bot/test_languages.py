@@ -7,17 +7,14 @@ English: in what the bot answers and in what the delivery worker sends alike.
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator, Callable
 from pathlib import Path
 from typing import Any
 
-import pytest
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from bot.texts import privacy_notice
 from learntogether.config import Settings
 from learntogether.db.models import BroadcastKind, User
-from learntogether.delivery import DeliveryWorker
 from learntogether.i18n import create_i18n
 from learntogether.runtime import BotParts, build_bot_parts, run_polling
 from learntogether.services import broadcasts
@@ -25,6 +22,7 @@ from learntogether.services.actors import SYSTEM
 from learntogether.services.outbox import RESUME_CALLBACK
 from tests.content.samples import lesson
 from tests.delivery.conftest import committed_broadcast
+from tests.delivery.workers import WorkerFactory
 from tests.factories import (
     create_cohort,
     create_learner,
@@ -33,37 +31,6 @@ from tests.factories import (
     import_sample_curriculum,
 )
 from tests.standin import BotAPIStandIn, button_texts, parse_html
-from tests.standin.fixtures import bot_for
-
-WorkerFactory = Callable[..., DeliveryWorker]
-
-
-@pytest.fixture
-async def start_worker(
-    standin: BotAPIStandIn, session_maker: async_sessionmaker[AsyncSession]
-) -> AsyncIterator[WorkerFactory]:
-    """Run a delivery worker on the stand-in for the test (``DeliveryWorker`` options)."""
-    bot = bot_for(standin)
-    running: list[tuple[DeliveryWorker, asyncio.Task[None]]] = []
-
-    def start(**options: Any) -> DeliveryWorker:
-        worker = DeliveryWorker(
-            bot,
-            session_maker,
-            i18n=create_i18n(),
-            send_rate=25,
-            batch_size=5,
-            idle_seconds=0.05,
-            **options,
-        )
-        running.append((worker, asyncio.create_task(worker.run())))
-        return worker
-
-    yield start
-    for worker, _task in running:
-        worker.stop()
-    await asyncio.wait_for(asyncio.gather(*(task for _worker, task in running)), timeout=15)
-    await bot.session.close()
 
 
 def romani_else_bulgarian(message: str) -> str:

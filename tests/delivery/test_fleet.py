@@ -15,12 +15,12 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from learntogether.delivery.fleet import ALONE, Alone, FleetState, RedisFleet, fleet_for
 from learntogether.services.broadcasts import BroadcastInfo
 from tests.delivery.conftest import (
-    WorkerFactory,
     add_learners,
     committed_broadcast,
     committed_cohort,
     counts_of,
 )
+from tests.delivery.workers import WorkerFactory
 from tests.factories import eventually
 from tests.standin import BotAPIStandIn
 

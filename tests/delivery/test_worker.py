@@ -27,7 +27,6 @@ from learntogether.services.broadcasts import BroadcastInfo
 from learntogether.services.outbox import RESUME_CALLBACK
 from tests.delivery.conftest import (
     ADMIN,
-    WorkerFactory,
     add_learners,
     broadcast_row,
     committed_broadcast,
@@ -36,6 +35,7 @@ from tests.delivery.conftest import (
     delivery_of,
     texts_to,
 )
+from tests.delivery.workers import WorkerFactory
 from tests.factories import eventually, find_user, import_sample_curriculum
 from tests.standin import BotAPIStandIn, parse_html
 
