@@ -15,6 +15,8 @@ from fastapi.responses import JSONResponse
 from learntogether.services.errors import FieldProblem
 
 PROBLEM_JSON = "application/problem+json"
+# A body with thousands of bad items would otherwise come back as a problem document of megabytes.
+MAX_ERRORS = 50
 
 
 def problem(
@@ -36,5 +38,7 @@ def problem(
     if instance:
         body["instance"] = instance
     if errors:
-        body["errors"] = [{"path": e.path, "message": e.message} for e in errors]
+        body["errors"] = [{"path": e.path, "message": e.message} for e in errors[:MAX_ERRORS]]
+        if len(errors) > MAX_ERRORS:
+            body["errors_omitted"] = len(errors) - MAX_ERRORS
     return JSONResponse(body, status_code=status, media_type=PROBLEM_JSON, headers=headers)

@@ -92,3 +92,18 @@ async def test_two_creates_of_one_cohort_code_at_once_are_a_201_and_a_409(
         *(client.post("/api/v1/cohorts", json=body, headers=admin) for _ in range(2))
     )
     assert sorted(answer.status_code for answer in answers) == [201, 409]
+
+
+async def test_a_body_with_thousands_of_bad_items_gets_a_short_problem(
+    client: AsyncClient, admin: dict[str, str]
+) -> None:
+    answers = [{"key": 7} for _ in range(150)]
+    response = await client.post(
+        "/api/v1/cohorts/SLV1/assisted-quizzes",
+        json={"user_id": 1, "lesson": "x", "answers": answers},
+        headers=admin,
+    )
+    assert response.status_code == 422
+    body = response.json()
+    assert len(body["errors"]) == 50
+    assert body["errors_omitted"] == 100
