@@ -14,7 +14,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from learntogether import __version__
 from learntogether.api.deps import known_query_parameters, no_nul_characters
-from learntogether.api.errors import install_error_handlers
+from learntogether.api.errors import UnexpectedErrors, install_error_handlers
 from learntogether.api.middleware import BodySizeLimit, RequestMetrics, SecurityHeaders
 from learntogether.api.ratelimit import ClientRateLimit
 from learntogether.api.routes import (
@@ -107,6 +107,7 @@ def create_app(
         exposition = await asyncio.to_thread(generate_latest, registry)
         return Response(exposition, media_type=CONTENT_TYPE_LATEST)
 
+    app.add_middleware(UnexpectedErrors)
     app.add_middleware(RequestMetrics, registry=registry)
     app.add_middleware(SecurityHeaders)
     app.add_middleware(BodySizeLimit, max_bytes=settings.api_max_body_bytes)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator
 
+import pytest
 from httpx import ASGITransport, AsyncClient
 from sqlalchemy import func, select
 from sqlalchemy.exc import OperationalError
@@ -168,18 +169,22 @@ class _CommitFails(AsyncSession):
 
 
 async def test_a_commit_that_fails_is_an_error_answer_never_a_201(
-    settings: Settings, session_maker: async_sessionmaker[AsyncSession]
+    settings: Settings,
+    session_maker: async_sessionmaker[AsyncSession],
+    caplog: pytest.LogCaptureFixture,
 ) -> None:
     admin = await create_api_token(session_maker, name="office")
     failing = async_sessionmaker[AsyncSession](session_maker.kw["bind"], class_=_CommitFails)
     app = create_app(settings, session_maker=failing)
-    # As a server would: the 500 problem is the answer, the error goes to the log.
-    transport = ASGITransport(app=app, raise_app_exceptions=False)
-    async with AsyncClient(transport=transport, base_url="http://testserver") as http:
+    # The transport raises what the app lets escape: the error must end in the answer, logged once.
+    async with AsyncClient(transport=ASGITransport(app=app), base_url="http://testserver") as http:
         response = await http.post(
             "/api/v1/cohorts", json={"name": "Sliven"}, headers={"Authorization": f"Bearer {admin}"}
         )
     assert response.status_code == 500
     assert response.headers["content-type"] == "application/problem+json"
+    assert response.headers["x-content-type-options"] == "nosniff"
+    logged = [record for record in caplog.records if record.exc_info]
+    assert [record.getMessage() for record in logged] == ["unhandled error on POST /api/v1/cohorts"]
     async with session_maker() as session:
         assert await session.scalar(select(func.count()).select_from(Cohort)) == 0
