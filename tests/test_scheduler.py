@@ -12,8 +12,8 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from learntogether.config import Settings
 from learntogether.db.base import utcnow
 from learntogether.db.models import Delivery
+from learntogether.leadership import FileLeadership, Leadership, leadership_for
 from learntogether.scheduler import SchedulerRunner
-from learntogether.scheduler.leader import FileLeadership, Leadership, leadership_for
 from tests.conftest import TestDatabase
 from tests.factories import create_learner, eventually
 

@@ -1,6 +1,6 @@
 """The APScheduler 3.11 scheduler that runs the system's own jobs: reminders and nudges.
 
-Every process that runs the scheduler part builds one, but only the leader (see ``leader.py``)
+Every process that runs the scheduler part builds one, but only the leader (see ``learntogether.leadership``)
 runs its jobs; the others wait, paused, to take over if the leader dies. Jobs open their own
 session, call one service and commit: they only create outbox rows, which ``delivery`` sends.
 Nothing about the jobs is stored, so nothing can go stale: a restarted scheduler starts the same
@@ -19,7 +19,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 from learntogether.config import Settings
 from learntogether.db.base import utcnow
-from learntogether.scheduler.leader import LEASE_SECONDS, Leadership, leadership_for
+from learntogether.leadership import LEASE_SECONDS, Leadership, leadership_for
 from learntogether.services import reminders
 
 log = logging.getLogger(__name__)

@@ -2,13 +2,44 @@
 
 from __future__ import annotations
 
-from httpx import AsyncClient
+from httpx import ASGITransport, AsyncClient
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from learntogether.api.app import create_app
+from learntogether.config import Settings
+from learntogether.leadership import leadership_for
+from tests.conftest import TestDatabase
 
 
 async def test_healthz_reports_database_ok(client: AsyncClient) -> None:
     response = await client.get("/healthz")
     assert response.status_code == 200
-    assert response.json() == {"status": "ok", "database": "ok"}
+    assert response.json() == {"status": "ok", "database": "ok", "scheduler": "no leader"}
+
+
+async def test_healthz_says_when_a_scheduler_leads(
+    client: AsyncClient, database: TestDatabase
+) -> None:
+    leadership = leadership_for(database.engine, None)
+    assert await leadership.hold()
+    try:
+        response = await client.get("/healthz")
+    finally:
+        await leadership.release()
+    assert response.json()["scheduler"] == "leading"
+    assert (await client.get("/healthz")).json()["scheduler"] == "no leader"
+
+
+async def test_healthz_is_503_while_redis_does_not_answer(
+    session_maker: async_sessionmaker[AsyncSession],
+) -> None:
+    # Nothing listens on port 1: Redis is configured but gone.
+    settings = Settings(_env_file=None, redis_url="redis://127.0.0.1:1/0")
+    app = create_app(settings, session_maker=session_maker)
+    async with AsyncClient(transport=ASGITransport(app=app), base_url="http://testserver") as http:
+        response = await http.get("/healthz")
+    assert response.status_code == 503
+    assert "Redis does not answer" in response.json()["detail"]
 
 
 async def test_metrics_count_requests_by_route_template(client: AsyncClient) -> None:

@@ -14,7 +14,7 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from learntogether.db.models import Broadcast, BroadcastKind, Delivery, Reminder, Role, User
-from learntogether.scheduler.leader import FileLeadership, PostgresLeadership, RedisLeadership
+from learntogether.leadership import FileLeadership, PostgresLeadership, RedisLeadership
 from learntogether.services import learners, reminders
 from learntogether.services.actors import Actor
 from learntogether.services.errors import InvalidInput, NotAllowed

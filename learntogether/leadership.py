@@ -1,4 +1,4 @@
-"""Exactly one scheduler runs jobs, however many processes start one.
+"""Exactly one scheduler runs jobs, however many processes start one; and whether one leads.
 
 APScheduler 3 cannot share a job store between schedulers, so every process keeps its own
 (in memory) and only the leader's runs. Leadership is a lock that dies with its holder:
@@ -169,3 +169,43 @@ def leadership_for(engine: AsyncEngine, redis_url: str | None) -> Leadership:
     if database in ("", ":memory:") or database.startswith("file:"):
         return SoleLeadership()
     return FileLeadership(Path(database).with_suffix(".scheduler.lock"))
+
+
+async def leader_exists(engine: AsyncEngine, redis_url: str | None) -> bool:
+    """Whether some process (this one or another) holds the scheduler's lock now.
+
+    Raises what the lock's store raises (RedisError, SQLAlchemyError) when it cannot be asked.
+    """
+    if redis_url:
+        redis: Redis = Redis.from_url(redis_url, socket_connect_timeout=2, socket_timeout=2)
+        try:
+            return bool(await redis.exists(LOCK_NAME))
+        finally:
+            await redis.aclose()
+    url = make_url(engine.url)
+    if url.get_backend_name() == "postgresql":
+        async with engine.connect() as connection:
+            held = await connection.scalar(
+                text(
+                    "SELECT EXISTS (SELECT 1 FROM pg_locks WHERE locktype = 'advisory' AND granted"
+                    " AND classid::bigint = :high AND objid::bigint = :low AND objsubid = 1)"
+                ),
+                {"high": ADVISORY_KEY >> 32, "low": ADVISORY_KEY & 0xFFFFFFFF},
+            )
+        return bool(held)
+    database = url.database or ""
+    if database in ("", ":memory:") or database.startswith("file:"):
+        return True
+    return _file_locked(Path(database).with_suffix(".scheduler.lock"))
+
+
+def _file_locked(path: Path) -> bool:
+    if not path.exists():
+        return False
+    with path.open("ab") as handle:
+        try:
+            fcntl.flock(handle.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except OSError:
+            return True
+        fcntl.flock(handle.fileno(), fcntl.LOCK_UN)
+        return False
