@@ -6,6 +6,7 @@ import asyncio
 import contextlib
 import itertools
 import mimetypes
+import secrets
 import string
 import struct
 import time
@@ -181,7 +182,9 @@ class BotAPIStandIn:
         self.rate_limit_violations = 0
         self.sent_times: dict[int, list[float]] = {}
         self._pending: deque[JSON] = deque()
-        self._update_ids = itertools.count(1)
+        # Telegram's update ids "start from a certain positive number and increase": never from
+        # 1 for every bot, so what one test's bot remembered (in Redis) is no other test's update.
+        self._update_ids = itertools.count(secrets.randbelow(2**30) + 1)
         self._ids = itertools.count(1)
         self._allowed_updates: frozenset[str] | None = None
         self._webhook: _Webhook | None = None
