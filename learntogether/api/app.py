@@ -14,8 +14,13 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from learntogether import __version__
 from learntogether.api.deps import known_query_parameters, no_nul_characters
-from learntogether.api.errors import UnexpectedErrors, install_error_handlers
-from learntogether.api.middleware import BodySizeLimit, RequestMetrics, SecurityHeaders
+from learntogether.api.errors import install_error_handlers
+from learntogether.api.middleware import (
+    BodySizeLimit,
+    RequestMetrics,
+    SecurityHeaders,
+    UnexpectedErrors,
+)
 from learntogether.api.ratelimit import ClientRateLimit
 from learntogether.api.routes import (
     assisted,

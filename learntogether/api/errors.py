@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import logging
 from collections.abc import Sequence
 from http import HTTPStatus
 from typing import Any
@@ -11,7 +10,6 @@ from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
-from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from learntogether.content.validate import json_path as content_json_path
 from learntogether.problems import problem
@@ -24,8 +22,6 @@ from learntogether.services.errors import (
     NotAllowed,
     NotFound,
 )
-
-log = logging.getLogger(__name__)
 
 _DOMAIN_STATUS: dict[type[DomainError], int] = {
     NotFound: 404,
@@ -92,36 +88,3 @@ def install_error_handlers(app: FastAPI) -> None:
             headers=headers,
             instance=request.url.path,
         )
-
-
-class UnexpectedErrors:
-    """Answers an error nobody expected with a 500 problem and logs it once, with its traceback.
-
-    Starlette's own handler for ``Exception`` answers and then raises again, so the server logged
-    every such error a second time (with the request's SQL parameters, before they were hidden).
-    """
-
-    def __init__(self, app: ASGIApp) -> None:
-        self.app = app
-
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http":
-            await self.app(scope, receive, send)
-            return
-        started = False
-
-        async def noting_send(message: Message) -> None:
-            nonlocal started
-            started = started or message["type"] == "http.response.start"
-            await send(message)
-
-        try:
-            await self.app(scope, receive, noting_send)
-        except Exception:
-            log.exception("unhandled error on %s %s", scope["method"], scope["path"])
-            if started:
-                raise  # too late for an answer of our own: the server closes the connection
-            response = problem(
-                500, "Something went wrong on our side; it has been logged.", instance=scope["path"]
-            )
-            await response(scope, receive, send)

@@ -1,7 +1,8 @@
-"""ASGI middleware: request body limits and Prometheus request metrics."""
+"""ASGI middleware: body limits, metrics, security headers and the answer to unexpected errors."""
 
 from __future__ import annotations
 
+import logging
 import time
 
 from prometheus_client import CollectorRegistry, Counter, Histogram
@@ -10,8 +11,26 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from learntogether.problems import problem
 
+log = logging.getLogger(__name__)
 
-class BodySizeLimit:
+
+class HTTPMiddleware:
+    """An ASGI middleware for HTTP requests; anything else (the lifespan) passes straight through."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        await self.handle(scope, receive, send)
+
+    async def handle(self, scope: Scope, receive: Receive, send: Send) -> None:
+        raise NotImplementedError
+
+
+class BodySizeLimit(HTTPMiddleware):
     """Refuses request bodies over ``max_bytes`` with 413, whether announced or streamed.
 
     A streamed body that grows too large is answered with 413 at once; the app then sees the
@@ -19,13 +38,10 @@ class BodySizeLimit:
     """
 
     def __init__(self, app: ASGIApp, *, max_bytes: int) -> None:
-        self.app = app
+        super().__init__(app)
         self.max_bytes = max_bytes
 
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http":
-            await self.app(scope, receive, send)
-            return
+    async def handle(self, scope: Scope, receive: Receive, send: Send) -> None:
         headers = dict(scope.get("headers") or [])
         announced = headers.get(b"content-length", b"").decode() or None
         if announced is not None and (not announced.isdigit() or int(announced) > self.max_bytes):
@@ -58,11 +74,11 @@ class BodySizeLimit:
         await response(scope, receive, send)
 
 
-class RequestMetrics:
+class RequestMetrics(HTTPMiddleware):
     """Counts requests and their durations by method, route template and status."""
 
     def __init__(self, app: ASGIApp, *, registry: CollectorRegistry) -> None:
-        self.app = app
+        super().__init__(app)
         self.requests = Counter(
             "lt_http_requests",
             "HTTP requests answered",
@@ -76,10 +92,7 @@ class RequestMetrics:
             registry=registry,
         )
 
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http":
-            await self.app(scope, receive, send)
-            return
+    async def handle(self, scope: Scope, receive: Receive, send: Send) -> None:
         status = 500
         started = time.perf_counter()
 
@@ -124,17 +137,10 @@ _PAGE_POLICY = (
 )
 
 
-class SecurityHeaders:
+class SecurityHeaders(HTTPMiddleware):
     """``X-Content-Type-Options``, a content security policy and no referrer on every answer."""
 
-    def __init__(self, app: ASGIApp) -> None:
-        self.app = app
-
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http":
-            await self.app(scope, receive, send)
-            return
-
+    async def handle(self, scope: Scope, receive: Receive, send: Send) -> None:
         async def send_with_headers(message: Message) -> None:
             if message["type"] == "http.response.start":
                 headers = MutableHeaders(scope=message)
@@ -145,3 +151,30 @@ class SecurityHeaders:
             await send(message)
 
         await self.app(scope, receive, send_with_headers)
+
+
+class UnexpectedErrors(HTTPMiddleware):
+    """Answers an error nobody expected with a 500 problem and logs it once, with its traceback.
+
+    Starlette's own handler for ``Exception`` answers and then raises again, so the server logged
+    every such error a second time (with the request's SQL parameters, before they were hidden).
+    """
+
+    async def handle(self, scope: Scope, receive: Receive, send: Send) -> None:
+        started = False
+
+        async def noting_send(message: Message) -> None:
+            nonlocal started
+            started = started or message["type"] == "http.response.start"
+            await send(message)
+
+        try:
+            await self.app(scope, receive, noting_send)
+        except Exception:
+            log.exception("unhandled error on %s %s", scope["method"], scope["path"])
+            if started:
+                raise  # too late for an answer of our own: the server closes the connection
+            response = problem(
+                500, "Something went wrong on our side; it has been logged.", instance=scope["path"]
+            )
+            await response(scope, receive, send)
