@@ -64,6 +64,8 @@ class Settings(BaseSettings):
     paid_broadcast: bool = False
     """Send with ``allow_paid_broadcast`` (Telegram Stars): up to 1000/s instead of ~30/s."""
     delivery_lease_seconds: Annotated[float, Field(gt=0, le=3600)] = 60
+    send_timeout_seconds: Annotated[int, Field(ge=1, le=600)] = 30
+    """How long one message sent by the delivery worker may take; the lease must outlast it."""
     """How long a delivery worker holds a claimed message before another worker may take it."""
     redis_url: str | None = None
     awareness_min_group: Annotated[int, Field(ge=5, le=1000)] = 5
@@ -116,6 +118,16 @@ class Settings(BaseSettings):
         if value is not None and not re.match(r"^https?://[^/\s]+", value):
             raise ValueError("must be an http:// or https:// URL")
         return value.rstrip("/") if value else value
+
+    @model_validator(mode="after")
+    def _lease_outlasts_a_send(self) -> Settings:
+        if self.delivery_lease_seconds <= self.send_timeout_seconds:
+            raise ValueError(
+                "LT_DELIVERY_LEASE_SECONDS must be longer than LT_SEND_TIMEOUT_SECONDS "
+                f"({self.send_timeout_seconds}): another worker would send a message whose "
+                "send is still under way"
+            )
+        return self
 
     @model_validator(mode="after")
     def _webhook_needs_url_and_secret(self) -> Settings:

@@ -99,3 +99,14 @@ def test_unknown_bot_mode_lists_the_choices(monkeypatch: pytest.MonkeyPatch) -> 
     monkeypatch.setenv("LT_BOT_MODE", "push")
     with pytest.raises(ConfigError, match="LT_BOT_MODE: Input should be 'polling' or 'webhook'"):
         load_settings()
+
+
+def test_a_lease_shorter_than_a_send_is_one_line_naming_both(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setenv("LT_DELIVERY_LEASE_SECONDS", "10")
+    with pytest.raises(ConfigError) as caught:
+        load_settings()
+    message = str(caught.value)
+    assert "\n" not in message
+    assert "LT_DELIVERY_LEASE_SECONDS must be longer than LT_SEND_TIMEOUT_SECONDS (30)" in message

@@ -45,7 +45,7 @@ from learntogether.services.outbox import Claimed, Settled
 log = logging.getLogger(__name__)
 
 DEFAULT_LEASE = timedelta(seconds=60)
-# Telegram answers in well under a second; a minute without an answer is a lost request.
+# Telegram answers in well under a second; half a minute without an answer is a lost request.
 DEFAULT_SEND_TIMEOUT = 30
 _WRITE_RETRY_SECONDS = (0.1, 0.5, 1.0, 2.0, 5.0)
 _SAME_PAUSE_SECONDS = 0.5
@@ -55,6 +55,9 @@ _SAME_PAUSE_SECONDS = 0.5
 class _Job:
     delivery: Claimed
     message: Message
+    send_by: datetime
+    """The last moment a send may start and still end inside the lease (a send takes at most
+    ``send_timeout``); after it, another worker may have claimed the row."""
 
 
 def default_batch_size(send_rate: float) -> int:
@@ -98,6 +101,11 @@ class DeliveryWorker:
         self.paid_broadcast = paid_broadcast
         self.batch_size = batch_size or default_batch_size(send_rate)
         self.concurrency = concurrency or default_concurrency(send_rate)
+        if lease <= timedelta(seconds=send_timeout):
+            raise ValueError(
+                f"a lease of {lease.total_seconds():g} s must outlast a send ({send_timeout} s):"
+                " another worker would send a row whose send is still under way"
+            )
         self.lease = lease
         self.idle_seconds = idle_seconds
         self.flush_seconds = flush_seconds
@@ -141,6 +149,7 @@ class DeliveryWorker:
             default_locale=settings.default_locale,
             paid_broadcast=settings.paid_broadcast,
             lease=timedelta(seconds=settings.delivery_lease_seconds),
+            send_timeout=settings.send_timeout_seconds,
             fleet=fleet_for(settings.redis_url),
         )
 
@@ -242,9 +251,9 @@ class DeliveryWorker:
     async def _claim(self) -> int:
         """Claim, render and queue one batch; the number of rows claimed."""
         async with self.session_maker() as session:
-            claimed = await outbox.claim(
-                session, limit=self.batch_size, lease=self.lease, now=self.clock()
-            )
+            now = self.clock()
+            claimed = await outbox.claim(session, limit=self.batch_size, lease=self.lease, now=now)
+            send_by = now + self.lease - timedelta(seconds=self.send_timeout)
             # Read before the claim is committed: should it fail, the claim is undone with it.
             locales = await self.renderer.locales(session, claimed)
             await session.commit()
@@ -262,7 +271,7 @@ class DeliveryWorker:
                 if isinstance(rendered, Unsendable):
                     self._settle(Settled(delivery, DeliveryStatus.CANCELLED, error=rendered.reason))
                 else:
-                    self._queue.put_nowait(_Job(delivery, rendered))
+                    self._queue.put_nowait(_Job(delivery, rendered, send_by))
         return len(claimed)
 
     def _hold(self, seconds: float) -> datetime:
@@ -317,6 +326,10 @@ class DeliveryWorker:
             return self._put_back(delivery, None, error=None)
         finally:
             self._waiting.discard(task)
+        if self.clock() > job.send_by:
+            # It waited for a slot (a long 429, a slow rate) past what its lease covers: give it
+            # back untried rather than race the worker that may claim it next.
+            return self._put_back(delivery, None, error=None)
         try:
             sent = await self.bot.send_message(
                 chat_id=chat_id,

@@ -7,6 +7,7 @@ from datetime import UTC, timedelta
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
+import pytest
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
@@ -477,3 +478,30 @@ async def test_stopping_puts_unsent_rows_back_and_a_new_worker_finishes_without_
     start_worker()
     await _done(session_maker, info)
     assert all(texts_to(standin, telegram_id) == ["Workshop on Friday"] for telegram_id in ids)
+
+
+async def test_a_message_that_waited_past_its_lease_is_given_back_not_sent(
+    session_maker: async_sessionmaker[AsyncSession],
+    standin: BotAPIStandIn,
+    make_worker: WorkerFactory,
+) -> None:
+    """A sender held up for its slot (a long 429) past what its lease covers would race the
+    worker that claims the row next: it gives the row back untried instead."""
+    await committed_cohort(session_maker, "SLV1")
+    await add_learners(session_maker, standin, [151], cohort="SLV1")
+    info = await committed_broadcast(session_maker, "Workshop on Friday")
+    moment = [utcnow()]
+    worker = make_worker(lease=timedelta(seconds=40), send_timeout=30, clock=lambda: moment[0])
+    assert await worker._claim() == 1
+    job = worker._queue.get_nowait()
+    assert job is not None
+    moment[0] += timedelta(seconds=11)  # the send would end after the lease: 40 − 30 < 11
+    settled = await worker._deliver(job)
+    assert (settled.status, settled.counts_as_attempt) == (DeliveryStatus.PENDING, False)
+    assert standin.calls_of("sendMessage") == []
+    assert info.counts.total == 1
+
+
+def test_a_lease_that_does_not_outlast_a_send_is_refused(make_worker: WorkerFactory) -> None:
+    with pytest.raises(ValueError, match="must outlast a send"):
+        make_worker(lease=timedelta(seconds=30), send_timeout=30)

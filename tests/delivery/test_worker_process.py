@@ -52,6 +52,7 @@ async def start_worker_process(
         "LT_TELEGRAM_API_URL": standin.base_url,
         "LT_SEND_RATE": str(SEND_RATE),
         "LT_DELIVERY_LEASE_SECONDS": str(LEASE_SECONDS),
+        "LT_SEND_TIMEOUT_SECONDS": "1",
         "LT_SCHEDULER_TICK_SECONDS": "0.5",
     }
     started: list[asyncio.subprocess.Process] = []
