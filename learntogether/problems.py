@@ -19,6 +19,48 @@ PROBLEM_JSON = "application/problem+json"
 MAX_ERRORS = 50
 
 
+# The shape above as an OpenAPI schema: every error answer of every route is documented with it.
+PROBLEM_SCHEMA: dict[str, Any] = {
+    "type": "object",
+    "required": ["type", "title", "status"],
+    "properties": {
+        "type": {"type": "string"},
+        "title": {"type": "string"},
+        "status": {"type": "integer"},
+        "detail": {"type": "string"},
+        "instance": {"type": "string"},
+        "errors": {
+            "type": "array",
+            "items": {
+                "type": "object",
+                "required": ["path", "message"],
+                "properties": {"path": {"type": "string"}, "message": {"type": "string"}},
+            },
+        },
+        "errors_omitted": {"type": "integer"},
+    },
+}
+
+
+def problem_response(description: str) -> dict[str, Any]:
+    """An OpenAPI response that answers problem details."""
+    return {"description": description, "content": {PROBLEM_JSON: {"schema": PROBLEM_SCHEMA}}}
+
+
+ERROR_RESPONSES: dict[int | str, dict[str, Any]] = {
+    status: problem_response(description)
+    for status, description in (
+        (400, "A request the route cannot read"),
+        (401, "Missing, unknown or revoked token"),
+        (403, "The token's role or reach does not allow this"),
+        (404, "Nothing has this id, code or slug"),
+        (409, "In conflict with what is stored"),
+        (413, "The body is too large"),
+        (422, "Invalid input: each problem names its field"),
+    )
+}
+
+
 def problem(
     status: int,
     detail: str | None = None,

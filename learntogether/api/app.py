@@ -39,6 +39,7 @@ from learntogether.api.routes import (
     users,
 )
 from learntogether.config import Settings
+from learntogether.problems import ERROR_RESPONSES
 
 API_PREFIX = "/api/v1"
 
@@ -74,6 +75,8 @@ def create_app(
         version=__version__,
         lifespan=lifespan,
         description="Authoring, cohorts, broadcasts and reports for the To Learn Together platform.",
+        # Every error is RFC 9457 problem details; FastAPI would document its own 422 instead.
+        responses=ERROR_RESPONSES,
     )
     app.state.settings = settings
     app.state.session_maker = session_maker

@@ -86,3 +86,15 @@ async def test_every_answer_says_nosniff_and_may_not_be_framed(client: AsyncClie
         assert headers["x-content-type-options"] == "nosniff"
         assert headers["content-security-policy"] == "default-src 'none'; frame-ancestors 'none'"
         assert headers["referrer-policy"] == "no-referrer"
+
+
+async def test_every_operation_documents_its_errors_as_problem_details(
+    client: AsyncClient,
+) -> None:
+    spec = (await client.get("/openapi.json")).json()
+    for path, operations in spec["paths"].items():
+        for method, operation in operations.items():
+            for status in ("400", "401", "403", "404", "409", "413", "422"):
+                content = operation["responses"][status]["content"]
+                assert list(content) == ["application/problem+json"], (method, path, status)
+    assert "HTTPValidationError" not in spec["components"]["schemas"]

@@ -10,6 +10,7 @@ from pydantic import BaseModel, Field
 
 from learntogether.api.deps import SessionDep
 from learntogether.api.ratelimit import ClientRateLimit
+from learntogether.problems import problem_response
 from learntogether.services import certificates
 from learntogether.services.certificates import CertificateCheck
 
@@ -52,8 +53,8 @@ class CertificateVerification(BaseModel):
     "/{code}",
     summary="Check a certificate by the code printed on it (public, no token)",
     responses={
-        404: {"description": "No certificate has this code"},
-        429: {"description": "Too many checks from this address; see Retry-After"},
+        404: problem_response("No certificate has this code"),
+        429: problem_response("Too many checks from this address; see Retry-After"),
     },
 )
 async def verify_certificate(
