@@ -14,7 +14,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from learntogether.api.deps import SessionDep, SettingsDep
 from learntogether.leadership import leader_exists
-from learntogether.problems import problem
+from learntogether.problems import problem, problem_response
 
 log = logging.getLogger(__name__)
 router = APIRouter(tags=["operations"])
@@ -33,7 +33,7 @@ async def _redis_answers(url: str) -> bool:
 @router.get(
     "/healthz",
     summary="The database, Redis (when configured) and whether a scheduler leads",
-    responses={503: {"description": "The database or Redis does not answer"}},
+    responses={503: problem_response("The database or Redis does not answer")},
 )
 async def healthz(request: Request, session: SessionDep, settings: SettingsDep) -> JSONResponse:
     try:
