@@ -159,6 +159,8 @@ async def enqueue(
             literal(now, UTCDateTime),
             literal(now, UTCDateTime),
         ).where(where)
+        # Learners in the order they joined, so that the oldest row is sent first.
+        rows = rows.order_by(User.id)
         await session.execute(insert(_deliveries).from_select(columns, rows))
 
 
