@@ -26,17 +26,26 @@ from bot.middlewares import (
     OneUpdatePerUser,
     UpdateOnce,
 )
-from bot.retry import WaitOutFloodLimits
+from bot.retry import KeepWithinLimits
 from learntogether.config import Settings
+from learntogether.sendbudget import SendBudget
 
 
-def create_bot(settings: Settings) -> Bot:
-    """A bot talking to ``LT_TELEGRAM_API_URL``: Telegram, a self-hosted Bot API server, a stand-in."""
+def create_bot(
+    settings: Settings, *, budget: SendBudget | None = None, replies: bool = True
+) -> Bot:
+    """A bot talking to ``LT_TELEGRAM_API_URL``: Telegram, a self-hosted Bot API server, a stand-in.
+
+    With ``replies`` (the bot that answers learners) every message it sends takes a slot from
+    ``budget`` and keeps the pace of its chat; the delivery worker's bot (``replies=False``) paces
+    its own sends.
+    """
     if settings.bot_token is None:
         raise ValueError("LT_BOT_TOKEN is not set")
     session = AiohttpSession(api=TelegramAPIServer.from_base(settings.telegram_api_url))
     session.middleware(CommitBeforeReplying())
-    session.middleware(WaitOutFloodLimits())
+    if replies:
+        session.middleware(KeepWithinLimits(budget))
     return Bot(
         token=settings.bot_token.get_secret_value(),
         session=session,

@@ -61,12 +61,13 @@ class Settings(BaseSettings):
     """
     lessons_dir: Path = Path("lessons")
     send_rate: Annotated[float, Field(gt=0, le=1000)] = 25
+    """Messages a second the bot sends, all chats and processes together (replies first)."""
     paid_broadcast: bool = False
     """Send with ``allow_paid_broadcast`` (Telegram Stars): up to 1000/s instead of ~30/s."""
     delivery_lease_seconds: Annotated[float, Field(gt=0, le=3600)] = 60
+    """How long a delivery worker holds a claimed message before another worker may take it."""
     send_timeout_seconds: Annotated[int, Field(ge=1, le=600)] = 30
     """How long one message sent by the delivery worker may take; the lease must outlast it."""
-    """How long a delivery worker holds a claimed message before another worker may take it."""
     redis_url: str | None = None
     awareness_min_group: Annotated[int, Field(ge=5, le=1000)] = 5
     """Learners an awareness row needs before its figures show; readers may ask more, never less."""

@@ -23,7 +23,6 @@ from fastapi import FastAPI
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 from bot.app import create_bot, create_dispatcher
-from bot.retry import WaitOutFloodLimits
 from bot.webhook import WebhookFeeder, create_webhook_router
 from learntogether.api.app import create_app
 from learntogether.config import BotMode, ConfigError, Settings, get_settings
@@ -33,6 +32,7 @@ from learntogether.db.migrate import upgrade
 from learntogether.delivery import DeliveryWorker
 from learntogether.i18n import create_i18n
 from learntogether.scheduler import SchedulerRunner
+from learntogether.sendbudget import FREE_SEND_RATE, SendBudget, budget_for
 from learntogether.services import lessons
 from learntogether.services.actors import Actor
 from learntogether.services.curriculum import import_curriculum
@@ -58,32 +58,61 @@ class StartupError(Exception):
 class BotParts:
     bot: Bot
     dispatcher: Dispatcher
+    budget: SendBudget
+    """Slots for every message the bot sends; the delivery worker of the process shares it."""
+
+
+def build_send_budget(settings: Settings) -> SendBudget:
+    """The bot's send budget at ``LT_SEND_RATE``, shared through ``LT_REDIS_URL`` when set.
+
+    Paid broadcasts go past Telegram's free limit on their own pace; the budget keeps replies to
+    the free one.
+    """
+    assert settings.bot_token is not None
+    bot_id = settings.bot_token.get_secret_value().split(":", 1)[0]
+    rate = (
+        min(settings.send_rate, FREE_SEND_RATE) if settings.paid_broadcast else settings.send_rate
+    )
+    return budget_for(rate, redis_url=settings.redis_url, bot=bot_id)
 
 
 def build_bot_parts(
-    settings: Settings, session_maker: async_sessionmaker[AsyncSession]
+    settings: Settings,
+    session_maker: async_sessionmaker[AsyncSession],
+    *,
+    budget: SendBudget | None = None,
 ) -> BotParts | None:
+    """The bot and its dispatcher; a budget made here is closed when the dispatcher shuts down."""
     if settings.bot_token is None:
         return None
     i18n = create_i18n(settings.default_locale)
+    dispatcher = create_dispatcher(settings, session_maker=session_maker, i18n=i18n)
+    if budget is None:
+        budget = build_send_budget(settings)
+        dispatcher.shutdown.register(budget.close)
     return BotParts(
-        bot=create_bot(settings),
-        dispatcher=create_dispatcher(settings, session_maker=session_maker, i18n=i18n),
+        bot=create_bot(settings, budget=budget),
+        dispatcher=dispatcher,
+        budget=budget,
     )
 
 
 def build_delivery_worker(
-    settings: Settings, session_maker: async_sessionmaker[AsyncSession]
+    settings: Settings,
+    session_maker: async_sessionmaker[AsyncSession],
+    *,
+    budget: SendBudget,
 ) -> DeliveryWorker | None:
-    """The outbox sender, with a bot of its own; None without LT_BOT_TOKEN."""
+    """The outbox sender, with a bot of its own; None without LT_BOT_TOKEN.
+
+    It takes its slots from ``budget`` after the replies (the process's bot's, when it has one).
+    """
     if settings.bot_token is None:
         return None
-    bot = create_bot(settings)
-    # The worker pauses every send on a 429; a request waiting it out alone would keep others going.
-    for middleware in [m for m in bot.session.middleware if isinstance(m, WaitOutFloodLimits)]:
-        bot.session.middleware.unregister(middleware)
+    # The worker paces its sends and pauses them all on a 429 itself.
+    bot = create_bot(settings, replies=False)
     i18n = create_i18n(settings.default_locale)
-    return DeliveryWorker.from_settings(settings, bot, session_maker, i18n=i18n)
+    return DeliveryWorker.from_settings(settings, bot, session_maker, i18n=i18n, budget=budget)
 
 
 def webhook_route(settings: Settings) -> tuple[str, str]:
@@ -263,12 +292,19 @@ async def serve(settings: Settings, parts: set[Part], *, migrate: bool = False) 
             await upgrade(engine)
             await import_lessons_on_first_start(settings, session_maker)
         webhook_api = Part.API in parts and settings.bot_mode is BotMode.WEBHOOK
+        budget = build_send_budget(settings) if settings.bot_token is not None else None
         bot_parts = (
-            build_bot_parts(settings, session_maker) if Part.BOT in parts or webhook_api else None
+            build_bot_parts(settings, session_maker, budget=budget)
+            if Part.BOT in parts or webhook_api
+            else None
         )
         if bot_parts is None and Part.BOT in parts:
             log.warning("LT_BOT_TOKEN is not set: the Telegram bot is off")
-        await _serve_parts(settings, parts, engine, session_maker, bot_parts)
+        try:
+            await _serve_parts(settings, parts, engine, session_maker, bot_parts, budget)
+        finally:
+            if budget is not None:
+                await budget.close()
     finally:
         await engine.dispose()
 
@@ -279,6 +315,7 @@ async def _serve_parts(
     engine: AsyncEngine,
     session_maker: async_sessionmaker[AsyncSession],
     bot_parts: BotParts | None,
+    budget: SendBudget | None,
 ) -> None:
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
@@ -291,7 +328,11 @@ async def _serve_parts(
         if Part.SCHEDULER in parts
         else None
     )
-    delivery = build_delivery_worker(settings, session_maker) if scheduler is not None else None
+    delivery = (
+        build_delivery_worker(settings, session_maker, budget=budget)
+        if scheduler is not None and budget is not None
+        else None
+    )
     try:
         if delivery is not None:
             tasks["delivery"] = asyncio.create_task(delivery.run())

@@ -39,6 +39,7 @@ from learntogether.delivery.limiter import SendLimiter
 from learntogether.delivery.policy import Decision, RetryPolicy, judge
 from learntogether.delivery.render import Message, Renderer, Unsendable
 from learntogether.i18n import SOURCE_LOCALE
+from learntogether.sendbudget import LocalBudget, Priority, SendBudget, acquire
 from learntogether.services import outbox
 from learntogether.services.outbox import Claimed, Settled
 
@@ -91,6 +92,7 @@ class DeliveryWorker:
         send_timeout: int = DEFAULT_SEND_TIMEOUT,
         retry: RetryPolicy | None = None,
         limiter: SendLimiter | None = None,
+        budget: SendBudget | None = None,
         fleet: Fleet | None = None,
         fleet_seconds: float = 2.0,
         clock: Callable[[], datetime] = utcnow,
@@ -113,6 +115,8 @@ class DeliveryWorker:
         self.retry = retry or RetryPolicy()
         self.send_rate = send_rate
         self.limiter = limiter or SendLimiter(send_rate)
+        self.budget: SendBudget = budget or LocalBudget(send_rate)
+        """The bot's slots, shared with its replies (which go first) and other processes."""
         self.fleet: Fleet = fleet or Alone()
         """The other workers of this bot, which share its rate (``LT_REDIS_URL``)."""
         self.fleet_seconds = fleet_seconds
@@ -139,6 +143,7 @@ class DeliveryWorker:
         session_maker: async_sessionmaker[AsyncSession],
         *,
         i18n: I18n,
+        budget: SendBudget | None = None,
     ) -> DeliveryWorker:
         """A worker paced by ``LT_SEND_RATE``, paying for broadcasts when ``LT_PAID_BROADCAST``."""
         return cls(
@@ -150,6 +155,7 @@ class DeliveryWorker:
             paid_broadcast=settings.paid_broadcast,
             lease=timedelta(seconds=settings.delivery_lease_seconds),
             send_timeout=settings.send_timeout_seconds,
+            budget=budget,
             fleet=fleet_for(settings.redis_url),
         )
 
@@ -318,6 +324,8 @@ class DeliveryWorker:
             if self._stopping.is_set():
                 raise asyncio.CancelledError
             await self.limiter.acquire(chat_id)
+            if not self.paid_broadcast:
+                await acquire(self.budget, Priority.BULK)
         except asyncio.CancelledError:
             if not self._stopping.is_set():
                 raise
