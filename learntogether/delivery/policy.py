@@ -5,14 +5,18 @@
 | 429 ``retry_after`` | the whole sender pauses; the row waits, not counted as an attempt |
 | 403 (blocked, deactivated) | ``blocked``, and the learner is marked blocked; never retried |
 | 400 and other refusals | ``failed`` with Telegram's reason: sending it again gives the same answer |
-| 5xx, network errors before an answer | retried with exponential backoff, ``failed`` after the last attempt |
-| timeout after the request went out | ``failed`` as *ambiguous*, not resent (see below) |
+| 5xx, a connection that could not be opened | retried with exponential backoff, ``failed`` after the last attempt |
+| no answer after the request went out (a timeout, a dropped connection) | *unsure*: by kind, below |
 | 401, 404 (the token or the API URL is wrong) | the sender pauses; the row waits |
 
-A timeout is ambiguous: the request reached Telegram (or not) and no answer came back. Sends are
-not idempotent, so resending could deliver the message twice; a learner who gets every reminder
-twice stops reading them, while one missed broadcast is visible in the counts (``failed``, with
-``last_error`` saying it may have arrived) and can be sent again by a person who decides to.
+An unsure send may have arrived: sends are not idempotent, so sending it again may deliver it
+twice, and not sending it may lose it. Each kind of message decides:
+
+* **at least once** (broadcasts, certificates): what a person chose to tell a cohort, or what a
+  learner earned, must arrive. It is retried like a 5xx; the learner may get it twice.
+* **at most once** (reminders, nudges): a learner who gets every reminder twice stops reading
+  them, and a missed one comes again tomorrow. It is ``failed`` with ``last_error`` saying it may
+  have arrived, never resent.
 """
 
 from __future__ import annotations
@@ -33,8 +37,13 @@ from aiogram.exceptions import (
     TelegramServerError,
     TelegramUnauthorizedError,
 )
+from aiohttp import ClientConnectorError, ClientError
+
+from learntogether.db.models import BroadcastKind
 
 AMBIGUOUS_PREFIX = "ambiguous"
+AT_MOST_ONCE = frozenset({BroadcastKind.REMINDER, BroadcastKind.NUDGE})
+"""Kinds never sent again when a send may have arrived; every other kind is sent at least once."""
 # A wrong token or API URL is an operator's mistake; check again now and then.
 MISCONFIGURED_PAUSE_SECONDS = 60.0
 
@@ -75,13 +84,22 @@ def _reason(error: BaseException) -> str:
     return f"{type(error).__name__}: {error}" if str(error) else type(error).__name__
 
 
-def _timed_out(error: BaseException) -> bool:
+def _unsure(error: BaseException) -> bool:
+    """Whether the request may have reached Telegram though no answer came back."""
     cause = error.__cause__ if isinstance(error, TelegramNetworkError) else error
-    return isinstance(cause, asyncio.TimeoutError | TimeoutError)
+    if isinstance(cause, asyncio.TimeoutError | TimeoutError):
+        return True
+    # A connection that could not be opened carried nothing; one that broke may have.
+    return isinstance(cause, ClientError) and not isinstance(cause, ClientConnectorError)
 
 
-def judge(error: BaseException, *, attempts: int, policy: RetryPolicy) -> Verdict:
-    """The decision for a send that raised ``error`` on its ``attempts``-th try."""
+def judge(
+    error: BaseException, *, attempts: int, policy: RetryPolicy, at_most_once: bool = False
+) -> Verdict:
+    """The decision for a send that raised ``error`` on its ``attempts``-th try.
+
+    ``at_most_once``: the message is never sent again when it may have arrived.
+    """
     reason = _reason(error)
     if isinstance(error, TelegramRetryAfter):
         return Verdict(Decision.PAUSE, reason, pause_seconds=float(error.retry_after))
@@ -95,12 +113,10 @@ def judge(error: BaseException, *, attempts: int, policy: RetryPolicy) -> Verdic
         )
     if isinstance(error, TelegramEntityTooLarge):
         return Verdict(Decision.FAILED, reason)
-    if _timed_out(error):
-        return Verdict(
-            Decision.FAILED,
-            f"{AMBIGUOUS_PREFIX}: no answer from Telegram ({reason}); not resent because it may "
-            "have arrived",
-        )
+    if _unsure(error):
+        if at_most_once:
+            return unsure_verdict(f"no answer from Telegram ({reason})")
+        reason = f"{AMBIGUOUS_PREFIX}: no answer from Telegram ({reason}); sent again"
     transient = isinstance(
         error, TelegramServerError | TelegramNetworkError | ClientDecodeError | OSError
     )
@@ -109,3 +125,10 @@ def judge(error: BaseException, *, attempts: int, policy: RetryPolicy) -> Verdic
     if attempts >= policy.max_attempts:
         return Verdict(Decision.FAILED, f"gave up after {attempts} attempts: {reason}")
     return Verdict(Decision.RETRY, reason, backoff=policy.backoff(attempts))
+
+
+def unsure_verdict(what: str) -> Verdict:
+    """``failed``, saying the message may have arrived (an at-most-once kind, never resent)."""
+    return Verdict(
+        Decision.FAILED, f"{AMBIGUOUS_PREFIX}: {what}; not resent because it may have arrived"
+    )

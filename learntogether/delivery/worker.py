@@ -4,14 +4,16 @@ Three kinds of task share one limiter:
 
 * the claimer leases a batch of due rows whenever less than a batch is queued, renders them
   and queues them;
-* senders take queued messages, wait for their slot and send them (``concurrency`` at a time,
-  so a slow answer does not stall the pace);
+* senders take queued messages, wait for their slot (the worker's pace, then the bot's send
+  budget, where replies to learners go first) and send them; ``concurrency`` of them cover
+  seconds of sending, so slow answers do not slow the pace;
 * the recorder writes results in bulk every ``flush_seconds`` (or sooner when a batch is ready).
 
 A worker holds at most ``max_held`` rows claimed but not yet written (four batches and the sends
 in flight): that is all a crash can send twice (see ``outbox``), and in practice only the few
-sent since the last write are. Stopping releases the queued rows and waits for the sends under
-way, so a graceful stop sends nothing twice.
+sent since the last write are. Stopping releases the queued rows and waits ``stop_grace`` seconds
+for the sends under way, so a graceful stop sends nothing twice; a send still hanging then is
+interrupted and settled as unsure, by its kind (``policy``: resent, or failed as ambiguous).
 """
 
 from __future__ import annotations
@@ -36,7 +38,7 @@ from learntogether.db.base import utcnow
 from learntogether.db.models import DeliveryStatus
 from learntogether.delivery.fleet import Alone, Fleet, FleetState, fleet_for
 from learntogether.delivery.limiter import SendLimiter
-from learntogether.delivery.policy import Decision, RetryPolicy, judge
+from learntogether.delivery.policy import AT_MOST_ONCE, Decision, RetryPolicy, judge, unsure_verdict
 from learntogether.delivery.render import Message, Renderer, Unsendable
 from learntogether.i18n import SOURCE_LOCALE
 from learntogether.sendbudget import LocalBudget, Priority, SendBudget, acquire
@@ -67,9 +69,16 @@ def default_batch_size(send_rate: float) -> int:
     return max(10, min(200, math.ceil(send_rate)))
 
 
+# Sends in flight keep the pace while answers this slow come back.
+SLOW_ANSWER_SECONDS = 4.0
+# A stopping worker waits this long for sends under way; a container's grace is often 10 s.
+DEFAULT_STOP_GRACE = 5.0
+
+
 def default_concurrency(send_rate: float) -> int:
-    """Sends in flight at once: each takes a few milliseconds; high rates need more of them."""
-    return max(4, min(64, math.ceil(send_rate / 10)))
+    """Sends in flight at once: enough for ``SLOW_ANSWER_SECONDS`` of sending, so that slow
+    answers (a tenth of them taking seconds) do not slow the pace; the limiter sets the pace."""
+    return max(8, min(512, math.ceil(send_rate * SLOW_ANSWER_SECONDS)))
 
 
 class DeliveryWorker:
@@ -90,6 +99,7 @@ class DeliveryWorker:
         idle_seconds: float = 1.0,
         flush_seconds: float = 0.2,
         send_timeout: int = DEFAULT_SEND_TIMEOUT,
+        stop_grace: float = DEFAULT_STOP_GRACE,
         retry: RetryPolicy | None = None,
         limiter: SendLimiter | None = None,
         budget: SendBudget | None = None,
@@ -112,6 +122,8 @@ class DeliveryWorker:
         self.idle_seconds = idle_seconds
         self.flush_seconds = flush_seconds
         self.send_timeout = send_timeout
+        self.stop_grace = stop_grace
+        """How long a stop waits for sends under way before it interrupts them."""
         self.retry = retry or RetryPolicy()
         self.send_rate = send_rate
         self.limiter = limiter or SendLimiter(send_rate)
@@ -184,6 +196,10 @@ class DeliveryWorker:
             self._release_queued()
             for _ in senders:
                 self._queue.put_nowait(None)
+            # Sends under way may hang until their timeout: a stop waits for them a little only.
+            _, hanging = await asyncio.wait(senders, timeout=self.stop_grace)
+            for sender in hanging:
+                sender.cancel()
             await asyncio.gather(*senders, return_exceptions=True)
             self._senders_done = True
             self._flush.set()
@@ -347,12 +363,34 @@ class DeliveryWorker:
                 allow_paid_broadcast=True if self.paid_broadcast else None,
                 request_timeout=self.send_timeout,
             )
+        except asyncio.CancelledError:
+            if not self._stopping.is_set():
+                raise
+            task.uncancel()
+            return self._interrupted(delivery)
         except Exception as error:
             return self._judge(delivery, error)
         return Settled(delivery, DeliveryStatus.SENT, message_id=sent.message_id)
 
+    def _interrupted(self, delivery: Claimed) -> Settled:
+        """A send under way when the stop's grace ran out: it may have arrived."""
+        if delivery.kind in AT_MOST_ONCE:
+            verdict = unsure_verdict("the worker stopped while the send was under way")
+            return Settled(delivery, DeliveryStatus.FAILED, error=verdict.reason)
+        # At least once: the next worker sends it again (its attempt counted).
+        return Settled(
+            delivery,
+            DeliveryStatus.PENDING,
+            error="the worker stopped while the send was under way; sent again",
+        )
+
     def _judge(self, delivery: Claimed, error: Exception) -> Settled:
-        verdict = judge(error, attempts=delivery.attempts, policy=self.retry)
+        verdict = judge(
+            error,
+            attempts=delivery.attempts,
+            policy=self.retry,
+            at_most_once=delivery.kind in AT_MOST_ONCE,
+        )
         if verdict.decision is Decision.PAUSE:
             log.warning("delivery paused for %.0fs: %s", verdict.pause_seconds, verdict.reason)
             until = self._hold(verdict.pause_seconds)

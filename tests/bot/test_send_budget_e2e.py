@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import time
 from collections.abc import Awaitable, Callable
 
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
@@ -52,11 +51,10 @@ async def test_replies_go_first_while_a_broadcast_takes_what_is_left(
         standin.add_user(9000 + n, first_name=f"N{n}", language_code="en") for n in range(40)
     ]
 
-    asked = time.monotonic()
+    before = await _sent(standin)()
     await asyncio.gather(*(newcomer.send("/start") for newcomer in newcomers))
     await asyncio.gather(*(newcomer.next_message(timeout=15) for newcomer in newcomers))
-    answered = time.monotonic() - asked
-    broadcast_then = await _sent(standin)()
+    during = await _sent(standin)() - before
 
     async def done() -> bool:
         return (await broadcast_row(session_maker, info)).status is BroadcastStatus.DONE
@@ -64,10 +62,8 @@ async def test_replies_go_first_while_a_broadcast_takes_what_is_left(
     await eventually(done, within=20)
     assert await _sent(standin)() == 100
     assert standin.rate_limit_violations == 0
-    # 40 greetings at 25 a second take 1.6 s when the broadcast yields; sharing evenly, 3.2 s.
-    print(f"answered in {answered:.2f}s, broadcast {broadcast_then}")
-    assert answered < 2.6, answered
-    assert broadcast_then < 100
+    # Sharing the slots evenly, the broadcast would have sent about as many as the greetings.
+    assert during <= 5, during
 
 
 def _sent(standin: BotAPIStandIn, at_least: int = 0) -> Callable[[], Awaitable[int]]:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Awaitable, Callable
 from datetime import UTC, timedelta
 from pathlib import Path
 from zoneinfo import ZoneInfo
@@ -244,24 +245,48 @@ async def test_bad_request_fails_at_once_with_telegrams_reason(
     assert row.last_error == "Bad Request: chat not found"
 
 
-async def test_timeout_after_sending_fails_as_ambiguous_and_is_not_resent(
+async def test_a_reminder_that_timed_out_fails_as_ambiguous_and_is_not_resent(
     session_maker: async_sessionmaker[AsyncSession],
     standin: BotAPIStandIn,
     start_worker: WorkerFactory,
 ) -> None:
     await committed_cohort(session_maker)
-    await add_learners(session_maker, standin, [801], cohort="SLV1")
+    users = await add_learners(session_maker, standin, [801], cohort="SLV1")
     standin.delay_next("sendMessage", 3.0)
 
-    info = await committed_broadcast(session_maker)
+    info = await _for_learners(session_maker, BroadcastKind.REMINDER, users, {"en": "Time!"})
     start_worker(send_timeout=1)
     await _done(session_maker, info)
 
     row = await delivery_of(session_maker, info, 801)
     assert row.status is DeliveryStatus.FAILED
     assert row.last_error is not None and row.last_error.startswith("ambiguous: ")
-    assert texts_to(standin, 801) == ["Workshop on Friday"]
+    assert texts_to(standin, 801) == ["Time!"]
     assert len(standin.calls_of("sendMessage")) == 1
+
+
+@pytest.mark.parametrize("fault", ["timeout", "dropped connection"])
+async def test_a_broadcast_that_may_have_arrived_is_sent_again(
+    session_maker: async_sessionmaker[AsyncSession],
+    standin: BotAPIStandIn,
+    start_worker: WorkerFactory,
+    fault: str,
+) -> None:
+    await committed_cohort(session_maker)
+    await add_learners(session_maker, standin, [802], cohort="SLV1")
+    if fault == "timeout":
+        standin.delay_next("sendMessage", 3.0)
+    else:
+        standin.drop_next("sendMessage")
+
+    info = await committed_broadcast(session_maker)
+    start_worker(send_timeout=1)
+    await _done(session_maker, info)
+
+    row = await delivery_of(session_maker, info, 802)
+    assert (row.status, row.attempts) == (DeliveryStatus.SENT, 2)
+    # At least once: the first one did arrive, so the learner has it twice.
+    assert texts_to(standin, 802) == ["Workshop on Friday"] * 2
 
 
 async def test_quiet_hours_postpone_the_message_until_they_end(
@@ -505,3 +530,62 @@ async def test_a_message_that_waited_past_its_lease_is_given_back_not_sent(
 def test_a_lease_that_does_not_outlast_a_send_is_refused(make_worker: WorkerFactory) -> None:
     with pytest.raises(ValueError, match="must outlast a send"):
         make_worker(lease=timedelta(seconds=30), send_timeout=30)
+
+
+async def test_slow_answers_do_not_slow_the_pace(
+    session_maker: async_sessionmaker[AsyncSession],
+    standin: BotAPIStandIn,
+    start_worker: WorkerFactory,
+) -> None:
+    await committed_cohort(session_maker)
+    crowd = list(range(3001, 3101))
+    await add_learners(session_maker, standin, crowd, cohort="SLV1")
+    for _ in range(10):  # one answer in ten takes three seconds
+        standin.delay_next("sendMessage", 3.0)
+        standin.delay_next("sendMessage", 0.0, count=9)
+
+    info = await committed_broadcast(session_maker)
+    start_worker(batch_size=25)
+    await _done(session_maker, info)
+
+    sent = sorted(moment for chat in crowd for moment in standin.sent_times[chat])
+    # 100 messages at 25 a second take 4 s; with every sender waiting on slow answers, over 7.
+    assert len(sent) == 100
+    assert sent[-1] - sent[0] < 5.5
+    assert standin.rate_limit_violations == 0
+
+
+async def test_a_stop_waits_for_hanging_sends_only_its_grace_and_settles_them_by_kind(
+    session_maker: async_sessionmaker[AsyncSession],
+    standin: BotAPIStandIn,
+    make_worker: WorkerFactory,
+) -> None:
+    await committed_cohort(session_maker)
+    await committed_cohort(session_maker, "OTHER")
+    users = await add_learners(session_maker, standin, [4001], cohort="SLV1")
+    await add_learners(session_maker, standin, [4002], cohort="OTHER")
+    standin.delay_next("sendMessage", 30.0, count=2)
+    reminder = await _for_learners(session_maker, BroadcastKind.REMINDER, users, {"en": "Hi"})
+    broadcast = await committed_broadcast(session_maker, cohort="OTHER")
+    worker = make_worker(send_timeout=40, lease=timedelta(seconds=60), stop_grace=1.0)
+    running = asyncio.create_task(worker.run())
+    await eventually(_calls(standin, 2), within=WAIT)
+
+    stopped_at = asyncio.get_running_loop().time()
+    worker.stop()
+    await asyncio.wait_for(running, timeout=10)
+
+    assert asyncio.get_running_loop().time() - stopped_at < 3
+    unsure = await delivery_of(session_maker, reminder, 4001)
+    assert unsure.status is DeliveryStatus.FAILED
+    assert unsure.last_error is not None and unsure.last_error.startswith("ambiguous: the worker")
+    again = await delivery_of(session_maker, broadcast, 4002)
+    assert (again.status, again.attempts) == (DeliveryStatus.PENDING, 1)
+    assert again.last_error is not None and again.last_error.endswith("sent again")
+
+
+def _calls(standin: BotAPIStandIn, count: int) -> Callable[[], Awaitable[bool]]:
+    async def made() -> bool:
+        return len(standin.calls_of("sendMessage")) >= count
+
+    return made

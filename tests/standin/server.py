@@ -191,6 +191,7 @@ class BotAPIStandIn:
         self._webhook_task: asyncio.Task[None] | None = None
         self._faults: dict[str, deque[_Fault]] = {}
         self._delays: dict[str, deque[float]] = {}
+        self._drops: dict[str, int] = {}
         self._poll_generation = 0
         self._updates = _Signal()
         self._activity = _Signal()
@@ -332,6 +333,15 @@ class BotAPIStandIn:
         """
         self._delays.setdefault(method.lower(), deque()).extend([seconds] * count)
 
+    def drop_next(self, method: str, count: int = 1) -> None:
+        """Run the next ``count`` calls of ``method``, then close the connection unanswered.
+
+        As when a connection breaks after Telegram applied the call: the message is there, the
+        client sees the server disconnect.
+        """
+        key = method.lower()
+        self._drops[key] = self._drops.get(key, 0) + count
+
     def unanswered_callback_queries(self) -> list[CallbackQueryRecord]:
         """Callback queries the bot has not answered with answerCallbackQuery."""
         return [query for query in self.callback_queries.values() if not query.answered]
@@ -389,9 +399,12 @@ class BotAPIStandIn:
 
     async def _handle_http(self, request: web.Request) -> web.Response:
         params = await read_request(request)
-        status, body = await self._call(
-            request.match_info["token"], request.match_info["method"], params
-        )
+        method = request.match_info["method"]
+        status, body = await self._call(request.match_info["token"], method, params)
+        if self._drops.get(method.lower()):
+            self._drops[method.lower()] -= 1
+            assert request.transport is not None
+            request.transport.close()
         return web.json_response(body, status=status)
 
     async def _handle_unknown_path(self, request: web.Request) -> web.Response:
