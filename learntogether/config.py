@@ -13,7 +13,7 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import ArgumentError
 
-from learntogether.i18n import SOURCE_LOCALE
+from learntogether.i18n import SOURCE_LOCALE, SUPPORTED_LOCALES
 
 ENV_PREFIX = "LT_"
 
@@ -111,6 +111,13 @@ class Settings(BaseSettings):
     def _webhook_secret_shape(cls, value: SecretStr | None) -> SecretStr | None:
         if value is not None and not _WEBHOOK_SECRET.match(value.get_secret_value()):
             raise ValueError("must be 1-256 characters of A-Z, a-z, 0-9, _ and -")
+        return value
+
+    @field_validator("default_locale")
+    @classmethod
+    def _supported_locale(cls, value: str) -> str:
+        if value not in SUPPORTED_LOCALES:
+            raise ValueError(f"must be one of {', '.join(SUPPORTED_LOCALES)}")
         return value
 
     @field_validator("telegram_api_url", "webhook_url", "public_url")

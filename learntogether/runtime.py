@@ -238,7 +238,12 @@ async def wait_for_bot_api(bot: Bot) -> None:
 
 async def run_polling(parts: BotParts, *, polling_timeout: int = 10) -> None:
     """Long polling until ``dispatcher.stop_polling()``; updates are handled as bounded tasks."""
-    await wait_for_bot_api(parts.bot)
+    try:
+        await wait_for_bot_api(parts.bot)
+    except BaseException:
+        # Polling closes the bot's HTTP session when it ends; it never began.
+        await parts.bot.session.close()
+        raise
     await parts.dispatcher.start_polling(
         parts.bot,
         polling_timeout=polling_timeout,

@@ -110,3 +110,11 @@ def test_a_lease_shorter_than_a_send_is_one_line_naming_both(
     message = str(caught.value)
     assert "\n" not in message
     assert "LT_DELIVERY_LEASE_SECONDS must be longer than LT_SEND_TIMEOUT_SECONDS (30)" in message
+
+
+def test_an_unsupported_default_locale_lists_the_choices(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("LT_DEFAULT_LOCALE", "de")
+    with pytest.raises(
+        ConfigError, match="LT_DEFAULT_LOCALE: must be one of en, bg, es, fr, nl, ro, rom"
+    ):
+        load_settings()

@@ -93,7 +93,7 @@ MEDIATOR_FIELDS = tuple(name for name in ADMIN_FIELDS if name not in _ADMIN_ONLY
 
 def visible_fields(actor: Actor) -> tuple[str, ...]:
     """The fields of a learner the actor may see, in list order."""
-    return ADMIN_FIELDS if actor.role is TokenRole.ADMIN else MEDIATOR_FIELDS
+    return ADMIN_FIELDS if actor.is_admin else MEDIATOR_FIELDS
 
 
 @dataclass(frozen=True)
@@ -106,7 +106,7 @@ class LearnerFilter:
 
 def _scope(actor: Actor) -> ColumnElement[bool] | None:
     """Mediators reach the members of their own cohorts; others everyone."""
-    if actor.role is TokenRole.ADMIN:
+    if actor.is_admin:
         return None
     if actor.role is not TokenRole.MEDIATOR:
         raise NotAllowed("Learners are shown to admins and to mediators of their cohorts only.")
@@ -311,7 +311,7 @@ async def _cohort_codes(
     if not user_ids:
         return {}
     where = [Membership.user_id.in_(user_ids)]
-    if actor.role is not TokenRole.ADMIN:
+    if not actor.is_admin:
         where.append(Membership.cohort_id.in_(actor.cohort_ids or ()))
     rows = await session.execute(
         select(Membership.user_id, Cohort.code)
@@ -330,7 +330,7 @@ async def _records(
 ) -> list[LearnerRecord]:
     present = [user.id for user in users if user.status is not UserStatus.ERASED]
     codes = await _cohort_codes(session, actor, present)
-    admin = actor.role is TokenRole.ADMIN
+    admin = actor.is_admin
     return [
         LearnerRecord(id=user.id, status=user.status, erased_at=user.erased_at)
         if user.status is UserStatus.ERASED
