@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from aiogram import Bot, Dispatcher
 from aiogram.client.default import DefaultBotProperties
-from aiogram.client.session.aiohttp import AiohttpSession
 from aiogram.client.telegram import TelegramAPIServer
 from aiogram.enums import ParseMode
 from aiogram.fsm.storage.base import BaseStorage
@@ -27,6 +26,7 @@ from bot.middlewares import (
     UpdateOnce,
 )
 from bot.retry import KeepWithinLimits
+from bot.session import TelegramSession
 from learntogether.config import Settings
 from learntogether.sendbudget import SendBudget
 
@@ -42,7 +42,7 @@ def create_bot(
     """
     if settings.bot_token is None:
         raise ValueError("LT_BOT_TOKEN is not set")
-    session = AiohttpSession(api=TelegramAPIServer.from_base(settings.telegram_api_url))
+    session = TelegramSession(api=TelegramAPIServer.from_base(settings.telegram_api_url))
     session.middleware(CommitBeforeReplying())
     if replies:
         session.middleware(KeepWithinLimits(budget))
