@@ -15,6 +15,7 @@ from learntogether.config import Settings
 from learntogether.db.models import Role
 from learntogether.redisfallback import RedisOutage
 from learntogether.runtime import build_bot_parts, run_polling
+from tests.bot.steps import begin_in_english, finish_onboarding
 from tests.factories import eventually, find_user
 from tests.redisproxy import RedisProxy, redis_proxy
 from tests.standin import BotAPIStandIn
@@ -59,19 +60,11 @@ async def test_a_newcomer_finishes_onboarding_while_redis_is_away_and_redis_take
     polling = asyncio.create_task(run_polling(parts, polling_timeout=1))
     try:
         ana = standin.add_user(ANA, first_name="Ana", language_code="en")
-        await ana.send("/start")
-        await ana.next_message()
-        await ana.press("✓ English")
-        await ana.wait_for(lambda m: m["text"] == "Which of these describes you best?")
+        await begin_in_english(ana)
         assert await redis.get(f"fsm:{ANA}:{ANA}:state") == b"Onboarding:role"
 
         await proxy.stop()
-        await ana.press("Teacher")
-        await ana.wait_for(lambda m: m["text"].startswith("Your privacy"))
-        await ana.press("I agree")
-        await ana.wait_for(lambda m: "In which municipality" in m["text"])
-        await ana.send("Sliven")
-        await ana.wait_for(lambda m: m["text"].startswith("You are all set!"))
+        await finish_onboarding(ana, role="Teacher", municipality="Sliven")
         learner = await eventually(lambda: find_user(session_maker, ANA))
         assert (learner.locale, learner.role, learner.municipality) == (
             "en",
@@ -86,10 +79,7 @@ async def test_a_newcomer_finishes_onboarding_while_redis_is_away_and_redis_take
         await proxy.start()
         await asyncio.sleep(0.3)  # past the pause before Redis is tried again
         bob = standin.add_user(BOB, first_name="Bob", language_code="en")
-        await bob.send("/start")
-        await bob.next_message()
-        await bob.press("✓ English")
-        await bob.wait_for(lambda m: m["text"] == "Which of these describes you best?")
+        await begin_in_english(bob)
         assert await redis.get(f"fsm:{BOB}:{BOB}:state") == b"Onboarding:role"
         # Ana's onboarding ended while Redis was away: it is not brought back.
         assert await redis.get(f"fsm:{ANA}:{ANA}:state") is None
