@@ -16,6 +16,7 @@ from typing import ClassVar
 from redis.asyncio import Redis
 from redis.asyncio.retry import Retry
 from redis.backoff import NoBackoff
+from redis.exceptions import ConnectionError as RedisConnectionError
 from redis.exceptions import RedisError
 
 log = logging.getLogger(__name__)
@@ -26,17 +27,17 @@ TIMEOUT_SECONDS = 2.0
 
 
 def connect(url: str) -> Redis:
-    """A client that gives up in seconds when Redis is away.
+    """A client that gives up within ``TIMEOUT_SECONDS`` when Redis is away.
 
     redis-py's default retries a failed command ten times with backoff (seconds for a refused
-    connection, a minute for a silent host); one retry is enough to take a fresh connection
-    after Redis restarted.
+    connection, most of a minute for a silent host). One retry on a cut connection is enough to
+    take a fresh one after Redis restarted; a timeout is not retried.
     """
     return Redis.from_url(
         url,
         socket_connect_timeout=TIMEOUT_SECONDS,
         socket_timeout=TIMEOUT_SECONDS,
-        retry=Retry(NoBackoff(), 1),
+        retry=Retry(NoBackoff(), 1, supported_errors=(RedisConnectionError,)),
     )
 
 
