@@ -46,7 +46,7 @@ class RedisStorageWithFallback(BaseStorage):
         self,
         redis_storage: RedisStorage,
         *,
-        remembered: int = 50_000,
+        remembered: int = 10_000,
         marker_key: str = MARKER_KEY,
     ) -> None:
         self.redis_storage = redis_storage
@@ -168,15 +168,16 @@ class RedisStorageWithFallback(BaseStorage):
         lost its data) every one kept here that Redis has none of."""
         builder, dumps = self.redis_storage.key_builder, self.redis_storage.json_dumps
         if everything:
-            for key, conversation in list(self._known.items()):
-                if key in self._changed:
-                    continue
-                if conversation.state is not None:
-                    await self.redis.set(builder.build(key, "state"), conversation.state, nx=True)
-                if conversation.data:
-                    await self.redis.set(
-                        builder.build(key, "data"), dumps(conversation.data), nx=True
-                    )
+            kept = [(key, c) for key, c in self._known.items() if key not in self._changed]
+            # Round trips of a few hundred conversations: few, and none that blocks the loop long.
+            for start in range(0, len(kept), 500):
+                async with self.redis.pipeline(transaction=False) as pipe:
+                    for key, conversation in kept[start : start + 500]:
+                        if conversation.state is not None:
+                            pipe.set(builder.build(key, "state"), conversation.state, nx=True)
+                        if conversation.data:
+                            pipe.set(builder.build(key, "data"), dumps(conversation.data), nx=True)
+                    await pipe.execute()
         # A conversation changed again while this runs is written in the next round.
         while self._changed:
             key = next(iter(self._changed))
