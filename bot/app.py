@@ -8,7 +8,6 @@ from aiogram.client.telegram import TelegramAPIServer
 from aiogram.enums import ParseMode
 from aiogram.fsm.storage.base import BaseStorage
 from aiogram.fsm.storage.memory import MemoryStorage
-from aiogram.fsm.storage.redis import RedisStorage
 from aiogram.utils.i18n import I18n
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
@@ -27,6 +26,7 @@ from bot.middlewares import (
 )
 from bot.retry import KeepWithinLimits
 from bot.session import TelegramSession
+from bot.storage import RedisStorageWithFallback
 from learntogether.config import Settings
 from learntogether.sendbudget import SendBudget
 
@@ -54,9 +54,10 @@ def create_bot(
 
 
 def create_storage(settings: Settings) -> BaseStorage:
-    """Conversation state: Redis when processes share it, memory for the single embedded process."""
+    """Conversation state: Redis when processes share it (kept in the process while Redis is
+    away), memory for the single embedded process."""
     if settings.redis_url:
-        return RedisStorage.from_url(settings.redis_url)
+        return RedisStorageWithFallback.from_url(settings.redis_url)
     return MemoryStorage()
 
 
@@ -73,7 +74,8 @@ def create_dispatcher(
         i18n=i18n,
         session_maker=session_maker,
     )
-    shared = dispatcher.storage.redis if isinstance(dispatcher.storage, RedisStorage) else None
+    storage = dispatcher.storage
+    shared = storage.redis if isinstance(storage, RedisStorageWithFallback) else None
     dispatcher.update.outer_middleware(UpdateOnce(shared))
     dispatcher.update.outer_middleware(OneUpdatePerUser())
     dispatcher.update.outer_middleware(DbSessionMiddleware(session_maker))

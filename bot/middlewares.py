@@ -17,11 +17,11 @@ from aiogram.methods.base import Response, TelegramType
 from aiogram.types import TelegramObject, Update, User
 from aiogram.utils.i18n import I18nMiddleware
 from redis.asyncio import Redis
-from redis.exceptions import RedisError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from learntogether.db.models import User as Learner
 from learntogether.i18n import Locales
+from learntogether.redisfallback import REDIS_ERRORS, RedisOutage
 from learntogether.services import actors, learners
 
 if TYPE_CHECKING:
@@ -38,10 +38,11 @@ class UpdateOnce(BaseMiddleware):
     """Handles each ``update_id`` once: Telegram delivers a webhook update again when it thinks
     the first delivery failed, and the learner must not get two answers.
 
-    Updates seen are remembered for a day (Telegram keeps an update no longer): in Redis when the
-    bot processes share it, else (and while Redis cannot be reached) in this process, the newest
-    ``remembered`` of them. An update whose handling failed is forgotten, so a redelivery can
-    succeed.
+    Updates seen are remembered for a day (Telegram keeps an update no longer) in Redis when the
+    bot processes share it, and always in this process, the newest ``remembered`` of them: while
+    Redis cannot be reached (one warning, tried again every few seconds) the process alone
+    decides, and an update it handled then is not handled again when Redis is back. An update
+    whose handling failed is forgotten, so a redelivery can succeed.
     """
 
     TTL_SECONDS = 24 * 60 * 60
@@ -49,6 +50,7 @@ class UpdateOnce(BaseMiddleware):
     def __init__(self, redis: Redis | None = None, *, remembered: int = 10_000) -> None:
         self.redis = redis
         self.remembered = remembered
+        self.outage = RedisOutage("update de-duplication", "done in this process only")
         self._seen: OrderedDict[int, None] = OrderedDict()
 
     async def __call__(self, handler: Handler, event: TelegramObject, data: dict[str, Any]) -> Any:
@@ -66,24 +68,27 @@ class UpdateOnce(BaseMiddleware):
             raise
 
     async def _first(self, key: str, update_id: int) -> bool:
-        if self.redis is not None:
-            try:
-                return bool(await self.redis.set(key, 1, nx=True, ex=self.TTL_SECONDS))
-            except RedisError as error:
-                log.warning("updates de-duplicated in this process only: %s", error)
         if update_id in self._seen:
             return False
         self._seen[update_id] = None
         if len(self._seen) > self.remembered:
             self._seen.popitem(last=False)
-        return True
+        if self.redis is None or not self.outage.worth_trying():
+            return True
+        try:
+            first = bool(await self.redis.set(key, 1, nx=True, ex=self.TTL_SECONDS))
+        except REDIS_ERRORS as error:
+            self.outage.failed(error)
+            return True
+        self.outage.back()
+        return first
 
     async def _forget(self, key: str, update_id: int) -> None:
         self._seen.pop(update_id, None)
-        if self.redis is not None:
+        if self.redis is not None and not self.outage.down:
             try:
                 await self.redis.delete(key)
-            except RedisError as error:
+            except REDIS_ERRORS as error:
                 log.warning("could not forget failed update %d: %s", update_id, error)
 
 

@@ -1,11 +1,16 @@
 """Exactly one scheduler runs jobs, however many processes start one; and whether one leads.
 
 APScheduler 3 cannot share a job store between schedulers, so every process keeps its own
-(in memory) and only the leader's runs. Leadership is a lock that dies with its holder:
+(in memory) and only the leader's runs. Leadership is a lock in the database, which dies with
+its holder:
 
-- Redis (``LT_REDIS_URL``): a key with a short expiry, renewed while the leader lives;
 - PostgreSQL: a session advisory lock, held by one open connection;
 - SQLite: an exclusive lock on a file beside the database (one machine, by definition).
+
+Not in Redis, even with ``LT_REDIS_URL``: the jobs need the database anyway, so its lock adds no
+dependency, while a lock in Redis made the scheduler stop whenever Redis did. Falling back to the
+database's lock only during an outage would not do: a process cut off from Redis alone would
+take the database's lock while the leader still held Redis's, and both would lead.
 """
 
 from __future__ import annotations
@@ -13,22 +18,19 @@ from __future__ import annotations
 import contextlib
 import fcntl
 import logging
-import secrets
 from pathlib import Path
 from typing import IO, Protocol
 
-from redis.asyncio import Redis
-from redis.exceptions import RedisError
 from sqlalchemy import make_url, text
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 log = logging.getLogger(__name__)
 
-LOCK_NAME = "learntogether:scheduler"
 # pg_try_advisory_lock takes a 64-bit key: a fixed one for the scheduler.
 ADVISORY_KEY = 0x4C54_5343_4845_44  # "LTSCHED"
-LEASE_SECONDS = 30
+# A leader checks that it still holds the lock, and the others seek it, at least this often.
+CHECK_SECONDS = 10
 
 
 class Leadership(Protocol):
@@ -36,50 +38,6 @@ class Leadership(Protocol):
         """Take or keep the lead; True while this process leads. Never raises."""
 
     async def release(self) -> None: ...
-
-
-class RedisLeadership:
-    _RENEW = (
-        "if redis.call('get', KEYS[1]) == ARGV[1] then "
-        "return redis.call('pexpire', KEYS[1], ARGV[2]) else return 0 end"
-    )
-
-    def __init__(
-        self, url: str, *, lease_seconds: float = LEASE_SECONDS, name: str = LOCK_NAME
-    ) -> None:
-        self.redis: Redis = Redis.from_url(url)
-        self.name = name
-        self.token = secrets.token_hex(16)
-        self.lease_ms = int(lease_seconds * 1000)
-        self.leading = False
-
-    async def hold(self) -> bool:
-        try:
-            if self.leading:
-                renewed = await self.redis.eval(
-                    self._RENEW, 1, self.name, self.token, self.lease_ms
-                )
-                self.leading = bool(renewed)
-            else:
-                taken = await self.redis.set(self.name, self.token, nx=True, px=self.lease_ms)
-                self.leading = bool(taken)
-        except RedisError as error:
-            log.warning("scheduler lock in Redis unavailable: %s", error)
-            self.leading = False
-        return self.leading
-
-    async def release(self) -> None:
-        with contextlib.suppress(RedisError):
-            if self.leading:
-                await self.redis.eval(
-                    "if redis.call('get', KEYS[1]) == ARGV[1] then "
-                    "return redis.call('del', KEYS[1]) else return 0 end",
-                    1,
-                    self.name,
-                    self.token,
-                )
-        self.leading = False
-        await self.redis.aclose()
 
 
 class PostgresLeadership:
@@ -158,10 +116,8 @@ class SoleLeadership:
         return None
 
 
-def leadership_for(engine: AsyncEngine, redis_url: str | None) -> Leadership:
-    """Redis when configured, else the database's own lock."""
-    if redis_url:
-        return RedisLeadership(redis_url)
+def leadership_for(engine: AsyncEngine) -> Leadership:
+    """The database's own lock."""
     url = make_url(engine.url)
     if url.get_backend_name() == "postgresql":
         return PostgresLeadership(engine)
@@ -171,17 +127,11 @@ def leadership_for(engine: AsyncEngine, redis_url: str | None) -> Leadership:
     return FileLeadership(Path(database).with_suffix(".scheduler.lock"))
 
 
-async def leader_exists(engine: AsyncEngine, redis_url: str | None) -> bool:
+async def leader_exists(engine: AsyncEngine) -> bool:
     """Whether some process (this one or another) holds the scheduler's lock now.
 
-    Raises what the lock's store raises (RedisError, SQLAlchemyError) when it cannot be asked.
+    Raises SQLAlchemyError when the database cannot be asked.
     """
-    if redis_url:
-        redis: Redis = Redis.from_url(redis_url, socket_connect_timeout=2, socket_timeout=2)
-        try:
-            return bool(await redis.exists(LOCK_NAME))
-        finally:
-            await redis.aclose()
     url = make_url(engine.url)
     if url.get_backend_name() == "postgresql":
         async with engine.connect() as connection:

@@ -12,7 +12,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from learntogether.config import Settings
 from learntogether.db.base import utcnow
 from learntogether.db.models import Delivery
-from learntogether.leadership import FileLeadership, Leadership, leadership_for
+from learntogether.leadership import FileLeadership, Leadership, leader_exists, leadership_for
 from learntogether.scheduler import SchedulerRunner
 from tests.conftest import TestDatabase
 from tests.factories import create_learner, eventually
@@ -41,7 +41,7 @@ async def test_two_schedulers_run_a_due_reminder_once_and_the_second_takes_over(
     def leadership() -> Leadership:
         if database.backend == "sqlite":
             return FileLeadership(tmp_path / "scheduler.lock")
-        return leadership_for(database.engine, None)
+        return leadership_for(database.engine)
 
     runners = [
         SchedulerRunner(
@@ -73,3 +73,27 @@ async def test_two_schedulers_run_a_due_reminder_once_and_the_second_takes_over(
         for runner in runners:
             runner.stop()
         await asyncio.gather(*tasks, return_exceptions=True)
+
+
+async def test_a_scheduler_leads_while_redis_is_configured_but_unreachable(
+    database: TestDatabase, session_maker: async_sessionmaker[AsyncSession]
+) -> None:
+    # Nothing listens on port 1. The lock is the database's: Redis's outage stops no reminder.
+    settings = Settings(
+        _env_file=None, database_url=database.url, redis_url="redis://127.0.0.1:1/0"
+    )
+    runner = SchedulerRunner(
+        settings, engine=database.engine, session_maker=session_maker, tick_seconds=0.2
+    )
+    task = asyncio.create_task(runner.run())
+
+    async def leading() -> bool:
+        return runner.leading
+
+    try:
+        await eventually(leading)
+        assert await leader_exists(database.engine)
+    finally:
+        runner.stop()
+        await task
+    assert not await leader_exists(database.engine)

@@ -19,7 +19,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 from learntogether.config import Settings
 from learntogether.db.base import utcnow
-from learntogether.leadership import LEASE_SECONDS, Leadership, leadership_for
+from learntogether.leadership import CHECK_SECONDS, Leadership, leadership_for
 from learntogether.services import reminders
 
 log = logging.getLogger(__name__)
@@ -103,7 +103,7 @@ class SchedulerRunner:
         tick_seconds: float | None = None,
     ) -> None:
         self.scheduler = create_scheduler(settings)
-        self.leadership = leadership or leadership_for(engine, settings.redis_url)
+        self.leadership = leadership or leadership_for(engine)
         self.tick = tick_seconds or settings.scheduler_tick_seconds
         self.jobs = Jobs(session_maker)
         self.leading = False
@@ -133,9 +133,7 @@ class SchedulerRunner:
                     self.scheduler.pause()
                 self.leading = leading
                 with contextlib.suppress(TimeoutError):
-                    await asyncio.wait_for(
-                        self._stop.wait(), timeout=min(self.tick, LEASE_SECONDS / 3)
-                    )
+                    await asyncio.wait_for(self._stop.wait(), timeout=min(self.tick, CHECK_SECONDS))
         finally:
             await self.jobs.stop()
             self.scheduler.shutdown(wait=False)

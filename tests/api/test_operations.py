@@ -20,7 +20,7 @@ async def test_healthz_reports_database_ok(client: AsyncClient) -> None:
 async def test_healthz_says_when_a_scheduler_leads(
     client: AsyncClient, database: TestDatabase
 ) -> None:
-    leadership = leadership_for(database.engine, None)
+    leadership = leadership_for(database.engine)
     assert await leadership.hold()
     try:
         response = await client.get("/healthz")
@@ -30,16 +30,28 @@ async def test_healthz_says_when_a_scheduler_leads(
     assert (await client.get("/healthz")).json()["scheduler"] == "no leader"
 
 
-async def test_healthz_is_503_while_redis_does_not_answer(
-    session_maker: async_sessionmaker[AsyncSession],
+async def test_healthz_reports_redis_unreachable_as_degraded_not_down(
+    session_maker: async_sessionmaker[AsyncSession], database: TestDatabase
 ) -> None:
-    # Nothing listens on port 1: Redis is configured but gone.
+    # Nothing listens on port 1: Redis is configured but gone. The bot carries on without it.
     settings = Settings(_env_file=None, redis_url="redis://127.0.0.1:1/0")
     app = create_app(settings, session_maker=session_maker)
-    async with AsyncClient(transport=ASGITransport(app=app), base_url="http://testserver") as http:
-        response = await http.get("/healthz")
-    assert response.status_code == 503
-    assert "Redis does not answer" in response.json()["detail"]
+    leadership = leadership_for(database.engine)
+    assert await leadership.hold()
+    try:
+        async with AsyncClient(
+            transport=ASGITransport(app=app), base_url="http://testserver"
+        ) as http:
+            response = await http.get("/healthz")
+    finally:
+        await leadership.release()
+    assert response.status_code == 200
+    assert response.json() == {
+        "status": "degraded",
+        "database": "ok",
+        "redis": "unreachable",
+        "scheduler": "leading",
+    }
 
 
 async def test_metrics_count_requests_by_route_template(client: AsyncClient) -> None:

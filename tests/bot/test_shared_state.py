@@ -13,6 +13,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from learntogether.config import Settings
 from learntogether.db.models import Role
 from learntogether.runtime import BotParts, build_bot_parts, run_polling
+from tests.bot.steps import begin_in_english, finish_onboarding
 from tests.factories import eventually, find_user
 from tests.standin import BotAPIStandIn
 
@@ -60,18 +61,10 @@ async def test_onboarding_begun_in_one_process_is_finished_in_another(
 ) -> None:
     first = start_process()
     ana = standin.add_user(LEARNER, first_name="Ana", language_code="en")
-    await ana.send("/start")
-    await ana.next_message()
-    await ana.press("✓ English")
-    await ana.wait_for(lambda m: m["text"] == "Which of these describes you best?")
+    await begin_in_english(ana)
     await first.dispatcher.stop_polling()  # a deploy, or the next update goes to another worker
 
     start_process()
-    await ana.press("Teacher")
-    await ana.wait_for(lambda m: m["text"].startswith("Your privacy"))
-    await ana.press("I agree")
-    await ana.wait_for(lambda m: "In which municipality" in m["text"])
-    await ana.send("Sliven")
-    await ana.wait_for(lambda m: m["text"].startswith("You are all set!"))
+    await finish_onboarding(ana, role="Teacher", municipality="Sliven")
     learner = await eventually(lambda: find_user(session_maker, LEARNER))
     assert (learner.locale, learner.role, learner.municipality) == ("en", Role.TEACHER, "Sliven")

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import os
 import uuid
 from typing import Any
@@ -12,6 +13,8 @@ from aiogram.types import Update
 from redis.asyncio import Redis
 
 from bot.middlewares import UpdateOnce
+from learntogether.redisfallback import RedisOutage, connect
+from tests.redisproxy import redis_proxy
 
 REDIS_URL = os.environ.get("LT_TEST_REDIS_URL")
 BOT = Bot(token="42:" + "A" * 35)
@@ -82,3 +85,35 @@ async def test_with_redis_unreachable_updates_are_still_handled_once_in_the_proc
         assert handler.calls == 1
     finally:
         await unreachable.aclose()
+
+
+@pytest.mark.skipif(REDIS_URL is None, reason="LT_TEST_REDIS_URL is not set")
+async def test_while_redis_is_away_the_process_deduplicates_and_redis_takes_over_again(
+    monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    assert REDIS_URL is not None
+    monkeypatch.setattr(RedisOutage, "retry_seconds", 0.0)
+    first, during, after = (uuid.uuid4().int % 2**31 for _ in range(3))
+    direct = Redis.from_url(REDIS_URL)
+    async with redis_proxy(REDIS_URL) as proxy:
+        shared = connect(proxy.url)
+        once, handler = UpdateOnce(shared), Handler()
+        try:
+            await once(handler, _update(first), {"bot": BOT})
+            await proxy.stop()
+            caplog.set_level(logging.INFO, logger="learntogether.redisfallback")
+            for update_id in (first, during, during, during):
+                await once(handler, _update(update_id), {"bot": BOT})
+            assert handler.calls == 2
+            assert not await direct.exists(f"lt:update:{BOT.id}:{during}")
+
+            await proxy.start()
+            for update_id in (during, after, after):
+                await once(handler, _update(update_id), {"bot": BOT})
+            assert handler.calls == 3  # `during` was handled while Redis was away: not again
+            assert await direct.exists(f"lt:update:{BOT.id}:{after}")
+            assert [record.levelname for record in caplog.records] == ["WARNING", "INFO"]
+        finally:
+            await direct.delete(*(f"lt:update:{BOT.id}:{u}" for u in (first, during, after)))
+            await direct.aclose()
+            await shared.aclose()

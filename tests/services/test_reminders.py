@@ -3,8 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import os
-import uuid
 from datetime import UTC, datetime, time, timedelta
 from pathlib import Path
 from zoneinfo import ZoneInfo
@@ -14,7 +12,7 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from learntogether.db.models import Broadcast, BroadcastKind, Delivery, Reminder, Role, User
-from learntogether.leadership import FileLeadership, PostgresLeadership, RedisLeadership
+from learntogether.leadership import FileLeadership, PostgresLeadership
 from learntogether.services import learners, reminders
 from learntogether.services.actors import Actor
 from learntogether.services.errors import InvalidInput, NotAllowed
@@ -23,7 +21,6 @@ from tests.conftest import TestDatabase
 from tests.factories import create_cohort, mediating
 
 # Monday 23 November 2026, 16:00:30 UTC: 18:00:30 in Sofia, 17:00:30 in Madrid.
-REDIS_URL = os.environ.get("LT_TEST_REDIS_URL")
 NOW = datetime(2026, 11, 23, 16, 0, 30, tzinfo=UTC)
 
 
@@ -317,24 +314,6 @@ async def test_only_one_postgres_advisory_lock_holder_leads(database: TestDataba
         assert await second.hold() is False
         await first.release()
         assert await second.hold() is True
-    finally:
-        await first.release()
-        await second.release()
-
-
-@pytest.mark.skipif(REDIS_URL is None, reason="LT_TEST_REDIS_URL is not set")
-async def test_only_one_redis_lock_holder_leads_and_a_lapsed_lease_passes_on() -> None:
-    assert REDIS_URL is not None
-    name = f"lt-test:{uuid.uuid4().hex}:scheduler"
-    first = RedisLeadership(REDIS_URL, name=name, lease_seconds=0.3)
-    second = RedisLeadership(REDIS_URL, name=name, lease_seconds=0.3)
-    try:
-        assert await first.hold() is True
-        assert await second.hold() is False
-        assert await first.hold() is True  # renewed
-        await asyncio.sleep(0.4)  # the leader stopped renewing: its lease ran out
-        assert await second.hold() is True
-        assert await first.hold() is False
     finally:
         await first.release()
         await second.release()

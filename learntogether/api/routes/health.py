@@ -1,4 +1,10 @@
-"""``/healthz``: what the platform depends on, each named, and 503 when it cannot work."""
+"""``/healthz``: what the platform depends on, each named, and 503 when it cannot work.
+
+It cannot work without the database. Without Redis it works, degraded: each process keeps
+conversations, update de-duplication and send rates to itself until Redis is back, so an
+unreachable Redis is reported (``"status": "degraded"``), not a 503 that would take the
+process out of a load balancer.
+"""
 
 from __future__ import annotations
 
@@ -6,8 +12,6 @@ import logging
 
 from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse
-from redis.asyncio import Redis
-from redis.exceptions import RedisError
 from sqlalchemy import text
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.ext.asyncio import AsyncEngine
@@ -15,16 +19,17 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from learntogether.api.deps import SessionDep, SettingsDep
 from learntogether.leadership import leader_exists
 from learntogether.problems import problem, problem_response
+from learntogether.redisfallback import REDIS_ERRORS, connect
 
 log = logging.getLogger(__name__)
 router = APIRouter(tags=["operations"])
 
 
 async def _redis_answers(url: str) -> bool:
-    redis: Redis = Redis.from_url(url, socket_connect_timeout=2, socket_timeout=2)
+    redis = connect(url)
     try:
         return bool(await redis.ping())
-    except (RedisError, OSError):
+    except REDIS_ERRORS:
         return False
     finally:
         await redis.aclose()
@@ -33,7 +38,7 @@ async def _redis_answers(url: str) -> bool:
 @router.get(
     "/healthz",
     summary="The database, Redis (when configured) and whether a scheduler leads",
-    responses={503: problem_response("The database or Redis does not answer")},
+    responses={503: problem_response("The database does not answer")},
 )
 async def healthz(request: Request, session: SessionDep, settings: SettingsDep) -> JSONResponse:
     try:
@@ -42,14 +47,14 @@ async def healthz(request: Request, session: SessionDep, settings: SettingsDep) 
         return problem(503, "The database does not answer.", title="Unhealthy")
     report = {"status": "ok", "database": "ok"}
     if settings.redis_url:
-        # Conversation state, shared limits and leadership live there: without it the bot stalls.
-        if not await _redis_answers(settings.redis_url):
-            return problem(503, "Redis does not answer (LT_REDIS_URL).", title="Unhealthy")
-        report["redis"] = "ok"
+        if await _redis_answers(settings.redis_url):
+            report["redis"] = "ok"
+        else:
+            report.update(status="degraded", redis="unreachable")
     engine: AsyncEngine = request.app.state.session_maker.kw["bind"]
     try:
-        leading = await leader_exists(engine, settings.redis_url)
-    except (RedisError, SQLAlchemyError, OSError) as error:
+        leading = await leader_exists(engine)
+    except (SQLAlchemyError, OSError) as error:
         log.warning("could not tell whether a scheduler leads: %s", error)
         leading = False
     # No leader is a warning, not a failure: `learntogether api` alone runs no scheduler.
