@@ -32,7 +32,9 @@ from tests.standin import BotAPIStandIn
 LEARNERS = 60
 SEND_RATE = 25
 LEASE_SECONDS = 2
-WAIT = 40.0
+# Two processes start, elect a leader and send: seconds on a quiet machine, over 40 s on a busy
+# one (seen with the load average above 6 on two cores).
+WAIT = 90.0
 Starter = Callable[[], Awaitable[asyncio.subprocess.Process]]
 
 
