@@ -95,6 +95,9 @@ def _config(token: str) -> schemathesis.Config:
             "seed": SEED,
             "headers": {"Authorization": f"Bearer {token}"},
             "continue-on-failure": True,
+            # The first chart loads matplotlib (and may build its font cache): seconds on a busy
+            # machine, which schemathesis' default of 10 s would report as a failed run.
+            "request-timeout": 60,
             "generation": {"max-examples": EXAMPLES, "database": "none"},
             # Stateful sequences would multiply the run time for little the phases miss.
             "phases": {"stateful": {"enabled": False}},
