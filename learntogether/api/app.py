@@ -109,7 +109,14 @@ def create_app(
 
     registry = CollectorRegistry()
 
-    @app.get("/metrics", tags=["operations"], summary="Prometheus metrics")
+    @app.get(
+        "/metrics",
+        tags=["operations"],
+        summary="Prometheus metrics",
+        # The text exposition format, documented as what it is (not FastAPI's default JSON).
+        response_class=Response,
+        responses={200: {"content": {"text/plain": {"schema": {"type": "string"}}}}},
+    )
     async def metrics() -> Response:
         # Rendering walks every series: off the event loop, so requests go on meanwhile.
         exposition = await asyncio.to_thread(generate_latest, registry)

@@ -6,18 +6,22 @@ an LRS follows a learner over time, yet it leads back to nobody without the key 
 (names and Telegram ids are never read here). Statement ids are derived from the row id, so
 importing the same rows twice gives the LRS the same statements, not duplicates.
 
-Rows stream in keyset pages by id, each page in a short transaction of its own: two million rows
-go out in constant memory, without a long transaction holding SQLite's lock or an old PostgreSQL
-snapshot. The id range is fixed when the export starts, so rows written meanwhile wait for the
-next export (``since`` picks up where the last one ended).
+The export is paged: one request answers at most ``MAX_LIMIT`` statements and looks at no more
+than ``WINDOW_ROWS`` rows, and a signed cursor leads to the next page (keyset by id, so rows
+written meanwhile neither shift nor repeat a page). The id range is fixed by the first request, so
+rows written meanwhile wait for the next export (``since`` picks up where the last one ended).
+A page streams in chunks by id, each in a short transaction of its own: no long transaction holds
+SQLite's lock or an old PostgreSQL snapshot while it is sent.
 
 Reminders and nudges the platform sent are not learning experiences and are left out.
 """
 
 from __future__ import annotations
 
+import base64
 import hashlib
 import hmac
+import json
 import uuid
 from collections.abc import AsyncIterator, Callable, Iterable
 from dataclasses import dataclass, field
@@ -49,7 +53,12 @@ from learntogether.xapi import Activity as XapiActivity
 from learntogether.xapi import Verb as XapiVerb
 
 PAGE_SIZE = 1000
-"""Rows read per page (and per short transaction) while streaming."""
+"""Rows read per chunk (and per short transaction) while streaming a page."""
+DEFAULT_LIMIT = 1000
+MAX_LIMIT = 10_000
+"""Statements one answer holds by default, and at most."""
+WINDOW_ROWS = 100_000
+"""Row ids one answer looks at, at most: a page's query costs little however sparse its rows."""
 CACHE_SIZE = 50_000
 """Actors and contexts kept for reuse while streaming."""
 PLATFORM = "To Learn Together"
@@ -123,6 +132,11 @@ class XapiVocabulary:
     def extension(self, name: str) -> str:
         return self.iri("extensions", name)
 
+    def sign(self, payload: bytes) -> bytes:
+        """A signature of the export's cursors, under a key of its own derived from the secret."""
+        key = hmac.new(self.secret, b"xapi export cursor", hashlib.sha256).digest()
+        return hmac.new(key, payload, hashlib.sha256).digest()[:16]
+
     def statement_id(self, activity_id: int) -> uuid.UUID:
         """The same row always gives the same statement id, so a re-import adds nothing."""
         return uuid.uuid5(uuid.NAMESPACE_URL, self.iri("activities", activity_id))
@@ -153,35 +167,122 @@ class XapiExport:
         return where
 
 
-async def plan_xapi_export(
+@dataclass(frozen=True)
+class XapiPage:
+    """One answer of the paged export: the rows to stream, and where the next answer starts."""
+
+    export: XapiExport
+    next_cursor: str | None
+    """None on the last page."""
+
+
+async def plan_xapi_page(
     session: AsyncSession,
     *,
     actor: Actor,
     settings: Settings,
     since: datetime | None = None,
     until: datetime | None = None,
-) -> XapiExport:
-    """Check the request and fix the range of rows an export covers, before anything is sent.
+    cursor: str | None = None,
+    limit: int = DEFAULT_LIMIT,
+) -> XapiPage:
+    """Check the request and fix the rows one page of the export covers, before anything is sent.
 
-    ``since`` is inclusive and ``until`` exclusive, so consecutive windows never overlap. A
-    mediator gets the rows of its own cohorts only. Raises ExportNotConfigured without a
-    pseudonym key, InvalidInput for an empty window.
+    The first request (no ``cursor``) fixes the export's range of rows: those that exist then,
+    ``since`` inclusive and ``until`` exclusive, so consecutive windows never overlap; rows
+    written later wait for the next export. Each page holds at most ``limit`` statements and looks
+    at no more than WINDOW_ROWS rows of the record, so it may be short, even empty, and still have
+    a next page; the cursor (signed, so it cannot be forged) carries the position and the window.
+    A mediator gets the rows of its own cohorts only, whoever made the cursor. Raises
+    ExportNotConfigured without a pseudonym key, InvalidInput for an empty window, a cursor this
+    export did not give, or ``since``/``until`` sent with a cursor.
     """
     vocabulary = XapiVocabulary.from_settings(settings)
-    if since is not None and until is not None and until <= since:
+    if cursor is not None:
+        given = [
+            f"query.{name}"
+            for name, value in (("since", since), ("until", until))
+            if value is not None
+        ]
+        if given:
+            raise InvalidInput(
+                "A cursor carries its export's window: send it without since and until.",
+                [FieldProblem(path, "must be left out with a cursor") for path in given],
+            )
+        after_id, last_id, since, until = _read_cursor(vocabulary, cursor)
+    else:
+        if since is not None and until is not None and until <= since:
+            raise InvalidInput(
+                "The export window is empty.",
+                [FieldProblem("query.until", "must be later than since")],
+            )
+        whole = XapiExport(vocabulary, 0, 0, actor.cohort_ids, since, until)
+        first, last = (
+            await session.execute(
+                select(func.min(Activity.id), func.max(Activity.id)).where(*whole.conditions())
+            )
+        ).one()
+        if first is None:
+            return XapiPage(whole, None)
+        after_id, last_id = first - 1, last
+    window_end = min(after_id + WINDOW_ROWS, last_id)
+    scope = XapiExport(vocabulary, after_id, window_end, actor.cohort_ids, since, until)
+    ids = list(
+        await session.scalars(
+            select(Activity.id)
+            .where(Activity.id > after_id, Activity.id <= window_end, *scope.conditions())
+            .order_by(Activity.id)
+            .limit(limit + 1)
+        )
+    )
+    # One row more than the page holds: the page ends before it, and another page follows.
+    page_end = ids[limit - 1] if len(ids) > limit else window_end
+    page = XapiExport(vocabulary, after_id, page_end, actor.cohort_ids, since, until)
+    if page_end >= last_id:
+        return XapiPage(page, None)
+    return XapiPage(page, _write_cursor(vocabulary, (page_end, last_id, since, until)))
+
+
+_Position = tuple[int, int, datetime | None, datetime | None]
+"""After which row a page starts, the export's last row, and its window."""
+_BAD_CURSOR = "is not a cursor this export gave; start again without one"
+
+
+def _write_cursor(vocabulary: XapiVocabulary, position: _Position) -> str:
+    after_id, last_id, since, until = position
+    window = [None if moment is None else moment.isoformat() for moment in (since, until)]
+    payload = json.dumps([after_id, last_id, *window], separators=(",", ":")).encode()
+    return f"{_b64(payload)}.{_b64(vocabulary.sign(payload))}"
+
+
+def _read_cursor(vocabulary: XapiVocabulary, cursor: str) -> _Position:
+    """The position a cursor holds; InvalidInput for one this export did not sign."""
+    try:
+        encoded, _, signature = cursor.partition(".")
+        payload = _unb64(encoded)
+        if not hmac.compare_digest(_unb64(signature), vocabulary.sign(payload)):
+            raise ValueError("not signed with this deployment's key")
+        after_id, last_id, since, until = json.loads(payload)
+        if not (isinstance(after_id, int) and isinstance(last_id, int)):
+            raise ValueError("positions must be row ids")
+        return (
+            after_id,
+            last_id,
+            None if since is None else datetime.fromisoformat(since),
+            None if until is None else datetime.fromisoformat(until),
+        )
+    except (ValueError, TypeError) as error:
         raise InvalidInput(
-            "The export window is empty.",
-            [FieldProblem("query.until", "must be later than since")],
-        )
-    export = XapiExport(vocabulary, 0, 0, actor.cohort_ids, since, until)
-    first, last = (
-        await session.execute(
-            select(func.min(Activity.id), func.max(Activity.id)).where(*export.conditions())
-        )
-    ).one()
-    if first is None:
-        return export
-    return XapiExport(vocabulary, first - 1, last, actor.cohort_ids, since, until)
+            f"The cursor is not valid: {error}", [FieldProblem("query.cursor", _BAD_CURSOR)]
+        ) from None
+
+
+def _b64(data: bytes) -> str:
+    return base64.urlsafe_b64encode(data).rstrip(b"=").decode()
+
+
+def _unb64(text: str) -> bytes:
+    return base64.urlsafe_b64decode(text + "=" * (-len(text) % 4))
 
 
 async def stream_statements(

@@ -32,7 +32,7 @@ from learntogether.db.models import Cohort, Goal, GoalMeasure, Role, Track
 from learntogether.services.actors import SYSTEM, Actor
 from learntogether.services.audit import record_change
 from learntogether.services.errors import FieldProblem, InvalidInput, NotFound
-from learntogether.services.inputs import Day
+from learntogether.services.inputs import MAX_INTEGER, Day
 from learntogether.services.reports.participation import Figure, participation
 from learntogether.services.reports.query import Filters
 
@@ -72,7 +72,7 @@ class GoalSpec(BaseModel):
     track: str | None = None
     """A track's slug: only that track's lessons, completions or certificates count."""
     filters: GoalFilters = GoalFilters()
-    target: Annotated[int, Field(gt=0)]
+    target: Annotated[int, Field(gt=0, le=MAX_INTEGER)]
     starts_on: Day | None = None
     deadline: Day
 

@@ -13,7 +13,9 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import AfterValidator, AwareDatetime, Field
 
-MAX_ROW_ID = 2**31 - 1
+MAX_INTEGER = 2**31 - 1
+"""An ``Integer`` column holds 32 bits in PostgreSQL."""
+MAX_ROW_ID = MAX_INTEGER
 """Row ids are 32-bit integers in both databases."""
 RowId = Annotated[int, Field(ge=1, le=MAX_ROW_ID)]
 

@@ -66,6 +66,17 @@ CASES: list[tuple[str, str, dict[str, Any] | None, str]] = [
     ),
     ("POST", "/api/v1/tokens", {"name": "n" * 100, "role": "viewer"}, "$.name"),
     ("POST", "/api/v1/cohorts", {"name": "x", "tracks": ["t"] * 101}, "$.tracks"),
+    (
+        "POST",
+        "/api/v1/goals",
+        {
+            "name": "Teachers",
+            "measure": "learners_joined",
+            "target": BEYOND_INT32,
+            "deadline": "2027-06-30",
+        },
+        "$.target",
+    ),
 ]
 
 

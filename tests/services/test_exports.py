@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import base64
 import hashlib
 import hmac
+from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -40,16 +42,20 @@ async def _export(
     *,
     settings: Settings | None = None,
     page_size: int = 1000,
-    **window: datetime | None,
+    since: datetime | None = None,
+    until: datetime | None = None,
 ) -> list[Statement]:
     async with session_maker() as session:
-        plan = await exports.plan_xapi_export(
-            session, actor=actor, settings=settings or _settings(), **window
+        page = await exports.plan_xapi_page(
+            session, actor=actor, settings=settings or _settings(), since=since, until=until
         )
+    assert page.next_cursor is None
     return [
         statement
-        async for page in exports.stream_statements(session_maker, plan, page_size=page_size)
-        for statement in page
+        async for chunk in exports.stream_statements(
+            session_maker, page.export, page_size=page_size
+        )
+        for statement in chunk
     ]
 
 
@@ -234,7 +240,7 @@ async def test_export_without_a_pseudonym_key_is_refused(
 ) -> None:
     async with session_maker() as session:
         with pytest.raises(ExportNotConfigured, match="LT_PSEUDONYM_SECRET"):
-            await exports.plan_xapi_export(
+            await exports.plan_xapi_page(
                 session, actor=ADMIN, settings=_settings(pseudonym_secret=None)
             )
 
@@ -345,7 +351,7 @@ async def test_window_ending_before_it_starts_is_invalid(
 ) -> None:
     async with session_maker() as session:
         with pytest.raises(InvalidInput) as error:
-            await exports.plan_xapi_export(
+            await exports.plan_xapi_page(
                 session, actor=ADMIN, settings=_settings(), since=T0, until=T0
             )
     assert [(p.path, p.message) for p in error.value.problems] == [
@@ -365,7 +371,7 @@ async def test_pages_return_every_row_exactly_once_in_id_order(
         ),
     )
     async with session_maker() as session:
-        plan = await exports.plan_xapi_export(session, actor=ADMIN, settings=_settings())
+        plan = (await exports.plan_xapi_page(session, actor=ADMIN, settings=_settings())).export
         expected = list(await session.scalars(select(Activity.id).order_by(Activity.id)))
     pages = [page async for page in exports.stream_statements(session_maker, plan, page_size=4)]
     assert [len(page) for page in pages] == [4, 4, 2]
@@ -378,7 +384,7 @@ async def test_rows_written_after_the_export_started_wait_for_the_next_one(
 ) -> None:
     learner = await create_learner(session_maker, 1)
     async with session_maker() as session:
-        plan = await exports.plan_xapi_export(session, actor=ADMIN, settings=_settings())
+        plan = (await exports.plan_xapi_page(session, actor=ADMIN, settings=_settings())).export
     await _rows(session_maker, {"user_id": learner.id, "verb": Verb.STARTED, "at": 1})
     streamed = [s async for page in exports.stream_statements(session_maker, plan) for s in page]
     assert len(streamed) == 1
@@ -388,7 +394,7 @@ async def test_an_empty_database_exports_nothing(
     session_maker: async_sessionmaker[AsyncSession],
 ) -> None:
     async with session_maker() as session:
-        plan = await exports.plan_xapi_export(session, actor=ADMIN, settings=_settings())
+        plan = (await exports.plan_xapi_page(session, actor=ADMIN, settings=_settings())).export
     assert plan == XapiExport(plan.vocabulary, 0, 0, None, None, None)
     assert await _export(session_maker) == []
 
@@ -409,3 +415,173 @@ async def test_erased_learner_keeps_the_pseudonym_and_loses_the_data(
     after = await _export(session_maker)
     assert [s.actor for s in after] == [s.actor for s in before]
     assert after[-1].result is None  # the step number went with the data
+
+
+async def _pages(
+    session_maker: async_sessionmaker[AsyncSession],
+    actor: Actor = ADMIN,
+    *,
+    limit: int,
+    between_pages: Callable[[], Awaitable[object]] | None = None,
+) -> list[list[int]]:
+    """Every page of an export, followed by its cursors, as activity ids."""
+    pages: list[list[int]] = []
+    cursor: str | None = None
+    while True:
+        async with session_maker() as session:
+            page = await exports.plan_xapi_page(
+                session, actor=actor, settings=_settings(), cursor=cursor, limit=limit
+            )
+        statements = [
+            s
+            async for chunk in exports.stream_statements(session_maker, page.export)
+            for s in chunk
+        ]
+        async with session_maker() as session:
+            ids = await session.scalars(select(Activity.id))
+            by_statement = {page.export.vocabulary.statement_id(i): i for i in ids}
+        pages.append([by_statement[s.id] for s in statements])
+        if page.next_cursor is None:
+            return pages
+        assert len(pages) < 100, "the cursor does not move on"
+        cursor = page.next_cursor
+        if between_pages is not None:
+            await between_pages()
+
+
+async def test_cursor_pages_give_every_row_once_in_order_while_rows_are_written(
+    session_maker: async_sessionmaker[AsyncSession],
+) -> None:
+    learner = await create_learner(session_maker, 1)
+    step = {"user_id": learner.id, "verb": Verb.STEP, "data": {"step": 0}}
+    await _rows(session_maker, *({**step, "at": m} for m in range(9)))
+    async with session_maker() as session:
+        existing = list(await session.scalars(select(Activity.id).order_by(Activity.id)))
+
+    pages = await _pages(
+        session_maker, limit=4, between_pages=lambda: _rows(session_maker, {**step, "at": 99})
+    )
+    assert [len(page) for page in pages] == [4, 4, 2]
+    # Rows written meanwhile wait for the next export: no page shifts, repeats or skips.
+    assert [i for page in pages for i in page] == existing
+
+
+async def test_a_page_looks_at_a_bounded_window_of_rows_and_may_be_empty(
+    session_maker: async_sessionmaker[AsyncSession], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(exports, "WINDOW_ROWS", 3)
+    sliven = await _cohort(session_maker, "SLV1", "Sliven")
+    plovdiv = await _cohort(session_maker, "PLV1", "Plovdiv")
+    learner = await create_learner(session_maker, 1)
+    mine = {"user_id": learner.id, "verb": Verb.STARTED, "cohort_id": sliven}
+    theirs = {"user_id": learner.id, "verb": Verb.STARTED, "cohort_id": plovdiv}
+    ids = await _rows(session_maker, mine, *([theirs] * 6), mine)
+    mediator = Actor.token(
+        token_id=3, name="sliven", role=TokenRole.MEDIATOR, cohort_ids=frozenset({sliven})
+    )
+    pages = await _pages(session_maker, mediator, limit=10)
+    # Each request looks at three rows from where the last one ended: the mediator's first,
+    # then three of another cohort's (an empty page that still leads on), then its last.
+    assert pages == [[ids[0]], [], [ids[7]]]
+
+
+def _with_payload(cursor: str) -> str:
+    """The cursor's signature on another position: the last row moved far on."""
+    payload = base64.urlsafe_b64encode(b"[0,99999,null,null]").rstrip(b"=").decode()
+    return payload + cursor[cursor.index(".") :]
+
+
+def _with_signature_changed(cursor: str) -> str:
+    return cursor[:-2] + ("AA" if not cursor.endswith("AA") else "BB")
+
+
+@pytest.mark.parametrize(
+    "forge",
+    [
+        pytest.param(lambda cursor: "not a cursor", id="garbage"),
+        pytest.param(lambda cursor: cursor.split(".")[0], id="unsigned"),
+        pytest.param(_with_payload, id="payload"),
+        pytest.param(_with_signature_changed, id="signature"),
+    ],
+)
+async def test_a_forged_or_malformed_cursor_is_invalid_input_naming_the_cursor(
+    session_maker: async_sessionmaker[AsyncSession], forge: Callable[[str], str]
+) -> None:
+    learner = await create_learner(session_maker, 1)
+    await _rows(session_maker, *({"user_id": learner.id, "verb": Verb.STARTED} for _ in range(3)))
+    async with session_maker() as session:
+        first = await exports.plan_xapi_page(session, actor=ADMIN, settings=_settings(), limit=1)
+        assert first.next_cursor is not None
+        with pytest.raises(InvalidInput) as error:
+            await exports.plan_xapi_page(
+                session, actor=ADMIN, settings=_settings(), cursor=forge(first.next_cursor)
+            )
+    assert [p.path for p in error.value.problems] == ["query.cursor"]
+
+
+async def test_a_cursor_signed_under_another_key_is_refused(
+    session_maker: async_sessionmaker[AsyncSession],
+) -> None:
+    learner = await create_learner(session_maker, 1)
+    await _rows(session_maker, *({"user_id": learner.id, "verb": Verb.STARTED} for _ in range(3)))
+    async with session_maker() as session:
+        first = await exports.plan_xapi_page(
+            session, actor=ADMIN, settings=_settings(pseudonym_secret="another-key-" * 4), limit=1
+        )
+        with pytest.raises(InvalidInput):
+            await exports.plan_xapi_page(
+                session, actor=ADMIN, settings=_settings(), cursor=first.next_cursor
+            )
+
+
+async def test_a_cursor_carries_the_window_and_refuses_another(
+    session_maker: async_sessionmaker[AsyncSession],
+) -> None:
+    learner = await create_learner(session_maker, 1)
+    await _rows(
+        session_maker, *({"user_id": learner.id, "verb": Verb.STARTED, "at": m} for m in range(5))
+    )
+    # Five rows from since on: the four after T0 and the learner's joining (now).
+    async with session_maker() as session:
+        first = await exports.plan_xapi_page(
+            session, actor=ADMIN, settings=_settings(), since=T0 + timedelta(minutes=1), limit=3
+        )
+        second = await exports.plan_xapi_page(
+            session, actor=ADMIN, settings=_settings(), cursor=first.next_cursor, limit=3
+        )
+        with pytest.raises(InvalidInput) as error:
+            await exports.plan_xapi_page(
+                session, actor=ADMIN, settings=_settings(), cursor=first.next_cursor, since=T0
+            )
+    assert second.export.since == T0 + timedelta(minutes=1)
+    assert second.next_cursor is None
+    assert [p.path for p in error.value.problems] == ["query.since"]
+
+
+async def test_a_mediator_following_an_admins_cursor_still_gets_only_its_cohorts(
+    session_maker: async_sessionmaker[AsyncSession],
+) -> None:
+    sliven = await _cohort(session_maker, "SLV1", "Sliven")
+    plovdiv = await _cohort(session_maker, "PLV1", "Plovdiv")
+    learner = await create_learner(session_maker, 1)
+    ids = await _rows(
+        session_maker,
+        *(
+            {"user_id": learner.id, "verb": Verb.STARTED, "cohort_id": c}
+            for c in (sliven, plovdiv) * 3
+        ),
+    )
+    mediator = Actor.token(
+        token_id=3, name="sliven", role=TokenRole.MEDIATOR, cohort_ids=frozenset({sliven})
+    )
+    async with session_maker() as session:
+        # The learner's joining and the first Sliven row.
+        first = await exports.plan_xapi_page(session, actor=ADMIN, settings=_settings(), limit=2)
+        rest = await exports.plan_xapi_page(
+            session, actor=mediator, settings=_settings(), cursor=first.next_cursor
+        )
+    streamed = [
+        s async for chunk in exports.stream_statements(session_maker, rest.export) for s in chunk
+    ]
+    vocabulary = rest.export.vocabulary
+    assert [s.id for s in streamed] == [vocabulary.statement_id(i) for i in (ids[2], ids[4])]

@@ -110,7 +110,12 @@ async def event_qr(
     return Response(qr_png(deep_link(username, info.check_in_payload)), media_type="image/png")
 
 
-@router.post("/events/{event_id}/attendance", summary="Check a member in on their behalf")
+@router.post(
+    "/events/{event_id}/attendance",
+    summary="Check a member in on their behalf",
+    status_code=201,
+    responses={200: {"model": CheckInOut, "description": "The member was already checked in"}},
+)
 async def check_in(
     event_id: EventId,
     data: Annotated[CheckInIn, Body()],
