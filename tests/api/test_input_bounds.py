@@ -37,6 +37,8 @@ CASES: list[tuple[str, str, dict[str, Any] | None, str]] = [
     ("GET", f"/api/v1/events/{BEYOND_INT32}", None, "path.event_id"),
     ("GET", f"/api/v1/broadcasts/{BEYOND_INT32}", None, "path.broadcast_id"),
     ("GET", "/api/v1/users?offset=99999999999999999999", None, "query.offset"),
+    ("GET", f"/api/v1/lessons/what-segregation-is?version={BEYOND_INT32}", None, "query.version"),
+    ("GET", f"/api/v1/reports/questions?lesson=x&version={BEYOND_INT32}", None, "query.version"),
     ("POST", "/api/v1/cohorts/SLV1/mediators", {"user_id": BEYOND_INT32}, "$.user_id"),
     (
         "POST",

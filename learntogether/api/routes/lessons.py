@@ -11,7 +11,7 @@ from learntogether.content.render import RenderedLesson
 from learntogether.content.schema import LessonDocument
 from learntogether.db.models import LessonStatus, Role
 from learntogether.services import lessons
-from learntogether.services.inputs import MAX_ROW_ID
+from learntogether.services.inputs import MAX_INTEGER, MAX_ROW_ID
 from learntogether.services.lessons import LessonDetail, LessonSummary, VersionInfo
 
 router = APIRouter(prefix="/lessons", tags=["lessons"])
@@ -68,7 +68,8 @@ async def get_lesson(
         Query(description="The cohort's locale, tried before LT_DEFAULT_LOCALE's and English"),
     ] = None,
     version: Annotated[
-        int | None, Query(ge=1, description="Preview this version (default: newest)")
+        int | None,
+        Query(ge=1, le=MAX_INTEGER, description="Preview this version (default: newest)"),
     ] = None,
 ) -> LessonDetail | Preview:
     if locale is None:

@@ -24,7 +24,7 @@ from learntogether.db.models import Role
 from learntogether.i18n import SOURCE_LOCALE
 from learntogether.services import reports
 from learntogether.services.errors import FieldProblem, InvalidInput
-from learntogether.services.inputs import Day
+from learntogether.services.inputs import MAX_INTEGER, Day
 from learntogether.services.reports import Filters, GroupBy, Period, ReportTable
 from learntogether.services.reports.query import Cell, zone_named
 
@@ -159,7 +159,8 @@ async def questions_table(
     actor: ReaderDep,
     lesson: Annotated[str, Query(description="The lesson's slug", max_length=64)],
     version: Annotated[
-        int | None, Query(ge=1, description="Only this version (default: every version)")
+        int | None,
+        Query(ge=1, le=MAX_INTEGER, description="Only this version (default: every version)"),
     ] = None,
     locale: Annotated[
         str, Query(pattern=r"^[a-z]{2,3}$", description="Language of the texts")
