@@ -44,10 +44,26 @@ class Image(Document):
 
 
 class Link(Document):
-    """A button under the step that opens a web page."""
+    """A button under the step that opens a web page.
+
+    A learner reading a language the page is not in gets no button, unless ``translations`` has
+    the same page in their language: parents who do not read English are not sent to English pages.
+    """
 
     url: HttpUrl
     label: LocalizedText
+    languages: list[LocaleCode] = []
+    """The languages the page at ``url`` is in; any learner gets the button when not given."""
+    translations: dict[LocaleCode, HttpUrl] = {}
+    """The same page in other languages."""
+
+    def url_for(self, locale: str) -> str | None:
+        """The page for a learner reading ``locale``, or None when there is none in it."""
+        if locale in self.translations:
+            return str(self.translations[locale])
+        if not self.languages or locale in self.languages:
+            return str(self.url)
+        return None
 
 
 class Step(Document):

@@ -131,6 +131,13 @@ def validate_lesson(lesson: LessonDocument) -> list[Problem]:
                 what="button label",
                 markup=False,
             )
+            for field, codes in (
+                ("languages", list(step.link.languages)),
+                ("translations", list(step.link.translations)),
+            ):
+                for code in codes:
+                    if code not in SUPPORTED_LOCALES:
+                        check.add((*path, "link", field), f"unknown locale '{code}'")
     _check_quiz(check, lesson)
     if not lesson.sources and lesson.survey is None:
         check.add(
