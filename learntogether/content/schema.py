@@ -22,6 +22,7 @@ LocaleCode = Annotated[str, StringConstraints(pattern=r"^[a-z]{2,3}$")]
 # Every text a learner reads: a map from locale to text (Telegram's HTML subset where it is shown
 # as a message).
 LocalizedText = dict[LocaleCode, str]
+Fingerprint = Annotated[str, StringConstraints(pattern=r"^[0-9a-f]{12}$")]
 
 
 class Document(BaseModel):
@@ -123,6 +124,9 @@ class LessonDocument(Document):
     """Locales in which every text is complete (``en`` always)."""
     partial: list[LocaleCode] = []
     """Locales with some texts still missing or in review; learners fall back to English."""
+    translated_from: dict[LocaleCode, Fingerprint] = {}
+    """Per translated locale, the fingerprint of the English it was last brought in line with;
+    a locale whose fingerprint no longer matches is stale (``content.translations``)."""
     survey: Survey | None = None
     steps: Annotated[list[Step], Field(min_length=1, max_length=12)]
     quiz: Quiz | None = None
