@@ -278,8 +278,9 @@ def lessons_stamp(
 ) -> None:
     """Mark translations as up to date with the lesson's English text (no longer stale)."""
     curriculum = load_curriculum(files)
-    _print_problems(curriculum)
     if curriculum.problems:
+        for problem in curriculum.problems:
+            typer.echo(str(problem))
         fail(f"{len(curriculum.problems)} problem(s) found; nothing was stamped")
     for loaded in curriculum.lessons:
         stamped = stamp(loaded.document, locale)
