@@ -14,6 +14,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
 from learntogether import runtime
 from learntogether.config import BotMode, ConfigError, Settings, load_settings
 from learntogether.content.files import Curriculum, load_curriculum, write_curriculum
+from learntogether.content.translations import stamp, write_stamps
 from learntogether.db import activity_log, migrate
 from learntogether.db.engine import (
     DatabaseUnavailable,
@@ -258,12 +259,40 @@ def lessons_validate(
     _print_problems(curriculum)
     if curriculum.problems:
         raise typer.Exit(1)
-    typer.echo(f"ok: {len(curriculum.tracks)} tracks, {len(curriculum.lessons)} lessons")
+    stale = f", {len(curriculum.warnings)} stale translation(s)" if curriculum.warnings else ""
+    typer.echo(f"ok: {len(curriculum.tracks)} tracks, {len(curriculum.lessons)} lessons{stale}")
+
+
+@lessons_app.command("stamp")
+@one_line_errors
+def lessons_stamp(
+    files: Annotated[
+        list[Path], typer.Argument(help="Lesson files whose translations are updated.")
+    ],
+    locale: Annotated[
+        list[str] | None,
+        typer.Option(
+            help="A language brought in line with the English (repeat); all when omitted."
+        ),
+    ] = None,
+) -> None:
+    """Mark translations as up to date with the lesson's English text (no longer stale)."""
+    curriculum = load_curriculum(files)
+    if curriculum.problems:
+        for problem in curriculum.problems:
+            typer.echo(str(problem))
+        fail(f"{len(curriculum.problems)} problem(s) found; nothing was stamped")
+    for loaded in curriculum.lessons:
+        stamped = stamp(loaded.document, locale)
+        write_stamps(loaded.file, stamped)
+        typer.echo(f"{loaded.file}: {', '.join(sorted(stamped.translated_from))} up to date")
 
 
 def _print_problems(curriculum: Curriculum) -> None:
     for problem in sorted(curriculum.problems, key=lambda p: (str(p.file), p.line)):
         typer.echo(str(problem))
+    for warning in sorted(curriculum.warnings, key=lambda p: (str(p.file), p.line)):
+        typer.echo(f"{warning.file}:{warning.line}: warning: {warning.message}")
 
 
 @lessons_app.command("import")

@@ -16,6 +16,7 @@ import yaml
 from pydantic import BaseModel, ValidationError
 
 from learntogether.content.schema import Document, LessonDocument, TrackDocument, dump_document
+from learntogether.content.translations import stale_locales
 from learntogether.content.validate import (
     Path as FieldPath,
 )
@@ -59,6 +60,8 @@ class Curriculum:
     tracks: list[Loaded[TrackDocument]] = field(default_factory=list)
     lessons: list[Loaded[LessonDocument]] = field(default_factory=list)
     problems: list[FileProblem] = field(default_factory=list)
+    warnings: list[FileProblem] = field(default_factory=list)
+    """What does not stop an import but needs doing: stale translations."""
 
 
 def _lines(node: yaml.Node, path: FieldPath, into: dict[FieldPath, int]) -> None:
@@ -216,8 +219,22 @@ def load_curriculum(paths: Sequence[Path]) -> Curriculum:
             continue
         curriculum.lessons.append(loaded_lesson)
         _check_image_files(loaded_lesson, curriculum.problems)
+        curriculum.warnings.extend(_stale_translations(loaded_lesson))
     _check_across(curriculum, track_files)
     return curriculum
+
+
+def _stale_translations(loaded: Loaded[LessonDocument]) -> list[FileProblem]:
+    return [
+        FileProblem(
+            loaded.file,
+            loaded.line_of(("translated_from", code)),
+            f"translated_from.{code}: the English text changed since the '{code}' translation was "
+            f"last updated, so '{code}' is stale: update it, then run "
+            f"`learntogether lessons stamp {loaded.file} --locale {code}`",
+        )
+        for code in stale_locales(loaded.document)
+    ]
 
 
 def _check_image_files(loaded: Loaded[LessonDocument], problems: list[FileProblem]) -> None:

@@ -91,16 +91,18 @@ def render_lesson(lesson: LessonDocument, chain: Sequence[str]) -> RenderedLesso
     available = set(lesson.locales) | set(lesson.partial)
     primary = next((code for code in chain if code in available), SOURCE_LOCALE)
     pick = _Picker(list(chain))
-    steps = [
-        RenderedStep(
-            text=pick(step.text) or "",
-            image_file=step.image.file if step.image else None,
-            image_url=str(step.image.url) if step.image and step.image.url else None,
-            link_url=str(step.link.url) if step.link else None,
-            link_label=pick(step.link.label) if step.link else None,
+    steps = []
+    for step in lesson.steps:
+        link_url = step.link.url_for(primary) if step.link else None
+        steps.append(
+            RenderedStep(
+                text=pick(step.text) or "",
+                image_file=step.image.file if step.image else None,
+                image_url=str(step.image.url) if step.image and step.image.url else None,
+                link_url=link_url,
+                link_label=pick(step.link.label) if step.link and link_url else None,
+            )
         )
-        for step in lesson.steps
-    ]
     questions = [
         RenderedQuestion(
             key=question.key,

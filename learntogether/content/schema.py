@@ -22,6 +22,7 @@ LocaleCode = Annotated[str, StringConstraints(pattern=r"^[a-z]{2,3}$")]
 # Every text a learner reads: a map from locale to text (Telegram's HTML subset where it is shown
 # as a message).
 LocalizedText = dict[LocaleCode, str]
+Fingerprint = Annotated[str, StringConstraints(pattern=r"^[0-9a-f]{12}$")]
 
 
 class Document(BaseModel):
@@ -44,10 +45,26 @@ class Image(Document):
 
 
 class Link(Document):
-    """A button under the step that opens a web page."""
+    """A button under the step that opens a web page.
+
+    A learner reading a language the page is not in gets no button, unless ``translations`` has
+    the same page in their language: parents who do not read English are not sent to English pages.
+    """
 
     url: HttpUrl
     label: LocalizedText
+    languages: list[LocaleCode] = []
+    """The languages the page at ``url`` is in; any learner gets the button when not given."""
+    translations: dict[LocaleCode, HttpUrl] = {}
+    """The same page in other languages."""
+
+    def url_for(self, locale: str) -> str | None:
+        """The page for a learner reading ``locale``, or None when there is none in it."""
+        if locale in self.translations:
+            return str(self.translations[locale])
+        if not self.languages or locale in self.languages:
+            return str(self.url)
+        return None
 
 
 class Step(Document):
@@ -107,6 +124,9 @@ class LessonDocument(Document):
     """Locales in which every text is complete (``en`` always)."""
     partial: list[LocaleCode] = []
     """Locales with some texts still missing or in review; learners fall back to English."""
+    translated_from: dict[LocaleCode, Fingerprint] = {}
+    """Per translated locale, the fingerprint of the English it was last brought in line with;
+    a locale whose fingerprint no longer matches is stale (``content.translations``)."""
     survey: Survey | None = None
     steps: Annotated[list[Step], Field(min_length=1, max_length=12)]
     quiz: Quiz | None = None

@@ -131,7 +131,20 @@ def validate_lesson(lesson: LessonDocument) -> list[Problem]:
                 what="button label",
                 markup=False,
             )
+            for field, codes in (
+                ("languages", list(step.link.languages)),
+                ("translations", list(step.link.translations)),
+            ):
+                for code in codes:
+                    if code not in SUPPORTED_LOCALES:
+                        check.add((*path, "link", field), f"unknown locale '{code}'")
     _check_quiz(check, lesson)
+    for code in lesson.translated_from:
+        if code == SOURCE_LOCALE or code not in (*lesson.locales, *lesson.partial):
+            check.add(
+                ("translated_from", code),
+                f"'{code}' is not one of the lesson's translations (locales and partial, not en)",
+            )
     if not lesson.sources and lesson.survey is None:
         check.add(
             ("sources",), "list the sources of the lesson's facts (title, publisher, year, url)"

@@ -18,6 +18,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from learntogether.content.render import RenderedLesson, render_lesson
 from learntogether.content.schema import LessonDocument, TrackDocument, dump_document
+from learntogether.content.translations import complete_locales, refresh_stamps, stale_locales
 from learntogether.content.validate import json_path, validate_curriculum, validate_lesson
 from learntogether.db.base import utcnow
 from learntogether.db.models import Lesson, LessonStatus, LessonVersion, Track, VersionStatus
@@ -66,7 +67,10 @@ class LessonSummary:
     title: dict[str, str]
     audience: list[str]
     locales: list[str]
+    """Complete and current: a stale translation is not listed here but under ``stale``."""
     partial: list[str]
+    stale: list[str]
+    """Translated from an English text that has changed since (``content.translations``)."""
     minutes: int
     latest_version: int
     published_version: int | None
@@ -117,6 +121,7 @@ async def _rows(session: AsyncSession, *, slug: str | None = None) -> list[_Less
 
 def _summary(row: _LessonRow) -> dict[str, Any]:
     document = row.latest.document
+    parsed = LessonDocument.model_validate(document)
     return {
         "slug": row.lesson.slug,
         "track": row.track,
@@ -124,8 +129,9 @@ def _summary(row: _LessonRow) -> dict[str, Any]:
         "status": row.lesson.status,
         "title": document.get("title", {}),
         "audience": document.get("audience", []),
-        "locales": document.get("locales", []),
+        "locales": complete_locales(parsed),
         "partial": document.get("partial", []),
+        "stale": stale_locales(parsed),
         "minutes": document.get("minutes", 0),
         "latest_version": row.latest.number,
         "published_version": row.published,
@@ -268,6 +274,10 @@ async def save_draft(
     if document.position is None:
         position = lesson.position if lesson is not None else await _next_position(session, track)
         document = document.model_copy(update={"position": position})
+    previous = None
+    if lesson is not None:
+        previous = LessonDocument.model_validate((await _row(session, lesson.slug)).latest.document)
+    document = refresh_stamps(document, previous)
     await _check_in_track(session, document, track)
     created = lesson is None
     if lesson is None:

@@ -1,4 +1,4 @@
-"""``learntogether lessons validate|import|export`` on each database backend."""
+"""``learntogether lessons validate|stamp|import|export`` on each database backend."""
 
 from __future__ import annotations
 
@@ -113,3 +113,23 @@ def test_export_then_import_is_unchanged(tmp_path: Path, env: dict[str, str]) ->
     data = yaml.safe_load((exported / "demo" / LESSON_FILE).read_text())
     assert "track" not in data
     assert "position" not in data
+
+
+def test_validate_warns_about_a_stale_translation_and_stamp_makes_it_current(
+    tmp_path: Path,
+) -> None:
+    stale = lesson(translated_from={"bg": "0123456789ab"})
+    write_curriculum(tmp_path, {LESSON_FILE: stale})
+    file = tmp_path / "demo" / LESSON_FILE
+
+    warned = runner.invoke(app, ["lessons", "validate", str(tmp_path)])
+    assert warned.exit_code == 0, warned.output
+    assert f"{file}:" in warned.stdout
+    assert "warning: translated_from.bg:" in warned.stdout
+    assert warned.stdout.strip().endswith("ok: 1 tracks, 1 lessons, 1 stale translation(s)")
+
+    stamped = runner.invoke(app, ["lessons", "stamp", str(file), "--locale", "bg"])
+    assert stamped.exit_code == 0, stamped.output
+    assert stamped.stdout.strip() == f"{file}: bg up to date"
+    again = runner.invoke(app, ["lessons", "validate", str(tmp_path)])
+    assert again.stdout.strip() == "ok: 1 tracks, 1 lessons"

@@ -1,0 +1,132 @@
+"""Translations go stale by themselves when the English text of a lesson changes.
+
+A lesson records, for each translated language, a fingerprint of the English texts that
+translation was last brought in line with (``translated_from: {bg: 3f2a9c1e0b7d}``). When the
+English changes, the fingerprint no longer matches and the language is *stale*: not complete,
+whatever ``locales`` says, until the translation is updated and stamped again. Files are stamped
+with ``learntogether lessons stamp``; the admin API stamps a language whose texts a new draft
+changes (see ``services.lessons.save_draft``).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import re
+from collections.abc import Iterator, Sequence
+from pathlib import Path
+
+from learntogether.content.schema import LessonDocument, LocalizedText
+from learntogether.i18n import SOURCE_LOCALE
+
+FINGERPRINT_LENGTH = 12
+
+
+def localized_texts(lesson: LessonDocument) -> Iterator[LocalizedText]:
+    """Every text a learner reads, in document order."""
+    yield lesson.title
+    if lesson.summary is not None:
+        yield lesson.summary
+    for step in lesson.steps:
+        yield step.text
+        if step.image is not None and step.image.alt is not None:
+            yield step.image.alt
+        if step.link is not None:
+            yield step.link.label
+    for question in lesson.questions():
+        yield question.text
+        for option in question.options:
+            yield option.text
+            if option.feedback is not None:
+                yield option.feedback
+        if question.explanation is not None:
+            yield question.explanation
+
+
+def _texts_in(lesson: LessonDocument, locale: str) -> list[str]:
+    return [text.get(locale, "") for text in localized_texts(lesson)]
+
+
+def english_fingerprint(lesson: LessonDocument) -> str:
+    """A short digest of the lesson's English texts: what a translation is translated from."""
+    data = json.dumps(_texts_in(lesson, SOURCE_LOCALE), ensure_ascii=False)
+    return hashlib.sha256(data.encode("utf-8")).hexdigest()[:FINGERPRINT_LENGTH]
+
+
+def translated_locales(lesson: LessonDocument) -> list[str]:
+    """The lesson's languages other than English, complete or partial, in the order given."""
+    codes = dict.fromkeys([*lesson.locales, *lesson.partial])
+    codes.pop(SOURCE_LOCALE, None)
+    return list(codes)
+
+
+def stale_locales(lesson: LessonDocument) -> list[str]:
+    """Languages whose translation was made from an English text that has changed since.
+
+    A language with no fingerprint is not tracked and never stale (documents from before
+    fingerprints existed).
+    """
+    current = english_fingerprint(lesson)
+    return [
+        code
+        for code in translated_locales(lesson)
+        if code in lesson.translated_from and lesson.translated_from[code] != current
+    ]
+
+
+def complete_locales(lesson: LessonDocument) -> list[str]:
+    """``locales`` without the stale ones: the languages a learner can read whole and current."""
+    stale = set(stale_locales(lesson))
+    return [code for code in lesson.locales if code not in stale]
+
+
+def stamp(lesson: LessonDocument, locales: Sequence[str] | None = None) -> LessonDocument:
+    """The lesson with ``locales`` (all its translations when None) marked as up to date."""
+    codes = translated_locales(lesson) if locales is None else list(locales)
+    current = english_fingerprint(lesson)
+    return lesson.model_copy(
+        update={"translated_from": {**lesson.translated_from, **dict.fromkeys(codes, current)}}
+    )
+
+
+def refresh_stamps(lesson: LessonDocument, previous: LessonDocument | None) -> LessonDocument:
+    """The stamps of a new version of a lesson, given its previous version (None when new).
+
+    A language whose texts this version changes counts as updated and is stamped; a language
+    whose stamp the new document leaves out keeps the previous one, so a client that does not
+    know about stamps cannot make a stale translation look current, nor a current one stale.
+    A new lesson's translations are taken as made from its English.
+    """
+    stamps = dict(lesson.translated_from)
+    current = english_fingerprint(lesson)
+    for code in translated_locales(lesson):
+        if previous is None:
+            stamps.setdefault(code, current)
+        elif _texts_in(lesson, code) != _texts_in(previous, code):
+            stamps[code] = current
+        elif code not in stamps and code in previous.translated_from:
+            stamps[code] = previous.translated_from[code]
+    if stamps == lesson.translated_from:
+        return lesson
+    return lesson.model_copy(update={"translated_from": stamps})
+
+
+_STAMPS_BLOCK = re.compile(r"^translated_from:.*\n(?:[ \t]+.*\n)*", re.MULTILINE)
+
+
+def write_stamps(file: Path, lesson: LessonDocument) -> None:
+    """Rewrite the ``translated_from`` block of a hand-written lesson file, and nothing else."""
+    text = file.read_text(encoding="utf-8")
+    lines = ["translated_from:"] + [
+        f"  {code}: {fingerprint}" for code, fingerprint in sorted(lesson.translated_from.items())
+    ]
+    block = "\n".join(lines) + "\n"
+    if _STAMPS_BLOCK.search(text):
+        text = _STAMPS_BLOCK.sub(lambda _: block, text, count=1)
+    else:
+        partial = re.search(r"^partial:.*\n", text, re.MULTILINE) or re.search(
+            r"^locales:.*\n", text, re.MULTILINE
+        )
+        at = partial.end() if partial else len(text)
+        text = text[:at] + block + text[at:]
+    file.write_text(text, encoding="utf-8")

@@ -1,0 +1,82 @@
+"""Translations go stale when the English changes, in documents and in files (the API: tests/api)."""
+
+from __future__ import annotations
+
+import copy
+from pathlib import Path
+from typing import Any
+
+from learntogether.content.files import load_curriculum
+from learntogether.content.schema import LessonDocument
+from learntogether.content.translations import (
+    complete_locales,
+    english_fingerprint,
+    stale_locales,
+    stamp,
+    write_stamps,
+)
+from tests.content.samples import lesson, write_curriculum
+
+SLUG = "what-segregation-is"
+
+
+def _document(**changes: Any) -> LessonDocument:
+    return LessonDocument.model_validate(lesson(slug=SLUG, **changes))
+
+
+def _with_english_step(data: dict[str, Any], text: str) -> dict[str, Any]:
+    changed = copy.deepcopy(data)
+    changed["steps"][0]["text"]["en"] = text
+    return changed
+
+
+def test_a_stamped_translation_is_current_until_the_english_changes() -> None:
+    stamped = stamp(_document())
+    assert stale_locales(stamped) == []
+    data = stamped.model_dump(mode="json", exclude_defaults=True)
+    changed = LessonDocument.model_validate(_with_english_step(data, "<b>Segregation</b> hurts."))
+    assert stale_locales(changed) == ["bg"]
+    assert complete_locales(changed) == ["en"]
+
+
+def test_changing_a_translation_alone_leaves_the_fingerprint_alone() -> None:
+    document = _document()
+    data = document.model_dump(mode="json", exclude_defaults=True)
+    data["steps"][0]["text"]["bg"] = "Друг превод."
+    assert english_fingerprint(LessonDocument.model_validate(data)) == english_fingerprint(document)
+
+
+def test_a_lesson_without_fingerprints_is_never_stale() -> None:
+    assert stale_locales(_document()) == []
+
+
+def test_validate_warns_about_a_stale_file_and_stamping_it_clears_the_warning(
+    tmp_path: Path,
+) -> None:
+    stamped = stamp(_document()).model_dump(mode="json", exclude_defaults=True)
+    for derived in ("slug", "track", "position"):
+        stamped.pop(derived, None)
+    data = _with_english_step(stamped, "<b>Segregation</b> hurts.")
+    write_curriculum(tmp_path, {"01-what-segregation-is.yaml": data})
+    file = tmp_path / "demo" / "01-what-segregation-is.yaml"
+
+    curriculum = load_curriculum([tmp_path])
+    assert curriculum.problems == []
+    [warning] = curriculum.warnings
+    assert warning.file == file
+    assert "'bg' is stale" in warning.message
+    assert f"lessons stamp {file} --locale bg" in warning.message
+
+    write_stamps(file, stamp(curriculum.lessons[0].document, ["bg"]))
+    again = load_curriculum([tmp_path])
+    assert (again.problems, again.warnings) == ([], [])
+
+
+def test_a_fingerprint_for_a_language_the_lesson_does_not_have_is_a_problem(
+    tmp_path: Path,
+) -> None:
+    data = lesson(translated_from={"es": "0123456789ab"})
+    write_curriculum(tmp_path, {"01-what-segregation-is.yaml": data})
+    problems = [str(problem) for problem in load_curriculum([tmp_path]).problems]
+    assert len(problems) == 1
+    assert "translated_from.es: 'es' is not one of the lesson's translations" in problems[0]
