@@ -99,8 +99,7 @@ class KeepWithinLimits(BaseRequestMiddleware):
         method: TelegramMethod[TelegramType],
     ) -> Response[TelegramType]:
         for attempt in range(1, ATTEMPTS + 1):
-            if sends_a_message(method):
-                await self._wait_for_slot(method)
+            ticket = await self._wait_for_slot(method) if sends_a_message(method) else None
             try:
                 return await make_request(bot, method)
             except TelegramRetryAfter as error:
@@ -112,12 +111,17 @@ class KeepWithinLimits(BaseRequestMiddleware):
                     error.retry_after,
                 )
                 await self._sleep(error.retry_after)
+            finally:
+                if ticket is not None and self.budget is not None:
+                    await self.budget.sent(ticket)
         raise AssertionError("unreachable")  # pragma: no cover
 
-    async def _wait_for_slot(self, method: TelegramMethod[TelegramType]) -> None:
+    async def _wait_for_slot(self, method: TelegramMethod[TelegramType]) -> str | None:
+        """Wait for the chat's pace and the budget's slot; the budget's ticket for the message."""
         chat_id = getattr(method, "chat_id", None)
         if isinstance(chat_id, int | str):
             while (wait := self.pace.take(chat_id)) > 0:
                 await self._sleep(wait)
-        if self.budget is not None:
-            await acquire(self.budget, Priority.REPLY, sleep=self._sleep)
+        if self.budget is None:
+            return None
+        return await acquire(self.budget, Priority.REPLY, sleep=self._sleep)

@@ -12,8 +12,13 @@ seconds, at most ``limit`` of them (``LT_SEND_RATE`` a second).
   while a broadcast goes out at full pace.
 
 A caller that gets no slot is told how long to wait and asks again: nothing is sent to Telegram
-to be refused. With ``LT_REDIS_URL`` the processes share one window in Redis (a Lua script, by
-Redis's clock); without, the process keeps it. When Redis is away each process keeps its own
+to be refused. A send counts in the window from the moment its answer came back, and while it is
+on its way it counts all along: Telegram counts it when it arrives, which may be long after the
+slot was given when the network or a busy event loop holds it up, and a window counted from the
+moment of asking would let the next second's sends bunch up with the late ones.
+
+With ``LT_REDIS_URL`` the processes share one window in Redis (a Lua script, by Redis's clock);
+without, the process keeps it. When Redis is away each process keeps its own
 window until Redis answers again (one warning, then one line when it is back): sends go on, and
 processes that no longer share may together exceed the limit for that while; the 429s that
 follow are waited out, nothing is lost.
@@ -45,6 +50,9 @@ REDIS_RETRY_SECONDS = 5.0
 # How long a Redis call may take before the process uses its own window.
 REDIS_TIMEOUT_SECONDS = 1.0
 _MIN_WAIT = 0.005
+# A send not said to be done by then (its process died) stops counting.
+_IN_FLIGHT_SECONDS = 60.0
+_IN_FLIGHT_MS = round(_IN_FLIGHT_SECONDS * 1000)
 
 
 class Priority(StrEnum):
@@ -70,6 +78,10 @@ class SendBudget(Protocol):
         """
         ...
 
+    async def sent(self, ticket: str) -> None:
+        """The message of ``ticket`` is done (answered, refused or given up): it counts from now."""
+        ...
+
     async def close(self) -> None: ...
 
 
@@ -78,11 +90,12 @@ async def acquire(
     priority: Priority,
     *,
     sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
-) -> None:
-    """Wait until ``budget`` gives this message a slot."""
+) -> str:
+    """Wait until ``budget`` gives this message a slot; its ticket, for ``budget.sent``."""
     ticket = uuid.uuid4().hex
     while (wait := await budget.take(priority, ticket)) > 0:
         await sleep(wait)
+    return ticket
 
 
 class LocalBudget:
@@ -98,7 +111,8 @@ class LocalBudget:
         self.limit, self.window = window_for(rate)
         self.reserve = min(self.limit - 1, math.ceil(self.limit * reserve_share))
         self._clock = clock
-        self._sends: deque[float] = deque()
+        self._sends: dict[str, float] = {}
+        """When each send counts from: its answer, or (on its way) far ahead."""
         self._replies: deque[float] = deque()
         self._wanted: dict[str, float] = {}
 
@@ -108,9 +122,9 @@ class LocalBudget:
     def take_now(self, priority: Priority, ticket: str) -> float:
         now = self._clock()
         horizon = now - self.window
-        for times in (self._sends, self._replies):
-            while times and times[0] <= horizon:
-                times.popleft()
+        while self._replies and self._replies[0] <= horizon:
+            self._replies.popleft()
+        self._sends = {key: at for key, at in self._sends.items() if at > horizon}
         if self._wanted:
             self._wanted = {key: at for key, at in self._wanted.items() if at > horizon}
         reply = priority is Priority.REPLY
@@ -118,7 +132,7 @@ class LocalBudget:
         demand = len(self._replies) + len(self._wanted)
         allowed = self.limit if reply else self.limit - max(self.reserve, demand)
         if count < allowed:
-            self._sends.append(now)
+            self._sends[ticket] = now + _IN_FLIGHT_SECONDS
             if reply:
                 self._replies.append(now)
                 self._wanted.pop(ticket, None)
@@ -127,17 +141,25 @@ class LocalBudget:
             self._wanted[ticket] = now
         moments = []
         if allowed > 0:  # enough sends leave the window
-            moments.append(self._sends[count - allowed] + self.window)
+            moments.append(sorted(self._sends.values())[count - allowed] + self.window)
         if not reply and demand > self.reserve:  # or the replies' demand shrinks
             oldest = self._replies[0] if self._replies else now
             moments.append(min([oldest, *self._wanted.values()]) + self.window)
-        return max(_MIN_WAIT, min(moments) - now)
+        # A send still on its way frees its slot when it is done: ask again within a window.
+        return max(_MIN_WAIT, min(min(moments) - now, self.window))
+
+    async def sent(self, ticket: str) -> None:
+        self.sent_now(ticket)
+
+    def sent_now(self, ticket: str) -> None:
+        if ticket in self._sends:
+            self._sends[ticket] = self._clock()
 
     async def close(self) -> None:
         return None
 
 
-# KEYS: sends, replies, wanted. ARGV: limit, window (ms), priority, ticket, reserve.
+# KEYS: sends, replies, wanted. ARGV: limit, window (ms), priority, ticket, reserve, in flight (ms).
 # Answers 0 (a slot taken) or the milliseconds to wait.
 _TAKE = """
 local t = redis.call('TIME')
@@ -152,12 +174,13 @@ local demand = redis.call('ZCARD', KEYS[2]) + redis.call('ZCARD', KEYS[3])
 local allowed = limit
 if not reply then allowed = limit - math.max(tonumber(ARGV[5]), demand) end
 if count < allowed then
-  redis.call('ZADD', KEYS[1], now, ARGV[4])
+  redis.call('ZADD', KEYS[1], now + tonumber(ARGV[6]), ARGV[4])
   if reply then
     redis.call('ZADD', KEYS[2], now, ARGV[4])
     redis.call('ZREM', KEYS[3], ARGV[4])
   end
-  for i = 1, 3 do redis.call('PEXPIRE', KEYS[i], window * 2) end
+  redis.call('PEXPIRE', KEYS[1], tonumber(ARGV[6]))
+  for i = 2, 3 do redis.call('PEXPIRE', KEYS[i], window * 2) end
   return 0
 end
 if reply then
@@ -174,7 +197,13 @@ if not reply and demand > tonumber(ARGV[5]) then
     if first[2] then frees_at = math.min(frees_at, tonumber(first[2]) + window) end
   end
 end
-return math.max(1, frees_at - now)
+return math.max(1, math.min(frees_at - now, window))
+"""
+# KEYS: sends. ARGV: ticket. The send is done: it counts from now.
+_SENT = """
+local t = redis.call('TIME')
+redis.call('ZADD', KEYS[1], 'XX', tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000), ARGV[1])
+return 1
 """
 
 
@@ -204,6 +233,7 @@ class RedisBudget:
         self.retry_seconds = retry_seconds
         self._clock = clock
         self._script = self.redis.register_script(_TAKE)
+        self._sent = self.redis.register_script(_SENT)
         self._away_until: float | None = None
 
     @property
@@ -215,7 +245,8 @@ class RedisBudget:
         if self._away_until is not None and self._clock() < self._away_until:
             return self.local.take_now(priority, ticket)
         local = self.local
-        args = [local.limit, round(local.window * 1000), priority.value, ticket, local.reserve]
+        window_ms = round(local.window * 1000)
+        args = [local.limit, window_ms, priority.value, ticket, local.reserve, _IN_FLIGHT_MS]
         try:
             wait_ms = await self._script(keys=self.keys, args=args)
         except (RedisError, OSError) as error:
@@ -231,6 +262,15 @@ class RedisBudget:
             log.info("the send budget is shared through Redis again")
             self._away_until = None
         return float(wait_ms) / 1000
+
+    async def sent(self, ticket: str) -> None:
+        if self._away_until is not None:
+            self.local.sent_now(ticket)
+            return
+        try:
+            await self._sent(keys=self.keys[:1], args=[ticket])
+        except (RedisError, OSError):
+            self.local.sent_now(ticket)  # the next take says Redis is away
 
     async def close(self) -> None:
         await self.redis.aclose()

@@ -336,12 +336,13 @@ class DeliveryWorker:
         task = asyncio.current_task()
         assert task is not None
         self._waiting.add(task)
+        ticket: str | None = None
         try:
             if self._stopping.is_set():
                 raise asyncio.CancelledError
             await self.limiter.acquire(chat_id)
             if not self.paid_broadcast:
-                await acquire(self.budget, Priority.BULK)
+                ticket = await acquire(self.budget, Priority.BULK)
         except asyncio.CancelledError:
             if not self._stopping.is_set():
                 raise
@@ -350,6 +351,14 @@ class DeliveryWorker:
             return self._put_back(delivery, None, error=None)
         finally:
             self._waiting.discard(task)
+        try:
+            return await self._send(job, chat_id, task)
+        finally:
+            if ticket is not None:
+                await self.budget.sent(ticket)
+
+    async def _send(self, job: _Job, chat_id: int, task: asyncio.Task[None]) -> Settled:
+        delivery = job.delivery
         if self.clock() > job.send_by:
             # It waited for a slot (a long 429, a slow rate) past what its lease covers: give it
             # back untried rather than race the worker that may claim it next.

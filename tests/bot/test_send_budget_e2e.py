@@ -62,8 +62,9 @@ async def test_replies_go_first_while_a_broadcast_takes_what_is_left(
     await eventually(done, within=20)
     assert await _sent(standin)() == 100
     assert standin.rate_limit_violations == 0
-    # Sharing the slots evenly, the broadcast would have sent about as many as the greetings.
-    assert during <= 5, during
+    # Sharing the slots evenly, the broadcast would have sent about as many as the 40 greetings;
+    # it sends only while no greeting waits (while the handlers are busy with the database).
+    assert during < len(newcomers) // 2, during
 
 
 def _sent(standin: BotAPIStandIn, at_least: int = 0) -> Callable[[], Awaitable[int]]:
