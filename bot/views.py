@@ -34,12 +34,13 @@ from learntogether.db.models import QuestionKind
 from learntogether.services.catalogue import DONE, IN_PROGRESS, LessonEntry, TrackEntry
 from learntogether.services.player import PlayerView
 from learntogether.services.quizzes import LIKERT_POINTS, AnswerOutcome, QuestionView, QuizResult
-from learntogether.telegram_html import TelegramHTMLError, parse_html, utf16_length
+from learntogether.telegram_html import TelegramHTMLError, parse_html, shorten, utf16_length
 
 MESSAGE_LIMIT = 4096
 CAPTION_LIMIT = 1024
 PAGE_SIZE = 6
 BUTTON_TEXT_LIMIT = 40
+CONTINUE_TEXT_LIMIT = 60
 STATUS_ICONS = {DONE: "✅", IN_PROGRESS: "▶️"}
 NEW_ICON = "🆕"
 
@@ -163,6 +164,21 @@ def _plain_chunks(text: str, limit: int) -> list[str]:
         length += width
     chunks.append("".join(current))
     return [html.quote(chunk) for chunk in chunks]
+
+
+def continue_button(lesson: LessonEntry) -> InlineKeyboardButton:
+    """``Continue: <title>``, to the learner's next lesson (``catalogue.suggested_lesson``)."""
+    return InlineKeyboardButton(
+        text=shorten(_("Continue: {title}").format(title=lesson.title), CONTINUE_TEXT_LIMIT),
+        callback_data=OpenLesson(lesson_id=lesson.lesson_id).pack(),
+    )
+
+
+def continue_keyboard(lesson: LessonEntry | None) -> InlineKeyboardMarkup | None:
+    """The one way forward of an end screen: the next lesson, when there is one left."""
+    if lesson is None:
+        return None
+    return InlineKeyboardMarkup(inline_keyboard=[[continue_button(lesson)]])
 
 
 def _icon(status: str) -> str:
@@ -377,13 +393,16 @@ def outcome(result: AnswerOutcome, *, attempt_id: int, answered_index: int) -> S
     elif result.result is not None:
         parts.append(summary(result.result))
         progress = result.player
+        ways: list[InlineKeyboardButton] = []
         if result.result.scored:
-            builder.button(
-                text=_("Try again"),
-                callback_data=StartQuiz(
-                    progress_id=progress.progress_id, version_id=progress.version_id
-                ),
-            )
+            retry = StartQuiz(progress_id=progress.progress_id, version_id=progress.version_id)
+            ways.append(InlineKeyboardButton(text=_("Try again"), callback_data=retry.pack()))
+        if result.next_lesson is not None:
+            # After a pass the next lesson comes first; after a fail, trying again does.
+            position = 0 if result.result.passed else len(ways)
+            ways.insert(position, continue_button(result.next_lesson))
+        for button in ways:
+            builder.row(button)
         builder.button(text=_("All lessons"), callback_data=CataloguePage(page=0))
         builder.adjust(1)
     return Screen(fit(required="\n\n".join(parts)), builder.as_markup())
@@ -406,7 +425,9 @@ def summary(result: QuizResult) -> str:
     return f"{score}\n{verdict}"
 
 
-def lesson_finished() -> Screen:
+def lesson_finished(next_lesson: LessonEntry | None) -> Screen:
     builder = InlineKeyboardBuilder()
+    if next_lesson is not None:
+        builder.row(continue_button(next_lesson))
     builder.button(text=_("All lessons"), callback_data=CataloguePage(page=0))
     return Screen(_("<b>Lesson finished.</b> Well done!"), builder.as_markup())

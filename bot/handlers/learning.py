@@ -36,6 +36,7 @@ from learntogether.db.models import User
 from learntogether.documents.certificate import CertificateTexts
 from learntogether.i18n import Locales
 from learntogether.services import catalogue, certificates, player, quizzes
+from learntogether.services.catalogue import LessonEntry
 from learntogether.services.errors import InvalidInput, NotFound
 from learntogether.services.outbox import RESUME_CALLBACK
 from learntogether.services.player import StaleButton
@@ -143,16 +144,25 @@ async def finish_lesson(
     settings: Settings,
     locales: Locales,
 ) -> None:
-    certificate_id = await quizzes.complete_without_quiz(
+    finished = await quizzes.complete_without_quiz(
         session,
         learner=learner,
         progress_id=callback_data.progress_id,
         version_id=callback_data.version_id,
+        chain=locales.content,
     )
     await query.answer()
-    await views.show(query, views.lesson_finished())
-    if certificate_id is not None and isinstance(query.message, Message):
-        await _send_certificate(query.message, session, learner, certificate_id, settings, locales)
+    await views.show(query, views.lesson_finished(finished.next_lesson))
+    if finished.certificate_id is not None and isinstance(query.message, Message):
+        await _send_certificate(
+            query.message,
+            session,
+            learner,
+            finished.certificate_id,
+            settings,
+            locales,
+            finished.next_lesson,
+        )
 
 
 async def start_quiz(
@@ -248,7 +258,9 @@ async def poll_answered(
     screen = views.outcome(result, attempt_id=attempt_id, answered_index=index)
     message = await bot.send_message(answer.user.id, screen.text, reply_markup=screen.keyboard)
     if result.certificate_id is not None:
-        await _send_certificate(message, session, learner, result.certificate_id, settings, locales)
+        await _send_certificate(
+            message, session, learner, result.certificate_id, settings, locales, result.next_lesson
+        )
 
 
 async def choose(
@@ -341,7 +353,13 @@ async def _answer(
     await views.show(query, views.outcome(result, attempt_id=attempt_id, answered_index=index))
     if result.certificate_id is not None and isinstance(query.message, Message):
         await _send_certificate(
-            query.message, session, learner, result.certificate_id, settings, locales
+            query.message,
+            session,
+            learner,
+            result.certificate_id,
+            settings,
+            locales,
+            result.next_lesson,
         )
 
 
@@ -372,7 +390,9 @@ async def open_answer(
     screen = views.outcome(result, attempt_id=pending.attempt_id, answered_index=pending.index)
     await views.send(message, screen)
     if result.certificate_id is not None:
-        await _send_certificate(message, session, learner, result.certificate_id, settings, locales)
+        await _send_certificate(
+            message, session, learner, result.certificate_id, settings, locales, result.next_lesson
+        )
 
 
 async def _send_certificate(
@@ -382,8 +402,9 @@ async def _send_certificate(
     certificate_id: int,
     settings: Settings,
     locales: Locales,
+    next_lesson: LessonEntry | None,
 ) -> None:
-    """The PDF certificate of a track just completed, in the learner's language."""
+    """The PDF certificate of a track just completed, in the learner's language, and the way on."""
     texts = CertificateTexts(
         heading=_("Certificate"),
         awarded_to=_("awarded to"),
@@ -402,6 +423,7 @@ async def _send_certificate(
     await message.answer_document(
         BufferedInputFile(pdf, filename=filename),
         caption=_("Congratulations! You completed the track. Here is your certificate."),
+        reply_markup=views.continue_keyboard(next_lesson),
     )
 
 

@@ -19,7 +19,7 @@ from bot import keyboards
 from bot.callbacks import ConsentChoice, LanguageChoice, RoleChoice, SkipMunicipality
 from bot.filters import registered
 from bot.texts import privacy_notice
-from bot.views import Screen, show
+from bot.views import Screen, continue_keyboard, show
 from learntogether.config import Settings
 from learntogether.db.models import Role, User
 from learntogether.deeplinks import start_payload
@@ -63,11 +63,19 @@ async def start(
             else:
                 text = _("You joined the group {name}.")
             await message.answer(text.format(name=html.quote(joined.name)))
-        await message.answer(
-            _(
+        lesson = await catalogue.suggested_lesson(session, learner=learner, chain=locales.content)
+        if lesson is None:
+            text = _(
                 "Welcome back, {name}! Send /lessons to continue where you left off, "
                 "or /help to see what I can do."
-            ).format(name=_name(message))
+            )
+        else:
+            text = _(
+                "Welcome back, {name}! The button below takes you on where you left off; "
+                "/help shows what else I can do."
+            )
+        await message.answer(
+            text.format(name=_name(message)), reply_markup=continue_keyboard(lesson)
         )
         return
     await state.set_state(Onboarding.language)
@@ -231,10 +239,10 @@ async def _suggest_first_lesson(
         await message.answer(_("You are all set! Send /lessons to see the lessons."))
         return
     await message.answer(
-        _(
-            "You are all set! A good first lesson for you: <b>{title}</b> ({minutes} min). "
-            "Send /lessons to start."
-        ).format(title=html.quote(lesson.title), minutes=lesson.minutes)
+        _("You are all set! A good first lesson for you: <b>{title}</b> ({minutes} min).").format(
+            title=html.quote(lesson.title), minutes=lesson.minutes
+        ),
+        reply_markup=continue_keyboard(lesson),
     )
 
 

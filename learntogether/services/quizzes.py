@@ -28,7 +28,8 @@ from learntogether.db.models import (
     User,
     Verb,
 )
-from learntogether.services import certificates
+from learntogether.services import catalogue, certificates
+from learntogether.services.catalogue import LessonEntry
 from learntogether.services.errors import InvalidInput
 from learntogether.services.player import PlayerView, StaleButton, own_progress, view_of
 
@@ -70,6 +71,16 @@ class AnswerOutcome:
     """The lesson the quiz belongs to, on the learner's version (for "try again")."""
     certificate_id: int | None = None
     """A certificate this answer earned by completing the track."""
+    next_lesson: LessonEntry | None = None
+    """Set with ``result``: the learner's next lesson (``catalogue.suggested_lesson``), if any."""
+
+
+@dataclass(frozen=True)
+class LessonFinished:
+    certificate_id: int | None
+    """A certificate finishing the lesson earned by completing the track."""
+    next_lesson: LessonEntry | None
+    """The learner's next lesson (``catalogue.suggested_lesson``), if any is left."""
 
 
 def is_correct(question: RenderedQuestion, chosen: Sequence[int]) -> bool | None:
@@ -203,7 +214,14 @@ async def answer(
     result = await _finish(session, learner=learner, attempt=attempt, view=view, assisted=assisted)
     certificate = await _award(session, learner, view.player.track_id)
     return AnswerOutcome(
-        correct, feedback, question.explanation, None, result, view.player, certificate
+        correct,
+        feedback,
+        question.explanation,
+        None,
+        result,
+        view.player,
+        certificate,
+        await catalogue.suggested_lesson(session, learner=learner, chain=chain),
     )
 
 
@@ -281,17 +299,24 @@ async def _finish(
 
 
 async def complete_without_quiz(
-    session: AsyncSession, *, learner: User, progress_id: int, version_id: int
-) -> int | None:
+    session: AsyncSession,
+    *,
+    learner: User,
+    progress_id: int,
+    version_id: int,
+    chain: Sequence[str],
+) -> LessonFinished:
     """A lesson without a quiz is complete (and passed) once its last step is read.
 
-    Returns the id of a certificate this earned by completing the track.
+    Returns the certificate this earned by completing the track, and the learner's next lesson.
     """
     progress = await own_progress(
         session, learner=learner, progress_id=progress_id, version_id=version_id
     )
     if progress.status is ProgressStatus.COMPLETED:
-        return None
+        return LessonFinished(
+            None, await catalogue.suggested_lesson(session, learner=learner, chain=chain)
+        )
     progress.status, progress.completed_at, progress.passed = (
         ProgressStatus.COMPLETED,
         utcnow(),
@@ -308,7 +333,10 @@ async def complete_without_quiz(
         lesson_version_id=version_id,
     )
     await session.flush()
-    return await _award(session, learner, track_id)
+    certificate = await _award(session, learner, track_id)
+    return LessonFinished(
+        certificate, await catalogue.suggested_lesson(session, learner=learner, chain=chain)
+    )
 
 
 async def pending_open_question(

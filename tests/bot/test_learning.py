@@ -69,6 +69,8 @@ async def test_whole_lesson_with_every_quiz_kind(
     result = await ana.next_message()
     assert "You answered 2 of 3 correctly (67%); the pass mark is 60%." in result["text"]
     assert "Passed!" in result["text"]
+    # After a pass, the way forward comes first.
+    assert button_texts(result) == ["Continue: What segregation is", "Try again", "All lessons"]
     assert standin.unanswered_callback_queries() == []
 
     async def stored() -> list[Answer]:
