@@ -22,7 +22,6 @@ from bot.callbacks import (
     Choose,
     FinishLesson,
     GoToStep,
-    NextQuestion,
     OpenLesson,
     SkipQuestion,
     StartQuiz,
@@ -306,14 +305,16 @@ def step(view: PlayerView, *, show_notice: bool) -> Screen:
     return Screen(fit(header, notice, required=current.text), builder.as_markup())
 
 
-def question(view: QuestionView, *, mask: int = 0) -> Screen:
+def question(view: QuestionView, *, mask: int = 0, lead: str | None = None) -> Screen:
+    """A question and its buttons; ``lead`` is the feedback on the answer just given, shown
+    above it so that one tap both answers and moves on."""
     rendered = view.question
     kind = QuestionKind(rendered.kind)
     header = _("<b>Question {number} of {count}</b>").format(
         number=view.index + 1, count=view.count
     )
     if rendered.poll:
-        return Screen(fit(header, required=_("Answer in the quiz below.")))
+        return Screen(fit(lead, header, required=_("Answer in the quiz below.")))
     builder = InlineKeyboardBuilder()
     letters = [chr(ord("A") + index) for index in range(len(rendered.options))]
     short = all(len(option.text) <= BUTTON_TEXT_LIMIT for option in rendered.options)
@@ -369,28 +370,38 @@ def question(view: QuestionView, *, mask: int = 0) -> Screen:
         if kind is QuestionKind.MULTIPLE:
             submit = Submit(attempt_id=view.attempt_id, index=view.index, mask=mask)
             builder.row(InlineKeyboardButton(text=_("Submit"), callback_data=submit.pack()))
-    return Screen(fit(header, required="\n\n".join(body)), builder.as_markup())
+    return Screen(fit(lead, header, required="\n\n".join(body)), builder.as_markup())
 
 
-def outcome(result: AnswerOutcome, *, attempt_id: int, answered_index: int) -> Screen:
-    """After an answer: right or wrong, the feedback and explanation, and the way on."""
-    parts = []
-    if result.correct is True:
-        parts.append(_("✅ Right!"))
-    elif result.correct is False:
-        parts.append(_("❌ Not quite."))
-    else:
-        parts.append(_("Thank you."))
-    for text in (result.feedback, result.explanation):
-        if text:
-            parts.append(text)
+def feedback(result: AnswerOutcome) -> str | None:
+    """Right or wrong, what the chosen options say and the explanation, each said once.
+
+    A multiple-choice answer shows every chosen option with its feedback, and the right set
+    when the answer missed it. Likert statements and open questions have none: they move on.
+    """
+    if result.correct is None:
+        return None
+    lines = [_("✅ Right!") if result.correct else _("❌ Not quite.")]
+    if result.chosen:
+        for option in result.chosen:
+            mark = "✅" if option.correct else "❌"
+            said = f" — {option.feedback}" if option.feedback else ""
+            lines.append(f"{mark} <b>{option.text}</b>{said}")
+        if not result.correct:
+            right = ", ".join(f"<b>{text}</b>" for text in result.right)
+            lines.append(_("The right answers: {options}").format(options=right))
+    elif result.feedback:
+        lines.append(result.feedback)
+    if result.explanation and result.explanation not in (result.feedback, *lines):
+        lines.append(result.explanation)
+    return "\n".join(lines)
+
+
+def outcome(result: AnswerOutcome) -> Screen:
+    """After the last answer: its feedback, the score against the pass mark, and the way on."""
+    parts = [text for text in (feedback(result),) if text]
     builder = InlineKeyboardBuilder()
-    if result.next_question is not None:
-        builder.button(
-            text=_("Next question ▶"),
-            callback_data=NextQuestion(attempt_id=attempt_id, index=answered_index + 1),
-        )
-    elif result.result is not None:
+    if result.result is not None:
         parts.append(summary(result.result))
         progress = result.player
         ways: list[InlineKeyboardButton] = []

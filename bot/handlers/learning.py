@@ -178,6 +178,7 @@ async def start_quiz(
         progress_id=callback_data.progress_id,
         version_id=callback_data.version_id,
         chain=locales.content,
+        resume=True,
     )
     await query.answer()
     await _present(query, session, learner, view)
@@ -190,7 +191,7 @@ async def show_question(
     learner: User,
     locales: Locales,
 ) -> None:
-    """The current question: after "Next question", or again with a multiple choice toggled."""
+    """The current question again: a multiple choice toggled, or an older message's "Next question"."""
     view = await quizzes.current_question(
         session,
         learner=learner,
@@ -204,14 +205,32 @@ async def show_question(
 
 
 async def _present(
-    query: CallbackQuery, session: AsyncSession, learner: User, view: QuestionView, *, mask: int = 0
+    target: CallbackQuery | Message,
+    session: AsyncSession,
+    learner: User,
+    view: QuestionView,
+    *,
+    mask: int = 0,
+    lead: str | None = None,
 ) -> None:
-    """Show a question; one marked ``poll`` goes out as a native quiz poll below the lesson message."""
-    await views.show(query, views.question(view, mask=mask))
+    """Show a question in the message a button was on, or below ``target``'s message; one marked
+    ``poll`` goes out as a native quiz poll under it. ``lead``: feedback on the last answer."""
+    screen = views.question(view, mask=mask, lead=lead)
+    if isinstance(target, CallbackQuery):
+        await views.show(target, screen)
+        message = target.message if isinstance(target.message, Message) else None
+    else:
+        await views.send(target, screen)
+        message = target
+    if view.question.poll and message is not None:
+        await _send_poll(message, session, learner, view)
+
+
+async def _send_poll(
+    message: Message, session: AsyncSession, learner: User, view: QuestionView
+) -> None:
     question = view.question
-    if not question.poll or not isinstance(query.message, Message):
-        return
-    poll = await query.message.answer_poll(
+    poll = await message.answer_poll(
         question=question.text,
         options=[InputPollOption(text=option.text) for option in question.options],
         type="quiz",
@@ -243,7 +262,7 @@ async def poll_answered(
     if answer.user is None:
         return
     try:
-        attempt_id, index, result = await quizzes.answer_poll(
+        result = await quizzes.answer_poll(
             session,
             learner=learner,
             poll_id=answer.poll_id,
@@ -255,8 +274,13 @@ async def poll_answered(
             answer.user.id, _("That quiz is from an older attempt. Send /lessons to go on.")
         )
         return
-    screen = views.outcome(result, attempt_id=attempt_id, answered_index=index)
+    if result.next_question is not None:
+        screen = views.question(result.next_question, lead=views.feedback(result))
+    else:
+        screen = views.outcome(result)
     message = await bot.send_message(answer.user.id, screen.text, reply_markup=screen.keyboard)
+    if result.next_question is not None and result.next_question.question.poll:
+        await _send_poll(message, session, learner, result.next_question)
     if result.certificate_id is not None:
         await _send_certificate(
             message, session, learner, result.certificate_id, settings, locales, result.next_lesson
@@ -349,8 +373,12 @@ async def _answer(
         chosen=chosen,
         chain=locales.content,
     )
-    await query.answer(result.feedback)
-    await views.show(query, views.outcome(result, attempt_id=attempt_id, answered_index=index))
+    # Said once, in the message: no toast repeating the feedback.
+    await query.answer()
+    if result.next_question is not None:
+        await _present(query, session, learner, result.next_question, lead=views.feedback(result))
+        return
+    await views.show(query, views.outcome(result))
     if result.certificate_id is not None and isinstance(query.message, Message):
         await _send_certificate(
             query.message,
@@ -387,8 +415,10 @@ async def open_answer(
         text=message.text,
         chain=locales.content,
     )
-    screen = views.outcome(result, attempt_id=pending.attempt_id, answered_index=pending.index)
-    await views.send(message, screen)
+    if result.next_question is not None:
+        await _present(message, session, learner, result.next_question, lead=views.feedback(result))
+        return
+    await views.send(message, views.outcome(result))
     if result.certificate_id is not None:
         await _send_certificate(
             message, session, learner, result.certificate_id, settings, locales, result.next_lesson

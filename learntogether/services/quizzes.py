@@ -59,6 +59,15 @@ class QuizResult:
 
 
 @dataclass(frozen=True)
+class ChosenOption:
+    """An option the learner chose in a multiple-choice question, with what it says back."""
+
+    text: str
+    correct: bool
+    feedback: str | None
+
+
+@dataclass(frozen=True)
 class AnswerOutcome:
     correct: bool | None
     """None for questions without a right answer (likert, open)."""
@@ -73,6 +82,10 @@ class AnswerOutcome:
     """A certificate this answer earned by completing the track."""
     next_lesson: LessonEntry | None = None
     """Set with ``result``: the learner's next lesson (``catalogue.suggested_lesson``), if any."""
+    chosen: tuple[ChosenOption, ...] = ()
+    """A multiple-choice answer: each option chosen, with its feedback."""
+    right: tuple[str, ...] = ()
+    """A multiple-choice question: the texts of the right options."""
 
 
 @dataclass(frozen=True)
@@ -98,18 +111,43 @@ def decide(correct: int, scored: int, pass_score: int | None) -> QuizResult:
 
 
 async def start_attempt(
-    session: AsyncSession, *, learner: User, progress_id: int, version_id: int, chain: Sequence[str]
+    session: AsyncSession,
+    *,
+    learner: User,
+    progress_id: int,
+    version_id: int,
+    chain: Sequence[str],
+    resume: bool = False,
 ) -> QuestionView:
-    """A new attempt at the quiz of the version the learner is on (a retry is a new attempt)."""
+    """A new attempt at the quiz of the version the learner is on (a retry is a new attempt).
+
+    With ``resume``, a half-answered attempt on this version goes on at its next unanswered
+    question instead.
+    """
     progress = await own_progress(
         session, learner=learner, progress_id=progress_id, version_id=version_id
     )
     player = await view_of(session, progress, chain)
     if not player.lesson.questions:
         raise InvalidInput("This lesson has no quiz.")
-    attempt = QuizAttempt(user_id=learner.id, lesson_version_id=version_id, progress_id=progress.id)
-    session.add(attempt)
-    await session.flush()
+    attempt = None
+    if resume:
+        attempt = await session.scalar(
+            select(QuizAttempt)
+            .where(
+                QuizAttempt.progress_id == progress.id,
+                QuizAttempt.lesson_version_id == version_id,
+                QuizAttempt.finished_at.is_(None),
+            )
+            .order_by(QuizAttempt.id.desc())
+            .limit(1)
+        )
+    if attempt is None:
+        attempt = QuizAttempt(
+            user_id=learner.id, lesson_version_id=version_id, progress_id=progress.id
+        )
+        session.add(attempt)
+        await session.flush()
     return _question(attempt, player)
 
 
@@ -205,12 +243,30 @@ async def answer(
         if kind is not QuestionKind.LIKERT and len(chosen) == 1 and question.options
         else None
     )
+    chosen_options: tuple[ChosenOption, ...] = ()
+    right: tuple[str, ...] = ()
+    if kind is QuestionKind.MULTIPLE:
+        chosen_options = tuple(
+            ChosenOption(option.text, option.correct, option.feedback)
+            for index, option in enumerate(question.options)
+            if index in chosen
+        )
+        right = tuple(option.text for option in question.options if option.correct)
     attempt.question_index += 1
     attempt.poll_id = None  # a later vote in that poll no longer answers anything
     await session.flush()
     if attempt.question_index < view.count:
         following = _question(attempt, view.player)
-        return AnswerOutcome(correct, feedback, question.explanation, following, None, view.player)
+        return AnswerOutcome(
+            correct,
+            feedback,
+            question.explanation,
+            following,
+            None,
+            view.player,
+            chosen=chosen_options,
+            right=right,
+        )
     result = await _finish(session, learner=learner, attempt=attempt, view=view, assisted=assisted)
     certificate = await _award(session, learner, view.player.track_id)
     return AnswerOutcome(
@@ -222,6 +278,8 @@ async def answer(
         view.player,
         certificate,
         await catalogue.suggested_lesson(session, learner=learner, chain=chain),
+        chosen=chosen_options,
+        right=right,
     )
 
 
@@ -380,15 +438,18 @@ async def answer_poll(
     poll_id: str,
     chosen: Sequence[int],
     chain: Sequence[str],
-) -> tuple[int, int, AnswerOutcome]:
-    """A vote in a quiz poll answers the question it was sent for: (attempt id, index, outcome)."""
+) -> AnswerOutcome:
+    """A vote in a quiz poll answers the question it was sent for."""
     attempt = await session.scalar(
         select(QuizAttempt).where(QuizAttempt.poll_id == poll_id, QuizAttempt.user_id == learner.id)
     )
     if attempt is None or attempt.finished_at is not None:
         raise StaleButton("This quiz poll is from an older attempt.")
-    index = attempt.question_index
-    outcome = await answer(
-        session, learner=learner, attempt_id=attempt.id, index=index, chosen=chosen, chain=chain
+    return await answer(
+        session,
+        learner=learner,
+        attempt_id=attempt.id,
+        index=attempt.question_index,
+        chosen=chosen,
+        chain=chain,
     )
-    return attempt.id, index, outcome

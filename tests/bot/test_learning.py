@@ -52,19 +52,20 @@ async def test_whole_lesson_with_every_quiz_kind(
     assert "First step." in first["text"]
     await press_and_wait(ana, "Next ▶", "Second step.")
     await press_and_wait(ana, "Start the quiz ▶", "Question 1 of 5")
-    await press_and_wait(ana, "B", "✅ Right!")
-    assert "B it is." in ana.messages[-1]["text"]
-    await press_and_wait(ana, "Next question ▶", "Question 2 of 5")
+    # One tap answers and moves on: the feedback comes above the next question.
+    second = await press_and_wait(ana, "B", "Question 2 of 5")
+    assert second["text"].startswith("✅ Right!\nAbout B.\nB it is.\n\nQuestion 2 of 5\n\nPick A")
     await ana.press("☐ A")
     await ana.wait_for(lambda m: "☑ A" in button_texts(m))
     await ana.press("☐ C")
     await ana.wait_for(lambda m: {"☑ A", "☑ C"} <= set(button_texts(m)))
-    await press_and_wait(ana, "Submit", "✅ Right!")
-    await press_and_wait(ana, "Next question ▶", "Question 3 of 5")
-    await press_and_wait(ana, "False", "❌ Not quite.")
-    await press_and_wait(ana, "Next question ▶", "Question 4 of 5")
-    await press_and_wait(ana, "4 · Agree", "Thank you.")
-    await press_and_wait(ana, "Next question ▶", "Question 5 of 5")
+    third = await press_and_wait(ana, "Submit", "Question 3 of 5")
+    assert third["text"].startswith("✅ Right!\n✅ A — About A.\n✅ C — About C.\n\nQuestion 3")
+    fourth = await press_and_wait(ana, "False", "Question 4 of 5")
+    assert fourth["text"].startswith("❌ Not quite.\nAbout False.\n\nQuestion 4 of 5")
+    # A statement to agree with has no right answer: straight on, no "thank you" to press.
+    fifth = await press_and_wait(ana, "4 · Agree", "Question 5 of 5")
+    assert fifth["text"].startswith("Question 5 of 5")
     await ana.send("I will mix the reading groups.")
     result = await ana.next_message()
     assert "You answered 2 of 3 correctly (67%); the pass mark is 60%." in result["text"]
@@ -88,7 +89,7 @@ async def test_whole_lesson_with_every_quiz_kind(
     assert answers[-1].text == "I will mix the reading groups."
 
 
-async def test_feedback_of_the_option_is_the_buttons_answer(
+async def test_feedback_is_said_once_in_the_message_not_again_in_a_toast(
     standin: BotAPIStandIn, polling_bot: BotParts, session_maker: async_sessionmaker[AsyncSession]
 ) -> None:
     await create_learner(session_maker, 6002)
@@ -100,7 +101,67 @@ async def test_feedback_of_the_option_is_the_buttons_answer(
     call = await standin.wait_for_call(
         "answerCallbackQuery", lambda c: c.params["callback_query_id"] == query
     )
-    assert call.params["text"] == "About A."
+    assert not call.params.get("text")
+    shown = await bo.wait_for(lambda m: "Question 2 of 5" in m["text"])
+    assert shown["text"].count("About A.") == 1
+    assert shown["text"].count("B it is.") == 1
+
+
+async def test_a_wrong_multiple_choice_shows_each_chosen_option_and_the_right_set(
+    standin: BotAPIStandIn, polling_bot: BotParts, session_maker: async_sessionmaker[AsyncSession]
+) -> None:
+    await create_learner(session_maker, 6010)
+    jo = standin.add_user(6010, first_name="Jo", language_code="en")
+    await open_first_lesson(jo)
+    await press_and_wait(jo, "Next ▶", "Second step.")
+    await press_and_wait(jo, "Start the quiz ▶", "Question 1 of 5")
+    await press_and_wait(jo, "B", "Question 2 of 5")
+    await jo.press("☐ A")
+    await jo.wait_for(lambda m: "☑ A" in button_texts(m))
+    await jo.press("☐ B")
+    await jo.wait_for(lambda m: {"☑ A", "☑ B"} <= set(button_texts(m)))
+    shown = await press_and_wait(jo, "Submit", "Question 3 of 5")
+    assert shown["text"].startswith(
+        "❌ Not quite.\n✅ A — About A.\n❌ B — About B.\nThe right answers: A, C\n\nQuestion 3"
+    )
+
+
+async def test_after_a_failed_quiz_trying_again_comes_first_then_the_next_lesson(
+    standin: BotAPIStandIn, polling_bot: BotParts, session_maker: async_sessionmaker[AsyncSession]
+) -> None:
+    await create_learner(session_maker, 6011)
+    ki = standin.add_user(6011, first_name="Ki", language_code="en")
+    await open_first_lesson(ki)
+    await press_and_wait(ki, "Next ▶", "Second step.")
+    await press_and_wait(ki, "Start the quiz ▶", "Question 1 of 5")
+    await press_and_wait(ki, "A", "Question 2 of 5")
+    await ki.press("☐ B")
+    await ki.wait_for(lambda m: "☑ B" in button_texts(m))
+    await press_and_wait(ki, "Submit", "Question 3 of 5")
+    await press_and_wait(ki, "False", "Question 4 of 5")
+    await press_and_wait(ki, "1 · Strongly disagree", "Question 5 of 5")
+    result = await press_and_wait(ki, "Skip", "Not passed yet.")
+    assert button_texts(result) == ["Try again", "Continue: What segregation is", "All lessons"]
+
+
+async def test_a_half_answered_quiz_resumes_at_the_next_unanswered_question(
+    standin: BotAPIStandIn, polling_bot: BotParts, session_maker: async_sessionmaker[AsyncSession]
+) -> None:
+    await create_learner(session_maker, 6012)
+    lu = standin.add_user(6012, first_name="Lu", language_code="en")
+    await open_first_lesson(lu)
+    await press_and_wait(lu, "Next ▶", "Second step.")
+    await press_and_wait(lu, "Start the quiz ▶", "Question 1 of 5")
+    await press_and_wait(lu, "B", "Question 2 of 5")
+    await lu.send("/lessons")
+    catalogue = await lu.next_message()
+    await press_and_wait(lu, button_texts(catalogue)[0], "Every kind (4 min)")
+    shown = catalogue["message_id"]
+    await lu.press("▶️ Every kind", message=shown)
+    await lu.wait_for(lambda m: m["message_id"] == shown and "Second step." in m["text"])
+    await lu.press("Start the quiz ▶", message=shown)
+    resumed = await lu.wait_for(lambda m: m["message_id"] == shown and "Question" in m["text"])
+    assert resumed["text"].startswith("Question 2 of 5\n\nPick A and C.")
 
 
 async def test_resume_after_a_bot_restart(
@@ -180,18 +241,14 @@ async def test_finishing_the_lesson_marks_it_done_in_the_catalogue(
     await open_first_lesson(fa)
     await press_and_wait(fa, "Next ▶", "Second step.")
     await press_and_wait(fa, "Start the quiz ▶", "Question 1 of 5")
-    await press_and_wait(fa, "B", "Right")
-    await press_and_wait(fa, "Next question ▶", "Question 2 of 5")
+    await press_and_wait(fa, "B", "Question 2 of 5")
     await fa.press("☐ A")
     await fa.wait_for(lambda m: "☑ A" in button_texts(m))
     await fa.press("☐ C")
     await fa.wait_for(lambda m: "☑ C" in button_texts(m))
-    await press_and_wait(fa, "Submit", "Right")
-    await press_and_wait(fa, "Next question ▶", "Question 3 of 5")
-    await press_and_wait(fa, "True", "Right")
-    await press_and_wait(fa, "Next question ▶", "Question 4 of 5")
-    await press_and_wait(fa, "5 · Strongly agree", "Thank you.")
-    await press_and_wait(fa, "Next question ▶", "Question 5 of 5")
+    await press_and_wait(fa, "Submit", "Question 3 of 5")
+    await press_and_wait(fa, "True", "Question 4 of 5")
+    await press_and_wait(fa, "5 · Strongly agree", "Question 5 of 5")
     await press_and_wait(fa, "Skip", "100%")
 
     async def completed() -> LessonProgress | None:
@@ -242,4 +299,5 @@ async def test_a_poll_question_goes_as_a_native_quiz_poll_and_its_vote_counts(
     await hu.answer_poll(poll, [1])
     outcome = await hu.wait_for(lambda m: "Not quite" in m.get("text", ""))
     assert "Grand Chamber, 2007." in outcome["text"]
-    assert button_texts(outcome) == ["Next question ▶"]
+    assert "Question 2 of 2" in outcome["text"]
+    assert button_texts(outcome) == ["True", "False"]
