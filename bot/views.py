@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
+from typing import Any
 
 from aiogram import html
 from aiogram.exceptions import TelegramBadRequest
@@ -53,17 +54,54 @@ class Screen:
 async def show(query: CallbackQuery, screen: Screen) -> None:
     """Edit the message the button was on in place (a double tap changes nothing, and is fine).
 
-    A screen too long for one message edits in its first part and sends the rest after it.
+    A screen the message already shows is not sent again: Telegram would refuse the edit ("message
+    is not modified"), and under load every refused call still costs a request. A screen too long
+    for one message edits in its first part and sends the rest after it.
     """
     if not isinstance(query.message, Message):
         return
     first, *rest = split_message(screen.text)
-    try:
-        await query.message.edit_text(first, reply_markup=None if rest else screen.keyboard)
-    except TelegramBadRequest as error:
-        if "message is not modified" not in error.message:
-            raise
+    keyboard = None if rest else screen.keyboard
+    if not shows(query.message, first, keyboard):
+        try:
+            await query.message.edit_text(first, reply_markup=keyboard)
+        except TelegramBadRequest as error:
+            # Two taps racing each other can still meet an edit that the other one made.
+            if "message is not modified" not in error.message:
+                raise
     await _send_parts(query.message, rest, screen.keyboard)
+
+
+def shows(message: Message, text: str, keyboard: InlineKeyboardMarkup | None) -> bool:
+    """Whether ``message`` already shows ``text`` (Telegram HTML) with ``keyboard``.
+
+    Compared as Telegram stores a message, the plain text and its entities, rather than as HTML
+    (the same message has many HTML spellings).
+    """
+    try:
+        plain, entities = parse_html(text)
+    except TelegramHTMLError:
+        return False
+    if (message.text or "") != plain:
+        return False
+    shown_entities = [
+        entity.model_dump(mode="json", exclude_none=True) for entity in message.entities or []
+    ]
+    if _entity_set(shown_entities) != _entity_set(entities):
+        return False
+    return _markup(message.reply_markup) == _markup(keyboard)
+
+
+def _entity_set(entities: list[dict[str, Any]]) -> set[tuple[tuple[str, str], ...]]:
+    return {
+        tuple(sorted((key, str(value)) for key, value in entity.items())) for entity in entities
+    }
+
+
+def _markup(keyboard: InlineKeyboardMarkup | None) -> dict[str, Any] | None:
+    if keyboard is None or not keyboard.inline_keyboard:
+        return None
+    return keyboard.model_dump(mode="json", exclude_none=True)
 
 
 async def send(message: Message, screen: Screen) -> None:

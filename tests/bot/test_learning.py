@@ -301,3 +301,24 @@ async def test_a_poll_question_goes_as_a_native_quiz_poll_and_its_vote_counts(
     assert "Grand Chamber, 2007." in outcome["text"]
     assert "Question 2 of 2" in outcome["text"]
     assert button_texts(outcome) == ["True", "False"]
+
+
+async def test_a_screen_the_message_already_shows_is_not_edited_again(
+    standin: BotAPIStandIn, polling_bot: BotParts, session_maker: async_sessionmaker[AsyncSession]
+) -> None:
+    await create_learner(session_maker, 6013)
+    mo = standin.add_user(6013, first_name="Mo", language_code="en")
+    await mo.send("/lessons")
+    catalogue = await mo.next_message()
+    track = await press_and_wait(mo, button_texts(catalogue)[0], "Every kind (4 min)")
+    edits = len(standin.calls_of("editMessageText"))
+    # The track's button pressed again (a double tap): the message already shows the track.
+    data = catalogue["reply_markup"]["inline_keyboard"][0][0]["callback_data"]
+    query = await mo.press_forged(data, message=track["message_id"])
+    await standin.wait_for_call(
+        "answerCallbackQuery", lambda c: c.params["callback_query_id"] == query
+    )
+    await asyncio.sleep(0.2)
+    assert len(standin.calls_of("editMessageText")) == edits
+    # Bold titles and a keyboard compare as Telegram stores them, whatever the HTML spelling.
+    assert any(entity["type"] == "bold" for entity in mo.message(track["message_id"])["entities"])
