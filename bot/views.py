@@ -104,16 +104,19 @@ def _markup(keyboard: InlineKeyboardMarkup | None) -> dict[str, Any] | None:
     return keyboard.model_dump(mode="json", exclude_none=True)
 
 
-async def send(message: Message, screen: Screen) -> None:
-    """Send a screen as a new message (or several, when it is longer than Telegram allows)."""
-    await _send_parts(message, split_message(screen.text), screen.keyboard)
+async def send(message: Message, screen: Screen) -> Message | None:
+    """Send a screen as a new message (or several, when it is longer than Telegram allows);
+    the last message sent."""
+    return await _send_parts(message, split_message(screen.text), screen.keyboard)
 
 
 async def _send_parts(
     message: Message, parts: list[str], keyboard: InlineKeyboardMarkup | None
-) -> None:
+) -> Message | None:
+    sent = None
     for number, part in enumerate(parts, start=1):
-        await message.answer(part, reply_markup=keyboard if number == len(parts) else None)
+        sent = await message.answer(part, reply_markup=keyboard if number == len(parts) else None)
+    return sent
 
 
 def _plain(text: str) -> str:
@@ -235,7 +238,7 @@ def catalogue(tracks: list[TrackEntry], page: int) -> Screen:
             f"{_icon(track.status)} <b>{html.quote(track.title)}</b> — {track.done}/{len(track.lessons)}"
         )
         builder.button(
-            text=f"{_icon(track.status)} {track.title}"[:BUTTON_TEXT_LIMIT],
+            text=shorten(f"{_icon(track.status)} {track.title}", BUTTON_TEXT_LIMIT),
             callback_data=TrackPage(track_id=track.track_id, page=0),
         )
     builder.adjust(1)
@@ -255,7 +258,7 @@ def track(entry: TrackEntry, page: int) -> Screen:
     for lesson in shown:
         lines.append(_lesson_line(lesson))
         builder.button(
-            text=f"{_icon(lesson.status)} {lesson.title}"[:BUTTON_TEXT_LIMIT],
+            text=shorten(f"{_icon(lesson.status)} {lesson.title}", BUTTON_TEXT_LIMIT),
             callback_data=OpenLesson(lesson_id=lesson.lesson_id),
         )
     builder.adjust(1)
@@ -326,7 +329,7 @@ def step(view: PlayerView, *, show_notice: bool) -> Screen:
     elif view.has_quiz:
         navigation.append(
             (
-                _("Start the quiz ▶"),
+                _("Start the quiz ▶") if view.graded else _("Start the survey ▶"),
                 StartQuiz(progress_id=view.progress_id, version_id=view.version_id),
             )
         )
@@ -409,6 +412,14 @@ def question(view: QuestionView, *, mask: int = 0, lead: str | None = None) -> S
             submit = Submit(attempt_id=view.attempt_id, index=view.index, mask=mask)
             builder.row(InlineKeyboardButton(text=_("Submit"), callback_data=submit.pack()))
     return Screen(fit(lead, header, required="\n\n".join(body)), builder.as_markup())
+
+
+def poll_question_answered(view: QuestionView, *, lead: str | None = None) -> str:
+    """What a poll question's message says once its poll is answered: no stale "answer below"."""
+    header = _("<b>Question {number} of {count}</b>").format(
+        number=view.index + 1, count=view.count
+    )
+    return fit(lead, required=header)
 
 
 def feedback(result: AnswerOutcome) -> str | None:

@@ -2,8 +2,12 @@
 
 from __future__ import annotations
 
+import contextlib
+
 from aiogram import Bot, F, Router
+from aiogram.exceptions import TelegramBadRequest
 from aiogram.filters import Command, ExceptionTypeFilter
+from aiogram.fsm.context import FSMContext
 from aiogram.types import (
     BufferedInputFile,
     CallbackQuery,
@@ -41,6 +45,9 @@ from learntogether.services.errors import InvalidInput, NotFound
 from learntogether.services.outbox import RESUME_CALLBACK
 from learntogether.services.player import StaleButton
 from learntogether.services.quizzes import QuestionView
+
+POLL_STUB = "poll_stub"
+"""Conversation-state key: the message above the learner's open quiz poll."""
 
 
 async def show_catalogue(
@@ -171,6 +178,7 @@ async def start_quiz(
     session: AsyncSession,
     learner: User,
     locales: Locales,
+    state: FSMContext,
 ) -> None:
     view = await quizzes.start_attempt(
         session,
@@ -181,7 +189,7 @@ async def start_quiz(
         resume=True,
     )
     await query.answer()
-    await _present(query, session, learner, view)
+    await _present(query, session, learner, state, view)
 
 
 async def show_question(
@@ -190,6 +198,7 @@ async def show_question(
     session: AsyncSession,
     learner: User,
     locales: Locales,
+    state: FSMContext,
 ) -> None:
     """The current question again: a multiple choice toggled, or an older message's "Next question"."""
     view = await quizzes.current_question(
@@ -201,13 +210,14 @@ async def show_question(
     )
     mask = callback_data.mask if isinstance(callback_data, Toggle) else 0
     await query.answer()
-    await _present(query, session, learner, view, mask=mask)
+    await _present(query, session, learner, state, view, mask=mask)
 
 
 async def _present(
     target: CallbackQuery | Message,
     session: AsyncSession,
     learner: User,
+    state: FSMContext,
     view: QuestionView,
     *,
     mask: int = 0,
@@ -218,19 +228,29 @@ async def _present(
     screen = views.question(view, mask=mask, lead=lead)
     if isinstance(target, CallbackQuery):
         await views.show(target, screen)
-        message = target.message if isinstance(target.message, Message) else None
+        shown = target.message if isinstance(target.message, Message) else None
     else:
-        await views.send(target, screen)
-        message = target
-    if view.question.poll and message is not None:
-        await _send_poll(message, session, learner, view)
+        shown = await views.send(target, screen)
+    if view.question.poll and shown is not None:
+        await _send_poll(shown, session, learner, state, view, lead=lead)
 
 
 async def _send_poll(
-    message: Message, session: AsyncSession, learner: User, view: QuestionView
+    stub: Message,
+    session: AsyncSession,
+    learner: User,
+    state: FSMContext,
+    view: QuestionView,
+    *,
+    lead: str | None,
 ) -> None:
+    """The quiz poll under ``stub``, the message that says to answer it below.
+
+    The stub is remembered (in the conversation state: it is only looks) so that the vote can
+    take its "answer below" away.
+    """
     question = view.question
-    poll = await message.answer_poll(
+    poll = await stub.answer_poll(
         question=question.text,
         options=[InputPollOption(text=option.text) for option in question.options],
         type="quiz",
@@ -248,6 +268,27 @@ async def _send_poll(
             index=view.index,
             poll_id=poll.poll.id,
         )
+        await state.update_data(
+            {
+                POLL_STUB: {
+                    "poll": poll.poll.id,
+                    "message": stub.message_id,
+                    "text": views.poll_question_answered(view, lead=lead),
+                }
+            }
+        )
+
+
+async def _settle_poll_stub(bot: Bot, chat_id: int, state: FSMContext, poll_id: str) -> None:
+    """The voted poll's message no longer says to answer below."""
+    stub = (await state.get_data()).get(POLL_STUB)
+    if not isinstance(stub, dict) or stub.get("poll") != poll_id:
+        return
+    await state.update_data({POLL_STUB: None})
+    with contextlib.suppress(TelegramBadRequest):
+        await bot.edit_message_text(
+            text=stub["text"], chat_id=chat_id, message_id=stub["message"], reply_markup=None
+        )
 
 
 async def poll_answered(
@@ -257,10 +298,12 @@ async def poll_answered(
     settings: Settings,
     bot: Bot,
     locales: Locales,
+    state: FSMContext,
 ) -> None:
     """A vote in a quiz poll: the outcome and the way on, as a new message under the poll."""
     if answer.user is None:
         return
+    await _settle_poll_stub(bot, answer.user.id, state, answer.poll_id)
     try:
         result = await quizzes.answer_poll(
             session,
@@ -280,7 +323,8 @@ async def poll_answered(
         screen = views.outcome(result)
     message = await bot.send_message(answer.user.id, screen.text, reply_markup=screen.keyboard)
     if result.next_question is not None and result.next_question.question.poll:
-        await _send_poll(message, session, learner, result.next_question)
+        lead = views.feedback(result)
+        await _send_poll(message, session, learner, state, result.next_question, lead=lead)
     if result.certificate_id is not None:
         await _send_certificate(
             message, session, learner, result.certificate_id, settings, locales, result.next_lesson
@@ -294,6 +338,7 @@ async def choose(
     learner: User,
     settings: Settings,
     locales: Locales,
+    state: FSMContext,
 ) -> None:
     await _answer(
         query,
@@ -301,6 +346,7 @@ async def choose(
         learner,
         settings,
         locales,
+        state,
         callback_data.attempt_id,
         callback_data.index,
         [callback_data.option],
@@ -314,6 +360,7 @@ async def submit(
     learner: User,
     settings: Settings,
     locales: Locales,
+    state: FSMContext,
 ) -> None:
     chosen = [
         index
@@ -329,6 +376,7 @@ async def submit(
         learner,
         settings,
         locales,
+        state,
         callback_data.attempt_id,
         callback_data.index,
         chosen,
@@ -342,6 +390,7 @@ async def skip(
     learner: User,
     settings: Settings,
     locales: Locales,
+    state: FSMContext,
 ) -> None:
     await _answer(
         query,
@@ -349,6 +398,7 @@ async def skip(
         learner,
         settings,
         locales,
+        state,
         callback_data.attempt_id,
         callback_data.index,
         [],
@@ -361,6 +411,7 @@ async def _answer(
     learner: User,
     settings: Settings,
     locales: Locales,
+    state: FSMContext,
     attempt_id: int,
     index: int,
     chosen: list[int],
@@ -376,7 +427,8 @@ async def _answer(
     # Said once, in the message: no toast repeating the feedback.
     await query.answer()
     if result.next_question is not None:
-        await _present(query, session, learner, result.next_question, lead=views.feedback(result))
+        lead = views.feedback(result)
+        await _present(query, session, learner, state, result.next_question, lead=lead)
         return
     await views.show(query, views.outcome(result))
     if result.certificate_id is not None and isinstance(query.message, Message):
@@ -406,6 +458,7 @@ async def open_answer(
     settings: Settings,
     pending: QuestionView,
     locales: Locales,
+    state: FSMContext,
 ) -> None:
     result = await quizzes.answer(
         session,
@@ -416,7 +469,8 @@ async def open_answer(
         chain=locales.content,
     )
     if result.next_question is not None:
-        await _present(message, session, learner, result.next_question, lead=views.feedback(result))
+        lead = views.feedback(result)
+        await _present(message, session, learner, state, result.next_question, lead=lead)
         return
     await views.send(message, views.outcome(result))
     if result.certificate_id is not None:

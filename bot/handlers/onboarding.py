@@ -6,7 +6,10 @@ until they agree, and a refusal stores nothing.
 
 from __future__ import annotations
 
-from aiogram import F, Router, html
+import contextlib
+
+from aiogram import Bot, F, Router, html
+from aiogram.exceptions import TelegramBadRequest
 from aiogram.filters import Command, CommandObject, CommandStart, StateFilter
 from aiogram.fsm.context import FSMContext
 from aiogram.fsm.state import State, StatesGroup
@@ -199,6 +202,9 @@ async def give_consent(
         ),
         keyboards.skip_municipality(),
     )
+    if isinstance(query.message, Message):
+        # So that a typed answer can take the Skip button away.
+        await state.update_data(municipality_question=query.message.message_id)
     if data.get("event") and isinstance(query.message, Message):
         await _check_in(query.message, session, learner, data["event"])
 
@@ -209,11 +215,19 @@ async def give_municipality(
     session: AsyncSession,
     learner: User | None,
     locales: Locales,
+    bot: Bot,
 ) -> None:
+    question = (await state.get_data()).get("municipality_question")
     await state.clear()
     if learner is None:
         return
     await learners.set_municipality(session, learner=learner, municipality=message.text)
+    if question is not None:
+        # Answered by typing: the question's Skip button would only confuse now.
+        with contextlib.suppress(TelegramBadRequest):
+            await bot.edit_message_reply_markup(
+                chat_id=message.chat.id, message_id=question, reply_markup=None
+            )
     await _suggest_first_lesson(message, session, learner, locales)
 
 

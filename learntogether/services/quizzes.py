@@ -31,10 +31,9 @@ from learntogether.db.models import (
 from learntogether.services import catalogue, certificates
 from learntogether.services.catalogue import LessonEntry
 from learntogether.services.errors import InvalidInput
-from learntogether.services.player import PlayerView, StaleButton, own_progress, view_of
+from learntogether.services.player import SCORED, PlayerView, StaleButton, own_progress, view_of
 
 LIKERT_POINTS = 5
-SCORED = (QuestionKind.SINGLE, QuestionKind.TRUE_FALSE, QuestionKind.MULTIPLE)
 
 
 @dataclass(frozen=True)

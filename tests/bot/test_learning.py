@@ -301,6 +301,9 @@ async def test_a_poll_question_goes_as_a_native_quiz_poll_and_its_vote_counts(
     assert "Grand Chamber, 2007." in outcome["text"]
     assert "Question 2 of 2" in outcome["text"]
     assert button_texts(outcome) == ["True", "False"]
+    # The message above the poll no longer asks for an answer that was given.
+    stub = catalogue["message_id"]
+    await hu.wait_for(lambda m: m["message_id"] == stub and m["text"] == "Question 1 of 2")
 
 
 async def test_a_screen_the_message_already_shows_is_not_edited_again(

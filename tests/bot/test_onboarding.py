@@ -51,9 +51,11 @@ async def test_english_onboarding_stores_choices_and_suggests_a_first_lesson(
     await ana.wait_for(lambda m: m["text"].startswith("Your privacy"))
     assert "We never ask about or record ethnicity." in ana.messages[-1]["text"]
     await ana.press("I agree")
-    await ana.wait_for(lambda m: "In which municipality" in m["text"])
+    question = await ana.wait_for(lambda m: "In which municipality" in m["text"])
     await ana.send("Sliven")
     suggestion = await ana.next_message()
+    # Answered by typing: the question's Skip button is gone.
+    await ana.wait_for(lambda m: m["message_id"] == question["message_id"] and not button_texts(m))
     assert (
         suggestion["text"]
         == "You are all set! A good first lesson for you: What segregation is (5 min)."

@@ -201,6 +201,7 @@ async def test_a_nine_statement_survey_takes_at_most_10_taps(
     taps = await uma.until(lambda message: "Thank you for your answers" in message.get("text", ""))
 
     print(f"survey taps: {taps - opened}: {uma.seen[opened:]}")
+    assert uma.seen[opened] == "Start the survey ▶"
     assert taps - opened <= 10, uma.seen[opened:]
     assert not_modified_refusals(standin) == []
     assert standin.unanswered_callback_queries() == []
