@@ -205,3 +205,26 @@ async def test_a_nine_statement_survey_takes_at_most_10_taps(
     assert taps - opened <= 10, uma.seen[opened:]
     assert not_modified_refusals(standin) == []
     assert standin.unanswered_callback_queries() == []
+
+
+async def test_a_lesson_without_a_quiz_ends_with_the_next_lesson_first(
+    standin: BotAPIStandIn,
+    polling_bot: BotParts,
+    session_maker: async_sessionmaker[AsyncSession],
+    tmp_path: Path,
+) -> None:
+    await import_sample_curriculum(
+        session_maker,
+        tmp_path / "lessons",
+        {
+            "01-first-one.yaml": short_lesson("First one"),
+            "02-next-one.yaml": short_lesson("Next one"),
+        },
+    )
+    await create_learner(session_maker, 9103)
+    user = standin.add_user(9103, first_name="Vi", language_code="en")
+    vi = Learner(standin, user, after="First one")
+    await vi.until(lambda message: "First one · step 1 of 1" in message.get("text", ""))
+    await user.press("Finish the lesson ✅")
+    finished = await user.wait_for(lambda message: "Lesson finished." in message["text"])
+    assert button_texts(finished) == ["Continue: Next one", "All lessons"]
