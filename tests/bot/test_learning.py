@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -41,6 +42,32 @@ async def open_first_lesson(user: SimUser) -> dict[str, Any]:
     assert "The mixed classroom" in catalogue["text"]
     await press_and_wait(user, button_texts(catalogue)[0], "Every kind (4 min)")
     return await press_and_wait(user, "🆕 Every kind", "step 1 of 2")
+
+
+async def at_the_quiz(
+    standin: BotAPIStandIn,
+    session_maker: async_sessionmaker[AsyncSession],
+    telegram_id: int,
+    first_name: str,
+) -> SimUser:
+    """A new learner who opened the first lesson, read it and is at its first question."""
+    await create_learner(session_maker, telegram_id)
+    user = standin.add_user(telegram_id, first_name=first_name, language_code="en")
+    await open_first_lesson(user)
+    await press_and_wait(user, "Next ▶", "Second step.")
+    await press_and_wait(user, "Start the quiz ▶", "Question 1 of 5")
+    return user
+
+
+async def toggle(user: SimUser, *options: str) -> None:
+    """Tick ``options`` of a multiple-choice question, one tap each."""
+    for option in options:
+        await user.press(f"☐ {option}")
+        await user.wait_for(ticked(option))
+
+
+def ticked(option: str) -> Callable[[dict[str, Any]], bool]:
+    return lambda message: f"☑ {option}" in button_texts(message)
 
 
 async def test_whole_lesson_with_every_quiz_kind(
@@ -92,11 +119,7 @@ async def test_whole_lesson_with_every_quiz_kind(
 async def test_feedback_is_said_once_in_the_message_not_again_in_a_toast(
     standin: BotAPIStandIn, polling_bot: BotParts, session_maker: async_sessionmaker[AsyncSession]
 ) -> None:
-    await create_learner(session_maker, 6002)
-    bo = standin.add_user(6002, first_name="Bo", language_code="en")
-    await open_first_lesson(bo)
-    await press_and_wait(bo, "Next ▶", "Second step.")
-    await press_and_wait(bo, "Start the quiz ▶", "Question 1 of 5")
+    bo = await at_the_quiz(standin, session_maker, 6002, "Bo")
     query = await bo.press("A")
     call = await standin.wait_for_call(
         "answerCallbackQuery", lambda c: c.params["callback_query_id"] == query
@@ -110,16 +133,9 @@ async def test_feedback_is_said_once_in_the_message_not_again_in_a_toast(
 async def test_a_wrong_multiple_choice_shows_each_chosen_option_and_the_right_set(
     standin: BotAPIStandIn, polling_bot: BotParts, session_maker: async_sessionmaker[AsyncSession]
 ) -> None:
-    await create_learner(session_maker, 6010)
-    jo = standin.add_user(6010, first_name="Jo", language_code="en")
-    await open_first_lesson(jo)
-    await press_and_wait(jo, "Next ▶", "Second step.")
-    await press_and_wait(jo, "Start the quiz ▶", "Question 1 of 5")
+    jo = await at_the_quiz(standin, session_maker, 6010, "Jo")
     await press_and_wait(jo, "B", "Question 2 of 5")
-    await jo.press("☐ A")
-    await jo.wait_for(lambda m: "☑ A" in button_texts(m))
-    await jo.press("☐ B")
-    await jo.wait_for(lambda m: {"☑ A", "☑ B"} <= set(button_texts(m)))
+    await toggle(jo, "A", "B")
     shown = await press_and_wait(jo, "Submit", "Question 3 of 5")
     assert shown["text"].startswith(
         "❌ Not quite.\n✅ A — About A.\n❌ B — About B.\nThe right answers: A, C\n\nQuestion 3"
@@ -129,14 +145,9 @@ async def test_a_wrong_multiple_choice_shows_each_chosen_option_and_the_right_se
 async def test_after_a_failed_quiz_trying_again_comes_first_then_the_next_lesson(
     standin: BotAPIStandIn, polling_bot: BotParts, session_maker: async_sessionmaker[AsyncSession]
 ) -> None:
-    await create_learner(session_maker, 6011)
-    ki = standin.add_user(6011, first_name="Ki", language_code="en")
-    await open_first_lesson(ki)
-    await press_and_wait(ki, "Next ▶", "Second step.")
-    await press_and_wait(ki, "Start the quiz ▶", "Question 1 of 5")
+    ki = await at_the_quiz(standin, session_maker, 6011, "Ki")
     await press_and_wait(ki, "A", "Question 2 of 5")
-    await ki.press("☐ B")
-    await ki.wait_for(lambda m: "☑ B" in button_texts(m))
+    await toggle(ki, "B")
     await press_and_wait(ki, "Submit", "Question 3 of 5")
     await press_and_wait(ki, "False", "Question 4 of 5")
     await press_and_wait(ki, "1 · Strongly disagree", "Question 5 of 5")
@@ -147,11 +158,7 @@ async def test_after_a_failed_quiz_trying_again_comes_first_then_the_next_lesson
 async def test_a_half_answered_quiz_resumes_at_the_next_unanswered_question(
     standin: BotAPIStandIn, polling_bot: BotParts, session_maker: async_sessionmaker[AsyncSession]
 ) -> None:
-    await create_learner(session_maker, 6012)
-    lu = standin.add_user(6012, first_name="Lu", language_code="en")
-    await open_first_lesson(lu)
-    await press_and_wait(lu, "Next ▶", "Second step.")
-    await press_and_wait(lu, "Start the quiz ▶", "Question 1 of 5")
+    lu = await at_the_quiz(standin, session_maker, 6012, "Lu")
     await press_and_wait(lu, "B", "Question 2 of 5")
     await lu.send("/lessons")
     catalogue = await lu.next_message()
@@ -218,11 +225,7 @@ async def test_lesson_republished_midway_keeps_the_started_version(
 async def test_a_double_tap_on_an_answer_gets_a_polite_answer_and_a_way_on(
     standin: BotAPIStandIn, polling_bot: BotParts, session_maker: async_sessionmaker[AsyncSession]
 ) -> None:
-    await create_learner(session_maker, 6005)
-    ed = standin.add_user(6005, first_name="Ed", language_code="en")
-    await open_first_lesson(ed)
-    await press_and_wait(ed, "Next ▶", "Second step.")
-    await press_and_wait(ed, "Start the quiz ▶", "Question 1 of 5")
+    ed = await at_the_quiz(standin, session_maker, 6005, "Ed")
     await ed.press("B")
     query = await ed.press("B")  # the second tap lands before the bot has answered the first
     call = await standin.wait_for_call(
@@ -242,10 +245,7 @@ async def test_finishing_the_lesson_marks_it_done_in_the_catalogue(
     await press_and_wait(fa, "Next ▶", "Second step.")
     await press_and_wait(fa, "Start the quiz ▶", "Question 1 of 5")
     await press_and_wait(fa, "B", "Question 2 of 5")
-    await fa.press("☐ A")
-    await fa.wait_for(lambda m: "☑ A" in button_texts(m))
-    await fa.press("☐ C")
-    await fa.wait_for(lambda m: "☑ C" in button_texts(m))
+    await toggle(fa, "A", "C")
     await press_and_wait(fa, "Submit", "Question 3 of 5")
     await press_and_wait(fa, "True", "Question 4 of 5")
     await press_and_wait(fa, "5 · Strongly agree", "Question 5 of 5")
