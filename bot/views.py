@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
+from typing import Any
 
 from aiogram import html
 from aiogram.exceptions import TelegramBadRequest
@@ -22,7 +23,6 @@ from bot.callbacks import (
     Choose,
     FinishLesson,
     GoToStep,
-    NextQuestion,
     OpenLesson,
     SkipQuestion,
     StartQuiz,
@@ -34,12 +34,13 @@ from learntogether.db.models import QuestionKind
 from learntogether.services.catalogue import DONE, IN_PROGRESS, LessonEntry, TrackEntry
 from learntogether.services.player import PlayerView
 from learntogether.services.quizzes import LIKERT_POINTS, AnswerOutcome, QuestionView, QuizResult
-from learntogether.telegram_html import TelegramHTMLError, parse_html, utf16_length
+from learntogether.telegram_html import TelegramHTMLError, parse_html, shorten, utf16_length
 
 MESSAGE_LIMIT = 4096
 CAPTION_LIMIT = 1024
 PAGE_SIZE = 6
 BUTTON_TEXT_LIMIT = 40
+CONTINUE_TEXT_LIMIT = 60
 STATUS_ICONS = {DONE: "✅", IN_PROGRESS: "▶️"}
 NEW_ICON = "🆕"
 
@@ -53,29 +54,69 @@ class Screen:
 async def show(query: CallbackQuery, screen: Screen) -> None:
     """Edit the message the button was on in place (a double tap changes nothing, and is fine).
 
-    A screen too long for one message edits in its first part and sends the rest after it.
+    A screen the message already shows is not sent again: Telegram would refuse the edit ("message
+    is not modified"), and under load every refused call still costs a request. A screen too long
+    for one message edits in its first part and sends the rest after it.
     """
     if not isinstance(query.message, Message):
         return
     first, *rest = split_message(screen.text)
-    try:
-        await query.message.edit_text(first, reply_markup=None if rest else screen.keyboard)
-    except TelegramBadRequest as error:
-        if "message is not modified" not in error.message:
-            raise
+    keyboard = None if rest else screen.keyboard
+    if not shows(query.message, first, keyboard):
+        try:
+            await query.message.edit_text(first, reply_markup=keyboard)
+        except TelegramBadRequest as error:
+            # Two taps racing each other can still meet an edit that the other one made.
+            if "message is not modified" not in error.message:
+                raise
     await _send_parts(query.message, rest, screen.keyboard)
 
 
-async def send(message: Message, screen: Screen) -> None:
-    """Send a screen as a new message (or several, when it is longer than Telegram allows)."""
-    await _send_parts(message, split_message(screen.text), screen.keyboard)
+def shows(message: Message, text: str, keyboard: InlineKeyboardMarkup | None) -> bool:
+    """Whether ``message`` already shows ``text`` (Telegram HTML) with ``keyboard``.
+
+    Compared as Telegram stores a message, the plain text and its entities, rather than as HTML
+    (the same message has many HTML spellings).
+    """
+    try:
+        plain, entities = parse_html(text)
+    except TelegramHTMLError:
+        return False
+    if (message.text or "") != plain:
+        return False
+    shown_entities = [
+        entity.model_dump(mode="json", exclude_none=True) for entity in message.entities or []
+    ]
+    if _entity_set(shown_entities) != _entity_set(entities):
+        return False
+    return _markup(message.reply_markup) == _markup(keyboard)
+
+
+def _entity_set(entities: list[dict[str, Any]]) -> set[tuple[tuple[str, str], ...]]:
+    return {
+        tuple(sorted((key, str(value)) for key, value in entity.items())) for entity in entities
+    }
+
+
+def _markup(keyboard: InlineKeyboardMarkup | None) -> dict[str, Any] | None:
+    if keyboard is None or not keyboard.inline_keyboard:
+        return None
+    return keyboard.model_dump(mode="json", exclude_none=True)
+
+
+async def send(message: Message, screen: Screen) -> Message | None:
+    """Send a screen as a new message (or several, when it is longer than Telegram allows);
+    the last message sent."""
+    return await _send_parts(message, split_message(screen.text), screen.keyboard)
 
 
 async def _send_parts(
     message: Message, parts: list[str], keyboard: InlineKeyboardMarkup | None
-) -> None:
+) -> Message | None:
+    sent = None
     for number, part in enumerate(parts, start=1):
-        await message.answer(part, reply_markup=keyboard if number == len(parts) else None)
+        sent = await message.answer(part, reply_markup=keyboard if number == len(parts) else None)
+    return sent
 
 
 def _plain(text: str) -> str:
@@ -165,6 +206,21 @@ def _plain_chunks(text: str, limit: int) -> list[str]:
     return [html.quote(chunk) for chunk in chunks]
 
 
+def continue_button(lesson: LessonEntry) -> InlineKeyboardButton:
+    """``Continue: <title>``, to the learner's next lesson (``catalogue.suggested_lesson``)."""
+    return InlineKeyboardButton(
+        text=shorten(_("Continue: {title}").format(title=lesson.title), CONTINUE_TEXT_LIMIT),
+        callback_data=OpenLesson(lesson_id=lesson.lesson_id).pack(),
+    )
+
+
+def continue_keyboard(lesson: LessonEntry | None) -> InlineKeyboardMarkup | None:
+    """The one way forward of an end screen: the next lesson, when there is one left."""
+    if lesson is None:
+        return None
+    return InlineKeyboardMarkup(inline_keyboard=[[continue_button(lesson)]])
+
+
 def _icon(status: str) -> str:
     return STATUS_ICONS.get(status, NEW_ICON)
 
@@ -182,7 +238,7 @@ def catalogue(tracks: list[TrackEntry], page: int) -> Screen:
             f"{_icon(track.status)} <b>{html.quote(track.title)}</b> — {track.done}/{len(track.lessons)}"
         )
         builder.button(
-            text=f"{_icon(track.status)} {track.title}"[:BUTTON_TEXT_LIMIT],
+            text=shorten(f"{_icon(track.status)} {track.title}", BUTTON_TEXT_LIMIT),
             callback_data=TrackPage(track_id=track.track_id, page=0),
         )
     builder.adjust(1)
@@ -202,7 +258,7 @@ def track(entry: TrackEntry, page: int) -> Screen:
     for lesson in shown:
         lines.append(_lesson_line(lesson))
         builder.button(
-            text=f"{_icon(lesson.status)} {lesson.title}"[:BUTTON_TEXT_LIMIT],
+            text=shorten(f"{_icon(lesson.status)} {lesson.title}", BUTTON_TEXT_LIMIT),
             callback_data=OpenLesson(lesson_id=lesson.lesson_id),
         )
     builder.adjust(1)
@@ -273,7 +329,7 @@ def step(view: PlayerView, *, show_notice: bool) -> Screen:
     elif view.has_quiz:
         navigation.append(
             (
-                _("Start the quiz ▶"),
+                _("Start the quiz ▶") if view.graded else _("Start the survey ▶"),
                 StartQuiz(progress_id=view.progress_id, version_id=view.version_id),
             )
         )
@@ -290,14 +346,16 @@ def step(view: PlayerView, *, show_notice: bool) -> Screen:
     return Screen(fit(header, notice, required=current.text), builder.as_markup())
 
 
-def question(view: QuestionView, *, mask: int = 0) -> Screen:
+def question(view: QuestionView, *, mask: int = 0, lead: str | None = None) -> Screen:
+    """A question and its buttons; ``lead`` is the feedback on the answer just given, shown
+    above it so that one tap both answers and moves on."""
     rendered = view.question
     kind = QuestionKind(rendered.kind)
     header = _("<b>Question {number} of {count}</b>").format(
         number=view.index + 1, count=view.count
     )
     if rendered.poll:
-        return Screen(fit(header, required=_("Answer in the quiz below.")))
+        return Screen(fit(lead, header, required=_("Answer in the quiz below.")))
     builder = InlineKeyboardBuilder()
     letters = [chr(ord("A") + index) for index in range(len(rendered.options))]
     short = all(len(option.text) <= BUTTON_TEXT_LIMIT for option in rendered.options)
@@ -353,37 +411,58 @@ def question(view: QuestionView, *, mask: int = 0) -> Screen:
         if kind is QuestionKind.MULTIPLE:
             submit = Submit(attempt_id=view.attempt_id, index=view.index, mask=mask)
             builder.row(InlineKeyboardButton(text=_("Submit"), callback_data=submit.pack()))
-    return Screen(fit(header, required="\n\n".join(body)), builder.as_markup())
+    return Screen(fit(lead, header, required="\n\n".join(body)), builder.as_markup())
 
 
-def outcome(result: AnswerOutcome, *, attempt_id: int, answered_index: int) -> Screen:
-    """After an answer: right or wrong, the feedback and explanation, and the way on."""
-    parts = []
-    if result.correct is True:
-        parts.append(_("✅ Right!"))
-    elif result.correct is False:
-        parts.append(_("❌ Not quite."))
-    else:
-        parts.append(_("Thank you."))
-    for text in (result.feedback, result.explanation):
-        if text:
-            parts.append(text)
+def poll_question_answered(view: QuestionView, *, lead: str | None = None) -> str:
+    """What a poll question's message says once its poll is answered: no stale "answer below"."""
+    header = _("<b>Question {number} of {count}</b>").format(
+        number=view.index + 1, count=view.count
+    )
+    return fit(lead, required=header)
+
+
+def feedback(result: AnswerOutcome) -> str | None:
+    """Right or wrong, what the chosen options say and the explanation, each said once.
+
+    A multiple-choice answer shows every chosen option with its feedback, and the right set
+    when the answer missed it. Likert statements and open questions have none: they move on.
+    """
+    if result.correct is None:
+        return None
+    lines = [_("✅ Right!") if result.correct else _("❌ Not quite.")]
+    if result.chosen:
+        for option in result.chosen:
+            mark = "✅" if option.correct else "❌"
+            said = f" — {option.feedback}" if option.feedback else ""
+            lines.append(f"{mark} <b>{option.text}</b>{said}")
+        if not result.correct:
+            right = ", ".join(f"<b>{text}</b>" for text in result.right)
+            lines.append(_("The right answers: {options}").format(options=right))
+    elif result.feedback:
+        lines.append(result.feedback)
+    if result.explanation and result.explanation not in (result.feedback, *lines):
+        lines.append(result.explanation)
+    return "\n".join(lines)
+
+
+def outcome(result: AnswerOutcome) -> Screen:
+    """After the last answer: its feedback, the score against the pass mark, and the way on."""
+    parts = [text for text in (feedback(result),) if text]
     builder = InlineKeyboardBuilder()
-    if result.next_question is not None:
-        builder.button(
-            text=_("Next question ▶"),
-            callback_data=NextQuestion(attempt_id=attempt_id, index=answered_index + 1),
-        )
-    elif result.result is not None:
+    if result.result is not None:
         parts.append(summary(result.result))
         progress = result.player
+        ways: list[InlineKeyboardButton] = []
         if result.result.scored:
-            builder.button(
-                text=_("Try again"),
-                callback_data=StartQuiz(
-                    progress_id=progress.progress_id, version_id=progress.version_id
-                ),
-            )
+            retry = StartQuiz(progress_id=progress.progress_id, version_id=progress.version_id)
+            ways.append(InlineKeyboardButton(text=_("Try again"), callback_data=retry.pack()))
+        if result.next_lesson is not None:
+            # After a pass the next lesson comes first; after a fail, trying again does.
+            position = 0 if result.result.passed else len(ways)
+            ways.insert(position, continue_button(result.next_lesson))
+        for button in ways:
+            builder.row(button)
         builder.button(text=_("All lessons"), callback_data=CataloguePage(page=0))
         builder.adjust(1)
     return Screen(fit(required="\n\n".join(parts)), builder.as_markup())
@@ -406,7 +485,9 @@ def summary(result: QuizResult) -> str:
     return f"{score}\n{verdict}"
 
 
-def lesson_finished() -> Screen:
+def lesson_finished(next_lesson: LessonEntry | None) -> Screen:
     builder = InlineKeyboardBuilder()
+    if next_lesson is not None:
+        builder.row(continue_button(next_lesson))
     builder.button(text=_("All lessons"), callback_data=CataloguePage(page=0))
     return Screen(_("<b>Lesson finished.</b> Well done!"), builder.as_markup())

@@ -57,6 +57,17 @@ class TelegramHTMLError(ValueError):
     """Markup Telegram refuses; ``str(error)`` is the text after "can't parse entities: "."""
 
 
+def shorten(text: str, limit: int) -> str:
+    """``text`` in at most ``limit`` characters: cut at a word (a very long word is cut) with "…"."""
+    if len(text) <= limit:
+        return text
+    cut = text[: limit - 1]
+    space = cut.rfind(" ")
+    if space > limit // 2:
+        cut = cut[:space]
+    return cut.rstrip(" ,.;:-—") + "…"
+
+
 def utf16_length(text: str) -> int:
     """The length of ``text`` in UTF-16 code units, the unit of Telegram's lengths and offsets."""
     return len(text.encode("utf-16-le")) // 2

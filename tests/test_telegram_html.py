@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from learntogether.telegram_html import TelegramHTMLError, parse_html, utf16_length
+from learntogether.telegram_html import TelegramHTMLError, parse_html, shorten, utf16_length
 
 
 def test_plain_text_has_no_entities() -> None:
@@ -163,3 +163,9 @@ def test_invalid_markup_is_refused_with_tdlib_message(markup: str, message: str)
         parse_html(markup)
 
     assert str(error.value) == message
+
+
+def test_shorten_cuts_a_label_at_a_word_with_an_ellipsis() -> None:
+    assert shorten("▶️ The mixed classroom and its neighbours", 28) == "▶️ The mixed classroom and…"
+    assert shorten("The mixed classroom", 40) == "The mixed classroom"
+    assert shorten("Supercalifragilisticexpialidocious", 10) == "Supercali…"

@@ -2,8 +2,12 @@
 
 from __future__ import annotations
 
+import contextlib
+
 from aiogram import Bot, F, Router
+from aiogram.exceptions import TelegramBadRequest
 from aiogram.filters import Command, ExceptionTypeFilter
+from aiogram.fsm.context import FSMContext
 from aiogram.types import (
     BufferedInputFile,
     CallbackQuery,
@@ -36,10 +40,14 @@ from learntogether.db.models import User
 from learntogether.documents.certificate import CertificateTexts
 from learntogether.i18n import Locales
 from learntogether.services import catalogue, certificates, player, quizzes
+from learntogether.services.catalogue import LessonEntry
 from learntogether.services.errors import InvalidInput, NotFound
 from learntogether.services.outbox import RESUME_CALLBACK
 from learntogether.services.player import StaleButton
 from learntogether.services.quizzes import QuestionView
+
+POLL_STUB = "poll_stub"
+"""Conversation-state key: the message above the learner's open quiz poll."""
 
 
 async def show_catalogue(
@@ -143,16 +151,25 @@ async def finish_lesson(
     settings: Settings,
     locales: Locales,
 ) -> None:
-    certificate_id = await quizzes.complete_without_quiz(
+    finished = await quizzes.complete_without_quiz(
         session,
         learner=learner,
         progress_id=callback_data.progress_id,
         version_id=callback_data.version_id,
+        chain=locales.content,
     )
     await query.answer()
-    await views.show(query, views.lesson_finished())
-    if certificate_id is not None and isinstance(query.message, Message):
-        await _send_certificate(query.message, session, learner, certificate_id, settings, locales)
+    await views.show(query, views.lesson_finished(finished.next_lesson))
+    if finished.certificate_id is not None and isinstance(query.message, Message):
+        await _send_certificate(
+            query.message,
+            session,
+            learner,
+            finished.certificate_id,
+            settings,
+            locales,
+            finished.next_lesson,
+        )
 
 
 async def start_quiz(
@@ -161,6 +178,7 @@ async def start_quiz(
     session: AsyncSession,
     learner: User,
     locales: Locales,
+    state: FSMContext,
 ) -> None:
     view = await quizzes.start_attempt(
         session,
@@ -168,9 +186,10 @@ async def start_quiz(
         progress_id=callback_data.progress_id,
         version_id=callback_data.version_id,
         chain=locales.content,
+        resume=True,
     )
     await query.answer()
-    await _present(query, session, learner, view)
+    await _present(query, session, learner, state, view)
 
 
 async def show_question(
@@ -179,8 +198,9 @@ async def show_question(
     session: AsyncSession,
     learner: User,
     locales: Locales,
+    state: FSMContext,
 ) -> None:
-    """The current question: after "Next question", or again with a multiple choice toggled."""
+    """The current question again: a multiple choice toggled, or an older message's "Next question"."""
     view = await quizzes.current_question(
         session,
         learner=learner,
@@ -190,18 +210,47 @@ async def show_question(
     )
     mask = callback_data.mask if isinstance(callback_data, Toggle) else 0
     await query.answer()
-    await _present(query, session, learner, view, mask=mask)
+    await _present(query, session, learner, state, view, mask=mask)
 
 
 async def _present(
-    query: CallbackQuery, session: AsyncSession, learner: User, view: QuestionView, *, mask: int = 0
+    target: CallbackQuery | Message,
+    session: AsyncSession,
+    learner: User,
+    state: FSMContext,
+    view: QuestionView,
+    *,
+    mask: int = 0,
+    lead: str | None = None,
 ) -> None:
-    """Show a question; one marked ``poll`` goes out as a native quiz poll below the lesson message."""
-    await views.show(query, views.question(view, mask=mask))
+    """Show a question in the message a button was on, or below ``target``'s message; one marked
+    ``poll`` goes out as a native quiz poll under it. ``lead``: feedback on the last answer."""
+    screen = views.question(view, mask=mask, lead=lead)
+    if isinstance(target, CallbackQuery):
+        await views.show(target, screen)
+        shown = target.message if isinstance(target.message, Message) else None
+    else:
+        shown = await views.send(target, screen)
+    if view.question.poll and shown is not None:
+        await _send_poll(shown, session, learner, state, view, lead=lead)
+
+
+async def _send_poll(
+    stub: Message,
+    session: AsyncSession,
+    learner: User,
+    state: FSMContext,
+    view: QuestionView,
+    *,
+    lead: str | None,
+) -> None:
+    """The quiz poll under ``stub``, the message that says to answer it below.
+
+    The stub is remembered (in the conversation state: it is only looks) so that the vote can
+    take its "answer below" away.
+    """
     question = view.question
-    if not question.poll or not isinstance(query.message, Message):
-        return
-    poll = await query.message.answer_poll(
+    poll = await stub.answer_poll(
         question=question.text,
         options=[InputPollOption(text=option.text) for option in question.options],
         type="quiz",
@@ -219,6 +268,27 @@ async def _present(
             index=view.index,
             poll_id=poll.poll.id,
         )
+        await state.update_data(
+            {
+                POLL_STUB: {
+                    "poll": poll.poll.id,
+                    "message": stub.message_id,
+                    "text": views.poll_question_answered(view, lead=lead),
+                }
+            }
+        )
+
+
+async def _settle_poll_stub(bot: Bot, chat_id: int, state: FSMContext, poll_id: str) -> None:
+    """The voted poll's message no longer says to answer below."""
+    stub = (await state.get_data()).get(POLL_STUB)
+    if not isinstance(stub, dict) or stub.get("poll") != poll_id:
+        return
+    await state.update_data({POLL_STUB: None})
+    with contextlib.suppress(TelegramBadRequest):
+        await bot.edit_message_text(
+            text=stub["text"], chat_id=chat_id, message_id=stub["message"], reply_markup=None
+        )
 
 
 async def poll_answered(
@@ -228,12 +298,14 @@ async def poll_answered(
     settings: Settings,
     bot: Bot,
     locales: Locales,
+    state: FSMContext,
 ) -> None:
     """A vote in a quiz poll: the outcome and the way on, as a new message under the poll."""
     if answer.user is None:
         return
+    await _settle_poll_stub(bot, answer.user.id, state, answer.poll_id)
     try:
-        attempt_id, index, result = await quizzes.answer_poll(
+        result = await quizzes.answer_poll(
             session,
             learner=learner,
             poll_id=answer.poll_id,
@@ -245,10 +317,18 @@ async def poll_answered(
             answer.user.id, _("That quiz is from an older attempt. Send /lessons to go on.")
         )
         return
-    screen = views.outcome(result, attempt_id=attempt_id, answered_index=index)
+    if result.next_question is not None:
+        screen = views.question(result.next_question, lead=views.feedback(result))
+    else:
+        screen = views.outcome(result)
     message = await bot.send_message(answer.user.id, screen.text, reply_markup=screen.keyboard)
+    if result.next_question is not None and result.next_question.question.poll:
+        lead = views.feedback(result)
+        await _send_poll(message, session, learner, state, result.next_question, lead=lead)
     if result.certificate_id is not None:
-        await _send_certificate(message, session, learner, result.certificate_id, settings, locales)
+        await _send_certificate(
+            message, session, learner, result.certificate_id, settings, locales, result.next_lesson
+        )
 
 
 async def choose(
@@ -258,6 +338,7 @@ async def choose(
     learner: User,
     settings: Settings,
     locales: Locales,
+    state: FSMContext,
 ) -> None:
     await _answer(
         query,
@@ -265,6 +346,7 @@ async def choose(
         learner,
         settings,
         locales,
+        state,
         callback_data.attempt_id,
         callback_data.index,
         [callback_data.option],
@@ -278,6 +360,7 @@ async def submit(
     learner: User,
     settings: Settings,
     locales: Locales,
+    state: FSMContext,
 ) -> None:
     chosen = [
         index
@@ -293,6 +376,7 @@ async def submit(
         learner,
         settings,
         locales,
+        state,
         callback_data.attempt_id,
         callback_data.index,
         chosen,
@@ -306,6 +390,7 @@ async def skip(
     learner: User,
     settings: Settings,
     locales: Locales,
+    state: FSMContext,
 ) -> None:
     await _answer(
         query,
@@ -313,6 +398,7 @@ async def skip(
         learner,
         settings,
         locales,
+        state,
         callback_data.attempt_id,
         callback_data.index,
         [],
@@ -325,6 +411,7 @@ async def _answer(
     learner: User,
     settings: Settings,
     locales: Locales,
+    state: FSMContext,
     attempt_id: int,
     index: int,
     chosen: list[int],
@@ -337,11 +424,22 @@ async def _answer(
         chosen=chosen,
         chain=locales.content,
     )
-    await query.answer(result.feedback)
-    await views.show(query, views.outcome(result, attempt_id=attempt_id, answered_index=index))
+    # Said once, in the message: no toast repeating the feedback.
+    await query.answer()
+    if result.next_question is not None:
+        lead = views.feedback(result)
+        await _present(query, session, learner, state, result.next_question, lead=lead)
+        return
+    await views.show(query, views.outcome(result))
     if result.certificate_id is not None and isinstance(query.message, Message):
         await _send_certificate(
-            query.message, session, learner, result.certificate_id, settings, locales
+            query.message,
+            session,
+            learner,
+            result.certificate_id,
+            settings,
+            locales,
+            result.next_lesson,
         )
 
 
@@ -360,6 +458,7 @@ async def open_answer(
     settings: Settings,
     pending: QuestionView,
     locales: Locales,
+    state: FSMContext,
 ) -> None:
     result = await quizzes.answer(
         session,
@@ -369,10 +468,15 @@ async def open_answer(
         text=message.text,
         chain=locales.content,
     )
-    screen = views.outcome(result, attempt_id=pending.attempt_id, answered_index=pending.index)
-    await views.send(message, screen)
+    if result.next_question is not None:
+        lead = views.feedback(result)
+        await _present(message, session, learner, state, result.next_question, lead=lead)
+        return
+    await views.send(message, views.outcome(result))
     if result.certificate_id is not None:
-        await _send_certificate(message, session, learner, result.certificate_id, settings, locales)
+        await _send_certificate(
+            message, session, learner, result.certificate_id, settings, locales, result.next_lesson
+        )
 
 
 async def _send_certificate(
@@ -382,8 +486,9 @@ async def _send_certificate(
     certificate_id: int,
     settings: Settings,
     locales: Locales,
+    next_lesson: LessonEntry | None,
 ) -> None:
-    """The PDF certificate of a track just completed, in the learner's language."""
+    """The PDF certificate of a track just completed, in the learner's language, and the way on."""
     texts = CertificateTexts(
         heading=_("Certificate"),
         awarded_to=_("awarded to"),
@@ -402,6 +507,7 @@ async def _send_certificate(
     await message.answer_document(
         BufferedInputFile(pdf, filename=filename),
         caption=_("Congratulations! You completed the track. Here is your certificate."),
+        reply_markup=views.continue_keyboard(next_lesson),
     )
 
 

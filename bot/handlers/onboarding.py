@@ -6,7 +6,10 @@ until they agree, and a refusal stores nothing.
 
 from __future__ import annotations
 
-from aiogram import F, Router, html
+import contextlib
+
+from aiogram import Bot, F, Router, html
+from aiogram.exceptions import TelegramBadRequest
 from aiogram.filters import Command, CommandObject, CommandStart, StateFilter
 from aiogram.fsm.context import FSMContext
 from aiogram.fsm.state import State, StatesGroup
@@ -19,7 +22,7 @@ from bot import keyboards
 from bot.callbacks import ConsentChoice, LanguageChoice, RoleChoice, SkipMunicipality
 from bot.filters import registered
 from bot.texts import privacy_notice
-from bot.views import Screen, show
+from bot.views import Screen, continue_keyboard, show
 from learntogether.config import Settings
 from learntogether.db.models import Role, User
 from learntogether.deeplinks import start_payload
@@ -63,11 +66,19 @@ async def start(
             else:
                 text = _("You joined the group {name}.")
             await message.answer(text.format(name=html.quote(joined.name)))
-        await message.answer(
-            _(
+        lesson = await catalogue.suggested_lesson(session, learner=learner, chain=locales.content)
+        if lesson is None:
+            text = _(
                 "Welcome back, {name}! Send /lessons to continue where you left off, "
                 "or /help to see what I can do."
-            ).format(name=_name(message))
+            )
+        else:
+            text = _(
+                "Welcome back, {name}! The button below takes you on where you left off; "
+                "/help shows what else I can do."
+            )
+        await message.answer(
+            text.format(name=_name(message)), reply_markup=continue_keyboard(lesson)
         )
         return
     await state.set_state(Onboarding.language)
@@ -191,6 +202,9 @@ async def give_consent(
         ),
         keyboards.skip_municipality(),
     )
+    if isinstance(query.message, Message):
+        # So that a typed answer can take the Skip button away.
+        await state.update_data(municipality_question=query.message.message_id)
     if data.get("event") and isinstance(query.message, Message):
         await _check_in(query.message, session, learner, data["event"])
 
@@ -201,11 +215,19 @@ async def give_municipality(
     session: AsyncSession,
     learner: User | None,
     locales: Locales,
+    bot: Bot,
 ) -> None:
+    question = (await state.get_data()).get("municipality_question")
     await state.clear()
     if learner is None:
         return
     await learners.set_municipality(session, learner=learner, municipality=message.text)
+    if question is not None:
+        # Answered by typing: the question's Skip button would only confuse now.
+        with contextlib.suppress(TelegramBadRequest):
+            await bot.edit_message_reply_markup(
+                chat_id=message.chat.id, message_id=question, reply_markup=None
+            )
     await _suggest_first_lesson(message, session, learner, locales)
 
 
@@ -231,10 +253,10 @@ async def _suggest_first_lesson(
         await message.answer(_("You are all set! Send /lessons to see the lessons."))
         return
     await message.answer(
-        _(
-            "You are all set! A good first lesson for you: <b>{title}</b> ({minutes} min). "
-            "Send /lessons to start."
-        ).format(title=html.quote(lesson.title), minutes=lesson.minutes)
+        _("You are all set! A good first lesson for you: <b>{title}</b> ({minutes} min).").format(
+            title=html.quote(lesson.title), minutes=lesson.minutes
+        ),
+        reply_markup=continue_keyboard(lesson),
     )
 
 

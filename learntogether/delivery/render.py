@@ -18,7 +18,11 @@ from learntogether.content.render import pick_text
 from learntogether.db.models import BroadcastKind, User
 from learntogether.i18n import Locales
 from learntogether.services import catalogue, learners
+from learntogether.services.catalogue import LessonEntry
 from learntogether.services.outbox import RESUME_CALLBACK, Claimed
+from learntogether.telegram_html import shorten
+
+CONTINUE_TEXT_LIMIT = 60
 
 
 @dataclass(frozen=True)
@@ -55,25 +59,45 @@ class Renderer:
     async def render(
         self, session: AsyncSession, delivery: Claimed, locales: Locales
     ) -> Message | Unsendable:
-        """The message for ``delivery``'s learner, whose languages are ``locales``."""
-        if any(value.strip() for value in delivery.text.values()):
-            text = pick_text(delivery.text, locales.content)
-        else:
-            # No text of its own: the learner's personal reminder of their next lesson.
+        """The message for ``delivery``'s learner, whose languages are ``locales``.
+
+        A personal reminder and a nudge carry a ``Continue: <title>`` button to the learner's
+        next lesson (a nudge a plain Continue when none is left); a cohort's reminder with its own
+        text goes as written.
+        """
+        personal = not any(value.strip() for value in delivery.text.values())
+        leads_on = delivery.kind is BroadcastKind.NUDGE or (
+            delivery.kind is BroadcastKind.REMINDER and personal
+        )
+        lesson = None
+        if personal or leads_on:
             user = await session.get(User, delivery.learner.id)
             if user is None:
                 return Unsendable("the learner is gone")
             lesson = await catalogue.suggested_lesson(session, learner=user, chain=locales.content)
-            if lesson is None:
-                return Unsendable("no lesson left to suggest: the learner finished them all")
+        if not personal:
+            text = pick_text(delivery.text, locales.content)
+        elif lesson is None:
+            return Unsendable("no lesson left to suggest: the learner finished them all")
+        else:
+            # No text of its own: the learner's personal reminder of their next lesson.
             text = self.i18n.gettext(
                 "Your next lesson: <b>{title}</b>", locale=locales.catalog
             ).format(title=html.escape(lesson.title))
-        markup = self.resume_keyboard(locales) if delivery.kind is BroadcastKind.NUDGE else None
-        return Message(text, markup)
+        return Message(text, self.resume_keyboard(locales, lesson) if leads_on else None)
 
-    def resume_keyboard(self, locales: Locales) -> InlineKeyboardMarkup:
-        label = self.i18n.gettext("Continue", locale=locales.catalog)
+    def resume_keyboard(self, locales: Locales, lesson: LessonEntry | None) -> InlineKeyboardMarkup:
+        """``Continue: <title>`` (or a plain Continue with no lesson left); the bot opens the
+        learner's next lesson, as it is when pressed."""
+        if lesson is not None:
+            label = shorten(
+                self.i18n.gettext("Continue: {title}", locale=locales.catalog).format(
+                    title=lesson.title
+                ),
+                CONTINUE_TEXT_LIMIT,
+            )
+        else:
+            label = self.i18n.gettext("Continue", locale=locales.catalog)
         return InlineKeyboardMarkup(
             inline_keyboard=[[InlineKeyboardButton(text=label, callback_data=RESUME_CALLBACK)]]
         )

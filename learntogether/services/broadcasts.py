@@ -326,7 +326,8 @@ async def create_for_learners(
     """A reminder or nudge for the learners ``user_ids`` (the scheduler's and ``/nudge``'s way in).
 
     With no ``text``, each learner gets their personal reminder ("Your next lesson: …") in their
-    language; a nudge also gets a Continue button. Learners who turned reminders off, blocked
+    language, with a ``Continue: <title>`` button to their next lesson (a nudge gets the button
+    with a text of its own too). Learners who turned reminders off, blocked
     the bot, erased their data or never agreed to the notice are left out. The caller commits.
     """
     if kind not in PERSONAL_KINDS:

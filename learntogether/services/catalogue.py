@@ -107,7 +107,10 @@ async def catalogue(
 async def suggested_lesson(
     session: AsyncSession, *, learner: User, chain: Sequence[str]
 ) -> LessonEntry | None:
-    """The next lesson to take: the first unfinished one, in the role's tracks before the others."""
+    """The learner's next lesson: the first unfinished one, in the role's tracks before the others.
+
+    The one answer to "what next?": every end screen's Continue button, reminders and nudges.
+    """
     for track in await catalogue(session, learner=learner, chain=chain):
         for lesson in track.lessons:
             if lesson.status != DONE:

@@ -22,11 +22,15 @@ from learntogether.db.models import (
     LessonStatus,
     LessonVersion,
     ProgressStatus,
+    QuestionKind,
     User,
     Verb,
 )
 from learntogether.services.errors import DomainError, NotFound
 from learntogether.services.lessons import published_versions
+
+SCORED = (QuestionKind.SINGLE, QuestionKind.TRUE_FALSE, QuestionKind.MULTIPLE)
+"""The question kinds with a right answer; ``likert`` and ``open`` have none."""
 
 
 class StaleButton(DomainError):
@@ -62,6 +66,11 @@ class PlayerView:
     @property
     def has_quiz(self) -> bool:
         return bool(self.lesson.questions)
+
+    @property
+    def graded(self) -> bool:
+        """Whether the quiz has a question with a right answer (else it is a survey)."""
+        return any(QuestionKind(question.kind) in SCORED for question in self.lesson.questions)
 
 
 async def view_of(

@@ -28,12 +28,12 @@ from learntogether.db.models import (
     User,
     Verb,
 )
-from learntogether.services import certificates
+from learntogether.services import catalogue, certificates
+from learntogether.services.catalogue import LessonEntry
 from learntogether.services.errors import InvalidInput
-from learntogether.services.player import PlayerView, StaleButton, own_progress, view_of
+from learntogether.services.player import SCORED, PlayerView, StaleButton, own_progress, view_of
 
 LIKERT_POINTS = 5
-SCORED = (QuestionKind.SINGLE, QuestionKind.TRUE_FALSE, QuestionKind.MULTIPLE)
 
 
 @dataclass(frozen=True)
@@ -58,6 +58,15 @@ class QuizResult:
 
 
 @dataclass(frozen=True)
+class ChosenOption:
+    """An option the learner chose in a multiple-choice question, with what it says back."""
+
+    text: str
+    correct: bool
+    feedback: str | None
+
+
+@dataclass(frozen=True)
 class AnswerOutcome:
     correct: bool | None
     """None for questions without a right answer (likert, open)."""
@@ -70,6 +79,20 @@ class AnswerOutcome:
     """The lesson the quiz belongs to, on the learner's version (for "try again")."""
     certificate_id: int | None = None
     """A certificate this answer earned by completing the track."""
+    next_lesson: LessonEntry | None = None
+    """Set with ``result``: the learner's next lesson (``catalogue.suggested_lesson``), if any."""
+    chosen: tuple[ChosenOption, ...] = ()
+    """A multiple-choice answer: each option chosen, with its feedback."""
+    right: tuple[str, ...] = ()
+    """A multiple-choice question: the texts of the right options."""
+
+
+@dataclass(frozen=True)
+class LessonFinished:
+    certificate_id: int | None
+    """A certificate finishing the lesson earned by completing the track."""
+    next_lesson: LessonEntry | None
+    """The learner's next lesson (``catalogue.suggested_lesson``), if any is left."""
 
 
 def is_correct(question: RenderedQuestion, chosen: Sequence[int]) -> bool | None:
@@ -87,18 +110,43 @@ def decide(correct: int, scored: int, pass_score: int | None) -> QuizResult:
 
 
 async def start_attempt(
-    session: AsyncSession, *, learner: User, progress_id: int, version_id: int, chain: Sequence[str]
+    session: AsyncSession,
+    *,
+    learner: User,
+    progress_id: int,
+    version_id: int,
+    chain: Sequence[str],
+    resume: bool = False,
 ) -> QuestionView:
-    """A new attempt at the quiz of the version the learner is on (a retry is a new attempt)."""
+    """A new attempt at the quiz of the version the learner is on (a retry is a new attempt).
+
+    With ``resume``, a half-answered attempt on this version goes on at its next unanswered
+    question instead.
+    """
     progress = await own_progress(
         session, learner=learner, progress_id=progress_id, version_id=version_id
     )
     player = await view_of(session, progress, chain)
     if not player.lesson.questions:
         raise InvalidInput("This lesson has no quiz.")
-    attempt = QuizAttempt(user_id=learner.id, lesson_version_id=version_id, progress_id=progress.id)
-    session.add(attempt)
-    await session.flush()
+    attempt = None
+    if resume:
+        attempt = await session.scalar(
+            select(QuizAttempt)
+            .where(
+                QuizAttempt.progress_id == progress.id,
+                QuizAttempt.lesson_version_id == version_id,
+                QuizAttempt.finished_at.is_(None),
+            )
+            .order_by(QuizAttempt.id.desc())
+            .limit(1)
+        )
+    if attempt is None:
+        attempt = QuizAttempt(
+            user_id=learner.id, lesson_version_id=version_id, progress_id=progress.id
+        )
+        session.add(attempt)
+        await session.flush()
     return _question(attempt, player)
 
 
@@ -194,16 +242,43 @@ async def answer(
         if kind is not QuestionKind.LIKERT and len(chosen) == 1 and question.options
         else None
     )
+    chosen_options: tuple[ChosenOption, ...] = ()
+    right: tuple[str, ...] = ()
+    if kind is QuestionKind.MULTIPLE:
+        chosen_options = tuple(
+            ChosenOption(option.text, option.correct, option.feedback)
+            for index, option in enumerate(question.options)
+            if index in chosen
+        )
+        right = tuple(option.text for option in question.options if option.correct)
     attempt.question_index += 1
     attempt.poll_id = None  # a later vote in that poll no longer answers anything
     await session.flush()
     if attempt.question_index < view.count:
         following = _question(attempt, view.player)
-        return AnswerOutcome(correct, feedback, question.explanation, following, None, view.player)
+        return AnswerOutcome(
+            correct,
+            feedback,
+            question.explanation,
+            following,
+            None,
+            view.player,
+            chosen=chosen_options,
+            right=right,
+        )
     result = await _finish(session, learner=learner, attempt=attempt, view=view, assisted=assisted)
     certificate = await _award(session, learner, view.player.track_id)
     return AnswerOutcome(
-        correct, feedback, question.explanation, None, result, view.player, certificate
+        correct,
+        feedback,
+        question.explanation,
+        None,
+        result,
+        view.player,
+        certificate,
+        await catalogue.suggested_lesson(session, learner=learner, chain=chain),
+        chosen=chosen_options,
+        right=right,
     )
 
 
@@ -281,17 +356,24 @@ async def _finish(
 
 
 async def complete_without_quiz(
-    session: AsyncSession, *, learner: User, progress_id: int, version_id: int
-) -> int | None:
+    session: AsyncSession,
+    *,
+    learner: User,
+    progress_id: int,
+    version_id: int,
+    chain: Sequence[str],
+) -> LessonFinished:
     """A lesson without a quiz is complete (and passed) once its last step is read.
 
-    Returns the id of a certificate this earned by completing the track.
+    Returns the certificate this earned by completing the track, and the learner's next lesson.
     """
     progress = await own_progress(
         session, learner=learner, progress_id=progress_id, version_id=version_id
     )
     if progress.status is ProgressStatus.COMPLETED:
-        return None
+        return LessonFinished(
+            None, await catalogue.suggested_lesson(session, learner=learner, chain=chain)
+        )
     progress.status, progress.completed_at, progress.passed = (
         ProgressStatus.COMPLETED,
         utcnow(),
@@ -308,7 +390,10 @@ async def complete_without_quiz(
         lesson_version_id=version_id,
     )
     await session.flush()
-    return await _award(session, learner, track_id)
+    certificate = await _award(session, learner, track_id)
+    return LessonFinished(
+        certificate, await catalogue.suggested_lesson(session, learner=learner, chain=chain)
+    )
 
 
 async def pending_open_question(
@@ -352,15 +437,18 @@ async def answer_poll(
     poll_id: str,
     chosen: Sequence[int],
     chain: Sequence[str],
-) -> tuple[int, int, AnswerOutcome]:
-    """A vote in a quiz poll answers the question it was sent for: (attempt id, index, outcome)."""
+) -> AnswerOutcome:
+    """A vote in a quiz poll answers the question it was sent for."""
     attempt = await session.scalar(
         select(QuizAttempt).where(QuizAttempt.poll_id == poll_id, QuizAttempt.user_id == learner.id)
     )
     if attempt is None or attempt.finished_at is not None:
         raise StaleButton("This quiz poll is from an older attempt.")
-    index = attempt.question_index
-    outcome = await answer(
-        session, learner=learner, attempt_id=attempt.id, index=index, chosen=chosen, chain=chain
+    return await answer(
+        session,
+        learner=learner,
+        attempt_id=attempt.id,
+        index=attempt.question_index,
+        chosen=chosen,
+        chain=chain,
     )
-    return attempt.id, index, outcome

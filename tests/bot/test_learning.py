@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -43,6 +44,32 @@ async def open_first_lesson(user: SimUser) -> dict[str, Any]:
     return await press_and_wait(user, "🆕 Every kind", "step 1 of 2")
 
 
+async def at_the_quiz(
+    standin: BotAPIStandIn,
+    session_maker: async_sessionmaker[AsyncSession],
+    telegram_id: int,
+    first_name: str,
+) -> SimUser:
+    """A new learner who opened the first lesson, read it and is at its first question."""
+    await create_learner(session_maker, telegram_id)
+    user = standin.add_user(telegram_id, first_name=first_name, language_code="en")
+    await open_first_lesson(user)
+    await press_and_wait(user, "Next ▶", "Second step.")
+    await press_and_wait(user, "Start the quiz ▶", "Question 1 of 5")
+    return user
+
+
+async def toggle(user: SimUser, *options: str) -> None:
+    """Tick ``options`` of a multiple-choice question, one tap each."""
+    for option in options:
+        await user.press(f"☐ {option}")
+        await user.wait_for(ticked(option))
+
+
+def ticked(option: str) -> Callable[[dict[str, Any]], bool]:
+    return lambda message: f"☑ {option}" in button_texts(message)
+
+
 async def test_whole_lesson_with_every_quiz_kind(
     standin: BotAPIStandIn, polling_bot: BotParts, session_maker: async_sessionmaker[AsyncSession]
 ) -> None:
@@ -52,23 +79,26 @@ async def test_whole_lesson_with_every_quiz_kind(
     assert "First step." in first["text"]
     await press_and_wait(ana, "Next ▶", "Second step.")
     await press_and_wait(ana, "Start the quiz ▶", "Question 1 of 5")
-    await press_and_wait(ana, "B", "✅ Right!")
-    assert "B it is." in ana.messages[-1]["text"]
-    await press_and_wait(ana, "Next question ▶", "Question 2 of 5")
+    # One tap answers and moves on: the feedback comes above the next question.
+    second = await press_and_wait(ana, "B", "Question 2 of 5")
+    assert second["text"].startswith("✅ Right!\nAbout B.\nB it is.\n\nQuestion 2 of 5\n\nPick A")
     await ana.press("☐ A")
     await ana.wait_for(lambda m: "☑ A" in button_texts(m))
     await ana.press("☐ C")
     await ana.wait_for(lambda m: {"☑ A", "☑ C"} <= set(button_texts(m)))
-    await press_and_wait(ana, "Submit", "✅ Right!")
-    await press_and_wait(ana, "Next question ▶", "Question 3 of 5")
-    await press_and_wait(ana, "False", "❌ Not quite.")
-    await press_and_wait(ana, "Next question ▶", "Question 4 of 5")
-    await press_and_wait(ana, "4 · Agree", "Thank you.")
-    await press_and_wait(ana, "Next question ▶", "Question 5 of 5")
+    third = await press_and_wait(ana, "Submit", "Question 3 of 5")
+    assert third["text"].startswith("✅ Right!\n✅ A — About A.\n✅ C — About C.\n\nQuestion 3")
+    fourth = await press_and_wait(ana, "False", "Question 4 of 5")
+    assert fourth["text"].startswith("❌ Not quite.\nAbout False.\n\nQuestion 4 of 5")
+    # A statement to agree with has no right answer: straight on, no "thank you" to press.
+    fifth = await press_and_wait(ana, "4 · Agree", "Question 5 of 5")
+    assert fifth["text"].startswith("Question 5 of 5")
     await ana.send("I will mix the reading groups.")
     result = await ana.next_message()
     assert "You answered 2 of 3 correctly (67%); the pass mark is 60%." in result["text"]
     assert "Passed!" in result["text"]
+    # After a pass, the way forward comes first.
+    assert button_texts(result) == ["Continue: What segregation is", "Try again", "All lessons"]
     assert standin.unanswered_callback_queries() == []
 
     async def stored() -> list[Answer]:
@@ -86,19 +116,59 @@ async def test_whole_lesson_with_every_quiz_kind(
     assert answers[-1].text == "I will mix the reading groups."
 
 
-async def test_feedback_of_the_option_is_the_buttons_answer(
+async def test_feedback_is_said_once_in_the_message_not_again_in_a_toast(
     standin: BotAPIStandIn, polling_bot: BotParts, session_maker: async_sessionmaker[AsyncSession]
 ) -> None:
-    await create_learner(session_maker, 6002)
-    bo = standin.add_user(6002, first_name="Bo", language_code="en")
-    await open_first_lesson(bo)
-    await press_and_wait(bo, "Next ▶", "Second step.")
-    await press_and_wait(bo, "Start the quiz ▶", "Question 1 of 5")
+    bo = await at_the_quiz(standin, session_maker, 6002, "Bo")
     query = await bo.press("A")
     call = await standin.wait_for_call(
         "answerCallbackQuery", lambda c: c.params["callback_query_id"] == query
     )
-    assert call.params["text"] == "About A."
+    assert not call.params.get("text")
+    shown = await bo.wait_for(lambda m: "Question 2 of 5" in m["text"])
+    assert shown["text"].count("About A.") == 1
+    assert shown["text"].count("B it is.") == 1
+
+
+async def test_a_wrong_multiple_choice_shows_each_chosen_option_and_the_right_set(
+    standin: BotAPIStandIn, polling_bot: BotParts, session_maker: async_sessionmaker[AsyncSession]
+) -> None:
+    jo = await at_the_quiz(standin, session_maker, 6010, "Jo")
+    await press_and_wait(jo, "B", "Question 2 of 5")
+    await toggle(jo, "A", "B")
+    shown = await press_and_wait(jo, "Submit", "Question 3 of 5")
+    assert shown["text"].startswith(
+        "❌ Not quite.\n✅ A — About A.\n❌ B — About B.\nThe right answers: A, C\n\nQuestion 3"
+    )
+
+
+async def test_after_a_failed_quiz_trying_again_comes_first_then_the_next_lesson(
+    standin: BotAPIStandIn, polling_bot: BotParts, session_maker: async_sessionmaker[AsyncSession]
+) -> None:
+    ki = await at_the_quiz(standin, session_maker, 6011, "Ki")
+    await press_and_wait(ki, "A", "Question 2 of 5")
+    await toggle(ki, "B")
+    await press_and_wait(ki, "Submit", "Question 3 of 5")
+    await press_and_wait(ki, "False", "Question 4 of 5")
+    await press_and_wait(ki, "1 · Strongly disagree", "Question 5 of 5")
+    result = await press_and_wait(ki, "Skip", "Not passed yet.")
+    assert button_texts(result) == ["Try again", "Continue: What segregation is", "All lessons"]
+
+
+async def test_a_half_answered_quiz_resumes_at_the_next_unanswered_question(
+    standin: BotAPIStandIn, polling_bot: BotParts, session_maker: async_sessionmaker[AsyncSession]
+) -> None:
+    lu = await at_the_quiz(standin, session_maker, 6012, "Lu")
+    await press_and_wait(lu, "B", "Question 2 of 5")
+    await lu.send("/lessons")
+    catalogue = await lu.next_message()
+    await press_and_wait(lu, button_texts(catalogue)[0], "Every kind (4 min)")
+    shown = catalogue["message_id"]
+    await lu.press("▶️ Every kind", message=shown)
+    await lu.wait_for(lambda m: m["message_id"] == shown and "Second step." in m["text"])
+    await lu.press("Start the quiz ▶", message=shown)
+    resumed = await lu.wait_for(lambda m: m["message_id"] == shown and "Question" in m["text"])
+    assert resumed["text"].startswith("Question 2 of 5\n\nPick A and C.")
 
 
 async def test_resume_after_a_bot_restart(
@@ -155,11 +225,7 @@ async def test_lesson_republished_midway_keeps_the_started_version(
 async def test_a_double_tap_on_an_answer_gets_a_polite_answer_and_a_way_on(
     standin: BotAPIStandIn, polling_bot: BotParts, session_maker: async_sessionmaker[AsyncSession]
 ) -> None:
-    await create_learner(session_maker, 6005)
-    ed = standin.add_user(6005, first_name="Ed", language_code="en")
-    await open_first_lesson(ed)
-    await press_and_wait(ed, "Next ▶", "Second step.")
-    await press_and_wait(ed, "Start the quiz ▶", "Question 1 of 5")
+    ed = await at_the_quiz(standin, session_maker, 6005, "Ed")
     await ed.press("B")
     query = await ed.press("B")  # the second tap lands before the bot has answered the first
     call = await standin.wait_for_call(
@@ -178,18 +244,11 @@ async def test_finishing_the_lesson_marks_it_done_in_the_catalogue(
     await open_first_lesson(fa)
     await press_and_wait(fa, "Next ▶", "Second step.")
     await press_and_wait(fa, "Start the quiz ▶", "Question 1 of 5")
-    await press_and_wait(fa, "B", "Right")
-    await press_and_wait(fa, "Next question ▶", "Question 2 of 5")
-    await fa.press("☐ A")
-    await fa.wait_for(lambda m: "☑ A" in button_texts(m))
-    await fa.press("☐ C")
-    await fa.wait_for(lambda m: "☑ C" in button_texts(m))
-    await press_and_wait(fa, "Submit", "Right")
-    await press_and_wait(fa, "Next question ▶", "Question 3 of 5")
-    await press_and_wait(fa, "True", "Right")
-    await press_and_wait(fa, "Next question ▶", "Question 4 of 5")
-    await press_and_wait(fa, "5 · Strongly agree", "Thank you.")
-    await press_and_wait(fa, "Next question ▶", "Question 5 of 5")
+    await press_and_wait(fa, "B", "Question 2 of 5")
+    await toggle(fa, "A", "C")
+    await press_and_wait(fa, "Submit", "Question 3 of 5")
+    await press_and_wait(fa, "True", "Question 4 of 5")
+    await press_and_wait(fa, "5 · Strongly agree", "Question 5 of 5")
     await press_and_wait(fa, "Skip", "100%")
 
     async def completed() -> LessonProgress | None:
@@ -240,4 +299,29 @@ async def test_a_poll_question_goes_as_a_native_quiz_poll_and_its_vote_counts(
     await hu.answer_poll(poll, [1])
     outcome = await hu.wait_for(lambda m: "Not quite" in m.get("text", ""))
     assert "Grand Chamber, 2007." in outcome["text"]
-    assert button_texts(outcome) == ["Next question ▶"]
+    assert "Question 2 of 2" in outcome["text"]
+    assert button_texts(outcome) == ["True", "False"]
+    # The message above the poll no longer asks for an answer that was given.
+    stub = catalogue["message_id"]
+    await hu.wait_for(lambda m: m["message_id"] == stub and m["text"] == "Question 1 of 2")
+
+
+async def test_a_screen_the_message_already_shows_is_not_edited_again(
+    standin: BotAPIStandIn, polling_bot: BotParts, session_maker: async_sessionmaker[AsyncSession]
+) -> None:
+    await create_learner(session_maker, 6013)
+    mo = standin.add_user(6013, first_name="Mo", language_code="en")
+    await mo.send("/lessons")
+    catalogue = await mo.next_message()
+    track = await press_and_wait(mo, button_texts(catalogue)[0], "Every kind (4 min)")
+    edits = len(standin.calls_of("editMessageText"))
+    # The track's button pressed again (a double tap): the message already shows the track.
+    data = catalogue["reply_markup"]["inline_keyboard"][0][0]["callback_data"]
+    query = await mo.press_forged(data, message=track["message_id"])
+    await standin.wait_for_call(
+        "answerCallbackQuery", lambda c: c.params["callback_query_id"] == query
+    )
+    await asyncio.sleep(0.2)
+    assert len(standin.calls_of("editMessageText")) == edits
+    # Bold titles and a keyboard compare as Telegram stores them, whatever the HTML spelling.
+    assert any(entity["type"] == "bold" for entity in mo.message(track["message_id"])["entities"])

@@ -96,7 +96,7 @@ async def test_mediator_sees_who_is_quiet_and_nudges_them_and_the_nudge_opens_a_
     result = await rosa.next_message()
     assert result["text"] == "A friendly nudge is on its way to 1 member."
     nudge = await ivo.next_message(timeout=10)
-    assert button_texts(nudge) == ["Continue"]
+    assert button_texts(nudge) == ["Continue: What segregation is"]
     async with session_maker() as session:
         sent = await session.scalar(select(Broadcast).where(Broadcast.kind == BroadcastKind.NUDGE))
         entry = await session.scalar(select(AuditLog).where(AuditLog.entity == "broadcast"))
@@ -115,7 +115,7 @@ async def test_mediator_sees_who_is_quiet_and_nudges_them_and_the_nudge_opens_a_
         "A friendly nudge is on its way to 0 members.\n"
         "1 member was nudged this week already and is left in peace."
     )
-    await ivo.press("Continue", message=nudge)
+    await ivo.press("Continue: What segregation is", message=nudge)
     await ivo.wait_for(lambda m: "step 1 of 2" in m["text"])
     assert standin.unanswered_callback_queries() == []
 

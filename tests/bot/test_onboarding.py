@@ -51,13 +51,16 @@ async def test_english_onboarding_stores_choices_and_suggests_a_first_lesson(
     await ana.wait_for(lambda m: m["text"].startswith("Your privacy"))
     assert "We never ask about or record ethnicity." in ana.messages[-1]["text"]
     await ana.press("I agree")
-    await ana.wait_for(lambda m: "In which municipality" in m["text"])
+    question = await ana.wait_for(lambda m: "In which municipality" in m["text"])
     await ana.send("Sliven")
     suggestion = await ana.next_message()
+    # Answered by typing: the question's Skip button is gone.
+    await ana.wait_for(lambda m: m["message_id"] == question["message_id"] and not button_texts(m))
     assert (
         suggestion["text"]
-        == "You are all set! A good first lesson for you: What segregation is (5 min). Send /lessons to start."
+        == "You are all set! A good first lesson for you: What segregation is (5 min)."
     )
+    assert button_texts(suggestion) == ["Continue: What segregation is"]
     learner = await eventually(lambda: find_user(session_maker, 5001))
     assert (learner.locale, learner.role, learner.municipality) == ("en", Role.TEACHER, "Sliven")
     assert learner.consent_version == PRIVACY_VERSION
@@ -153,9 +156,9 @@ async def test_bulgarian_onboarding_by_invite_link_is_bulgarian_throughout(
     await ivan.send("Котел")
     suggestion = await ivan.next_message()
     assert suggestion["text"] == (
-        "Всичко е готово! Подходящ първи урок за вас: Какво е сегрегация (5 мин.). "
-        "Изпратете /lessons, за да започнете."
+        "Всичко е готово! Подходящ първи урок за вас: Какво е сегрегация (5 мин.)."
     )
+    assert button_texts(suggestion) == ["Продължете: Какво е сегрегация"]
     # Every word the bot said, and every button it showed, was Bulgarian.
     latin_words = {
         word
@@ -195,6 +198,26 @@ async def test_start_again_welcomes_back_and_keeps_the_learner(
     assert first is not None
     assert again is not None
     assert (again.id, again.consented_at) == (first.id, first.consented_at)
+
+
+@pytest.mark.usefixtures("curriculum")
+async def test_start_again_offers_the_next_lesson_with_one_button(
+    standin: BotAPIStandIn, polling_bot: BotParts, session_maker: async_sessionmaker[AsyncSession]
+) -> None:
+    tom = standin.add_user(5010, first_name="Tom", language_code="en")
+    await onboard(tom)
+    await tom.press("Skip")
+    await tom.wait_for(lambda m: m["text"].startswith("You are all set!"))
+    await tom.send("/start")
+    welcome = await tom.wait_for(lambda m: m["text"].startswith("Welcome back, Tom!"))
+    assert welcome["text"] == (
+        "Welcome back, Tom! The button below takes you on where you left off; "
+        "/help shows what else I can do."
+    )
+    assert button_texts(welcome) == ["Continue: What segregation is"]
+    await tom.press("Continue: What segregation is", message=welcome)
+    await tom.wait_for(lambda m: "What segregation is · step 1 of 2" in m["text"])
+    assert standin.unanswered_callback_queries() == []
 
 
 async def test_mydata_sends_the_learners_data_as_json(

@@ -405,7 +405,15 @@ async def test_personal_reminder_names_the_next_lesson_and_is_recorded_as_activi
     expected = create_i18n().gettext("Your next lesson: <b>{title}</b>", locale="bg")
     text, entities = parse_html(expected.format(title="Какво е сегрегация"))
     assert (message["text"], message["entities"]) == (text, entities)
-    assert "reply_markup" not in message
+    continue_label = create_i18n().gettext("Continue: {title}", locale="bg")
+    assert message["reply_markup"]["inline_keyboard"] == [
+        [
+            {
+                "text": continue_label.format(title="Какво е сегрегация"),
+                "callback_data": RESUME_CALLBACK,
+            }
+        ]
+    ]
     async with session_maker() as session:
         activity = await session.scalar(
             select(Activity).where(Activity.user_id == learner.id, Activity.verb == Verb.REMINDED)
@@ -432,7 +440,7 @@ async def test_nudge_carries_a_continue_button_and_is_recorded_as_activity(
     (message,) = standin.users[1301].messages
     assert message["text"] == "Your next lesson: What segregation is"
     assert message["reply_markup"]["inline_keyboard"] == [
-        [{"text": "Continue", "callback_data": RESUME_CALLBACK}]
+        [{"text": "Continue: What segregation is", "callback_data": RESUME_CALLBACK}]
     ]
     async with session_maker() as session:
         verbs = list(

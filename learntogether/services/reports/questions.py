@@ -34,7 +34,8 @@ from learntogether.content.schema import LessonDocument, Question
 from learntogether.db.models import Answer, Lesson, LessonVersion, QuestionKind, QuizAttempt
 from learntogether.i18n import SOURCE_LOCALE, locale_chain
 from learntogether.services.actors import SYSTEM, Actor
-from learntogether.services.quizzes import LIKERT_POINTS, SCORED
+from learntogether.services.player import SCORED
+from learntogether.services.quizzes import LIKERT_POINTS
 from learntogether.services.reports.query import (
     Cell,
     ReportTable,
