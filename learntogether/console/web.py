@@ -16,7 +16,7 @@ from typing import Annotated, Any
 from urllib.parse import quote
 
 from aiogram.utils.i18n import I18n
-from babel.dates import format_datetime
+from babel.dates import format_date, format_time
 from babel.numbers import format_decimal
 from fastapi import Depends, Form, Request, Response
 from fastapi.exceptions import RequestValidationError
@@ -200,7 +200,9 @@ def render(
     def when(moment: datetime | None) -> str:
         if moment is None:
             return "–"
-        return format_datetime(moment, "medium", tzinfo=moment.tzinfo, locale=babel_locale(locale))
+        language = babel_locale(locale)
+        day = format_date(moment, "medium", locale=language)
+        return f"{day} {format_time(moment, 'short', tzinfo=moment.tzinfo, locale=language)} UTC"
 
     def number(value: float) -> str:
         return format_decimal(value, locale=babel_locale(locale))

@@ -211,8 +211,9 @@ async def browser_sign_in(
     *,
     name: str = "Ana",
     cohorts: list[str] | None = None,
+    button: str = "Sign in",
 ) -> None:
     url = await new_link(session_maker, role, name=name, cohorts=cohorts, base_url=base_url)
     await page.goto(url)
-    await page.get_by_role("button", name="Sign in").click()
+    await page.get_by_role("button", name=button).click()
     await page.wait_for_url(f"{base_url}/")

@@ -212,3 +212,12 @@ def test_the_command_line_prints_a_link_alone_on_the_last_line(sqlite_url: str) 
     )
     assert refused.exit_code == 1
     assert "error:" in refused.stderr
+
+
+async def test_a_sign_in_form_posted_from_another_site_is_refused(
+    client: AsyncClient, session_maker: async_sessionmaker[AsyncSession]
+) -> None:
+    path = (await new_link(session_maker)).removeprefix("http://testserver")
+    forged = await client.post(path, headers={"Sec-Fetch-Site": "cross-site"})
+    assert forged.status_code == 403
+    assert (await client.post(path, headers={"Sec-Fetch-Site": "same-origin"})).status_code == 303
