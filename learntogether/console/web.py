@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Annotated, Any
 from urllib.parse import quote
+from zoneinfo import ZoneInfo
 
 from aiogram.utils.i18n import I18n
 from babel.dates import format_date, format_time
@@ -178,6 +179,17 @@ def navigation(staff: SignedIn | None) -> frozenset[str]:
     return frozenset(pages)
 
 
+def translator(request: Request) -> Callable[[str], str]:
+    """gettext in the reader's language, for messages a route writes itself."""
+    i18n = get_console(request).i18n
+    locale = reader_locale(request)
+
+    def gettext(message: str) -> str:
+        return i18n.gettext(message, locale=locale)
+
+    return gettext
+
+
 def render(
     request: Request,
     template: str,
@@ -190,19 +202,19 @@ def render(
     locale = reader_locale(request)
     staff: SignedIn | None = getattr(request.state, "staff", None)
     i18n = console.i18n
-
-    def gettext(message: str) -> str:
-        return i18n.gettext(message, locale=locale)
+    gettext = translator(request)
 
     def ngettext(singular: str, plural: str, n: int) -> str:
         return i18n.gettext(singular, plural, n, locale=locale)
 
-    def when(moment: datetime | None) -> str:
+    def when(moment: datetime | None, zone: str = "UTC") -> str:
+        """A moment on ``zone``'s clock (UTC unless a cohort's zone is given), and the zone."""
         if moment is None:
             return "–"
         language = babel_locale(locale)
-        day = format_date(moment, "medium", locale=language)
-        return f"{day} {format_time(moment, 'short', tzinfo=moment.tzinfo, locale=language)} UTC"
+        local = moment.astimezone(ZoneInfo(zone))
+        day = format_date(local, "medium", locale=language)
+        return f"{day} {format_time(local, 'short', tzinfo=local.tzinfo, locale=language)} {zone}"
 
     def number(value: float) -> str:
         return format_decimal(value, locale=babel_locale(locale))

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
+import pytest
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from learntogether.db.models import TokenRole
@@ -66,3 +67,36 @@ async def test_an_admin_ends_a_session_from_the_sessions_page(
         assert viewer.url.startswith(f"{live_server}/signin")
     finally:
         await other.close()
+
+
+@pytest.mark.usefixtures("programme")
+async def test_a_mediator_sets_a_weekly_reminder_with_the_builder(
+    page: Any, live_server: str, session_maker: async_sessionmaker[AsyncSession]
+) -> None:
+    await browser_sign_in(
+        page, session_maker, live_server, TokenRole.MEDIATOR, name="Rosa", cohorts=["SLV1"]
+    )
+    await page.get_by_role("link", name="Cohorts").click()
+    await page.wait_for_url(f"{live_server}/cohorts")
+    await screenshot(page, "cohorts")
+    await page.get_by_role("link", name="Sliven teachers").click()
+    await page.wait_for_url(f"{live_server}/cohorts/SLV1")
+    assert await page.get_by_role("img", name="QR code of the invite link").is_visible()
+    # Sent without a day first: the problem shows beside the days, and nothing is lost.
+    await page.get_by_label("Time").fill("18:30")
+    await page.get_by_label("Text").fill("Нов урок тази седмица")
+    await page.get_by_role("button", name="Set the reminder").click()
+    await page.wait_for_load_state()
+    assert await page.get_by_text("Choose at least one day.").is_visible()
+    assert await page.get_by_label("Text").input_value() == "Нов урок тази седмица"
+    await screenshot(page, "cohort-reminder-error")
+    await page.get_by_label("Monday").check()
+    await page.get_by_label("Thursday").check()
+    await page.get_by_role("button", name="Set the reminder").click()
+    await page.wait_for_url(f"{live_server}/cohorts/SLV1?done=reminder#reminders")
+    assert await page.get_by_text("Monday, Thursday · 18:30").is_visible()
+    await screenshot(page, "cohort")
+    await page.get_by_role("link", name="Nudge the quiet members").click()
+    await screenshot(page, "cohort-nudge")
+    await page.goto("/cohorts/MAD1")
+    assert await page.get_by_role("heading", level=1).inner_text() == "Not available"
