@@ -2,13 +2,19 @@
 
 from __future__ import annotations
 
+import asyncio
+import re
 from typing import Any
 
 import pytest
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from learntogether.db.models import TokenRole
+from learntogether.delivery import DeliveryWorker
+from learntogether.i18n import create_i18n
 from tests.console.conftest import browser_sign_in, new_link, screenshot
+from tests.standin import BotAPIStandIn
+from tests.standin.fixtures import bot_for
 
 
 async def test_sign_in_by_link_then_sign_out(
@@ -100,3 +106,48 @@ async def test_a_mediator_sets_a_weekly_reminder_with_the_builder(
     await screenshot(page, "cohort-nudge")
     await page.goto("/cohorts/MAD1")
     assert await page.get_by_role("heading", level=1).inner_text() == "Not available"
+
+
+@pytest.mark.usefixtures("programme")
+async def test_a_broadcast_reaches_the_bot_api_and_each_recipient_shows_its_status(
+    page: Any,
+    live_server: str,
+    session_maker: async_sessionmaker[AsyncSession],
+    standin: BotAPIStandIn,
+) -> None:
+    standin.add_user(1001, first_name="Petya", language_code="bg")
+    bot = bot_for(standin)
+    worker = DeliveryWorker(
+        bot, session_maker, i18n=create_i18n(), send_rate=25, batch_size=5, idle_seconds=0.05
+    )
+    task = asyncio.create_task(worker.run())
+    try:
+        await browser_sign_in(page, session_maker, live_server, name="Ana")
+        await page.get_by_role("link", name="Broadcasts").click()
+        await page.get_by_role("link", name="New broadcast").click()
+        await page.get_by_label("Sliven teachers").check()
+        await page.get_by_label("Български").fill("Утре в 17:00: <b>среща</b> в училището")
+        await page.get_by_label("English").fill("Tomorrow at 17:00: <b>meeting</b> at the school")
+        await page.get_by_role("button", name="Preview").click()
+        await page.wait_for_load_state()
+        assert await page.locator(".bubble[lang=bg] b").inner_text() == "среща"
+        await screenshot(page, "broadcast-compose")
+        await page.get_by_role("button", name="Send", exact=True).click()
+        await page.wait_for_url(re.compile(r".*/broadcasts/\d+$"))
+        sent = await standin.wait_for_call("sendMessage", timeout=15)
+        # Petya reads English: the learner's own language comes first.
+        assert sent.params["text"] == "Tomorrow at 17:00: <b>meeting</b> at the school"
+        for _ in range(50):
+            await page.reload()
+            if await page.get_by_role("cell", name="sent", exact=True).count():
+                break
+            await asyncio.sleep(0.2)
+        row = page.get_by_role("row").filter(has_text="Petya")
+        assert "sent" in await row.inner_text()
+        await screenshot(page, "broadcast")
+        await page.get_by_role("link", name="Broadcasts").first.click()
+        await screenshot(page, "broadcasts")
+    finally:
+        worker.stop()
+        await asyncio.wait_for(task, timeout=15)
+        await bot.session.close()
