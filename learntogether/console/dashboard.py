@@ -1,4 +1,4 @@
-"""The dashboard: the programme's goals and how far each has come."""
+"""The dashboard: goals, learners joined and active, completions, by region, quiet cohorts."""
 
 from __future__ import annotations
 
@@ -6,13 +6,13 @@ from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse
 
 from learntogether.console.web import ConsoleRoute, DbDep, StaffDep, render
-from learntogether.services import goals
+from learntogether.db.base import utcnow
+from learntogether.services import dashboard
 
 router = APIRouter(route_class=ConsoleRoute)
-GOALS_SHOWN = 50
 
 
 @router.get("/")
-async def dashboard(request: Request, staff: StaffDep, session: DbDep) -> HTMLResponse:
-    found, total = await goals.list_goals(session, limit=GOALS_SHOWN, offset=0, actor=staff.actor)
-    return render(request, "dashboard.html", {"goals": found, "goals_total": total})
+async def dashboard_page(request: Request, staff: StaffDep, session: DbDep) -> HTMLResponse:
+    found = await dashboard.overview(session, actor=staff.actor, today=utcnow().date())
+    return render(request, "dashboard.html", {"overview": found})

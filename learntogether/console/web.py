@@ -11,7 +11,7 @@ from __future__ import annotations
 import logging
 from collections.abc import AsyncIterator, Callable, Coroutine, Mapping
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import date, datetime
 from typing import Annotated, Any
 from urllib.parse import quote
 from zoneinfo import ZoneInfo
@@ -216,6 +216,13 @@ def render(
         day = format_date(local, "medium", locale=language)
         return f"{day} {format_time(local, 'short', tzinfo=local.tzinfo, locale=language)} {zone}"
 
+    def day(value: date | str | None) -> str:
+        """A day (or an ISO date, as reports give periods) in the reader's language."""
+        if value is None:
+            return "–"
+        found = date.fromisoformat(value) if isinstance(value, str) else value
+        return format_date(found, "medium", locale=babel_locale(locale))
+
     def number(value: float) -> str:
         return format_decimal(value, locale=babel_locale(locale))
 
@@ -224,6 +231,7 @@ def render(
             "_": gettext,
             "_n": ngettext,
             "when": when,
+            "day": day,
             "number": number,
             "locale": locale,
             "languages": [(code, LANGUAGE_NAMES[code]) for code in CONSOLE_LOCALES],

@@ -4,15 +4,20 @@ from __future__ import annotations
 
 import asyncio
 import re
+from datetime import timedelta
 from typing import Any
 
 import pytest
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from learntogether.db.models import TokenRole
+from learntogether.db.base import utcnow
+from learntogether.db.models import GoalMeasure, TokenRole
 from learntogether.delivery import DeliveryWorker
 from learntogether.i18n import create_i18n
-from tests.console.conftest import browser_sign_in, new_link, screenshot
+from learntogether.services import goals
+from learntogether.services.actors import Actor
+from learntogether.services.goals import GoalFilters, GoalSpec
+from tests.console.conftest import Programme, browser_sign_in, new_link, screenshot
 from tests.standin import BotAPIStandIn
 from tests.standin.fixtures import bot_for
 
@@ -30,7 +35,6 @@ async def test_sign_in_by_link_then_sign_out(
     await page.wait_for_url(f"{live_server}/")
     assert await page.get_by_role("heading", level=1).inner_text() == "Dashboard"
     assert await page.get_by_text("Ana Petrova").count() == 1
-    await screenshot(page, "dashboard")
     await page.get_by_role("button", name="Sign out").click()
     await page.wait_for_url(f"{live_server}/signin")
     await page.goto("/")
@@ -151,3 +155,31 @@ async def test_a_broadcast_reaches_the_bot_api_and_each_recipient_shows_its_stat
         worker.stop()
         await asyncio.wait_for(task, timeout=15)
         await bot.session.close()
+
+
+async def test_the_dashboard_shows_goals_and_figures(
+    page: Any,
+    live_server: str,
+    session_maker: async_sessionmaker[AsyncSession],
+    programme: Programme,
+) -> None:
+    async with session_maker() as session:
+        for name, cohort, target in (
+            ("Sliven teachers trained", "SLV1", 3),
+            ("Madrid joins", "MAD1", 1),
+        ):
+            await goals.create_goal(
+                session,
+                spec=GoalSpec(
+                    name=name,
+                    measure=GoalMeasure.LEARNERS_JOINED,
+                    filters=GoalFilters(cohort=cohort),
+                    target=target,
+                    deadline=utcnow().date() + timedelta(days=90),
+                ),
+                actor=Actor.system("test"),
+            )
+        await session.commit()
+    await browser_sign_in(page, session_maker, live_server, name="Ana")
+    assert await page.get_by_role("progressbar").count() == 2
+    await screenshot(page, "dashboard")
