@@ -75,6 +75,17 @@ async def test_an_admin_ends_a_session_from_the_sessions_page(
         assert await page.get_by_role("status").inner_text() == "The session has ended."
         await viewer.reload()
         assert viewer.url.startswith(f"{live_server}/signin")
+        await page.get_by_role("link", name="API tokens").click()
+        await page.get_by_label("Name").fill("evaluation-export")
+        await page.get_by_label("Role").select_option("viewer")
+        await page.get_by_role("button", name="Create the token").click()
+        await page.wait_for_load_state()
+        assert (await page.get_by_role("textbox", name="Token").input_value()).startswith("lt_")
+        await screenshot(page, "access-tokens")
+        await page.get_by_role("link", name="Audit log").click()
+        await page.wait_for_url(f"{live_server}/access/audit")
+        assert await page.get_by_role("cell", name="staff:Ana").count() >= 2
+        await screenshot(page, "access-audit")
     finally:
         await other.close()
 
