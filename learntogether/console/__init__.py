@@ -8,7 +8,7 @@ from __future__ import annotations
 from fastapi import APIRouter, FastAPI
 
 from learntogether.config import Settings
-from learntogether.console import access, auth, broadcasts, cohorts, dashboard
+from learntogether.console import access, auth, broadcasts, cohorts, dashboard, reports
 from learntogether.console.web import Console
 
 
@@ -17,6 +17,6 @@ def install(app: FastAPI, settings: Settings) -> None:
     app.state.console = Console.create(settings)
     # Each module's router uses ConsoleRoute: FastAPI keeps an included route's own class.
     pages = APIRouter(include_in_schema=False)
-    for module in (auth, dashboard, cohorts, broadcasts, access):
+    for module in (auth, dashboard, cohorts, broadcasts, reports, access):
         pages.include_router(module.router)
     app.include_router(pages)

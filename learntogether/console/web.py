@@ -171,7 +171,7 @@ def navigation(staff: SignedIn | None) -> frozenset[str]:
     if staff is None:
         return frozenset()
     role = staff.actor.role
-    pages = {"dashboard"}
+    pages = {"dashboard", "reports"}
     if role in (TokenRole.ADMIN, TokenRole.MEDIATOR):
         pages |= {"cohorts", "broadcasts"}
     if role is TokenRole.ADMIN:

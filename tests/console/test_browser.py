@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import re
 from datetime import timedelta
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -194,3 +195,22 @@ async def test_the_dashboard_shows_goals_and_figures(
     await browser_sign_in(page, session_maker, live_server, name="Ana")
     assert await page.get_by_role("progressbar").count() == 2
     await screenshot(page, "dashboard")
+
+
+@pytest.mark.usefixtures("programme")
+async def test_a_viewer_groups_the_participation_report_and_downloads_it(
+    page: Any, live_server: str, session_maker: async_sessionmaker[AsyncSession]
+) -> None:
+    await browser_sign_in(page, session_maker, live_server, TokenRole.VIEWER, name="Eva")
+    await page.get_by_role("link", name="Reports").click()
+    await page.get_by_label("Group by").select_option("cohort")
+    await page.get_by_role("button", name="Show").click()
+    await page.wait_for_url(re.compile(r".*group_by=cohort.*"))
+    assert await page.get_by_role("cell", name="MAD1").count() == 1
+    await screenshot(page, "reports-participation")
+    async with page.expect_download() as download_info:
+        await page.get_by_role("link", name="Download as CSV").click()
+    download = await download_info.value
+    content = await asyncio.to_thread(Path(await download.path()).read_text, encoding="utf-8")
+    assert content.splitlines()[0].startswith("cohort,joined,active")
+    assert "SLV1" in content
