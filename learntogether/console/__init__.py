@@ -8,7 +8,15 @@ from __future__ import annotations
 from fastapi import APIRouter, FastAPI
 
 from learntogether.config import Settings
-from learntogether.console import access, auth, broadcasts, cohorts, dashboard, reports
+from learntogether.console import (
+    access,
+    auth,
+    broadcasts,
+    cohorts,
+    dashboard,
+    learners,
+    reports,
+)
 from learntogether.console.web import Console
 
 
@@ -17,6 +25,6 @@ def install(app: FastAPI, settings: Settings) -> None:
     app.state.console = Console.create(settings)
     # Each module's router uses ConsoleRoute: FastAPI keeps an included route's own class.
     pages = APIRouter(include_in_schema=False)
-    for module in (auth, dashboard, cohorts, broadcasts, reports, access):
+    for module in (auth, dashboard, cohorts, broadcasts, reports, learners, access):
         pages.include_router(module.router)
     app.include_router(pages)

@@ -173,7 +173,7 @@ def navigation(staff: SignedIn | None) -> frozenset[str]:
     role = staff.actor.role
     pages = {"dashboard", "reports"}
     if role in (TokenRole.ADMIN, TokenRole.MEDIATOR):
-        pages |= {"cohorts", "broadcasts"}
+        pages |= {"cohorts", "broadcasts", "learners"}
     if role is TokenRole.ADMIN:
         pages.add("access")
     return frozenset(pages)

@@ -214,3 +214,20 @@ async def test_a_viewer_groups_the_participation_report_and_downloads_it(
     content = await asyncio.to_thread(Path(await download.path()).read_text, encoding="utf-8")
     assert content.splitlines()[0].startswith("cohort,joined,active")
     assert "SLV1" in content
+
+
+@pytest.mark.usefixtures("programme")
+async def test_a_mediator_searches_their_learners(
+    page: Any, live_server: str, session_maker: async_sessionmaker[AsyncSession]
+) -> None:
+    await browser_sign_in(
+        page, session_maker, live_server, TokenRole.MEDIATOR, name="Rosa", cohorts=["SLV1"]
+    )
+    await page.get_by_role("link", name="Learners").click()
+    await page.get_by_label("Name, username or municipality").fill("pet")
+    await page.get_by_role("button", name="Search").click()
+    await page.wait_for_url(re.compile(r".*/learners\?q=pet.*"))
+    await screenshot(page, "learners")
+    await page.get_by_role("link", name="Petya").click()
+    assert await page.get_by_role("heading", level=1).inner_text() == "Petya"
+    await screenshot(page, "learner")
