@@ -13,7 +13,7 @@ from typing import Annotated
 from urllib.parse import urlencode
 from zoneinfo import ZoneInfo
 
-from fastapi import APIRouter, Query, Request, Response
+from fastapi import APIRouter, Depends, Query, Request, Response
 from fastapi.responses import HTMLResponse
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -98,8 +98,19 @@ async def participation_table(
     return table, {}
 
 
-def _choice(group_by: str, period: str, start: str, end: str, tz: str, cohort: str) -> Choice:
+def _choice(
+    group_by: Text = "",
+    period: Text = "",
+    start: Annotated[str, Query(alias="from", max_length=32)] = "",
+    end: Annotated[str, Query(alias="to", max_length=32)] = "",
+    tz: Text = "UTC",
+    cohort: Text = "",
+) -> Choice:
+    """The page's and the CSV's parameters, the API's names (``from``, ``to``, ``tz``)."""
     return Choice(group_by, period, start, end, tz or "UTC", cohort.strip())
+
+
+ChoiceDep = Annotated[Choice, Depends(_choice)]
 
 
 def _page(
@@ -133,34 +144,16 @@ async def reports_home() -> Response:
 
 @router.get("/participation")
 async def participation_page(
-    request: Request,
-    staff: StaffDep,
-    session: DbDep,
-    group_by: Text = "",
-    period: Text = "",
-    start: Annotated[str, Query(alias="from", max_length=32)] = "",
-    end: Annotated[str, Query(alias="to", max_length=32)] = "",
-    tz: Text = "UTC",
-    cohort: Text = "",
+    request: Request, staff: StaffDep, session: DbDep, choice: ChoiceDep
 ) -> HTMLResponse:
-    choice = _choice(group_by, period, start, end, tz, cohort)
     table, errors = await participation_table(session, staff.actor, choice, translator(request))
     return _page(request, choice, table, errors)
 
 
 @router.get("/participation.csv")
 async def participation_csv(
-    request: Request,
-    staff: StaffDep,
-    session: DbDep,
-    group_by: Text = "",
-    period: Text = "",
-    start: Annotated[str, Query(alias="from", max_length=32)] = "",
-    end: Annotated[str, Query(alias="to", max_length=32)] = "",
-    tz: Text = "UTC",
-    cohort: Text = "",
+    request: Request, staff: StaffDep, session: DbDep, choice: ChoiceDep
 ) -> Response:
-    choice = _choice(group_by, period, start, end, tz, cohort)
     table, errors = await participation_table(session, staff.actor, choice, translator(request))
     if table is None:
         return _page(request, choice, table, errors)

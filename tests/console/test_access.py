@@ -8,6 +8,8 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from learntogether.db.models import ApiToken, TokenRole
+from learntogether.services.actors import Actor
+from learntogether.services.audit import record_change
 from tests.console.conftest import sign_in
 
 pytestmark = pytest.mark.usefixtures("programme")
@@ -84,3 +86,24 @@ async def test_only_admins_open_access_pages(
     assert answer.status_code == 403
     async with session_maker() as session:
         assert await session.scalar(select(ApiToken)) is None
+
+
+async def test_the_audit_log_pages_keep_their_filters(
+    client: AsyncClient, session_maker: async_sessionmaker[AsyncSession]
+) -> None:
+    async with session_maker() as session:
+        for number in range(55):
+            await record_change(
+                session,
+                actor=Actor.system("cli"),
+                action="create",
+                entity="cohort",
+                entity_id=f"C{number}",
+            )
+        await session.commit()
+    await sign_in(client, session_maker)
+    first = await client.get("/access/audit", params={"entity": "cohort", "who": "cli"})
+    assert "55 changes" in first.text
+    assert 'href="/access/audit?entity=cohort&amp;who=cli&amp;offset=50"' in first.text
+    second = await client.get("/access/audit?entity=cohort&who=cli&offset=50")
+    assert second.text.count("<td>cli</td>") == 5
