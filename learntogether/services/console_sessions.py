@@ -14,8 +14,9 @@ import hmac
 import secrets
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import Any
 
-from sqlalchemy import func, select
+from sqlalchemy import CursorResult, func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import selectinload
 
@@ -229,11 +230,20 @@ async def redeem_link(
     now = utcnow()
     row = await _unused_link(session, link_secret, now)
     secret = secrets.token_urlsafe(32)
-    row.session_hash = _hash(secret)
-    row.signed_in_at = now
-    row.last_seen_at = now
-    row.user_agent = (user_agent or "")[:_AGENT_LENGTH] or None
-    await session.flush()
+    # Only the first of two clicks arriving together opens a session: the row changes once.
+    opened: CursorResult[Any] = await session.execute(  # type: ignore[assignment]
+        update(ConsoleSession)
+        .where(ConsoleSession.id == row.id, ConsoleSession.session_hash.is_(None))
+        .values(
+            session_hash=_hash(secret),
+            signed_in_at=now,
+            last_seen_at=now,
+            user_agent=(user_agent or "")[:_AGENT_LENGTH] or None,
+        ),
+        execution_options={"synchronize_session": False},
+    )
+    if opened.rowcount != 1:
+        raise InvalidToken("This sign-in link is unknown, used or expired.")
     return secret
 
 
