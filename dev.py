@@ -62,6 +62,12 @@ def main(argv: list[str]) -> int:
         return 0
     if command == "run":
         setup(dev=False)
+        print(
+            "web console: http://127.0.0.1:8000/ (or LT_PUBLIC_URL); once it runs, get a sign-in "
+            f"link in another terminal with\n  {BIN / 'learntogether'} console link --role admin "
+            "--name YOUR-NAME",
+            flush=True,
+        )
         return subprocess.call([str(BIN / "learntogether"), "run", *rest], cwd=ROOT)
     if command == "test":
         setup(dev=True)

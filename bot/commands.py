@@ -35,6 +35,7 @@ def mediator_commands() -> list[tuple[str, str]]:
         ("cohort", _("Your groups: who is behind, workshop check-in")),
         ("broadcast", _("Send a message to a group")),
         ("nudge", _("Nudge the members who have gone quiet")),
+        ("console", _("A sign-in link to the web console")),
     ]
 
 

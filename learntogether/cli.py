@@ -25,8 +25,8 @@ from learntogether.db.engine import (
 from learntogether.db.models import TokenRole
 from learntogether.logs import configure_logging
 from learntogether.runtime import Part, StartupError
+from learntogether.services import console_sessions, tokens
 from learntogether.services import curriculum as curriculum_service
-from learntogether.services import tokens
 from learntogether.services.actors import Actor
 from learntogether.services.errors import DomainError
 
@@ -39,6 +39,8 @@ lessons_app = typer.Typer(help="The curriculum: lesson files.", no_args_is_help=
 app.add_typer(db_app, name="db")
 app.add_typer(token_app, name="token")
 app.add_typer(lessons_app, name="lessons")
+console_app = typer.Typer(help="The web console for programme staff.", no_args_is_help=True)
+app.add_typer(console_app, name="console")
 
 CLI_ACTOR = Actor.system("cli")
 P = ParamSpec("P")
@@ -340,6 +342,38 @@ def lessons_export(
     )
     written = write_curriculum(folder, track_documents, lesson_documents)
     typer.echo(f"wrote {len(written)} files to {folder}")
+
+
+@console_app.command("link")
+@one_line_errors
+def console_link(
+    role: Annotated[TokenRole, typer.Option(help="What the staff member may do.")],
+    name: Annotated[str, typer.Option(help="Who signs in, as the audit log will name them.")],
+    cohort: Annotated[
+        list[str] | None, typer.Option(help="Cohort code a mediator reaches (repeatable).")
+    ] = None,
+) -> None:
+    """Print a one-time sign-in link to the console (valid 15 minutes), alone on the last line."""
+    settings = _settings()
+    link = _with_session(
+        settings,
+        lambda session: console_sessions.create_link(
+            session,
+            base_url=console_sessions.base_url(
+                settings.public_url, settings.api_host, settings.api_port
+            ),
+            name=name,
+            role=role,
+            cohort_codes=cohort or [],
+            actor=CLI_ACTOR,
+        ),
+    )
+    typer.echo(
+        f"sign-in link for {role.value} '{name.strip()}', valid until "
+        f"{link.expires_at:%H:%M} UTC, once:",
+        err=True,
+    )
+    typer.echo(link.url)
 
 
 def main() -> None:

@@ -24,6 +24,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 from bot.app import create_bot, create_dispatcher
 from bot.webhook import WebhookFeeder, create_webhook_router
+from learntogether import console
 from learntogether.api.app import create_app
 from learntogether.config import BotMode, ConfigError, Settings, get_settings
 from learntogether.content.files import load_curriculum
@@ -165,13 +166,16 @@ def build_app(
         shutdown.append(stop_webhook)
     if engine is not None:
         shutdown.append(engine.dispose)
-    return create_app(
+    app = create_app(
         settings,
         session_maker=session_maker,
         extra_routers=tuple(routers),
         on_startup=tuple(startup),
         on_shutdown=tuple(shutdown),
     )
+    # The web console for staff, under / beside the API (the API never imports it).
+    console.install(app, settings)
+    return app
 
 
 def create_app_from_environment() -> FastAPI:

@@ -133,6 +133,8 @@ def _code_messages() -> set[str]:
     for folder in ("bot", "learntogether"):
         for _file, _line, message, _comments, _context in extract_from_dir(
             ROOT / folder,
+            # The console's templates call the same gettext as the code (babel.cfg).
+            method_map=[("**.py", "python"), ("**/templates/**.html", "jinja2")],
             keywords={"_": None, "__": None, "gettext": None, "_n": (1, 2), "ngettext": (1, 2)},
         ):
             messages.add(message if isinstance(message, str) else message[0])

@@ -52,7 +52,7 @@ class Mediating(StatesGroup):
     broadcast_text = State()
 
 
-def _not_a_mediator() -> str:
+def not_a_mediator() -> str:
     return _(
         "This is for mediators. If you keep a group going, ask the programme team to add you as "
         "its mediator."
@@ -75,7 +75,7 @@ async def _pick_cohort(
     """The only cohort, or None after asking which one (or explaining who may use this)."""
     found = await cohorts.mediated_cohorts(session, actor)
     if not found:
-        await message.answer(_not_a_mediator())
+        await message.answer(not_a_mediator())
         return None
     if len(found) == 1:
         return found[0].code

@@ -18,7 +18,7 @@ from learntogether.db.models import TokenRole
 from learntogether.deeplinks import resolve_bot_username
 from learntogether.services import tokens
 from learntogether.services.actors import Actor
-from learntogether.services.errors import FieldProblem, InvalidInput, InvalidToken, NotAllowed
+from learntogether.services.errors import FieldProblem, InvalidInput, InvalidToken
 
 _bearer = HTTPBearer(
     auto_error=False, description="An API token from `learntogether token create`."
@@ -83,12 +83,9 @@ async def get_actor(
 
 def require_role(*roles: TokenRole) -> Callable[..., Coroutine[Any, Any, Actor]]:
     """A dependency that lets through admins and the roles named, and refuses the rest with 403."""
-    allowed = {TokenRole.ADMIN, *roles}
 
     async def dependency(actor: Annotated[Actor, Depends(get_actor)]) -> Actor:
-        if actor.role not in allowed:
-            names = ", ".join(sorted(role.value for role in allowed))
-            raise NotAllowed(f"This needs a token with role {names}; yours is {actor.role.value}.")
+        actor.check_role(*roles)
         return actor
 
     return dependency

@@ -68,6 +68,13 @@ class Actor:
         so answers never tell which other cohorts' codes or objects exist."""
         return NotFound(missing) if self.cohort_ids is None else NotAllowed(not_yours)
 
+    def check_role(self, *roles: TokenRole) -> None:
+        """Admins and the roles named may go on; anyone else is refused (NotAllowed)."""
+        allowed = {TokenRole.ADMIN, *roles}
+        if self.role not in allowed:
+            names = ", ".join(sorted(role.value for role in allowed))
+            raise NotAllowed(f"This needs a token with role {names}; yours is {self.role.value}.")
+
     def check_manages(self) -> None:
         """Cohort work (members, workshops, messages) is for admins and mediators only."""
         if self.role is TokenRole.VIEWER:

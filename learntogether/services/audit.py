@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+from datetime import datetime
 from typing import Any
 
+from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from learntogether.db.models import AuditLog
@@ -34,3 +37,57 @@ async def record_change(
             after=after,
         )
     )
+
+
+@dataclass(frozen=True)
+class AuditEntry:
+    id: int
+    occurred_at: datetime
+    actor: str
+    action: str
+    entity: str
+    entity_id: str
+    before: dict[str, Any] | None
+    after: dict[str, Any] | None
+
+
+async def list_entries(
+    session: AsyncSession,
+    *,
+    actor: Actor,
+    limit: int,
+    offset: int = 0,
+    entity: str | None = None,
+    who: str | None = None,
+) -> tuple[list[AuditEntry], int]:
+    """The audit log, newest first, for admins: optionally one kind of entity (``cohort``,
+    ``broadcast``, …) and one actor as the log names them (``staff:Ana``, ``token:ops``)."""
+    actor.check_role()
+    query = select(AuditLog)
+    if entity:
+        query = query.where(AuditLog.entity == entity)
+    if who:
+        query = query.where(AuditLog.actor == who)
+    total = await session.scalar(select(func.count()).select_from(query.subquery())) or 0
+    rows = await session.scalars(
+        query.order_by(AuditLog.occurred_at.desc(), AuditLog.id.desc()).limit(limit).offset(offset)
+    )
+    return [
+        AuditEntry(
+            id=row.id,
+            occurred_at=row.occurred_at,
+            actor=row.actor,
+            action=row.action,
+            entity=row.entity,
+            entity_id=row.entity_id,
+            before=row.before,
+            after=row.after,
+        )
+        for row in rows
+    ], total
+
+
+async def entity_kinds(session: AsyncSession, *, actor: Actor) -> list[str]:
+    """The kinds of entity the log has entries for, to filter by."""
+    actor.check_role()
+    return sorted(await session.scalars(select(AuditLog.entity).distinct()))

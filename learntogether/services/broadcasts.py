@@ -28,6 +28,7 @@ from learntogether.db.models import (
     Cohort,
     Delivery,
     DeliveryStatus,
+    User,
     broadcast_cohorts,
 )
 from learntogether.i18n import SOURCE_LOCALE, SUPPORTED_LOCALES
@@ -173,6 +174,53 @@ async def list_broadcasts(
         )
     )
     return await _infos(session, broadcasts), total
+
+
+@dataclass(frozen=True)
+class RecipientStatus:
+    """Where one recipient's message is: sent, waiting and until when, failed and why."""
+
+    user_id: int
+    name: str | None
+    status: DeliveryStatus
+    attempts: int
+    last_error: str | None
+    """Telegram's reason for a failure, or what the last try met."""
+    waiting_until: datetime | None
+    """A waiting message's next try: after the learner's quiet hours, a pause or a retry."""
+    sent_at: datetime | None
+
+
+async def recipient_statuses(
+    session: AsyncSession, *, broadcast_id: int, actor: Actor, limit: int, offset: int = 0
+) -> tuple[list[RecipientStatus], int]:
+    """A page of a broadcast's recipients in the order they were queued, with how many there are."""
+    broadcast = await _find(session, broadcast_id, actor)
+    query = select(Delivery, User.first_name).join(User, User.id == Delivery.user_id)
+    query = query.where(Delivery.broadcast_id == broadcast.id)
+    total = await session.scalar(
+        select(func.count()).select_from(Delivery).where(Delivery.broadcast_id == broadcast.id)
+    )
+    now = utcnow()
+    rows = await session.execute(query.order_by(Delivery.id).limit(limit).offset(offset))
+    return [
+        RecipientStatus(
+            user_id=delivery.user_id,
+            name=name,
+            status=delivery.status,
+            attempts=delivery.attempts,
+            last_error=delivery.last_error,
+            waiting_until=(
+                delivery.next_attempt_at
+                if delivery.status is DeliveryStatus.PENDING
+                and delivery.next_attempt_at is not None
+                and delivery.next_attempt_at > now
+                else None
+            ),
+            sent_at=delivery.sent_at,
+        )
+        for delivery, name in rows
+    ], total or 0
 
 
 # Writing -----------------------------------------------------------------------------------

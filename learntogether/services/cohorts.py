@@ -299,3 +299,34 @@ async def mediated_cohorts(session: AsyncSession, mediator: Actor) -> list[Cohor
         return []
     items, _total = await list_cohorts(session, actor=mediator, limit=100, offset=0)
     return items
+
+
+async def quiet_counts(session: AsyncSession, *, actor: Actor, codes: list[str]) -> dict[str, int]:
+    """How many active members of each cohort named have gone quiet (as ``members`` with
+    ``behind_only`` counts them), in one query for each ``nudge_after_days`` in use."""
+    actor.check_manages()
+    now = utcnow()
+    rows = await session.execute(
+        select(Cohort.id, Cohort.code, Cohort.nudge_after_days).where(Cohort.code.in_(codes))
+    )
+    codes_by_id: dict[int, str] = {}
+    ids_by_days: dict[int, list[int]] = {}
+    for cohort_id, code, days in rows:
+        if actor.allows(cohort_id):
+            codes_by_id[cohort_id] = code
+            ids_by_days.setdefault(days, []).append(cohort_id)
+    counts = dict.fromkeys(codes_by_id.values(), 0)
+    for days, ids in ids_by_days.items():
+        quiet = await session.execute(
+            select(Membership.cohort_id, func.count())
+            .join(User, User.id == Membership.user_id)
+            .where(
+                Membership.cohort_id.in_(ids),
+                User.status == UserStatus.ACTIVE,
+                quiet_since(days, now),
+            )
+            .group_by(Membership.cohort_id)
+        )
+        for cohort_id, count in quiet:
+            counts[codes_by_id[cohort_id]] = count
+    return counts

@@ -11,7 +11,8 @@ in autumn comes once.
 from __future__ import annotations
 
 import re
-from datetime import UTC, datetime, timedelta
+from collections.abc import Collection
+from datetime import UTC, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
 from cronsim import CronSim, CronSimError
@@ -156,3 +157,29 @@ def _refused(message: str) -> InvalidInput:
     return InvalidInput(
         "The reminder's schedule cannot be used.", [FieldProblem("$.cron", message)]
     )
+
+
+# A weekly schedule as the console's builder makes it: days of the week and one time of day.
+WEEKDAYS = (1, 2, 3, 4, 5, 6, 0)
+"""Cron's weekday numbers, Monday first (0 is Sunday)."""
+_WEEKLY = re.compile(r"(\d{1,2}) (\d{1,2}) \* \* ([0-7](?:,[0-7])*)")
+
+
+def weekly_cron(days: Collection[int], at: time) -> str:
+    """``"30 18 * * 1,3"`` for Monday and Wednesday at 18:30 (cron's weekday numbers)."""
+    chosen = sorted({0 if day == 7 else day for day in days}, key=WEEKDAYS.index)
+    if not chosen or any(day not in WEEKDAYS for day in chosen):
+        raise ValueError("name one or more days of the week, 0 (Sunday) to 6")
+    return f"{at.minute} {at.hour} * * {','.join(map(str, chosen))}"
+
+
+def weekly_schedule(cron: str) -> tuple[list[int], time] | None:
+    """The days (Monday first) and time of a weekly cron as ``weekly_cron`` writes it, else None."""
+    match = _WEEKLY.fullmatch(cron.strip())
+    if match is None:
+        return None
+    minute, hour = int(match[1]), int(match[2])
+    if minute > 59 or hour > 23:
+        return None
+    days = {0 if int(day) == 7 else int(day) for day in match[3].split(",")}
+    return sorted(days, key=WEEKDAYS.index), time(hour, minute)

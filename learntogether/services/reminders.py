@@ -102,6 +102,11 @@ def _info(reminder: Reminder, cohort_code: str, now: datetime) -> ReminderInfo:
     )
 
 
+def cohort_timezone(country: str | None) -> str:
+    """The zone a cohort's reminders run in unless one is named: its country's."""
+    return COUNTRY_TIMEZONES.get(country or "", "UTC")
+
+
 async def create_reminder(
     session: AsyncSession,
     *,
@@ -112,7 +117,7 @@ async def create_reminder(
 ) -> ReminderInfo:
     cohort = await find_in_scope(session, cohort_code, actor)
     texts = broadcasts.clean_text(data.text, default_locale=cohort.locale or default_locale)
-    zone = data.timezone or COUNTRY_TIMEZONES.get(cohort.country or "", "UTC")
+    zone = data.timezone or cohort_timezone(cohort.country)
     # Admins reach every cohort and may schedule as often as they like; mediators hourly at most.
     check_cron(data.cron, zone, at_most_hourly=not actor.is_admin)
     reminder = Reminder(
@@ -349,6 +354,15 @@ async def send_nudges(
         await broadcasts.create_for_learners(
             session, kind=BroadcastKind.NUDGE, user_ids=due, actor=actor
         )
+    return NudgeResult(nudged=len(due), recently_nudged=recent)
+
+
+async def nudge_preview(
+    session: AsyncSession, *, cohort_code: str, actor: Actor, now: datetime | None = None
+) -> NudgeResult:
+    """What ``nudge_cohort`` would do now, without sending: for a confirmation."""
+    cohort = await find_in_scope(session, cohort_code, actor)
+    due, recent = await quiet_members(session, now=now or utcnow(), cohort_ids=[cohort.id])
     return NudgeResult(nudged=len(due), recently_nudged=recent)
 
 

@@ -16,6 +16,7 @@ from learntogether.db.models.broadcasts import (
 )
 from learntogether.db.models.certificates import Certificate
 from learntogether.db.models.cohorts import Cohort, Membership, cohort_mediators, cohort_tracks
+from learntogether.db.models.console import ConsoleSession, console_session_cohorts
 from learntogether.db.models.content import (
     Lesson,
     LessonStatus,
@@ -48,6 +49,7 @@ __all__ = [
     "BroadcastStatus",
     "Certificate",
     "Cohort",
+    "ConsoleSession",
     "Delivery",
     "DeliveryStatus",
     "Event",
@@ -74,4 +76,5 @@ __all__ = [
     "broadcast_cohorts",
     "cohort_mediators",
     "cohort_tracks",
+    "console_session_cohorts",
 ]

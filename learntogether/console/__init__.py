@@ -1,0 +1,30 @@
+"""The web console for programme staff: HTML pages over the same services as the API.
+
+``install(app, settings)`` adds the pages under ``/`` to the app that serves ``/api/v1``.
+"""
+
+from __future__ import annotations
+
+from fastapi import APIRouter, FastAPI
+
+from learntogether.config import Settings
+from learntogether.console import (
+    access,
+    auth,
+    broadcasts,
+    cohorts,
+    dashboard,
+    learners,
+    reports,
+)
+from learntogether.console.web import Console
+
+
+def install(app: FastAPI, settings: Settings) -> None:
+    """Serve the console from ``app``; its routes stay out of the API's OpenAPI document."""
+    app.state.console = Console.create(settings)
+    # Each module's router uses ConsoleRoute: FastAPI keeps an included route's own class.
+    pages = APIRouter(include_in_schema=False)
+    for module in (auth, dashboard, cohorts, broadcasts, reports, learners, access):
+        pages.include_router(module.router)
+    app.include_router(pages)

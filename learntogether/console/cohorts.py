@@ -1,0 +1,206 @@
+"""Cohorts: the list, a cohort's page (members, invite link and QR code, reminders), the nudge.
+
+The reminder builder takes days of the week and a time on the cohort's clock, and writes the
+cron expression the reminder service validates, as ``POST /api/v1/cohorts/{code}/reminders``.
+"""
+
+from __future__ import annotations
+
+from datetime import time
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Form, Path, Query, Request, Response
+from fastapi.responses import HTMLResponse
+
+from learntogether.console.web import (
+    BotUsernameDep,
+    ConsoleDep,
+    ConsoleRoute,
+    DbDep,
+    FormStaffDep,
+    StaffDep,
+    form_errors,
+    redirect,
+    render,
+    translator,
+)
+from learntogether.deeplinks import deep_link, qr_png
+from learntogether.services import cohorts, reminders
+from learntogether.services.actors import Actor
+from learntogether.services.cron import WEEKDAYS, weekly_cron, weekly_schedule
+from learntogether.services.errors import InvalidInput
+from learntogether.services.inputs import MAX_ROW_ID
+from learntogether.services.reminders import ReminderInput
+
+router = APIRouter(prefix="/cohorts", route_class=ConsoleRoute)
+PAGE = 50
+Code = Annotated[str, Path(max_length=64)]
+ReminderId = Annotated[int, Path(ge=1, le=MAX_ROW_ID)]
+Offset = Annotated[int, Query(ge=0, le=2**31)]
+# Form fields named after the service's JSON paths ($.cron is what the day and time make).
+REMINDER_FIELDS = {"cron": "days", "text": "text", "timezone": "days"}
+
+
+@router.get("")
+async def cohort_list(
+    request: Request, staff: StaffDep, session: DbDep, offset: Offset = 0
+) -> HTMLResponse:
+    found, total = await cohorts.list_cohorts(session, actor=staff.actor, limit=PAGE, offset=offset)
+    quiet = await cohorts.quiet_counts(
+        session, actor=staff.actor, codes=[cohort.code for cohort in found]
+    )
+    return render(
+        request,
+        "cohorts/list.html",
+        {"cohorts": found, "quiet": quiet, "total": total, "offset": offset, "limit": PAGE},
+    )
+
+
+async def _cohort_page(
+    request: Request,
+    session: DbDep,
+    actor: Actor,
+    code: str,
+    username: str | None,
+    *,
+    offset: int = 0,
+    form: dict[str, Any] | None = None,
+    errors: dict[str, list[str]] | None = None,
+) -> HTMLResponse:
+    info = await cohorts.get_cohort(session, code=code, actor=actor)
+    members, total = await cohorts.members(
+        session, code=code, actor=actor, limit=PAGE, offset=offset
+    )
+    found, _count = await reminders.list_reminders(
+        session, cohort_code=code, actor=actor, limit=100
+    )
+    return render(
+        request,
+        "cohorts/page.html",
+        {
+            "cohort": info,
+            "invite_link": deep_link(username, info.invite_payload) if username else None,
+            "members": members,
+            "total": total,
+            "offset": offset,
+            "limit": PAGE,
+            "reminders": [(item, weekly_schedule(item.cron)) for item in found],
+            "zone": reminders.cohort_timezone(info.country),
+            "weekdays": WEEKDAYS,
+            "form": form or {"days": [], "time": "18:00", "text": ""},
+            "errors": errors or {},
+            "done": request.query_params.get("done", ""),
+            "nudged": _count_param(request, "nudged"),
+            "recent": _count_param(request, "recent"),
+        },
+        status=422 if errors else 200,
+    )
+
+
+def _count_param(request: Request, name: str) -> int:
+    value = request.query_params.get(name, "")
+    return int(value) if value.isdigit() and len(value) < 10 else 0
+
+
+@router.get("/{code}")
+async def cohort_page(
+    request: Request,
+    code: Code,
+    staff: StaffDep,
+    session: DbDep,
+    username: BotUsernameDep,
+    offset: Offset = 0,
+) -> HTMLResponse:
+    return await _cohort_page(request, session, staff.actor, code, username, offset=offset)
+
+
+@router.get("/{code}/invite.png")
+async def invite_qr(
+    code: Code, staff: StaffDep, session: DbDep, username: BotUsernameDep
+) -> Response:
+    info = await cohorts.get_cohort(session, code=code, actor=staff.actor)
+    if username is None:
+        return Response(status_code=404)
+    png = qr_png(deep_link(username, info.invite_payload))
+    return Response(png, media_type="image/png", headers={"Cache-Control": "no-store"})
+
+
+def _time_of(text: str) -> time | None:
+    try:
+        return time.fromisoformat(text) if len(text) == 5 else None
+    except ValueError:
+        return None
+
+
+@router.post("/{code}/reminders")
+async def add_reminder(
+    request: Request,
+    code: Code,
+    staff: FormStaffDep,
+    session: DbDep,
+    username: BotUsernameDep,
+    console: ConsoleDep,
+    days: Annotated[list[int], Form(max_length=7)] = [],  # noqa: B006 (FastAPI copies it)
+    at: Annotated[str, Form(alias="time", max_length=8)] = "",
+    text: Annotated[str, Form(max_length=10_000)] = "",
+) -> Response:
+    _ = translator(request)
+    form = {"days": days, "time": at, "text": text}
+    errors: dict[str, list[str]] = {}
+    moment = _time_of(at)
+    if not days or any(day not in range(8) for day in days):
+        errors["days"] = [_("Choose at least one day.")]
+    if moment is None:
+        errors["time"] = [_("Give a time such as 18:00.")]
+    if not text.strip():
+        errors["text"] = [_("Write the reminder's text.")]
+    if errors or moment is None:
+        return await _cohort_page(
+            request, session, staff.actor, code, username, form=form, errors=errors
+        )
+    try:
+        await reminders.create_reminder(
+            session,
+            cohort_code=code,
+            data=ReminderInput(cron=weekly_cron(days, moment), text=text),
+            actor=staff.actor,
+            default_locale=console.settings.default_locale,
+        )
+    except InvalidInput as error:
+        await session.rollback()
+        return await _cohort_page(
+            request,
+            session,
+            staff.actor,
+            code,
+            username,
+            form=form,
+            errors=form_errors(error, REMINDER_FIELDS),
+        )
+    return redirect(f"/cohorts/{code}?done=reminder#reminders")
+
+
+@router.post("/{code}/reminders/{reminder_id}/delete")
+async def delete_reminder(
+    code: Code, reminder_id: ReminderId, staff: FormStaffDep, session: DbDep
+) -> Response:
+    await cohorts.get_cohort(session, code=code, actor=staff.actor)
+    await reminders.delete_reminder(session, reminder_id=reminder_id, actor=staff.actor)
+    return redirect(f"/cohorts/{code}?done=reminder-stopped#reminders")
+
+
+@router.get("/{code}/nudge")
+async def confirm_nudge(
+    request: Request, code: Code, staff: StaffDep, session: DbDep
+) -> HTMLResponse:
+    info = await cohorts.get_cohort(session, code=code, actor=staff.actor)
+    preview = await reminders.nudge_preview(session, cohort_code=code, actor=staff.actor)
+    return render(request, "cohorts/nudge.html", {"cohort": info, "preview": preview})
+
+
+@router.post("/{code}/nudge")
+async def nudge(code: Code, staff: FormStaffDep, session: DbDep) -> Response:
+    result = await reminders.nudge_cohort(session, cohort_code=code, actor=staff.actor)
+    return redirect(
+        f"/cohorts/{code}?done=nudged&nudged={result.nudged}&recent={result.recently_nudged}"
+    )

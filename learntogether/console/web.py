@@ -1,0 +1,317 @@
+"""What every console page shares: templates, language, the signed-in staff member, CSRF, errors.
+
+Pages are rendered on the server with Jinja2 (autoescaped); every string goes through the bot's
+gettext catalogs. A route builds nothing itself: it takes the ``SignedIn`` staff member (whose
+``actor`` carries the role and cohort scope), calls a service and renders. A domain error becomes
+a page in the reader's language, never a traceback; a missing or ended session, the sign-in page.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import AsyncIterator, Callable, Coroutine, Mapping
+from dataclasses import dataclass
+from datetime import date, datetime
+from typing import Annotated, Any
+from urllib.parse import quote
+from zoneinfo import ZoneInfo
+
+from aiogram.utils.i18n import I18n
+from babel.dates import format_date, format_time
+from babel.numbers import format_decimal
+from fastapi import Depends, Form, Request, Response
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import HTMLResponse, RedirectResponse
+from fastapi.routing import APIRoute
+from jinja2 import Environment, PackageLoader, StrictUndefined
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from learntogether.config import Settings
+from learntogether.db.models import TokenRole
+from learntogether.deeplinks import resolve_bot_username
+from learntogether.i18n import LANGUAGE_NAMES, babel_locale, create_i18n, negotiate_locale
+from learntogether.services import console_sessions
+from learntogether.services.console_sessions import SignedIn
+from learntogether.services.errors import (
+    Conflict,
+    DomainError,
+    InvalidInput,
+    InvalidToken,
+    NotAllowed,
+    NotFound,
+)
+
+log = logging.getLogger(__name__)
+
+SESSION_COOKIE = "lt_console"
+LANGUAGE_COOKIE = "lt_lang"
+# The staff's languages, each in its own name.
+CONSOLE_LOCALES = ("en", "bg", "es", "fr", "nl", "ro")
+# Pages run no inline script or style; nothing may frame them, and forms post only here.
+CONTENT_SECURITY_POLICY = (
+    "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
+    "form-action 'self'; frame-ancestors 'none'; base-uri 'none'"
+)
+
+
+class SignInRequired(Exception):
+    """No live session: the page sends the reader to sign in."""
+
+
+@dataclass(frozen=True)
+class Console:
+    """The console's templates and catalogs, built once per app."""
+
+    settings: Settings
+    templates: Environment
+    i18n: I18n
+
+    @classmethod
+    def create(cls, settings: Settings) -> Console:
+        templates = Environment(
+            loader=PackageLoader("learntogether.console", "templates"),
+            autoescape=True,
+            undefined=StrictUndefined,
+            trim_blocks=True,
+            lstrip_blocks=True,
+        )
+        return cls(
+            settings=settings, templates=templates, i18n=create_i18n(settings.default_locale)
+        )
+
+
+def get_console(request: Request) -> Console:
+    console: Console = request.app.state.console
+    return console
+
+
+ConsoleDep = Annotated[Console, Depends(get_console)]
+
+
+async def get_db(request: Request) -> AsyncIterator[AsyncSession]:
+    """One unit of work per page: committed before the answer is sent, rolled back on error."""
+    session_maker: async_sessionmaker[AsyncSession] = request.app.state.session_maker
+    async with session_maker() as session:
+        try:
+            yield session
+            await session.commit()
+        except BaseException:
+            await session.rollback()
+            raise
+
+
+DbDep = Annotated[AsyncSession, Depends(get_db, scope="function")]
+
+
+def reader_locale(request: Request) -> str:
+    """The reader's choice (a cookie), else the browser's Accept-Language, else the default."""
+    chosen = request.cookies.get(LANGUAGE_COOKIE)
+    if chosen in CONSOLE_LOCALES:
+        return chosen
+    ranked: list[tuple[float, int, str]] = []
+    for index, part in enumerate(request.headers.get("accept-language", "").split(",")[:20]):
+        tag, _, params = part.strip().partition(";")
+        weight = 1.0
+        if params.strip().startswith("q="):
+            try:
+                weight = float(params.strip()[2:])
+            except ValueError:
+                weight = 0.0
+        if tag and weight > 0:
+            ranked.append((-weight, index, tag))
+    for _weight, _index, tag in sorted(ranked):
+        code = negotiate_locale(tag)
+        if code in CONSOLE_LOCALES:
+            return code
+    settings: Settings = request.app.state.settings
+    return settings.default_locale if settings.default_locale in CONSOLE_LOCALES else "en"
+
+
+LocaleDep = Annotated[str, Depends(reader_locale)]
+
+
+async def current_staff(request: Request, session: DbDep) -> SignedIn:
+    secret = request.cookies.get(SESSION_COOKIE)
+    if not secret:
+        raise SignInRequired
+    try:
+        staff = await console_sessions.authenticate(session, session_secret=secret)
+    except InvalidToken:
+        raise SignInRequired from None
+    request.state.staff = staff
+    return staff
+
+
+StaffDep = Annotated[SignedIn, Depends(current_staff)]
+
+
+async def checked_staff(staff: StaffDep, csrf: Annotated[str | None, Form()] = None) -> SignedIn:
+    """The staff member behind a form, which must carry their session's CSRF token."""
+    console_sessions.check_csrf(staff, csrf)
+    return staff
+
+
+FormStaffDep = Annotated[SignedIn, Depends(checked_staff)]
+
+
+async def bot_username(request: Request) -> str | None:
+    """The bot's username for invite links, asked once per app and remembered."""
+    username: str | None = getattr(request.app.state, "bot_username", None)
+    if username is None:
+        username = await resolve_bot_username(request.app.state.settings)
+        request.app.state.bot_username = username
+    return username
+
+
+BotUsernameDep = Annotated[str | None, Depends(bot_username)]
+
+
+def navigation(staff: SignedIn | None) -> frozenset[str]:
+    """The page groups the staff member's role may open (the layout names them)."""
+    if staff is None:
+        return frozenset()
+    role = staff.actor.role
+    pages = {"dashboard", "reports"}
+    if role in (TokenRole.ADMIN, TokenRole.MEDIATOR):
+        pages |= {"cohorts", "broadcasts", "learners"}
+    if role is TokenRole.ADMIN:
+        pages.add("access")
+    return frozenset(pages)
+
+
+def translator(request: Request) -> Callable[[str], str]:
+    """gettext in the reader's language, for messages a route writes itself."""
+    i18n = get_console(request).i18n
+    locale = reader_locale(request)
+
+    def gettext(message: str) -> str:
+        return i18n.gettext(message, locale=locale)
+
+    return gettext
+
+
+def render(
+    request: Request,
+    template: str,
+    context: Mapping[str, Any] | None = None,
+    *,
+    status: int = 200,
+) -> HTMLResponse:
+    """A page in the reader's language, with the layout's navigation and the CSRF token."""
+    console = get_console(request)
+    locale = reader_locale(request)
+    staff: SignedIn | None = getattr(request.state, "staff", None)
+    i18n = console.i18n
+    gettext = translator(request)
+
+    def ngettext(singular: str, plural: str, n: int) -> str:
+        return i18n.gettext(singular, plural, n, locale=locale)
+
+    def when(moment: datetime | None, zone: str = "UTC") -> str:
+        """A moment on ``zone``'s clock (UTC unless a cohort's zone is given), and the zone."""
+        if moment is None:
+            return "–"
+        language = babel_locale(locale)
+        local = moment.astimezone(ZoneInfo(zone))
+        day = format_date(local, "medium", locale=language)
+        return f"{day} {format_time(local, 'short', tzinfo=local.tzinfo, locale=language)} {zone}"
+
+    def day(value: date | str | None) -> str:
+        """A day (or an ISO date, as reports give periods) in the reader's language."""
+        if value is None:
+            return "–"
+        found = date.fromisoformat(value) if isinstance(value, str) else value
+        return format_date(found, "medium", locale=babel_locale(locale))
+
+    def number(value: float) -> str:
+        return format_decimal(value, locale=babel_locale(locale))
+
+    html = console.templates.get_template(template).render(
+        {
+            "_": gettext,
+            "_n": ngettext,
+            "when": when,
+            "day": day,
+            "number": number,
+            "locale": locale,
+            "languages": [(code, LANGUAGE_NAMES[code]) for code in CONSOLE_LOCALES],
+            "staff": staff,
+            "csrf": staff.csrf_token if staff is not None else "",
+            "nav": navigation(staff),
+            "path": request.url.path,
+            "here": request.url.path + (f"?{request.url.query}" if request.url.query else ""),
+            **(context or {}),
+        }
+    )
+    return HTMLResponse(html, status_code=status, headers=page_headers())
+
+
+def page_headers() -> dict[str, str]:
+    # Pages show learners' names and, once, new secrets: never kept by a browser or a proxy.
+    return {
+        "Content-Security-Policy": CONTENT_SECURITY_POLICY,
+        "Cache-Control": "no-store",
+        "X-Frame-Options": "DENY",
+    }
+
+
+def redirect(path: str) -> RedirectResponse:
+    """POST/redirect/GET: after a change, the page that shows it."""
+    return RedirectResponse(path, status_code=303, headers=page_headers())
+
+
+_ERROR_STATUS: dict[type[DomainError], int] = {
+    NotFound: 404,
+    NotAllowed: 403,
+    Conflict: 409,
+    InvalidInput: 422,
+    InvalidToken: 403,
+}
+
+
+def error_page(request: Request, error: DomainError | RequestValidationError) -> HTMLResponse:
+    """The page for an error a route did not handle itself."""
+    if isinstance(error, RequestValidationError):
+        status = 404 if request.method == "GET" else 422
+    else:
+        status = next(
+            (code for kind, code in _ERROR_STATUS.items() if isinstance(error, kind)), 400
+        )
+    return render(request, "error.html", {"status": status}, status=status)
+
+
+class ConsoleRoute(APIRoute):
+    """A console route: domain errors become pages, a missing session the sign-in page."""
+
+    def get_route_handler(self) -> Callable[[Request], Coroutine[Any, Any, Response]]:
+        handler = super().get_route_handler()
+
+        async def handle(request: Request) -> Response:
+            try:
+                return await handler(request)
+            except SignInRequired:
+                target = request.url.path if request.method == "GET" else "/"
+                return redirect(f"/signin?next={quote(target)}")
+            except (DomainError, RequestValidationError) as error:
+                return error_page(request, error)
+
+        return handle
+
+
+def form_errors(error: InvalidInput, fields: Mapping[str, str]) -> dict[str, list[str]]:
+    """A service's field problems by form field: ``fields`` maps JSON paths' first part
+    (``$.text`` → ``text``) to the form's names; anything else is the form's own (``""``)."""
+    found: dict[str, list[str]] = {}
+    for problem in error.problems:
+        head = problem.path.removeprefix("$.").split(".", 1)[0].split("[", 1)[0]
+        found.setdefault(fields.get(head, ""), []).append(problem.message)
+    if not error.problems:
+        found[""] = [error.detail]
+    return found
+
+
+def safe_next(target: str | None) -> str:
+    """A path on this site to go back to (never another site's address)."""
+    if target and target.startswith("/") and not target.startswith("//") and "\\" not in target:
+        return target
+    return "/"

@@ -1,0 +1,93 @@
+"""The console's dashboard: the programme at a glance, from the participation roll-ups.
+
+Every figure comes from ``reports.participation`` (the per-learner quarter-hour counts, not the
+activity record) and ``goals``, read with the reader's reach: a mediator sees their cohorts.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date, timedelta
+
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from learntogether.db.models import TokenRole
+from learntogether.services import cohorts, goals, reports
+from learntogether.services.actors import Actor
+from learntogether.services.cohorts import CohortInfo
+from learntogether.services.goals import GoalInfo
+from learntogether.services.reports import Figure, GroupBy, Period
+from learntogether.services.reports.query import Cell
+
+WEEKS_CHARTED = 12
+QUIET_COHORTS_SHOWN = 5
+GOALS_SHOWN = 50
+# Enough for every cohort of a programme; the quiet ones are counted in one query a setting.
+COHORTS_SCANNED = 500
+_TOTALS = (
+    Figure.JOINED,
+    Figure.ACTIVE,
+    Figure.LESSONS_COMPLETED,
+    Figure.TRACKS_COMPLETED,
+    Figure.CERTIFICATES,
+)
+
+
+@dataclass(frozen=True)
+class Overview:
+    goals: list[GoalInfo]
+    all_time: dict[str, int]
+    last_7_days: dict[str, int]
+    last_30_days: dict[str, int]
+    weeks: list[dict[str, Cell]]
+    """One row a week, oldest first: ``period`` (its Monday), ``joined``, ``active``."""
+    regions: list[dict[str, Cell]]
+    quiet_cohorts: list[tuple[CohortInfo, int]]
+    """The cohorts with the most members gone quiet, most first (none for viewers)."""
+
+
+async def _totals(
+    session: AsyncSession, actor: Actor, start: date | None, end: date
+) -> dict[str, int]:
+    table = await reports.participation(session, start=start, end=end, actor=actor, figures=_TOTALS)
+    row = table.rows[0] if table.rows else {}
+    return {figure.value: int(row.get(figure.value) or 0) for figure in _TOTALS}
+
+
+async def overview(session: AsyncSession, *, actor: Actor, today: date) -> Overview:
+    """What the dashboard shows ``actor`` on ``today`` (UTC days)."""
+    found_goals, _total = await goals.list_goals(session, limit=GOALS_SHOWN, offset=0, actor=actor)
+    weeks = await reports.participation(
+        session,
+        period=Period.WEEK,
+        start=today - timedelta(weeks=WEEKS_CHARTED - 1, days=today.weekday()),
+        end=today,
+        actor=actor,
+        figures=(Figure.JOINED, Figure.ACTIVE),
+    )
+    regions = await reports.participation(
+        session, group_by=GroupBy.REGION, end=today, actor=actor, figures=_TOTALS
+    )
+    quiet: list[tuple[CohortInfo, int]] = []
+    if actor.role is not TokenRole.VIEWER:
+        found, _count = await cohorts.list_cohorts(
+            session, actor=actor, limit=COHORTS_SCANNED, offset=0
+        )
+        counts = await cohorts.quiet_counts(
+            session, actor=actor, codes=[cohort.code for cohort in found]
+        )
+        ranked = sorted(found, key=lambda cohort: (-counts.get(cohort.code, 0), cohort.name))
+        quiet = [
+            (cohort, counts[cohort.code])
+            for cohort in ranked[:QUIET_COHORTS_SHOWN]
+            if counts.get(cohort.code)
+        ]
+    return Overview(
+        goals=found_goals,
+        all_time=await _totals(session, actor, None, today),
+        last_7_days=await _totals(session, actor, today - timedelta(days=6), today),
+        last_30_days=await _totals(session, actor, today - timedelta(days=29), today),
+        weeks=weeks.rows,
+        regions=regions.rows,
+        quiet_cohorts=quiet,
+    )

@@ -1,0 +1,69 @@
+"""The participation report page: grouping, period, days, its CSV, and the reader's reach."""
+
+from __future__ import annotations
+
+import pytest
+from httpx import AsyncClient
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from learntogether.db.models import TokenRole
+from tests.console.conftest import sign_in
+
+pytestmark = pytest.mark.usefixtures("programme")
+
+
+@pytest.mark.parametrize("role", [TokenRole.ADMIN, TokenRole.VIEWER])
+async def test_readers_group_participation_and_download_the_same_rows(
+    client: AsyncClient, session_maker: async_sessionmaker[AsyncSession], role: TokenRole
+) -> None:
+    await sign_in(client, session_maker, role)
+    page = await client.get("/reports/participation", params={"group_by": "cohort"})
+    assert page.status_code == 200
+    assert "<td>MAD1</td>" in page.text and "<td>SLV1</td>" in page.text
+    assert 'href="/reports/participation.csv?group_by=cohort&amp;tz=UTC"' in page.text
+    csv = await client.get("/reports/participation.csv", params={"group_by": "cohort"})
+    assert csv.headers["content-type"] == "text/csv; charset=utf-8"
+    assert "attachment" in csv.headers["content-disposition"]
+    lines = csv.text.splitlines()
+    assert lines[0].startswith("cohort,joined,active")
+    assert [line.split(",")[0] for line in lines[1:]] == ["MAD1", "SLV1"]
+
+
+async def test_a_mediator_reads_their_cohorts_rows_only(
+    client: AsyncClient, session_maker: async_sessionmaker[AsyncSession]
+) -> None:
+    await sign_in(client, session_maker, TokenRole.MEDIATOR, cohorts=["SLV1"])
+    page = await client.get("/reports/participation", params={"group_by": "cohort"})
+    assert "<td>SLV1</td>" in page.text and "MAD1" not in page.text
+    other = await client.get("/reports/participation", params={"cohort": "MAD1"})
+    assert other.status_code in (403, 422) or '<td class="number">0</td>' in other.text
+    csv = await client.get("/reports/participation.csv", params={"group_by": "region"})
+    assert "Madrid" not in csv.text
+
+
+async def test_bad_parameters_are_shown_beside_their_fields(
+    client: AsyncClient, session_maker: async_sessionmaker[AsyncSession]
+) -> None:
+    await sign_in(client, session_maker)
+    page = await client.get(
+        "/reports/participation", params={"from": "yesterday", "group_by": "shoe size"}
+    )
+    assert page.status_code == 422
+    assert 'id="start-errors"' in page.text and 'id="group_by-errors"' in page.text
+    backwards = await client.get(
+        "/reports/participation", params={"from": "2026-05-02", "to": "2026-05-01"}
+    )
+    assert backwards.status_code == 422
+    assert 'id="end-errors"' in backwards.text
+    unknown = await client.get("/reports/participation", params={"cohort": "NOPE"})
+    assert unknown.status_code == 422
+    assert 'id="cohort-errors"' in unknown.text
+
+
+async def test_weeks_are_listed_with_their_first_day(
+    client: AsyncClient, session_maker: async_sessionmaker[AsyncSession]
+) -> None:
+    await sign_in(client, session_maker)
+    page = await client.get("/reports/participation", params={"period": "week"})
+    assert page.status_code == 200
+    assert "<meter" in page.text

@@ -1,0 +1,223 @@
+"""Signing in to the console with a one-time link, sessions, sign-out, CSRF, headers, language."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+import pytest
+from httpx import AsyncClient
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+from typer.testing import CliRunner
+
+from learntogether.cli import app as cli
+from learntogether.db.models import AuditLog, ConsoleSession, TokenRole
+from learntogether.services import console_sessions
+from tests.console.conftest import new_link, sign_in
+
+
+async def test_a_page_without_a_session_sends_the_reader_to_sign_in(client: AsyncClient) -> None:
+    answer = await client.get("/access/sessions")
+    assert answer.status_code == 303
+    assert answer.headers["location"] == "/signin?next=/access/sessions"
+    page = await client.get("/signin")
+    assert "/console" in page.text
+    assert "learntogether console link --role admin --name NAME" in page.text
+
+
+async def test_opening_a_link_only_asks_and_the_button_signs_in_once(
+    client: AsyncClient, session_maker: async_sessionmaker[AsyncSession]
+) -> None:
+    path = (await new_link(session_maker, name="Ana <b>")).removeprefix("http://testserver")
+    # Link previews fetch the link: that must not use it up.
+    for _ in range(2):
+        confirm = await client.get(path)
+        assert confirm.status_code == 200
+    assert "Ana &lt;b&gt;" in confirm.text
+    signed_in = await client.post(path)
+    assert signed_in.status_code == 303
+    assert signed_in.headers["location"] == "/"
+    cookie = signed_in.headers["set-cookie"]
+    assert "lt_console=" in cookie
+    assert "HttpOnly" in cookie
+    assert "SameSite=lax" in cookie
+    assert "Secure" not in cookie  # plain http here
+    assert (await client.get("/")).status_code == 200
+    again = await client.post(path)
+    assert again.status_code == 410
+    assert "used already or has expired" in again.text
+
+
+async def test_over_https_the_cookie_is_secure(
+    console_app: object, session_maker: async_sessionmaker[AsyncSession]
+) -> None:
+    from httpx import ASGITransport
+
+    url = await new_link(session_maker, base_url="https://lt.example.org")
+    async with AsyncClient(
+        transport=ASGITransport(app=console_app),  # type: ignore[arg-type]
+        base_url="https://lt.example.org",
+    ) as https:
+        answer = await https.post(url.removeprefix("https://lt.example.org"))
+    assert "Secure" in answer.headers["set-cookie"]
+
+
+async def test_an_expired_link_signs_nobody_in(
+    client: AsyncClient, session_maker: async_sessionmaker[AsyncSession]
+) -> None:
+    path = (await new_link(session_maker)).removeprefix("http://testserver")
+    async with session_maker() as session:
+        row = await session.scalar(select(ConsoleSession))
+        assert row is not None
+        row.link_expires_at -= console_sessions.LINK_LIFETIME
+        await session.commit()
+    assert (await client.get(path)).status_code == 410
+    assert (await client.post(path)).status_code == 410
+    assert (await client.get("/")).status_code == 303
+
+
+async def test_only_hashes_of_the_secrets_are_stored(
+    client: AsyncClient, session_maker: async_sessionmaker[AsyncSession]
+) -> None:
+    url = await new_link(session_maker)
+    link_secret = url.rsplit("/", 1)[1]
+    answer = await client.post(url.removeprefix("http://testserver"))
+    session_secret = answer.cookies["lt_console"]
+    async with session_maker() as session:
+        row = await session.scalar(select(ConsoleSession))
+    assert row is not None
+    stored = {row.link_hash, row.session_hash}
+    assert link_secret not in stored
+    assert session_secret not in stored
+
+
+async def test_a_session_ends_after_a_while_without_a_request(
+    client: AsyncClient, session_maker: async_sessionmaker[AsyncSession]
+) -> None:
+    await sign_in(client, session_maker)
+    async with session_maker() as session:
+        row = await session.scalar(select(ConsoleSession))
+        assert row is not None and row.last_seen_at is not None
+        row.last_seen_at -= console_sessions.IDLE_TIMEOUT + timedelta(seconds=1)
+        await session.commit()
+    assert (await client.get("/")).status_code == 303
+
+
+async def test_sign_out_ends_the_session_and_needs_the_form_token(
+    client: AsyncClient, session_maker: async_sessionmaker[AsyncSession]
+) -> None:
+    csrf = await sign_in(client, session_maker)
+    forged = await client.post("/signout", data={"csrf": "not-it"})
+    assert forged.status_code == 403
+    missing = await client.post("/signout")
+    assert missing.status_code == 403
+    assert (await client.get("/")).status_code == 200
+    out = await client.post("/signout", data={"csrf": csrf})
+    assert out.status_code == 303
+    assert out.headers["location"] == "/signin"
+    async with session_maker() as session:
+        row = await session.scalar(select(ConsoleSession))
+    assert row is not None and row.ended_at is not None
+
+
+async def test_an_admin_lists_sessions_and_ends_another_one(
+    client: AsyncClient,
+    other_client: AsyncClient,
+    session_maker: async_sessionmaker[AsyncSession],
+) -> None:
+    csrf = await sign_in(client, session_maker, name="Ana")
+    await sign_in(other_client, session_maker, TokenRole.VIEWER, name="Eva")
+    listing = await client.get("/access/sessions")
+    assert listing.status_code == 200
+    assert "Eva" in listing.text and "Ana" in listing.text
+    async with session_maker() as session:
+        eva = await session.scalar(select(ConsoleSession).where(ConsoleSession.name == "Eva"))
+    assert eva is not None
+    ended = await client.post(f"/access/sessions/{eva.id}/end", data={"csrf": csrf})
+    assert ended.status_code == 303
+    assert (await other_client.get("/")).status_code == 303
+    async with session_maker() as session:
+        entry = await session.scalar(select(AuditLog).where(AuditLog.action == "end"))
+    assert entry is not None
+    assert (entry.actor, entry.entity, entry.entity_id) == (
+        "staff:Ana",
+        "console_session",
+        str(eva.id),
+    )
+
+
+@pytest.mark.parametrize("role", [TokenRole.MEDIATOR, TokenRole.VIEWER])
+async def test_only_admins_see_or_end_sessions(
+    client: AsyncClient,
+    session_maker: async_sessionmaker[AsyncSession],
+    role: TokenRole,
+    programme: object,
+) -> None:
+    csrf = await sign_in(
+        client, session_maker, role, cohorts=["SLV1"] if role is TokenRole.MEDIATOR else None
+    )
+    assert (await client.get("/access/sessions")).status_code == 403
+    assert (await client.post("/access/sessions/1/end", data={"csrf": csrf})).status_code == 403
+    home = await client.get("/")
+    assert 'href="/access"' not in home.text
+
+
+async def test_pages_carry_security_headers(
+    client: AsyncClient, session_maker: async_sessionmaker[AsyncSession]
+) -> None:
+    await sign_in(client, session_maker)
+    answer = await client.get("/")
+    policy = answer.headers["content-security-policy"]
+    assert "frame-ancestors 'none'" in policy
+    assert "script-src 'self'" in policy and "unsafe-inline" not in policy
+    assert answer.headers["cache-control"] == "no-store"
+    assert answer.headers["x-content-type-options"] == "nosniff"
+    assert answer.headers["referrer-policy"] == "no-referrer"
+    css = await client.get("/static/console.css")
+    assert css.status_code == 200 and css.headers["content-type"].startswith("text/css")
+    assert (await client.get("/static/..%2Fweb.py")).status_code == 404
+
+
+async def test_console_routes_stay_out_of_the_api_document(client: AsyncClient) -> None:
+    document = (await client.get("/openapi.json")).json()
+    assert not any(
+        path.startswith(("/signin", "/cohorts", "/access")) for path in document["paths"]
+    )
+
+
+async def test_language_follows_the_browser_then_the_choice(
+    client: AsyncClient, session_maker: async_sessionmaker[AsyncSession]
+) -> None:
+    await sign_in(client, session_maker)
+    bulgarian = await client.get("/", headers={"Accept-Language": "de-DE, bg;q=0.8, en;q=0.5"})
+    assert '<html lang="bg">' in bulgarian.text
+    chosen = await client.get("/language", params={"lang": "es", "next": "/access/sessions"})
+    assert chosen.status_code == 303
+    assert chosen.headers["location"] == "/access/sessions"
+    spanish = await client.get("/", headers={"Accept-Language": "bg"})
+    assert '<html lang="es">' in spanish.text
+    elsewhere = await client.get("/language", params={"lang": "fr", "next": "//evil.example"})
+    assert elsewhere.headers["location"] == "/"
+
+
+def test_the_command_line_prints_a_link_alone_on_the_last_line(sqlite_url: str) -> None:
+    runner = CliRunner()
+    env = {"LT_DATABASE_URL": sqlite_url, "LT_PUBLIC_URL": "https://lt.example.org"}
+    assert runner.invoke(cli, ["db", "upgrade"], env=env).exit_code == 0
+    result = runner.invoke(cli, ["console", "link", "--role", "admin", "--name", "Ana"], env=env)
+    assert result.exit_code == 0, result.output
+    assert result.stdout.strip().splitlines()[-1].startswith("https://lt.example.org/signin/")
+    refused = runner.invoke(
+        cli, ["console", "link", "--role", "mediator", "--name", "Mo", "--cohort", "NOPE"], env=env
+    )
+    assert refused.exit_code == 1
+    assert "error:" in refused.stderr
+
+
+async def test_a_sign_in_form_posted_from_another_site_is_refused(
+    client: AsyncClient, session_maker: async_sessionmaker[AsyncSession]
+) -> None:
+    path = (await new_link(session_maker)).removeprefix("http://testserver")
+    forged = await client.post(path, headers={"Sec-Fetch-Site": "cross-site"})
+    assert forged.status_code == 403
+    assert (await client.post(path, headers={"Sec-Fetch-Site": "same-origin"})).status_code == 303
