@@ -55,6 +55,11 @@ async def theirs(
         ("DELETE", "/api/v1/reminders/{reminder}", f"/api/v1/reminders/{MISSING}"),
         ("GET", "/api/v1/broadcasts/{broadcast}", f"/api/v1/broadcasts/{MISSING}"),
         ("GET", "/api/v1/users?cohort=MAD1", "/api/v1/users?cohort=NOPE1"),
+        (
+            "GET",
+            "/api/v1/reports/participation?cohort=MAD1",
+            "/api/v1/reports/participation?cohort=NOPE1",
+        ),
     ],
 )
 async def test_another_cohorts_object_and_a_missing_one_answer_a_mediator_alike(

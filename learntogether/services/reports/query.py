@@ -220,9 +220,15 @@ async def find_track_id(session: AsyncSession, slug: str) -> int:
     return track_id
 
 
-async def find_cohort_id(session: AsyncSession, code: str) -> int:
-    """The id of the cohort; InvalidInput (``cohort``) for an unknown code."""
+async def find_cohort_id(session: AsyncSession, code: str, actor: Actor = SYSTEM) -> int:
+    """The id of the cohort; InvalidInput (``cohort``) for an unknown code, and for an actor
+    limited to some cohorts the same refusal for an unknown code as for another's cohort."""
     cohort_id = await session.scalar(select(Cohort.id).where(Cohort.code == code))
+    if actor.cohort_ids is not None and cohort_id not in actor.cohort_ids:
+        raise actor.out_of_reach(
+            missing=f"no cohort with code '{code}'",
+            not_yours=f"Cohort '{code}' is not one of your cohorts.",
+        )
     if cohort_id is None:
         raise wrong("cohort", f"no cohort with code '{code}'")
     return cohort_id
@@ -242,7 +248,7 @@ async def resolve(
         region=filters.region,
         municipality=filters.municipality,
         role=filters.role,
-        cohort_id=await find_cohort_id(session, filters.cohort) if filters.cohort else None,
+        cohort_id=await find_cohort_id(session, filters.cohort, actor) if filters.cohort else None,
         track_id=await find_track_id(session, filters.track) if filters.track else None,
         window=window or Window(),
         actor=actor,
