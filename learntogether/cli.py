@@ -84,6 +84,11 @@ def _with_session(settings: Settings, work: Callable[[AsyncSession], Awaitable[T
         engine = create_engine(settings.database_url)
         try:
             await check_database(engine)
+            if await migrate.current_revision(engine) is None:
+                raise StartupError(
+                    "the database has no tables yet: run `learntogether db upgrade` first"
+                    " (`learntogether run` does it when it starts)"
+                )
             async with create_session_maker(engine)() as session:
                 result = await work(session)
                 await session.commit()

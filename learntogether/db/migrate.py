@@ -83,7 +83,14 @@ async def current_revision(engine: AsyncEngine) -> str | None:
 
 
 def _revision_of(connection: Connection) -> str | None:
-    return MigrationContext.configure(connection).get_current_revision()
+    # Only reading the revision: alembic's lines about its dialect say nothing to an operator.
+    quiet = logging.getLogger("alembic.runtime.migration")
+    level = quiet.level
+    quiet.setLevel(logging.WARNING)
+    try:
+        return MigrationContext.configure(connection).get_current_revision()
+    finally:
+        quiet.setLevel(level)
 
 
 async def make_revision(message: str, *, database_url: str | None = None) -> Path:

@@ -69,3 +69,17 @@ def test_bot_without_token_says_so(tmp_path: Path) -> None:
     assert (
         _one_line_error(result.stderr) == "error: LT_BOT_TOKEN is not set: there is no bot to run"
     )
+
+
+def test_a_database_never_migrated_is_one_line_saying_what_to_run(tmp_path: Path) -> None:
+    url = f"sqlite:///{tmp_path / 'new.db'}"
+    for command in (
+        ["token", "create", "--name", "office", "--role", "admin"],
+        ["console", "link", "--role", "admin", "--name", "Ana"],
+    ):
+        result = runner.invoke(app, command, env={"LT_DATABASE_URL": url})
+        assert result.exit_code == 1, result.output
+        assert _one_line_error(result.stderr) == (
+            "error: the database has no tables yet: run `learntogether db upgrade` first"
+            " (`learntogether run` does it when it starts)"
+        )
