@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 import os
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
+from fastapi.dependencies import models as fastapi_models
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
@@ -88,3 +89,22 @@ def isolated_environment(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Non
         if name.startswith("LT_") and not name.startswith("LT_TEST_"):
             monkeypatch.delenv(name)
     monkeypatch.chdir(tmp_path)
+
+
+@pytest.fixture(autouse=True)
+def forget_apps() -> Iterator[None]:
+    """Let each test's apps go when it ends.
+
+    FastAPI (0.165) remembers, in module-level caches of 4,096 entries, which of the callables it
+    sees are generators or coroutines; the request handlers it builds per app close over the app,
+    so the cache kept every app a test made (a console app holds its catalogs and templates): the
+    whole suite reached 2.3 GB and spent its time collecting garbage. A process serves one app;
+    only tests make hundreds.
+    """
+    yield
+    for cached in (
+        fastapi_models._is_gen_callable_cached,
+        fastapi_models._is_async_gen_callable_cached,
+        fastapi_models._is_coroutine_callable_cached,
+    ):
+        cached.cache_clear()
