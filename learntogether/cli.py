@@ -21,6 +21,7 @@ from learntogether.db.engine import (
     check_database,
     create_engine,
     create_session_maker,
+    unit_of_work,
 )
 from learntogether.db.models import TokenRole
 from learntogether.logs import configure_logging
@@ -89,10 +90,8 @@ def _with_session(settings: Settings, work: Callable[[AsyncSession], Awaitable[T
                     "the database has no tables yet: run `learntogether db upgrade` first"
                     " (`learntogether run` does it when it starts)"
                 )
-            async with create_session_maker(engine)() as session:
-                result = await work(session)
-                await session.commit()
-                return result
+            async with unit_of_work(create_session_maker(engine)) as session:
+                return await work(session)
         finally:
             await engine.dispose()
 

@@ -14,6 +14,7 @@ from pydantic import BaseModel
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from learntogether.config import Settings
+from learntogether.db.engine import unit_of_work
 from learntogether.db.models import TokenRole
 from learntogether.deeplinks import resolve_bot_username
 from learntogether.services import tokens
@@ -37,13 +38,8 @@ async def get_session(request: Request) -> AsyncIterator[AsyncSession]:
     that fails is an error answer, never a 201 for something that was not stored.
     """
     session_maker: async_sessionmaker[AsyncSession] = request.app.state.session_maker
-    async with session_maker() as session:
-        try:
-            yield session
-            await session.commit()
-        except BaseException:
-            await session.rollback()
-            raise
+    async with unit_of_work(session_maker) as session:
+        yield session
 
 
 SessionDep = Annotated[AsyncSession, Depends(get_session, scope="function")]

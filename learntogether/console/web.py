@@ -27,6 +27,7 @@ from jinja2 import Environment, PackageLoader, StrictUndefined
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from learntogether.config import Settings
+from learntogether.db.engine import unit_of_work
 from learntogether.db.models import TokenRole
 from learntogether.deeplinks import resolve_bot_username
 from learntogether.i18n import LANGUAGE_NAMES, babel_locale, create_i18n, negotiate_locale
@@ -91,13 +92,8 @@ ConsoleDep = Annotated[Console, Depends(get_console)]
 async def get_db(request: Request) -> AsyncIterator[AsyncSession]:
     """One unit of work per page: committed before the answer is sent, rolled back on error."""
     session_maker: async_sessionmaker[AsyncSession] = request.app.state.session_maker
-    async with session_maker() as session:
-        try:
-            yield session
-            await session.commit()
-        except BaseException:
-            await session.rollback()
-            raise
+    async with unit_of_work(session_maker) as session:
+        yield session
 
 
 DbDep = Annotated[AsyncSession, Depends(get_db, scope="function")]
