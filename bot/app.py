@@ -9,7 +9,8 @@ from aiogram.enums import ParseMode
 from aiogram.fsm.storage.base import BaseStorage
 from aiogram.fsm.storage.memory import MemoryStorage
 from aiogram.utils.i18n import I18n
-from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+from redis.asyncio import Redis
+from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 from bot import errors
 from bot.commands import register_commands
@@ -28,7 +29,7 @@ from bot.middlewares import (
 from bot.retry import KeepWithinLimits
 from bot.session import TelegramSession
 from bot.storage import RedisStorageWithFallback
-from learntogether.config import Settings
+from learntogether.config import BotMode, Settings
 from learntogether.sendbudget import SendBudget
 
 
@@ -62,6 +63,18 @@ def create_storage(settings: Settings) -> BaseStorage:
     return MemoryStorage()
 
 
+def _one_update_per_user(
+    settings: Settings, session_maker: async_sessionmaker[AsyncSession], redis: Redis | None
+) -> OneUpdatePerUser:
+    """Order across processes only with a webhook, where several may take updates."""
+    if settings.bot_mode is not BotMode.WEBHOOK:
+        return OneUpdatePerUser()
+    if redis is not None:
+        return OneUpdatePerUser(redis)
+    engine = session_maker.kw.get("bind")
+    return OneUpdatePerUser(engine=engine if isinstance(engine, AsyncEngine) else None)
+
+
 def create_dispatcher(
     settings: Settings,
     *,
@@ -78,7 +91,7 @@ def create_dispatcher(
     storage = dispatcher.storage
     shared = storage.redis if isinstance(storage, RedisStorageWithFallback) else None
     dispatcher.update.outer_middleware(UpdateOnce(shared))
-    dispatcher.update.outer_middleware(OneUpdatePerUser())
+    dispatcher.update.outer_middleware(_one_update_per_user(settings, session_maker, shared))
     dispatcher.update.outer_middleware(DbSessionMiddleware(session_maker))
     dispatcher.update.outer_middleware(LearnerMiddleware())
     dispatcher.update.outer_middleware(LocalesMiddleware(default_locale=settings.default_locale))

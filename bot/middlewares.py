@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import asyncio
+import hashlib
 import logging
 from collections import OrderedDict
 from collections.abc import Awaitable, Callable
 from contextvars import ContextVar
+from functools import partial
 from typing import TYPE_CHECKING, Any
 
 from aiogram import BaseMiddleware
@@ -17,7 +19,8 @@ from aiogram.methods.base import Response, TelegramType
 from aiogram.types import TelegramObject, Update, User
 from aiogram.utils.i18n import I18nMiddleware
 from redis.asyncio import Redis
-from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+from sqlalchemy import text
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, AsyncSession, async_sessionmaker
 
 from learntogether.db.models import User as Learner
 from learntogether.i18n import Locales
@@ -96,10 +99,30 @@ class OneUpdatePerUser(BaseMiddleware):
     """Handles one person's updates one after the other, each committed before the next starts.
 
     Polling handles updates as concurrent tasks: a learner who answers the moment a reply arrives
-    would otherwise be handled before the previous step's transaction was committed.
+    would otherwise be handled before the previous step's transaction was committed. In this
+    process an ``asyncio.Lock`` a person orders them. With a webhook several processes take
+    updates (``api --workers N``), so the order must hold across them (``shared``): a Redis lock
+    when Redis is configured (in this process alone while Redis is away, one warning), else on
+    PostgreSQL a session advisory lock held on the connection the update's session then uses
+    (``data["update_connection"]``, see ``DbSessionMiddleware``); SQLite serves one process.
+    Polling needs no more: Telegram serves ``getUpdates`` to one process at a time.
     """
 
-    def __init__(self) -> None:
+    # A lock left by a process that died frees itself after this; no update takes that long.
+    REDIS_LOCK_SECONDS = 60.0
+    # How long an update waits for a lock before it is handled anyway (and says so).
+    WAIT_SECONDS = 30.0
+    REDIS_POLL_SECONDS = 0.005
+
+    def __init__(
+        self,
+        redis: Redis | None = None,
+        *,
+        engine: AsyncEngine | None = None,
+    ) -> None:
+        self.redis = redis
+        self.engine = engine if engine is not None and engine.dialect.name == "postgresql" else None
+        self.outage = RedisOutage("per-learner order", "kept in this process only")
         self._locks: dict[int, asyncio.Lock] = {}
         self._waiting: dict[int, int] = {}
 
@@ -111,11 +134,78 @@ class OneUpdatePerUser(BaseMiddleware):
         self._waiting[user.id] = self._waiting.get(user.id, 0) + 1
         try:
             async with lock:
+                if self.redis is not None:
+                    return await self._in_redis_order(handler, event, data, user.id)
+                if self.engine is not None:
+                    return await self._in_database_order(handler, event, data, user.id)
                 return await handler(event, data)
         finally:
             self._waiting[user.id] -= 1
             if not self._waiting[user.id]:
                 del self._waiting[user.id], self._locks[user.id]
+
+    async def _in_redis_order(
+        self, handler: Handler, event: TelegramObject, data: dict[str, Any], user_id: int
+    ) -> Any:
+        assert self.redis is not None
+        bot: Bot = data["bot"]
+        lock = self.redis.lock(
+            f"lt:learner-lock:{bot.id}:{user_id}",
+            timeout=self.REDIS_LOCK_SECONDS,
+            sleep=self.REDIS_POLL_SECONDS,
+            blocking_timeout=self.WAIT_SECONDS,
+        )
+        held = False
+        if self.outage.worth_trying():
+            try:
+                held = await lock.acquire()
+            except REDIS_ERRORS as error:
+                self.outage.failed(error)
+            else:
+                self.outage.back()
+                if not held:
+                    log.warning(
+                        "learner's previous update still running after %ss", self.WAIT_SECONDS
+                    )
+        try:
+            return await handler(event, data)
+        finally:
+            if held:
+                try:
+                    await lock.release()
+                except REDIS_ERRORS as error:  # expired or Redis away: it frees itself
+                    log.warning("could not release a learner's lock: %s", error)
+
+    async def _in_database_order(
+        self, handler: Handler, event: TelegramObject, data: dict[str, Any], user_id: int
+    ) -> Any:
+        assert self.engine is not None
+        key = advisory_key(user_id)
+        async with self.engine.connect() as connection:
+            try:
+                await asyncio.wait_for(
+                    connection.execute(text("SELECT pg_advisory_lock(:key)"), {"key": key}),
+                    self.WAIT_SECONDS,
+                )
+            except TimeoutError:
+                log.warning("learner's previous update still running after %ss", self.WAIT_SECONDS)
+                await connection.invalidate()
+                return await handler(event, data)
+            await connection.commit()
+            data["update_connection"] = connection
+            try:
+                return await handler(event, data)
+            finally:
+                await connection.rollback()
+                await connection.execute(text("SELECT pg_advisory_unlock(:key)"), {"key": key})
+                await connection.commit()
+
+
+def advisory_key(user_id: int) -> int:
+    """The PostgreSQL advisory lock key of a person: a signed 64-bit hash, apart from the keys
+    of the scheduler's leadership and the migrations."""
+    digest = hashlib.blake2b(f"learner:{user_id}".encode(), digest_size=8).digest()
+    return int.from_bytes(digest, "big", signed=True)
 
 
 # The session of the update being handled, for CommitBeforeReplying.
@@ -132,14 +222,23 @@ def query_answered(query_id: str) -> bool:
 
 
 class DbSessionMiddleware(BaseMiddleware):
-    """Opens a session for the update, commits when the handler succeeds, rolls back otherwise."""
+    """Opens a session for the update, commits when the handler succeeds, rolls back otherwise.
+
+    On the connection that holds the learner's advisory lock when ``OneUpdatePerUser`` took one.
+    """
 
     def __init__(self, session_maker: async_sessionmaker[AsyncSession]) -> None:
         self.session_maker = session_maker
 
     async def __call__(self, handler: Handler, event: TelegramObject, data: dict[str, Any]) -> Any:
         _answered_queries.set(set())
-        async with self.session_maker() as session:
+        connection: AsyncConnection | None = data.get("update_connection")
+        maker = (
+            self.session_maker
+            if connection is None
+            else partial(self.session_maker, bind=connection)
+        )
+        async with maker() as session:
             data["session"] = session
             token = _update_session.set(session)
             try:

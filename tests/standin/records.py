@@ -78,6 +78,9 @@ class CallbackQueryRecord:
     text: str | None = None
     show_alert: bool = False
     url: str | None = None
+    pressed_at: float | None = None
+    """When the user pressed, and when the bot answered (the stand-in's clock)."""
+    answered_at: float | None = None
 
 
 @dataclass

@@ -363,14 +363,16 @@ class BotAPIStandIn:
 
     # Internals shared with SimUser ---------------------------------------------------------
 
-    def _enqueue(self, kind: str, payload: JSON) -> None:
-        """Queue an update of ``kind`` unless the bot's allowed_updates exclude it."""
+    def _enqueue(self, kind: str, payload: JSON) -> JSON:
+        """Queue an update of ``kind`` unless the bot's allowed_updates exclude it; return it."""
+        update = {"update_id": next(self._update_ids), kind: payload}
         allowed = self._allowed_updates
         if kind in _NOT_DELIVERED_BY_DEFAULT if allowed is None else kind not in allowed:
-            return
-        self._pending.append({"update_id": next(self._update_ids), kind: payload})
+            return update
+        self._pending.append(update)
         self._updates.notify()
         self._activity.notify()
+        return update
 
     def _new_id(self) -> int:
         return next(self._ids)
@@ -776,6 +778,7 @@ class BotAPIStandIn:
         if len(text) > MAX_CALLBACK_ANSWER_LENGTH:
             raise bad_request("MESSAGE_TOO_LONG")
         query.answered = True
+        query.answered_at = self.limiter.clock()
         query.text = text or None
         query.show_alert = params.flag("show_alert")
         query.url = params.text("url")
@@ -1040,19 +1043,21 @@ class BotAPIStandIn:
 
     # Methods used by SimUser ---------------------------------------------------------------
 
-    def _new_callback_query(self, user: SimUser, message: JSON, data: str) -> str:
+    def _new_callback_query(
+        self, user: SimUser, message: JSON, data: str, *, queue: bool = True
+    ) -> JSON:
+        """Record a press and return its ``callback_query`` update, queued unless ``queue`` is off."""
         query_id = str(4_000_000_000_000_000_000 + self._new_id())
         self.callback_queries[query_id] = CallbackQueryRecord(
-            query_id, user.id, data, message["message_id"]
+            query_id, user.id, data, message["message_id"], pressed_at=self.limiter.clock()
         )
-        self._enqueue(
-            "callback_query",
-            {
-                "id": query_id,
-                "from": user.user,
-                "message": message,
-                "chat_instance": f"-{user.id}0",
-                "data": data,
-            },
-        )
-        return query_id
+        payload = {
+            "id": query_id,
+            "from": user.user,
+            "message": message,
+            "chat_instance": f"-{user.id}0",
+            "data": data,
+        }
+        if not queue:
+            return {"update_id": next(self._update_ids), "callback_query": payload}
+        return self._enqueue("callback_query", payload)

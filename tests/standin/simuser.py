@@ -141,12 +141,25 @@ class SimUser:
             )
         if "callback_data" not in found:
             raise AssertionError(f"Button {button!r} has no callback_data to send: {found}")
-        return self._standin._new_callback_query(self, target, found["callback_data"])
+        update = self._standin._new_callback_query(self, target, found["callback_data"])
+        return str(update["callback_query"]["id"])
+
+    def press_update(self, button: str, message: JSON | int | None = None) -> JSON:
+        """The ``callback_query`` update of pressing ``button`` (as ``press`` finds it), recorded
+        so that the bot can answer it but not queued: for a test that posts it to a webhook worker
+        of its choice."""
+        target = self._keyboard_message(message)
+        buttons = [b for row in target["reply_markup"]["inline_keyboard"] for b in row]
+        found = next((b for b in buttons if b["text"] == button and "callback_data" in b), None)
+        if found is None:
+            raise AssertionError(f"No button {button!r} with callback_data: {button_texts(target)}")
+        return self._standin._new_callback_query(self, target, found["callback_data"], queue=False)
 
     async def press_forged(self, data: str, message: JSON | int | None = None) -> str:
         """Send a callback query with ``data`` no button carries (a forged or mangled client's),
         from ``message`` or the latest message with an inline keyboard; return its id."""
-        return self._standin._new_callback_query(self, self._keyboard_message(message), data)
+        update = self._standin._new_callback_query(self, self._keyboard_message(message), data)
+        return str(update["callback_query"]["id"])
 
     async def answer_poll(self, message_or_poll_id: JSON | str, option_ids: list[int]) -> None:
         """Vote in a non-anonymous poll the bot sent (an empty list retracts the vote).
