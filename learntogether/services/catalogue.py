@@ -17,7 +17,7 @@ from learntogether.db.models import (
     Track,
     User,
 )
-from learntogether.services.lessons import published_versions
+from learntogether.services import published
 
 NEW, IN_PROGRESS, DONE = "new", "in_progress", "done"
 
@@ -59,41 +59,45 @@ async def catalogue(
     """Every open track with its published lessons; the learner's role's tracks come first."""
     rows = list(
         await session.execute(
-            select(Lesson, Track)
+            select(Lesson.id, Lesson.slug, Track.id, Track.slug, Track.title, Track.audience)
             .join(Track, Lesson.track_id == Track.id)
             .where(Lesson.status == LessonStatus.PUBLISHED, Track.archived_at.is_(None))
             .order_by(Track.position, Track.slug, Lesson.position)
         )
     )
-    versions = await published_versions(session, [lesson.id for lesson, _ in rows])
+    versions = await published.newest_published(session, [row[0] for row in rows])
+    documents = await published.documents(session, versions.values())
     progress = {
-        row.lesson_id: row.status
-        for row in await session.scalars(
-            select(LessonProgress).where(LessonProgress.user_id == learner.id)
+        lesson_id: status
+        for lesson_id, status in await session.execute(
+            select(LessonProgress.lesson_id, LessonProgress.status).where(
+                LessonProgress.user_id == learner.id
+            )
         )
     }
     tracks: dict[int, TrackEntry] = {}
-    for lesson, track in rows:
-        version = versions.get(lesson.id)
+    for lesson_id, lesson_slug, track_id, track_slug, track_title, audience in rows:
+        version = versions.get(lesson_id)
         if version is None:
             continue
         entry = tracks.setdefault(
-            track.id,
+            track_id,
             TrackEntry(
-                track_id=track.id,
-                slug=track.slug,
-                title=pick_text(track.title, chain),
-                for_role=learner.role is not None and learner.role.value in track.audience,
+                track_id=track_id,
+                slug=track_slug,
+                title=pick_text(track_title, chain),
+                for_role=learner.role is not None and learner.role.value in audience,
                 lessons=[],
             ),
         )
-        status = progress.get(lesson.id)
+        status = progress.get(lesson_id)
+        document = documents[version.id]
         entry.lessons.append(
             LessonEntry(
-                lesson_id=lesson.id,
-                slug=lesson.slug,
-                title=pick_text(version.document["title"], chain),
-                minutes=int(version.document["minutes"]),
+                lesson_id=lesson_id,
+                slug=lesson_slug,
+                title=pick_text(document.title, chain),
+                minutes=document.minutes,
                 status=DONE
                 if status is ProgressStatus.COMPLETED
                 else IN_PROGRESS

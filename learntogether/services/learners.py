@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import datetime, time
+from datetime import datetime, time, timedelta
 from typing import Any, Protocol
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
@@ -222,9 +222,19 @@ async def mark_blocked(session: AsyncSession, *, telegram_id: int) -> None:
     )
 
 
+SEEN_PRECISION = timedelta(minutes=5)
+"""How stale ``last_active_at`` may be: it decides who is quiet for days (nudges, reminders), so
+a learner pressing through a lesson is not written back on every press."""
+
+
 async def mark_seen(session: AsyncSession, *, learner: User) -> None:
     """The learner wrote or pressed a button: active again, if they had blocked the bot."""
-    learner.last_active_at = utcnow()
+    now = utcnow()
+    if learner.status is not UserStatus.BLOCKED and (
+        learner.last_active_at is not None and now - learner.last_active_at < SEEN_PRECISION
+    ):
+        return
+    learner.last_active_at = now
     if learner.status is UserStatus.BLOCKED:
         learner.status = UserStatus.ACTIVE
         learner.blocked_at = None

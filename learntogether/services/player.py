@@ -8,26 +8,24 @@ version is recognised and answered politely instead of moving the learner somewh
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from learntogether.content.render import RenderedLesson, render_lesson
-from learntogether.content.schema import LessonDocument
+from learntogether.content.render import RenderedLesson
 from learntogether.db import activity_log as activity
 from learntogether.db.models import (
     Lesson,
     LessonProgress,
     LessonStatus,
-    LessonVersion,
     ProgressStatus,
     QuestionKind,
     User,
     Verb,
 )
+from learntogether.services import published
 from learntogether.services.errors import DomainError, NotFound
-from learntogether.services.lessons import published_versions
 
 SCORED = (QuestionKind.SINGLE, QuestionKind.TRUE_FALSE, QuestionKind.MULTIPLE)
 """The question kinds with a right answer; ``likert`` and ``open`` have none."""
@@ -79,18 +77,19 @@ async def view_of(
     chain: Sequence[str],
     *,
     restarted: bool = False,
+    ref: published.VersionRef | None = None,
 ) -> PlayerView:
-    version = await session.get(LessonVersion, progress.lesson_version_id)
-    lesson = await session.get(Lesson, progress.lesson_id)
-    assert version is not None
-    assert lesson is not None
+    """Where ``progress`` is, in its version (``ref`` when the caller has just read it)."""
+    if ref is None or ref.id != progress.lesson_version_id:
+        ref = await published.version_ref(session, progress.lesson_version_id)
+    assert ref is not None
     return PlayerView(
         progress_id=progress.id,
         lesson_id=progress.lesson_id,
-        track_id=lesson.track_id,
-        version_id=version.id,
+        track_id=ref.track_id,
+        version_id=ref.id,
         step_index=progress.step_index,
-        lesson=render_lesson(LessonDocument.model_validate(version.document), chain),
+        lesson=await published.rendered(session, ref, chain),
         completed=progress.status is ProgressStatus.COMPLETED,
         restarted=restarted,
     )
@@ -113,9 +112,9 @@ async def open_lesson(
             LessonProgress.user_id == learner.id, LessonProgress.lesson_id == lesson_id
         )
     )
-    newest = (await published_versions(session, [lesson_id]))[lesson_id]
     if progress is not None and progress.status is ProgressStatus.IN_PROGRESS:
         return await view_of(session, progress, chain)
+    newest = (await published.newest_published(session, [lesson_id]))[lesson_id]
     restarted = progress is not None
     if progress is None:
         progress = LessonProgress(
@@ -135,7 +134,7 @@ async def open_lesson(
         lesson_version_id=newest.id,
         assisted=assisted,
     )
-    return await view_of(session, progress, chain, restarted=restarted)
+    return await view_of(session, progress, chain, restarted=restarted, ref=newest)
 
 
 async def own_progress(
@@ -179,4 +178,4 @@ async def go_to_step(
         )
     progress.step_index = index
     await session.flush()
-    return await view_of(session, progress, chain)
+    return replace(view, step_index=index)

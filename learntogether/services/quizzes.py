@@ -163,32 +163,38 @@ def _question(attempt: QuizAttempt, player: PlayerView) -> QuestionView:
 
 async def _own_attempt(
     session: AsyncSession, *, learner: User, attempt_id: int, index: int
-) -> QuizAttempt:
+) -> tuple[QuizAttempt, LessonProgress]:
+    """The learner's open attempt a button points at, at question ``index``, and its progress."""
     attempt = await session.get(QuizAttempt, attempt_id)
     if attempt is None or attempt.user_id != learner.id or attempt.progress_id is None:
         raise StaleButton("This quiz is not open any more.")
+    progress = await session.get(LessonProgress, attempt.progress_id)
     if attempt.finished_at is not None or attempt.question_index != index:
-        progress = await session.get(LessonProgress, attempt.progress_id)
         raise StaleButton(
             "This question was already answered.",
             lesson_id=progress.lesson_id if progress else None,
         )
-    progress = await session.get(LessonProgress, attempt.progress_id)
     if progress is None or progress.lesson_version_id != attempt.lesson_version_id:
         raise StaleButton(
             "This quiz is from an older version of the lesson.",
             lesson_id=progress.lesson_id if progress else None,
         )
-    return attempt
+    return attempt, progress
 
 
 async def current_question(
     session: AsyncSession, *, learner: User, attempt_id: int, index: int, chain: Sequence[str]
 ) -> QuestionView:
-    attempt = await _own_attempt(session, learner=learner, attempt_id=attempt_id, index=index)
-    progress = await session.get(LessonProgress, attempt.progress_id)
-    assert progress is not None
-    return _question(attempt, await view_of(session, progress, chain))
+    return (await _current(session, learner, attempt_id, index, chain))[1]
+
+
+async def _current(
+    session: AsyncSession, learner: User, attempt_id: int, index: int, chain: Sequence[str]
+) -> tuple[QuizAttempt, QuestionView]:
+    attempt, progress = await _own_attempt(
+        session, learner=learner, attempt_id=attempt_id, index=index
+    )
+    return attempt, _question(attempt, await view_of(session, progress, chain))
 
 
 async def answer(
@@ -207,15 +213,11 @@ async def answer(
     ``chosen`` holds option indexes (choice questions) or the one point 1–5 (likert); ``text`` the
     reflection of an ``open`` question (None: skipped).
     """
-    view = await current_question(
-        session, learner=learner, attempt_id=attempt_id, index=index, chain=chain
-    )
+    attempt, view = await _current(session, learner, attempt_id, index, chain)
     question = view.question
     kind = QuestionKind(question.kind)
     _check_choice(kind, question, chosen)
     correct = is_correct(question, chosen)
-    attempt = await session.get(QuizAttempt, attempt_id)
-    assert attempt is not None
     session.add(
         Answer(
             attempt_id=attempt_id,
@@ -425,7 +427,7 @@ async def poll_sent(
     session: AsyncSession, *, learner: User, attempt_id: int, index: int, poll_id: str
 ) -> None:
     """The current question went out as a native quiz poll; its answer will come back by this id."""
-    attempt = await _own_attempt(session, learner=learner, attempt_id=attempt_id, index=index)
+    attempt, _ = await _own_attempt(session, learner=learner, attempt_id=attempt_id, index=index)
     attempt.poll_id = poll_id
     await session.flush()
 

@@ -18,7 +18,7 @@ from learntogether.api.ratelimit import ClientRateLimit
 from learntogether.config import Settings
 from learntogether.db.models import Lesson, LessonProgress, ProgressStatus
 from learntogether.services import certificates, learners
-from learntogether.services.lessons import published_versions
+from learntogether.services.published import newest_published
 from learntogether.services.tracks import find_track
 from tests.content.samples import TRACK
 from tests.factories import create_learner, import_sample_curriculum
@@ -38,7 +38,7 @@ async def _certified(
         assert learner is not None
         lesson_id = await session.scalar(select(Lesson.id))
         assert lesson_id is not None
-        version = (await published_versions(session, [lesson_id]))[lesson_id]
+        version = (await newest_published(session, [lesson_id]))[lesson_id]
         session.add(
             LessonProgress(
                 user_id=learner.id,

@@ -1,0 +1,139 @@
+"""Lesson versions as this process has read them: each document parsed once, then reused.
+
+A press in a lesson needs the version's document, and loading and validating the whole stored
+JSON on every press was most of a press's work. A version is known by its id and content hash
+(``lesson_versions.content_hash``, the hash of its document): a published version never changes,
+and a draft's hash changes with its text, so the pair names one document for good, and a version
+published or edited after this process read the curriculum is simply a key it has not seen yet.
+Only the light columns are read per press (``VersionRef``); the document is loaded on a miss.
+
+The memory is bounded (least recently used go first) and shared by every session of the process.
+"""
+
+from __future__ import annotations
+
+from collections import OrderedDict
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from typing import Generic, TypeVar
+
+from sqlalchemy import func, select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from learntogether.content.render import RenderedLesson, render_lesson
+from learntogether.content.schema import LessonDocument
+from learntogether.db.models import Lesson, LessonVersion, VersionStatus
+
+K = TypeVar("K")
+V = TypeVar("V")
+
+DOCUMENTS_KEPT = 1024
+RENDERINGS_KEPT = 4096
+
+
+@dataclass(frozen=True)
+class VersionRef:
+    """A version as a press needs to know it, without its document."""
+
+    id: int
+    lesson_id: int
+    content_hash: str
+    track_id: int | None
+
+
+class _Kept(Generic[K, V]):
+    """A bounded map that forgets the least recently used entry first."""
+
+    def __init__(self, size: int) -> None:
+        self.size = size
+        self._entries: OrderedDict[K, V] = OrderedDict()
+
+    def get(self, key: K) -> V | None:
+        value = self._entries.get(key)
+        if value is not None:
+            self._entries.move_to_end(key)
+        return value
+
+    def put(self, key: K, value: V) -> None:
+        self._entries[key] = value
+        self._entries.move_to_end(key)
+        while len(self._entries) > self.size:
+            self._entries.popitem(last=False)
+
+
+_documents: _Kept[tuple[int, str], LessonDocument] = _Kept(DOCUMENTS_KEPT)
+_renderings: _Kept[tuple[int, str, tuple[str, ...]], RenderedLesson] = _Kept(RENDERINGS_KEPT)
+
+
+def _ref_columns() -> tuple[object, ...]:
+    return (LessonVersion.id, LessonVersion.lesson_id, LessonVersion.content_hash, Lesson.track_id)
+
+
+async def version_ref(session: AsyncSession, version_id: int) -> VersionRef | None:
+    """The version with this id and its lesson's track, in one light query."""
+    row = (
+        await session.execute(
+            select(*_ref_columns())  # type: ignore[call-overload]
+            .join(Lesson, Lesson.id == LessonVersion.lesson_id)
+            .where(LessonVersion.id == version_id)
+        )
+    ).first()
+    return VersionRef(*row) if row is not None else None
+
+
+async def newest_published(
+    session: AsyncSession, lesson_ids: Sequence[int] | None = None
+) -> dict[int, VersionRef]:
+    """The newest published version of each lesson (the one new learners start), by lesson id."""
+    newest = (
+        select(LessonVersion.lesson_id, func.max(LessonVersion.number).label("number"))
+        .where(LessonVersion.status == VersionStatus.PUBLISHED)
+        .group_by(LessonVersion.lesson_id)
+    )
+    if lesson_ids is not None:
+        newest = newest.where(LessonVersion.lesson_id.in_(lesson_ids))
+    newest_sq = newest.subquery()
+    rows = await session.execute(
+        select(*_ref_columns())  # type: ignore[call-overload]
+        .join(Lesson, Lesson.id == LessonVersion.lesson_id)
+        .join(
+            newest_sq,
+            (newest_sq.c.lesson_id == LessonVersion.lesson_id)
+            & (newest_sq.c.number == LessonVersion.number),
+        )
+    )
+    return {row.lesson_id: VersionRef(*row) for row in rows}
+
+
+async def documents(session: AsyncSession, refs: Iterable[VersionRef]) -> dict[int, LessonDocument]:
+    """The documents of these versions by version id; those not read before in one query."""
+    found: dict[int, LessonDocument] = {}
+    missing: dict[int, VersionRef] = {}
+    for ref in refs:
+        document = _documents.get((ref.id, ref.content_hash))
+        if document is None:
+            missing[ref.id] = ref
+        else:
+            found[ref.id] = document
+    if missing:
+        rows = await session.execute(
+            select(LessonVersion.id, LessonVersion.content_hash, LessonVersion.document).where(
+                LessonVersion.id.in_(missing)
+            )
+        )
+        for version_id, content_hash, stored in rows:
+            document = LessonDocument.model_validate(stored)
+            _documents.put((version_id, content_hash), document)
+            found[version_id] = document
+    return found
+
+
+async def rendered(session: AsyncSession, ref: VersionRef, chain: Sequence[str]) -> RenderedLesson:
+    """The version's lesson in the languages of ``chain`` (``Locales.content``)."""
+    key = (ref.id, ref.content_hash, tuple(chain))
+    lesson = _renderings.get(key)
+    if lesson is None:
+        document = (await documents(session, [ref]))[ref.id]
+        lesson = render_lesson(document, chain)
+        _renderings.put(key, lesson)
+    return lesson

@@ -1,0 +1,88 @@
+"""How many SQL statements a learner's press costs, counted through the stand-in end to end.
+
+A bound per press keeps the hot path from growing a query at a time: hundreds of learners press
+at once after a broadcast (see bench/updates.py). Transaction control (BEGIN, COMMIT, SAVEPOINT)
+is not counted; the statements are shown when a count is not the expected one.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+import pytest
+from sqlalchemy import event
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from learntogether.runtime import BotParts
+from tests.conftest import TestDatabase
+from tests.content.samples import every_kind_lesson, lesson
+from tests.factories import create_learner, import_sample_curriculum
+from tests.standin import BotAPIStandIn, SimUser
+
+pytestmark = pytest.mark.usefixtures("curriculum")
+_CONTROL = ("BEGIN", "COMMIT", "ROLLBACK", "SAVEPOINT", "RELEASE", "PRAGMA")
+
+
+@pytest.fixture
+async def curriculum(session_maker: async_sessionmaker[AsyncSession], tmp_path: Path) -> None:
+    lessons = {"01-every-kind.yaml": every_kind_lesson(), "02-what-segregation-is.yaml": lesson()}
+    await import_sample_curriculum(session_maker, tmp_path / "lessons", lessons)
+
+
+@contextmanager
+def statements(database: TestDatabase) -> Iterator[list[str]]:
+    """The SQL statements run on the database inside the block, transaction control left out."""
+    seen: list[str] = []
+
+    def note(_conn: Any, _cursor: Any, statement: str, *_args: Any) -> None:
+        if not statement.lstrip().upper().startswith(_CONTROL):
+            seen.append(" ".join(statement.split())[:160])
+
+    event.listen(database.engine.sync_engine, "before_cursor_execute", note)
+    try:
+        yield seen
+    finally:
+        event.remove(database.engine.sync_engine, "before_cursor_execute", note)
+
+
+async def press_counted(
+    database: TestDatabase, user: SimUser, button: str, expect: str
+) -> list[str]:
+    """Press ``button``, wait for a message saying ``expect`` and for the update to settle."""
+    with statements(database) as seen:
+        await user.press(button)
+        await user.wait_for(lambda m: expect in m["text"])
+        count = -1
+        while count != len(seen):  # the last commit comes after the reply
+            count = len(seen)
+            await asyncio.sleep(0.2)
+    return list(seen)
+
+
+async def test_presses_through_a_lesson_take_a_few_statements_each(
+    standin: BotAPIStandIn,
+    polling_bot: BotParts,
+    session_maker: async_sessionmaker[AsyncSession],
+    database: TestDatabase,
+) -> None:
+    await create_learner(session_maker, 6101)
+    ana = standin.add_user(6101, first_name="Ana", language_code="en")
+    await ana.send("/lessons")
+    catalogue = await ana.next_message()
+    track = catalogue["reply_markup"]["inline_keyboard"][0][0]["text"]
+    seen = {
+        "track": await press_counted(database, ana, track, "Every kind (4 min)"),
+        "open": await press_counted(database, ana, "🆕 Every kind", "step 1 of 2"),
+        "step": await press_counted(database, ana, "Next ▶", "Second step."),
+        "quiz": await press_counted(database, ana, "Start the quiz ▶", "Question 1 of 5"),
+        "answer": await press_counted(database, ana, "B", "Question 2 of 5"),
+    }
+    # Before the curriculum was kept in the process: 6, 12, 12, 8 and 14.
+    bounds = {"track": 5, "open": 11, "step": 8, "quiz": 6, "answer": 10}
+    assert all(len(seen[name]) <= bound for name, bound in bounds.items()), seen
+    # The documents were read for /lessons; no press reads one again.
+    assert not [s for press in seen.values() for s in press if "lesson_versions.document" in s]

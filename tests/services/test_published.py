@@ -1,0 +1,82 @@
+"""Lesson documents kept in the process: read once, and a new version is never the old text."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from sqlalchemy import event, select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from learntogether.content.schema import LessonDocument, TrackDocument
+from learntogether.db.models import Lesson, Role, User
+from learntogether.services import catalogue, learners, lessons, player, published
+from learntogether.services.actors import Actor
+from learntogether.services.curriculum import import_curriculum
+from learntogether.services.tracks import find_track
+from tests.content.samples import TRACK, lesson
+
+CHAIN = ["en"]
+SLUG = "what-segregation-is"
+
+
+async def _setup(session: AsyncSession) -> tuple[User, int]:
+    await import_curriculum(
+        session,
+        track_documents=[TrackDocument.model_validate({**TRACK, "slug": "demo"})],
+        lesson_documents=[LessonDocument.model_validate(lesson(slug=SLUG, track="demo"))],
+        actor=Actor.system("test"),
+    )
+    learner = await learners.register(
+        session, telegram_id=78, first_name="T", locale="en", role=Role.TEACHER
+    )
+    lesson_id = await session.scalar(select(Lesson.id).where(Lesson.slug == SLUG))
+    assert lesson_id is not None
+    return learner, lesson_id
+
+
+async def _republish(session: AsyncSession, **changes: Any) -> None:
+    await lessons.store_published(
+        session,
+        document=LessonDocument.model_validate(lesson(slug=SLUG, track="demo", **changes)),
+        track=await find_track(session, "demo"),
+        actor=Actor.system("t"),
+    )
+
+
+async def test_a_lesson_republished_shows_its_new_title_in_the_catalogue(
+    session: AsyncSession,
+) -> None:
+    learner, _ = await _setup(session)
+    before = await catalogue.catalogue(session, learner=learner, chain=CHAIN)
+    await _republish(session, title={"en": "Segregation, a second look"}, minutes=9)
+    after = await catalogue.catalogue(session, learner=learner, chain=CHAIN)
+    assert before[0].lessons[0].title != "Segregation, a second look"
+    assert (after[0].lessons[0].title, after[0].lessons[0].minutes) == (
+        "Segregation, a second look",
+        9,
+    )
+
+
+async def test_a_document_is_read_from_the_database_once(session: AsyncSession) -> None:
+    learner, lesson_id = await _setup(session)
+    view = await player.open_lesson(session, learner=learner, lesson_id=lesson_id, chain=CHAIN)
+    ref = await published.version_ref(session, view.version_id)
+    assert ref is not None
+    reads: list[str] = []
+
+    def note(_conn: Any, _cursor: Any, statement: str, *_args: Any) -> None:
+        if "lesson_versions.document" in statement:
+            reads.append(statement)
+
+    engine = session.bind.engine.sync_engine  # type: ignore[union-attr]
+    event.listen(engine, "before_cursor_execute", note)
+    try:
+        for chain in (CHAIN, CHAIN, ["bg", "en"]):
+            await published.rendered(session, ref, chain)
+    finally:
+        event.remove(engine, "before_cursor_execute", note)
+    assert reads == []
+
+
+async def test_an_unknown_version_has_no_ref(session: AsyncSession) -> None:
+    assert await published.version_ref(session, 987654) is None
