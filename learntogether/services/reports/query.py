@@ -39,6 +39,7 @@ from learntogether.db.models import (
     Answer,
     Cohort,
     Lesson,
+    LessonReach,
     LessonVersion,
     Membership,
     ParticipationCount,
@@ -78,8 +79,8 @@ class GroupBy(StrEnum):
     LOCALE = "locale"
 
 
-Source = type[Activity] | type[ParticipationCount]
-"""What a report reads: the activity record, or its counts (the same snapshot columns)."""
+Source = type[Activity] | type[ParticipationCount] | type[LessonReach]
+"""What a report reads: the activity record, or its roll-ups (the same snapshot columns)."""
 
 GROUP_NAMES: dict[GroupBy, str] = {
     GroupBy.COHORT: "cohort_id",
