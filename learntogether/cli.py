@@ -186,7 +186,7 @@ def db_downgrade(
 @db_app.command("recount")
 @one_line_errors
 def db_recount() -> None:
-    """Rebuild the participation counts that reports read from the activity record."""
+    """Rebuild the participation counts and lesson reach that reports read from the record."""
     rows = _with_session(_settings(), activity_log.rebuild)
     typer.echo(f"participation counts rebuilt: {rows} rows")
 

@@ -18,7 +18,7 @@ from zoneinfo import ZoneInfo
 
 from aiogram.utils.i18n import I18n
 from babel.dates import format_date, format_time
-from babel.numbers import format_decimal
+from babel.numbers import format_decimal, format_percent
 from fastapi import Depends, Form, Request, Response
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import HTMLResponse, RedirectResponse
@@ -222,6 +222,10 @@ def render(
     def number(value: float) -> str:
         return format_decimal(value, locale=babel_locale(locale))
 
+    def percent(value: float) -> str:
+        """A share (0 to 1) as a whole percentage in the reader's language."""
+        return format_percent(value, locale=babel_locale(locale))
+
     html = console.templates.get_template(template).render(
         {
             "_": gettext,
@@ -229,6 +233,7 @@ def render(
             "when": when,
             "day": day,
             "number": number,
+            "percent": percent,
             "locale": locale,
             "languages": [(code, LANGUAGE_NAMES[code]) for code in CONSOLE_LOCALES],
             "staff": staff,

@@ -8,8 +8,10 @@ after a learner moves or erases their data.
 Each counted activity is also added, in the same transaction, to ``participation_counts``: the
 record summed per learner and quarter hour, which the participation report reads instead of
 every activity row (two million of them are a second of work; a learner's few minutes in the bot
-are one row there). ``rebuild`` computes the whole table from ``activities`` (``learntogether db
-recount``, the benchmark's bulk seed), ``rebuild_if_missing`` after the migration that created it.
+are one row there). Starts, steps, completions and passes also go to ``lesson_reach`` (how far
+a learner got in a lesson, per quarter hour), which the funnel reads. ``rebuild`` computes both
+tables from ``activities`` (``learntogether db recount``, the benchmark's bulk seed),
+``rebuild_if_missing`` after the migration that created one.
 
 What is counted, per row:
 
@@ -52,6 +54,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
 from learntogether.db.models import (
     Activity,
     Lesson,
+    LessonReach,
     LessonStatus,
     Membership,
     ParticipationCount,
@@ -79,6 +82,12 @@ COUNTED_VERBS = (*ACTIVE_VERBS, Verb.CERTIFIED)
 
 KEY_COLUMNS = ("user_id", "track_id", "cohort_id", *SNAPSHOT)
 """What ``participation_counts`` sums by, besides the quarter hour."""
+
+REACH_VERBS = (Verb.STARTED, Verb.STEP, Verb.COMPLETED, Verb.PASSED)
+"""Verbs that say how far a learner got in a lesson (``lesson_reach``)."""
+REACH_FLAGS = {Verb.STARTED: "started", Verb.COMPLETED: "finished", Verb.PASSED: "passed"}
+REACH_KEY_COLUMNS = ("user_id", "lesson_id", "track_id", "cohort_id", *SNAPSHOT)
+"""What ``lesson_reach`` keeps apart, besides the quarter hour."""
 
 
 class Learner(Protocol):
@@ -216,6 +225,7 @@ async def record_many(
     await session.flush()
     for activity in written:
         await _count(session, activity)
+        await _reach(session, activity)
     return written
 
 
@@ -251,6 +261,42 @@ async def _count(session: AsyncSession, row: Activity) -> None:
     )
     if getattr(updated, "rowcount", 0) == 0:
         await session.execute(insert(ParticipationCount).values(**key, **figures))
+
+
+def _step_of(row: Activity) -> int | None:
+    """The step index a ``step`` record moved to (as the funnel reads ``data``)."""
+    step = (row.data or {}).get("step") if row.verb is Verb.STEP else None
+    return int(step) if isinstance(step, int | str) and str(step).lstrip("-").isdigit() else None
+
+
+async def _reach(session: AsyncSession, row: Activity) -> None:
+    """Note how far the learner of ``row`` got in its lesson, in their quarter hour's row."""
+    if row.verb not in REACH_VERBS or row.user_id is None or row.lesson_id is None:
+        return
+    key = {name: getattr(row, name) for name in REACH_KEY_COLUMNS}
+    key["occurred_at"] = quarter_of(row.occurred_at)
+    same_key = [
+        getattr(LessonReach, name).is_not_distinct_from(value) for name, value in key.items()
+    ]
+    target = select(func.min(LessonReach.id)).where(*same_key).scalar_subquery()
+    flag = REACH_FLAGS.get(row.verb)
+    step = _step_of(row)
+    changes: dict[str, Any] = {flag: 1} if flag is not None else {}
+    if step is not None:
+        further = LessonReach.furthest.is_(None) | (LessonReach.furthest < step)
+        changes["furthest"] = case((further, step), else_=LessonReach.furthest)
+    updated = await session.execute(
+        update(LessonReach)
+        .where(LessonReach.id == target)
+        # No figure to raise still finds out whether the row is there.
+        .values(changes or {"started": LessonReach.started})
+        .execution_options(synchronize_session=False)
+    )
+    if getattr(updated, "rowcount", 0) == 0:
+        figures = {"started": 0, "finished": 0, "passed": 0, "furthest": step}
+        if flag is not None:
+            figures[flag] = 1
+        await session.execute(insert(LessonReach).values(**key, **figures))
 
 
 async def _figures(session: AsyncSession, row: Activity) -> dict[str, int]:
@@ -421,7 +467,37 @@ async def rebuild(connection: AsyncConnection | AsyncSession) -> int:
     await connection.execute(
         insert(ParticipationCount).from_select(["occurred_at", *KEY_COLUMNS, *figures], summed)
     )
+    await _rebuild_reach(connection, dialect)
     return int(await connection.scalar(select(func.count()).select_from(ParticipationCount)) or 0)
+
+
+async def _rebuild_reach(connection: AsyncConnection | AsyncSession, dialect: str) -> None:
+    """Replace ``lesson_reach`` with one computed from ``activities``."""
+    verb = Activity.verb
+
+    def flag(which: Verb) -> ColumnElement[int]:
+        return func.max(case((verb == which, 1), else_=0))
+
+    quarter = _quarter_sql(dialect).label("occurred_at")
+    keys = [getattr(Activity, name) for name in REACH_KEY_COLUMNS]
+    figures: Mapping[str, ColumnElement[Any]] = {
+        "started": flag(Verb.STARTED),
+        "furthest": func.max(case((verb == Verb.STEP, Activity.data["step"].as_integer()))),
+        "finished": flag(Verb.COMPLETED),
+        "passed": flag(Verb.PASSED),
+    }
+    reached = (
+        select(quarter, *keys, *(value.label(name) for name, value in figures.items()))
+        .select_from(Activity)
+        .where(
+            verb.in_(REACH_VERBS), Activity.user_id.is_not(None), Activity.lesson_id.is_not(None)
+        )
+        .group_by(quarter, *keys)
+    )
+    await connection.execute(delete(LessonReach))
+    await connection.execute(
+        insert(LessonReach).from_select(["occurred_at", *REACH_KEY_COLUMNS, *figures], reached)
+    )
 
 
 async def _lock(connection: AsyncConnection | AsyncSession, dialect: str) -> None:
@@ -430,18 +506,25 @@ async def _lock(connection: AsyncConnection | AsyncSession, dialect: str) -> Non
     SQLite has one writer at a time anyway.
     """
     if dialect == "postgresql":
-        await connection.execute(
-            text(f"LOCK TABLE {ParticipationCount.__tablename__} IN SHARE ROW EXCLUSIVE MODE")
-        )
+        for table in (ParticipationCount.__tablename__, LessonReach.__tablename__):
+            await connection.execute(text(f"LOCK TABLE {table} IN SHARE ROW EXCLUSIVE MODE"))
 
 
 async def rebuild_if_missing(connection: AsyncConnection) -> bool:
     """Build the counts when there are activities but no counts (a database that just got the
     table); True when it did. Processes starting together build them once."""
-    await _lock(connection, connection.dialect.name)
-    counted = await connection.scalar(select(exists().select_from(ParticipationCount)))
+    dialect = connection.dialect.name
+    await _lock(connection, dialect)
     recorded = await connection.scalar(select(exists().select_from(Activity)))
-    if counted or not recorded:
+    if not recorded:
         return False
-    await rebuild(connection)
-    return True
+    if not await connection.scalar(select(exists().select_from(ParticipationCount))):
+        await rebuild(connection)
+        return True
+    lessons_recorded = await connection.scalar(
+        select(exists().where(Activity.verb.in_(REACH_VERBS), Activity.lesson_id.is_not(None)))
+    )
+    if lessons_recorded and not await connection.scalar(select(exists().select_from(LessonReach))):
+        await _rebuild_reach(connection, dialect)
+        return True
+    return False

@@ -67,3 +67,15 @@ async def test_weeks_are_listed_with_their_first_day(
     page = await client.get("/reports/participation", params={"period": "week"})
     assert page.status_code == 200
     assert "<meter" in page.text
+
+
+async def test_the_csv_link_keeps_the_days_under_their_own_names(
+    client: AsyncClient, session_maker: async_sessionmaker[AsyncSession]
+) -> None:
+    await sign_in(client, session_maker)
+    page = await client.get(
+        "/reports/participation", params={"from": "2000-01-01", "to": "2000-01-02"}
+    )
+    assert 'href="/reports/participation.csv?from=2000-01-01&amp;to=2000-01-02&amp;tz=UTC"' in (
+        page.text
+    )

@@ -7,20 +7,28 @@ from datetime import UTC, date, datetime
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import func, select
+from sqlalchemy import delete, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from learntogether.db import activity_log
-from learntogether.db.activity_log import KEY_COLUMNS, Details, Entry, quarter_of, rebuild
+from learntogether.db.activity_log import (
+    KEY_COLUMNS,
+    REACH_KEY_COLUMNS,
+    Details,
+    Entry,
+    quarter_of,
+    rebuild,
+)
 from learntogether.db.models import (
     Lesson,
+    LessonReach,
     LessonStatus,
     Membership,
     ParticipationCount,
     Role,
     Verb,
 )
-from learntogether.db.models.activity import PARTICIPATION_FIGURES
+from learntogether.db.models.activity import PARTICIPATION_FIGURES, REACH_FIGURES
 from learntogether.services.reports import Figure, GroupBy, Period, participation
 from tests.report_builders import add_cohort, add_learner, add_track, at, record
 
@@ -212,3 +220,66 @@ async def test_many_at_once_are_written_and_counted_as_one_by_one(session: Async
     counted = await _summed(session)
     assert await rebuild(session) == len(counted)
     assert await _summed(session) == counted
+
+
+async def _reached(session: AsyncSession) -> list[tuple[Any, ...]]:
+    """How far each learner got per key, however it is split between rows."""
+    keys = [LessonReach.occurred_at, *(getattr(LessonReach, k) for k in REACH_KEY_COLUMNS)]
+    rows = await session.execute(
+        select(*keys, *(func.max(getattr(LessonReach, name)) for name in REACH_FIGURES))
+        .group_by(*keys)
+        .order_by(*keys)
+    )
+    return [tuple(row) for row in rows]
+
+
+async def test_lesson_reach_kept_while_writing_equals_a_rebuild(session: AsyncSession) -> None:
+    """Starts, steps, completions and passes of one sitting are one row; other verbs, none."""
+    sliven = await add_cohort(session, "SLV1", region="Sliven", municipality="Sliven")
+    plovdiv = await add_cohort(session, "PDV1", region="Plovdiv", municipality="Plovdiv")
+    _, (first, second) = await add_track(session, "mixed", lessons=2)
+    ana = await add_learner(session, cohort=sliven)
+    vera = await add_learner(session, role=Role.PARENT, cohort=sliven)
+    events: list[tuple[Any, Verb, datetime, dict[str, Any]]] = [
+        (ana, Verb.STARTED, at(5, 9, 1), {"lesson": first}),
+        (ana, Verb.STEP, at(5, 9, 2), {"lesson": first, "data": {"step": 2}}),
+        (ana, Verb.STEP, at(5, 9, 3), {"lesson": first, "data": {"step": 1}}),  # went back
+        (ana, Verb.ANSWERED, at(5, 9, 4), {"lesson": first}),
+        (ana, Verb.COMPLETED, at(5, 9, 5), {"lesson": first}),
+        (ana, Verb.PASSED, at(5, 9, 5), {"lesson": first}),
+        (ana, Verb.STEP, at(5, 9, 16), {"lesson": first, "data": {"step": 1}}),  # next quarter
+        (ana, Verb.STARTED, at(6, 9), {"lesson": second, "cohort": plovdiv}),
+        (ana, Verb.STEP, at(6, 9, 1), {"lesson": second, "cohort": plovdiv}),  # no index
+        (vera, Verb.STARTED, at(5, 9, 2), {"lesson": first}),
+        (vera, Verb.JOINED, at(5, 9, 2), {}),
+    ]
+    for learner, verb, when, options in events:
+        await record(session, learner, verb, when, **{"cohort": sliven, **options})
+    written = await _reached(session)
+
+    await rebuild(session)
+    assert await _reached(session) == written
+    first_id, second_id = first.id, second.id
+    assert [(row[0], row[1], row[2], *row[-4:]) for row in written] == [
+        (at(5, 9), ana.id, first_id, 1, 2, 1, 1),
+        (at(5, 9), vera.id, first_id, 1, None, 0, 0),
+        (at(5, 9, 15), ana.id, first_id, 0, 1, 0, 0),
+        (at(6, 9), ana.id, second_id, 1, None, 0, 0),
+    ]
+    assert {row[4] for row in written if row[2] == second_id} == {plovdiv.id}
+    assert (await session.scalar(select(func.count()).select_from(LessonReach))) == 4
+
+
+async def test_lesson_reach_is_built_when_missing(session: AsyncSession) -> None:
+    """A database that gets the table after its activities has it filled by ``db upgrade``."""
+    sliven = await add_cohort(session, "SLV1", region="Sliven", municipality="Sliven")
+    _, (first,) = await add_track(session, "mixed", lessons=1)
+    ana = await add_learner(session, cohort=sliven)
+    await record(session, ana, Verb.STARTED, at(5, 9), lesson=first)
+    await record(session, ana, Verb.COMPLETED, at(5, 9, 3), lesson=first)
+    written = await _reached(session)
+    await session.execute(delete(LessonReach))
+    connection = await session.connection()
+    assert await activity_log.rebuild_if_missing(connection) is True
+    assert await _reached(session) == written
+    assert await activity_log.rebuild_if_missing(connection) is False

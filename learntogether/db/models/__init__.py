@@ -4,7 +4,7 @@ No table records ethnicity, and none may: the platform works against segregation
 counting anyone by origin (``tests/db/test_migrations.py`` guards this).
 """
 
-from learntogether.db.models.activity import Activity, ParticipationCount, Verb
+from learntogether.db.models.activity import Activity, LessonReach, ParticipationCount, Verb
 from learntogether.db.models.audit import AuditLog
 from learntogether.db.models.broadcasts import (
     Broadcast,
@@ -57,6 +57,7 @@ __all__ = [
     "GoalMeasure",
     "Lesson",
     "LessonProgress",
+    "LessonReach",
     "LessonStatus",
     "LessonVersion",
     "Membership",

@@ -161,3 +161,52 @@ class ParticipationCount(Base):
     attended: Mapped[int] = mapped_column(default=0)
     assisted_lessons_completed: Mapped[int] = mapped_column(default=0)
     assisted_attended: Mapped[int] = mapped_column(default=0)
+
+
+REACH_FIGURES = ("started", "furthest", "finished", "passed")
+"""What ``lesson_reach`` keeps per learner, lesson and quarter hour."""
+
+
+class LessonReach(Base):
+    """How far one learner got in one lesson in one quarter of an hour, with the same snapshot.
+
+    The funnel report reads these instead of every start, step, completion and pass in
+    ``activities``: a lesson read in one sitting (a start, a dozen steps, a completion) is one
+    row here. Each row holds, for one learner, lesson, quarter hour (UTC) and snapshot (cohort,
+    track, role, locale, place), whether the learner started, finished or passed the lesson then
+    (0 or 1), and the furthest step index moved to (None: no step record). Figures are maxima,
+    so two rows of the same key mean the same as one. Written with each activity
+    (``db/activity_log.py``) and rebuilt from ``activities`` when missing.
+    """
+
+    __tablename__ = "lesson_reach"
+    __table_args__ = (
+        enum_check("role", Role),
+        # The writer finds the learner's current row.
+        Index("ix_lesson_reach_user_id_occurred_at", "user_id", "occurred_at"),
+        # The funnel walks a lesson's learners in order from the index alone (PostgreSQL), so it
+        # groups them without sorting or reading the table.
+        Index(
+            "ix_lesson_reach_lesson_id_user_id",
+            "lesson_id",
+            "user_id",
+            postgresql_include=["occurred_at", "cohort_id", *REACH_FIGURES],
+        ),
+    )
+
+    id: Mapped[int] = mapped_column(BigInteger().with_variant(Integer, "sqlite"), primary_key=True)
+    occurred_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    """The quarter hour (its start, UTC) the activities occurred in."""
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id"))
+    lesson_id: Mapped[int] = mapped_column(ForeignKey("lessons.id"))
+    track_id: Mapped[int | None] = mapped_column(ForeignKey("tracks.id"))
+    cohort_id: Mapped[int | None] = mapped_column(ForeignKey("cohorts.id"))
+    role: Mapped[Role | None] = enum_column(Role, nullable=True)
+    locale: Mapped[str | None] = mapped_column(String(16))
+    country: Mapped[str | None] = mapped_column(String(2))
+    region: Mapped[str | None] = mapped_column(String(128))
+    municipality: Mapped[str | None] = mapped_column(String(128))
+    started: Mapped[int] = mapped_column(default=0)
+    furthest: Mapped[int | None]
+    finished: Mapped[int] = mapped_column(default=0)
+    passed: Mapped[int] = mapped_column(default=0)

@@ -20,7 +20,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from sqlalchemy import ColumnElement, Subquery, case, distinct, func, literal, select
+from sqlalchemy import ColumnElement, Select, Subquery, case, distinct, func, literal, select
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import aliased
 
@@ -39,6 +39,7 @@ from learntogether.services.reports.query import (
     group_labels,
     lessons_of_track,
     newest_documents,
+    roomy,
     rounded,
     sort_key,
     wrong,
@@ -68,6 +69,7 @@ async def awareness(
     min_group = floor if min_group is None else min_group
     if min_group < floor:
         raise wrong("min_group", f"must be at least {floor}, this platform's privacy floor")
+    await roomy(session)
     track_id = await find_track_id(session, track)
     lessons = (await session.execute(lessons_of_track(track_id))).all()
     documents = await newest_documents(session, [lesson_id for lesson_id, _, _ in lessons])
@@ -156,8 +158,13 @@ async def _pairs(
     The two surveys' chosen answers are paired by (learner, item) before their points are read:
     joined the other way round, SQLite scanned the whole post-survey once per pre-survey answer.
     """
-    before = await _chosen(session, pre_id, items, first=True)
-    after = await _chosen(session, post_id, items, first=False)
+    post_versions = await _versions(session, post_id)
+    after = _chosen(post_versions, items, first=False)
+    # Most learners take the pre-survey and few the post-survey yet: only theirs are paired.
+    answered_after = select(QuizAttempt.user_id).where(
+        QuizAttempt.lesson_version_id.in_(post_versions)
+    )
+    before = _chosen(await _versions(session, pre_id), items, first=True, among=answered_after)
     before_answer, after_answer = aliased(Answer), aliased(Answer)
     last_answer = (
         select(Activity.user_id, func.max(Activity.id).label("id"))
@@ -185,15 +192,23 @@ async def _pairs(
     )
 
 
-async def _chosen(
-    session: AsyncSession, lesson_id: int, items: list[str], *, first: bool
-) -> Subquery:
-    """(user_id, item, id): each learner's first (or latest) likert answer per item in the
-    survey."""
-    versions = list(
+async def _versions(session: AsyncSession, lesson_id: int) -> list[int]:
+    return list(
         await session.scalars(select(LessonVersion.id).where(LessonVersion.lesson_id == lesson_id))
     )
+
+
+def _chosen(
+    versions: list[int],
+    items: list[str],
+    *,
+    first: bool,
+    among: Select[int] | None = None,
+) -> Subquery:
+    """(user_id, item, id): each learner's first (or latest) likert answer per item in the
+    survey (of these ``versions``), of the learners ``among`` when given."""
     pick = func.min if first else func.max
+    learners = [QuizAttempt.user_id.in_(among)] if among is not None else []
     return (
         select(
             QuizAttempt.user_id.label("user_id"),
@@ -203,6 +218,7 @@ async def _chosen(
         .join(QuizAttempt, QuizAttempt.id == Answer.attempt_id)
         .where(
             QuizAttempt.lesson_version_id.in_(versions),
+            *learners,
             Answer.kind == QuestionKind.LIKERT,
             Answer.question_key.in_(items),
         )

@@ -7,9 +7,10 @@ distinct learners and ``share`` is their share of those who started. Only learne
 lesson within the window are followed, so every stage is a subset of the one before.
 
 A step is reached when the learner moved to it (a ``step`` record carries its index) or finished
-the lesson, which takes reading every step. Erasing a learner clears the data of their records,
-so an erased learner who never finished counts as having started only. A lesson without a quiz is
-passed by finishing it (as certificates count it).
+the lesson, which takes reading every step. Erasing a learner leaves their records, and so the
+funnel, as they were. A lesson without a quiz is passed by finishing it (as certificates count
+it). The figures are read from ``lesson_reach``, which the activity writer keeps
+(``db/activity_log.py``).
 """
 
 from __future__ import annotations
@@ -21,7 +22,7 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import ColumnElement, case, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from learntogether.db.models import Activity, Verb
+from learntogether.db.models import LessonReach
 from learntogether.services.actors import SYSTEM, Actor
 from learntogether.services.reports.query import (
     Cell,
@@ -31,6 +32,7 @@ from learntogether.services.reports.query import (
     find_track_id,
     lessons_of_track,
     newest_documents,
+    roomy,
     share,
 )
 
@@ -38,10 +40,6 @@ NAME = "funnel"
 COLUMNS = ["track", "lesson", "stage", "step", "learners", "share"]
 # A lesson has at most twelve steps (content.schema.LessonDocument).
 MAX_STEPS = 12
-
-
-def _flag(condition: ColumnElement[bool]) -> ColumnElement[int]:
-    return func.max(case((condition, 1), else_=0))
 
 
 async def funnel(
@@ -59,6 +57,7 @@ async def funnel(
     from each lesson's newest published version. Raises InvalidInput naming the field for an
     unknown track or an ``end`` before ``start``.
     """
+    await roomy(session)
     track_id = await find_track_id(session, track) if track is not None else None
     window = Window.of_dates(start, end, zone or ZoneInfo("UTC"))
     criteria = Criteria(window=window, actor=actor)
@@ -96,27 +95,25 @@ async def funnel(
 async def _figures(
     session: AsyncSession, criteria: Criteria, lesson_ids: list[int]
 ) -> dict[int, dict[str, int]]:
-    """Per lesson: learners who started, reached each step index, finished and passed."""
+    """Per lesson: learners who started, reached each step index, finished and passed.
+
+    Read from ``lesson_reach`` (how far each learner got per quarter hour, kept by the activity
+    writer): the same maxima as over the records themselves, from a third of the rows.
+    """
     if not lesson_ids:
         return {}
-    verb = Activity.verb
+    reach = LessonReach
     per_learner = (
         select(
-            Activity.lesson_id,
-            Activity.user_id,
-            _flag(verb == Verb.STARTED).label("started"),
-            func.max(case((verb == Verb.STEP, Activity.data["step"].as_integer()))).label(
-                "furthest"
-            ),
-            _flag(verb == Verb.COMPLETED).label("finished"),
-            _flag(verb == Verb.PASSED).label("passed"),
+            reach.lesson_id,
+            reach.user_id,
+            func.max(reach.started).label("started"),
+            func.max(reach.furthest).label("furthest"),
+            func.max(reach.finished).label("finished"),
+            func.max(reach.passed).label("passed"),
         )
-        .where(
-            *criteria.conditions(),
-            Activity.lesson_id.in_(lesson_ids),
-            verb.in_([Verb.STARTED, Verb.STEP, Verb.COMPLETED, Verb.PASSED]),
-        )
-        .group_by(Activity.lesson_id, Activity.user_id)
+        .where(*criteria.conditions(reach), reach.lesson_id.in_(lesson_ids))
+        .group_by(reach.lesson_id, reach.user_id)
         .subquery()
     )
     learner = per_learner.c
