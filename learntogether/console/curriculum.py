@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import difflib
 from dataclasses import dataclass
-from typing import Annotated
+from typing import Annotated, Any
 
 from fastapi import APIRouter, Form, Path, Query, Request, Response
 from fastapi.responses import HTMLResponse
@@ -31,6 +31,7 @@ from learntogether.console.web import (
 )
 from learntogether.content.files import LineProblem, locate, parse_lesson_text, to_yaml
 from learntogether.content.render import RenderedLesson, RenderedQuestion
+from learntogether.content.schema import LessonDocument
 from learntogether.db.models import QuestionKind, TokenRole
 from learntogether.i18n import LANGUAGE_NAMES, SOURCE_LOCALE, SUPPORTED_LOCALES, learner_locales
 from learntogether.screens import Button, feedback_text, question_layout, step_layout
@@ -139,6 +140,12 @@ def learner_screens(console: Console, lesson: RenderedLesson) -> list[Screen]:
     return screens
 
 
+def _as_yaml(document: dict[str, Any]) -> str:
+    """A stored document as a lesson file reads, fields in the schema's order (PostgreSQL's
+    JSONB keeps its own order of keys)."""
+    return to_yaml(LessonDocument.model_validate(document))
+
+
 @router.get("")
 async def curriculum(request: Request, staff: StaffDep, session: DbDep) -> HTMLResponse:
     staff.actor.check_role(TokenRole.MEDIATOR, TokenRole.VIEWER)
@@ -235,7 +242,7 @@ async def edit(request: Request, slug: Slug, staff: StaffDep, session: DbDep) ->
     return render(
         request,
         "curriculum/edit.html",
-        {"lesson": detail, "text": to_yaml(detail.document), "problems": []},
+        {"lesson": detail, "text": _as_yaml(detail.document), "problems": []},
     )
 
 
@@ -331,7 +338,7 @@ async def diff(
             "versions": versions,
             "before": old_info,
             "after": new_info,
-            "hunks": _diff(to_yaml(old_document), to_yaml(new_document)),
+            "hunks": _diff(_as_yaml(old_document), _as_yaml(new_document)),
         },
     )
 
