@@ -6,13 +6,15 @@ from __future__ import annotations
 import html
 import re
 from pathlib import Path
+from typing import Any
 
 import pytest
 from httpx import AsyncClient, Response
-from sqlalchemy import select
+from sqlalchemy import event, select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from learntogether.db.models import AuditLog, Lesson, LessonVersion, TokenRole, VersionStatus
+from tests.conftest import TestDatabase
 from tests.console.conftest import Programme, sign_in
 from tests.content.samples import every_kind_lesson, lesson
 from tests.factories import import_sample_curriculum
@@ -385,3 +387,38 @@ async def test_unknown_lesson_and_signed_out_reader(
     await sign_in(client, session_maker)
     assert (await client.get("/curriculum/lessons/no-such-lesson")).status_code == 404
     assert (await client.get("/curriculum/lessons/no-such-lesson/edit")).status_code == 404
+
+
+async def _statements(client: AsyncClient, database: TestDatabase, path: str) -> int:
+    statements: list[str] = []
+
+    def remember(_connection: Any, _cursor: Any, statement: str, *_: Any) -> None:
+        statements.append(statement)
+
+    engine = database.engine.sync_engine
+    event.listen(engine, "before_cursor_execute", remember)
+    try:
+        assert (await client.get(path)).status_code == 200
+    finally:
+        event.remove(engine, "before_cursor_execute", remember)
+    return len(statements)
+
+
+async def test_pages_run_as_many_queries_for_a_long_curriculum_as_for_a_short_one(
+    client: AsyncClient,
+    session_maker: async_sessionmaker[AsyncSession],
+    database: TestDatabase,
+    tmp_path: Path,
+) -> None:
+    """No query per lesson or per version: the counts stay put when the curriculum grows."""
+    await import_sample_curriculum(session_maker, tmp_path / "short", {"01-one.yaml": lesson()})
+    await sign_in(client, session_maker)
+    pages = ("/curriculum", "/curriculum/translations", "/curriculum/lessons/one?locale=bg")
+    short = [await _statements(client, database, path) for path in pages]
+    longer = {f"{n:02d}-more-{n}.yaml": lesson() for n in range(2, 12)}
+    await import_sample_curriculum(
+        session_maker, tmp_path / "long", {"01-one.yaml": lesson(minutes=6), **longer}
+    )
+    long = [await _statements(client, database, path) for path in pages]
+    assert long == short, (short, long)
+    assert max(short) <= 12, short
