@@ -81,14 +81,13 @@ def _replies(question: RenderedQuestion) -> tuple[Reply, ...]:
     kind = QuestionKind(question.kind)
     if kind in (QuestionKind.LIKERT, QuestionKind.OPEN):
         return ()
-    letters = [chr(ord("A") + number) for number in range(len(question.options))]
+    texts = [option.text for option in question.options]
     if kind is QuestionKind.MULTIPLE:
         right = [number for number, option in enumerate(question.options) if option.correct]
         choices = [right, list(range(len(question.options)))]
-        answers = [", ".join(letters[number] for number in chosen) for chosen in choices]
     else:
         choices = [[number] for number in range(len(question.options))]
-        answers = letters
+    answers = [", ".join(texts[number] for number in chosen) for chosen in choices]
     replies = []
     for answer, chosen in zip(answers, choices, strict=True):
         judged = judge(question, chosen)
