@@ -30,16 +30,24 @@ from bot.callbacks import (
     Toggle,
     TrackPage,
 )
-from learntogether.db.models import QuestionKind
+from learntogether import screens
+from learntogether.screens import (
+    BUTTON_TEXT_LIMIT,
+    MESSAGE_LIMIT,
+    Action,
+    Button,
+    Layout,
+    fit,
+    plain,
+    visible_length,
+)
 from learntogether.services.catalogue import DONE, IN_PROGRESS, LessonEntry, TrackEntry
 from learntogether.services.player import PlayerView
-from learntogether.services.quizzes import LIKERT_POINTS, AnswerOutcome, QuestionView, QuizResult
+from learntogether.services.quizzes import AnswerOutcome, QuestionView, QuizResult
 from learntogether.telegram_html import TelegramHTMLError, parse_html, shorten, utf16_length
 
-MESSAGE_LIMIT = 4096
 CAPTION_LIMIT = 1024
 PAGE_SIZE = 6
-BUTTON_TEXT_LIMIT = 40
 CONTINUE_TEXT_LIMIT = 60
 STATUS_ICONS = {DONE: "✅", IN_PROGRESS: "▶️"}
 NEW_ICON = "🆕"
@@ -119,31 +127,6 @@ async def _send_parts(
     return sent
 
 
-def _plain(text: str) -> str:
-    """The text Telegram shows once tags are parsed (markup it would refuse counts as text)."""
-    try:
-        plain, _entities = parse_html(text)
-    except TelegramHTMLError:
-        return text
-    return plain
-
-
-def visible_length(text: str) -> int:
-    """What Telegram counts against its limits: UTF-16 units of the text once tags are parsed."""
-    return utf16_length(_plain(text))
-
-
-def fit(*parts: str | None, required: str) -> str:
-    """Join the parts around ``required``, dropping optional ones until the text fits."""
-    optional = [part for part in parts if part]
-    while optional:
-        text = "\n\n".join([*optional, required])
-        if visible_length(text) <= MESSAGE_LIMIT:
-            return text
-        optional.pop(0)
-    return required
-
-
 def split_message(text: str, limit: int = MESSAGE_LIMIT) -> list[str]:
     """Cut ``text`` into messages of at most ``limit`` visible characters, losing nothing.
 
@@ -191,11 +174,11 @@ def _balanced(text: str) -> bool:
 
 
 def _plain_chunks(text: str, limit: int) -> list[str]:
-    plain = _plain(text)
+    shown = plain(text)
     chunks: list[str] = []
     current: list[str] = []
     length = 0
-    for char in plain:
+    for char in shown:
         width = utf16_length(char)
         if length + width > limit:
             chunks.append("".join(current))
@@ -291,127 +274,56 @@ def _pager(
     builder.row(*row)
 
 
-def step(view: PlayerView, *, show_notice: bool) -> Screen:
-    rendered = view.lesson
-    current = rendered.steps[view.step_index]
-    header = _("<b>{title}</b> · step {number} of {count}").format(
-        title=html.quote(rendered.title), number=view.step_index + 1, count=view.step_count
+def _keyboard(
+    layout: Layout, data: Callable[[Button], CallbackData]
+) -> InlineKeyboardMarkup | None:
+    """The layout's buttons, each with the callback data ``data`` gives it (links open a page)."""
+    if not layout.rows:
+        return None
+    return InlineKeyboardMarkup(
+        inline_keyboard=[
+            [
+                InlineKeyboardButton(text=button.text, url=button.url)
+                if button.action is Action.LINK
+                else InlineKeyboardButton(text=button.text, callback_data=data(button).pack())
+                for button in row
+            ]
+            for row in layout.rows
+        ]
     )
-    notice = None
-    if show_notice and not rendered.fully_translated:
-        notice = _("<i>Parts of this lesson are not yet translated into your language.</i>")
-    builder = InlineKeyboardBuilder()
-    if current.link_url and current.link_label:
-        builder.button(text=current.link_label, url=current.link_url)
-    navigation: list[tuple[str, CallbackData]] = []
-    if view.step_index > 0:
-        navigation.append(
-            (
-                _("◀ Back"),
-                GoToStep(
-                    progress_id=view.progress_id,
-                    version_id=view.version_id,
-                    index=view.step_index - 1,
-                ),
-            )
+
+
+def step(view: PlayerView, *, show_notice: bool) -> Screen:
+    layout = screens.step_layout(view.lesson, view.step_index, show_notice=show_notice)
+
+    def data(button: Button) -> CallbackData:
+        if button.action is Action.START_QUIZ:
+            return StartQuiz(progress_id=view.progress_id, version_id=view.version_id)
+        if button.action is Action.FINISH:
+            return FinishLesson(progress_id=view.progress_id, version_id=view.version_id)
+        return GoToStep(
+            progress_id=view.progress_id, version_id=view.version_id, index=button.value
         )
-    if not view.is_last_step:
-        navigation.append(
-            (
-                _("Next ▶"),
-                GoToStep(
-                    progress_id=view.progress_id,
-                    version_id=view.version_id,
-                    index=view.step_index + 1,
-                ),
-            )
-        )
-    elif view.has_quiz:
-        navigation.append(
-            (
-                _("Start the quiz ▶") if view.graded else _("Start the survey ▶"),
-                StartQuiz(progress_id=view.progress_id, version_id=view.version_id),
-            )
-        )
-    else:
-        navigation.append(
-            (
-                _("Finish the lesson ✅"),
-                FinishLesson(progress_id=view.progress_id, version_id=view.version_id),
-            )
-        )
-    for text, data in navigation:
-        builder.button(text=text, callback_data=data)
-    builder.adjust(*([1] if current.link_url else []), len(navigation))
-    return Screen(fit(header, notice, required=current.text), builder.as_markup())
+
+    return Screen(layout.text, _keyboard(layout, data))
 
 
 def question(view: QuestionView, *, mask: int = 0, lead: str | None = None) -> Screen:
     """A question and its buttons; ``lead`` is the feedback on the answer just given, shown
     above it so that one tap both answers and moves on."""
-    rendered = view.question
-    kind = QuestionKind(rendered.kind)
-    header = _("<b>Question {number} of {count}</b>").format(
-        number=view.index + 1, count=view.count
-    )
-    if rendered.poll:
-        return Screen(fit(lead, header, required=_("Answer in the quiz below.")))
-    builder = InlineKeyboardBuilder()
-    letters = [chr(ord("A") + index) for index in range(len(rendered.options))]
-    short = all(len(option.text) <= BUTTON_TEXT_LIMIT for option in rendered.options)
-    body = [rendered.text]
-    if kind is QuestionKind.LIKERT:
-        body.append(_("How much do you agree?"))
-        labels = [
-            _("Strongly disagree"),
-            _("Disagree"),
-            _("Neither"),
-            _("Agree"),
-            _("Strongly agree"),
-        ]
-        for point in range(1, LIKERT_POINTS + 1):
-            builder.button(
-                text=f"{point} · {labels[point - 1]}",
-                callback_data=Choose(attempt_id=view.attempt_id, index=view.index, option=point),
-            )
-        builder.adjust(1)
-    elif kind is QuestionKind.OPEN:
-        body.append(_("Write your answer in a message, or skip this question."))
-        builder.button(
-            text=_("Skip"), callback_data=SkipQuestion(attempt_id=view.attempt_id, index=view.index)
-        )
-    else:
-        if not short:
-            body.append(
-                "\n".join(
-                    f"<b>{letter}</b>. {option.text}"
-                    for letter, option in zip(letters, rendered.options, strict=True)
-                )
-            )
-        if kind is QuestionKind.MULTIPLE:
-            body.append(_("Choose all that apply, then press Submit."))
-        for index, (letter, option) in enumerate(zip(letters, rendered.options, strict=True)):
-            label = option.text if short else letter
-            if kind is QuestionKind.MULTIPLE:
-                chosen = bool(mask & (1 << index))
-                builder.button(
-                    text=f"{'☑' if chosen else '☐'} {label}",
-                    callback_data=Toggle(
-                        attempt_id=view.attempt_id, index=view.index, mask=mask ^ (1 << index)
-                    ),
-                )
-            else:
-                builder.button(
-                    text=label,
-                    callback_data=Choose(
-                        attempt_id=view.attempt_id, index=view.index, option=index
-                    ),
-                )
-        builder.adjust(1 if short else min(len(letters), 4))
-        if kind is QuestionKind.MULTIPLE:
-            submit = Submit(attempt_id=view.attempt_id, index=view.index, mask=mask)
-            builder.row(InlineKeyboardButton(text=_("Submit"), callback_data=submit.pack()))
-    return Screen(fit(lead, header, required="\n\n".join(body)), builder.as_markup())
+    layout = screens.question_layout(view.question, view.index, view.count, mask=mask, lead=lead)
+
+    def data(button: Button) -> CallbackData:
+        attempt, index = view.attempt_id, view.index
+        if button.action is Action.TOGGLE:
+            return Toggle(attempt_id=attempt, index=index, mask=mask ^ (1 << button.value))
+        if button.action is Action.SUBMIT:
+            return Submit(attempt_id=attempt, index=index, mask=button.value)
+        if button.action is Action.SKIP:
+            return SkipQuestion(attempt_id=attempt, index=index)
+        return Choose(attempt_id=attempt, index=index, option=button.value)
+
+    return Screen(layout.text, _keyboard(layout, data))
 
 
 def poll_question_answered(view: QuestionView, *, lead: str | None = None) -> str:
@@ -423,27 +335,14 @@ def poll_question_answered(view: QuestionView, *, lead: str | None = None) -> st
 
 
 def feedback(result: AnswerOutcome) -> str | None:
-    """Right or wrong, what the chosen options say and the explanation, each said once.
-
-    A multiple-choice answer shows every chosen option with its feedback, and the right set
-    when the answer missed it. Likert statements and open questions have none: they move on.
-    """
-    if result.correct is None:
-        return None
-    lines = [_("✅ Right!") if result.correct else _("❌ Not quite.")]
-    if result.chosen:
-        for option in result.chosen:
-            mark = "✅" if option.correct else "❌"
-            said = f" — {option.feedback}" if option.feedback else ""
-            lines.append(f"{mark} <b>{option.text}</b>{said}")
-        if not result.correct:
-            right = ", ".join(f"<b>{text}</b>" for text in result.right)
-            lines.append(_("The right answers: {options}").format(options=right))
-    elif result.feedback:
-        lines.append(result.feedback)
-    if result.explanation and result.explanation not in (result.feedback, *lines):
-        lines.append(result.explanation)
-    return "\n".join(lines)
+    """What the learner is told about the answer just given (``screens.feedback_text``)."""
+    return screens.feedback_text(
+        correct=result.correct,
+        feedback=result.feedback,
+        explanation=result.explanation,
+        chosen=result.chosen,
+        right=result.right,
+    )
 
 
 def outcome(result: AnswerOutcome) -> Screen:

@@ -12,10 +12,11 @@ from aiogram.utils.i18n import ngettext
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.filters import registered
-from bot.views import CAPTION_LIMIT, Screen, send, visible_length
+from bot.views import CAPTION_LIMIT, Screen, send
 from learntogether.charts import progress_chart
 from learntogether.db.models import User
 from learntogether.i18n import Locales
+from learntogether.screens import visible_length
 from learntogether.services import progress
 
 

@@ -13,6 +13,7 @@ from learntogether.console import (
     auth,
     broadcasts,
     cohorts,
+    curriculum,
     dashboard,
     learners,
     reports,
@@ -25,6 +26,6 @@ def install(app: FastAPI, settings: Settings) -> None:
     app.state.console = Console.create(settings)
     # Each module's router uses ConsoleRoute: FastAPI keeps an included route's own class.
     pages = APIRouter(include_in_schema=False)
-    for module in (auth, dashboard, cohorts, broadcasts, reports, learners, access):
+    for module in (auth, dashboard, curriculum, cohorts, broadcasts, reports, learners, access):
         pages.include_router(module.router)
     app.include_router(pages)

@@ -167,7 +167,7 @@ def navigation(staff: SignedIn | None) -> frozenset[str]:
     if staff is None:
         return frozenset()
     role = staff.actor.role
-    pages = {"dashboard", "reports"}
+    pages = {"dashboard", "reports", "curriculum"}
     if role in (TokenRole.ADMIN, TokenRole.MEDIATOR):
         pages |= {"cohorts", "broadcasts", "learners"}
     if role is TokenRole.ADMIN:

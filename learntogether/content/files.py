@@ -22,6 +22,7 @@ from learntogether.content.validate import (
 )
 from learntogether.content.validate import (
     Problem,
+    field_path,
     json_path,
     validate_curriculum,
     validate_lesson,
@@ -78,7 +79,11 @@ def _lines(node: yaml.Node, path: FieldPath, into: dict[FieldPath, int]) -> None
 
 def read_yaml(file: Path) -> tuple[Any, dict[FieldPath, int]]:
     """The data of a YAML file and the line of every field in it; raises FileProblem-worthy errors."""
-    text = file.read_text(encoding="utf-8")
+    return read_yaml_text(file.read_text(encoding="utf-8"))
+
+
+def read_yaml_text(text: str) -> tuple[Any, dict[FieldPath, int]]:
+    """The data of a YAML text and the line of every field in it; raises yaml.YAMLError."""
     node = yaml.compose(text, Loader=yaml.SafeLoader)
     lines: dict[FieldPath, int] = {}
     if node is not None:
@@ -142,6 +147,44 @@ def _load(
     if document is None or located:
         return None
     return Loaded(file, document, lines)
+
+
+@dataclass(frozen=True)
+class LineProblem:
+    """A problem of a lesson typed as YAML (the console's editor), at its line."""
+
+    line: int
+    path: str
+    """The field as a JSON path (``$.steps[0].text.bg``), empty for the text as a whole."""
+    message: str
+
+
+def parse_lesson_text(
+    text: str,
+) -> tuple[LessonDocument | None, dict[FieldPath, int], list[LineProblem]]:
+    """A lesson document from YAML text with the line of every field, or its problems at their
+    lines (the lesson's own rules included; the rules of its track are the service's)."""
+    try:
+        data, lines = read_yaml_text(text)
+    except yaml.MarkedYAMLError as error:
+        line = error.problem_mark.line + 1 if error.problem_mark else 1
+        return None, {}, [LineProblem(line, "", f"not valid YAML: {error.problem}")]
+    except yaml.YAMLError as error:
+        return None, {}, [LineProblem(1, "", f"not valid YAML: {error}")]
+    if not isinstance(data, dict):
+        return None, lines, [LineProblem(1, "", "expected a mapping of fields (slug: …, title: …)")]
+    document, found = parse_document(LessonDocument, data)
+    problems = [
+        LineProblem(_line(lines, problem.path), json_path(problem.path), problem.message)
+        for problem in found
+    ]
+    return (None if problems else document), lines, problems
+
+
+def locate(lines: dict[FieldPath, int], path: str, message: str) -> LineProblem:
+    """A problem a service names by JSON path, at the line of that field (or its nearest
+    ancestor in the text)."""
+    return LineProblem(_line(lines, field_path(path)), path, message)
 
 
 def _describe(problem: Problem) -> str:

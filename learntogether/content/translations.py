@@ -14,6 +14,7 @@ import hashlib
 import json
 import re
 from collections.abc import Iterator, Sequence
+from enum import StrEnum
 from pathlib import Path
 
 from learntogether.content.schema import LessonDocument, LocalizedText
@@ -78,6 +79,41 @@ def complete_locales(lesson: LessonDocument) -> list[str]:
     """``locales`` without the stale ones: the languages a learner can read whole and current."""
     stale = set(stale_locales(lesson))
     return [code for code in lesson.locales if code not in stale]
+
+
+class TranslationStatus(StrEnum):
+    """How far a lesson is in one language (the console's translation matrix)."""
+
+    SOURCE = "source"
+    """English, which every other language is translated from."""
+    COMPLETE = "complete"
+    """Listed in ``locales`` and current: learners read it whole."""
+    PARTIAL = "partial"
+    """Not yet reviewed (listed in ``partial``) or missing some texts; the rest falls back."""
+    STALE = "stale"
+    """Translated from an English text that has changed since."""
+    MISSING = "missing"
+    """No text in this language at all."""
+
+
+def text_coverage(lesson: LessonDocument, locale: str) -> tuple[int, int]:
+    """How many of the lesson's texts ``locale`` has, and how many there are."""
+    texts = _texts_in(lesson, locale)
+    return sum(1 for text in texts if text.strip()), len(texts)
+
+
+def translation_status(lesson: LessonDocument, locale: str) -> TranslationStatus:
+    """The state of the lesson's ``locale``; a stale translation is stale however whole it is."""
+    if locale == SOURCE_LOCALE:
+        return TranslationStatus.SOURCE
+    present, total = text_coverage(lesson, locale)
+    if present == 0:
+        return TranslationStatus.MISSING
+    if locale in stale_locales(lesson):
+        return TranslationStatus.STALE
+    if locale in lesson.locales and present == total:
+        return TranslationStatus.COMPLETE
+    return TranslationStatus.PARTIAL
 
 
 def stamp(lesson: LessonDocument, locales: Sequence[str] | None = None) -> LessonDocument:

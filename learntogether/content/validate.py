@@ -6,6 +6,7 @@ All problems are reported, not the first: each is a ``Problem`` whose ``path`` n
 
 from __future__ import annotations
 
+import re
 from collections import Counter
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
@@ -47,6 +48,23 @@ class Problem:
 def json_path(path: Path) -> str:
     """``("steps", 0, "text")`` → ``$.steps[0].text``."""
     return "$" + "".join(f"[{part}]" if isinstance(part, int) else f".{part}" for part in path)
+
+
+_PATH_PART = re.compile(r"\.([^.\[\]]+)|\[(\d+)\]")
+
+
+def field_path(path: str) -> Path:
+    """``$.steps[0].text`` → ``("steps", 0, "text")``: the inverse of ``json_path``; what does not
+    parse ends the path (a problem then points at the nearest field)."""
+    parts: list[str | int] = []
+    position = 1 if path.startswith("$") else 0
+    while position < len(path):
+        found = _PATH_PART.match(path, position)
+        if found is None:
+            break
+        parts.append(found.group(1) if found.group(1) is not None else int(found.group(2)))
+        position = found.end()
+    return tuple(parts)
 
 
 class _Checker:

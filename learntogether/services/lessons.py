@@ -18,11 +18,18 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from learntogether.content.render import RenderedLesson, render_lesson
 from learntogether.content.schema import LessonDocument, TrackDocument, dump_document
-from learntogether.content.translations import complete_locales, refresh_stamps, stale_locales
+from learntogether.content.translations import (
+    TranslationStatus,
+    complete_locales,
+    refresh_stamps,
+    stale_locales,
+    text_coverage,
+    translation_status,
+)
 from learntogether.content.validate import json_path, validate_curriculum, validate_lesson
 from learntogether.db.base import utcnow
 from learntogether.db.models import Lesson, LessonStatus, LessonVersion, Track, VersionStatus
-from learntogether.i18n import SOURCE_LOCALE, learner_locales
+from learntogether.i18n import SOURCE_LOCALE, SUPPORTED_LOCALES, learner_locales
 from learntogether.services.actors import Actor
 from learntogether.services.audit import record_change
 from learntogether.services.errors import Conflict, FieldProblem, InvalidInput, NotFound
@@ -225,6 +232,50 @@ async def preview_lesson(
     return VersionInfo.of(found), render_lesson(document, locales.content)
 
 
+@dataclass(frozen=True)
+class TranslationCell:
+    locale: str
+    status: TranslationStatus
+    texts: int
+    """How many of the lesson's texts the language has."""
+    total: int
+
+
+@dataclass(frozen=True)
+class TranslationRow:
+    slug: str
+    track: str | None
+    status: LessonStatus
+    title: dict[str, str]
+    cells: list[TranslationCell]
+
+
+async def translation_matrix(
+    session: AsyncSession, *, locales: Sequence[str] = SUPPORTED_LOCALES
+) -> list[TranslationRow]:
+    """Every lesson (its newest version) against every language: complete, partial, stale or
+    missing (``content.translations.translation_status``), in curriculum order."""
+    rows = []
+    for row in await _rows(session):
+        document = LessonDocument.model_validate(row.latest.document)
+        cells = [
+            TranslationCell(
+                code, translation_status(document, code), *text_coverage(document, code)
+            )
+            for code in locales
+        ]
+        rows.append(
+            TranslationRow(
+                row.lesson.slug,
+                row.track,
+                row.lesson.status,
+                row.latest.document.get("title", {}),
+                cells,
+            )
+        )
+    return rows
+
+
 def _problems(problems: Sequence[Any]) -> list[FieldProblem]:
     return [FieldProblem(json_path(problem.path), problem.message) for problem in problems]
 
@@ -357,13 +408,15 @@ def _take_place(lesson: Lesson, document: dict[str, Any], track: Track) -> None:
 
 
 async def publish_lesson(session: AsyncSession, *, slug: str, actor: Actor) -> LessonDetail:
-    """Freeze the pending draft: from now on new learners start this version."""
+    """Freeze the pending draft, checked again: from now on new learners start this version."""
     row = await _row(session, slug)
     if row.latest.status is not VersionStatus.DRAFT:
         raise Conflict(
             f"Lesson '{slug}' has no draft to publish (version {row.latest.number} is published)."
         )
     track = await find_track(session, str(row.latest.document["track"]))
+    # A draft was checked when saved; the rules or its track's other lessons may have changed since.
+    await _check_in_track(session, LessonDocument.model_validate(row.latest.document), track)
     row.latest.status = VersionStatus.PUBLISHED
     row.latest.published_at = utcnow()
     _take_place(row.lesson, row.latest.document, track)

@@ -103,6 +103,44 @@ def is_correct(question: RenderedQuestion, chosen: Sequence[int]) -> bool | None
     return set(chosen) == right
 
 
+@dataclass(frozen=True)
+class Judgement:
+    """What an answer earns and what the learner is told back."""
+
+    correct: bool | None
+    feedback: str | None
+    """The chosen option's own feedback (one option chosen, not likert)."""
+    explanation: str | None
+    chosen: tuple[ChosenOption, ...] = ()
+    """A multiple-choice answer: each option chosen, with its feedback."""
+    right: tuple[str, ...] = ()
+    """A multiple-choice question: the texts of the right options."""
+
+
+def judge(question: RenderedQuestion, chosen: Sequence[int]) -> Judgement:
+    """Right or wrong and the feedback for ``chosen``, as the bot answers it (and the console's
+    preview shows it)."""
+    kind = QuestionKind(question.kind)
+    feedback = (
+        question.options[chosen[0]].feedback
+        if kind is not QuestionKind.LIKERT and len(chosen) == 1 and question.options
+        else None
+    )
+    if kind is not QuestionKind.MULTIPLE:
+        return Judgement(is_correct(question, chosen), feedback, question.explanation)
+    return Judgement(
+        is_correct(question, chosen),
+        feedback,
+        question.explanation,
+        chosen=tuple(
+            ChosenOption(option.text, option.correct, option.feedback)
+            for index, option in enumerate(question.options)
+            if index in chosen
+        ),
+        right=tuple(option.text for option in question.options if option.correct),
+    )
+
+
 def decide(correct: int, scored: int, pass_score: int | None) -> QuizResult:
     """Pass when correct/scored reaches pass_score percent; nothing scored is a pass."""
     passed = scored == 0 or 100 * correct >= (pass_score or 0) * scored
@@ -217,7 +255,8 @@ async def answer(
     question = view.question
     kind = QuestionKind(question.kind)
     _check_choice(kind, question, chosen)
-    correct = is_correct(question, chosen)
+    judged = judge(question, chosen)
+    correct = judged.correct
     session.add(
         Answer(
             attempt_id=attempt_id,
@@ -239,20 +278,7 @@ async def answer(
         assisted=assisted,
         data={"correct": correct} if correct is not None else None,
     )
-    feedback = (
-        question.options[chosen[0]].feedback
-        if kind is not QuestionKind.LIKERT and len(chosen) == 1 and question.options
-        else None
-    )
-    chosen_options: tuple[ChosenOption, ...] = ()
-    right: tuple[str, ...] = ()
-    if kind is QuestionKind.MULTIPLE:
-        chosen_options = tuple(
-            ChosenOption(option.text, option.correct, option.feedback)
-            for index, option in enumerate(question.options)
-            if index in chosen
-        )
-        right = tuple(option.text for option in question.options if option.correct)
+    feedback, chosen_options, right = judged.feedback, judged.chosen, judged.right
     attempt.question_index += 1
     attempt.poll_id = None  # a later vote in that poll no longer answers anything
     await session.flush()

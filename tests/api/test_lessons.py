@@ -9,7 +9,7 @@ from httpx import AsyncClient
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from learntogether.db.models import AuditLog, TokenRole
+from learntogether.db.models import AuditLog, LessonVersion, TokenRole
 from tests.content.samples import TRACK, lesson, survey
 from tests.factories import create_api_token, create_cohort
 
@@ -79,6 +79,23 @@ async def test_publish_without_a_draft_is_409(client: AsyncClient, admin: dict[s
     assert again.status_code == 409
     assert again.headers["content-type"] == "application/problem+json"
     assert "no draft to publish" in again.json()["detail"]
+
+
+async def test_publishing_a_draft_the_rules_now_refuse_is_422_and_leaves_it_a_draft(
+    client: AsyncClient, admin: dict[str, str], session_maker: async_sessionmaker[AsyncSession]
+) -> None:
+    await client.put(f"/api/v1/lessons/{SLUG}", json=_document(), headers=admin)
+    # A draft stored before a rule existed: written straight into the database.
+    async with session_maker() as session:
+        version = await session.scalar(select(LessonVersion))
+        assert version is not None
+        version.document = {**version.document, "steps": [{"text": {"en": "Only English."}}]}
+        await session.commit()
+    refused = await client.post(f"/api/v1/lessons/{SLUG}/publish", headers=admin)
+    assert refused.status_code == 422, refused.text
+    assert "$.steps[0].text.bg" in [error["path"] for error in refused.json()["errors"]]
+    detail = (await client.get(f"/api/v1/lessons/{SLUG}", headers=admin)).json()
+    assert (detail["status"], detail["published_version"]) == ("draft", None)
 
 
 async def test_archive_then_archive_again_is_409(

@@ -8,8 +8,9 @@ from typing import Any
 import pytest
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from bot.views import MESSAGE_LIMIT, split_message, visible_length
+from bot.views import split_message
 from learntogether.runtime import BotParts
+from learntogether.screens import MESSAGE_LIMIT, visible_length
 from tests.factories import create_learner, import_sample_curriculum
 from tests.standin import BotAPIStandIn, button_texts
 

@@ -9,10 +9,13 @@ from typing import Any
 from learntogether.content.files import load_curriculum
 from learntogether.content.schema import LessonDocument
 from learntogether.content.translations import (
+    TranslationStatus,
     complete_locales,
     english_fingerprint,
     stale_locales,
     stamp,
+    text_coverage,
+    translation_status,
     write_stamps,
 )
 from tests.content.samples import lesson, write_curriculum
@@ -80,3 +83,25 @@ def test_a_fingerprint_for_a_language_the_lesson_does_not_have_is_a_problem(
     problems = [str(problem) for problem in load_curriculum([tmp_path]).problems]
     assert len(problems) == 1
     assert "translated_from.es: 'es' is not one of the lesson's translations" in problems[0]
+
+
+def test_translation_status_of_each_language() -> None:
+    stamped = stamp(_document(partial=["es"], title={"en": "What", "bg": "Какво", "es": "Qué"}))
+    assert [translation_status(stamped, code) for code in ("en", "bg", "es", "fr")] == [
+        TranslationStatus.SOURCE,
+        TranslationStatus.COMPLETE,
+        TranslationStatus.PARTIAL,
+        TranslationStatus.MISSING,
+    ]
+    assert text_coverage(stamped, "es")[0] == 1
+    data = stamped.model_dump(mode="json", exclude_defaults=True)
+    changed = LessonDocument.model_validate(_with_english_step(data, "<b>Segregation</b> hurts."))
+    # Stale wins over complete and partial alike; a language with no text stays missing.
+    assert translation_status(changed, "bg") is TranslationStatus.STALE
+    assert translation_status(changed, "es") is TranslationStatus.STALE
+    assert translation_status(changed, "fr") is TranslationStatus.MISSING
+
+
+def test_an_unreviewed_language_with_every_text_is_still_partial() -> None:
+    document = _document(locales=["en"], partial=["bg"])
+    assert translation_status(document, "bg") is TranslationStatus.PARTIAL
