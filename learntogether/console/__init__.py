@@ -10,12 +10,14 @@ from fastapi import APIRouter, FastAPI
 from learntogether.config import Settings
 from learntogether.console import (
     access,
+    assisted,
     auth,
     broadcasts,
     cohorts,
     dashboard,
     learners,
     reports,
+    workshops,
 )
 from learntogether.console.web import Console
 
@@ -25,6 +27,16 @@ def install(app: FastAPI, settings: Settings) -> None:
     app.state.console = Console.create(settings)
     # Each module's router uses ConsoleRoute: FastAPI keeps an included route's own class.
     pages = APIRouter(include_in_schema=False)
-    for module in (auth, dashboard, cohorts, broadcasts, reports, learners, access):
+    for module in (
+        auth,
+        dashboard,
+        cohorts,
+        workshops,
+        assisted,
+        broadcasts,
+        reports,
+        learners,
+        access,
+    ):
         pages.include_router(module.router)
     app.include_router(pages)
