@@ -14,8 +14,17 @@ from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 from bot import errors
 from bot.commands import register_commands
+from bot.handlers import (
+    assisted,
+    fallback,
+    guide,
+    learning,
+    mediator,
+    onboarding,
+    privacy,
+    progress,
+)
 from bot.handlers import console as console_link
-from bot.handlers import fallback, guide, learning, mediator, onboarding, privacy, progress
 from bot.handlers import settings as settings_menu
 from bot.middlewares import (
     CommitBeforeReplying,
@@ -104,6 +113,7 @@ def create_dispatcher(
         progress.create_router(),
         settings_menu.create_router(),
         mediator.create_router(),
+        assisted.create_router(),
         console_link.create_router(),
         errors.create_router(),
         fallback.create_router(),

@@ -126,11 +126,86 @@ class QuietHoursChoice(CallbackData, prefix="qh"):
 
 
 class CohortAction(CallbackData, prefix="co"):
-    """A mediator's action on a cohort: view, nudge, event (workshop check-in), cast (message)."""
+    """A mediator's action on a cohort: view, nudge, event (workshop check-in), cast (message),
+    chart, assist (assisted mode)."""
 
-    action: Literal["view", "nudge", "event", "cast", "chart"]
+    action: Literal["view", "nudge", "event", "cast", "chart", "assist"]
     code: Annotated[str, Field(pattern=r"^[A-Za-z0-9_-]{2,32}$")]
 
 
 class BroadcastWhen(CallbackData, prefix="bw"):
     when: Literal["now", "hour", "morning", "cancel"]
+
+
+CohortCode = Annotated[str, Field(pattern=r"^[A-Za-z0-9_-]{2,32}$")]
+
+
+class Assist(CallbackData, prefix="as"):
+    """Assisted mode for a cohort: the menu, enrol, check someone in, a paper quiz."""
+
+    action: Literal["menu", "enrol", "attend", "quiz"]
+    code: CohortCode
+
+
+class AssistWorkshop(CallbackData, prefix="aw"):
+    """A workshop chosen to check someone in at."""
+
+    event_id: Id
+
+
+class AssistCheckIn(CallbackData, prefix="ac"):
+    event_id: Id
+    user_id: Id
+
+
+class AssistMember(CallbackData, prefix="am"):
+    """The member a paper quiz is recorded for."""
+
+    code: CohortCode
+    user_id: Id
+
+
+class AssistLesson(CallbackData, prefix="al"):
+    """The lesson of a paper quiz, by its place in the list shown."""
+
+    index: Index
+
+
+class AssistAnswer(CallbackData, prefix="aa"):
+    """A paper quiz's answer: an option (single, true_false) or a point (likert)."""
+
+    index: Index
+    option: Index
+
+
+class AssistToggle(CallbackData, prefix="at"):
+    """A multiple-choice option ticked or unticked; ``mask`` is the ticks after the tap."""
+
+    index: Index
+    mask: Mask
+
+
+class AssistSubmit(CallbackData, prefix="ab"):
+    index: Index
+    mask: Mask
+
+
+class AssistSkip(CallbackData, prefix="ak"):
+    """An open question left blank on paper."""
+
+    index: Index
+
+
+class WorkshopNow(CallbackData, prefix="wn"):
+    """A new workshop starts now (instead of a typed day and time)."""
+
+
+class WorkshopNoPlace(CallbackData, prefix="wp"):
+    """A new workshop without a place."""
+
+
+class WorkshopRefresh(CallbackData, prefix="wr"):
+    """Count the check-ins again; ``shown`` is the count the message shows."""
+
+    event_id: Id
+    shown: Index

@@ -1,4 +1,5 @@
-"""For mediators: ``/cohort`` (who is behind, a workshop check-in), ``/nudge`` and ``/broadcast``.
+"""For mediators: ``/cohort`` (who is behind), ``/nudge`` and ``/broadcast``; workshops and
+assisted mode, from ``/cohort`` too, are in ``bot.handlers.assisted``.
 
 A learner is a mediator of the cohorts an admin assigned them to (``POST /cohorts/{code}/
 mediators``); everyone else gets a short explanation instead.
@@ -11,7 +12,7 @@ import logging
 from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
 
-from aiogram import Bot, F, Router, html
+from aiogram import F, Router, html
 from aiogram.exceptions import TelegramAPIError
 from aiogram.filters import Command, ExceptionTypeFilter, StateFilter
 from aiogram.fsm.context import FSMContext
@@ -29,14 +30,12 @@ from bot.views import Screen, send, show
 from learntogether import charts
 from learntogether.db.base import utcnow
 from learntogether.db.models import User
-from learntogether.deeplinks import deep_link, qr_png
 from learntogether.i18n import Locales
-from learntogether.services import broadcasts, cohorts, events, learners, reminders, reports
+from learntogether.services import broadcasts, cohorts, learners, reminders, reports
 from learntogether.services.actors import Actor
 from learntogether.services.broadcasts import BroadcastInfo
 from learntogether.services.cohorts import CohortInfo
 from learntogether.services.errors import DomainError, InvalidInput, NotAllowed, NotFound
-from learntogether.services.events import EventInput
 
 log = logging.getLogger(__name__)
 
@@ -48,7 +47,6 @@ _status_tasks: set[asyncio.Task[None]] = set()
 
 
 class Mediating(StatesGroup):
-    workshop_title = State()
     broadcast_text = State()
 
 
@@ -104,6 +102,10 @@ async def _overview(session: AsyncSession, actor: Actor, code: str) -> Screen:
     )
     builder.button(
         text=_("📍 Workshop check-in"), callback_data=CohortAction(action="event", code=code)
+    )
+    builder.button(
+        text=_("🤝 For someone without a phone"),
+        callback_data=CohortAction(action="assist", code=code),
     )
     builder.button(
         text=_("📣 Message the group"), callback_data=CohortAction(action="cast", code=code)
@@ -185,42 +187,6 @@ async def send_chart(
             BufferedInputFile(png, "progress.png"),
             caption=_("{name}: week by week").format(name=html.quote(info.name)),
         )
-
-
-async def ask_workshop_title(
-    query: CallbackQuery,
-    callback_data: CohortAction,
-    state: FSMContext,
-    session: AsyncSession,
-    actor: Actor,
-) -> None:
-    # A forged or stale button for a cohort that is not (or no longer) theirs opens nothing.
-    await cohorts.get_cohort(session, code=callback_data.code, actor=actor)
-    await state.set_state(Mediating.workshop_title)
-    await state.update_data(code=callback_data.code)
-    await query.answer()
-    if isinstance(query.message, Message):
-        await query.message.answer(_("What is the workshop called? Its check-in opens now."))
-
-
-async def create_workshop(
-    message: Message, state: FSMContext, session: AsyncSession, actor: Actor, bot: Bot
-) -> None:
-    data = await state.get_data()
-    await state.clear()
-    try:
-        title = EventInput(title=message.text or "", starts_at=utcnow())
-    except ValueError:
-        await message.answer(_("The title must be 1 to 200 characters. Try again from /cohort."))
-        return
-    info = await events.create_event(session, cohort_code=data["code"], data=title, actor=actor)
-    me = await bot.me()
-    link = deep_link(me.username or "", info.check_in_payload)
-    caption = _(
-        "<b>{title}</b>\nLet people scan this code, or send them the link: {link}\n"
-        "Check-in stays open for a day."
-    ).format(title=html.quote(info.title), link=link)
-    await message.answer_photo(BufferedInputFile(qr_png(link), "check-in.png"), caption=caption)
 
 
 async def broadcast_command(
@@ -394,17 +360,11 @@ def create_router() -> Router:
     router.callback_query.register(
         nudge_cohort, CohortAction.filter(F.action == "nudge"), registered
     )
-    router.callback_query.register(
-        ask_workshop_title, CohortAction.filter(F.action == "event"), registered
-    )
     router.callback_query.register(send_chart, CohortAction.filter(F.action == "chart"), registered)
     router.callback_query.register(
         pick_broadcast_cohort, CohortAction.filter(F.action == "cast"), registered
     )
     router.callback_query.register(send_broadcast, BroadcastWhen.filter(), registered)
-    router.message.register(
-        create_workshop, StateFilter(Mediating.workshop_title), F.text, registered
-    )
     router.message.register(
         preview_broadcast, StateFilter(Mediating.broadcast_text), F.text, registered
     )

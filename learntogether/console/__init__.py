@@ -10,6 +10,7 @@ from fastapi import APIRouter, FastAPI
 from learntogether.config import Settings
 from learntogether.console import (
     access,
+    assisted,
     auth,
     broadcasts,
     cohorts,
@@ -17,6 +18,7 @@ from learntogether.console import (
     dashboard,
     learners,
     reports,
+    workshops,
 )
 from learntogether.console.web import Console
 
@@ -26,6 +28,17 @@ def install(app: FastAPI, settings: Settings) -> None:
     app.state.console = Console.create(settings)
     # Each module's router uses ConsoleRoute: FastAPI keeps an included route's own class.
     pages = APIRouter(include_in_schema=False)
-    for module in (auth, dashboard, curriculum, cohorts, broadcasts, reports, learners, access):
+    for module in (
+        auth,
+        dashboard,
+        curriculum,
+        cohorts,
+        workshops,
+        assisted,
+        broadcasts,
+        reports,
+        learners,
+        access,
+    ):
         pages.include_router(module.router)
     app.include_router(pages)

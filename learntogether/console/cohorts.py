@@ -1,4 +1,5 @@
-"""Cohorts: the list, a cohort's page (members, invite link and QR code, reminders), the nudge.
+"""Cohorts: the list, a new cohort, a cohort's page (members, mediators, invite link and QR code,
+reminders), the nudge.
 
 The reminder builder takes days of the week and a time on the cohort's clock, and writes the
 cron expression the reminder service validates, as ``POST /api/v1/cohorts/{code}/reminders``.
@@ -11,6 +12,7 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Form, Path, Query, Request, Response
 from fastapi.responses import HTMLResponse
+from pydantic import ValidationError
 
 from learntogether.console.web import (
     BotUsernameDep,
@@ -25,10 +27,12 @@ from learntogether.console.web import (
     translator,
 )
 from learntogether.deeplinks import deep_link, qr_png
-from learntogether.services import cohorts, reminders
+from learntogether.i18n import LANGUAGE_NAMES, SUPPORTED_LOCALES
+from learntogether.services import cohorts, events, reminders
 from learntogether.services.actors import Actor
+from learntogether.services.cohorts import CohortInput
 from learntogether.services.cron import WEEKDAYS, weekly_cron, weekly_schedule
-from learntogether.services.errors import InvalidInput
+from learntogether.services.errors import Conflict, InvalidInput
 from learntogether.services.inputs import MAX_ROW_ID
 from learntogether.services.reminders import ReminderInput
 
@@ -39,6 +43,32 @@ ReminderId = Annotated[int, Path(ge=1, le=MAX_ROW_ID)]
 Offset = Annotated[int, Query(ge=0, le=2**31)]
 # Form fields named after the service's JSON paths ($.cron is what the day and time make).
 REMINDER_FIELDS = {"cron": "days", "text": "text", "timezone": "days"}
+COHORT_FIELDS = ("name", "code", "country", "region", "municipality", "school", "locale")
+MEDIATOR_FIELDS = {"user_id": "user_id"}
+UserId = Annotated[int, Path(ge=1, le=MAX_ROW_ID)]
+# What the cohort page's forms show before anything is typed (each form's fields are its own).
+FORM_DEFAULTS: dict[str, Any] = {
+    "days": [],
+    "time": "18:00",
+    "text": "",
+    "user_id": "",
+    "workshop_title": "",
+    "workshop_date": "",
+    "workshop_time": "17:00",
+    "workshop_place": "",
+    "first_name": "",
+    "role": "parent",
+    "locale": "",
+}
+
+
+def validation_errors(error: ValidationError, fields: tuple[str, ...]) -> dict[str, list[str]]:
+    """pydantic's problems by form field (the form's own, ``""``, for any other)."""
+    found: dict[str, list[str]] = {}
+    for problem in error.errors():
+        head = str(problem["loc"][0]) if problem["loc"] else ""
+        found.setdefault(head if head in fields else "", []).append(problem["msg"])
+    return found
 
 
 @router.get("")
@@ -56,7 +86,50 @@ async def cohort_list(
     )
 
 
-async def _cohort_page(
+def _new_cohort_page(
+    request: Request, form: dict[str, str], errors: dict[str, list[str]] | None = None
+) -> HTMLResponse:
+    return render(
+        request,
+        "cohorts/new.html",
+        {
+            "form": form,
+            "errors": errors or {},
+            "locales": [(code, LANGUAGE_NAMES[code]) for code in SUPPORTED_LOCALES],
+        },
+        status=422 if errors else 200,
+    )
+
+
+@router.get("/new")
+async def new_cohort(request: Request, staff: StaffDep) -> HTMLResponse:
+    staff.actor.check_role()
+    return _new_cohort_page(request, dict.fromkeys(COHORT_FIELDS, ""))
+
+
+@router.post("")
+async def create_cohort(request: Request, staff: FormStaffDep, session: DbDep) -> Response:
+    """As ``POST /api/v1/cohorts``: a blank field is a field not given."""
+    staff.actor.check_role()
+    _ = translator(request)
+    fields = await request.form()
+    form = {name: str(fields.get(name, ""))[:300].strip() for name in COHORT_FIELDS}
+    form["country"] = form["country"].upper()
+    try:
+        data = CohortInput(**{name: value for name, value in form.items() if value})
+    except ValidationError as error:
+        return _new_cohort_page(request, form, validation_errors(error, COHORT_FIELDS))
+    try:
+        info = await cohorts.create_cohort(session, data=data, actor=staff.actor)
+    except Conflict:
+        await session.rollback()
+        return _new_cohort_page(
+            request, form, {"code": [_("Another cohort has this code already.")]}
+        )
+    return redirect(f"/cohorts/{info.code}?done=created")
+
+
+async def render_cohort(
     request: Request,
     session: DbDep,
     actor: Actor,
@@ -74,6 +147,11 @@ async def _cohort_page(
     found, _count = await reminders.list_reminders(
         session, cohort_code=code, actor=actor, limit=100
     )
+    workshops, workshop_total = await events.list_events(
+        session, cohort_code=code, actor=actor, limit=PAGE
+    )
+    mediators = await cohorts.list_mediators(session, code=code, actor=actor)
+    zone = reminders.cohort_timezone(info.country)
     return render(
         request,
         "cohorts/page.html",
@@ -85,9 +163,13 @@ async def _cohort_page(
             "offset": offset,
             "limit": PAGE,
             "reminders": [(item, weekly_schedule(item.cron)) for item in found],
-            "zone": reminders.cohort_timezone(info.country),
+            "zone": zone,
             "weekdays": WEEKDAYS,
-            "form": form or {"days": [], "time": "18:00", "text": ""},
+            "workshops": workshops,
+            "workshop_total": workshop_total,
+            "mediators": mediators,
+            "locales": [(code, LANGUAGE_NAMES[code]) for code in SUPPORTED_LOCALES],
+            "form": FORM_DEFAULTS | (form or {}),
             "errors": errors or {},
             "done": request.query_params.get("done", ""),
             "nudged": _count_param(request, "nudged"),
@@ -111,7 +193,7 @@ async def cohort_page(
     username: BotUsernameDep,
     offset: Offset = 0,
 ) -> HTMLResponse:
-    return await _cohort_page(request, session, staff.actor, code, username, offset=offset)
+    return await render_cohort(request, session, staff.actor, code, username, offset=offset)
 
 
 @router.get("/{code}/invite.png")
@@ -155,7 +237,7 @@ async def add_reminder(
     if not text.strip():
         errors["text"] = [_("Write the reminder's text.")]
     if errors or moment is None:
-        return await _cohort_page(
+        return await render_cohort(
             request, session, staff.actor, code, username, form=form, errors=errors
         )
     try:
@@ -168,7 +250,7 @@ async def add_reminder(
         )
     except InvalidInput as error:
         await session.rollback()
-        return await _cohort_page(
+        return await render_cohort(
             request,
             session,
             staff.actor,
@@ -204,3 +286,46 @@ async def nudge(code: Code, staff: FormStaffDep, session: DbDep) -> Response:
     return redirect(
         f"/cohorts/{code}?done=nudged&nudged={result.nudged}&recent={result.recently_nudged}"
     )
+
+
+@router.post("/{code}/mediators")
+async def add_mediator(
+    request: Request,
+    code: Code,
+    staff: FormStaffDep,
+    session: DbDep,
+    username: BotUsernameDep,
+    user_id: Annotated[str, Form(max_length=16)] = "",
+) -> Response:
+    """An admin lets a learner (by the id their page shows) mediate the cohort in the bot."""
+    staff.actor.check_role()
+    _ = translator(request)
+    form = {"user_id": user_id}
+    if not user_id.strip().isdigit() or not 1 <= int(user_id) <= MAX_ROW_ID:
+        errors = {"user_id": [_("Give the learner's number, as their page shows it.")]}
+        return await render_cohort(
+            request, session, staff.actor, code, username, form=form, errors=errors
+        )
+    try:
+        await cohorts.add_mediator(session, code=code, user_id=int(user_id), actor=staff.actor)
+    except InvalidInput as error:
+        await session.rollback()
+        return await render_cohort(
+            request,
+            session,
+            staff.actor,
+            code,
+            username,
+            form=form,
+            errors=form_errors(error, MEDIATOR_FIELDS),
+        )
+    return redirect(f"/cohorts/{code}?done=mediator#mediators")
+
+
+@router.post("/{code}/mediators/{user_id}/remove")
+async def remove_mediator(
+    code: Code, user_id: UserId, staff: FormStaffDep, session: DbDep
+) -> Response:
+    staff.actor.check_role()
+    await cohorts.remove_mediator(session, code=code, user_id=user_id, actor=staff.actor)
+    return redirect(f"/cohorts/{code}?done=mediator-removed#mediators")

@@ -41,6 +41,7 @@ from learntogether.services.errors import (
     NotAllowed,
     NotFound,
 )
+from learntogether.telegram_html import parse_html
 
 log = logging.getLogger(__name__)
 
@@ -76,9 +77,16 @@ class Console:
             trim_blocks=True,
             lstrip_blocks=True,
         )
+        # Lesson texts are Telegram HTML: forms and lists show the text it displays, escaped.
+        templates.filters["plain"] = plain_text
         return cls(
             settings=settings, templates=templates, i18n=create_i18n(settings.default_locale)
         )
+
+
+def plain_text(markup: str) -> str:
+    """What a text in Telegram's HTML subset displays, without its tags."""
+    return parse_html(markup)[0]
 
 
 def get_console(request: Request) -> Console:

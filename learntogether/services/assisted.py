@@ -6,6 +6,7 @@ apart from what learners did themselves.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Annotated
 
@@ -13,14 +14,28 @@ from pydantic import BaseModel, ConfigDict, Field, StringConstraints
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from learntogether.content.render import RenderedLesson, pick_text, render_lesson
+from learntogether.content.schema import LessonDocument
 from learntogether.db.base import utcnow
-from learntogether.db.models import Lesson, LessonStatus, Membership, Role, User, UserStatus
+from learntogether.db.models import (
+    Lesson,
+    LessonProgress,
+    LessonStatus,
+    LessonVersion,
+    Membership,
+    ProgressStatus,
+    Role,
+    Track,
+    User,
+    UserStatus,
+)
 from learntogether.i18n import SOURCE_LOCALE, SUPPORTED_LOCALES, learner_locales
 from learntogether.services import audit, learners, player, quizzes
 from learntogether.services.actors import Actor
 from learntogether.services.cohorts import find_in_scope
 from learntogether.services.errors import FieldProblem, InvalidInput
 from learntogether.services.inputs import RowId
+from learntogether.services.lessons import published_versions
 
 
 class ParticipantInput(BaseModel):
@@ -60,6 +75,23 @@ class Participant:
     user_id: int
     first_name: str
     role: Role
+
+
+@dataclass(frozen=True)
+class QuizLesson:
+    """A published lesson with a quiz, titled in the reader's language."""
+
+    slug: str
+    title: str
+
+
+@dataclass(frozen=True)
+class PaperQuiz:
+    """The quiz a member is about to have recorded, in the language they read."""
+
+    user_id: int
+    first_name: str | None
+    lesson: RenderedLesson
 
 
 @dataclass(frozen=True)
@@ -138,13 +170,7 @@ async def record_quiz(
     """A whole quiz answered on paper or aloud, recorded for a cohort member in one go."""
     cohort = await find_in_scope(session, cohort_code, actor)
     person = await _member(session, cohort_id=cohort.id, user_id=data.user_id)
-    lesson_id = await session.scalar(
-        select(Lesson.id).where(Lesson.slug == data.lesson, Lesson.status == LessonStatus.PUBLISHED)
-    )
-    if lesson_id is None:
-        raise InvalidInput(
-            "No such lesson.", [FieldProblem("$.lesson", f"no published lesson '{data.lesson}'")]
-        )
+    lesson_id = (await _published(session, data.lesson)).id
     chain = (await learners.locales(session, person, default_locale=default_locale)).content
     view = await player.open_lesson(
         session, learner=person, lesson_id=lesson_id, chain=chain, assisted=True
@@ -209,3 +235,94 @@ async def record_quiz(
         passed=result.passed,
         certificate=outcome.certificate_id is not None,
     )
+
+
+async def quiz_lessons(session: AsyncSession, *, chain: Sequence[str]) -> list[QuizLesson]:
+    """The published lessons that have a quiz, in curriculum order, titled along ``chain``."""
+    found = list(
+        await session.scalars(
+            select(Lesson)
+            .outerjoin(Track, Track.id == Lesson.track_id)
+            .where(Lesson.status == LessonStatus.PUBLISHED)
+            .order_by(Track.position.nulls_last(), Track.slug, Lesson.position, Lesson.slug)
+        )
+    )
+    versions = await published_versions(session, [lesson.id for lesson in found])
+    listed = []
+    for lesson in found:
+        document = LessonDocument.model_validate(versions[lesson.id].document)
+        if document.questions():
+            listed.append(QuizLesson(lesson.slug, pick_text(document.title, chain)))
+    return listed
+
+
+async def _published(session: AsyncSession, slug: str) -> Lesson:
+    lesson = await session.scalar(
+        select(Lesson).where(Lesson.slug == slug, Lesson.status == LessonStatus.PUBLISHED)
+    )
+    if lesson is None:
+        raise InvalidInput(
+            "No such lesson.", [FieldProblem("$.lesson", f"no published lesson '{slug}'")]
+        )
+    return lesson
+
+
+async def paper_quiz(
+    session: AsyncSession,
+    *,
+    cohort_code: str,
+    user_id: int,
+    lesson: str,
+    actor: Actor,
+    default_locale: str = SOURCE_LOCALE,
+) -> PaperQuiz:
+    """The questions ``record_quiz`` will take for this member: the version of the lesson they
+    are in the middle of, else the newest published one, in the language they read."""
+    cohort = await find_in_scope(session, cohort_code, actor)
+    person = await _member(session, cohort_id=cohort.id, user_id=user_id)
+    found = await _published(session, lesson)
+    version = (
+        await session.scalar(
+            select(LessonVersion)
+            .join(LessonProgress, LessonProgress.lesson_version_id == LessonVersion.id)
+            .where(
+                LessonProgress.user_id == person.id,
+                LessonProgress.lesson_id == found.id,
+                LessonProgress.status == ProgressStatus.IN_PROGRESS,
+            )
+        )
+        or (await published_versions(session, [found.id]))[found.id]
+    )
+    chain = (await learners.locales(session, person, default_locale=default_locale)).content
+    rendered = render_lesson(LessonDocument.model_validate(version.document), chain)
+    if not rendered.questions:
+        raise InvalidInput(
+            "This lesson has no quiz.", [FieldProblem("$.lesson", "this lesson has no quiz")]
+        )
+    return PaperQuiz(person.id, person.first_name, rendered)
+
+
+async def quiz_sheet(
+    session: AsyncSession,
+    *,
+    lesson: str,
+    locale: str,
+    actor: Actor,
+    default_locale: str = SOURCE_LOCALE,
+) -> RenderedLesson:
+    """A published lesson's quiz in ``locale`` (falling back as for a learner who chose it), to
+    print for people who answer on paper."""
+    actor.check_manages()
+    if locale not in SUPPORTED_LOCALES:
+        raise InvalidInput(
+            "Unknown language.", [FieldProblem("$.locale", f"'{locale[:16]}' is not offered")]
+        )
+    found = await _published(session, lesson)
+    version = (await published_versions(session, [found.id]))[found.id]
+    chain = learner_locales(locale, None, default=default_locale).content
+    rendered = render_lesson(LessonDocument.model_validate(version.document), chain)
+    if not rendered.questions:
+        raise InvalidInput(
+            "This lesson has no quiz.", [FieldProblem("$.lesson", "this lesson has no quiz")]
+        )
+    return rendered

@@ -145,7 +145,8 @@ async def find_in_scope(session: AsyncSession, code: str, actor: Actor) -> Cohor
 
 
 async def create_cohort(session: AsyncSession, *, data: CohortInput, actor: Actor) -> CohortInfo:
-    """A new cohort with its invite code (drawn when none is given)."""
+    """A new cohort with its invite code (drawn when none is given); admins only."""
+    actor.check_role()
     tracks = list(await session.scalars(select(Track).where(Track.slug.in_(data.tracks))))
     known = {track.slug for track in tracks}
     unknown = [
@@ -268,7 +269,9 @@ async def members(
 
 
 async def add_mediator(session: AsyncSession, *, code: str, user_id: int, actor: Actor) -> None:
-    """Let a learner mediate the cohort in the bot (``/cohort``, ``/broadcast``, ``/nudge``)."""
+    """Let a learner mediate the cohort in the bot (``/cohort``, ``/broadcast``, ``/nudge``);
+    admins only."""
+    actor.check_role()
     cohort = await find_in_scope(session, code, actor)
     user = await session.get(User, user_id)
     if user is None or user.status is UserStatus.ERASED:
@@ -291,6 +294,47 @@ async def add_mediator(session: AsyncSession, *, code: str, user_id: int, actor:
         entity_id=code,
         after={"user_id": user_id},
     )
+
+
+@dataclass(frozen=True)
+class MediatorInfo:
+    user_id: int
+    name: str | None
+    username: str | None
+
+
+async def list_mediators(session: AsyncSession, *, code: str, actor: Actor) -> list[MediatorInfo]:
+    """The learners who mediate the cohort in the bot, by name."""
+    cohort = await find_in_scope(session, code, actor)
+    rows = await session.execute(
+        select(User.id, User.first_name, User.username)
+        .join(cohort_mediators, cohort_mediators.c.user_id == User.id)
+        .where(cohort_mediators.c.cohort_id == cohort.id)
+        .order_by(User.first_name, User.id)
+    )
+    return [MediatorInfo(user_id, name, username) for user_id, name, username in rows]
+
+
+async def remove_mediator(session: AsyncSession, *, code: str, user_id: int, actor: Actor) -> bool:
+    """The learner no longer mediates the cohort; False when they did not."""
+    actor.check_role()
+    cohort = await find_in_scope(session, code, actor)
+    removed = await session.execute(
+        cohort_mediators.delete().where(
+            cohort_mediators.c.cohort_id == cohort.id, cohort_mediators.c.user_id == user_id
+        )
+    )
+    if not removed.rowcount:  # type: ignore[attr-defined]
+        return False
+    await audit.record_change(
+        session,
+        actor=actor,
+        action="remove_mediator",
+        entity="cohort",
+        entity_id=code,
+        before={"user_id": user_id},
+    )
+    return True
 
 
 async def mediated_cohorts(session: AsyncSession, mediator: Actor) -> list[CohortInfo]:

@@ -25,7 +25,7 @@ from learntogether.db.models import (
     UserStatus,
     Verb,
 )
-from learntogether.services import audit
+from learntogether.services import audit, learners
 from learntogether.services.actors import Actor
 from learntogether.services.cohorts import find_in_scope
 from learntogether.services.errors import (
@@ -88,6 +88,8 @@ class EventInfo:
 class CheckIn:
     title: str
     already: bool
+    joined: bool = False
+    """The learner was not in the workshop's cohort and has joined it now."""
 
 
 def _new_code() -> str:
@@ -262,17 +264,32 @@ async def _attend(
 async def check_in(
     session: AsyncSession, *, learner: User, code: str, now: datetime | None = None
 ) -> CheckIn:
-    """The learner opened the workshop's ``e-<code>`` link (or scanned its QR code)."""
-    event = await session.scalar(select(Event).where(Event.code == code.lower()))
+    """The learner opened the workshop's ``e-<code>`` link (or scanned its QR code).
+
+    Someone not yet in the workshop's cohort joins it too, so its mediators see and reach them.
+    """
+    row = (
+        await session.execute(
+            select(Event, Cohort.code)
+            .join(Cohort, Cohort.id == Event.cohort_id)
+            .where(Event.code == code.lower())
+        )
+    ).first()
     moment = now or utcnow()
-    if event is None:
+    if row is None:
         raise CheckInClosed("No workshop has this check-in code.")
+    event, cohort_code = row
     if not event.starts_at - OPENS_BEFORE <= moment <= event.starts_at + CLOSES_AFTER:
         raise CheckInClosed("This workshop's check-in is not open now.")
+    try:
+        joined = await learners.join_cohort(session, learner=learner, code=cohort_code)
+        newcomer = not joined.already_member
+    except learners.CohortNotFound:  # an archived cohort takes no one new
+        newcomer = False
     added = await _attend(
         session, event=event, learner=learner, method=AttendanceMethod.DEEP_LINK, assisted_by=None
     )
-    return CheckIn(title=event.title, already=not added)
+    return CheckIn(title=event.title, already=not added, joined=newcomer)
 
 
 async def record_attendance(

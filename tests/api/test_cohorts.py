@@ -141,6 +141,12 @@ async def test_admin_makes_a_learner_mediator_of_a_cohort(
     missing = await client.post(url, json={"user_id": 999999}, headers=headers)
     assert missing.status_code == 422
     assert missing.json()["errors"][0]["path"] == "$.user_id"
+    listed = await client.get(url, headers=headers)
+    assert listed.json() == [{"user_id": mediator.id, "name": "Rosa", "username": None}]
+    assert (await client.delete(f"{url}/{mediator.id}", headers=headers)).status_code == 204
+    assert (await client.get(url, headers=headers)).json() == []
+    # Removing someone who does not mediate it: nothing to remove.
+    assert (await client.delete(f"{url}/{mediator.id}", headers=headers)).status_code == 404
 
 
 async def test_invite_link_is_null_while_the_bot_is_unknown(

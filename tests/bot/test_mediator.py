@@ -197,6 +197,10 @@ async def test_mediator_opens_a_workshop_check_in_with_a_qr_code(
     await rosa.press("📍 Workshop check-in")
     await rosa.wait_for(lambda m: m["text"].startswith("What is the workshop called?"))
     await rosa.send("Parents' evening")
+    await rosa.wait_for(lambda m: m["text"].startswith("When does it start?"))
+    await rosa.press("It starts now")
+    await rosa.wait_for(lambda m: m["text"].startswith("Where is it?"))
+    await rosa.send("School 3")
     photo = await rosa.wait_for(lambda m: "photo" in m)
     async with session_maker() as session:
         event = await eventually(lambda: session.scalar(select(Event)))

@@ -12,7 +12,7 @@ from sqlalchemy import event
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from learntogether.db.models import Cohort, User
-from learntogether.services import events
+from learntogether.services import cohorts, events
 from learntogether.services.actors import Actor
 from learntogether.services.errors import NotAllowed
 from learntogether.services.events import EventInfo, EventInput
@@ -139,3 +139,38 @@ async def test_workshops_at_the_same_time_list_the_newest_first(session: AsyncSe
         0
     ]
     assert [info.id for info in listed] == [second_room.id, morning.id]
+
+
+async def test_a_newcomer_who_checks_in_by_link_joins_the_workshops_cohort(
+    session: AsyncSession,
+) -> None:
+    sliven = await add_cohort(session, "SLV1", region="Sliven", municipality="Sliven")
+    member = await add_learner(session, cohort=sliven)
+    newcomer = await add_learner(session)
+    workshop = await add_workshop(session, sliven, 0)
+    came = await events.check_in(
+        session, learner=newcomer, code=workshop.code, now=workshop.starts_at
+    )
+    assert (came.already, came.joined) == (False, True)
+    again = await events.check_in(
+        session, learner=member, code=workshop.code, now=workshop.starts_at
+    )
+    assert (again.already, again.joined) == (False, False)
+    found, total = await cohorts.members(session, code="SLV1", actor=EVERY_COHORT, limit=10)
+    assert total == 2 and {m.user_id for m in found} == {member.id, newcomer.id}
+    assert newcomer.municipality == "Sliven"
+
+
+async def test_a_check_in_to_an_archived_cohorts_workshop_counts_but_joins_nothing(
+    session: AsyncSession,
+) -> None:
+    sliven = await add_cohort(session, "SLV1", region="Sliven", municipality="Sliven")
+    workshop = await add_workshop(session, sliven, 0)
+    sliven.archived_at = workshop.starts_at
+    newcomer = await add_learner(session)
+    came = await events.check_in(
+        session, learner=newcomer, code=workshop.code, now=workshop.starts_at
+    )
+    assert (came.already, came.joined) == (False, False)
+    info = await events.get_event(session, event_id=workshop.id, actor=EVERY_COHORT)
+    assert (info.attended, info.members) == (1, 0)

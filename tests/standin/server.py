@@ -210,6 +210,7 @@ class BotAPIStandIn:
                 "sendMessage": self._send_message,
                 "editMessageText": self._edit_message_text,
                 "editMessageReplyMarkup": self._edit_message_reply_markup,
+                "editMessageCaption": self._edit_message_caption,
                 "deleteMessage": self._delete_message,
                 "answerCallbackQuery": self._answer_callback_query,
                 "setMyCommands": self._set_my_commands,
@@ -752,6 +753,20 @@ class BotAPIStandIn:
             raise bad_request("there is no text in the message to edit")
         self._check_blocked(user)
         return self._edit(user, message, {"text": text, "entities": entities}, markup)
+
+    async def _edit_message_caption(self, params: Params) -> JSON:
+        user = self._chat(params)
+        message = self._bot_message(user, params, "message to edit not found")
+        if "text" in message:
+            raise bad_request("there is no caption in the message to edit")
+        markup = self._markup(params, inline_only=True)
+        caption = self._caption(params)
+        self._check_blocked(user)
+        content = {
+            "caption": caption.get("caption"),
+            "caption_entities": caption.get("caption_entities"),
+        }
+        return self._edit(user, message, content, markup)
 
     async def _edit_message_reply_markup(self, params: Params) -> JSON:
         user = self._chat(params)

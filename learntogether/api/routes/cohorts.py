@@ -16,8 +16,9 @@ from learntogether.api.deps import (
 from learntogether.api.schemas import Page, StrictBody
 from learntogether.deeplinks import deep_link
 from learntogether.services import cohorts
-from learntogether.services.cohorts import CohortInfo, CohortInput, Member
-from learntogether.services.inputs import RowId
+from learntogether.services.cohorts import CohortInfo, CohortInput, MediatorInfo, Member
+from learntogether.services.errors import NotFound
+from learntogether.services.inputs import MAX_ROW_ID, RowId
 
 router = APIRouter(prefix="/cohorts", tags=["cohorts"])
 
@@ -113,4 +114,23 @@ async def add_mediator(
         user_id=data.user_id,
         actor=actor,
     )
+    return Response(status_code=204)
+
+
+@router.get("/{code}/mediators", summary="The learners who mediate this cohort in the bot")
+async def list_mediators(code: Code, session: SessionDep, actor: MediatorDep) -> list[MediatorInfo]:
+    return await cohorts.list_mediators(session, code=code, actor=actor)
+
+
+@router.delete(
+    "/{code}/mediators/{user_id}", status_code=204, summary="The learner no longer mediates it"
+)
+async def remove_mediator(
+    code: Code,
+    user_id: Annotated[int, Path(ge=1, le=MAX_ROW_ID)],
+    session: SessionDep,
+    actor: AdminDep,
+) -> Response:
+    if not await cohorts.remove_mediator(session, code=code, user_id=user_id, actor=actor):
+        raise NotFound(f"Learner {user_id} does not mediate cohort {code!r}.")
     return Response(status_code=204)
