@@ -32,7 +32,7 @@ from bot.callbacks import (
 )
 from learntogether.db.models import QuestionKind
 from learntogether.services.catalogue import DONE, IN_PROGRESS, LessonEntry, TrackEntry
-from learntogether.services.player import PlayerView
+from learntogether.services.player import PlayerView, language_notice
 from learntogether.services.quizzes import LIKERT_POINTS, AnswerOutcome, QuestionView, QuizResult
 from learntogether.telegram_html import TelegramHTMLError, parse_html, shorten, utf16_length
 
@@ -297,9 +297,7 @@ def step(view: PlayerView, *, show_notice: bool) -> Screen:
     header = _("<b>{title}</b> · step {number} of {count}").format(
         title=html.quote(rendered.title), number=view.step_index + 1, count=view.step_count
     )
-    notice = None
-    if show_notice and not rendered.fully_translated:
-        notice = _("<i>Parts of this lesson are not yet translated into your language.</i>")
+    notice = language_notice(rendered, _) if show_notice else None
     builder = InlineKeyboardBuilder()
     if current.link_url and current.link_label:
         builder.button(text=current.link_label, url=current.link_url)
