@@ -7,6 +7,7 @@ until they agree, and a refusal stores nothing.
 from __future__ import annotations
 
 import contextlib
+from datetime import time
 
 from aiogram import Bot, F, Router, html
 from aiogram.exceptions import TelegramBadRequest
@@ -18,16 +19,26 @@ from aiogram.utils.i18n import I18n
 from aiogram.utils.i18n import gettext as _
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from bot import keyboards
-from bot.callbacks import ConsentChoice, LanguageChoice, RoleChoice, SkipMunicipality
+from bot import keyboards, pickers
+from bot.callbacks import (
+    ConsentChoice,
+    LanguageChoice,
+    NoReminders,
+    ReminderAt,
+    RoleChoice,
+    SkipMunicipality,
+    TimeZoneChoice,
+    ZoneCountry,
+)
 from bot.filters import registered
+from bot.handlers import fallback
 from bot.texts import privacy_notice
-from bot.views import Screen, continue_keyboard, show
+from bot.views import Screen, continue_keyboard, send, show
 from learntogether.config import Settings
 from learntogether.db.models import Role, User
 from learntogether.deeplinks import start_payload
 from learntogether.i18n import LANGUAGE_NAMES, Locales
-from learntogether.services import catalogue, events, learners
+from learntogether.services import catalogue, events, learners, time_zones
 
 EVENT_PAYLOAD_PREFIX = "e-"
 
@@ -228,7 +239,7 @@ async def give_municipality(
             await bot.edit_message_reply_markup(
                 chat_id=message.chat.id, message_id=question, reply_markup=None
             )
-    await _suggest_first_lesson(message, session, learner, locales)
+    await send(message, _reminder_question(learner, locales))
 
 
 async def skip_municipality(
@@ -242,22 +253,114 @@ async def skip_municipality(
     await query.answer()
     if learner is not None and isinstance(query.message, Message):
         await query.message.edit_reply_markup(reply_markup=None)
-        await _suggest_first_lesson(query.message, session, learner, locales)
+        await send(query.message, _reminder_question(learner, locales))
 
 
-async def _suggest_first_lesson(
-    message: Message, session: AsyncSession, learner: User, locales: Locales
+def _reminder_question(learner: User, locales: Locales) -> Screen:
+    """The question "When shall I remind you?": so that reminders on always have a time."""
+    current = learners.settings_of(learner)
+    zone = None if learners.needs_zone(learner) else current.timezone
+    return pickers.hours("o", zone=zone, locale=locales.formatting, quiet=current.quiet_hours)
+
+
+async def choose_reminder_time(
+    query: CallbackQuery,
+    callback_data: ReminderAt,
+    session: AsyncSession,
+    learner: User,
+    locales: Locales,
 ) -> None:
+    at = time(callback_data.minutes // 60, callback_data.minutes % 60)
+    try:
+        await learners.set_reminders(session, learner=learner, at=at)
+    except learners.ReminderInQuietHours as refused:
+        current = learners.settings_of(learner)
+        note = pickers.quiet_refusal(at, refused.quiet)
+        await query.answer()
+        await show(
+            query,
+            pickers.hours(
+                "o",
+                zone=current.timezone,
+                locale=locales.formatting,
+                quiet=refused.quiet,
+                note=note,
+            ),
+        )
+        return
+    if learners.needs_zone(learner):
+        # No cohort to take a clock from: the learner's country, not UTC.
+        await query.answer()
+        await show(query, pickers.countries("o", locale=locales.formatting, everywhere=False))
+        return
+    await _finish(query, session, learner, locales)
+
+
+async def no_reminders(
+    query: CallbackQuery, session: AsyncSession, learner: User, locales: Locales
+) -> None:
+    await learners.set_reminders(session, learner=learner, enabled=False)
+    await _finish(query, session, learner, locales)
+
+
+async def choose_country(
+    query: CallbackQuery,
+    callback_data: ZoneCountry,
+    session: AsyncSession,
+    learner: User,
+    locales: Locales,
+) -> None:
+    zones = time_zones.zones_of(callback_data.country)
+    if not zones:
+        await fallback.unknown_button(query)
+        return
+    if len(zones) != 1:
+        await query.answer()
+        await show(
+            query, pickers.cities("o", country=callback_data.country, locale=locales.formatting)
+        )
+        return
+    await learners.set_reminders(
+        session, learner=learner, timezone=zones[0], country=callback_data.country
+    )
+    await _finish(query, session, learner, locales)
+
+
+async def choose_zone(
+    query: CallbackQuery,
+    callback_data: TimeZoneChoice,
+    session: AsyncSession,
+    learner: User,
+    locales: Locales,
+) -> None:
+    await learners.set_reminders(
+        session, learner=learner, timezone=callback_data.zone, country=callback_data.country
+    )
+    await _finish(query, session, learner, locales)
+
+
+async def _finish(
+    query: CallbackQuery, session: AsyncSession, learner: User, locales: Locales
+) -> None:
+    """The end of onboarding, in the message of the last question: the reminder as set, and a
+    first lesson."""
+    await query.answer()
+    current = learners.settings_of(learner)
+    if current.reminders_enabled and current.reminder_time is not None:
+        said = _("I will remind you every day at {time} ({zone} time).").format(
+            time=pickers.clock(current.reminder_time),
+            zone=time_zones.city_name(current.timezone, locales.formatting),
+        )
+    else:
+        said = _("No reminders: you can turn them on in /settings.")
     lesson = await catalogue.suggested_lesson(session, learner=learner, chain=locales.content)
     if lesson is None:
-        await message.answer(_("You are all set! Send /lessons to see the lessons."))
-        return
-    await message.answer(
-        _("You are all set! A good first lesson for you: <b>{title}</b> ({minutes} min).").format(
-            title=html.quote(lesson.title), minutes=lesson.minutes
-        ),
-        reply_markup=continue_keyboard(lesson),
-    )
+        text = _("You are all set! Send /lessons to see the lessons.")
+    else:
+        text = _(
+            "You are all set! A good first lesson for you: <b>{title}</b> ({minutes} min)."
+        ).format(title=html.quote(lesson.title), minutes=lesson.minutes)
+    await _edit(query, f"{said}\n\n{text}", continue_keyboard(lesson))
 
 
 async def _edit(
@@ -305,6 +408,12 @@ def create_router() -> Router:
     )
     router.message.register(give_municipality, StateFilter(Onboarding.municipality), F.text)
     router.callback_query.register(skip_municipality, SkipMunicipality.filter())
+    router.callback_query.register(
+        choose_reminder_time, ReminderAt.filter(F.flow == "o"), registered
+    )
+    router.callback_query.register(no_reminders, NoReminders.filter(F.flow == "o"), registered)
+    router.callback_query.register(choose_country, ZoneCountry.filter(F.flow == "o"), registered)
+    router.callback_query.register(choose_zone, TimeZoneChoice.filter(F.flow == "o"), registered)
     router.message.register(language_command, Command("language"))
     router.callback_query.register(change_language, LanguageChoice.filter(), registered)
     return router

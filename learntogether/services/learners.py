@@ -33,6 +33,9 @@ from learntogether.db.models import (
 from learntogether.i18n import Locales, learner_locales, negotiate_locale
 from learntogether.services.errors import FieldProblem, InvalidInput, NotFound
 from learntogether.services.inputs import zone_problem
+from learntogether.services.quiet_hours import covers
+from learntogether.services.time_zones import COUNTRY_TIMEZONES as COUNTRY_TIMEZONES
+from learntogether.services.time_zones import zones_of
 
 # Bump when the privacy notice changes: learners are asked again.
 PRIVACY_VERSION = "2026-11"
@@ -42,6 +45,19 @@ EVENT_PAYLOAD_PREFIX = "e-"
 
 class CohortNotFound(NotFound):
     """A join link whose cohort does not exist or is closed."""
+
+
+class ReminderInQuietHours(InvalidInput):
+    """A daily reminder time inside the learner's quiet hours, or quiet hours over it: refused
+    with the reason, never moved silently."""
+
+    def __init__(self, *, at: time, quiet: tuple[time, time], field: str) -> None:
+        self.at, self.quiet = at, quiet
+        reason = (
+            f"a reminder at {at:%H:%M} falls in the quiet hours"
+            f" {quiet[0]:%H:%M}–{quiet[1]:%H:%M}, when nothing is sent"
+        )
+        super().__init__(f"{reason[0].upper()}{reason[1:]}.", [FieldProblem(field, reason)])
 
 
 @dataclass(frozen=True)
@@ -363,27 +379,6 @@ async def erase(session: AsyncSession, *, learner: User) -> None:
     await session.flush()
 
 
-# The time zone a learner gets until they choose one: their country's (from the cohort).
-COUNTRY_TIMEZONES = {
-    "BG": "Europe/Sofia",
-    "ES": "Europe/Madrid",
-    "BE": "Europe/Brussels",
-    "RO": "Europe/Bucharest",
-    "FR": "Europe/Paris",
-    "NL": "Europe/Amsterdam",
-    "GR": "Europe/Athens",
-    "MK": "Europe/Skopje",
-    "RS": "Europe/Belgrade",
-    "AL": "Europe/Tirane",
-    "XK": "Europe/Belgrade",
-    "BA": "Europe/Sarajevo",
-    "ME": "Europe/Podgorica",
-    "HU": "Europe/Budapest",
-    "SK": "Europe/Bratislava",
-    "CZ": "Europe/Prague",
-}
-
-
 @dataclass(frozen=True)
 class LearnerSettings:
     locale: str | None
@@ -396,8 +391,12 @@ class LearnerSettings:
 
 
 def zone_name(timezone: str | None, country: str | None) -> str:
-    """The chosen zone, else the country's, else UTC."""
-    return timezone or COUNTRY_TIMEZONES.get(country or "", "UTC")
+    """The chosen zone, else the country's (its first, for a country with several), else UTC."""
+    if timezone:
+        return timezone
+    if country in COUNTRY_TIMEZONES:
+        return COUNTRY_TIMEZONES[country]
+    return next(iter(zones_of(country)), "UTC") if country else "UTC"
 
 
 def zone_of(timezone: str | None, country: str | None) -> ZoneInfo:
@@ -437,14 +436,37 @@ async def set_reminders(
     enabled: bool | None = None,
     at: time | None = None,
     timezone: str | None = None,
+    country: str | None = None,
     quiet_hours: tuple[time, time] | bool | None = False,
 ) -> LearnerSettings:
-    """Change reminder settings; ``quiet_hours=None`` clears them, ``False`` leaves them alone."""
+    """Change reminder settings; ``quiet_hours=None`` clears them, ``False`` leaves them alone.
+
+    A reminder time inside quiet hours (or quiet hours over the reminder time) is refused with
+    ``ReminderInQuietHours``. ``country`` with ``timezone``: the zone is the country's (checked),
+    and a learner with no country yet takes it, so that their clock is their country's.
+    """
     if timezone is not None:
         problem = zone_problem(timezone)
+        if problem is None and country is not None and timezone not in zones_of(country):
+            problem = f"'{timezone}' is not a time zone of the country {country}"
         if problem is not None:
             raise InvalidInput(problem, [FieldProblem("$.timezone", problem)])
+    if quiet_hours is False:
+        quiet = settings_of(learner).quiet_hours
+    else:
+        quiet = quiet_hours if isinstance(quiet_hours, tuple) else None
+    reminder = at if at is not None else learner.reminder_time
+    if (
+        reminder is not None
+        and quiet is not None
+        and covers(reminder, start=quiet[0], end=quiet[1])
+    ):
+        field = "$.reminder_time" if at is not None else "$.quiet_hours"
+        raise ReminderInQuietHours(at=reminder, quiet=quiet, field=field)
+    if timezone is not None:
         learner.timezone = timezone
+        if country is not None and learner.country is None:
+            learner.country = country
     if enabled is not None:
         learner.reminders_enabled = enabled
     if at is not None:
@@ -455,3 +477,9 @@ async def set_reminders(
         learner.quiet_hours_start, learner.quiet_hours_end = quiet_hours
     await session.flush()
     return settings_of(learner)
+
+
+def needs_zone(learner: User) -> bool:
+    """Whether the learner's clock is unknown: no zone chosen and no country (from a cohort or
+    their choice) to take one from. Such a learner is asked for their country."""
+    return learner.timezone is None and learner.country is None
