@@ -13,7 +13,7 @@ from aiogram.filters.callback_data import CallbackData
 from pydantic import Field
 
 from learntogether.db.models import Role
-from learntogether.i18n import SUPPORTED_LOCALES
+from learntogether.i18n import COMPLETE_LOCALES, SUPPORTED_LOCALES
 
 # Row ids are 32-bit integers in the database; positions and masks are small.
 Id = Annotated[int, Field(ge=1, le=2_147_483_647)]
@@ -21,10 +21,17 @@ Index = Annotated[int, Field(ge=0, le=10_000)]
 Mask = Annotated[int, Field(ge=0, le=2**32)]
 Hour = Annotated[int, Field(ge=0, le=23)]
 Locale = Literal[SUPPORTED_LOCALES]  # type: ignore[valid-type]
+CompleteLocale = Literal[COMPLETE_LOCALES]  # type: ignore[valid-type]
 
 
 class LanguageChoice(CallbackData, prefix="lg"):
     code: Locale
+
+
+class ReadsBest(CallbackData, prefix="rb"):
+    """The language read best, named with a partial one (Romani)."""
+
+    code: CompleteLocale
 
 
 class RoleChoice(CallbackData, prefix="rl"):

@@ -24,6 +24,7 @@ from bot.callbacks import (
     ConsentChoice,
     LanguageChoice,
     NoReminders,
+    ReadsBest,
     ReminderAt,
     RoleChoice,
     SkipMunicipality,
@@ -37,14 +38,23 @@ from bot.views import Screen, continue_keyboard, send, show
 from learntogether.config import Settings
 from learntogether.db.models import Role, User
 from learntogether.deeplinks import start_payload
-from learntogether.i18n import LANGUAGE_NAMES, Locales
+from learntogether.i18n import (
+    COMPLETE_LOCALES,
+    LANGUAGE_NAMES,
+    PARTIAL_LOCALES,
+    SOURCE_LOCALE,
+    Locales,
+    negotiate_locale,
+)
 from learntogether.services import catalogue, events, learners, time_zones
+from learntogether.services.player import language_name
 
 EVENT_PAYLOAD_PREFIX = "e-"
 
 
 class Onboarding(StatesGroup):
     language = State()
+    reads = State()
     role = State()
     consent = State()
     municipality = State()
@@ -158,14 +168,64 @@ async def choose_language(
     settings: Settings,
     i18n: I18n,
 ) -> None:
-    await state.update_data(locale=callback_data.code)
-    await state.set_state(Onboarding.role)
+    await state.update_data(locale=callback_data.code, reads=None)
     chosen = await learners.locales(
         session,
         learner,
         default_locale=settings.default_locale,
         chosen=callback_data.code,
         invite_cohort=(await state.get_data()).get("cohort"),
+    )
+    with i18n.use_locale(chosen.catalog):
+        await query.answer()
+        if callback_data.code in PARTIAL_LOCALES:
+            await state.set_state(Onboarding.reads)
+            await _edit(
+                query,
+                *_reads_best_question(callback_data.code, chosen, query.from_user.language_code),
+            )
+            return
+        await state.set_state(Onboarding.role)
+        await _edit(query, _("Which of these describes you best?"), keyboards.roles())
+
+
+def _reads_best_question(
+    code: str, chosen: Locales, telegram: str | None
+) -> tuple[str, InlineKeyboardMarkup]:
+    """A partial language (Romani) chosen: which complete one fills in what it lacks. Suggested:
+    the cohort's language, else Telegram's, else English."""
+    candidates = [
+        *(other for other in chosen.content[1:] if other != SOURCE_LOCALE),
+        negotiate_locale(telegram),
+        SOURCE_LOCALE,
+    ]
+    suggested = next(other for other in candidates if other in COMPLETE_LOCALES)
+    text = _(
+        "{language} is not complete yet: some texts are not translated. Which language do you "
+        "read best? Whatever is missing in {language} I will show in that language."
+    ).format(language=language_name(code, _))
+    return text, keyboards.reads_best(suggested)
+
+
+async def choose_reads_best(
+    query: CallbackQuery,
+    callback_data: ReadsBest,
+    state: FSMContext,
+    session: AsyncSession,
+    learner: User | None,
+    settings: Settings,
+    i18n: I18n,
+) -> None:
+    data = await state.get_data()
+    await state.update_data(reads=callback_data.code)
+    await state.set_state(Onboarding.role)
+    chosen = await learners.locales(
+        session,
+        learner,
+        default_locale=settings.default_locale,
+        chosen=data.get("locale"),
+        invite_cohort=data.get("cohort"),
+        reads=callback_data.code,
     )
     with i18n.use_locale(chosen.catalog):
         await query.answer()
@@ -202,6 +262,7 @@ async def give_consent(
         locale=locales.ui,
         role=Role(data.get("role") or Role.TEACHER),
         cohort_code=data.get("cohort"),
+        reads_locale=data.get("reads"),
     )
     await state.set_state(Onboarding.municipality)
     await query.answer(_("Thank you!"))
@@ -388,12 +449,39 @@ async def change_language(
     changed = await learners.locales(session, learner, default_locale=settings.default_locale)
     with i18n.use_locale(changed.catalog):
         await query.answer()
-        await _edit(
-            query,
-            _("Done: I will speak to you in {language}.").format(
-                language=LANGUAGE_NAMES[callback_data.code]
-            ),
-        )
+        if callback_data.code in PARTIAL_LOCALES:
+            await _edit(
+                query,
+                *_reads_best_question(callback_data.code, changed, query.from_user.language_code),
+            )
+            return
+        await _edit(query, _language_done(learner))
+
+
+async def change_reads_best(
+    query: CallbackQuery,
+    callback_data: ReadsBest,
+    session: AsyncSession,
+    learner: User,
+    settings: Settings,
+    i18n: I18n,
+) -> None:
+    await learners.set_locale(
+        session, learner=learner, locale=learner.locale or SOURCE_LOCALE, reads=callback_data.code
+    )
+    changed = await learners.locales(session, learner, default_locale=settings.default_locale)
+    with i18n.use_locale(changed.catalog):
+        await query.answer()
+        await _edit(query, _language_done(learner))
+
+
+def _language_done(learner: User) -> str:
+    language = LANGUAGE_NAMES.get(learner.locale or SOURCE_LOCALE, SOURCE_LOCALE)
+    if learner.reads_locale is None or learner.locale not in PARTIAL_LOCALES:
+        return _("Done: I will speak to you in {language}.").format(language=language)
+    return _(
+        "Done: I will speak to you in {language}, and what is missing in it in {reads}."
+    ).format(language=language, reads=LANGUAGE_NAMES[learner.reads_locale])
 
 
 def create_router() -> Router:
@@ -401,6 +489,9 @@ def create_router() -> Router:
     router.message.register(start, CommandStart())
     router.callback_query.register(
         choose_language, LanguageChoice.filter(), StateFilter(Onboarding.language)
+    )
+    router.callback_query.register(
+        choose_reads_best, ReadsBest.filter(), StateFilter(Onboarding.reads)
     )
     router.callback_query.register(choose_role, RoleChoice.filter(), StateFilter(Onboarding.role))
     router.callback_query.register(
@@ -416,4 +507,5 @@ def create_router() -> Router:
     router.callback_query.register(choose_zone, TimeZoneChoice.filter(F.flow == "o"), registered)
     router.message.register(language_command, Command("language"))
     router.callback_query.register(change_language, LanguageChoice.filter(), registered)
+    router.callback_query.register(change_reads_best, ReadsBest.filter(), registered)
     return router

@@ -31,7 +31,7 @@ from bot.handlers import fallback
 from bot.texts import role_label
 from bot.views import Screen, send, show
 from learntogether.db.models import Role, User
-from learntogether.i18n import LANGUAGE_NAMES, Locales
+from learntogether.i18n import LANGUAGE_NAMES, PARTIAL_LOCALES, Locales
 from learntogether.services import learners, time_zones
 
 QUIET_PRESETS = ((22, 8), (21, 9), (20, 7))
@@ -63,7 +63,11 @@ def menu(learner: User, locales: Locales) -> Screen:
         "Language: {language}\nRole: {role}\nMunicipality: {municipality}\n"
         "Reminders: {reminders}\nTime zone: {zone}\nQuiet hours: {quiet}"
     ).format(
-        language=LANGUAGE_NAMES[locales.ui],
+        language=(
+            f"{LANGUAGE_NAMES[locales.ui]} → {LANGUAGE_NAMES[learner.reads_locale]}"
+            if learner.reads_locale in LANGUAGE_NAMES and locales.ui in PARTIAL_LOCALES
+            else LANGUAGE_NAMES[locales.ui]
+        ),
         role=role_label(current.role) if current.role else "—",
         municipality=html.quote(current.municipality or "—"),
         reminders=reminders,

@@ -30,7 +30,13 @@ from learntogether.db.models import (
     UserStatus,
     Verb,
 )
-from learntogether.i18n import Locales, learner_locales, negotiate_locale
+from learntogether.i18n import (
+    COMPLETE_LOCALES,
+    PARTIAL_LOCALES,
+    Locales,
+    learner_locales,
+    negotiate_locale,
+)
 from learntogether.services.errors import FieldProblem, InvalidInput, NotFound
 from learntogether.services.inputs import zone_problem
 from learntogether.services.quiet_hours import covers
@@ -92,6 +98,7 @@ async def register(
     locale: str,
     role: Role,
     cohort_code: str | None = None,
+    reads_locale: str | None = None,
 ) -> User:
     """Store a learner who agreed to the privacy notice (or renew an older consent).
 
@@ -104,6 +111,7 @@ async def register(
         session.add(learner)
     learner.first_name = first_name
     learner.locale = locale
+    learner.reads_locale = reads_locale if locale in PARTIAL_LOCALES else None
     learner.role = role
     learner.consent_version = PRIVACY_VERSION
     learner.consented_at = now
@@ -152,6 +160,9 @@ class Speaker(Protocol):
     @property
     def locale(self) -> str | None: ...
 
+    @property
+    def reads_locale(self) -> str | None: ...
+
 
 async def locales(
     session: AsyncSession,
@@ -161,6 +172,7 @@ async def locales(
     chosen: str | None = None,
     telegram: str | None = None,
     invite_cohort: str | None = None,
+    reads: str | None = None,
 ) -> Locales:
     """The languages of the person behind an update: the one locale policy
     (``i18n.learner_locales``) with ``default_locale`` as ``LT_DEFAULT_LOCALE``.
@@ -168,6 +180,7 @@ async def locales(
     Their own language is the one ``chosen`` during onboarding and not saved yet, else their saved
     one, else Telegram's (``telegram``); their cohort's is that of the cohort they joined last,
     else, before they are in one, of the cohort their invite link names (``invite_cohort``).
+    The language they read best is the one ``reads`` during onboarding, else their saved one.
     """
     own = negotiate_locale(chosen, learner.locale if learner else None, telegram)
     joined = await _newest_cohort_locales(session, [learner.id]) if learner else {}
@@ -177,7 +190,8 @@ async def locales(
         cohort = await session.scalar(select(Cohort.locale).where(Cohort.code == invite_cohort))
     else:
         cohort = None
-    return learner_locales(own, cohort, default=default_locale)
+    best = negotiate_locale(reads, learner.reads_locale if learner else None)
+    return learner_locales(own, cohort, default=default_locale, reads=best)
 
 
 async def locales_of(
@@ -187,7 +201,10 @@ async def locales_of(
     cohorts = await _newest_cohort_locales(session, [person.id for person in people])
     return {
         person.id: learner_locales(
-            negotiate_locale(person.locale), cohorts.get(person.id), default=default_locale
+            negotiate_locale(person.locale),
+            cohorts.get(person.id),
+            default=default_locale,
+            reads=negotiate_locale(person.reads_locale),
         )
         for person in people
     }
@@ -211,8 +228,19 @@ async def _newest_cohort_locales(
     return newest
 
 
-async def set_locale(session: AsyncSession, *, learner: User, locale: str) -> None:
+async def set_locale(
+    session: AsyncSession, *, learner: User, locale: str, reads: str | None = None
+) -> None:
+    """The learner's language; with a partial one (Romani) also the one they read best, which
+    must be a complete language (a complete language needs none)."""
+    if locale in PARTIAL_LOCALES and reads is not None and reads not in COMPLETE_LOCALES:
+        problem = f"'{reads}' is not a language every text is in"
+        raise InvalidInput(problem, [FieldProblem("$.reads_locale", problem)])
     learner.locale = locale
+    if locale not in PARTIAL_LOCALES:
+        learner.reads_locale = None
+    elif reads is not None:
+        learner.reads_locale = reads
     await session.flush()
 
 
@@ -282,6 +310,7 @@ async def export_data(session: AsyncSession, *, learner: User) -> dict[str, Any]
             "last_name": learner.last_name,
             "username": learner.username,
             "language": learner.locale,
+            "reads_best": learner.reads_locale,
             "role": learner.role.value if learner.role else None,
             "country": learner.country,
             "region": learner.region,
