@@ -13,7 +13,7 @@ from aiogram.filters.callback_data import CallbackData
 from pydantic import Field
 
 from learntogether.db.models import Role
-from learntogether.i18n import SUPPORTED_LOCALES
+from learntogether.i18n import COMPLETE_LOCALES, SUPPORTED_LOCALES
 
 # Row ids are 32-bit integers in the database; positions and masks are small.
 Id = Annotated[int, Field(ge=1, le=2_147_483_647)]
@@ -21,10 +21,17 @@ Index = Annotated[int, Field(ge=0, le=10_000)]
 Mask = Annotated[int, Field(ge=0, le=2**32)]
 Hour = Annotated[int, Field(ge=0, le=23)]
 Locale = Literal[SUPPORTED_LOCALES]  # type: ignore[valid-type]
+CompleteLocale = Literal[COMPLETE_LOCALES]  # type: ignore[valid-type]
 
 
 class LanguageChoice(CallbackData, prefix="lg"):
     code: Locale
+
+
+class ReadsBest(CallbackData, prefix="rb"):
+    """The language read best, named with a partial one (Romani)."""
+
+    code: CompleteLocale
 
 
 class RoleChoice(CallbackData, prefix="rl"):
@@ -110,13 +117,50 @@ class SettingsMenu(CallbackData, prefix="se"):
     part: Literal["lang", "role", "place", "time", "zone", "quiet", "toggle", "back"]
 
 
+Flow = Literal["s", "o"]
+"""Where a reminder-time or time-zone picker was opened: ``s`` /settings, ``o`` onboarding."""
+Country = Annotated[str, Field(pattern=r"^[A-Z]{2}$")]
+
+
+class PickHour(CallbackData, prefix="ph"):
+    """Open the hour picker of the daily reminder."""
+
+    flow: Flow
+
+
+class ReminderHour(CallbackData, prefix="rh"):
+    """An hour chosen: the minutes come next."""
+
+    flow: Flow
+    hour: Hour
+
+
 class ReminderAt(CallbackData, prefix="ra"):
+    flow: Flow
     minutes: Annotated[int, Field(ge=0, le=24 * 60 - 1)]
     """Minutes after midnight, in the learner's time zone."""
 
 
+class NoReminders(CallbackData, prefix="nr"):
+    flow: Flow
+
+
+class PickCountry(CallbackData, prefix="pc"):
+    """Open the country picker of the time zone: the programme's countries, or all of Europe's."""
+
+    flow: Flow
+    everywhere: bool
+
+
+class ZoneCountry(CallbackData, prefix="zc"):
+    flow: Flow
+    country: Country
+
+
 class TimeZoneChoice(CallbackData, prefix="tz"):
-    zone: Annotated[str, Field(min_length=1, max_length=60)]
+    flow: Flow
+    country: Country
+    zone: Annotated[str, Field(min_length=1, max_length=48)]
 
 
 class QuietHoursChoice(CallbackData, prefix="qh"):

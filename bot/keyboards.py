@@ -6,10 +6,17 @@ from aiogram.types import InlineKeyboardMarkup
 from aiogram.utils.i18n import gettext as _
 from aiogram.utils.keyboard import InlineKeyboardBuilder
 
-from bot.callbacks import ConsentChoice, EraseChoice, LanguageChoice, RoleChoice, SkipMunicipality
+from bot.callbacks import (
+    ConsentChoice,
+    EraseChoice,
+    LanguageChoice,
+    ReadsBest,
+    RoleChoice,
+    SkipMunicipality,
+)
 from bot.texts import role_label
 from learntogether.db.models import Role
-from learntogether.i18n import LANGUAGE_NAMES
+from learntogether.i18n import COMPLETE_LOCALES, LANGUAGE_NAMES
 
 
 def languages(suggested: str | None = None) -> InlineKeyboardMarkup:
@@ -21,6 +28,16 @@ def languages(suggested: str | None = None) -> InlineKeyboardMarkup:
         builder.button(
             text=f"{mark}{LANGUAGE_NAMES[code]}", callback_data=LanguageChoice(code=code)
         )
+    builder.adjust(2)
+    return builder.as_markup()
+
+
+def reads_best(suggested: str | None = None) -> InlineKeyboardMarkup:
+    """The complete languages, for the one a learner of a partial language reads best."""
+    builder = InlineKeyboardBuilder()
+    for code in sorted(COMPLETE_LOCALES, key=lambda code: code != suggested):
+        mark = "✓ " if code == suggested else ""
+        builder.button(text=f"{mark}{LANGUAGE_NAMES[code]}", callback_data=ReadsBest(code=code))
     builder.adjust(2)
     return builder.as_markup()
 

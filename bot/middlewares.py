@@ -318,6 +318,7 @@ class LocalesMiddleware(BaseMiddleware):
             chosen=onboarding.get("locale"),
             telegram=user.language_code if user else None,
             invite_cohort=onboarding.get("cohort"),
+            reads=onboarding.get("reads"),
         )
         return await handler(event, data)
 

@@ -1,9 +1,10 @@
 """Languages: the one locale policy, the UI catalogs in ``locales/``, Babel formatting fallbacks.
 
 The policy (``learner_locales``) decides for every reply, lesson, broadcast, reminder and nudge
-alike: the learner's own language, then their cohort's, then ``LT_DEFAULT_LOCALE``, then the
-source language (English). Lesson texts are picked along that chain, and so are the interface's
-strings: a Romani learner in a Bulgarian cohort reads what the Romani catalog lacks in Bulgarian.
+alike: the learner's own language, then the language they read best (asked with a partial one,
+Romani), then their cohort's, then ``LT_DEFAULT_LOCALE``, then the source language (English).
+Lesson texts are picked along that chain, and so are the interface's strings: a Romani learner
+who reads Bulgarian best reads what the Romani catalog lacks in Bulgarian.
 """
 
 from __future__ import annotations
@@ -36,8 +37,12 @@ LANGUAGE_NAMES = {
     "fr": "Français",
     "nl": "Nederlands",
     "ro": "Română",
-    "rom": "Romani (Romanes)",
+    "rom": "Romani (partial)",
 }
+# Languages whose catalog and lessons are partial: a learner who picks one also names the
+# language they read best, which fills in what it lacks.
+PARTIAL_LOCALES = frozenset({"rom"})
+COMPLETE_LOCALES = tuple(code for code in SUPPORTED_LOCALES if code not in PARTIAL_LOCALES)
 # Babel has no CLDR data for Romani; dates and numbers use this locale instead.
 FORMAT_FALLBACK = {"rom": SOURCE_LOCALE}
 # Joins a chain of UI catalogs into one name aiogram's I18n can carry ("rom>bg").
@@ -90,15 +95,18 @@ class Locales:
         return CHAIN_SEPARATOR.join(self.ui_chain) or SOURCE_LOCALE
 
 
-def learner_locales(own: str | None, cohort: str | None, *, default: str) -> Locales:
-    """The one locale policy: the learner's language, their cohort's, ``LT_DEFAULT_LOCALE``'s
+def learner_locales(
+    own: str | None, cohort: str | None, *, default: str, reads: str | None = None
+) -> Locales:
+    """The one locale policy: the learner's language, the language they read best (``reads``,
+    named with a partial language such as Romani), their cohort's, ``LT_DEFAULT_LOCALE``'s
     (``default``), then English, without repeats.
 
     ``own`` is the learner's saved choice, or before they have one (onboarding) the choice made
     so far or Telegram's language (see ``negotiate_locale``); ``cohort`` is the locale of the
     cohort they joined last, or of the one their invite link names.
     """
-    return Locales(locale_chain(own, cohort, default))
+    return Locales(locale_chain(own, reads, cohort, default))
 
 
 class CatalogI18n(I18n):

@@ -17,7 +17,7 @@ from aiogram.utils.i18n import gettext as _
 
 from learntogether.content.render import RenderedLesson, RenderedQuestion
 from learntogether.db.models import QuestionKind
-from learntogether.services.player import SCORED
+from learntogether.services.player import SCORED, language_notice
 from learntogether.services.quizzes import LIKERT_POINTS, ChosenOption
 from learntogether.telegram_html import TelegramHTMLError, parse_html, utf16_length
 
@@ -98,9 +98,7 @@ def step_layout(lesson: RenderedLesson, index: int, *, show_notice: bool) -> Lay
     header = _("<b>{title}</b> · step {number} of {count}").format(
         title=html.quote(lesson.title), number=index + 1, count=count
     )
-    notice = None
-    if show_notice and not lesson.fully_translated:
-        notice = _("<i>Parts of this lesson are not yet translated into your language.</i>")
+    notice = language_notice(lesson, _) if show_notice else None
     rows: list[tuple[Button, ...]] = []
     if current.link_url and current.link_label:
         rows.append((Button(current.link_label, Action.LINK, url=current.link_url),))

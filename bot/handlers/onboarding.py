@@ -7,6 +7,7 @@ until they agree, and a refusal stores nothing.
 from __future__ import annotations
 
 import contextlib
+from datetime import time
 
 from aiogram import Bot, F, Router, html
 from aiogram.exceptions import TelegramBadRequest
@@ -18,22 +19,42 @@ from aiogram.utils.i18n import I18n
 from aiogram.utils.i18n import gettext as _
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from bot import keyboards
-from bot.callbacks import ConsentChoice, LanguageChoice, RoleChoice, SkipMunicipality
+from bot import keyboards, pickers
+from bot.callbacks import (
+    ConsentChoice,
+    LanguageChoice,
+    NoReminders,
+    ReadsBest,
+    ReminderAt,
+    RoleChoice,
+    SkipMunicipality,
+    TimeZoneChoice,
+    ZoneCountry,
+)
 from bot.filters import registered
+from bot.handlers import fallback
 from bot.texts import privacy_notice
-from bot.views import Screen, continue_keyboard, show
+from bot.views import Screen, continue_keyboard, send, show
 from learntogether.config import Settings
 from learntogether.db.models import Role, User
 from learntogether.deeplinks import start_payload
-from learntogether.i18n import LANGUAGE_NAMES, Locales
-from learntogether.services import catalogue, events, learners
+from learntogether.i18n import (
+    COMPLETE_LOCALES,
+    LANGUAGE_NAMES,
+    PARTIAL_LOCALES,
+    SOURCE_LOCALE,
+    Locales,
+    negotiate_locale,
+)
+from learntogether.services import catalogue, events, learners, time_zones
+from learntogether.services.player import language_name
 
 EVENT_PAYLOAD_PREFIX = "e-"
 
 
 class Onboarding(StatesGroup):
     language = State()
+    reads = State()
     role = State()
     consent = State()
     municipality = State()
@@ -147,14 +168,64 @@ async def choose_language(
     settings: Settings,
     i18n: I18n,
 ) -> None:
-    await state.update_data(locale=callback_data.code)
-    await state.set_state(Onboarding.role)
+    await state.update_data(locale=callback_data.code, reads=None)
     chosen = await learners.locales(
         session,
         learner,
         default_locale=settings.default_locale,
         chosen=callback_data.code,
         invite_cohort=(await state.get_data()).get("cohort"),
+    )
+    with i18n.use_locale(chosen.catalog):
+        await query.answer()
+        if callback_data.code in PARTIAL_LOCALES:
+            await state.set_state(Onboarding.reads)
+            await _edit(
+                query,
+                *_reads_best_question(callback_data.code, chosen, query.from_user.language_code),
+            )
+            return
+        await state.set_state(Onboarding.role)
+        await _edit(query, _("Which of these describes you best?"), keyboards.roles())
+
+
+def _reads_best_question(
+    code: str, chosen: Locales, telegram: str | None
+) -> tuple[str, InlineKeyboardMarkup]:
+    """A partial language (Romani) chosen: which complete one fills in what it lacks. Suggested:
+    the cohort's language, else Telegram's, else English."""
+    candidates = [
+        *(other for other in chosen.content[1:] if other != SOURCE_LOCALE),
+        negotiate_locale(telegram),
+        SOURCE_LOCALE,
+    ]
+    suggested = next(other for other in candidates if other in COMPLETE_LOCALES)
+    text = _(
+        "{language} is not complete yet: some texts are not translated. Which language do you "
+        "read best? Whatever is missing in {language} I will show in that language."
+    ).format(language=language_name(code, _))
+    return text, keyboards.reads_best(suggested)
+
+
+async def choose_reads_best(
+    query: CallbackQuery,
+    callback_data: ReadsBest,
+    state: FSMContext,
+    session: AsyncSession,
+    learner: User | None,
+    settings: Settings,
+    i18n: I18n,
+) -> None:
+    data = await state.get_data()
+    await state.update_data(reads=callback_data.code)
+    await state.set_state(Onboarding.role)
+    chosen = await learners.locales(
+        session,
+        learner,
+        default_locale=settings.default_locale,
+        chosen=data.get("locale"),
+        invite_cohort=data.get("cohort"),
+        reads=callback_data.code,
     )
     with i18n.use_locale(chosen.catalog):
         await query.answer()
@@ -191,6 +262,7 @@ async def give_consent(
         locale=locales.ui,
         role=Role(data.get("role") or Role.TEACHER),
         cohort_code=data.get("cohort"),
+        reads_locale=data.get("reads"),
     )
     await state.set_state(Onboarding.municipality)
     await query.answer(_("Thank you!"))
@@ -228,7 +300,7 @@ async def give_municipality(
             await bot.edit_message_reply_markup(
                 chat_id=message.chat.id, message_id=question, reply_markup=None
             )
-    await _suggest_first_lesson(message, session, learner, locales)
+    await send(message, _reminder_question(learner, locales))
 
 
 async def skip_municipality(
@@ -242,22 +314,114 @@ async def skip_municipality(
     await query.answer()
     if learner is not None and isinstance(query.message, Message):
         await query.message.edit_reply_markup(reply_markup=None)
-        await _suggest_first_lesson(query.message, session, learner, locales)
+        await send(query.message, _reminder_question(learner, locales))
 
 
-async def _suggest_first_lesson(
-    message: Message, session: AsyncSession, learner: User, locales: Locales
+def _reminder_question(learner: User, locales: Locales) -> Screen:
+    """The question "When shall I remind you?": so that reminders on always have a time."""
+    current = learners.settings_of(learner)
+    zone = None if learners.needs_zone(learner) else current.timezone
+    return pickers.hours("o", zone=zone, locale=locales.formatting, quiet=current.quiet_hours)
+
+
+async def choose_reminder_time(
+    query: CallbackQuery,
+    callback_data: ReminderAt,
+    session: AsyncSession,
+    learner: User,
+    locales: Locales,
 ) -> None:
+    at = time(callback_data.minutes // 60, callback_data.minutes % 60)
+    try:
+        await learners.set_reminders(session, learner=learner, at=at)
+    except learners.ReminderInQuietHours as refused:
+        current = learners.settings_of(learner)
+        note = pickers.quiet_refusal(at, refused.quiet)
+        await query.answer()
+        await show(
+            query,
+            pickers.hours(
+                "o",
+                zone=current.timezone,
+                locale=locales.formatting,
+                quiet=refused.quiet,
+                note=note,
+            ),
+        )
+        return
+    if learners.needs_zone(learner):
+        # No cohort to take a clock from: the learner's country, not UTC.
+        await query.answer()
+        await show(query, pickers.countries("o", locale=locales.formatting, everywhere=False))
+        return
+    await _finish(query, session, learner, locales)
+
+
+async def no_reminders(
+    query: CallbackQuery, session: AsyncSession, learner: User, locales: Locales
+) -> None:
+    await learners.set_reminders(session, learner=learner, enabled=False)
+    await _finish(query, session, learner, locales)
+
+
+async def choose_country(
+    query: CallbackQuery,
+    callback_data: ZoneCountry,
+    session: AsyncSession,
+    learner: User,
+    locales: Locales,
+) -> None:
+    zones = time_zones.zones_of(callback_data.country)
+    if not zones:
+        await fallback.unknown_button(query)
+        return
+    if len(zones) != 1:
+        await query.answer()
+        await show(
+            query, pickers.cities("o", country=callback_data.country, locale=locales.formatting)
+        )
+        return
+    await learners.set_reminders(
+        session, learner=learner, timezone=zones[0], country=callback_data.country
+    )
+    await _finish(query, session, learner, locales)
+
+
+async def choose_zone(
+    query: CallbackQuery,
+    callback_data: TimeZoneChoice,
+    session: AsyncSession,
+    learner: User,
+    locales: Locales,
+) -> None:
+    await learners.set_reminders(
+        session, learner=learner, timezone=callback_data.zone, country=callback_data.country
+    )
+    await _finish(query, session, learner, locales)
+
+
+async def _finish(
+    query: CallbackQuery, session: AsyncSession, learner: User, locales: Locales
+) -> None:
+    """The end of onboarding, in the message of the last question: the reminder as set, and a
+    first lesson."""
+    await query.answer()
+    current = learners.settings_of(learner)
+    if current.reminders_enabled and current.reminder_time is not None:
+        said = _("I will remind you every day at {time} ({zone} time).").format(
+            time=pickers.clock(current.reminder_time),
+            zone=time_zones.city_name(current.timezone, locales.formatting),
+        )
+    else:
+        said = _("No reminders: you can turn them on in /settings.")
     lesson = await catalogue.suggested_lesson(session, learner=learner, chain=locales.content)
     if lesson is None:
-        await message.answer(_("You are all set! Send /lessons to see the lessons."))
-        return
-    await message.answer(
-        _("You are all set! A good first lesson for you: <b>{title}</b> ({minutes} min).").format(
-            title=html.quote(lesson.title), minutes=lesson.minutes
-        ),
-        reply_markup=continue_keyboard(lesson),
-    )
+        text = _("You are all set! Send /lessons to see the lessons.")
+    else:
+        text = _(
+            "You are all set! A good first lesson for you: <b>{title}</b> ({minutes} min)."
+        ).format(title=html.quote(lesson.title), minutes=lesson.minutes)
+    await _edit(query, f"{said}\n\n{text}", continue_keyboard(lesson))
 
 
 async def _edit(
@@ -285,12 +449,39 @@ async def change_language(
     changed = await learners.locales(session, learner, default_locale=settings.default_locale)
     with i18n.use_locale(changed.catalog):
         await query.answer()
-        await _edit(
-            query,
-            _("Done: I will speak to you in {language}.").format(
-                language=LANGUAGE_NAMES[callback_data.code]
-            ),
-        )
+        if callback_data.code in PARTIAL_LOCALES:
+            await _edit(
+                query,
+                *_reads_best_question(callback_data.code, changed, query.from_user.language_code),
+            )
+            return
+        await _edit(query, _language_done(learner))
+
+
+async def change_reads_best(
+    query: CallbackQuery,
+    callback_data: ReadsBest,
+    session: AsyncSession,
+    learner: User,
+    settings: Settings,
+    i18n: I18n,
+) -> None:
+    await learners.set_locale(
+        session, learner=learner, locale=learner.locale or SOURCE_LOCALE, reads=callback_data.code
+    )
+    changed = await learners.locales(session, learner, default_locale=settings.default_locale)
+    with i18n.use_locale(changed.catalog):
+        await query.answer()
+        await _edit(query, _language_done(learner))
+
+
+def _language_done(learner: User) -> str:
+    language = LANGUAGE_NAMES.get(learner.locale or SOURCE_LOCALE, SOURCE_LOCALE)
+    if learner.reads_locale is None or learner.locale not in PARTIAL_LOCALES:
+        return _("Done: I will speak to you in {language}.").format(language=language)
+    return _(
+        "Done: I will speak to you in {language}, and what is missing in it in {reads}."
+    ).format(language=language, reads=LANGUAGE_NAMES[learner.reads_locale])
 
 
 def create_router() -> Router:
@@ -299,12 +490,22 @@ def create_router() -> Router:
     router.callback_query.register(
         choose_language, LanguageChoice.filter(), StateFilter(Onboarding.language)
     )
+    router.callback_query.register(
+        choose_reads_best, ReadsBest.filter(), StateFilter(Onboarding.reads)
+    )
     router.callback_query.register(choose_role, RoleChoice.filter(), StateFilter(Onboarding.role))
     router.callback_query.register(
         give_consent, ConsentChoice.filter(), StateFilter(Onboarding.consent)
     )
     router.message.register(give_municipality, StateFilter(Onboarding.municipality), F.text)
     router.callback_query.register(skip_municipality, SkipMunicipality.filter())
+    router.callback_query.register(
+        choose_reminder_time, ReminderAt.filter(F.flow == "o"), registered
+    )
+    router.callback_query.register(no_reminders, NoReminders.filter(F.flow == "o"), registered)
+    router.callback_query.register(choose_country, ZoneCountry.filter(F.flow == "o"), registered)
+    router.callback_query.register(choose_zone, TimeZoneChoice.filter(F.flow == "o"), registered)
     router.message.register(language_command, Command("language"))
     router.callback_query.register(change_language, LanguageChoice.filter(), registered)
+    router.callback_query.register(change_reads_best, ReadsBest.filter(), registered)
     return router

@@ -13,17 +13,27 @@ from aiogram.utils.i18n import gettext as _
 from aiogram.utils.keyboard import InlineKeyboardBuilder
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from bot import keyboards
-from bot.callbacks import QuietHoursChoice, ReminderAt, RoleChoice, SettingsMenu, TimeZoneChoice
+from bot import keyboards, pickers
+from bot.callbacks import (
+    Flow,
+    PickCountry,
+    PickHour,
+    QuietHoursChoice,
+    ReminderAt,
+    ReminderHour,
+    RoleChoice,
+    SettingsMenu,
+    TimeZoneChoice,
+    ZoneCountry,
+)
 from bot.filters import registered
+from bot.handlers import fallback
 from bot.texts import role_label
 from bot.views import Screen, send, show
 from learntogether.db.models import Role, User
-from learntogether.i18n import LANGUAGE_NAMES, Locales
-from learntogether.services import learners
+from learntogether.i18n import LANGUAGE_NAMES, PARTIAL_LOCALES, Locales
+from learntogether.services import learners, time_zones
 
-REMINDER_HOURS = (8, 12, 16, 18, 20)
-COMMON_ZONES = ("Europe/Sofia", "Europe/Madrid", "Europe/Brussels", "Europe/Bucharest", "UTC")
 QUIET_PRESETS = ((22, 8), (21, 9), (20, 7))
 
 
@@ -53,7 +63,11 @@ def menu(learner: User, locales: Locales) -> Screen:
         "Language: {language}\nRole: {role}\nMunicipality: {municipality}\n"
         "Reminders: {reminders}\nTime zone: {zone}\nQuiet hours: {quiet}"
     ).format(
-        language=LANGUAGE_NAMES[locales.ui],
+        language=(
+            f"{LANGUAGE_NAMES[locales.ui]} → {LANGUAGE_NAMES[learner.reads_locale]}"
+            if learner.reads_locale in LANGUAGE_NAMES and locales.ui in PARTIAL_LOCALES
+            else LANGUAGE_NAMES[locales.ui]
+        ),
         role=role_label(current.role) if current.role else "—",
         municipality=html.quote(current.municipality or "—"),
         reminders=reminders,
@@ -92,7 +106,14 @@ async def open_part(
     locales: Locales,
 ) -> None:
     part = callback_data.part
+    if part == "back":
+        await _show(query, menu(learner, locales))
+        return
     if part == "toggle":
+        if not learner.reminders_enabled and learner.reminder_time is None:
+            # "Reminders on" always has a time: choosing it turns them on.
+            await _show(query, hour_picker(learner, locales.formatting))
+            return
         await learners.set_reminders(
             session, learner=learner, enabled=not learner.reminders_enabled
         )
@@ -106,7 +127,6 @@ async def open_part(
                 _("Type the name of your municipality, or send a dash (-) to remove it.")
             )
         return
-    builder = InlineKeyboardBuilder()
     if part == "lang":
         await _show(
             query,
@@ -119,24 +139,46 @@ async def open_part(
         await _show(query, Screen(_("Which of these describes you best?"), keyboards.roles()))
         return
     if part == "time":
-        for hour in REMINDER_HOURS:
-            builder.button(text=f"{hour:02d}:00", callback_data=ReminderAt(minutes=hour * 60))
-        question = _("At what time should I remind you? (in your time zone)")
-    elif part == "zone":
-        zones = dict.fromkeys([learners.effective_timezone(learner), *COMMON_ZONES])
-        for zone in zones:
-            builder.button(text=zone, callback_data=TimeZoneChoice(zone=zone))
-        question = _("Which time zone are you in?")
-    else:
-        for start, end in QUIET_PRESETS:
-            builder.button(
-                text=f"{start:02d}:00–{end:02d}:00",
-                callback_data=QuietHoursChoice(start=start, end=end),
-            )
-        builder.button(text=_("No quiet hours"), callback_data=QuietHoursChoice(start=0, end=0))
-        question = _("When should I never send you messages?")
+        await _show(query, hour_picker(learner, locales.formatting))
+        return
+    if part == "zone":
+        await _show(query, pickers.countries("s", locale=locales.formatting, everywhere=False))
+        return
+    builder = InlineKeyboardBuilder()
+    for start, end in QUIET_PRESETS:
+        builder.button(
+            text=f"{start:02d}:00–{end:02d}:00",
+            callback_data=QuietHoursChoice(start=start, end=end),
+        )
+    builder.button(text=_("No quiet hours"), callback_data=QuietHoursChoice(start=0, end=0))
     builder.adjust(3)
-    await _show(query, Screen(question, builder.as_markup()))
+    await _show(query, Screen(_("When should I never send you messages?"), builder.as_markup()))
+
+
+def hour_picker(learner: User, locale: str, note: str | None = None, flow: Flow = "s") -> Screen:
+    current = learners.settings_of(learner)
+    return pickers.hours(
+        flow, zone=current.timezone, locale=locale, quiet=current.quiet_hours, note=note
+    )
+
+
+async def pick_hour(
+    query: CallbackQuery, callback_data: PickHour, learner: User, locales: Locales
+) -> None:
+    await _show(query, hour_picker(learner, locales.formatting, flow=callback_data.flow))
+
+
+async def choose_hour(query: CallbackQuery, callback_data: ReminderHour) -> None:
+    """Both flows: the hour chosen, the minutes next."""
+    await _show(query, pickers.minutes(callback_data.flow, callback_data.hour))
+
+
+async def pick_country(query: CallbackQuery, callback_data: PickCountry, locales: Locales) -> None:
+    """Both flows: the programme's countries, or every European one."""
+    screen = pickers.countries(
+        callback_data.flow, locale=locales.formatting, everywhere=callback_data.everywhere
+    )
+    await _show(query, screen)
 
 
 async def choose_role(
@@ -158,7 +200,35 @@ async def choose_time(
     locales: Locales,
 ) -> None:
     at = time(callback_data.minutes // 60, callback_data.minutes % 60)
-    await learners.set_reminders(session, learner=learner, at=at)
+    try:
+        await learners.set_reminders(session, learner=learner, at=at)
+    except learners.ReminderInQuietHours as refused:
+        await _show(
+            query,
+            hour_picker(learner, locales.formatting, note=pickers.quiet_refusal(at, refused.quiet)),
+        )
+        return
+    await _show(query, menu(learner, locales))
+
+
+async def choose_country(
+    query: CallbackQuery,
+    callback_data: ZoneCountry,
+    session: AsyncSession,
+    learner: User,
+    locales: Locales,
+) -> None:
+    zones = time_zones.zones_of(callback_data.country)
+    if not zones:
+        await fallback.unknown_button(query)
+        return
+    if len(zones) != 1:
+        screen = pickers.cities("s", country=callback_data.country, locale=locales.formatting)
+        await _show(query, screen)
+        return
+    await learners.set_reminders(
+        session, learner=learner, timezone=zones[0], country=callback_data.country
+    )
     await _show(query, menu(learner, locales))
 
 
@@ -169,7 +239,9 @@ async def choose_zone(
     learner: User,
     locales: Locales,
 ) -> None:
-    await learners.set_reminders(session, learner=learner, timezone=callback_data.zone)
+    await learners.set_reminders(
+        session, learner=learner, timezone=callback_data.zone, country=callback_data.country
+    )
     await _show(query, menu(learner, locales))
 
 
@@ -185,7 +257,21 @@ async def choose_quiet(
         if callback_data.start == callback_data.end
         else (time(callback_data.start), time(callback_data.end))
     )
-    await learners.set_reminders(session, learner=learner, quiet_hours=hours)
+    try:
+        await learners.set_reminders(session, learner=learner, quiet_hours=hours)
+    except learners.ReminderInQuietHours as refused:
+        await query.answer(
+            _(
+                "These quiet hours ({start}–{end}) would cover your reminder at {time}. Change "
+                "the reminder time first, or choose other quiet hours."
+            ).format(
+                start=pickers.clock(refused.quiet[0]),
+                end=pickers.clock(refused.quiet[1]),
+                time=pickers.clock(refused.at),
+            ),
+            show_alert=True,
+        )
+        return
     await _show(query, menu(learner, locales))
 
 
@@ -205,8 +291,12 @@ def create_router() -> Router:
     router.message.register(show_settings, Command("settings"))
     router.callback_query.register(open_part, SettingsMenu.filter())
     router.callback_query.register(choose_role, RoleChoice.filter())
-    router.callback_query.register(choose_time, ReminderAt.filter())
-    router.callback_query.register(choose_zone, TimeZoneChoice.filter())
+    router.callback_query.register(pick_hour, PickHour.filter())
+    router.callback_query.register(choose_hour, ReminderHour.filter())
+    router.callback_query.register(pick_country, PickCountry.filter())
+    router.callback_query.register(choose_time, ReminderAt.filter(F.flow == "s"))
+    router.callback_query.register(choose_country, ZoneCountry.filter(F.flow == "s"))
+    router.callback_query.register(choose_zone, TimeZoneChoice.filter(F.flow == "s"))
     router.callback_query.register(choose_quiet, QuietHoursChoice.filter())
     router.message.register(
         type_municipality,

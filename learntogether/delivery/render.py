@@ -17,12 +17,13 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from learntogether.content.render import pick_text
 from learntogether.db.models import BroadcastKind, User
 from learntogether.i18n import Locales
-from learntogether.services import catalogue, learners
+from learntogether.services import catalogue, learners, player
 from learntogether.services.catalogue import LessonEntry
 from learntogether.services.outbox import RESUME_CALLBACK, Claimed
-from learntogether.telegram_html import shorten
+from learntogether.telegram_html import TelegramHTMLError, parse_html, shorten, utf16_length
 
 CONTINUE_TEXT_LIMIT = 60
+MESSAGE_LIMIT = 4096
 
 
 @dataclass(frozen=True)
@@ -61,15 +62,17 @@ class Renderer:
     ) -> Message | Unsendable:
         """The message for ``delivery``'s learner, whose languages are ``locales``.
 
-        A personal reminder and a nudge carry a ``Continue: <title>`` button to the learner's
-        next lesson (a nudge a plain Continue when none is left); a cohort's reminder with its own
-        text goes as written.
+        A personal reminder is the learner's next lesson's first screen (or the step they left it
+        at) with a Start button; a nudge names the next lesson with a ``Continue: <title>`` button
+        (a plain Continue when none is left); a cohort's reminder with its own text goes as
+        written.
         """
         personal = not any(value.strip() for value in delivery.text.values())
         leads_on = delivery.kind is BroadcastKind.NUDGE or (
             delivery.kind is BroadcastKind.REMINDER and personal
         )
         lesson = None
+        user = None
         if personal or leads_on:
             user = await session.get(User, delivery.learner.id)
             if user is None:
@@ -77,14 +80,51 @@ class Renderer:
             lesson = await catalogue.suggested_lesson(session, learner=user, chain=locales.content)
         if not personal:
             text = pick_text(delivery.text, locales.content)
-        elif lesson is None:
+        elif lesson is None or user is None:
             return Unsendable("no lesson left to suggest: the learner finished them all")
+        elif delivery.kind is BroadcastKind.REMINDER:
+            preview = await player.preview_lesson(
+                session, learner=user, lesson_id=lesson.lesson_id, chain=locales.content
+            )
+            if preview is None:
+                return Unsendable("the learner's next lesson is not offered any more")
+            return self.first_screen(preview, locales)
         else:
-            # No text of its own: the learner's personal reminder of their next lesson.
+            # No text of its own: a nudge towards the learner's next lesson.
             text = self.i18n.gettext(
                 "Your next lesson: <b>{title}</b>", locale=locales.catalog
             ).format(title=html.escape(lesson.title))
         return Message(text, self.resume_keyboard(locales, lesson) if leads_on else None)
+
+    def first_screen(self, preview: player.StepPreview, locales: Locales) -> Message:
+        """The daily reminder: the screen the learner's next lesson opens at, as the player
+        shows it, with one button that opens the lesson there."""
+
+        def gettext(message: str) -> str:
+            return self.i18n.gettext(message, locale=locales.catalog)
+
+        rendered = preview.lesson
+        header = gettext("<b>{title}</b> · step {number} of {count}").format(
+            title=html.escape(rendered.title),
+            number=preview.step_index + 1,
+            count=len(rendered.steps),
+        )
+        step = rendered.steps[preview.step_index].text
+        parts = [header, player.language_notice(rendered, gettext), step]
+        text = "\n\n".join(part for part in parts if part)
+        try:
+            too_long = utf16_length(parse_html(text)[0]) > MESSAGE_LIMIT
+        except TelegramHTMLError:
+            too_long = True
+        if too_long:
+            text = step  # a step alone always fits: lesson validation sees to it
+        label = gettext("Start ▶") if preview.step_index == 0 else gettext("Continue ▶")
+        return Message(
+            text,
+            InlineKeyboardMarkup(
+                inline_keyboard=[[InlineKeyboardButton(text=label, callback_data=RESUME_CALLBACK)]]
+            ),
+        )
 
     def resume_keyboard(self, locales: Locales, lesson: LessonEntry | None) -> InlineKeyboardMarkup:
         """``Continue: <title>`` (or a plain Continue with no lesson left); the bot opens the

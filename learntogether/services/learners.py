@@ -30,9 +30,18 @@ from learntogether.db.models import (
     UserStatus,
     Verb,
 )
-from learntogether.i18n import Locales, learner_locales, negotiate_locale
+from learntogether.i18n import (
+    COMPLETE_LOCALES,
+    PARTIAL_LOCALES,
+    Locales,
+    learner_locales,
+    negotiate_locale,
+)
 from learntogether.services.errors import FieldProblem, InvalidInput, NotFound
 from learntogether.services.inputs import zone_problem
+from learntogether.services.quiet_hours import covers
+from learntogether.services.time_zones import COUNTRY_TIMEZONES as COUNTRY_TIMEZONES
+from learntogether.services.time_zones import zones_of
 
 # Bump when the privacy notice changes: learners are asked again.
 PRIVACY_VERSION = "2026-11"
@@ -42,6 +51,19 @@ EVENT_PAYLOAD_PREFIX = "e-"
 
 class CohortNotFound(NotFound):
     """A join link whose cohort does not exist or is closed."""
+
+
+class ReminderInQuietHours(InvalidInput):
+    """A daily reminder time inside the learner's quiet hours, or quiet hours over it: refused
+    with the reason, never moved silently."""
+
+    def __init__(self, *, at: time, quiet: tuple[time, time], field: str) -> None:
+        self.at, self.quiet = at, quiet
+        reason = (
+            f"a reminder at {at:%H:%M} falls in the quiet hours"
+            f" {quiet[0]:%H:%M}–{quiet[1]:%H:%M}, when nothing is sent"
+        )
+        super().__init__(f"{reason[0].upper()}{reason[1:]}.", [FieldProblem(field, reason)])
 
 
 @dataclass(frozen=True)
@@ -76,6 +98,7 @@ async def register(
     locale: str,
     role: Role,
     cohort_code: str | None = None,
+    reads_locale: str | None = None,
 ) -> User:
     """Store a learner who agreed to the privacy notice (or renew an older consent).
 
@@ -88,6 +111,7 @@ async def register(
         session.add(learner)
     learner.first_name = first_name
     learner.locale = locale
+    learner.reads_locale = reads_locale if locale in PARTIAL_LOCALES else None
     learner.role = role
     learner.consent_version = PRIVACY_VERSION
     learner.consented_at = now
@@ -136,6 +160,9 @@ class Speaker(Protocol):
     @property
     def locale(self) -> str | None: ...
 
+    @property
+    def reads_locale(self) -> str | None: ...
+
 
 async def locales(
     session: AsyncSession,
@@ -145,6 +172,7 @@ async def locales(
     chosen: str | None = None,
     telegram: str | None = None,
     invite_cohort: str | None = None,
+    reads: str | None = None,
 ) -> Locales:
     """The languages of the person behind an update: the one locale policy
     (``i18n.learner_locales``) with ``default_locale`` as ``LT_DEFAULT_LOCALE``.
@@ -152,6 +180,7 @@ async def locales(
     Their own language is the one ``chosen`` during onboarding and not saved yet, else their saved
     one, else Telegram's (``telegram``); their cohort's is that of the cohort they joined last,
     else, before they are in one, of the cohort their invite link names (``invite_cohort``).
+    The language they read best is the one ``reads`` during onboarding, else their saved one.
     """
     own = negotiate_locale(chosen, learner.locale if learner else None, telegram)
     joined = await _newest_cohort_locales(session, [learner.id]) if learner else {}
@@ -161,7 +190,8 @@ async def locales(
         cohort = await session.scalar(select(Cohort.locale).where(Cohort.code == invite_cohort))
     else:
         cohort = None
-    return learner_locales(own, cohort, default=default_locale)
+    best = negotiate_locale(reads, learner.reads_locale if learner else None)
+    return learner_locales(own, cohort, default=default_locale, reads=best)
 
 
 async def locales_of(
@@ -171,7 +201,10 @@ async def locales_of(
     cohorts = await _newest_cohort_locales(session, [person.id for person in people])
     return {
         person.id: learner_locales(
-            negotiate_locale(person.locale), cohorts.get(person.id), default=default_locale
+            negotiate_locale(person.locale),
+            cohorts.get(person.id),
+            default=default_locale,
+            reads=negotiate_locale(person.reads_locale),
         )
         for person in people
     }
@@ -195,8 +228,19 @@ async def _newest_cohort_locales(
     return newest
 
 
-async def set_locale(session: AsyncSession, *, learner: User, locale: str) -> None:
+async def set_locale(
+    session: AsyncSession, *, learner: User, locale: str, reads: str | None = None
+) -> None:
+    """The learner's language; with a partial one (Romani) also the one they read best, which
+    must be a complete language (a complete language needs none)."""
+    if locale in PARTIAL_LOCALES and reads is not None and reads not in COMPLETE_LOCALES:
+        problem = f"'{reads}' is not a language every text is in"
+        raise InvalidInput(problem, [FieldProblem("$.reads_locale", problem)])
     learner.locale = locale
+    if locale not in PARTIAL_LOCALES:
+        learner.reads_locale = None
+    elif reads is not None:
+        learner.reads_locale = reads
     await session.flush()
 
 
@@ -276,6 +320,7 @@ async def export_data(session: AsyncSession, *, learner: User) -> dict[str, Any]
             "last_name": learner.last_name,
             "username": learner.username,
             "language": learner.locale,
+            "reads_best": learner.reads_locale,
             "role": learner.role.value if learner.role else None,
             "country": learner.country,
             "region": learner.region,
@@ -373,27 +418,6 @@ async def erase(session: AsyncSession, *, learner: User) -> None:
     await session.flush()
 
 
-# The time zone a learner gets until they choose one: their country's (from the cohort).
-COUNTRY_TIMEZONES = {
-    "BG": "Europe/Sofia",
-    "ES": "Europe/Madrid",
-    "BE": "Europe/Brussels",
-    "RO": "Europe/Bucharest",
-    "FR": "Europe/Paris",
-    "NL": "Europe/Amsterdam",
-    "GR": "Europe/Athens",
-    "MK": "Europe/Skopje",
-    "RS": "Europe/Belgrade",
-    "AL": "Europe/Tirane",
-    "XK": "Europe/Belgrade",
-    "BA": "Europe/Sarajevo",
-    "ME": "Europe/Podgorica",
-    "HU": "Europe/Budapest",
-    "SK": "Europe/Bratislava",
-    "CZ": "Europe/Prague",
-}
-
-
 @dataclass(frozen=True)
 class LearnerSettings:
     locale: str | None
@@ -406,8 +430,12 @@ class LearnerSettings:
 
 
 def zone_name(timezone: str | None, country: str | None) -> str:
-    """The chosen zone, else the country's, else UTC."""
-    return timezone or COUNTRY_TIMEZONES.get(country or "", "UTC")
+    """The chosen zone, else the country's (its first, for a country with several), else UTC."""
+    if timezone:
+        return timezone
+    if country in COUNTRY_TIMEZONES:
+        return COUNTRY_TIMEZONES[country]
+    return next(iter(zones_of(country)), "UTC") if country else "UTC"
 
 
 def zone_of(timezone: str | None, country: str | None) -> ZoneInfo:
@@ -447,14 +475,37 @@ async def set_reminders(
     enabled: bool | None = None,
     at: time | None = None,
     timezone: str | None = None,
+    country: str | None = None,
     quiet_hours: tuple[time, time] | bool | None = False,
 ) -> LearnerSettings:
-    """Change reminder settings; ``quiet_hours=None`` clears them, ``False`` leaves them alone."""
+    """Change reminder settings; ``quiet_hours=None`` clears them, ``False`` leaves them alone.
+
+    A reminder time inside quiet hours (or quiet hours over the reminder time) is refused with
+    ``ReminderInQuietHours``. ``country`` with ``timezone``: the zone is the country's (checked),
+    and a learner with no country yet takes it, so that their clock is their country's.
+    """
     if timezone is not None:
         problem = zone_problem(timezone)
+        if problem is None and country is not None and timezone not in zones_of(country):
+            problem = f"'{timezone}' is not a time zone of the country {country}"
         if problem is not None:
             raise InvalidInput(problem, [FieldProblem("$.timezone", problem)])
+    if quiet_hours is False:
+        quiet = settings_of(learner).quiet_hours
+    else:
+        quiet = quiet_hours if isinstance(quiet_hours, tuple) else None
+    reminder = at if at is not None else learner.reminder_time
+    if (
+        reminder is not None
+        and quiet is not None
+        and covers(reminder, start=quiet[0], end=quiet[1])
+    ):
+        field = "$.reminder_time" if at is not None else "$.quiet_hours"
+        raise ReminderInQuietHours(at=reminder, quiet=quiet, field=field)
+    if timezone is not None:
         learner.timezone = timezone
+        if country is not None and learner.country is None:
+            learner.country = country
     if enabled is not None:
         learner.reminders_enabled = enabled
     if at is not None:
@@ -465,3 +516,9 @@ async def set_reminders(
         learner.quiet_hours_start, learner.quiet_hours_end = quiet_hours
     await session.flush()
     return settings_of(learner)
+
+
+def needs_zone(learner: User) -> bool:
+    """Whether the learner's clock is unknown: no zone chosen and no country (from a cohort or
+    their choice) to take one from. Such a learner is asked for their country."""
+    return learner.timezone is None and learner.country is None

@@ -55,6 +55,7 @@ class Recipient:
     id: int
     telegram_id: int | None
     locale: str | None
+    reads_locale: str | None
     role: Role | None
     country: str | None
     region: str | None

@@ -7,7 +7,7 @@ version is recognised and answered politely instead of moving the learner somewh
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
 
 from sqlalchemy import select
@@ -179,3 +179,66 @@ async def go_to_step(
     progress.step_index = index
     await session.flush()
     return replace(view, step_index=index)
+
+
+@dataclass(frozen=True)
+class StepPreview:
+    """The screen a lesson opens at, read without opening it (a reminder shows it)."""
+
+    lesson_id: int
+    step_index: int
+    lesson: RenderedLesson
+
+
+async def preview_lesson(
+    session: AsyncSession, *, learner: User, lesson_id: int, chain: Sequence[str]
+) -> StepPreview | None:
+    """Where ``open_lesson`` would put the learner now: the step they left a lesson under way at,
+    else the first step of the newest published version. Nothing is written (no progress, no
+    activity): the learner has not started anything by reading it. None: not offered."""
+    progress = await session.scalar(
+        select(LessonProgress).where(
+            LessonProgress.user_id == learner.id, LessonProgress.lesson_id == lesson_id
+        )
+    )
+    if progress is not None and progress.status is ProgressStatus.IN_PROGRESS:
+        view = await view_of(session, progress, chain)
+        return StepPreview(lesson_id, view.step_index, view.lesson)
+    newest = (await published_versions(session, [lesson_id])).get(lesson_id)
+    if newest is None:
+        return None
+    document = LessonDocument.model_validate(newest.document)
+    return StepPreview(lesson_id, 0, render_lesson(document, chain))
+
+
+def language_name(code: str, gettext: Callable[[str], str]) -> str:
+    """A language's name in the reader's language, for sentences about languages."""
+    names = {
+        "en": gettext("English"),
+        "bg": gettext("Bulgarian"),
+        "es": gettext("Spanish"),
+        "fr": gettext("French"),
+        "nl": gettext("Dutch"),
+        "ro": gettext("Romanian"),
+        "rom": gettext("Romani"),
+    }
+    return names.get(code, code)
+
+
+def language_notice(lesson: RenderedLesson, gettext: Callable[[str], str]) -> str | None:
+    """What is true about the lesson's language, above it: not yet in the learner's language and
+    shown in which instead, or partly in other languages; None when it is wholly theirs.
+
+    ``gettext`` translates into the reader's interface language (the bot's ``_``, or the delivery
+    renderer's catalog of the learner)."""
+    wanted = language_name(lesson.requested_locale, gettext)
+    if lesson.locale != lesson.requested_locale:
+        return gettext(
+            "<i>This lesson is not yet in {language}; here it is in {shown}.</i>"
+        ).format(language=wanted, shown=language_name(lesson.locale, gettext))
+    if lesson.fallback_locales:
+        shown = ", ".join(language_name(code, gettext) for code in lesson.fallback_locales)
+        return gettext(
+            "<i>Parts of this lesson are not yet in {language}; they are in {shown}.</i>"
+        ).format(language=wanted, shown=shown)
+    return None

@@ -31,3 +31,13 @@ def quiet_until(
     if not inside:
         return None
     return datetime.combine(end_day, end, tzinfo=zone).astimezone(UTC)
+
+
+def covers(at: time, *, start: time | None, end: time | None) -> bool:
+    """Whether the wall-clock time ``at`` falls in quiet hours ``start``–``end`` (which may run
+    over midnight; the start is inside, the end is not)."""
+    if start is None or end is None or start == end:
+        return False
+    if start < end:
+        return start <= at < end
+    return at >= start or at < end

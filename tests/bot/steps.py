@@ -20,4 +20,6 @@ async def finish_onboarding(user: SimUser, *, role: str, municipality: str) -> N
     await user.press("I agree")
     await user.wait_for(lambda m: "In which municipality" in m["text"])
     await user.send(municipality)
-    await user.wait_for(lambda m: m["text"].startswith("You are all set!"))
+    await user.wait_for(lambda m: m["text"].startswith("When shall I remind you?"))
+    await user.press("No reminders, thanks")
+    await user.wait_for(lambda m: "You are all set!" in m["text"])

@@ -24,9 +24,14 @@ FORGED = [
     "tg:1:0:99999999999",
     "rl:wizard",  # no such role
     "lg:xx",  # no such language
-    "ra:99999",  # no such minute of the day
+    "ra:s:99999",  # no such minute of the day
+    "ra:x:60",  # no such flow
+    "rh:o:24",  # no such hour
     "qh:25:3",  # no such hour
-    "tz:Not/AZone",
+    "tz:s:ES:Not/AZone",
+    "tz:o:ES:Europe/Paris",  # not a zone of Spain
+    "zc:s:ZZ",  # no such country
+    "zc:o:es",
     "se:evil",
     "co:event:NOPE",  # a cohort that does not exist
     "co:cast:NOPE",

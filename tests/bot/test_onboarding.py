@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from datetime import time
 from pathlib import Path
 
 import pytest
@@ -53,18 +54,59 @@ async def test_english_onboarding_stores_choices_and_suggests_a_first_lesson(
     await ana.press("I agree")
     question = await ana.wait_for(lambda m: "In which municipality" in m["text"])
     await ana.send("Sliven")
-    suggestion = await ana.next_message()
+    reminder = await ana.next_message()
     # Answered by typing: the question's Skip button is gone.
     await ana.wait_for(lambda m: m["message_id"] == question["message_id"] and not button_texts(m))
-    assert (
-        suggestion["text"]
-        == "You are all set! A good first lesson for you: What segregation is (5 min)."
+    # No cohort, so no clock yet: the hour first, then the country (not UTC).
+    assert reminder["text"].startswith("When shall I remind you?")
+    assert "UTC" not in reminder["text"]
+    assert "No reminders, thanks" in button_texts(reminder)
+    await ana.press("18")
+    await ana.wait_for(lambda m: "18:30" in button_texts(m))
+    await ana.press("18:30")
+    countries = await ana.wait_for(lambda m: m["text"].startswith("Which country are you in?"))
+    assert {"Bulgaria", "Spain", "Romania"} <= set(button_texts(countries))
+    await ana.press("Spain")
+    cities = await ana.wait_for(lambda m: "several time zones" in m["text"])
+    assert {"Madrid", "Canary", "Ceuta"} <= set(button_texts(cities))
+    await ana.press("Canary")
+    suggestion = await ana.wait_for(lambda m: "You are all set!" in m["text"])
+    assert suggestion["text"] == (
+        "I will remind you every day at 18:30 (Canary time).\n\n"
+        "You are all set! A good first lesson for you: What segregation is (5 min)."
     )
     assert button_texts(suggestion) == ["Continue: What segregation is"]
     learner = await eventually(lambda: find_user(session_maker, 5001))
     assert (learner.locale, learner.role, learner.municipality) == ("en", Role.TEACHER, "Sliven")
     assert learner.consent_version == PRIVACY_VERSION
+    assert (learner.reminder_time, learner.reminders_enabled) == (time(18, 30), True)
+    assert (learner.timezone, learner.country) == ("Atlantic/Canary", "ES")
     assert standin.unanswered_callback_queries() == []
+
+
+async def test_a_learner_without_a_cohort_in_a_one_zone_country_gets_its_clock(
+    standin: BotAPIStandIn, polling_bot: BotParts, session_maker: async_sessionmaker[AsyncSession]
+) -> None:
+    rui = standin.add_user(5011, first_name="Rui", language_code="en")
+    await onboard(rui)
+    await rui.press("Skip")
+    await rui.wait_for(lambda m: m["text"].startswith("When shall I remind you?"))
+    await rui.press("07")
+    await rui.wait_for(lambda m: "07:05" in button_texts(m))
+    await rui.press("07:05")
+    await rui.wait_for(lambda m: m["text"].startswith("Which country are you in?"))
+    await rui.press("Another country ▶")
+    europe = await rui.wait_for(lambda m: "Portugal" in button_texts(m))
+    assert len(button_texts(europe)) > 40
+    await rui.press("Italy")
+    done = await rui.wait_for(lambda m: "You are all set!" in m["text"])
+    assert done["text"].startswith("I will remind you every day at 07:05 (Rome time).")
+    learner = await eventually(lambda: find_user(session_maker, 5011))
+    assert (learner.timezone, learner.country, learner.reminder_time) == (
+        "Europe/Rome",
+        "IT",
+        time(7, 5),
+    )
 
 
 async def test_refusing_consent_stores_nothing(
@@ -90,8 +132,13 @@ async def test_romani_is_offered_and_chosen_explicitly(
     greeting = await mira.next_message()
     offered = button_texts(greeting)
     assert offered[0] == "✓ Български"
-    assert "Romani (Romanes)" in offered
-    await mira.press("Romani (Romanes)")
+    assert "Romani (partial)" in offered
+    await mira.press("Romani (partial)")
+    reads = await mira.wait_for(
+        lambda m: "✓ Български" in button_texts(m) and "Romani (partial)" not in button_texts(m)
+    )
+    assert button_texts(reads)[0] == "✓ Български"  # Telegram's language suggested
+    await mira.press("✓ Български")
     await mira.wait_for(lambda m: len(button_texts(m)) == len(Role))
     await mira.press(
         button_texts(mira.messages[-1])[3]
@@ -100,7 +147,7 @@ async def test_romani_is_offered_and_chosen_explicitly(
     await mira.press(button_texts(mira.messages[-1])[0])  # agree
     await mira.wait_for(lambda m: len(button_texts(m)) == 1)  # the municipality's skip
     learner = await eventually(lambda: find_user(session_maker, 5003))
-    assert (learner.locale, learner.role) == ("rom", Role.PARENT)
+    assert (learner.locale, learner.reads_locale, learner.role) == ("rom", "bg", Role.PARENT)
 
 
 async def test_invite_link_joins_the_cohort_after_consent(
@@ -154,8 +201,14 @@ async def test_bulgarian_onboarding_by_invite_link_is_bulgarian_throughout(
     await ivan.wait_for(lambda m: "В коя община работите или живеете?" in m["text"])
     assert "Пропускане" in button_texts(ivan.messages[-1])
     await ivan.send("Котел")
-    suggestion = await ivan.next_message()
-    assert suggestion["text"] == (
+    reminder = await ivan.next_message()
+    # The cohort is Bulgarian: its clock is Sofia's, and no country is asked.
+    assert "София" in reminder["text"]
+    await ivan.press("19")
+    await ivan.wait_for(lambda m: "19:00" in button_texts(m))
+    await ivan.press("19:00")
+    suggestion = await ivan.wait_for(lambda m: "Всичко е готово!" in m["text"])
+    assert suggestion["text"].endswith(
         "Всичко е готово! Подходящ първи урок за вас: Какво е сегрегация (5 мин.)."
     )
     assert button_texts(suggestion) == ["Продължете: Какво е сегрегация"]
@@ -190,8 +243,11 @@ async def test_start_again_welcomes_back_and_keeps_the_learner(
     sam = standin.add_user(5006, first_name="Sam", language_code="en")
     await onboard(sam)
     await sam.press("Skip")
-    await sam.wait_for(lambda m: m["text"].startswith("You are all set!"))
+    await sam.wait_for(lambda m: m["text"].startswith("When shall I remind you?"))
+    await sam.press("No reminders, thanks")
+    await sam.wait_for(lambda m: "You are all set!" in m["text"])
     first = await eventually(lambda: find_user(session_maker, 5006))
+    assert (first.reminders_enabled, first.reminder_time) == (False, None)
     await sam.send("/start")
     await sam.wait_for(lambda m: m["text"].startswith("Welcome back, Sam!"))
     again = await find_user(session_maker, 5006)
@@ -207,7 +263,9 @@ async def test_start_again_offers_the_next_lesson_with_one_button(
     tom = standin.add_user(5010, first_name="Tom", language_code="en")
     await onboard(tom)
     await tom.press("Skip")
-    await tom.wait_for(lambda m: m["text"].startswith("You are all set!"))
+    await tom.wait_for(lambda m: m["text"].startswith("When shall I remind you?"))
+    await tom.press("No reminders, thanks")
+    await tom.wait_for(lambda m: "You are all set!" in m["text"])
     await tom.send("/start")
     welcome = await tom.wait_for(lambda m: m["text"].startswith("Welcome back, Tom!"))
     assert welcome["text"] == (

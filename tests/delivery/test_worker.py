@@ -19,6 +19,7 @@ from learntogether.db.models import (
     BroadcastStatus,
     Delivery,
     DeliveryStatus,
+    LessonProgress,
     User,
     UserStatus,
     Verb,
@@ -387,7 +388,7 @@ async def test_learners_who_erase_or_turn_reminders_off_after_enqueueing_are_ski
     assert reasons == {"the learner erased their data", "the learner turned reminders off"}
 
 
-async def test_personal_reminder_names_the_next_lesson_and_is_recorded_as_activity(
+async def test_personal_reminder_is_the_next_lessons_first_screen_and_is_recorded_as_activity(
     session_maker: async_sessionmaker[AsyncSession],
     standin: BotAPIStandIn,
     start_worker: WorkerFactory,
@@ -402,18 +403,21 @@ async def test_personal_reminder_names_the_next_lesson_and_is_recorded_as_activi
     await _done(session_maker, reminder)
 
     (message,) = standin.users[1201].messages
-    expected = create_i18n().gettext("Your next lesson: <b>{title}</b>", locale="bg")
-    text, entities = parse_html(expected.format(title="Какво е сегрегация"))
+    i18n = create_i18n()
+    header = i18n.gettext("<b>{title}</b> · step {number} of {count}", locale="bg")
+    text, entities = parse_html(
+        header.format(title="Какво е сегрегация", number=1, count=2)
+        + "\n\n<b>Сегрегацията</b> разделя децата."
+    )
     assert (message["text"], message["entities"]) == (text, entities)
-    continue_label = create_i18n().gettext("Continue: {title}", locale="bg")
+    start_label = i18n.gettext("Start ▶", locale="bg")
+    assert start_label != "Start ▶"
     assert message["reply_markup"]["inline_keyboard"] == [
-        [
-            {
-                "text": continue_label.format(title="Какво е сегрегация"),
-                "callback_data": RESUME_CALLBACK,
-            }
-        ]
+        [{"text": start_label, "callback_data": RESUME_CALLBACK}]
     ]
+    async with session_maker() as session:
+        # Reading the reminder starts nothing: the lesson starts when the button is pressed.
+        assert await session.scalar(select(func.count()).select_from(LessonProgress)) == 0
     async with session_maker() as session:
         activity = await session.scalar(
             select(Activity).where(Activity.user_id == learner.id, Activity.verb == Verb.REMINDED)

@@ -2,14 +2,16 @@
 
 from __future__ import annotations
 
-from datetime import timedelta
+from datetime import time, timedelta
 
+import pytest
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from learntogether.db.base import utcnow
 from learntogether.db.models import Membership, Role, User
 from learntogether.services import learners
+from learntogether.services.errors import InvalidInput
 from tests.factories import create_cohort
 
 
@@ -104,3 +106,43 @@ async def test_many_learners_at_once_get_what_each_gets_alone(session: AsyncSess
         person.id: await learners.locales(session, person, default_locale="es") for person in people
     }
     assert await learners.locales_of(session, [], default_locale="es") == {}
+
+
+async def test_a_reminder_time_inside_quiet_hours_is_refused_not_moved(
+    session: AsyncSession,
+) -> None:
+    learner = await _learner(session, 9201, "en")
+    await learners.set_reminders(session, learner=learner, quiet_hours=(time(22), time(7)))
+    with pytest.raises(learners.ReminderInQuietHours) as refused:
+        await learners.set_reminders(session, learner=learner, at=time(23, 30))
+    assert [problem.path for problem in refused.value.problems] == ["$.reminder_time"]
+    assert "23:30" in str(refused.value) and "22:00–07:00" in str(refused.value)
+    assert learner.reminder_time is None
+    settings = await learners.set_reminders(session, learner=learner, at=time(7))
+    assert settings.reminder_time == time(7)  # the end of quiet hours is outside them
+
+
+async def test_quiet_hours_over_the_reminder_time_are_refused(session: AsyncSession) -> None:
+    learner = await _learner(session, 9202, "en")
+    await learners.set_reminders(session, learner=learner, at=time(21, 30))
+    with pytest.raises(learners.ReminderInQuietHours) as refused:
+        await learners.set_reminders(session, learner=learner, quiet_hours=(time(21), time(9)))
+    assert [problem.path for problem in refused.value.problems] == ["$.quiet_hours"]
+    assert learner.quiet_hours_start is None
+
+
+async def test_a_zone_must_be_one_of_the_countrys(session: AsyncSession) -> None:
+    learner = await _learner(session, 9203, "en")
+    with pytest.raises(InvalidInput) as refused:
+        await learners.set_reminders(
+            session, learner=learner, timezone="Europe/Paris", country="ES"
+        )
+    assert [problem.path for problem in refused.value.problems] == ["$.timezone"]
+    await learners.set_reminders(session, learner=learner, timezone="Atlantic/Canary", country="ES")
+    assert (learner.timezone, learner.country) == ("Atlantic/Canary", "ES")
+
+
+def test_a_country_outside_the_programme_still_gives_its_clock_not_utc() -> None:
+    assert learners.zone_name(None, "IT") == "Europe/Rome"
+    assert learners.zone_name(None, "BG") == "Europe/Sofia"
+    assert learners.zone_name(None, None) == "UTC"

@@ -55,6 +55,9 @@ class User(Base):
     last_name: Mapped[str | None] = mapped_column(String(128))
     username: Mapped[str | None] = mapped_column(String(64))
     locale: Mapped[str | None] = mapped_column(String(16))
+    # The language read best, where ``locale`` is a partial one (Romani): what it lacks comes in
+    # this language, never silently in English.
+    reads_locale: Mapped[str | None] = mapped_column(String(16))
     role: Mapped[Role | None] = enum_column(Role, nullable=True)
     country: Mapped[str | None] = mapped_column(String(2))
     region: Mapped[str | None] = mapped_column(String(128))
