@@ -204,11 +204,10 @@ async def preview_lesson(
     if progress is not None and progress.status is ProgressStatus.IN_PROGRESS:
         view = await view_of(session, progress, chain)
         return StepPreview(lesson_id, view.step_index, view.lesson)
-    newest = (await published_versions(session, [lesson_id])).get(lesson_id)
+    newest = (await published.newest_published(session, [lesson_id])).get(lesson_id)
     if newest is None:
         return None
-    document = LessonDocument.model_validate(newest.document)
-    return StepPreview(lesson_id, 0, render_lesson(document, chain))
+    return StepPreview(lesson_id, 0, await published.rendered(session, newest, chain))
 
 
 def language_name(code: str, gettext: Callable[[str], str]) -> str:
