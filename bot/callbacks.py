@@ -134,3 +134,17 @@ class CohortAction(CallbackData, prefix="co"):
 
 class BroadcastWhen(CallbackData, prefix="bw"):
     when: Literal["now", "hour", "morning", "cancel"]
+
+
+class BroadcastStatusAction(CallbackData, prefix="bs"):
+    """On a mediator's broadcast status: read it again from the database, or cancel the rest."""
+
+    action: Literal["refresh", "cancel"]
+    broadcast_id: Id
+
+
+class NudgeConfirm(CallbackData, prefix="nc"):
+    """The answer to "Nudge 7 quiet members of Sliven-1?"."""
+
+    code: Annotated[str, Field(pattern=r"^[A-Za-z0-9_-]{2,32}$")]
+    confirm: bool

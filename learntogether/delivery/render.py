@@ -15,6 +15,7 @@ from aiogram.utils.i18n import I18n
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from learntogether.content.render import pick_text
+from learntogether.content.validate import MESSAGE_LIMIT
 from learntogether.db.models import BroadcastKind, User
 from learntogether.i18n import Locales
 from learntogether.services import catalogue, learners
@@ -76,7 +77,7 @@ class Renderer:
                 return Unsendable("the learner is gone")
             lesson = await catalogue.suggested_lesson(session, learner=user, chain=locales.content)
         if not personal:
-            text = pick_text(delivery.text, locales.content)
+            text = self._signed(pick_text(delivery.text, locales.content), delivery, locales)
         elif lesson is None:
             return Unsendable("no lesson left to suggest: the learner finished them all")
         else:
@@ -85,6 +86,15 @@ class Renderer:
                 "Your next lesson: <b>{title}</b>", locale=locales.catalog
             ).format(title=html.escape(lesson.title))
         return Message(text, self.resume_keyboard(locales, lesson) if leads_on else None)
+
+    def _signed(self, text: str, delivery: Claimed, locales: Locales) -> str:
+        """A mediator's broadcast says who wrote it, when there is room for the line."""
+        if delivery.sender is None:
+            return text
+        signed = self.i18n.gettext(
+            "<i>From your mediator {name}:</i>\n\n{text}", locale=locales.catalog
+        ).format(name=html.escape(delivery.sender), text=text)
+        return signed if len(signed) <= MESSAGE_LIMIT else text
 
     def resume_keyboard(self, locales: Locales, lesson: LessonEntry | None) -> InlineKeyboardMarkup:
         """``Continue: <title>`` (or a plain Continue with no lesson left); the bot opens the

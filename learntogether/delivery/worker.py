@@ -35,7 +35,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from learntogether.config import Settings
 from learntogether.db.base import utcnow
-from learntogether.db.models import DeliveryStatus
+from learntogether.db.models import DeliveryStatus, WaitReason
 from learntogether.delivery.fleet import Alone, Fleet, FleetState, fleet_for
 from learntogether.delivery.limiter import SendLimiter
 from learntogether.delivery.policy import AT_MOST_ONCE, Decision, RetryPolicy, judge, unsure_verdict
@@ -318,6 +318,7 @@ class DeliveryWorker:
             DeliveryStatus.PENDING,
             error=error,
             next_attempt_at=until,
+            wait_reason=WaitReason.PAUSE,
             counts_as_attempt=False,
         )
 
@@ -412,6 +413,7 @@ class DeliveryWorker:
                 DeliveryStatus.PENDING,
                 error=verdict.reason,
                 next_attempt_at=self.clock() + verdict.backoff,
+                wait_reason=WaitReason.RETRY,
             )
         status = (
             DeliveryStatus.BLOCKED
