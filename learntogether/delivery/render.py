@@ -18,7 +18,7 @@ from learntogether.content.render import pick_text
 from learntogether.content.validate import MESSAGE_LIMIT
 from learntogether.db.models import BroadcastKind, User
 from learntogether.i18n import Locales
-from learntogether.services import catalogue, learners
+from learntogether.services import catalogue, cohorts, learners
 from learntogether.services.catalogue import LessonEntry
 from learntogether.services.outbox import RESUME_CALLBACK, Claimed
 from learntogether.telegram_html import shorten
@@ -27,10 +27,21 @@ CONTINUE_TEXT_LIMIT = 60
 
 
 @dataclass(frozen=True)
+class MenuChange:
+    """The learner's own command menu, set before the message goes."""
+
+    mediator: bool
+    """True: the learner's commands and the mediators'; False: back to everyone's menu."""
+    locale: str
+    """The UI catalogs the menu is written in (``Locales.catalog``)."""
+
+
+@dataclass(frozen=True)
 class Message:
     text: str
     """Telegram HTML."""
     reply_markup: InlineKeyboardMarkup | None = None
+    menu: MenuChange | None = None
 
 
 @dataclass(frozen=True)
@@ -64,8 +75,11 @@ class Renderer:
 
         A personal reminder and a nudge carry a ``Continue: <title>`` button to the learner's
         next lesson (a nudge a plain Continue when none is left); a cohort's reminder with its own
-        text goes as written.
+        text goes as written. A mediator-role notice says which groups the learner mediates now
+        and brings their command menu along.
         """
+        if delivery.kind is BroadcastKind.MEDIATOR_ROLE:
+            return await self._mediator_role(session, delivery, locales)
         personal = not any(value.strip() for value in delivery.text.values())
         leads_on = delivery.kind is BroadcastKind.NUDGE or (
             delivery.kind is BroadcastKind.REMINDER and personal
@@ -86,6 +100,26 @@ class Renderer:
                 "Your next lesson: <b>{title}</b>", locale=locales.catalog
             ).format(title=html.escape(lesson.title))
         return Message(text, self.resume_keyboard(locales, lesson) if leads_on else None)
+
+    async def _mediator_role(
+        self, session: AsyncSession, delivery: Claimed, locales: Locales
+    ) -> Message:
+        names = await cohorts.mediated_by(session, user_id=delivery.learner.id)
+        menu = MenuChange(mediator=bool(names), locale=locales.catalog)
+        if not names:
+            text = self.i18n.gettext(
+                "You no longer mediate a group. /cohort, /broadcast and /nudge have left your "
+                "command menu.",
+                locale=locales.catalog,
+            )
+            return Message(text, menu=menu)
+        text = self.i18n.gettext(
+            "You are now a mediator of {cohorts}.\n/cohort shows who is behind and opens a "
+            "workshop check-in, /broadcast sends the group a message, /nudge nudges those who "
+            "went quiet. They are in your command menu.",
+            locale=locales.catalog,
+        ).format(cohorts=html.escape(", ".join(names)))
+        return Message(text, menu=menu)
 
     def _signed(self, text: str, delivery: Claimed, locales: Locales) -> str:
         """A mediator's broadcast says who wrote it, when there is room for the line."""

@@ -41,6 +41,8 @@ from learntogether.services.errors import Conflict, FieldProblem, InvalidInput, 
 from learntogether.telegram_html import text_problems
 
 PERSONAL_KINDS = (BroadcastKind.REMINDER, BroadcastKind.NUDGE)
+# Sent to a list of learners: their reminders and nudges, and notices about themselves.
+LEARNER_KINDS = (*PERSONAL_KINDS, BroadcastKind.MEDIATOR_ROLE)
 
 
 @dataclass(frozen=True)
@@ -476,14 +478,15 @@ async def create_for_learners(
     send_at: datetime | None = None,
     actor: Actor,
 ) -> BroadcastInfo:
-    """A reminder or nudge for the learners ``user_ids`` (the scheduler's and ``/nudge``'s way in).
+    """A reminder, nudge or notice for the learners ``user_ids`` (the scheduler's, ``/nudge``'s
+    and a mediator role's way in).
 
     With no ``text``, each learner gets their personal reminder ("Your next lesson: …") in their
     language, with a ``Continue: <title>`` button to their next lesson (a nudge gets the button
     with a text of its own too). Learners who turned reminders off, blocked
     the bot, erased their data or never agreed to the notice are left out. The caller commits.
     """
-    if kind not in PERSONAL_KINDS:
+    if kind not in LEARNER_KINDS:
         raise InvalidInput(f"A {kind.value} cannot be sent to a list of learners.")
     now = utcnow()
     texts = clean_text(text, default_locale=SOURCE_LOCALE) if text else {}

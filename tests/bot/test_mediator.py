@@ -11,6 +11,7 @@ import pytest
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from bot.commands import ChatMenus
 from learntogether.config import Settings
 from learntogether.db.base import utcnow
 from learntogether.db.engine import create_engine, create_session_maker
@@ -18,13 +19,13 @@ from learntogether.db.models import AuditLog, Broadcast, BroadcastKind, Broadcas
 from learntogether.delivery import DeliveryWorker
 from learntogether.i18n import create_i18n
 from learntogether.runtime import BotParts, build_bot_parts, run_polling
-from learntogether.services import cohorts
+from learntogether.services import broadcasts, cohorts
 from learntogether.services.actors import Actor
 from tests.conftest import TestDatabase
 from tests.factories import create_cohort, create_learner, eventually, import_sample_curriculum
 from tests.standin import BotAPIStandIn, SimUser, button_texts
-from tests.standin.records import JSON
 from tests.standin.fixtures import bot_for
+from tests.standin.records import JSON
 
 
 @pytest.fixture
@@ -41,6 +42,12 @@ async def group(session_maker: async_sessionmaker[AsyncSession], tmp_path: Path)
         await cohorts.add_mediator(
             session, code="SLV1", user_id=rosa.id, actor=Actor.system("test")
         )
+        # Rosa is told she mediates the group: tested on its own, kept out of the others.
+        notice = await session.scalar(
+            select(Broadcast.id).where(Broadcast.kind == BroadcastKind.MEDIATOR_ROLE)
+        )
+        assert notice is not None
+        await broadcasts.cancel_broadcast(session, broadcast_id=notice, actor=Actor.system("test"))
         quiet = await session.get(User, ivo.id)
         assert quiet is not None
         quiet.last_active_at = utcnow() - timedelta(days=9)
@@ -53,8 +60,15 @@ async def delivery(
     standin: BotAPIStandIn, session_maker: async_sessionmaker[AsyncSession]
 ) -> AsyncIterator[DeliveryWorker]:
     bot = bot_for(standin)
+    i18n = create_i18n()
     worker = DeliveryWorker(
-        bot, session_maker, i18n=create_i18n(), send_rate=25, batch_size=5, idle_seconds=0.05
+        bot,
+        session_maker,
+        i18n=i18n,
+        send_rate=25,
+        batch_size=5,
+        idle_seconds=0.05,
+        chat_menus=ChatMenus(i18n),
     )
     task = asyncio.create_task(worker.run())
     yield worker
@@ -108,8 +122,13 @@ async def test_mediator_sees_who_is_quiet_and_nudges_them_and_the_nudge_opens_a_
     assert button_texts(nudge) == ["Continue: What segregation is"]
     async with session_maker() as session:
         sent = await session.scalar(select(Broadcast).where(Broadcast.kind == BroadcastKind.NUDGE))
-        entry = await session.scalar(select(AuditLog).where(AuditLog.entity == "broadcast"))
-    assert sent is not None and entry is not None
+        assert sent is not None
+        entry = await session.scalar(
+            select(AuditLog).where(
+                AuditLog.entity == "broadcast", AuditLog.entity_id == str(sent.id)
+            )
+        )
+    assert entry is not None
     # The nudge is Rosa's, not the scheduler's, in the broadcast and in the audit log.
     rosa_id = group[0].id
     assert (sent.created_by, sent.created_by_user_id) == (f"user:{rosa_id}", rosa_id)
@@ -207,7 +226,9 @@ async def test_mediator_schedules_a_broadcast_for_tomorrow_or_cancels_it(
     await broadcast(rosa, "See you tomorrow", "Tomorrow at 9:00")
     await rosa.wait_for(lambda m: "Recipients: 2" in m["text"])
     async with session_maker() as session:
-        scheduled = await session.scalar(select(Broadcast))
+        scheduled = await session.scalar(
+            select(Broadcast).where(Broadcast.kind == BroadcastKind.BROADCAST)
+        )
     assert scheduled is not None and scheduled.send_at > utcnow() + timedelta(hours=1)
     await broadcast(rosa, "Never mind", "Cancel")
     await rosa.wait_for(lambda m: m["text"] == "Nothing was sent.")
@@ -267,7 +288,10 @@ async def test_mediator_says_no_to_the_nudge_and_nobody_is_nudged(
     assert answered["text"] == "Nobody was nudged."
     assert button_texts(answered) == []
     async with session_maker() as session:
-        assert await session.scalar(select(Broadcast)) is None
+        assert (
+            await session.scalar(select(Broadcast).where(Broadcast.kind == BroadcastKind.NUDGE))
+            is None
+        )
 
 
 @pytest.mark.usefixtures("group")
@@ -294,9 +318,14 @@ async def test_scheduled_broadcast_is_cancelled_from_its_status_and_never_sent(
     assert button_texts(cancelled) == ["🔄 Refresh"]
     assert standin.callback_queries[list(standin.callback_queries)[-1]].text == "Cancelled."
     async with session_maker() as session:
-        row = await session.scalar(select(Broadcast))
-        entry = await session.scalar(select(AuditLog).where(AuditLog.action == "cancel"))
-    assert row is not None and row.status is BroadcastStatus.CANCELLED
+        row = await session.scalar(
+            select(Broadcast).where(Broadcast.kind == BroadcastKind.BROADCAST)
+        )
+        assert row is not None
+        entry = await session.scalar(
+            select(AuditLog).where(AuditLog.action == "cancel", AuditLog.entity_id == str(row.id))
+        )
+    assert row.status is BroadcastStatus.CANCELLED
     assert entry is not None and entry.actor_user_id is not None
     # Cancel pressed again (a second device still showed the button) changes nothing.
     query_id = await rosa.press_forged(f"bs:cancel:{row.id}", message=status)
@@ -376,3 +405,55 @@ async def test_refresh_in_another_process_shows_what_the_worker_sent_meanwhile(
         await engine.dispose()
     assert "Sent: 2 · waiting: 0 · failed: 0 · blocked the bot: 0" in status["text"]
     assert "Received: Ana, Ivo" in status["text"].splitlines()
+
+
+@pytest.mark.usefixtures("group")
+async def test_a_learner_made_mediator_is_told_and_gets_the_mediators_menu_until_removed(
+    standin: BotAPIStandIn,
+    polling_bot: BotParts,
+    delivery: DeliveryWorker,
+    session_maker: async_sessionmaker[AsyncSession],
+) -> None:
+    petar = standin.add_user(7504, first_name="Petar", language_code="en")
+    learner = await create_learner(session_maker, 7504, first_name="Petar")
+    admin = Actor.system("token:programme")
+    async with session_maker() as session:
+        await cohorts.add_mediator(session, code="SLV1", user_id=learner.id, actor=admin)
+        await session.commit()
+    told = await petar.next_message(timeout=10)
+    assert told["text"].startswith("You are now a mediator of Sliven <teachers>.\n/cohort shows")
+    menu = standin.commands[("chat:7504", "")]
+    assert [command["command"] for command in menu] == [
+        "lessons",
+        "progress",
+        "start",
+        "settings",
+        "language",
+        "help",
+        "privacy",
+        "mydata",
+        "delete",
+        "cohort",
+        "broadcast",
+        "nudge",
+        "console",
+    ]
+    # Everyone else keeps the learners' menu.
+    assert "cohort" not in [command["command"] for command in standin.commands[("default", "")]]
+    await petar.send("/nudge")
+    assert (await petar.next_message())["text"] == "Nudge 1 quiet member of Sliven <teachers>?"
+
+    async with session_maker() as session:
+        await cohorts.remove_mediator(session, code="SLV1", user_id=learner.id, actor=admin)
+        await session.commit()
+    gone = await petar.wait_for(lambda m: m["text"].startswith("You no longer mediate"), timeout=10)
+    assert gone["text"] == (
+        "You no longer mediate a group. /cohort, /broadcast and /nudge have left your command menu."
+    )
+    assert ("chat:7504", "") not in standin.commands
+    assert standin.calls_of("deleteMyCommands")[-1].params["scope"] == {
+        "type": "chat",
+        "chat_id": 7504,
+    }
+    await petar.send("/nudge")
+    await petar.wait_for(lambda m: m["text"].startswith("This is for mediators."))

@@ -114,3 +114,13 @@ async def add_mediator(
         actor=actor,
     )
     return Response(status_code=204)
+
+
+@router.delete(
+    "/{code}/mediators/{user_id}", status_code=204, summary="The learner no longer mediates it"
+)
+async def remove_mediator(
+    code: Code, user_id: Annotated[RowId, Path()], session: SessionDep, actor: AdminDep
+) -> Response:
+    await cohorts.remove_mediator(session, code=code, user_id=user_id, actor=actor)
+    return Response(status_code=204)
