@@ -253,3 +253,15 @@ class WorkshopRefresh(CallbackData, prefix="wr"):
 
     event_id: Id
     shown: Index
+class BroadcastStatusAction(CallbackData, prefix="bs"):
+    """On a mediator's broadcast status: read it again from the database, or cancel the rest."""
+
+    action: Literal["refresh", "cancel"]
+    broadcast_id: Id
+
+
+class NudgeConfirm(CallbackData, prefix="nc"):
+    """The answer to "Nudge 7 quiet members of Sliven-1?"."""
+
+    code: CohortCode
+    confirm: bool

@@ -1,11 +1,15 @@
-"""The command menu, per language, and the /help text built from the same list."""
+"""The command menu, per language, and the /help text built from the same list.
+
+Mediators get a menu of their own in their chat (``BotCommandScopeChat``) with the mediators'
+commands too, set when they become one and removed when they mediate nothing any more.
+"""
 
 from __future__ import annotations
 
 import logging
 
 from aiogram import Bot
-from aiogram.types import BotCommand
+from aiogram.types import BotCommand, BotCommandScopeChat
 from aiogram.utils.i18n import I18n
 from aiogram.utils.i18n import gettext as _
 
@@ -51,6 +55,25 @@ async def register_commands(bot: Bot, i18n: I18n) -> None:
     log.info("command menus registered")
 
 
-def _menu(i18n: I18n, locale: str) -> list[BotCommand]:
+def _menu(i18n: I18n, locale: str, *, mediator: bool = False) -> list[BotCommand]:
     with i18n.use_locale(locale):
-        return [BotCommand(command=name, description=text) for name, text in learner_commands()]
+        commands = learner_commands() + (mediator_commands() if mediator else [])
+        return [BotCommand(command=name, description=text) for name, text in commands]
+
+
+class ChatMenus:
+    """One chat's own menu: the learner's and the mediators' commands in the chat's language,
+    or none again (the chat then sees the menu of its language). The delivery worker calls it
+    with the mediator-role notice."""
+
+    def __init__(self, i18n: I18n) -> None:
+        self.i18n = i18n
+
+    async def __call__(self, bot: Bot, chat_id: int, *, mediator: bool, locale: str) -> None:
+        scope = BotCommandScopeChat(chat_id=chat_id)
+        if not mediator:
+            await bot.delete_my_commands(scope=scope)
+            return
+        with self.i18n.context():
+            commands = _menu(self.i18n, locale, mediator=True)
+        await bot.set_my_commands(commands, scope=scope)

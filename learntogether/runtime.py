@@ -23,6 +23,7 @@ from fastapi import FastAPI
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 from bot.app import create_bot, create_dispatcher
+from bot.commands import ChatMenus
 from bot.webhook import WebhookFeeder, create_webhook_router
 from learntogether import console
 from learntogether.api.app import create_app
@@ -113,7 +114,9 @@ def build_delivery_worker(
     # The worker paces its sends and pauses them all on a 429 itself.
     bot = create_bot(settings, replies=False)
     i18n = create_i18n(settings.default_locale)
-    return DeliveryWorker.from_settings(settings, bot, session_maker, i18n=i18n, budget=budget)
+    return DeliveryWorker.from_settings(
+        settings, bot, session_maker, i18n=i18n, budget=budget, chat_menus=ChatMenus(i18n)
+    )
 
 
 def webhook_route(settings: Settings) -> tuple[str, str]:

@@ -3,17 +3,18 @@ assisted mode, from ``/cohort`` too, are in ``bot.handlers.assisted``.
 
 A learner is a mediator of the cohorts an admin assigned them to (``POST /cohorts/{code}/
 mediators``); everyone else gets a short explanation instead.
+
+A broadcast's status message is read from the database whenever it is shown (Refresh), so any
+process of the bot can show it, and a restart loses nothing.
 """
 
 from __future__ import annotations
 
 import asyncio
-import logging
 from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
 
 from aiogram import F, Router, html
-from aiogram.exceptions import TelegramAPIError
 from aiogram.filters import Command, ExceptionTypeFilter, StateFilter
 from aiogram.fsm.context import FSMContext
 from aiogram.fsm.state import State, StatesGroup
@@ -21,29 +22,26 @@ from aiogram.types import BufferedInputFile, CallbackQuery, ErrorEvent, Message
 from aiogram.utils.i18n import gettext as _
 from aiogram.utils.i18n import ngettext
 from aiogram.utils.keyboard import InlineKeyboardBuilder
-from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+from babel.dates import format_datetime, format_time
+from sqlalchemy.ext.asyncio import AsyncSession
 
-from bot.callbacks import BroadcastWhen, CohortAction
+from bot.callbacks import BroadcastStatusAction, BroadcastWhen, CohortAction, NudgeConfirm
 from bot.filters import registered
 from bot.middlewares import MediatorActorMiddleware
 from bot.views import Screen, send, show
 from learntogether import charts
 from learntogether.db.base import utcnow
-from learntogether.db.models import User
+from learntogether.db.models import BroadcastStatus, DeliveryStatus, User, WaitReason
 from learntogether.i18n import Locales
 from learntogether.services import broadcasts, cohorts, learners, reminders, reports
 from learntogether.services.actors import Actor
-from learntogether.services.broadcasts import BroadcastInfo
+from learntogether.services.broadcasts import BroadcastStatusView, RecipientStatus
 from learntogether.services.cohorts import CohortInfo
-from learntogether.services.errors import DomainError, InvalidInput, NotAllowed, NotFound
-
-log = logging.getLogger(__name__)
+from learntogether.services.errors import Conflict, DomainError, InvalidInput, NotAllowed, NotFound
 
 BEHIND_LISTED = 20
-STATUS_POLL_SECONDS = 2.0
-STATUS_GIVE_UP = timedelta(minutes=30)
-# Status messages still updating; a reference keeps each task alive until it ends.
-_status_tasks: set[asyncio.Task[None]] = set()
+# Recipients named on a broadcast's status; the rest are counted.
+RECIPIENTS_LISTED = 30
 
 
 class Mediating(StatesGroup):
@@ -147,22 +145,58 @@ def _nudge_text(result: reminders.NudgeResult) -> str:
     return text
 
 
-async def _nudge(session: AsyncSession, actor: Actor, code: str) -> str:
-    return _nudge_text(await reminders.nudge_cohort(session, cohort_code=code, actor=actor))
+async def _nudge_question(session: AsyncSession, actor: Actor, code: str) -> Screen:
+    """ "Nudge 7 quiet members of Sliven-1?" with Yes and No, or why there is nobody to nudge."""
+    preview = await reminders.nudge_preview(session, cohort_code=code, actor=actor)
+    if not preview.nudged and preview.recently_nudged:
+        return Screen(
+            ngettext(
+                "Nobody to nudge now: {count} quiet member was nudged this week already and is "
+                "left in peace.",
+                "Nobody to nudge now: {count} quiet members were nudged this week already and are "
+                "left in peace.",
+                preview.recently_nudged,
+            ).format(count=preview.recently_nudged)
+        )
+    if not preview.nudged:
+        return Screen(_nudge_text(preview))
+    info = await cohorts.get_cohort(session, code=code, actor=actor)
+    text = ngettext(
+        "Nudge {count} quiet member of {cohort}?",
+        "Nudge {count} quiet members of {cohort}?",
+        preview.nudged,
+    ).format(count=preview.nudged, cohort=html.quote(info.name))
+    builder = InlineKeyboardBuilder()
+    builder.button(text=_("Yes, nudge them"), callback_data=NudgeConfirm(code=code, confirm=True))
+    builder.button(text=_("No"), callback_data=NudgeConfirm(code=code, confirm=False))
+    builder.adjust(2)
+    return Screen(text, builder.as_markup())
 
 
 async def nudge_command(message: Message, session: AsyncSession, actor: Actor) -> None:
     code = await _pick_cohort(message, session, actor, "nudge")
     if code is not None:
-        await message.answer(await _nudge(session, actor, code))
+        await send(message, await _nudge_question(session, actor, code))
 
 
-async def nudge_cohort(
+async def ask_nudge(
     query: CallbackQuery, callback_data: CohortAction, session: AsyncSession, actor: Actor
 ) -> None:
     await query.answer()
     if isinstance(query.message, Message):
-        await query.message.answer(await _nudge(session, actor, callback_data.code))
+        await send(query.message, await _nudge_question(session, actor, callback_data.code))
+
+
+async def nudge_cohort(
+    query: CallbackQuery, callback_data: NudgeConfirm, session: AsyncSession, actor: Actor
+) -> None:
+    """The mediator's answer: nudge now (recorded as theirs), or nothing."""
+    await query.answer()
+    if not callback_data.confirm:
+        await show(query, Screen(_("Nobody was nudged.")))
+        return
+    result = await reminders.nudge_cohort(session, cohort_code=callback_data.code, actor=actor)
+    await show(query, Screen(_nudge_text(result)))
 
 
 async def send_chart(
@@ -254,18 +288,118 @@ def _send_time(when: str, zone: ZoneInfo) -> datetime | None:
     return None
 
 
-def _status(info: BroadcastInfo) -> str:
-    counts = info.counts
-    return _(
-        "<b>Message to the group</b>\nRecipients: {total}\nSent: {sent} · waiting: {pending} · "
-        "failed: {failed} · blocked the bot: {blocked}"
-    ).format(
-        total=counts.total,
-        sent=counts.sent,
-        pending=counts.pending,
-        failed=counts.failed,
-        blocked=counts.blocked,
+class _Clock:
+    """Moments as the mediator reads them: their time zone, their language."""
+
+    def __init__(self, learner: User, locales: Locales) -> None:
+        self.zone = learners.zone_of(learner.timezone, learner.country)
+        self.locale = locales.formatting
+        self.today = utcnow().astimezone(self.zone).date()
+
+    def __call__(self, moment: datetime) -> str:
+        local = moment.astimezone(self.zone)
+        if local.date() == self.today:
+            return format_time(local, "short", locale=self.locale)
+        return format_datetime(local, "short", locale=self.locale)
+
+
+def _waiting_line(reason: WaitReason, count: int, until: str) -> str:
+    if reason is WaitReason.QUIET_HOURS:
+        return ngettext(
+            "⏳ {count} waits for their quiet hours to end, until {time}",
+            "⏳ {count} wait for their quiet hours to end, until {time}",
+            count,
+        ).format(count=count, time=until)
+    if reason is WaitReason.PAUSE:
+        return ngettext(
+            "⏳ {count} waits: Telegram asked for a pause, until {time}",
+            "⏳ {count} wait: Telegram asked for a pause, until {time}",
+            count,
+        ).format(count=count, time=until)
+    return ngettext(
+        "⏳ {count} could not be sent yet and is tried again at {time}",
+        "⏳ {count} could not be sent yet and are tried again at {time}",
+        count,
+    ).format(count=count, time=until)
+
+
+def _names(recipients: list[RecipientStatus], statuses: set[DeliveryStatus]) -> str:
+    return ", ".join(
+        html.quote(recipient.name or "—")
+        for recipient in recipients
+        if recipient.status in statuses
     )
+
+
+_RECEIVED = {DeliveryStatus.SENT}
+_ON_THE_WAY = {DeliveryStatus.PENDING, DeliveryStatus.SENDING}
+_NOT_RECEIVED = {DeliveryStatus.FAILED, DeliveryStatus.BLOCKED, DeliveryStatus.CANCELLED}
+
+
+def _status_screen(view: BroadcastStatusView, clock: _Clock) -> Screen:
+    """What the mediator sees of a broadcast: when, counts, why messages wait, who got it."""
+    info = view.info
+    counts = info.counts
+    lines = [_("<b>Message to the group</b>")]
+    if view.cohort_names:
+        lines[0] += " · " + html.quote(", ".join(view.cohort_names))
+    if info.status is BroadcastStatus.CANCELLED and info.cancelled_at is not None:
+        lines.append(_("❌ Cancelled at {time}").format(time=clock(info.cancelled_at)))
+    elif info.send_at > utcnow():
+        lines.append(_("🕘 Scheduled for {time}").format(time=clock(info.send_at)))
+    elif info.status is BroadcastStatus.DONE:
+        lines.append(_("✅ Done"))
+    lines.append(
+        _(
+            "Recipients: {total}\nSent: {sent} · waiting: {pending} · failed: {failed} · "
+            "blocked the bot: {blocked}"
+        ).format(
+            total=counts.total,
+            sent=counts.sent,
+            pending=counts.pending,
+            failed=counts.failed,
+            blocked=counts.blocked,
+        )
+    )
+    if counts.cancelled:
+        lines.append(_("Not sent (cancelled): {count}").format(count=counts.cancelled))
+    lines += [
+        _waiting_line(group.reason, group.count, clock(group.until)) for group in view.waiting
+    ]
+    for label, statuses in (
+        (_("Received: {names}"), _RECEIVED),
+        (_("On the way: {names}"), _ON_THE_WAY),
+        (_("Not received: {names}"), _NOT_RECEIVED),
+    ):
+        if names := _names(view.recipients, statuses):
+            lines.append(label.format(names=names))
+    if view.unlisted:
+        lines.append(
+            ngettext("… and {count} more", "… and {count} more", view.unlisted).format(
+                count=view.unlisted
+            )
+        )
+    builder = InlineKeyboardBuilder()
+    builder.button(
+        text=_("🔄 Refresh"),
+        callback_data=BroadcastStatusAction(action="refresh", broadcast_id=info.id),
+    )
+    if view.cancellable:
+        builder.button(
+            text=_("Cancel what has not gone"),
+            callback_data=BroadcastStatusAction(action="cancel", broadcast_id=info.id),
+        )
+    builder.adjust(1)
+    return Screen("\n".join(lines), builder.as_markup())
+
+
+async def _current_status(
+    session: AsyncSession, actor: Actor, broadcast_id: int, learner: User, locales: Locales
+) -> Screen:
+    view = await broadcasts.broadcast_status(
+        session, broadcast_id=broadcast_id, actor=actor, listed=RECIPIENTS_LISTED
+    )
+    return _status_screen(view, _Clock(learner, locales))
 
 
 async def send_broadcast(
@@ -275,7 +409,6 @@ async def send_broadcast(
     session: AsyncSession,
     learner: User,
     actor: Actor,
-    session_maker: async_sessionmaker[AsyncSession],
     locales: Locales,
 ) -> None:
     data = await state.get_data()
@@ -306,36 +439,33 @@ async def send_broadcast(
         )
         return
     await query.answer(_("Queued."))
-    await show(query, Screen(_status(info)))
-    if isinstance(query.message, Message):
-        task = asyncio.create_task(_follow(query.message, info, session_maker, actor))
-        _status_tasks.add(task)
-        task.add_done_callback(_status_tasks.discard)
+    await show(query, await _current_status(session, actor, info.id, learner, locales))
 
 
-async def _follow(
-    message: Message,
-    info: BroadcastInfo,
-    session_maker: async_sessionmaker[AsyncSession],
+async def broadcast_status(
+    query: CallbackQuery,
+    callback_data: BroadcastStatusAction,
+    session: AsyncSession,
+    learner: User,
     actor: Actor,
+    locales: Locales,
 ) -> None:
-    """Keep the status message live until every message is out (or half an hour has passed)."""
-    shown = _status(info)
-    give_up = utcnow() + STATUS_GIVE_UP
-    while utcnow() < give_up:
-        await asyncio.sleep(STATUS_POLL_SECONDS)
-        async with session_maker() as session:
-            current = await broadcasts.get_broadcast(session, broadcast_id=info.id, actor=actor)
-        text = _status(current)
-        if text != shown:
-            try:
-                await message.edit_text(text)
-            except TelegramAPIError as error:
-                log.info("status of broadcast %d not updated: %s", info.id, error)
-                return
-            shown = text
-        if current.counts.pending == 0 and current.send_at <= utcnow():
-            return
+    """Refresh: the status as the database has it now (whichever process sends the messages);
+    Cancel: what has not gone stays unsent. An unchanged status is not edited again."""
+    notice = None
+    if callback_data.action == "cancel":
+        try:
+            await broadcasts.cancel_broadcast(
+                session, broadcast_id=callback_data.broadcast_id, actor=actor
+            )
+            notice = _("Cancelled.")
+        except Conflict:
+            notice = _("It has gone to everyone already; nothing to cancel.")
+    await show(
+        query, await _current_status(session, actor, callback_data.broadcast_id, learner, locales)
+    )
+    # Answered once the status shows what the press found.
+    await query.answer(notice)
 
 
 async def not_yours(event: ErrorEvent) -> None:
@@ -357,14 +487,14 @@ def create_router() -> Router:
     router.message.register(nudge_command, Command("nudge"), registered)
     router.message.register(broadcast_command, Command("broadcast"), registered)
     router.callback_query.register(view_cohort, CohortAction.filter(F.action == "view"), registered)
-    router.callback_query.register(
-        nudge_cohort, CohortAction.filter(F.action == "nudge"), registered
-    )
+    router.callback_query.register(ask_nudge, CohortAction.filter(F.action == "nudge"), registered)
+    router.callback_query.register(nudge_cohort, NudgeConfirm.filter(), registered)
     router.callback_query.register(send_chart, CohortAction.filter(F.action == "chart"), registered)
     router.callback_query.register(
         pick_broadcast_cohort, CohortAction.filter(F.action == "cast"), registered
     )
     router.callback_query.register(send_broadcast, BroadcastWhen.filter(), registered)
+    router.callback_query.register(broadcast_status, BroadcastStatusAction.filter(), registered)
     router.message.register(
         preview_broadcast, StateFilter(Mediating.broadcast_text), F.text, registered
     )

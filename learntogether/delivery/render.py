@@ -15,15 +15,25 @@ from aiogram.utils.i18n import I18n
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from learntogether.content.render import pick_text
+from learntogether.content.validate import MESSAGE_LIMIT
 from learntogether.db.models import BroadcastKind, User
 from learntogether.i18n import Locales
-from learntogether.services import catalogue, learners, player
+from learntogether.services import catalogue, cohorts, learners, player
 from learntogether.services.catalogue import LessonEntry
 from learntogether.services.outbox import RESUME_CALLBACK, Claimed
 from learntogether.telegram_html import TelegramHTMLError, parse_html, shorten, utf16_length
 
 CONTINUE_TEXT_LIMIT = 60
-MESSAGE_LIMIT = 4096
+
+
+@dataclass(frozen=True)
+class MenuChange:
+    """The learner's own command menu, set before the message goes."""
+
+    mediator: bool
+    """True: the learner's commands and the mediators'; False: back to everyone's menu."""
+    locale: str
+    """The UI catalogs the menu is written in (``Locales.catalog``)."""
 
 
 @dataclass(frozen=True)
@@ -31,6 +41,7 @@ class Message:
     text: str
     """Telegram HTML."""
     reply_markup: InlineKeyboardMarkup | None = None
+    menu: MenuChange | None = None
 
 
 @dataclass(frozen=True)
@@ -65,8 +76,11 @@ class Renderer:
         A personal reminder is the learner's next lesson's first screen (or the step they left it
         at) with a Start button; a nudge names the next lesson with a ``Continue: <title>`` button
         (a plain Continue when none is left); a cohort's reminder with its own text goes as
-        written.
+        written. A mediator-role notice says which groups the learner mediates now and brings
+        their command menu along.
         """
+        if delivery.kind is BroadcastKind.MEDIATOR_ROLE:
+            return await self._mediator_role(session, delivery, locales)
         personal = not any(value.strip() for value in delivery.text.values())
         leads_on = delivery.kind is BroadcastKind.NUDGE or (
             delivery.kind is BroadcastKind.REMINDER and personal
@@ -79,7 +93,7 @@ class Renderer:
                 return Unsendable("the learner is gone")
             lesson = await catalogue.suggested_lesson(session, learner=user, chain=locales.content)
         if not personal:
-            text = pick_text(delivery.text, locales.content)
+            text = self._signed(pick_text(delivery.text, locales.content), delivery, locales)
         elif lesson is None or user is None:
             return Unsendable("no lesson left to suggest: the learner finished them all")
         elif delivery.kind is BroadcastKind.REMINDER:
@@ -125,6 +139,35 @@ class Renderer:
                 inline_keyboard=[[InlineKeyboardButton(text=label, callback_data=RESUME_CALLBACK)]]
             ),
         )
+
+    async def _mediator_role(
+        self, session: AsyncSession, delivery: Claimed, locales: Locales
+    ) -> Message:
+        names = await cohorts.mediated_by(session, user_id=delivery.learner.id)
+        menu = MenuChange(mediator=bool(names), locale=locales.catalog)
+        if not names:
+            text = self.i18n.gettext(
+                "You no longer mediate a group. /cohort, /broadcast and /nudge have left your "
+                "command menu.",
+                locale=locales.catalog,
+            )
+            return Message(text, menu=menu)
+        text = self.i18n.gettext(
+            "You are now a mediator of {cohorts}.\n/cohort shows who is behind and opens a "
+            "workshop check-in, /broadcast sends the group a message, /nudge nudges those who "
+            "went quiet. They are in your command menu.",
+            locale=locales.catalog,
+        ).format(cohorts=html.escape(", ".join(names)))
+        return Message(text, menu=menu)
+
+    def _signed(self, text: str, delivery: Claimed, locales: Locales) -> str:
+        """A mediator's broadcast says who wrote it, when there is room for the line."""
+        if delivery.sender is None:
+            return text
+        signed = self.i18n.gettext(
+            "<i>From your mediator {name}:</i>\n\n{text}", locale=locales.catalog
+        ).format(name=html.escape(delivery.sender), text=text)
+        return signed if len(signed) <= MESSAGE_LIMIT else text
 
     def resume_keyboard(self, locales: Locales, lesson: LessonEntry | None) -> InlineKeyboardMarkup:
         """``Continue: <title>`` (or a plain Continue with no lesson left); the bot opens the

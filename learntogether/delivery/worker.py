@@ -27,6 +27,7 @@ from collections import Counter
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import Protocol
 
 from aiogram import Bot
 from aiogram.enums import ParseMode
@@ -35,7 +36,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from learntogether.config import Settings
 from learntogether.db.base import utcnow
-from learntogether.db.models import DeliveryStatus
+from learntogether.db.models import DeliveryStatus, WaitReason
 from learntogether.delivery.fleet import Alone, Fleet, FleetState, fleet_for
 from learntogether.delivery.limiter import SendLimiter
 from learntogether.delivery.policy import AT_MOST_ONCE, Decision, RetryPolicy, judge, unsure_verdict
@@ -52,6 +53,12 @@ DEFAULT_LEASE = timedelta(seconds=60)
 DEFAULT_SEND_TIMEOUT = 30
 _WRITE_RETRY_SECONDS = (0.1, 0.5, 1.0, 2.0, 5.0)
 _SAME_PAUSE_SECONDS = 0.5
+
+
+class ChatMenus(Protocol):
+    """Sets (or removes) one chat's own command menu: the bot's, passed in by ``runtime``."""
+
+    async def __call__(self, bot: Bot, chat_id: int, *, mediator: bool, locale: str) -> None: ...
 
 
 @dataclass(frozen=True)
@@ -106,8 +113,11 @@ class DeliveryWorker:
         fleet: Fleet | None = None,
         fleet_seconds: float = 2.0,
         clock: Callable[[], datetime] = utcnow,
+        chat_menus: ChatMenus | None = None,
     ) -> None:
         self.bot = bot
+        self.chat_menus = chat_menus
+        """Sets the command menu a mediator-role notice brings; without it, menus stay."""
         self.session_maker = session_maker
         self.renderer = Renderer(i18n, default_locale=default_locale)
         self.paid_broadcast = paid_broadcast
@@ -156,6 +166,7 @@ class DeliveryWorker:
         *,
         i18n: I18n,
         budget: SendBudget | None = None,
+        chat_menus: ChatMenus | None = None,
     ) -> DeliveryWorker:
         """A worker paced by ``LT_SEND_RATE``, paying for broadcasts when ``LT_PAID_BROADCAST``."""
         return cls(
@@ -169,6 +180,7 @@ class DeliveryWorker:
             send_timeout=settings.send_timeout_seconds,
             budget=budget,
             fleet=fleet_for(settings.redis_url),
+            chat_menus=chat_menus,
         )
 
     # Running -------------------------------------------------------------------------------
@@ -318,6 +330,7 @@ class DeliveryWorker:
             DeliveryStatus.PENDING,
             error=error,
             next_attempt_at=until,
+            wait_reason=WaitReason.PAUSE,
             counts_as_attempt=False,
         )
 
@@ -364,6 +377,10 @@ class DeliveryWorker:
             # back untried rather than race the worker that may claim it next.
             return self._put_back(delivery, None, error=None)
         try:
+            if job.message.menu is not None and self.chat_menus is not None:
+                # Before the notice that speaks of it; setting it twice is harmless.
+                menu = job.message.menu
+                await self.chat_menus(self.bot, chat_id, mediator=menu.mediator, locale=menu.locale)
             sent = await self.bot.send_message(
                 chat_id=chat_id,
                 text=job.message.text,
@@ -412,6 +429,7 @@ class DeliveryWorker:
                 DeliveryStatus.PENDING,
                 error=verdict.reason,
                 next_attempt_at=self.clock() + verdict.backoff,
+                wait_reason=WaitReason.RETRY,
             )
         status = (
             DeliveryStatus.BLOCKED

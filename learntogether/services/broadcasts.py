@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import ColumnElement, CursorResult, func, select, update
+from sqlalchemy import ColumnElement, CursorResult, exists, func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from learntogether.content.validate import MESSAGE_LIMIT, json_path
@@ -28,7 +28,9 @@ from learntogether.db.models import (
     Cohort,
     Delivery,
     DeliveryStatus,
+    Membership,
     User,
+    WaitReason,
     broadcast_cohorts,
 )
 from learntogether.i18n import SOURCE_LOCALE, SUPPORTED_LOCALES
@@ -39,6 +41,8 @@ from learntogether.services.errors import Conflict, FieldProblem, InvalidInput, 
 from learntogether.telegram_html import text_problems
 
 PERSONAL_KINDS = (BroadcastKind.REMINDER, BroadcastKind.NUDGE)
+# Sent to a list of learners: their reminders and nudges, and notices about themselves.
+LEARNER_KINDS = (*PERSONAL_KINDS, BroadcastKind.MEDIATOR_ROLE)
 
 
 @dataclass(frozen=True)
@@ -189,18 +193,42 @@ class RecipientStatus:
     waiting_until: datetime | None
     """A waiting message's next try: after the learner's quiet hours, a pause or a retry."""
     sent_at: datetime | None
+    wait_reason: WaitReason | None = None
+    """Why it waits until ``waiting_until`` (None while it does not)."""
+
+
+def _named_for(actor: Actor) -> list[ColumnElement[bool]]:
+    """Conditions for the recipients a scoped actor may see by name: members of their cohorts.
+
+    A mediator's own nudge or a broadcast to a cohort they no longer keep names nobody else.
+    """
+    if actor.cohort_ids is None:
+        return []
+    return [
+        exists().where(
+            Membership.user_id == Delivery.user_id, Membership.cohort_id.in_(actor.cohort_ids)
+        )
+    ]
 
 
 async def recipient_statuses(
     session: AsyncSession, *, broadcast_id: int, actor: Actor, limit: int, offset: int = 0
 ) -> tuple[list[RecipientStatus], int]:
-    """A page of a broadcast's recipients in the order they were queued, with how many there are."""
+    """A page of a broadcast's recipients in the order they were queued, with how many there are.
+
+    A mediator sees only the recipients who are members of the cohorts they keep.
+    """
     broadcast = await _find(session, broadcast_id, actor)
+    return await _recipients(session, broadcast, actor, limit=limit, offset=offset)
+
+
+async def _recipients(
+    session: AsyncSession, broadcast: Broadcast, actor: Actor, *, limit: int, offset: int = 0
+) -> tuple[list[RecipientStatus], int]:
+    conditions = [Delivery.broadcast_id == broadcast.id, *_named_for(actor)]
     query = select(Delivery, User.first_name).join(User, User.id == Delivery.user_id)
-    query = query.where(Delivery.broadcast_id == broadcast.id)
-    total = await session.scalar(
-        select(func.count()).select_from(Delivery).where(Delivery.broadcast_id == broadcast.id)
-    )
+    query = query.where(*conditions)
+    total = await session.scalar(select(func.count()).select_from(Delivery).where(*conditions))
     now = utcnow()
     rows = await session.execute(query.order_by(Delivery.id).limit(limit).offset(offset))
     return [
@@ -218,9 +246,88 @@ async def recipient_statuses(
                 else None
             ),
             sent_at=delivery.sent_at,
+            wait_reason=(
+                delivery.wait_reason
+                if delivery.status is DeliveryStatus.PENDING
+                and delivery.next_attempt_at is not None
+                and delivery.next_attempt_at > now
+                else None
+            ),
         )
         for delivery, name in rows
     ], total or 0
+
+
+@dataclass(frozen=True)
+class Waiting:
+    """Messages that wait for one reason, and until when the last of them waits."""
+
+    reason: WaitReason
+    count: int
+    until: datetime
+
+
+@dataclass(frozen=True)
+class BroadcastStatusView:
+    """A broadcast as its author follows it: counts, why messages wait, who got it."""
+
+    info: BroadcastInfo
+    cohort_names: list[str]
+    waiting: list[Waiting]
+    """Waiting messages by reason (quiet hours, a pause, a retry), in that order."""
+    recipients: list[RecipientStatus]
+    """The first recipients the actor may see by name, in the order they were queued."""
+    unlisted: int
+    """Recipients the actor may see that are not in ``recipients`` (past the limit)."""
+
+    @property
+    def cancellable(self) -> bool:
+        """Whether some of it has not gone yet (and it is not cancelled)."""
+        return self.info.status in (BroadcastStatus.SCHEDULED, BroadcastStatus.SENDING)
+
+
+async def broadcast_status(
+    session: AsyncSession, *, broadcast_id: int, actor: Actor, listed: int = 30
+) -> BroadcastStatusView:
+    """A broadcast's status as it is in the database now, from any process: its live counts,
+    the reasons messages wait (and until when), and the first ``listed`` recipients by name."""
+    broadcast = await _find(session, broadcast_id, actor)
+    info = (await _infos(session, [broadcast]))[0]
+    names = list(
+        await session.scalars(
+            select(Cohort.name)
+            .join(broadcast_cohorts, broadcast_cohorts.c.cohort_id == Cohort.id)
+            .where(broadcast_cohorts.c.broadcast_id == broadcast.id)
+            .order_by(Cohort.name)
+        )
+    )
+    rows = await session.execute(
+        select(Delivery.wait_reason, func.count(), func.max(Delivery.next_attempt_at))
+        .where(
+            Delivery.broadcast_id == broadcast.id,
+            Delivery.status == DeliveryStatus.PENDING,
+            Delivery.wait_reason.is_not(None),
+            Delivery.next_attempt_at > utcnow(),
+        )
+        .group_by(Delivery.wait_reason)
+    )
+    order = list(WaitReason)
+    waiting = sorted(
+        (
+            Waiting(reason, count, until)
+            for reason, count, until in rows
+            if reason is not None and until is not None
+        ),
+        key=lambda group: order.index(group.reason),
+    )
+    recipients, total = await _recipients(session, broadcast, actor, limit=listed)
+    return BroadcastStatusView(
+        info=info,
+        cohort_names=names,
+        waiting=waiting,
+        recipients=recipients,
+        unlisted=total - len(recipients),
+    )
 
 
 # Writing -----------------------------------------------------------------------------------
@@ -371,14 +478,15 @@ async def create_for_learners(
     send_at: datetime | None = None,
     actor: Actor,
 ) -> BroadcastInfo:
-    """A reminder or nudge for the learners ``user_ids`` (the scheduler's and ``/nudge``'s way in).
+    """A reminder, nudge or notice for the learners ``user_ids`` (the scheduler's, ``/nudge``'s
+    and a mediator role's way in).
 
     With no ``text``, each learner gets their personal reminder ("Your next lesson: …") in their
     language, with a ``Continue: <title>`` button to their next lesson (a nudge gets the button
     with a text of its own too). Learners who turned reminders off, blocked
     the bot, erased their data or never agreed to the notice are left out. The caller commits.
     """
-    if kind not in PERSONAL_KINDS:
+    if kind not in LEARNER_KINDS:
         raise InvalidInput(f"A {kind.value} cannot be sent to a list of learners.")
     now = utcnow()
     texts = clean_text(text, default_locale=SOURCE_LOCALE) if text else {}

@@ -15,6 +15,7 @@ from sqlalchemy.orm import selectinload
 
 from learntogether.db.base import utcnow
 from learntogether.db.models import (
+    BroadcastKind,
     Cohort,
     LessonProgress,
     Membership,
@@ -26,7 +27,7 @@ from learntogether.db.models import (
     cohort_mediators,
 )
 from learntogether.i18n import SUPPORTED_LOCALES
-from learntogether.services import audit
+from learntogether.services import audit, broadcasts
 from learntogether.services.actors import Actor
 from learntogether.services.errors import Conflict, FieldProblem, InvalidInput
 
@@ -294,6 +295,27 @@ async def add_mediator(session: AsyncSession, *, code: str, user_id: int, actor:
         entity_id=code,
         after={"user_id": user_id},
     )
+    await _tell_mediator(session, user_id=user_id, actor=actor)
+
+
+async def _tell_mediator(session: AsyncSession, *, user_id: int, actor: Actor) -> None:
+    """The learner is told in the bot, and their command menu follows: the notice says which
+    groups they mediate when it is sent (``delivery.render``), so quick changes end right."""
+    await broadcasts.create_for_learners(
+        session, kind=BroadcastKind.MEDIATOR_ROLE, user_ids=[user_id], actor=actor
+    )
+
+
+async def mediated_by(session: AsyncSession, *, user_id: int) -> list[str]:
+    """The names of the cohorts a learner mediates (not archived), by name."""
+    return list(
+        await session.scalars(
+            select(Cohort.name)
+            .join(cohort_mediators, cohort_mediators.c.cohort_id == Cohort.id)
+            .where(cohort_mediators.c.user_id == user_id, Cohort.archived_at.is_(None))
+            .order_by(Cohort.name)
+        )
+    )
 
 
 @dataclass(frozen=True)
@@ -334,6 +356,7 @@ async def remove_mediator(session: AsyncSession, *, code: str, user_id: int, act
         entity_id=code,
         before={"user_id": user_id},
     )
+    await _tell_mediator(session, user_id=user_id, actor=actor)
     return True
 
 

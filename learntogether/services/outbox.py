@@ -29,6 +29,7 @@ from learntogether.db.models import (
     User,
     UserStatus,
     Verb,
+    WaitReason,
 )
 from learntogether.services import learners
 from learntogether.services.quiet_hours import quiet_until
@@ -81,6 +82,8 @@ class Claimed:
     attempts: int
     """Tries so far, this one included."""
     learner: Recipient
+    sender: str | None = None
+    """The first name of the mediator who wrote a broadcast (None: the programme's)."""
 
 
 @dataclass(frozen=True)
@@ -92,6 +95,8 @@ class Settled:
     message_id: int | None = None
     error: str | None = None
     next_attempt_at: datetime | None = None
+    wait_reason: WaitReason | None = None
+    """Why a row put back to pending waits until ``next_attempt_at``."""
     counts_as_attempt: bool = True
     """False for a row put back untried (a pause, a stopping worker): its claim is undone."""
 
@@ -218,9 +223,15 @@ async def claim(
     broadcasts = {
         row.id: row
         for row in await session.execute(
-            select(Broadcast.id, Broadcast.kind, Broadcast.text, Broadcast.status).where(
-                Broadcast.id.in_({row.broadcast_id for row in rows})
+            select(
+                Broadcast.id,
+                Broadcast.kind,
+                Broadcast.text,
+                Broadcast.status,
+                User.first_name.label("sender"),
             )
+            .outerjoin(User, User.id == Broadcast.created_by_user_id)
+            .where(Broadcast.id.in_({row.broadcast_id for row in rows}))
         )
     }
     claimed: list[Claimed] = []
@@ -235,7 +246,13 @@ async def claim(
             continue
         if wait_until := _quiet_until(learner, now):
             settled.append(
-                _values(delivery_id, DeliveryStatus.PENDING, now, next_attempt_at=wait_until)
+                _values(
+                    delivery_id,
+                    DeliveryStatus.PENDING,
+                    now,
+                    next_attempt_at=wait_until,
+                    wait_reason=WaitReason.QUIET_HOURS,
+                )
             )
             continue
         claimed.append(
@@ -246,6 +263,7 @@ async def claim(
                 text=dict(broadcast.text or {}),
                 attempts=attempts + 1,
                 learner=learner,
+                sender=broadcast.sender if broadcast.kind is BroadcastKind.BROADCAST else None,
             )
         )
     if claimed:
@@ -305,6 +323,7 @@ def _values(
     *,
     error: str | None = None,
     next_attempt_at: datetime | None = None,
+    wait_reason: WaitReason | None = None,
     message_id: int | None = None,
     undo_attempt: bool = False,
 ) -> dict[str, Any]:
@@ -313,6 +332,7 @@ def _values(
         "status": status,
         "last_error": error,
         "next_attempt_at": next_attempt_at,
+        "wait_reason": wait_reason if next_attempt_at is not None else None,
         "message_id": message_id,
         "sent_at": now if status is DeliveryStatus.SENT else None,
         "undo": 1 if undo_attempt else 0,
@@ -333,6 +353,7 @@ async def _write(session: AsyncSession, values: Sequence[dict[str, Any]]) -> Non
             status=bindparam("status"),
             last_error=bindparam("last_error"),
             next_attempt_at=bindparam("next_attempt_at"),
+            wait_reason=bindparam("wait_reason"),
             message_id=bindparam("message_id"),
             sent_at=bindparam("sent_at"),
             attempts=_deliveries.c.attempts - bindparam("undo"),
@@ -359,6 +380,7 @@ async def settle(session: AsyncSession, results: Sequence[Settled], *, now: date
                 now,
                 error=result.error,
                 next_attempt_at=result.next_attempt_at,
+                wait_reason=result.wait_reason,
                 message_id=result.message_id,
                 undo_attempt=not result.counts_as_attempt,
             )

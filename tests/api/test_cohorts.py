@@ -6,11 +6,12 @@ from datetime import timedelta
 
 import pytest
 from httpx import AsyncClient
+from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from learntogether.config import Settings
 from learntogether.db.base import utcnow
-from learntogether.db.models import TokenRole, User
+from learntogether.db.models import AuditLog, Broadcast, BroadcastKind, TokenRole, User
 from tests.factories import create_api_token, create_learner
 
 
@@ -147,6 +148,37 @@ async def test_admin_makes_a_learner_mediator_of_a_cohort(
     assert (await client.get(url, headers=headers)).json() == []
     # Removing someone who does not mediate it: nothing to remove.
     assert (await client.delete(f"{url}/{mediator.id}", headers=headers)).status_code == 404
+
+
+async def test_admin_removes_a_mediator_and_the_learner_is_told_each_time(
+    client: AsyncClient, session_maker: async_sessionmaker[AsyncSession]
+) -> None:
+    headers = await admin(session_maker)
+    await client.post("/api/v1/cohorts", json={"name": "Sliven", "code": "SLV1"}, headers=headers)
+    mediator = await create_learner(session_maker, 9104, first_name="Rosa")
+    url = "/api/v1/cohorts/SLV1/mediators"
+    await client.post(url, json={"user_id": mediator.id}, headers=headers)
+    removed = await client.delete(f"{url}/{mediator.id}", headers=headers)
+    assert removed.status_code == 204
+    # Removing someone who is not (any more) a mediator changes nothing.
+    assert (await client.delete(f"{url}/{mediator.id}", headers=headers)).status_code == 204
+    assert (await client.delete(f"{url}/0", headers=headers)).status_code == 422
+    assert (
+        await client.delete("/api/v1/cohorts/NOPE/mediators/1", headers=headers)
+    ).status_code == 404
+    async with session_maker() as session:
+        notices = list(
+            await session.scalars(
+                select(Broadcast).where(Broadcast.kind == BroadcastKind.MEDIATOR_ROLE)
+            )
+        )
+        actions = list(
+            await session.scalars(
+                select(AuditLog.action).where(AuditLog.entity == "cohort").order_by(AuditLog.id)
+            )
+        )
+    assert len(notices) == 2
+    assert actions[-2:] == ["add_mediator", "remove_mediator"]
 
 
 async def test_invite_link_is_null_while_the_bot_is_unknown(

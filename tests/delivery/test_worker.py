@@ -23,11 +23,13 @@ from learntogether.db.models import (
     User,
     UserStatus,
     Verb,
+    WaitReason,
 )
+from learntogether.delivery.policy import RetryPolicy
 from learntogether.i18n import create_i18n
 from learntogether.services import broadcasts, learners
 from learntogether.services.broadcasts import BroadcastInfo
-from learntogether.services.outbox import RESUME_CALLBACK
+from learntogether.services.outbox import RESUME_CALLBACK, Claimed, Recipient
 from tests.delivery.conftest import (
     ADMIN,
     add_learners,
@@ -314,12 +316,14 @@ async def test_quiet_hours_postpone_the_message_until_they_end(
     row = await delivery_of(session_maker, info, 901)
     assert (row.status, row.attempts) == (DeliveryStatus.PENDING, 0)
     assert row.next_attempt_at == end.astimezone(UTC)
+    assert row.wait_reason is WaitReason.QUIET_HOURS
     assert standin.calls_of("sendMessage") == []
 
     later = end.astimezone(UTC) + timedelta(minutes=1)
     await make_worker(clock=lambda: later).run(until_idle=True)
 
-    assert (await delivery_of(session_maker, info, 901)).status is DeliveryStatus.SENT
+    row = await delivery_of(session_maker, info, 901)
+    assert (row.status, row.wait_reason) == (DeliveryStatus.SENT, None)
     assert texts_to(standin, 901) == ["Workshop on Friday"]
 
 
@@ -601,3 +605,51 @@ def _calls(standin: BotAPIStandIn, count: int) -> Callable[[], Awaitable[bool]]:
         return len(standin.calls_of("sendMessage")) >= count
 
     return made
+
+
+async def test_a_message_tried_again_later_says_so_in_the_status(
+    session_maker: async_sessionmaker[AsyncSession],
+    standin: BotAPIStandIn,
+    make_worker: WorkerFactory,
+) -> None:
+    await committed_cohort(session_maker)
+    await add_learners(session_maker, standin, [951, 952], cohort="SLV1")
+    standin.fail_next("sendMessage", 500, "Internal Server Error", count=1)
+
+    info = await committed_broadcast(session_maker)
+    retry = RetryPolicy(base=timedelta(minutes=5))
+    await make_worker(retry=retry, concurrency=1).run(until_idle=True)
+
+    async with session_maker() as session:
+        view = await broadcasts.broadcast_status(session, broadcast_id=info.id, actor=ADMIN)
+    (waiting,) = view.waiting
+    assert (waiting.reason, waiting.count) == (WaitReason.RETRY, 1)
+    assert waiting.until > utcnow() + timedelta(minutes=4)
+    retried = next(r for r in view.recipients if r.status is DeliveryStatus.PENDING)
+    assert (retried.wait_reason, retried.last_error) == (WaitReason.RETRY, "Internal Server Error")
+    assert view.cancellable
+
+
+def test_a_row_put_back_for_a_pause_says_it_waits_for_the_pause(
+    make_worker: WorkerFactory,
+) -> None:
+    until = utcnow() + timedelta(seconds=30)
+    learner = Recipient(
+        id=1,
+        telegram_id=1,
+        locale="en",
+        role=None,
+        country=None,
+        region=None,
+        municipality=None,
+        status=UserStatus.ACTIVE,
+        reminders_enabled=True,
+        timezone=None,
+        quiet_hours_start=None,
+        quiet_hours_end=None,
+    )
+    claimed = Claimed(
+        id=1, broadcast_id=1, kind=BroadcastKind.BROADCAST, text={}, attempts=1, learner=learner
+    )
+    settled = make_worker()._put_back(claimed, until, error="Too Many Requests: retry after 30")
+    assert (settled.wait_reason, settled.next_attempt_at) == (WaitReason.PAUSE, until)

@@ -12,6 +12,7 @@ from learntogether.db.models.broadcasts import (
     BroadcastStatus,
     Delivery,
     DeliveryStatus,
+    WaitReason,
     broadcast_cohorts,
 )
 from learntogether.db.models.certificates import Certificate
@@ -73,6 +74,7 @@ __all__ = [
     "UserStatus",
     "Verb",
     "VersionStatus",
+    "WaitReason",
     "api_token_cohorts",
     "broadcast_cohorts",
     "cohort_mediators",

@@ -33,6 +33,8 @@ class BroadcastKind(StrEnum):
     REMINDER = "reminder"
     NUDGE = "nudge"
     CERTIFICATE = "certificate"
+    MEDIATOR_ROLE = "mediator_role"
+    """A learner's mediator role changed: they are told, and their command menu follows."""
 
 
 class BroadcastStatus(StrEnum):
@@ -51,6 +53,17 @@ class DeliveryStatus(StrEnum):
     BLOCKED = "blocked"
     """The learner blocked the bot."""
     CANCELLED = "cancelled"
+
+
+class WaitReason(StrEnum):
+    """Why a pending row waits past its broadcast's send time (``next_attempt_at``)."""
+
+    QUIET_HOURS = "quiet_hours"
+    """The learner's quiet hours; it goes when they end."""
+    PAUSE = "pause"
+    """Telegram asked every send to pause (a 429), or the Bot API refused the bot."""
+    RETRY = "retry"
+    """The last try failed in a way worth trying again (``last_error`` says how)."""
 
 
 broadcast_cohorts = Table(
@@ -105,6 +118,7 @@ class Delivery(Base):
     __table_args__ = (
         UniqueConstraint("broadcast_id", "user_id"),
         enum_check("status", DeliveryStatus),
+        enum_check("wait_reason", WaitReason),
         CheckConstraint("attempts >= 0", name="attempts_not_negative"),
         # The worker's queue: due pending rows and expired leases.
         Index("ix_deliveries_status_next_attempt_at", "status", "next_attempt_at"),
@@ -121,6 +135,7 @@ class Delivery(Base):
     message_id: Mapped[int | None] = mapped_column(BigInteger)
     lease_until: Mapped[datetime | None] = mapped_column(UTCDateTime)
     next_attempt_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    wait_reason: Mapped[WaitReason | None] = enum_column(WaitReason, nullable=True)
     sent_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     created_at: Mapped[datetime] = created_at_column()
     updated_at: Mapped[datetime] = updated_at_column()
