@@ -31,6 +31,7 @@ from bot.callbacks import (
     TrackPage,
 )
 from learntogether.db.models import QuestionKind
+from learntogether.services.before_after import StatementChange
 from learntogether.services.catalogue import DONE, IN_PROGRESS, LessonEntry, TrackEntry
 from learntogether.services.player import PlayerView
 from learntogether.services.quizzes import LIKERT_POINTS, AnswerOutcome, QuestionView, QuizResult
@@ -362,13 +363,7 @@ def question(view: QuestionView, *, mask: int = 0, lead: str | None = None) -> S
     body = [rendered.text]
     if kind is QuestionKind.LIKERT:
         body.append(_("How much do you agree?"))
-        labels = [
-            _("Strongly disagree"),
-            _("Disagree"),
-            _("Neither"),
-            _("Agree"),
-            _("Strongly agree"),
-        ]
+        labels = likert_labels()
         for point in range(1, LIKERT_POINTS + 1):
             builder.button(
                 text=f"{point} · {labels[point - 1]}",
@@ -414,6 +409,37 @@ def question(view: QuestionView, *, mask: int = 0, lead: str | None = None) -> S
     return Screen(fit(lead, header, required="\n\n".join(body)), builder.as_markup())
 
 
+def likert_labels() -> list[str]:
+    """The five points of the agreement scale, from 1 to 5."""
+    return [
+        _("Strongly disagree"),
+        _("Disagree"),
+        _("Neither"),
+        _("Agree"),
+        _("Strongly agree"),
+    ]
+
+
+def before_and_after(changes: tuple[StatementChange, ...]) -> str | None:
+    """The learner's own answers at the start and now, side by side, without judging them."""
+    if not changes:
+        return None
+    labels = likert_labels()
+    lines = [
+        _("<b>Your answers, then and now</b>"),
+        _("For you alone: how you answered at the start of the track, and today."),
+    ]
+    for change in changes:
+        lines.append(
+            _("{statement}\nAt the start: {before} · Today: {after}").format(
+                statement=change.statement,
+                before=labels[change.before - 1],
+                after=labels[change.after - 1],
+            )
+        )
+    return "\n\n".join(lines)
+
+
 def poll_question_answered(view: QuestionView, *, lead: str | None = None) -> str:
     """What a poll question's message says once its poll is answered: no stale "answer below"."""
     header = _("<b>Question {number} of {count}</b>").format(
@@ -452,6 +478,10 @@ def outcome(result: AnswerOutcome) -> Screen:
     builder = InlineKeyboardBuilder()
     if result.result is not None:
         parts.append(summary(result.result))
+        mirror = before_and_after(result.before_after)
+        # Statements are short; a survey whose texts would not fit one message leaves it out.
+        if mirror is not None and visible_length("\n\n".join([*parts, mirror])) <= MESSAGE_LIMIT:
+            parts.append(mirror)
         progress = result.player
         ways: list[InlineKeyboardButton] = []
         if result.result.scored:
