@@ -13,8 +13,17 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from bot import errors
 from bot.commands import register_commands
+from bot.handlers import (
+    certificates,
+    fallback,
+    guide,
+    learning,
+    mediator,
+    onboarding,
+    privacy,
+    progress,
+)
 from bot.handlers import console as console_link
-from bot.handlers import fallback, guide, learning, mediator, onboarding, privacy, progress
 from bot.handlers import settings as settings_menu
 from bot.middlewares import (
     CommitBeforeReplying,
@@ -89,6 +98,7 @@ def create_dispatcher(
         guide.create_router(),
         learning.create_router(),
         progress.create_router(),
+        certificates.create_router(),
         settings_menu.create_router(),
         mediator.create_router(),
         console_link.create_router(),

@@ -134,3 +134,9 @@ class CohortAction(CallbackData, prefix="co"):
 
 class BroadcastWhen(CallbackData, prefix="bw"):
     when: Literal["now", "hour", "morning", "cancel"]
+
+
+class CertificatePdf(CallbackData, prefix="cf"):
+    """Send one of the learner's certificates again, as a PDF."""
+
+    certificate_id: Id

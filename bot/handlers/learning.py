@@ -9,7 +9,6 @@ from aiogram.exceptions import TelegramBadRequest
 from aiogram.filters import Command, ExceptionTypeFilter
 from aiogram.fsm.context import FSMContext
 from aiogram.types import (
-    BufferedInputFile,
     CallbackQuery,
     ErrorEvent,
     InputPollOption,
@@ -35,11 +34,11 @@ from bot.callbacks import (
     TrackPage,
 )
 from bot.filters import registered
+from bot.handlers.certificates import send_certificate
 from learntogether.config import Settings
 from learntogether.db.models import User
-from learntogether.documents.certificate import CertificateTexts
 from learntogether.i18n import Locales
-from learntogether.services import catalogue, certificates, player, quizzes
+from learntogether.services import catalogue, player, quizzes
 from learntogether.services.catalogue import LessonEntry
 from learntogether.services.errors import InvalidInput, NotFound
 from learntogether.services.outbox import RESUME_CALLBACK
@@ -489,25 +488,15 @@ async def _send_certificate(
     next_lesson: LessonEntry | None,
 ) -> None:
     """The PDF certificate of a track just completed, in the learner's language, and the way on."""
-    texts = CertificateTexts(
-        heading=_("Certificate"),
-        awarded_to=_("awarded to"),
-        for_completing=_("for completing the track"),
-        issued_on_label=_("Issued on"),
-        verify_label=_("Verification code"),
-    )
-    filename, pdf = await certificates.certificate_document(
+    await send_certificate(
+        message,
         session,
-        learner=learner,
-        certificate_id=certificate_id,
-        locales=locales,
-        texts=texts,
-        verify_base_url=settings.certificate_verify_url(),
-    )
-    await message.answer_document(
-        BufferedInputFile(pdf, filename=filename),
+        learner,
+        certificate_id,
+        settings,
+        locales,
         caption=_("Congratulations! You completed the track. Here is your certificate."),
-        reply_markup=views.continue_keyboard(next_lesson),
+        keyboard=views.continue_keyboard(next_lesson),
     )
 
 

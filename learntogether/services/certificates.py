@@ -12,8 +12,9 @@ from __future__ import annotations
 
 import asyncio
 import secrets
+from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import date, datetime
 
 from sqlalchemy import ColumnElement, and_, func, select
 from sqlalchemy.exc import IntegrityError
@@ -54,6 +55,17 @@ class CertificateCheck:
     track_slug: str
     track_title: dict[str, str]
     issued_at: datetime
+
+
+@dataclass(frozen=True)
+class OwnCertificate:
+    """One of the learner's certificates, as ``/progress`` lists it."""
+
+    id: int
+    code: str
+    track_title: str
+    issued_on: date
+    """The day it was issued where the learner lives."""
 
 
 @dataclass(frozen=True)
@@ -176,6 +188,28 @@ async def _with_track(
         return None
     certificate, track = row
     return certificate, track
+
+
+async def own_certificates(
+    session: AsyncSession, *, learner: User, chain: Sequence[str]
+) -> list[OwnCertificate]:
+    """The learner's certificates, oldest first, each track's title picked along ``chain``."""
+    rows = await session.execute(
+        select(Certificate.id, Certificate.code, Certificate.issued_at, Track.title)
+        .join(Track, Certificate.track_id == Track.id)
+        .where(Certificate.user_id == learner.id)
+        .order_by(Certificate.issued_at, Certificate.id)
+    )
+    zone = learners.zone_of(learner.timezone, learner.country)
+    return [
+        OwnCertificate(
+            id=id_,
+            code=code,
+            track_title=pick_text(title, chain),
+            issued_on=issued.astimezone(zone).date(),
+        )
+        for id_, code, issued, title in rows
+    ]
 
 
 async def find_certificate(session: AsyncSession, code: str) -> CertificateCheck:
