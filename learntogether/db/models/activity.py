@@ -35,6 +35,8 @@ class Verb(StrEnum):
     REMINDED = "reminded"
     NUDGED = "nudged"
     CERTIFIED = "certified"
+    REVIEWED = "reviewed"
+    """A spaced review of questions answered wrong, finished."""
 
 
 class Activity(Base):
@@ -101,6 +103,7 @@ PARTICIPATION_FIGURES = (
     "attended",
     "assisted_lessons_completed",
     "assisted_attended",
+    "reviewed",
 )
 """The figures ``participation_counts`` keeps per learner and quarter hour."""
 
@@ -161,3 +164,5 @@ class ParticipationCount(Base):
     attended: Mapped[int] = mapped_column(default=0)
     assisted_lessons_completed: Mapped[int] = mapped_column(default=0)
     assisted_attended: Mapped[int] = mapped_column(default=0)
+    reviewed: Mapped[int] = mapped_column(default=0)
+    """Spaced reviews finished."""

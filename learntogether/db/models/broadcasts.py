@@ -33,6 +33,8 @@ class BroadcastKind(StrEnum):
     REMINDER = "reminder"
     NUDGE = "nudge"
     CERTIFICATE = "certificate"
+    REVIEW = "review"
+    """The invitation to a spaced review (``services/review.py``)."""
 
 
 class BroadcastStatus(StrEnum):
