@@ -95,10 +95,10 @@ def create_dispatcher(
     dispatcher.include_routers(
         onboarding.create_router(),
         privacy.create_router(),
+        certificates.create_router(),
         guide.create_router(),
         learning.create_router(),
         progress.create_router(),
-        certificates.create_router(),
         settings_menu.create_router(),
         mediator.create_router(),
         console_link.create_router(),

@@ -140,3 +140,9 @@ class CertificatePdf(CallbackData, prefix="cf"):
     """Send one of the learner's certificates again, as a PDF."""
 
     certificate_id: Id
+
+
+class CertificateName(CallbackData, prefix="cn"):
+    """Print the name Telegram gave on this certificate (and on later ones)."""
+
+    certificate_id: Id

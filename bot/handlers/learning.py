@@ -34,12 +34,11 @@ from bot.callbacks import (
     TrackPage,
 )
 from bot.filters import registered
-from bot.handlers.certificates import send_certificate
+from bot.handlers.certificates import offer_certificate
 from learntogether.config import Settings
 from learntogether.db.models import User
 from learntogether.i18n import Locales
 from learntogether.services import catalogue, player, quizzes
-from learntogether.services.catalogue import LessonEntry
 from learntogether.services.errors import InvalidInput, NotFound
 from learntogether.services.outbox import RESUME_CALLBACK
 from learntogether.services.player import StaleButton
@@ -149,6 +148,7 @@ async def finish_lesson(
     learner: User,
     settings: Settings,
     locales: Locales,
+    state: FSMContext,
 ) -> None:
     finished = await quizzes.complete_without_quiz(
         session,
@@ -160,13 +160,14 @@ async def finish_lesson(
     await query.answer()
     await views.show(query, views.lesson_finished(finished.next_lesson))
     if finished.certificate_id is not None and isinstance(query.message, Message):
-        await _send_certificate(
+        await offer_certificate(
             query.message,
             session,
             learner,
             finished.certificate_id,
             settings,
             locales,
+            state,
             finished.next_lesson,
         )
 
@@ -325,8 +326,15 @@ async def poll_answered(
         lead = views.feedback(result)
         await _send_poll(message, session, learner, state, result.next_question, lead=lead)
     if result.certificate_id is not None:
-        await _send_certificate(
-            message, session, learner, result.certificate_id, settings, locales, result.next_lesson
+        await offer_certificate(
+            message,
+            session,
+            learner,
+            result.certificate_id,
+            settings,
+            locales,
+            state,
+            result.next_lesson,
         )
 
 
@@ -431,13 +439,14 @@ async def _answer(
         return
     await views.show(query, views.outcome(result))
     if result.certificate_id is not None and isinstance(query.message, Message):
-        await _send_certificate(
+        await offer_certificate(
             query.message,
             session,
             learner,
             result.certificate_id,
             settings,
             locales,
+            state,
             result.next_lesson,
         )
 
@@ -473,31 +482,16 @@ async def open_answer(
         return
     await views.send(message, views.outcome(result))
     if result.certificate_id is not None:
-        await _send_certificate(
-            message, session, learner, result.certificate_id, settings, locales, result.next_lesson
+        await offer_certificate(
+            message,
+            session,
+            learner,
+            result.certificate_id,
+            settings,
+            locales,
+            state,
+            result.next_lesson,
         )
-
-
-async def _send_certificate(
-    message: Message,
-    session: AsyncSession,
-    learner: User,
-    certificate_id: int,
-    settings: Settings,
-    locales: Locales,
-    next_lesson: LessonEntry | None,
-) -> None:
-    """The PDF certificate of a track just completed, in the learner's language, and the way on."""
-    await send_certificate(
-        message,
-        session,
-        learner,
-        certificate_id,
-        settings,
-        locales,
-        caption=_("Congratulations! You completed the track. Here is your certificate."),
-        keyboard=views.continue_keyboard(next_lesson),
-    )
 
 
 async def stale_button(event: ErrorEvent) -> None:

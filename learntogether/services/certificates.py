@@ -36,7 +36,7 @@ from learntogether.db.models import (
 from learntogether.documents.certificate import CertificateTexts, render_certificate_pdf
 from learntogether.i18n import Locales
 from learntogether.services import learners
-from learntogether.services.errors import NotFound
+from learntogether.services.errors import InvalidInput, NotFound
 
 # No 0/O, 1/I: a code read aloud or typed from paper comes out right.
 CODE_ALPHABET = "23456789ABCDEFGHJKLMNPQRSTUVWXYZ"
@@ -114,8 +114,54 @@ def meets(rule: PassRule, standing: Standing) -> bool:
     return standing.average_score >= rule.min_average_score
 
 
-def _name(learner: User) -> str | None:
+NAME_LIMIT = 200
+"""The longest name a certificate prints (the column's size)."""
+
+
+def telegram_name(learner: User) -> str | None:
+    """The learner's name as Telegram gave it, first and last."""
     return " ".join(part for part in (learner.first_name, learner.last_name) if part) or None
+
+
+def _name(learner: User) -> str | None:
+    """The name a new certificate prints: the one the learner chose, else Telegram's."""
+    return learner.certificate_name or telegram_name(learner)
+
+
+def name_to_ask(learner: User) -> str | None:
+    """Whether to ask the learner which name to print: the suggestion (Telegram's name, or ""
+    when Telegram gave none), or None once they have chosen."""
+    if learner.certificate_name is not None:
+        return None
+    return telegram_name(learner) or ""
+
+
+def clean_name(text: str | None) -> str:
+    """A typed name, with runs of spaces made one; InvalidInput when empty or too long."""
+    name = " ".join((text or "").split())
+    if not name or not name.isprintable():
+        raise InvalidInput("The name is empty.")
+    if len(name) > NAME_LIMIT:
+        raise InvalidInput(f"The name is longer than {NAME_LIMIT} characters.")
+    return name
+
+
+async def choose_name(
+    session: AsyncSession, *, learner: User, certificate_id: int, name: str | None
+) -> None:
+    """Keep the name the learner chose for their certificates and print it on this one.
+
+    ``name`` None accepts the name Telegram gave; later certificates print the chosen name without
+    asking. Raises InvalidInput for an empty or too long name (or none from Telegram to accept),
+    NotFound for a certificate not theirs.
+    """
+    chosen = clean_name(telegram_name(learner) if name is None else name)
+    certificate = await session.get(Certificate, certificate_id)
+    if certificate is None or certificate.user_id != learner.id:
+        raise NotFound("You have no such certificate.")
+    learner.certificate_name = chosen
+    certificate.name_on_certificate = chosen
+    await session.flush()
 
 
 async def _find_own(session: AsyncSession, *, user_id: int, track_id: int) -> int | None:
