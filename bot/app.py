@@ -16,6 +16,7 @@ from bot import errors
 from bot.commands import register_commands
 from bot.handlers import (
     assisted,
+    certificates,
     fallback,
     guide,
     learning,
@@ -108,6 +109,7 @@ def create_dispatcher(
     dispatcher.include_routers(
         onboarding.create_router(),
         privacy.create_router(),
+        certificates.create_router(),
         guide.create_router(),
         learning.create_router(),
         progress.create_router(),

@@ -253,6 +253,8 @@ class WorkshopRefresh(CallbackData, prefix="wr"):
 
     event_id: Id
     shown: Index
+
+
 class BroadcastStatusAction(CallbackData, prefix="bs"):
     """On a mediator's broadcast status: read it again from the database, or cancel the rest."""
 
@@ -265,3 +267,15 @@ class NudgeConfirm(CallbackData, prefix="nc"):
 
     code: CohortCode
     confirm: bool
+
+
+class CertificatePdf(CallbackData, prefix="cf"):
+    """Send one of the learner's certificates again, as a PDF."""
+
+    certificate_id: Id
+
+
+class CertificateName(CallbackData, prefix="cn"):
+    """Print the name Telegram gave on this certificate (and on later ones)."""
+
+    certificate_id: Id

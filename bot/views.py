@@ -38,9 +38,11 @@ from learntogether.screens import (
     Button,
     Layout,
     fit,
+    likert_labels,
     plain,
     visible_length,
 )
+from learntogether.services.before_after import StatementChange
 from learntogether.services.catalogue import DONE, IN_PROGRESS, LessonEntry, TrackEntry
 from learntogether.services.player import PlayerView
 from learntogether.services.quizzes import AnswerOutcome, QuestionView, QuizResult
@@ -326,6 +328,26 @@ def question(view: QuestionView, *, mask: int = 0, lead: str | None = None) -> S
     return Screen(layout.text, _keyboard(layout, data))
 
 
+def before_and_after(changes: tuple[StatementChange, ...]) -> str | None:
+    """The learner's own answers at the start and now, side by side, without judging them."""
+    if not changes:
+        return None
+    labels = likert_labels()
+    lines = [
+        _("<b>Your answers, then and now</b>"),
+        _("For you alone: how you answered at the start of the track, and today."),
+    ]
+    for change in changes:
+        lines.append(
+            _("{statement}\nAt the start: {before} · Today: {after}").format(
+                statement=change.statement,
+                before=labels[change.before - 1],
+                after=labels[change.after - 1],
+            )
+        )
+    return "\n\n".join(lines)
+
+
 def poll_question_answered(view: QuestionView, *, lead: str | None = None) -> str:
     """What a poll question's message says once its poll is answered: no stale "answer below"."""
     header = _("<b>Question {number} of {count}</b>").format(
@@ -351,6 +373,10 @@ def outcome(result: AnswerOutcome) -> Screen:
     builder = InlineKeyboardBuilder()
     if result.result is not None:
         parts.append(summary(result.result))
+        mirror = before_and_after(result.before_after)
+        # Statements are short; a survey whose texts would not fit one message leaves it out.
+        if mirror is not None and visible_length("\n\n".join([*parts, mirror])) <= MESSAGE_LIMIT:
+            parts.append(mirror)
         progress = result.player
         ways: list[InlineKeyboardButton] = []
         if result.result.scored:

@@ -116,6 +116,17 @@ def step_layout(lesson: RenderedLesson, index: int, *, show_notice: bool) -> Lay
     return Layout(fit(header, notice, required=current.text), tuple(rows))
 
 
+def likert_labels() -> list[str]:
+    """The five points of the agreement scale, from 1 to 5."""
+    return [
+        _("Strongly disagree"),
+        _("Disagree"),
+        _("Neither"),
+        _("Agree"),
+        _("Strongly agree"),
+    ]
+
+
 def question_layout(
     question: RenderedQuestion, index: int, count: int, *, mask: int = 0, lead: str | None = None
 ) -> Layout:
@@ -132,13 +143,7 @@ def question_layout(
     rows: list[tuple[Button, ...]]
     if kind is QuestionKind.LIKERT:
         body.append(_("How much do you agree?"))
-        labels = [
-            _("Strongly disagree"),
-            _("Disagree"),
-            _("Neither"),
-            _("Agree"),
-            _("Strongly agree"),
-        ]
+        labels = likert_labels()
         rows = [
             (Button(f"{point} · {labels[point - 1]}", Action.CHOOSE, point),)
             for point in range(1, LIKERT_POINTS + 1)

@@ -9,7 +9,6 @@ from aiogram.exceptions import TelegramBadRequest
 from aiogram.filters import Command, ExceptionTypeFilter
 from aiogram.fsm.context import FSMContext
 from aiogram.types import (
-    BufferedInputFile,
     CallbackQuery,
     ErrorEvent,
     InputPollOption,
@@ -35,12 +34,11 @@ from bot.callbacks import (
     TrackPage,
 )
 from bot.filters import registered
+from bot.handlers.certificates import offer_certificate
 from learntogether.config import Settings
 from learntogether.db.models import User
-from learntogether.documents.certificate import CertificateTexts
 from learntogether.i18n import Locales
-from learntogether.services import catalogue, certificates, player, quizzes
-from learntogether.services.catalogue import LessonEntry
+from learntogether.services import catalogue, player, quizzes
 from learntogether.services.errors import InvalidInput, NotFound
 from learntogether.services.outbox import RESUME_CALLBACK
 from learntogether.services.player import StaleButton
@@ -150,6 +148,7 @@ async def finish_lesson(
     learner: User,
     settings: Settings,
     locales: Locales,
+    state: FSMContext,
 ) -> None:
     finished = await quizzes.complete_without_quiz(
         session,
@@ -161,13 +160,14 @@ async def finish_lesson(
     await query.answer()
     await views.show(query, views.lesson_finished(finished.next_lesson))
     if finished.certificate_id is not None and isinstance(query.message, Message):
-        await _send_certificate(
+        await offer_certificate(
             query.message,
             session,
             learner,
             finished.certificate_id,
             settings,
             locales,
+            state,
             finished.next_lesson,
         )
 
@@ -326,8 +326,15 @@ async def poll_answered(
         lead = views.feedback(result)
         await _send_poll(message, session, learner, state, result.next_question, lead=lead)
     if result.certificate_id is not None:
-        await _send_certificate(
-            message, session, learner, result.certificate_id, settings, locales, result.next_lesson
+        await offer_certificate(
+            message,
+            session,
+            learner,
+            result.certificate_id,
+            settings,
+            locales,
+            state,
+            result.next_lesson,
         )
 
 
@@ -432,13 +439,14 @@ async def _answer(
         return
     await views.show(query, views.outcome(result))
     if result.certificate_id is not None and isinstance(query.message, Message):
-        await _send_certificate(
+        await offer_certificate(
             query.message,
             session,
             learner,
             result.certificate_id,
             settings,
             locales,
+            state,
             result.next_lesson,
         )
 
@@ -474,41 +482,16 @@ async def open_answer(
         return
     await views.send(message, views.outcome(result))
     if result.certificate_id is not None:
-        await _send_certificate(
-            message, session, learner, result.certificate_id, settings, locales, result.next_lesson
+        await offer_certificate(
+            message,
+            session,
+            learner,
+            result.certificate_id,
+            settings,
+            locales,
+            state,
+            result.next_lesson,
         )
-
-
-async def _send_certificate(
-    message: Message,
-    session: AsyncSession,
-    learner: User,
-    certificate_id: int,
-    settings: Settings,
-    locales: Locales,
-    next_lesson: LessonEntry | None,
-) -> None:
-    """The PDF certificate of a track just completed, in the learner's language, and the way on."""
-    texts = CertificateTexts(
-        heading=_("Certificate"),
-        awarded_to=_("awarded to"),
-        for_completing=_("for completing the track"),
-        issued_on_label=_("Issued on"),
-        verify_label=_("Verification code"),
-    )
-    filename, pdf = await certificates.certificate_document(
-        session,
-        learner=learner,
-        certificate_id=certificate_id,
-        locales=locales,
-        texts=texts,
-        verify_base_url=settings.certificate_verify_url(),
-    )
-    await message.answer_document(
-        BufferedInputFile(pdf, filename=filename),
-        caption=_("Congratulations! You completed the track. Here is your certificate."),
-        reply_markup=views.continue_keyboard(next_lesson),
-    )
 
 
 async def stale_button(event: ErrorEvent) -> None:

@@ -1,4 +1,4 @@
-"""``/progress``: what the learner has done, with a small chart."""
+"""``/progress``: what the learner has done, with a small chart, and their certificates."""
 
 from __future__ import annotations
 
@@ -9,15 +9,19 @@ from aiogram.filters import Command
 from aiogram.types import BufferedInputFile, Message
 from aiogram.utils.i18n import gettext as _
 from aiogram.utils.i18n import ngettext
+from aiogram.utils.keyboard import InlineKeyboardBuilder
+from babel.dates import format_date
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from bot.callbacks import CertificatePdf
 from bot.filters import registered
 from bot.views import CAPTION_LIMIT, Screen, send
 from learntogether.charts import progress_chart
 from learntogether.db.models import User
-from learntogether.i18n import Locales
-from learntogether.screens import visible_length
-from learntogether.services import progress
+from learntogether.i18n import Locales, babel_locale
+from learntogether.screens import BUTTON_TEXT_LIMIT, visible_length
+from learntogether.services import certificates, progress
+from learntogether.telegram_html import shorten
 
 
 async def show_progress(
@@ -45,9 +49,26 @@ async def show_progress(
         lines.append(f"• {html.quote(track.title)}: {track.done}/{track.total}")
     if not summary.lessons_started:
         lines.append(_("You have not started a lesson yet. Send /lessons to begin."))
+    own = await certificates.own_certificates(session, learner=learner, chain=locales.content)
+    keyboard = None
+    if own:
+        lines.append("")
+        lines.append(_("<b>Your certificates</b> (press one to get its PDF again)"))
+        builder = InlineKeyboardBuilder()
+        for certificate in own:
+            issued = format_date(
+                certificate.issued_on, "medium", locale=babel_locale(locales.formatting)
+            )
+            lines.append(f"• {html.quote(certificate.track_title)}, {issued}")
+            builder.button(
+                text=shorten(f"📄 {certificate.track_title}", BUTTON_TEXT_LIMIT),
+                callback_data=CertificatePdf(certificate_id=certificate.id),
+            )
+        builder.adjust(1)
+        keyboard = builder.as_markup()
     text = "\n".join(lines)
     if not summary.tracks:
-        await send(message, Screen(text))
+        await send(message, Screen(text, keyboard))
         return
     # Drawing takes a tenth of a second: off the event loop, as every chart.
     chart = await asyncio.to_thread(
@@ -55,10 +76,10 @@ async def show_progress(
     )
     photo = BufferedInputFile(chart, filename="progress.png")
     if visible_length(text) <= CAPTION_LIMIT:
-        await message.answer_photo(photo, caption=text)
+        await message.answer_photo(photo, caption=text, reply_markup=keyboard)
         return
     await message.answer_photo(photo)
-    await send(message, Screen(text))
+    await send(message, Screen(text, keyboard))
 
 
 def create_router() -> Router:

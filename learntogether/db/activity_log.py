@@ -15,7 +15,7 @@ tables from ``activities`` (``learntogether db recount``, the benchmark's bulk s
 
 What is counted, per row:
 
-- ``joined``, ``certificates``, ``attended``, ``lessons_completed``: those records;
+- ``joined``, ``certificates``, ``attended``, ``lessons_completed``, ``reviewed``: those records;
 - ``active``: records of what learners did themselves (reminders and nudges they only received,
   and certificates, are not activity of their own); ``assisted``: those made with help;
 - ``lessons_started``: a learner's first start of a lesson (reading it again is not a new start);
@@ -76,6 +76,7 @@ ACTIVE_VERBS = (
     Verb.PASSED,
     Verb.FAILED,
     Verb.ATTENDED,
+    Verb.REVIEWED,
 )
 COUNTED_VERBS = (*ACTIVE_VERBS, Verb.CERTIFIED)
 """Verbs that move a figure; reminders and nudges leave the counts alone."""
@@ -320,6 +321,7 @@ async def _figures(session: AsyncSession, row: Activity) -> dict[str, int]:
         "attended": int(verb is Verb.ATTENDED),
         "assisted_lessons_completed": int(verb is Verb.COMPLETED and assisted),
         "assisted_attended": int(verb is Verb.ATTENDED and assisted),
+        "reviewed": int(verb is Verb.REVIEWED),
     }
 
 
@@ -454,6 +456,7 @@ async def rebuild(connection: AsyncConnection | AsyncSession) -> int:
         "attended": total(verb == Verb.ATTENDED),
         "assisted_lessons_completed": total((verb == Verb.COMPLETED) & assisted),
         "assisted_attended": total((verb == Verb.ATTENDED) & assisted),
+        "reviewed": total(verb == Verb.REVIEWED),
     }
     quarter = _quarter_sql(dialect).label("occurred_at")
     keys = [getattr(Activity, name) for name in KEY_COLUMNS]

@@ -12,8 +12,9 @@ from __future__ import annotations
 
 import asyncio
 import secrets
+from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import date, datetime
 
 from sqlalchemy import ColumnElement, and_, func, select
 from sqlalchemy.exc import IntegrityError
@@ -35,7 +36,7 @@ from learntogether.db.models import (
 from learntogether.documents.certificate import CertificateTexts, render_certificate_pdf
 from learntogether.i18n import Locales
 from learntogether.services import learners
-from learntogether.services.errors import NotFound
+from learntogether.services.errors import InvalidInput, NotFound
 
 # No 0/O, 1/I: a code read aloud or typed from paper comes out right.
 CODE_ALPHABET = "23456789ABCDEFGHJKLMNPQRSTUVWXYZ"
@@ -54,6 +55,17 @@ class CertificateCheck:
     track_slug: str
     track_title: dict[str, str]
     issued_at: datetime
+
+
+@dataclass(frozen=True)
+class OwnCertificate:
+    """One of the learner's certificates, as ``/progress`` lists it."""
+
+    id: int
+    code: str
+    track_title: str
+    issued_on: date
+    """The day it was issued where the learner lives."""
 
 
 @dataclass(frozen=True)
@@ -102,8 +114,54 @@ def meets(rule: PassRule, standing: Standing) -> bool:
     return standing.average_score >= rule.min_average_score
 
 
-def _name(learner: User) -> str | None:
+NAME_LIMIT = 200
+"""The longest name a certificate prints (the column's size)."""
+
+
+def telegram_name(learner: User) -> str | None:
+    """The learner's name as Telegram gave it, first and last."""
     return " ".join(part for part in (learner.first_name, learner.last_name) if part) or None
+
+
+def _name(learner: User) -> str | None:
+    """The name a new certificate prints: the one the learner chose, else Telegram's."""
+    return learner.certificate_name or telegram_name(learner)
+
+
+def name_to_ask(learner: User) -> str | None:
+    """Whether to ask the learner which name to print: the suggestion (Telegram's name, or ""
+    when Telegram gave none), or None once they have chosen."""
+    if learner.certificate_name is not None:
+        return None
+    return telegram_name(learner) or ""
+
+
+def clean_name(text: str | None) -> str:
+    """A typed name, with runs of spaces made one; InvalidInput when empty or too long."""
+    name = " ".join((text or "").split())
+    if not name or not name.isprintable():
+        raise InvalidInput("The name is empty.")
+    if len(name) > NAME_LIMIT:
+        raise InvalidInput(f"The name is longer than {NAME_LIMIT} characters.")
+    return name
+
+
+async def choose_name(
+    session: AsyncSession, *, learner: User, certificate_id: int, name: str | None
+) -> None:
+    """Keep the name the learner chose for their certificates and print it on this one.
+
+    ``name`` None accepts the name Telegram gave; later certificates print the chosen name without
+    asking. Raises InvalidInput for an empty or too long name (or none from Telegram to accept),
+    NotFound for a certificate not theirs.
+    """
+    chosen = clean_name(telegram_name(learner) if name is None else name)
+    certificate = await session.get(Certificate, certificate_id)
+    if certificate is None or certificate.user_id != learner.id:
+        raise NotFound("You have no such certificate.")
+    learner.certificate_name = chosen
+    certificate.name_on_certificate = chosen
+    await session.flush()
 
 
 async def _find_own(session: AsyncSession, *, user_id: int, track_id: int) -> int | None:
@@ -176,6 +234,28 @@ async def _with_track(
         return None
     certificate, track = row
     return certificate, track
+
+
+async def own_certificates(
+    session: AsyncSession, *, learner: User, chain: Sequence[str]
+) -> list[OwnCertificate]:
+    """The learner's certificates, oldest first, each track's title picked along ``chain``."""
+    rows = await session.execute(
+        select(Certificate.id, Certificate.code, Certificate.issued_at, Track.title)
+        .join(Track, Certificate.track_id == Track.id)
+        .where(Certificate.user_id == learner.id)
+        .order_by(Certificate.issued_at, Certificate.id)
+    )
+    zone = learners.zone_of(learner.timezone, learner.country)
+    return [
+        OwnCertificate(
+            id=id_,
+            code=code,
+            track_title=pick_text(title, chain),
+            issued_on=issued.astimezone(zone).date(),
+        )
+        for id_, code, issued, title in rows
+    ]
 
 
 async def find_certificate(session: AsyncSession, code: str) -> CertificateCheck:

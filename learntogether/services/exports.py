@@ -78,8 +78,9 @@ VERBS: dict[Verb, tuple[str, str]] = {
     Verb.FAILED: (f"{ADL}/verbs/failed", "failed"),
     Verb.ATTENDED: (f"{ADL}/verbs/attended", "attended"),
     Verb.CERTIFIED: ("http://id.tincanapi.com/verb/earned", "earned"),
+    Verb.REVIEWED: ("http://id.tincanapi.com/verb/reviewed", "reviewed"),
 }
-LESSON_VERBS = (Verb.STARTED, Verb.STEP, Verb.COMPLETED, Verb.PASSED, Verb.FAILED)
+LESSON_VERBS = (Verb.STARTED, Verb.STEP, Verb.COMPLETED, Verb.PASSED, Verb.FAILED, Verb.REVIEWED)
 COURSE_TYPE = f"{ADL}/activities/course"
 LESSON_TYPE = f"{ADL}/activities/lesson"
 QUESTION_TYPE = f"{ADL}/activities/cmi.interaction"

@@ -319,6 +319,7 @@ async def export_data(session: AsyncSession, *, learner: User) -> dict[str, Any]
             "first_name": learner.first_name,
             "last_name": learner.last_name,
             "username": learner.username,
+            "name_on_certificates": learner.certificate_name,
             "language": learner.locale,
             "reads_best": learner.reads_locale,
             "role": learner.role.value if learner.role else None,
@@ -380,6 +381,7 @@ async def export_data(session: AsyncSession, *, learner: User) -> dict[str, Any]
             {
                 "code": certificate.code,
                 "track_id": certificate.track_id,
+                "name": certificate.name_on_certificate,
                 "issued_at": _iso(certificate.issued_at),
             }
             for certificate in certificates
@@ -399,6 +401,7 @@ async def erase(session: AsyncSession, *, learner: User) -> None:
     """
     learner.telegram_id = None
     learner.first_name = learner.last_name = learner.username = None
+    learner.certificate_name = None
     learner.municipality = learner.region = learner.timezone = None
     learner.reminder_time = learner.quiet_hours_start = learner.quiet_hours_end = None
     learner.reminders_enabled = False

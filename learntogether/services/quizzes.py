@@ -28,7 +28,8 @@ from learntogether.db.models import (
     User,
     Verb,
 )
-from learntogether.services import catalogue, certificates
+from learntogether.services import before_after, catalogue, certificates
+from learntogether.services.before_after import StatementChange
 from learntogether.services.catalogue import LessonEntry
 from learntogether.services.errors import InvalidInput
 from learntogether.services.player import SCORED, PlayerView, StaleButton, own_progress, view_of
@@ -85,6 +86,8 @@ class AnswerOutcome:
     """A multiple-choice answer: each option chosen, with its feedback."""
     right: tuple[str, ...] = ()
     """A multiple-choice question: the texts of the right options."""
+    before_after: tuple[StatementChange, ...] = ()
+    """A post-survey just finished: the learner's own answers before and now."""
 
 
 @dataclass(frozen=True)
@@ -307,6 +310,13 @@ async def answer(
         await catalogue.suggested_lesson(session, learner=learner, chain=chain),
         chosen=chosen_options,
         right=right,
+        before_after=await before_after.own_before_after(
+            session,
+            learner=learner,
+            version_id=view.player.version_id,
+            track_id=view.player.track_id,
+            chain=chain,
+        ),
     )
 
 

@@ -89,6 +89,7 @@ async def test_counts_kept_while_writing_equal_a_rebuild(session: AsyncSession) 
         "attended": 1,
         "assisted_lessons_completed": 1,
         "assisted_attended": 1,
+        "reviewed": 0,
     }
 
 

@@ -16,7 +16,7 @@ from learntogether.i18n import Locales
 from learntogether.services import certificates, learners, lessons, player, quizzes
 from learntogether.services.actors import Actor
 from learntogether.services.curriculum import import_curriculum
-from learntogether.services.errors import NotFound
+from learntogether.services.errors import InvalidInput, NotFound
 from learntogether.services.tracks import find_track
 from tests.content.samples import TRACK, lesson, survey
 from tests.pdf_text import page_text
@@ -290,3 +290,64 @@ async def test_someone_elses_certificate_is_not_found(session: AsyncSession) -> 
             texts=ENGLISH,
             verify_base_url=None,
         )
+
+
+async def test_choosing_a_name_prints_it_and_keeps_it_for_later_certificates(
+    session: AsyncSession,
+) -> None:
+    track_id = await _curriculum(session, pass_rule={"lessons": 1})
+    learner = await _learner(session)
+    certificate = await _earn(session, learner, track_id)
+    assert certificates.name_to_ask(learner) == "Ivana Petrova"
+    await certificates.choose_name(
+        session, learner=learner, certificate_id=certificate.id, name="  Dr.  Ivana Petrova "
+    )
+    assert (certificate.name_on_certificate, learner.certificate_name) == (
+        "Dr. Ivana Petrova",
+        "Dr. Ivana Petrova",
+    )
+    assert certificates.name_to_ask(learner) is None
+    other_track = await _curriculum_named(session, "other")
+    await _take(session, learner, "other-1", ALL_RIGHT)
+    later = await _issued(session, learner, other_track)
+    assert later is not None and later.name_on_certificate == "Dr. Ivana Petrova"
+
+
+async def _curriculum_named(session: AsyncSession, slug: str) -> int:
+    """A second track, ``slug``, of one sample lesson (``<slug>-1``) to pass; returns its id."""
+    await import_curriculum(
+        session,
+        track_documents=[
+            TrackDocument.model_validate({**TRACK, "slug": slug, "pass_rule": {"lessons": 1}})
+        ],
+        lesson_documents=[
+            LessonDocument.model_validate({**lesson(), "slug": f"{slug}-1", "track": slug})
+        ],
+        actor=Actor.system("test"),
+    )
+    return (await find_track(session, slug)).id
+
+
+@pytest.mark.parametrize("name", ["", "   ", "x" * 201, "bell\x07"])
+async def test_an_empty_or_too_long_name_is_refused_and_nothing_changes(
+    session: AsyncSession, name: str
+) -> None:
+    track_id = await _curriculum(session, pass_rule={"lessons": 1})
+    learner = await _learner(session)
+    certificate = await _earn(session, learner, track_id)
+    with pytest.raises(InvalidInput):
+        await certificates.choose_name(
+            session, learner=learner, certificate_id=certificate.id, name=name
+        )
+    assert (certificate.name_on_certificate, learner.certificate_name) == ("Ivana Petrova", None)
+
+
+async def test_a_name_for_someone_elses_certificate_is_not_found(session: AsyncSession) -> None:
+    track_id = await _curriculum(session, pass_rule={"lessons": 1})
+    certificate = await _earn(session, await _learner(session, 77), track_id)
+    other = await _learner(session, 78)
+    with pytest.raises(NotFound):
+        await certificates.choose_name(
+            session, learner=other, certificate_id=certificate.id, name="Eve"
+        )
+    assert other.certificate_name is None

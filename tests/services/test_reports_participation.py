@@ -71,6 +71,7 @@ async def world(session: AsyncSession) -> World:
         (vera, Verb.ANSWERED, at(6, 14), {"lesson": first, "assisted": True}),
         (vera, Verb.COMPLETED, at(6, 15), {"lesson": first, "assisted": True}),
         (vera, Verb.ATTENDED, at(8), {"assisted": True}),
+        (vera, Verb.REVIEWED, at(9), {"lesson": first}),
     ]:
         cohort = sliven if learner in (ana, boris) else sofia
         await record(session, learner, verb, when, cohort=cohort, **options)  # type: ignore[arg-type]
@@ -90,6 +91,7 @@ SLIVEN_FIGURES = {
     "assisted_learners": 1,
     "assisted_lessons_completed": 1,
     "assisted_attended": 0,
+    "reviewed": 0,
 }
 SOFIA_FIGURES = {
     "joined": 1,
@@ -102,6 +104,7 @@ SOFIA_FIGURES = {
     "assisted_learners": 1,
     "assisted_lessons_completed": 1,
     "assisted_attended": 1,
+    "reviewed": 1,
 }
 GORAN_FIGURES = {**ZEROS, "joined": 1, "active": 1}
 

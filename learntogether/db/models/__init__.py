@@ -35,6 +35,7 @@ from learntogether.db.models.progress import (
     QuizAttempt,
 )
 from learntogether.db.models.reminders import Reminder
+from learntogether.db.models.reviews import Review, ReviewStatus
 from learntogether.db.models.tokens import ApiToken, TokenRole, api_token_cohorts
 from learntogether.db.models.users import Role, User, UserStatus
 
@@ -67,6 +68,8 @@ __all__ = [
     "QuestionKind",
     "QuizAttempt",
     "Reminder",
+    "Review",
+    "ReviewStatus",
     "Role",
     "TokenRole",
     "Track",

@@ -35,6 +35,8 @@ class Verb(StrEnum):
     REMINDED = "reminded"
     NUDGED = "nudged"
     CERTIFIED = "certified"
+    REVIEWED = "reviewed"
+    """A spaced review of questions answered wrong, finished."""
 
 
 class Activity(Base):
@@ -101,6 +103,7 @@ PARTICIPATION_FIGURES = (
     "attended",
     "assisted_lessons_completed",
     "assisted_attended",
+    "reviewed",
 )
 """The figures ``participation_counts`` keeps per learner and quarter hour."""
 
@@ -210,3 +213,5 @@ class LessonReach(Base):
     furthest: Mapped[int | None]
     finished: Mapped[int] = mapped_column(default=0)
     passed: Mapped[int] = mapped_column(default=0)
+    reviewed: Mapped[int] = mapped_column(default=0)
+    """Spaced reviews finished."""

@@ -35,6 +35,8 @@ class BroadcastKind(StrEnum):
     CERTIFICATE = "certificate"
     MEDIATOR_ROLE = "mediator_role"
     """A learner's mediator role changed: they are told, and their command menu follows."""
+    REVIEW = "review"
+    """The invitation to a spaced review (``services/review.py``)."""
 
 
 class BroadcastStatus(StrEnum):

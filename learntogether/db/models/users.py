@@ -53,6 +53,8 @@ class User(Base):
     telegram_id: Mapped[int | None] = mapped_column(BigInteger, unique=True)
     first_name: Mapped[str | None] = mapped_column(String(128))
     last_name: Mapped[str | None] = mapped_column(String(128))
+    certificate_name: Mapped[str | None] = mapped_column(String(200))
+    """The name the learner chose to print on certificates; None until asked (and once erased)."""
     username: Mapped[str | None] = mapped_column(String(64))
     locale: Mapped[str | None] = mapped_column(String(16))
     # The language read best, where ``locale`` is a partial one (Romani): what it lacks comes in

@@ -7,7 +7,7 @@ learner who moved is counted where they were. The figures are read from the part
 
 - ``joined``: learners who joined (registered, or joined a cohort);
 - ``active``: learners who did anything themselves (joined, started, read a step, answered,
-  completed, passed or failed a quiz, attended a workshop); reminders and nudges they only
+  completed, passed or failed a quiz, attended a workshop, finished a review); reminders and nudges they only
   received do not count;
 - ``lessons_started``: lessons started for the first time, each learner and lesson once, in the
   period of the first start (reading a lesson again is not a new start);
@@ -16,7 +16,8 @@ learner who moved is counted where they were. The figures are read from the part
   learner and track, counted where and when the last of them was completed (against the lessons
   published at that moment);
 - ``certificates``: certificates issued;
-- ``attended``: workshop check-ins (one per learner and workshop).
+- ``attended``: workshop check-ins (one per learner and workshop);
+- ``reviewed``: spaced reviews finished (``services/review.py``).
 
 Records made with help (``assisted``: a mediator answered or checked in with a learner who could
 not alone) are part of those figures and are also shown on their own: ``assisted_learners``
@@ -70,6 +71,7 @@ class Figure(StrEnum):
     ASSISTED_LEARNERS = "assisted_learners"
     ASSISTED_LESSONS_COMPLETED = "assisted_lessons_completed"
     ASSISTED_ATTENDED = "assisted_attended"
+    REVIEWED = "reviewed"
 
 
 def _learners(column: InstrumentedAttribute[int]) -> ColumnElement[int]:
@@ -92,6 +94,7 @@ FIGURES: dict[Figure, ColumnElement[int]] = {
     Figure.ASSISTED_LEARNERS: _learners(_P.assisted),
     Figure.ASSISTED_LESSONS_COMPLETED: _records(_P.assisted_lessons_completed),
     Figure.ASSISTED_ATTENDED: _records(_P.assisted_attended),
+    Figure.REVIEWED: _records(_P.reviewed),
 }
 """Each figure as an aggregate over the participation counts (see ``db/activity_log.py``)."""
 
