@@ -20,6 +20,7 @@ from bot import views
 from bot.callbacks import CertificateName, CertificatePdf
 from bot.filters import registered
 from learntogether.config import Settings
+from learntogether import screens
 from learntogether.db.models import User
 from learntogether.documents.certificate import CertificateTexts
 from learntogether.i18n import Locales
@@ -130,7 +131,7 @@ async def offer_certificate(
             "written."
         ).format(name=html.quote(suggestion))
         builder.button(
-            text=shorten(_("✓ Print “{name}”").format(name=suggestion), views.BUTTON_TEXT_LIMIT),
+            text=shorten(_("✓ Print “{name}”").format(name=suggestion), screens.BUTTON_TEXT_LIMIT),
             callback_data=CertificateName(certificate_id=certificate_id),
         )
     else:

@@ -14,14 +14,12 @@ from pydantic import BaseModel, ConfigDict, Field, StringConstraints
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from learntogether.content.render import RenderedLesson, pick_text, render_lesson
-from learntogether.content.schema import LessonDocument
+from learntogether.content.render import RenderedLesson, pick_text
 from learntogether.db.base import utcnow
 from learntogether.db.models import (
     Lesson,
     LessonProgress,
     LessonStatus,
-    LessonVersion,
     Membership,
     ProgressStatus,
     Role,
@@ -30,12 +28,11 @@ from learntogether.db.models import (
     UserStatus,
 )
 from learntogether.i18n import SOURCE_LOCALE, SUPPORTED_LOCALES, learner_locales
-from learntogether.services import audit, learners, player, quizzes
+from learntogether.services import audit, learners, player, published, quizzes
 from learntogether.services.actors import Actor
 from learntogether.services.cohorts import find_in_scope
 from learntogether.services.errors import FieldProblem, InvalidInput
 from learntogether.services.inputs import RowId
-from learntogether.services.lessons import published_versions
 
 
 class ParticipantInput(BaseModel):
@@ -247,10 +244,11 @@ async def quiz_lessons(session: AsyncSession, *, chain: Sequence[str]) -> list[Q
             .order_by(Track.position.nulls_last(), Track.slug, Lesson.position, Lesson.slug)
         )
     )
-    versions = await published_versions(session, [lesson.id for lesson in found])
+    refs = await published.newest_published(session, [lesson.id for lesson in found])
+    documents = await published.documents(session, refs.values())
     listed = []
     for lesson in found:
-        document = LessonDocument.model_validate(versions[lesson.id].document)
+        document = documents[refs[lesson.id].id]
         if document.questions():
             listed.append(QuizLesson(lesson.slug, pick_text(document.title, chain)))
     return listed
@@ -281,20 +279,21 @@ async def paper_quiz(
     cohort = await find_in_scope(session, cohort_code, actor)
     person = await _member(session, cohort_id=cohort.id, user_id=user_id)
     found = await _published(session, lesson)
-    version = (
-        await session.scalar(
-            select(LessonVersion)
-            .join(LessonProgress, LessonProgress.lesson_version_id == LessonVersion.id)
-            .where(
-                LessonProgress.user_id == person.id,
-                LessonProgress.lesson_id == found.id,
-                LessonProgress.status == ProgressStatus.IN_PROGRESS,
-            )
+    under_way = await session.scalar(
+        select(LessonProgress.lesson_version_id).where(
+            LessonProgress.user_id == person.id,
+            LessonProgress.lesson_id == found.id,
+            LessonProgress.status == ProgressStatus.IN_PROGRESS,
         )
-        or (await published_versions(session, [found.id]))[found.id]
     )
+    ref = (
+        await published.version_ref(session, under_way)
+        if under_way is not None
+        else (await published.newest_published(session, [found.id]))[found.id]
+    )
+    assert ref is not None
     chain = (await learners.locales(session, person, default_locale=default_locale)).content
-    rendered = render_lesson(LessonDocument.model_validate(version.document), chain)
+    rendered = await published.rendered(session, ref, chain)
     if not rendered.questions:
         raise InvalidInput(
             "This lesson has no quiz.", [FieldProblem("$.lesson", "this lesson has no quiz")]
@@ -318,9 +317,9 @@ async def quiz_sheet(
             "Unknown language.", [FieldProblem("$.locale", f"'{locale[:16]}' is not offered")]
         )
     found = await _published(session, lesson)
-    version = (await published_versions(session, [found.id]))[found.id]
+    ref = (await published.newest_published(session, [found.id]))[found.id]
     chain = learner_locales(locale, None, default=default_locale).content
-    rendered = render_lesson(LessonDocument.model_validate(version.document), chain)
+    rendered = await published.rendered(session, ref, chain)
     if not rendered.questions:
         raise InvalidInput(
             "This lesson has no quiz.", [FieldProblem("$.lesson", "this lesson has no quiz")]

@@ -638,6 +638,7 @@ def test_a_row_put_back_for_a_pause_says_it_waits_for_the_pause(
         id=1,
         telegram_id=1,
         locale="en",
+        reads_locale=None,
         role=None,
         country=None,
         region=None,

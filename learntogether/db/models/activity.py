@@ -164,6 +164,8 @@ class ParticipationCount(Base):
     attended: Mapped[int] = mapped_column(default=0)
     assisted_lessons_completed: Mapped[int] = mapped_column(default=0)
     assisted_attended: Mapped[int] = mapped_column(default=0)
+    reviewed: Mapped[int] = mapped_column(default=0)
+    """Spaced reviews finished."""
 
 
 REACH_FIGURES = ("started", "furthest", "finished", "passed")
@@ -213,5 +215,3 @@ class LessonReach(Base):
     furthest: Mapped[int | None]
     finished: Mapped[int] = mapped_column(default=0)
     passed: Mapped[int] = mapped_column(default=0)
-    reviewed: Mapped[int] = mapped_column(default=0)
-    """Spaced reviews finished."""

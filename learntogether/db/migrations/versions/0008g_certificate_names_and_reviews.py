@@ -6,7 +6,7 @@ wrong; their invitations are outbox rows of the new kind ``review``, and a finis
 activity ``reviewed``, counted in ``participation_counts.reviewed``.
 
 Revision ID: 0008g
-Revises: 0007
+Revises: 0008m
 Create Date: 2026-12-07 03:05:00
 
 """
@@ -19,7 +19,7 @@ from sqlalchemy.dialects import postgresql
 
 # revision identifiers, used by Alembic.
 revision: str = '0008g'
-down_revision: str | Sequence[str] | None = '0007'
+down_revision: str | Sequence[str] | None = '0008m'
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 

@@ -1,7 +1,7 @@
 """The language a learner reads best: where a partial language (Romani) lacks a text.
 
 Revision ID: 0008l
-Revises: 0007
+Revises: 0008r
 Create Date: 2026-12-07 03:10:00
 
 """
@@ -13,7 +13,7 @@ from alembic import op
 
 # revision identifiers, used by Alembic.
 revision: str = "0008l"
-down_revision: str | Sequence[str] | None = "0007"
+down_revision: str | Sequence[str] | None = "0008r"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 

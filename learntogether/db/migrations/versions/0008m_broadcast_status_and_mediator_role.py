@@ -5,7 +5,7 @@ learner's quiet hours, a pause Telegram asked for, a retry), so a mediator's sta
 Broadcasts of kind ``mediator_role`` tell a learner their mediator role changed.
 
 Revision ID: 0008m
-Revises: 0007
+Revises: 0008l
 Create Date: 2026-12-07 03:10:00
 
 """
@@ -17,7 +17,7 @@ from alembic import op
 
 # revision identifiers, used by Alembic.
 revision: str = '0008m'
-down_revision: str | Sequence[str] | None = '0007'
+down_revision: str | Sequence[str] | None = '0008l'
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
