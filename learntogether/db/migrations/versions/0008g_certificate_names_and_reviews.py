@@ -25,7 +25,8 @@ depends_on: str | Sequence[str] | None = None
 
 VERBS = ['joined', 'started', 'step', 'answered', 'completed', 'passed', 'failed', 'attended',
          'reminded', 'nudged', 'certified']
-KINDS = ['broadcast', 'reminder', 'nudge', 'certificate']
+# After 0008m, which added 'mediator_role'.
+KINDS = ['broadcast', 'reminder', 'nudge', 'certificate', 'mediator_role']
 FIGURES = ['joined', 'active', 'assisted', 'lessons_started', 'lessons_completed',
            'tracks_completed', 'certificates', 'attended', 'assisted_lessons_completed',
            'assisted_attended']
