@@ -231,31 +231,26 @@ async def _recipients(
     total = await session.scalar(select(func.count()).select_from(Delivery).where(*conditions))
     now = utcnow()
     rows = await session.execute(query.order_by(Delivery.id).limit(limit).offset(offset))
-    return [
-        RecipientStatus(
-            user_id=delivery.user_id,
-            name=name,
-            status=delivery.status,
-            attempts=delivery.attempts,
-            last_error=delivery.last_error,
-            waiting_until=(
-                delivery.next_attempt_at
-                if delivery.status is DeliveryStatus.PENDING
-                and delivery.next_attempt_at is not None
-                and delivery.next_attempt_at > now
-                else None
-            ),
-            sent_at=delivery.sent_at,
-            wait_reason=(
-                delivery.wait_reason
-                if delivery.status is DeliveryStatus.PENDING
-                and delivery.next_attempt_at is not None
-                and delivery.next_attempt_at > now
-                else None
-            ),
+    statuses = []
+    for delivery, name in rows:
+        waits = (
+            delivery.status is DeliveryStatus.PENDING
+            and delivery.next_attempt_at is not None
+            and delivery.next_attempt_at > now
         )
-        for delivery, name in rows
-    ], total or 0
+        statuses.append(
+            RecipientStatus(
+                user_id=delivery.user_id,
+                name=name,
+                status=delivery.status,
+                attempts=delivery.attempts,
+                last_error=delivery.last_error,
+                waiting_until=delivery.next_attempt_at if waits else None,
+                sent_at=delivery.sent_at,
+                wait_reason=delivery.wait_reason if waits else None,
+            )
+        )
+    return statuses, total or 0
 
 
 @dataclass(frozen=True)

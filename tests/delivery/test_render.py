@@ -2,25 +2,11 @@
 
 from __future__ import annotations
 
-from learntogether.db.models import BroadcastKind, UserStatus
+from learntogether.db.models import BroadcastKind
 from learntogether.delivery.render import Renderer
 from learntogether.i18n import Locales, create_i18n
-from learntogether.services.outbox import Claimed, Recipient
-
-LEARNER = Recipient(
-    id=1,
-    telegram_id=1,
-    locale="bg",
-    role=None,
-    country=None,
-    region=None,
-    municipality=None,
-    status=UserStatus.ACTIVE,
-    reminders_enabled=True,
-    timezone=None,
-    quiet_hours_start=None,
-    quiet_hours_end=None,
-)
+from learntogether.services.outbox import Claimed
+from tests.delivery.conftest import recipient
 
 
 def _claimed(sender: str | None) -> Claimed:
@@ -30,7 +16,7 @@ def _claimed(sender: str | None) -> Claimed:
         kind=BroadcastKind.BROADCAST,
         text={"en": "x"},
         attempts=1,
-        learner=LEARNER,
+        learner=recipient(locale="bg"),
         sender=sender,
     )
 
