@@ -18,6 +18,7 @@ from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
 
 from aiogram import Bot, F, Router, html
+from aiogram.enums import ParseMode
 from aiogram.exceptions import TelegramAPIError, TelegramBadRequest
 from aiogram.filters import Command, ExceptionTypeFilter, StateFilter
 from aiogram.fsm.context import FSMContext
@@ -589,6 +590,8 @@ class StatusPusher:
                 screen.text,
                 chat_id=followed.chat_id,
                 message_id=followed.message_id,
+                # The worker's bot may have no default parse mode.
+                parse_mode=ParseMode.HTML,
                 reply_markup=screen.keyboard,
             )
         except TelegramBadRequest as error:
