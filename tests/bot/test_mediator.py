@@ -217,6 +217,23 @@ async def test_mediator_broadcast_is_previewed_sent_and_followed_live(
     assert button_texts(status) == ["🔄 Refresh"]
     edits = standin.calls_of("editMessageText")
     assert edits and all(call.ok for call in edits), "an unchanged status is never edited"
+    broadcast_id = int(
+        status["reply_markup"]["inline_keyboard"][0][0]["callback_data"].split(":")[2]
+    )
+
+    async def answer_to(data: str) -> str | None:
+        query_id = await rosa.press_forged(data, message=status)
+        await eventually(lambda: asyncio.sleep(0, standin.callback_queries[query_id].answered))
+        return standin.callback_queries[query_id].text
+
+    # Cancel from an older copy of the status, once everything has gone: nothing to cancel.
+    assert await answer_to(f"bs:cancel:{broadcast_id}") == (
+        "It has gone to everyone already; nothing to cancel."
+    )
+    # A broadcast that is not hers (or does not exist) shows nothing.
+    assert await answer_to(f"bs:refresh:{broadcast_id + 100}") == (
+        "This group is not one of yours any more. Send /cohort to see yours."
+    )
     async with session_maker() as session:
         sent = await session.scalar(
             select(Broadcast).where(Broadcast.kind == BroadcastKind.BROADCAST)
