@@ -24,6 +24,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 from bot.app import create_bot, create_dispatcher
 from bot.commands import ChatMenus
+from bot.handlers.mediator import StatusPusher
 from bot.webhook import WebhookFeeder, create_webhook_router
 from learntogether import console
 from learntogether.api.app import create_app
@@ -114,8 +115,17 @@ def build_delivery_worker(
     # The worker paces its sends and pauses them all on a 429 itself.
     bot = create_bot(settings, replies=False)
     i18n = create_i18n(settings.default_locale)
+    statuses = StatusPusher(
+        session_maker, i18n, default_locale=settings.default_locale, budget=budget
+    )
     return DeliveryWorker.from_settings(
-        settings, bot, session_maker, i18n=i18n, budget=budget, chat_menus=ChatMenus(i18n)
+        settings,
+        bot,
+        session_maker,
+        i18n=i18n,
+        budget=budget,
+        chat_menus=ChatMenus(i18n),
+        status_pusher=statuses,
     )
 
 

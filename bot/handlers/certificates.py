@@ -19,8 +19,8 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from bot import views
 from bot.callbacks import CertificateName, CertificatePdf
 from bot.filters import registered
-from learntogether.config import Settings
 from learntogether import screens
+from learntogether.config import Settings
 from learntogether.db.models import User
 from learntogether.documents.certificate import CertificateTexts
 from learntogether.i18n import Locales

@@ -4,26 +4,32 @@ assisted mode, from ``/cohort`` too, are in ``bot.handlers.assisted``.
 A learner is a mediator of the cohorts an admin assigned them to (``POST /cohorts/{code}/
 mediators``); everyone else gets a short explanation instead.
 
-A broadcast's status message is read from the database whenever it is shown (Refresh), so any
-process of the bot can show it, and a restart loses nothing.
+A broadcast's status message is read from the database whenever it is shown, so any process
+shows it and a restart loses nothing: on Refresh in the bot, and when the delivery worker settles
+its messages (``StatusPusher``, which the worker calls in whichever process it runs).
 """
 
 from __future__ import annotations
 
 import asyncio
+import hashlib
+import json
+import logging
 from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
 
-from aiogram import F, Router, html
+from aiogram import Bot, F, Router, html
+from aiogram.enums import ParseMode
+from aiogram.exceptions import TelegramAPIError, TelegramBadRequest
 from aiogram.filters import Command, ExceptionTypeFilter, StateFilter
 from aiogram.fsm.context import FSMContext
 from aiogram.fsm.state import State, StatesGroup
 from aiogram.types import BufferedInputFile, CallbackQuery, ErrorEvent, Message
+from aiogram.utils.i18n import I18n, ngettext
 from aiogram.utils.i18n import gettext as _
-from aiogram.utils.i18n import ngettext
 from aiogram.utils.keyboard import InlineKeyboardBuilder
 from babel.dates import format_datetime, format_time
-from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from bot.callbacks import BroadcastStatusAction, BroadcastWhen, CohortAction, NudgeConfirm
 from bot.filters import registered
@@ -33,11 +39,14 @@ from learntogether import charts
 from learntogether.db.base import utcnow
 from learntogether.db.models import BroadcastStatus, DeliveryStatus, User, WaitReason
 from learntogether.i18n import Locales
-from learntogether.services import broadcasts, cohorts, learners, reminders, reports
+from learntogether.sendbudget import Priority, SendBudget, acquire
+from learntogether.services import actors, broadcasts, cohorts, learners, reminders, reports
 from learntogether.services.actors import Actor
-from learntogether.services.broadcasts import BroadcastStatusView, RecipientStatus
+from learntogether.services.broadcasts import BroadcastStatusView, FollowedStatus, RecipientStatus
 from learntogether.services.cohorts import CohortInfo
 from learntogether.services.errors import Conflict, DomainError, InvalidInput, NotAllowed, NotFound
+
+log = logging.getLogger(__name__)
 
 BEHIND_LISTED = 20
 # Recipients named on a broadcast's status; the rest are counted.
@@ -393,6 +402,13 @@ def _status_screen(view: BroadcastStatusView, clock: _Clock) -> Screen:
     return Screen("\n".join(lines), builder.as_markup())
 
 
+def _digest(screen: Screen) -> str:
+    """What a status message shows, in 64 characters: compared before it is edited again."""
+    keyboard = screen.keyboard.model_dump(mode="json") if screen.keyboard else None
+    shown = json.dumps([screen.text, keyboard], ensure_ascii=False, sort_keys=True)
+    return hashlib.sha256(shown.encode()).hexdigest()
+
+
 async def _current_status(
     session: AsyncSession, actor: Actor, broadcast_id: int, learner: User, locales: Locales
 ) -> Screen:
@@ -439,7 +455,18 @@ async def send_broadcast(
         )
         return
     await query.answer(_("Queued."))
-    await show(query, await _current_status(session, actor, info.id, learner, locales))
+    screen = await _current_status(session, actor, info.id, learner, locales)
+    await show(query, screen)
+    if isinstance(query.message, Message):
+        # The delivery worker keeps this message up to date from now on.
+        await broadcasts.follow_status(
+            session,
+            broadcast_id=info.id,
+            actor=actor,
+            chat_id=query.message.chat.id,
+            message_id=query.message.message_id,
+            digest=_digest(screen),
+        )
 
 
 async def broadcast_status(
@@ -461,11 +488,90 @@ async def broadcast_status(
             notice = _("Cancelled.")
         except Conflict:
             notice = _("It has gone to everyone already; nothing to cancel.")
-    await show(
-        query, await _current_status(session, actor, callback_data.broadcast_id, learner, locales)
-    )
+    screen = await _current_status(session, actor, callback_data.broadcast_id, learner, locales)
+    await show(query, screen)
+    if isinstance(query.message, Message):
+        await broadcasts.status_shown(
+            session,
+            broadcast_id=callback_data.broadcast_id,
+            digest=_digest(screen),
+            message_id=query.message.message_id,
+        )
     # Answered once the status shows what the press found.
     await query.answer(notice)
+
+
+class StatusPusher:
+    """Brings the status messages mediators follow up to date; the delivery worker calls it with
+    the broadcasts whose messages it settled. A status that did not change is not edited."""
+
+    def __init__(
+        self,
+        session_maker: async_sessionmaker[AsyncSession],
+        i18n: I18n,
+        *,
+        default_locale: str,
+        budget: SendBudget | None = None,
+    ) -> None:
+        self.session_maker = session_maker
+        self.i18n = i18n
+        self.default_locale = default_locale
+        self.budget = budget
+
+    async def __call__(self, bot: Bot, broadcast_ids: set[int]) -> None:
+        async with self.session_maker() as session:
+            for followed in await broadcasts.followed_statuses(
+                session, broadcast_ids=broadcast_ids
+            ):
+                digest = await self._push(bot, session, followed)
+                if digest != followed.digest:
+                    await broadcasts.status_shown(
+                        session,
+                        broadcast_id=followed.broadcast_id,
+                        digest=digest,
+                        message_id=followed.message_id,
+                    )
+            await session.commit()
+
+    async def _push(self, bot: Bot, session: AsyncSession, followed: FollowedStatus) -> str | None:
+        """Edit one status message if it changed; what it shows now (None: stop following)."""
+        author = await session.get(User, followed.author_id)
+        if author is None:
+            return None
+        actor = await actors.mediator_actor(session, author)
+        locales = await learners.locales(session, author, default_locale=self.default_locale)
+        try:
+            with self.i18n.context(), self.i18n.use_locale(locales.catalog):
+                screen = await _current_status(
+                    session, actor, followed.broadcast_id, author, locales
+                )
+        except DomainError:
+            return None  # no longer theirs to see
+        digest = _digest(screen)
+        if digest == followed.digest:
+            return digest
+        ticket = await acquire(self.budget, Priority.BULK) if self.budget else None
+        try:
+            await bot.edit_message_text(
+                screen.text,
+                chat_id=followed.chat_id,
+                message_id=followed.message_id,
+                # The worker's bot may have no default parse mode.
+                parse_mode=ParseMode.HTML,
+                reply_markup=screen.keyboard,
+            )
+        except TelegramBadRequest as error:
+            if "message is not modified" in error.message:
+                return digest
+            log.info("status of broadcast %d not shown: %s", followed.broadcast_id, error)
+            return None
+        except TelegramAPIError as error:
+            log.info("status of broadcast %d not shown: %s", followed.broadcast_id, error)
+            return None
+        finally:
+            if ticket is not None and self.budget is not None:
+                await self.budget.sent(ticket)
+        return digest
 
 
 async def not_yours(event: ErrorEvent) -> None:

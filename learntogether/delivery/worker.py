@@ -55,6 +55,18 @@ _WRITE_RETRY_SECONDS = (0.1, 0.5, 1.0, 2.0, 5.0)
 _SAME_PAUSE_SECONDS = 0.5
 
 
+class StatusPusher(Protocol):
+    """Brings the status messages mediators follow of these broadcasts up to date: the bot's,
+    passed in by ``runtime``."""
+
+    async def __call__(self, bot: Bot, broadcast_ids: set[int]) -> None: ...
+
+
+# Status messages are brought up to date at most this often (Telegram allows about one edit a
+# second in a chat).
+DEFAULT_STATUS_SECONDS = 3.0
+
+
 class ChatMenus(Protocol):
     """Sets (or removes) one chat's own command menu: the bot's, passed in by ``runtime``."""
 
@@ -114,8 +126,14 @@ class DeliveryWorker:
         fleet_seconds: float = 2.0,
         clock: Callable[[], datetime] = utcnow,
         chat_menus: ChatMenus | None = None,
+        status_pusher: StatusPusher | None = None,
+        status_seconds: float = DEFAULT_STATUS_SECONDS,
     ) -> None:
         self.bot = bot
+        self.status_pusher = status_pusher
+        """Told which broadcasts' rows changed, every ``status_seconds`` at most."""
+        self.status_seconds = status_seconds
+        self._changed: set[int] = set()
         self.chat_menus = chat_menus
         """Sets the command menu a mediator-role notice brings; without it, menus stay."""
         self.session_maker = session_maker
@@ -167,6 +185,7 @@ class DeliveryWorker:
         i18n: I18n,
         budget: SendBudget | None = None,
         chat_menus: ChatMenus | None = None,
+        status_pusher: StatusPusher | None = None,
     ) -> DeliveryWorker:
         """A worker paced by ``LT_SEND_RATE``, paying for broadcasts when ``LT_PAID_BROADCAST``."""
         return cls(
@@ -181,6 +200,7 @@ class DeliveryWorker:
             budget=budget,
             fleet=fleet_for(settings.redis_url),
             chat_menus=chat_menus,
+            status_pusher=status_pusher,
         )
 
     # Running -------------------------------------------------------------------------------
@@ -201,6 +221,7 @@ class DeliveryWorker:
         senders = [asyncio.create_task(self._send_loop()) for _ in range(self.concurrency)]
         recorder = asyncio.create_task(self._record_loop())
         checking_in = asyncio.create_task(self._fleet_loop())
+        pushing = asyncio.create_task(self._status_loop())
         try:
             await self._claim_loop(until_idle=until_idle)
         finally:
@@ -216,6 +237,9 @@ class DeliveryWorker:
             self._senders_done = True
             self._flush.set()
             await recorder
+            pushing.cancel()
+            await asyncio.gather(pushing, return_exceptions=True)
+            await self._push_statuses()
             # Only once nothing is sent any more: the others may then take this worker's share,
             # and a 429 met by the last sends has been told to them.
             checking_in.cancel()
@@ -227,6 +251,24 @@ class DeliveryWorker:
         self._wake.clear()
         with contextlib.suppress(TimeoutError):
             await asyncio.wait_for(self._wake.wait(), seconds)
+
+    # Status messages mediators follow ------------------------------------------------------
+
+    async def _status_loop(self) -> None:
+        while True:
+            await asyncio.sleep(self.status_seconds)
+            await self._push_statuses()
+
+    async def _push_statuses(self) -> None:
+        """Tell the status pusher which broadcasts' rows changed since it was last told."""
+        if self.status_pusher is None or not self._changed:
+            self._changed.clear()
+            return
+        changed, self._changed = self._changed, set()
+        try:
+            await self.status_pusher(self.bot, changed)
+        except Exception:
+            log.exception("bringing broadcast statuses up to date failed")
 
     # Sharing the bot's limits with other workers ---------------------------------------------
 
@@ -286,7 +328,9 @@ class DeliveryWorker:
         """Claim, render and queue one batch; the number of rows claimed."""
         async with self.session_maker() as session:
             now = self.clock()
-            claimed = await outbox.claim(session, limit=self.batch_size, lease=self.lease, now=now)
+            claimed = await outbox.claim(
+                session, limit=self.batch_size, lease=self.lease, now=now, touched=self._changed
+            )
             send_by = now + self.lease - timedelta(seconds=self.send_timeout)
             # Read before the claim is committed: should it fail, the claim is undone with it.
             locales = await self.renderer.locales(session, claimed)
@@ -478,6 +522,7 @@ class DeliveryWorker:
                 )
             else:
                 self.counts.update(result.status for result in results)
+                self._changed.update(result.delivery.broadcast_id for result in results)
                 break
         self._held.difference_update(result.delivery.id for result in results)
         self._wake.set()

@@ -231,31 +231,26 @@ async def _recipients(
     total = await session.scalar(select(func.count()).select_from(Delivery).where(*conditions))
     now = utcnow()
     rows = await session.execute(query.order_by(Delivery.id).limit(limit).offset(offset))
-    return [
-        RecipientStatus(
-            user_id=delivery.user_id,
-            name=name,
-            status=delivery.status,
-            attempts=delivery.attempts,
-            last_error=delivery.last_error,
-            waiting_until=(
-                delivery.next_attempt_at
-                if delivery.status is DeliveryStatus.PENDING
-                and delivery.next_attempt_at is not None
-                and delivery.next_attempt_at > now
-                else None
-            ),
-            sent_at=delivery.sent_at,
-            wait_reason=(
-                delivery.wait_reason
-                if delivery.status is DeliveryStatus.PENDING
-                and delivery.next_attempt_at is not None
-                and delivery.next_attempt_at > now
-                else None
-            ),
+    statuses = []
+    for delivery, name in rows:
+        waits = (
+            delivery.status is DeliveryStatus.PENDING
+            and delivery.next_attempt_at is not None
+            and delivery.next_attempt_at > now
         )
-        for delivery, name in rows
-    ], total or 0
+        statuses.append(
+            RecipientStatus(
+                user_id=delivery.user_id,
+                name=name,
+                status=delivery.status,
+                attempts=delivery.attempts,
+                last_error=delivery.last_error,
+                waiting_until=delivery.next_attempt_at if waits else None,
+                sent_at=delivery.sent_at,
+                wait_reason=delivery.wait_reason if waits else None,
+            )
+        )
+    return statuses, total or 0
 
 
 @dataclass(frozen=True)
@@ -327,6 +322,82 @@ async def broadcast_status(
         waiting=waiting,
         recipients=recipients,
         unlisted=total - len(recipients),
+    )
+
+
+@dataclass(frozen=True)
+class FollowedStatus:
+    """A status message an author follows in the bot (see ``follow_status``)."""
+
+    broadcast_id: int
+    author_id: int
+    chat_id: int
+    message_id: int
+    digest: str | None
+    """What it shows, as ``status_shown`` was last told."""
+
+
+async def follow_status(
+    session: AsyncSession,
+    *,
+    broadcast_id: int,
+    actor: Actor,
+    chat_id: int,
+    message_id: int,
+    digest: str,
+) -> None:
+    """The actor's status message of their broadcast, showing ``digest``: the delivery worker keeps
+    it up to date as its messages go out (one message a broadcast; a newer one takes over)."""
+    broadcast = await _find(session, broadcast_id, actor)
+    if broadcast.created_by_user_id is None or broadcast.created_by_user_id != actor.user_id:
+        raise NotAllowed("Only its author follows a broadcast's status in the bot.")
+    broadcast.status_chat_id = chat_id
+    broadcast.status_message_id = message_id
+    broadcast.status_digest = digest
+    await session.flush()
+
+
+async def followed_statuses(
+    session: AsyncSession, *, broadcast_ids: Collection[int]
+) -> list[FollowedStatus]:
+    """The status messages followed of these broadcasts (for the delivery worker)."""
+    rows = await session.execute(
+        select(
+            Broadcast.id,
+            Broadcast.created_by_user_id,
+            Broadcast.status_chat_id,
+            Broadcast.status_message_id,
+            Broadcast.status_digest,
+        )
+        .where(
+            Broadcast.id.in_(broadcast_ids),
+            Broadcast.status_message_id.is_not(None),
+            Broadcast.created_by_user_id.is_not(None),
+        )
+        .order_by(Broadcast.id)
+    )
+    return [
+        FollowedStatus(broadcast_id, author_id, chat_id, message_id, digest)
+        for broadcast_id, author_id, chat_id, message_id, digest in rows
+        if author_id is not None and chat_id is not None and message_id is not None
+    ]
+
+
+async def status_shown(
+    session: AsyncSession, *, broadcast_id: int, digest: str | None, message_id: int
+) -> None:
+    """The followed status message ``message_id`` now shows ``digest``; None stops following it
+    (the message is gone, or its author may no longer see the broadcast).
+
+    A message no longer followed (a newer one took over) is left alone."""
+    values: dict[str, Any] = {"status_digest": digest}
+    if digest is None:
+        values.update(status_chat_id=None, status_message_id=None)
+    await session.execute(
+        update(Broadcast)
+        .where(Broadcast.id == broadcast_id, Broadcast.status_message_id == message_id)
+        .values(**values),
+        execution_options={"synchronize_session": False},
     )
 
 

@@ -194,13 +194,15 @@ async def claim(
     limit: int,
     lease: timedelta,
     now: datetime,
+    touched: set[int] | None = None,
 ) -> list[Claimed]:
     """Lease up to ``limit`` due rows to the caller, oldest first, and commit nothing.
 
     Due: pending rows whose ``next_attempt_at`` has come and ``sending`` rows whose lease ran out
     (their worker died), of broadcasts that are not cancelled and whose ``send_at`` has come.
     Rows whose learner since blocked the bot, erased their data or turned reminders off are
-    settled on the spot; rows whose learner is in quiet hours wait until they end.
+    settled on the spot; rows whose learner is in quiet hours wait until they end. The broadcasts
+    of rows settled on the spot are added to ``touched``.
     """
     expired = _due(now).where(Delivery.status == DeliveryStatus.SENDING, Delivery.lease_until < now)
     pending = _due(now).where(
@@ -293,6 +295,9 @@ async def claim(
             )
     if settled:
         await _write(session, settled)
+        if touched is not None:
+            settled_ids = {values["row_id"] for values in settled}
+            touched.update(row.broadcast_id for row in rows if row.id in settled_ids)
     return claimed
 
 

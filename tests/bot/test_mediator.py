@@ -8,10 +8,11 @@ from datetime import time, timedelta
 from pathlib import Path
 
 import pytest
-from sqlalchemy import select
+from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from bot.commands import ChatMenus
+from bot.handlers.mediator import StatusPusher
 from learntogether.config import Settings
 from learntogether.db.base import utcnow
 from learntogether.db.engine import create_engine, create_session_maker
@@ -69,6 +70,8 @@ async def delivery(
         batch_size=5,
         idle_seconds=0.05,
         chat_menus=ChatMenus(i18n),
+        status_pusher=StatusPusher(session_maker, i18n, default_locale="en"),
+        status_seconds=0.2,
     )
     task = asyncio.create_task(worker.run())
     yield worker
@@ -202,15 +205,35 @@ async def test_mediator_broadcast_is_previewed_sent_and_followed_live(
     # Recipients see who wrote it.
     assert got["text"] == "From your mediator Rosa:\n\nWorkshop on Friday at 10, School 3"
     assert (await ivo.next_message(timeout=10))["text"] == got["text"]
-    status = await rosa.wait_for(lambda m: m["text"].startswith("Message to the group"))
-    status = await refresh_until(standin, rosa, status, lambda text: "Sent: 2 · waiting: 0" in text)
-    assert status["text"].splitlines()[1:] == [
+    # The delivery worker brings the status up to date by itself, no Refresh needed.
+    status = await rosa.wait_for(lambda m: "Sent: 2 · waiting: 0" in m["text"], timeout=10)
+    assert status["text"].splitlines() == [
+        "Message to the group · Sliven <teachers>",
         "✅ Done",
         "Recipients: 2",
         "Sent: 2 · waiting: 0 · failed: 0 · blocked the bot: 0",
         "Received: Ana, Ivo",
     ]
     assert button_texts(status) == ["🔄 Refresh"]
+    edits = standin.calls_of("editMessageText")
+    assert edits and all(call.ok for call in edits), "an unchanged status is never edited"
+    broadcast_id = int(
+        status["reply_markup"]["inline_keyboard"][0][0]["callback_data"].split(":")[2]
+    )
+
+    async def answer_to(data: str) -> str | None:
+        query_id = await rosa.press_forged(data, message=status)
+        await eventually(lambda: asyncio.sleep(0, standin.callback_queries[query_id].answered))
+        return standin.callback_queries[query_id].text
+
+    # Cancel from an older copy of the status, once everything has gone: nothing to cancel.
+    assert await answer_to(f"bs:cancel:{broadcast_id}") == (
+        "It has gone to everyone already; nothing to cancel."
+    )
+    # A broadcast that is not hers (or does not exist) shows nothing.
+    assert await answer_to(f"bs:refresh:{broadcast_id + 100}") == (
+        "This group is not one of yours any more. Send /cohort to see yours."
+    )
     async with session_maker() as session:
         sent = await session.scalar(
             select(Broadcast).where(Broadcast.kind == BroadcastKind.BROADCAST)
@@ -367,10 +390,6 @@ async def test_status_says_a_message_waits_for_the_learners_quiet_hours(
     assert waits[0].startswith("⏳ 1 waits for their quiet hours to end, until ")
     assert "On the way: Ana" in lines
     assert button_texts(status) == ["🔄 Refresh", "Cancel what has not gone"]
-    # Nothing changed since: Refresh answers without editing ("message is not modified").
-    edits = len(standin.calls_of("editMessageText"))
-    await press_and_wait(standin, rosa, "🔄 Refresh", status)
-    assert len(standin.calls_of("editMessageText")) == edits
 
 
 @pytest.mark.usefixtures("group")
@@ -403,6 +422,10 @@ async def test_refresh_in_another_process_shows_what_the_worker_sent_meanwhile(
     polling = asyncio.create_task(run_polling(second, polling_timeout=1))
     try:
         status = await press_and_wait(standin, rosa, "🔄 Refresh", status)
+        # Nothing changed since: Refresh answers without editing ("message is not modified").
+        edits = len(standin.calls_of("editMessageText"))
+        await press_and_wait(standin, rosa, "🔄 Refresh", status)
+        assert len(standin.calls_of("editMessageText")) == edits
     finally:
         await second.dispatcher.stop_polling()
         await asyncio.wait_for(polling, timeout=10)
@@ -461,3 +484,51 @@ async def test_a_learner_made_mediator_is_told_and_gets_the_mediators_menu_until
     }
     await petar.send("/nudge")
     await petar.wait_for(lambda m: m["text"].startswith("This is for mediators."))
+
+
+@pytest.mark.usefixtures("group")
+async def test_status_pusher_edits_only_what_changed_and_lets_go_of_a_message_that_is_gone(
+    standin: BotAPIStandIn, polling_bot: BotParts, session_maker: async_sessionmaker[AsyncSession]
+) -> None:
+    rosa = standin.add_user(7501, first_name="Rosa", language_code="en")
+    standin.add_user(7502, first_name="Ana", language_code="en")
+    standin.add_user(7503, first_name="Ivo", language_code="en")
+    await broadcast(rosa, "Workshop on Friday", "Send now")
+    status = await rosa.wait_for(lambda m: m["text"].startswith("Message to the group"))
+
+    async def followed() -> Broadcast | None:
+        # A session per look: one read transaction would not see the bot's commit.
+        async with session_maker() as session:
+            return await session.scalar(
+                select(Broadcast).where(
+                    Broadcast.kind == BroadcastKind.BROADCAST,
+                    Broadcast.status_message_id.is_not(None),
+                )
+            )
+
+    row = await eventually(followed)
+    assert (row.status_chat_id, row.status_message_id) == (7501, status["message_id"])
+    bot = bot_for(standin)
+    push = StatusPusher(session_maker, create_i18n(), default_locale="en")
+    edits = len(standin.calls_of("editMessageText"))
+    await push(bot, {row.id})
+    assert len(standin.calls_of("editMessageText")) == edits, "nothing changed, nothing edited"
+
+    await DeliveryWorker(bot, session_maker, i18n=create_i18n(), send_rate=25).run(until_idle=True)
+    await push(bot, {row.id})
+    assert len(standin.calls_of("editMessageText")) == edits + 1
+    assert "Sent: 2 · waiting: 0" in rosa.message(status["message_id"])["text"]
+
+    # Rosa deleted the status message: the next change lets go of it.
+    await bot.delete_message(7501, status["message_id"])
+    async with session_maker() as session:
+        await session.execute(
+            update(Broadcast).where(Broadcast.id == row.id).values(status_digest="stale")
+        )
+        await session.commit()
+    await push(bot, {row.id})
+    await bot.session.close()
+    async with session_maker() as session:
+        after = await session.get(Broadcast, row.id)
+    assert after is not None
+    assert (after.status_chat_id, after.status_message_id, after.status_digest) == (None,) * 3

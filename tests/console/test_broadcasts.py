@@ -6,11 +6,18 @@ from datetime import timedelta
 
 import pytest
 from httpx import AsyncClient
-from sqlalchemy import select
+from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from learntogether.db.base import utcnow
-from learntogether.db.models import AuditLog, Broadcast, BroadcastStatus, TokenRole
+from learntogether.db.models import (
+    AuditLog,
+    Broadcast,
+    BroadcastStatus,
+    Delivery,
+    TokenRole,
+    WaitReason,
+)
 from learntogether.services import broadcasts
 from learntogether.services.actors import Actor
 from tests.console.conftest import sign_in
@@ -167,3 +174,20 @@ async def test_cancelling_what_has_all_been_sent_says_so(
     answer = await client.post(f"/broadcasts/{created.id}/cancel", data={"csrf": csrf})
     page = await client.get(answer.headers["location"])
     assert "nothing to cancel" in page.text
+
+
+async def test_a_message_waiting_for_quiet_hours_says_so(
+    client: AsyncClient, session_maker: async_sessionmaker[AsyncSession]
+) -> None:
+    await sign_in(client, session_maker, TokenRole.ADMIN)
+    broadcast_id = await _broadcast_to(session_maker, "SLV1")
+    until = utcnow() + timedelta(hours=3)
+    async with session_maker() as session:
+        await session.execute(
+            update(Delivery)
+            .where(Delivery.broadcast_id == broadcast_id)
+            .values(wait_reason=WaitReason.QUIET_HOURS, next_attempt_at=until)
+        )
+        await session.commit()
+    page = await client.get(f"/broadcasts/{broadcast_id}")
+    assert "waits for the learner&#39;s quiet hours to end, until" in page.text

@@ -7,7 +7,7 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from learntogether.db.models import Broadcast, Cohort, Delivery, User
+from learntogether.db.models import Broadcast, Cohort, Delivery, User, UserStatus
 from learntogether.services import broadcasts
 from learntogether.services.actors import Actor
 from learntogether.services.broadcasts import (
@@ -15,6 +15,7 @@ from learntogether.services.broadcasts import (
     DeliveryCounts,
     delivery_counts,
 )
+from learntogether.services.outbox import Recipient
 from tests.factories import create_cohort, create_learner
 from tests.standin import BotAPIStandIn
 
@@ -96,3 +97,22 @@ async def committed_broadcast(
 def texts_to(standin: BotAPIStandIn, telegram_id: int) -> list[str]:
     """The texts the bot sent to one user, in order."""
     return [message.get("text", "") for message in standin.users[telegram_id].messages]
+
+
+def recipient(*, locale: str = "en") -> Recipient:
+    """A learner as a claimed row carries them, for tests that need no database."""
+    return Recipient(
+        id=1,
+        telegram_id=1,
+        locale=locale,
+        reads_locale=None,
+        role=None,
+        country=None,
+        region=None,
+        municipality=None,
+        status=UserStatus.ACTIVE,
+        reminders_enabled=True,
+        timezone=None,
+        quiet_hours_start=None,
+        quiet_hours_end=None,
+    )

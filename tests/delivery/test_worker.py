@@ -29,7 +29,7 @@ from learntogether.delivery.policy import RetryPolicy
 from learntogether.i18n import create_i18n
 from learntogether.services import broadcasts, learners
 from learntogether.services.broadcasts import BroadcastInfo
-from learntogether.services.outbox import RESUME_CALLBACK, Claimed, Recipient
+from learntogether.services.outbox import RESUME_CALLBACK, Claimed
 from tests.delivery.conftest import (
     ADMIN,
     add_learners,
@@ -38,6 +38,7 @@ from tests.delivery.conftest import (
     committed_cohort,
     counts_of,
     delivery_of,
+    recipient,
     texts_to,
 )
 from tests.delivery.workers import WorkerFactory
@@ -634,23 +635,8 @@ def test_a_row_put_back_for_a_pause_says_it_waits_for_the_pause(
     make_worker: WorkerFactory,
 ) -> None:
     until = utcnow() + timedelta(seconds=30)
-    learner = Recipient(
-        id=1,
-        telegram_id=1,
-        locale="en",
-        reads_locale=None,
-        role=None,
-        country=None,
-        region=None,
-        municipality=None,
-        status=UserStatus.ACTIVE,
-        reminders_enabled=True,
-        timezone=None,
-        quiet_hours_start=None,
-        quiet_hours_end=None,
-    )
     claimed = Claimed(
-        id=1, broadcast_id=1, kind=BroadcastKind.BROADCAST, text={}, attempts=1, learner=learner
+        id=1, broadcast_id=1, kind=BroadcastKind.BROADCAST, text={}, attempts=1, learner=recipient()
     )
     settled = make_worker()._put_back(claimed, until, error="Too Many Requests: retry after 30")
     assert (settled.wait_reason, settled.next_attempt_at) == (WaitReason.PAUSE, until)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from datetime import timedelta
 
+import pytest
 from sqlalchemy import delete, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -19,6 +20,7 @@ from learntogether.db.models import (
 )
 from learntogether.services import broadcasts, learners
 from learntogether.services.actors import Actor
+from learntogether.services.errors import NotAllowed
 from tests.factories import create_cohort, mediating
 
 
@@ -124,3 +126,34 @@ async def test_a_mediator_sees_by_name_only_the_members_of_their_cohorts(
     )
     assert [r.name for r in admin_view.recipients] == ["Ana"]
     assert admin_view.unlisted == 1
+
+
+async def test_only_the_author_follows_a_status_and_a_newer_message_takes_over(
+    session: AsyncSession,
+) -> None:
+    cohort = await create_cohort(session, code="SLV1")
+    rosa = await _learner(session, 1, "Rosa")
+    await _learner(session, 2, "Ana")
+    author = Actor.mediator(rosa.id, frozenset({cohort.id}))
+    info = await broadcasts.create_broadcast(session, actor=author, text="Hi", cohort="SLV1")
+    with pytest.raises(NotAllowed):
+        await broadcasts.follow_status(
+            session,
+            broadcast_id=info.id,
+            actor=mediating(cohort.id),
+            chat_id=9,
+            message_id=1,
+            digest="a",
+        )
+    await broadcasts.follow_status(
+        session, broadcast_id=info.id, actor=author, chat_id=1, message_id=10, digest="a"
+    )
+    await broadcasts.follow_status(
+        session, broadcast_id=info.id, actor=author, chat_id=1, message_id=11, digest="b"
+    )
+    # The older message is no longer followed: what it shows changes nothing.
+    await broadcasts.status_shown(session, broadcast_id=info.id, digest="c", message_id=10)
+    (followed,) = await broadcasts.followed_statuses(session, broadcast_ids=[info.id])
+    assert (followed.author_id, followed.message_id, followed.digest) == (rosa.id, 11, "b")
+    await broadcasts.status_shown(session, broadcast_id=info.id, digest=None, message_id=11)
+    assert await broadcasts.followed_statuses(session, broadcast_ids=[info.id]) == []

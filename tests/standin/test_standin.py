@@ -25,6 +25,7 @@ from aiogram.filters import CommandStart
 from aiogram.types import (
     BotCommand,
     BotCommandScopeAllPrivateChats,
+    BotCommandScopeChat,
     BufferedInputFile,
     InlineKeyboardButton,
     InlineKeyboardMarkup,
@@ -568,6 +569,37 @@ async def test_delete_my_commands_removes_them(bot: Bot, standin: BotAPIStandIn)
     await bot.delete_my_commands()
 
     assert standin.commands == {}
+
+
+async def test_one_chat_gets_commands_of_its_own_and_loses_them_again(
+    bot: Bot, standin: BotAPIStandIn
+) -> None:
+    standin.add_user(42, first_name="Rosa")
+    await bot.set_my_commands([BotCommand(command="start", description="Start")])
+    own = [
+        BotCommand(command="start", description="Start"),
+        BotCommand(command="cohort", description="Your groups"),
+    ]
+
+    await bot.set_my_commands(own, scope=BotCommandScopeChat(chat_id=42))
+
+    assert [
+        c.command for c in await bot.get_my_commands(scope=BotCommandScopeChat(chat_id=42))
+    ] == [
+        "start",
+        "cohort",
+    ]
+    assert standin.commands[("default", "")] == [{"command": "start", "description": "Start"}]
+    await bot.delete_my_commands(scope=BotCommandScopeChat(chat_id=42))
+    assert set(standin.commands) == {("default", "")}
+
+
+async def test_commands_for_a_chat_the_bot_does_not_know_are_refused(bot: Bot) -> None:
+    with pytest.raises(TelegramBadRequest, match="Bad Request: chat not found"):
+        await bot.set_my_commands(
+            [BotCommand(command="start", description="Start")],
+            scope=BotCommandScopeChat(chat_id=404),
+        )
 
 
 # Polls ----------------------------------------------------------------------------------------

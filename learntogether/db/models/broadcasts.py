@@ -104,6 +104,11 @@ class Broadcast(Base):
     )
     cancelled_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     finished_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    # The status message its author follows in the bot, and a digest of what it shows, so the
+    # delivery worker edits it only when it changes.
+    status_chat_id: Mapped[int | None] = mapped_column(BigInteger)
+    status_message_id: Mapped[int | None] = mapped_column(BigInteger)
+    status_digest: Mapped[str | None] = mapped_column(String(64))
 
     cohorts: Mapped[list[Cohort]] = relationship(
         secondary=broadcast_cohorts, lazy="raise", passive_deletes=True

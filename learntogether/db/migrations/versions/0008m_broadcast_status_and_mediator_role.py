@@ -1,8 +1,10 @@
-"""Why a delivery waits, and the mediator-role notice
+"""Why a delivery waits, the status message a mediator follows, and the mediator-role notice
 
 ``deliveries.wait_reason`` says why a pending row waits past its broadcast's send time (the
 learner's quiet hours, a pause Telegram asked for, a retry), so a mediator's status can say so.
-Broadcasts of kind ``mediator_role`` tell a learner their mediator role changed.
+``broadcasts.status_chat_id``/``status_message_id``/``status_digest`` are the status message its
+author follows in the bot, which the delivery worker keeps up to date. Broadcasts of kind
+``mediator_role`` tell a learner their mediator role changed.
 
 Revision ID: 0008m
 Revises: 0008l
@@ -31,6 +33,9 @@ def upgrade() -> None:
             'wait_reason_valid', "wait_reason IN ('quiet_hours', 'pause', 'retry')"
         )
     with op.batch_alter_table('broadcasts', schema=None) as batch_op:
+        batch_op.add_column(sa.Column('status_chat_id', sa.BigInteger(), nullable=True))
+        batch_op.add_column(sa.Column('status_message_id', sa.BigInteger(), nullable=True))
+        batch_op.add_column(sa.Column('status_digest', sa.String(length=64), nullable=True))
         batch_op.drop_constraint(op.f('ck_broadcasts_kind_valid'), type_='check')
         batch_op.create_check_constraint('kind_valid', f"kind IN ({KINDS}, 'mediator_role')")
 
@@ -40,6 +45,9 @@ def downgrade() -> None:
     with op.batch_alter_table('broadcasts', schema=None) as batch_op:
         batch_op.drop_constraint(op.f('ck_broadcasts_kind_valid'), type_='check')
         batch_op.create_check_constraint('kind_valid', f"kind IN ({KINDS})")
+        batch_op.drop_column('status_digest')
+        batch_op.drop_column('status_message_id')
+        batch_op.drop_column('status_chat_id')
     with op.batch_alter_table('deliveries', schema=None) as batch_op:
         batch_op.drop_constraint(op.f('ck_deliveries_wait_reason_valid'), type_='check')
         batch_op.drop_column('wait_reason')
