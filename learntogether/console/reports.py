@@ -428,27 +428,29 @@ def _questions_page(
     )
 
 
+async def _questions(
+    request: Request, staff: SignedIn, session: AsyncSession, choice: LessonChoice
+) -> tuple[LessonChoice, CurriculumTitles, ReportTable | None, dict[str, list[str]]]:
+    titles = await _titles(session, request)
+    choice = replace(choice, lesson=_picked(choice.lesson, titles.quizzes))
+    if not choice.lesson:
+        return choice, titles, None, {}
+    table, errors = await questions_table(session, staff.actor, choice, reader_locale(request))
+    return choice, titles, table, errors
+
+
 @router.get("/questions")
 async def questions_page(
     request: Request, staff: StaffDep, session: DbDep, choice: LessonChoiceDep
 ) -> HTMLResponse:
-    titles = await _titles(session, request)
-    choice = replace(choice, lesson=_picked(choice.lesson, titles.quizzes))
-    if not choice.lesson:
-        return _questions_page(request, choice, titles, None, {})
-    locale = reader_locale(request)
-    table, errors = await questions_table(session, staff.actor, choice, locale)
-    return _questions_page(request, choice, titles, table, errors)
+    return _questions_page(request, *await _questions(request, staff, session, choice))
 
 
 @router.get("/questions.csv")
 async def questions_csv(
     request: Request, staff: StaffDep, session: DbDep, choice: LessonChoiceDep
 ) -> Response:
-    titles = await _titles(session, request)
-    choice = replace(choice, lesson=_picked(choice.lesson, titles.quizzes))
-    locale = reader_locale(request)
-    table, errors = await questions_table(session, staff.actor, choice, locale)
+    choice, titles, table, errors = await _questions(request, staff, session, choice)
     if table is None:
         return _questions_page(request, choice, titles, table, errors)
     return _csv(table)

@@ -24,12 +24,14 @@ from httpx import ASGITransport, AsyncClient
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from learntogether.config import Settings
-from learntogether.db.models import TokenRole
+from learntogether.db.models import Role, TokenRole
 from learntogether.runtime import build_app
-from learntogether.services import console_sessions
+from learntogether.services import console_sessions, learners
 from learntogether.services.actors import Actor
 from tests.conftest import TestDatabase
+from tests.content.samples import lesson, survey
 from tests.factories import create_cohort, create_learner
+from tests.report_builders import import_track, take_quiz
 
 BOT_USERNAME = "lt_test_bot"
 CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
@@ -37,6 +39,7 @@ SCREENSHOTS = Path(
     os.environ.get("LT_TEST_SCREENSHOTS") or Path(tempfile.gettempdir()) / "lt-console-screenshots"
 )
 VIEWPORTS = {"desktop": (1280, 860), "phone": (390, 844)}
+SURVEY_ITEMS = ["mixed", "fair"]
 
 
 @pytest.fixture
@@ -131,6 +134,37 @@ async def programme(session_maker: async_sessionmaker[AsyncSession]) -> Programm
         session_maker, 1002, cohort="MAD1", first_name="Lucía", locale="es"
     )
     return Programme(sliven_learner=sliven_learner.id, madrid_learner=madrid_learner.id)
+
+
+@pytest.fixture
+async def taught(session_maker: async_sessionmaker[AsyncSession], programme: Programme) -> None:
+    """Track "demo": a pre-survey, the sample lesson, a post-survey. Six SLV1 teachers and five
+    MAD1 ones answered the surveys (their points rise by one) and the lesson's quiz (SLV1
+    right, MAD1 wrong)."""
+    async with session_maker() as session:
+        await import_track(
+            session,
+            [
+                ("before", survey("pre", SURVEY_ITEMS)),
+                ("middle", lesson()),
+                ("after", survey("post", SURVEY_ITEMS)),
+            ],
+        )
+        for number in range(11):
+            code = "SLV1" if number < 6 else "MAD1"
+            learner = await learners.register(
+                session,
+                telegram_id=7000 + number,
+                first_name="L",
+                locale="bg",
+                role=Role.TEACHER,
+                cohort_code=code,
+            )
+            await take_quiz(session, learner, "before", [[2], [3]])
+            right = [[0], [0]] if code == "SLV1" else [[1], [1]]
+            await take_quiz(session, learner, "middle", right)
+            await take_quiz(session, learner, "after", [[3], [4]])
+        await session.commit()
 
 
 # Browser ---------------------------------------------------------------------------------------

@@ -10,44 +10,8 @@ import pytest
 from httpx import AsyncClient
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from learntogether.db.models import Role, TokenRole
-from learntogether.services import learners
+from learntogether.db.models import TokenRole
 from tests.console.conftest import sign_in
-from tests.content.samples import lesson, survey
-from tests.report_builders import import_track, take_quiz
-
-ITEMS = ["mixed", "fair"]
-
-
-@pytest.fixture
-async def taught(session_maker: async_sessionmaker[AsyncSession], programme: object) -> None:
-    """Track "demo": a pre-survey, the sample lesson, a post-survey. Six SLV1 teachers and five
-    MAD1 ones answered the surveys (their points rise by one) and the lesson's quiz (SLV1
-    right, MAD1 wrong)."""
-    async with session_maker() as session:
-        await import_track(
-            session,
-            [
-                ("before", survey("pre", ITEMS)),
-                ("middle", lesson()),
-                ("after", survey("post", ITEMS)),
-            ],
-        )
-        for number in range(11):
-            code = "SLV1" if number < 6 else "MAD1"
-            learner = await learners.register(
-                session,
-                telegram_id=7000 + number,
-                first_name="L",
-                locale="bg",
-                role=Role.TEACHER,
-                cohort_code=code,
-            )
-            await take_quiz(session, learner, "before", [[2], [3]])
-            right = [[0], [0]] if code == "SLV1" else [[1], [1]]
-            await take_quiz(session, learner, "middle", right)
-            await take_quiz(session, learner, "after", [[3], [4]])
-        await session.commit()
 
 
 def _rows(text: str) -> list[dict[str, str]]:

@@ -79,3 +79,16 @@ async def test_the_csv_link_keeps_the_days_under_their_own_names(
     assert 'href="/reports/participation.csv?from=2000-01-01&amp;to=2000-01-02&amp;tz=UTC"' in (
         page.text
     )
+
+
+async def test_report_pages_without_a_curriculum_say_so(
+    client: AsyncClient, session_maker: async_sessionmaker[AsyncSession]
+) -> None:
+    await sign_in(client, session_maker, TokenRole.VIEWER)
+    funnel = await client.get("/reports/funnel")
+    assert funnel.status_code == 200 and "Nothing recorded yet." in funnel.text
+    questions = await client.get("/reports/questions")
+    assert questions.status_code == 200 and "No lesson has a quiz yet." in questions.text
+    awareness = await client.get("/reports/awareness")
+    assert awareness.status_code == 200 and "No track has both surveys yet." in awareness.text
+    assert "Download as CSV" not in questions.text + awareness.text

@@ -39,7 +39,6 @@ from learntogether.services.reports.query import (
     group_labels,
     lessons_of_track,
     newest_documents,
-    roomy,
     rounded,
     sort_key,
     wrong,
@@ -69,7 +68,6 @@ async def awareness(
     min_group = floor if min_group is None else min_group
     if min_group < floor:
         raise wrong("min_group", f"must be at least {floor}, this platform's privacy floor")
-    await roomy(session)
     track_id = await find_track_id(session, track)
     lessons = (await session.execute(lessons_of_track(track_id))).all()
     documents = await newest_documents(session, [lesson_id for lesson_id, _, _ in lessons])

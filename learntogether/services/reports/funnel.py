@@ -32,7 +32,6 @@ from learntogether.services.reports.query import (
     find_track_id,
     lessons_of_track,
     newest_documents,
-    roomy,
     share,
 )
 
@@ -57,7 +56,6 @@ async def funnel(
     from each lesson's newest published version. Raises InvalidInput naming the field for an
     unknown track or an ``end`` before ``start``.
     """
-    await roomy(session)
     track_id = await find_track_id(session, track) if track is not None else None
     window = Window.of_dates(start, end, zone or ZoneInfo("UTC"))
     criteria = Criteria(window=window, actor=actor)

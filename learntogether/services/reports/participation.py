@@ -53,7 +53,6 @@ from learntogether.services.reports.query import (
     group_labels,
     period_start,
     resolve,
-    roomy,
     sort_key,
 )
 
@@ -157,7 +156,6 @@ async def participation(
     exist, or an ``end`` before ``start``.
     """
     zone = zone or ZoneInfo("UTC")
-    await roomy(session)
     criteria = await resolve(
         session, filters or Filters(), window=Window.of_dates(start, end, zone), actor=actor
     )

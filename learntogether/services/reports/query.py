@@ -28,7 +28,6 @@ from sqlalchemy import (
     func,
     literal,
     select,
-    text,
     true,
     type_coerce,
 )
@@ -123,18 +122,6 @@ def member_condition(actor: Actor, user_column: SQLColumnExpression[int]) -> Col
 
 def dialect_name(session: AsyncSession) -> str:
     return session.get_bind().dialect.name
-
-
-REPORT_WORK_MEM = "64MB"
-"""What one report's sorts and hash tables may hold in memory on PostgreSQL before spilling to
-disk (the server's default is 4 MB: grouping 457,000 counts by month sorted on disk)."""
-
-
-async def roomy(session: AsyncSession) -> None:
-    """Let this transaction's sorts and groupings use ``REPORT_WORK_MEM`` (PostgreSQL; until
-    the transaction ends, so the request's other work is unaffected)."""
-    if dialect_name(session) == "postgresql":
-        await session.execute(text(f"SET LOCAL work_mem = '{REPORT_WORK_MEM}'"))
 
 
 def wrong(field: str, message: str) -> InvalidInput:

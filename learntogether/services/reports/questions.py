@@ -41,7 +41,6 @@ from learntogether.services.reports.query import (
     ReportTable,
     member_condition,
     newest_documents,
-    roomy,
     rounded,
     share,
     wrong,
@@ -77,7 +76,6 @@ async def questions(
 
     Raises InvalidInput naming the field for an unknown lesson or version.
     """
-    await roomy(session)
     lesson_id = await session.scalar(select(Lesson.id).where(Lesson.slug == lesson))
     if lesson_id is None:
         raise wrong("lesson", f"no lesson '{lesson}'")

@@ -1,7 +1,10 @@
-"""How far each learner got in each lesson per quarter hour, for the funnel
+"""How far each learner got in each lesson per quarter hour, for the funnel; covering indexes
+for participation on SQLite
 
 The table starts empty; ``learntogether db upgrade`` fills it from ``activities`` right after
-(``db/activity_log.py``), with the code that keeps it up to date.
+(``db/activity_log.py``), with the code that keeps it up to date. The participation counts'
+region and cohort indexes take their figures as key columns instead of INCLUDE (which SQLite
+does not have), so both databases read the report from the index alone.
 
 Revision ID: 0008r
 Revises: 0007
@@ -21,6 +24,21 @@ branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
 INCLUDED = ['occurred_at', 'cohort_id', 'started', 'furthest', 'finished', 'passed']
+FIGURES = ['joined', 'active', 'assisted', 'lessons_started', 'lessons_completed', 'tracks_completed', 'certificates', 'attended', 'assisted_lessons_completed', 'assisted_attended']
+OLD_INDEXES = {
+    'ix_participation_counts_region_user_id': (['region', 'user_id'], ['occurred_at', *FIGURES, 'cohort_id', 'track_id']),
+    'ix_participation_counts_cohort_id_user_id': (['cohort_id', 'user_id'], ['occurred_at', *FIGURES, 'track_id']),
+}
+
+
+def _replace_count_indexes(covering: bool) -> None:
+    with op.batch_alter_table('participation_counts', schema=None) as batch_op:
+        for name, (keys, included) in OLD_INDEXES.items():
+            batch_op.drop_index(name)
+            if covering:
+                batch_op.create_index(name, [*keys, *included], unique=False)
+            else:
+                batch_op.create_index(name, keys, unique=False, postgresql_include=included)
 
 
 def upgrade() -> None:
@@ -50,9 +68,11 @@ def upgrade() -> None:
     with op.batch_alter_table('lesson_reach', schema=None) as batch_op:
         batch_op.create_index('ix_lesson_reach_lesson_id_user_id', ['lesson_id', 'user_id'], unique=False, postgresql_include=INCLUDED)
         batch_op.create_index('ix_lesson_reach_user_id_occurred_at', ['user_id', 'occurred_at'], unique=False)
+    _replace_count_indexes(covering=True)
 
 
 def downgrade() -> None:
+    _replace_count_indexes(covering=False)
     with op.batch_alter_table('lesson_reach', schema=None) as batch_op:
         batch_op.drop_index('ix_lesson_reach_user_id_occurred_at')
         batch_op.drop_index('ix_lesson_reach_lesson_id_user_id', postgresql_include=INCLUDED)
