@@ -37,6 +37,7 @@ from learntogether.i18n import LANGUAGE_NAMES, SOURCE_LOCALE, SUPPORTED_LOCALES,
 from learntogether.screens import Button, feedback_text, question_layout, step_layout
 from learntogether.services import lessons, tracks
 from learntogether.services.actors import Actor
+from learntogether.services.console_sessions import SignedIn
 from learntogether.services.errors import Conflict, InvalidInput
 from learntogether.services.inputs import MAX_INTEGER
 from learntogether.services.quizzes import judge
@@ -342,6 +343,26 @@ async def diff(
     )
 
 
+async def _refused(
+    request: Request,
+    slug: str,
+    staff: SignedIn,
+    session: DbDep,
+    console: Console,
+    error: Conflict | InvalidInput,
+) -> HTMLResponse:
+    """The lesson's page again, saying why the change was refused (with each problem)."""
+    await session.rollback()
+    reason = " ".join(
+        [error.detail]
+        + [f"{found.path}: {found.message}." for found in getattr(error, "problems", [])]
+    )
+    status = 422 if isinstance(error, InvalidInput) else 409
+    return await _lesson_page(
+        request, slug, staff.actor, session, console, None, None, problem=reason, status=status
+    )
+
+
 @router.post("/lessons/{slug}/publish")
 async def publish(
     request: Request, slug: Slug, staff: FormStaffDep, session: DbDep, console: ConsoleDep
@@ -350,15 +371,7 @@ async def publish(
     try:
         await lessons.publish_lesson(session, slug=slug, actor=staff.actor)
     except (Conflict, InvalidInput) as error:
-        await session.rollback()
-        reason = " ".join(
-            [error.detail]
-            + [f"{found.path}: {found.message}." for found in getattr(error, "problems", [])]
-        )
-        status = 422 if isinstance(error, InvalidInput) else 409
-        return await _lesson_page(
-            request, slug, staff.actor, session, console, None, None, problem=reason, status=status
-        )
+        return await _refused(request, slug, staff, session, console, error)
     return redirect(f"/curriculum/lessons/{slug}?done=published")
 
 
@@ -370,16 +383,5 @@ async def archive(
     try:
         await lessons.archive_lesson(session, slug=slug, actor=staff.actor)
     except Conflict as error:
-        await session.rollback()
-        return await _lesson_page(
-            request,
-            slug,
-            staff.actor,
-            session,
-            console,
-            None,
-            None,
-            problem=error.detail,
-            status=409,
-        )
+        return await _refused(request, slug, staff, session, console, error)
     return redirect(f"/curriculum/lessons/{slug}?done=archived")
