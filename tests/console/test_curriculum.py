@@ -135,6 +135,26 @@ async def test_preview_of_a_question_of_every_kind_and_its_feedback(
     assert "some texts are not translated: learners read them in English" in bulgarian.text
 
 
+async def test_preview_in_romani_takes_the_learners_chain_and_unknown_languages_are_ignored(
+    client: AsyncClient, session_maker: async_sessionmaker[AsyncSession], curriculum: None
+) -> None:
+    await sign_in(client, session_maker)
+    romani = await client.get(f"{PAGE}?locale=rom")
+    assert romani.status_code == 200
+    assert '<div class="bubble" lang="rom">' in romani.text
+    assert "learners read them in English" in romani.text
+    # A Romani learner in a Bulgarian cohort reads what Romani lacks in Bulgarian, not English.
+    in_bulgaria = await client.get(f"{PAGE}?locale=rom&fallback=bg")
+    assert "learners read them in Български" in in_bulgaria.text
+    assert '<div class="bubble" lang="rom"><b>Какво е сегрегация</b>' in in_bulgaria.text
+    assert '<option value="bg" lang="bg" selected>' in in_bulgaria.text
+    unknown = await client.get(f"{PAGE}?locale=xx")
+    assert unknown.status_code == 200
+    # The reader's own language (English here) is not shown twice: the first translation is.
+    assert '<option value="bg" lang="bg" selected>' in unknown.text
+    assert (await client.get(f"{PAGE}?version=9")).status_code == 404
+
+
 async def test_translation_matrix_complete_partial_stale_missing(
     client: AsyncClient, session_maker: async_sessionmaker[AsyncSession], curriculum: None
 ) -> None:
