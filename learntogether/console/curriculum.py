@@ -37,6 +37,7 @@ from learntogether.i18n import LANGUAGE_NAMES, SOURCE_LOCALE, SUPPORTED_LOCALES,
 from learntogether.screens import Button, feedback_text, question_layout, step_layout
 from learntogether.services import lessons, tracks
 from learntogether.services.actors import Actor
+from learntogether.services.console_sessions import SignedIn
 from learntogether.services.errors import Conflict, InvalidInput
 from learntogether.services.inputs import MAX_INTEGER
 from learntogether.services.quizzes import judge
@@ -102,11 +103,13 @@ def _replies(question: RenderedQuestion) -> tuple[Reply, ...]:
     return tuple(replies)
 
 
-def learner_screens(console: Console, lesson: RenderedLesson) -> list[Screen]:
+def learner_screens(
+    console: Console, lesson: RenderedLesson, cohort_locale: str | None = None
+) -> list[Screen]:
     """Every step and question of the lesson as the bot sends them, with its interface strings
     in the learner's catalogs (the same chain the bot speaks along)."""
     catalog = learner_locales(
-        lesson.requested_locale, None, default=console.settings.default_locale
+        lesson.requested_locale, cohort_locale, default=console.settings.default_locale
     )
     screens: list[Screen] = []
     with console.i18n.context(), console.i18n.use_locale(catalog.catalog):
@@ -180,8 +183,11 @@ async def lesson_page(
     console: ConsoleDep,
     locale: Annotated[str | None, Query(max_length=8)] = None,
     version: Version = None,
+    fallback: Annotated[str | None, Query(max_length=8)] = None,
 ) -> HTMLResponse:
-    return await _lesson_page(request, slug, staff.actor, session, console, locale, version)
+    return await _lesson_page(
+        request, slug, staff.actor, session, console, locale, version, fallback=fallback
+    )
 
 
 async def _lesson_page(
@@ -193,14 +199,18 @@ async def _lesson_page(
     locale: str | None,
     version: int | None,
     *,
+    fallback: str | None = None,
     problem: str | None = None,
     status: int = 200,
 ) -> HTMLResponse:
+    """The lesson beside English as a learner reading ``locale`` sees it, in a cohort whose
+    language is ``fallback`` (what the learner's own language lacks comes in that one first)."""
     actor.check_role(TokenRole.MEDIATOR, TokenRole.VIEWER)
     if locale not in SUPPORTED_LOCALES:
         # Side by side with English: the reader's own language, else the first translation.
         reader = reader_locale(request)
         locale = reader if reader != SOURCE_LOCALE else SUPPORTED_LOCALES[1]
+    fallback = fallback if fallback in SUPPORTED_LOCALES else None
     detail = await lessons.get_lesson(session, slug)
     versions = await lessons.list_versions(session, slug)
     columns = []
@@ -209,11 +219,13 @@ async def _lesson_page(
             session,
             slug=slug,
             locale=code,
+            fallback_locale=fallback,
             default_locale=console.settings.default_locale,
             version=version,
         )
         fallbacks = [LANGUAGE_NAMES.get(found, found) for found in rendered.fallback_locales]
-        columns.append((code, rendered, learner_screens(console, rendered), fallbacks))
+        screens = learner_screens(console, rendered, fallback)
+        columns.append((code, rendered, screens, fallbacks))
     return render(
         request,
         "curriculum/lesson.html",
@@ -222,6 +234,7 @@ async def _lesson_page(
             "shown": info,
             "versions": versions,
             "chosen": locale,
+            "fallback": fallback,
             "choices": [(code, LANGUAGE_NAMES[code]) for code in SUPPORTED_LOCALES],
             "names": LANGUAGE_NAMES,
             "columns": columns,
@@ -342,6 +355,26 @@ async def diff(
     )
 
 
+async def _refused(
+    request: Request,
+    slug: str,
+    staff: SignedIn,
+    session: DbDep,
+    console: Console,
+    error: Conflict | InvalidInput,
+) -> HTMLResponse:
+    """The lesson's page again, saying why the change was refused (with each problem)."""
+    await session.rollback()
+    reason = " ".join(
+        [error.detail]
+        + [f"{found.path}: {found.message}." for found in getattr(error, "problems", [])]
+    )
+    status = 422 if isinstance(error, InvalidInput) else 409
+    return await _lesson_page(
+        request, slug, staff.actor, session, console, None, None, problem=reason, status=status
+    )
+
+
 @router.post("/lessons/{slug}/publish")
 async def publish(
     request: Request, slug: Slug, staff: FormStaffDep, session: DbDep, console: ConsoleDep
@@ -350,15 +383,7 @@ async def publish(
     try:
         await lessons.publish_lesson(session, slug=slug, actor=staff.actor)
     except (Conflict, InvalidInput) as error:
-        await session.rollback()
-        reason = " ".join(
-            [error.detail]
-            + [f"{found.path}: {found.message}." for found in getattr(error, "problems", [])]
-        )
-        status = 422 if isinstance(error, InvalidInput) else 409
-        return await _lesson_page(
-            request, slug, staff.actor, session, console, None, None, problem=reason, status=status
-        )
+        return await _refused(request, slug, staff, session, console, error)
     return redirect(f"/curriculum/lessons/{slug}?done=published")
 
 
@@ -370,16 +395,5 @@ async def archive(
     try:
         await lessons.archive_lesson(session, slug=slug, actor=staff.actor)
     except Conflict as error:
-        await session.rollback()
-        return await _lesson_page(
-            request,
-            slug,
-            staff.actor,
-            session,
-            console,
-            None,
-            None,
-            problem=error.detail,
-            status=409,
-        )
+        return await _refused(request, slug, staff, session, console, error)
     return redirect(f"/curriculum/lessons/{slug}?done=archived")

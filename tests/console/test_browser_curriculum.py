@@ -57,7 +57,15 @@ async def test_edit_see_the_problem_at_its_line_fix_preview_in_bulgarian_and_pub
     assert await editor.input_value() == broken
     marked = page.locator(f"#line-{line}")
     assert await marked.get_attribute("class") == "bad-line"
+    # The problem's link puts the cursor on its line (the page's one small script).
     await page.get_by_role("link", name=f"Line {line}").first.click()
+    cursor_line = await editor.evaluate(
+        "area => area.value.slice(0, area.selectionStart).split('\\n').length"
+    )
+    assert cursor_line == line
+    assert await editor.evaluate("area => area === document.activeElement")
+    gutter = page.locator(".numbered-editor .gutter")
+    assert (await gutter.inner_text()).split("\n")[:3] == ["1", "2", "3"]
     await screenshot(page, "curriculum-edit-problem")
 
     fixed = original.replace("The court ruled in 2007.", "The European court ruled in 2007.")
@@ -69,7 +77,9 @@ async def test_edit_see_the_problem_at_its_line_fix_preview_in_bulgarian_and_pub
 
     await page.get_by_label("Language beside English").select_option("bg")
     await page.get_by_role("button", name="Show").click()
-    await page.wait_for_url(f"{live_server}/curriculum/lessons/{SLUG}?locale=bg&version=2")
+    await page.wait_for_url(
+        re.compile(rf"/curriculum/lessons/{SLUG}\?locale=bg&fallback=&version=2$")
+    )
     assert await page.get_by_text("Европейският съд реши през 2007 г.").count() == 1
     assert await page.get_by_text("The European court ruled in 2007.").count() == 1
     await screenshot(page, "curriculum-preview-bg")

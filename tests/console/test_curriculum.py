@@ -70,6 +70,14 @@ def _problems(page: Response) -> list[str]:
     return [html.unescape(re.sub(r"<[^>]+>", "", item)).strip() for item in items]
 
 
+async def _refused(client: AsyncClient, csrf: str, text: str) -> tuple[Response, list[str]]:
+    """Post ``text`` to the editor, which must refuse it and give every letter of it back."""
+    page = await client.post(EDIT, data={"csrf": csrf, "document": text})
+    assert page.status_code == 422, page.text
+    assert _textarea(page) == text
+    return page, _problems(page)
+
+
 async def test_lessons_in_curriculum_order_with_their_status(
     client: AsyncClient, session_maker: async_sessionmaker[AsyncSession], curriculum: None
 ) -> None:
@@ -125,6 +133,26 @@ async def test_preview_of_a_question_of_every_kind_and_its_feedback(
     # A lesson only in English, previewed in Bulgarian, says what learners read instead.
     bulgarian = await client.get("/curriculum/lessons/every-kind?locale=bg")
     assert "some texts are not translated: learners read them in English" in bulgarian.text
+
+
+async def test_preview_in_romani_takes_the_learners_chain_and_unknown_languages_are_ignored(
+    client: AsyncClient, session_maker: async_sessionmaker[AsyncSession], curriculum: None
+) -> None:
+    await sign_in(client, session_maker)
+    romani = await client.get(f"{PAGE}?locale=rom")
+    assert romani.status_code == 200
+    assert '<div class="bubble" lang="rom">' in romani.text
+    assert "learners read them in English" in romani.text
+    # A Romani learner in a Bulgarian cohort reads what Romani lacks in Bulgarian, not English.
+    in_bulgaria = await client.get(f"{PAGE}?locale=rom&fallback=bg")
+    assert "learners read them in Български" in in_bulgaria.text
+    assert '<div class="bubble" lang="rom"><b>Какво е сегрегация</b>' in in_bulgaria.text
+    assert '<option value="bg" lang="bg" selected>' in in_bulgaria.text
+    unknown = await client.get(f"{PAGE}?locale=xx")
+    assert unknown.status_code == 200
+    # The reader's own language (English here) is not shown twice: the first translation is.
+    assert '<option value="bg" lang="bg" selected>' in unknown.text
+    assert (await client.get(f"{PAGE}?version=9")).status_code == 404
 
 
 async def test_translation_matrix_complete_partial_stale_missing(
@@ -194,11 +222,7 @@ async def test_invalid_yaml_comes_back_with_the_text_and_its_line(
 ) -> None:
     csrf = await sign_in(client, session_maker)
     text = await _editor_text(client)
-    broken = text.replace("minutes: 5", "minutes: [5")
-    page = await client.post(EDIT, data={"csrf": csrf, "document": broken})
-    assert page.status_code == 422
-    assert _textarea(page) == broken
-    [problem] = _problems(page)
+    _page, [problem] = await _refused(client, csrf, text.replace("minutes: 5", "minutes: [5"))
     assert problem.startswith("Line ") and "not valid YAML" in problem
 
 
@@ -210,21 +234,18 @@ async def test_validator_problem_is_shown_at_its_line_and_nothing_is_lost(
     # Bulgarian is a complete locale: a step without its Bulgarian text breaks that rule.
     broken = re.sub(r"\n *bg: Съдът реши през 2007 г\.", "", text)
     assert broken != text
-    page = await client.post(EDIT, data={"csrf": csrf, "document": broken})
-    assert page.status_code == 422
-    assert _textarea(page) == broken
-    problems = _problems(page)
+    page, problems = await _refused(client, csrf, broken)
     line = _line_of(broken, "en: The court ruled in 2007.") - 1  # the step's ``text:`` line
     assert any(problem.startswith(f"Line {line} $.steps[1].text") for problem in problems), problems
     assert f'<li id="line-{line}" class="bad-line">' in page.text
     async with session_maker() as session:
-        count = await session.scalar(
+        newest = await session.scalar(
             select(LessonVersion.number)
             .join(Lesson)
             .where(Lesson.slug == SLUG)
             .order_by(LessonVersion.number.desc())
         )
-    assert count == 1
+    assert newest == 1
 
 
 async def test_unknown_field_and_wrong_slug_are_refused_at_their_lines(
@@ -233,13 +254,10 @@ async def test_unknown_field_and_wrong_slug_are_refused_at_their_lines(
     csrf = await sign_in(client, session_maker)
     text = await _editor_text(client)
     extra = text.replace("minutes: 5", "minutes: 5\ncolour: red")
-    page = await client.post(EDIT, data={"csrf": csrf, "document": extra})
-    assert page.status_code == 422
-    assert _problems(page) == [f"Line {_line_of(extra, 'colour')} $.colour: unknown field 'colour'"]
+    _page, problems = await _refused(client, csrf, extra)
+    assert problems == [f"Line {_line_of(extra, 'colour')} $.colour: unknown field 'colour'"]
     renamed = text.replace(f"slug: {SLUG}", "slug: another-lesson")
-    page = await client.post(EDIT, data={"csrf": csrf, "document": renamed})
-    assert page.status_code == 422
-    [problem] = _problems(page)
+    _page, [problem] = await _refused(client, csrf, renamed)
     assert problem.startswith(f"Line {_line_of(renamed, 'slug:')} $.slug")
     assert "another-lesson" in problem
 
@@ -250,9 +268,8 @@ async def test_track_rules_from_the_service_are_shown_at_their_lines(
     csrf = await sign_in(client, session_maker)
     text = await _editor_text(client)
     moved = text.replace("track: demo", "track: nowhere")
-    page = await client.post(EDIT, data={"csrf": csrf, "document": moved})
-    assert page.status_code == 422
-    assert _problems(page) == [
+    _page, problems = await _refused(client, csrf, moved)
+    assert problems == [
         f"Line {_line_of(moved, 'track: nowhere')} $.track: unknown track 'nowhere'"
     ]
 
