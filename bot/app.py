@@ -14,7 +14,16 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from bot import errors
 from bot.commands import register_commands
 from bot.handlers import console as console_link
-from bot.handlers import fallback, guide, learning, mediator, onboarding, privacy, progress
+from bot.handlers import (
+    fallback,
+    guide,
+    help_desk,
+    learning,
+    mediator,
+    onboarding,
+    privacy,
+    progress,
+)
 from bot.handlers import settings as settings_menu
 from bot.middlewares import (
     CommitBeforeReplying,
@@ -87,6 +96,7 @@ def create_dispatcher(
         onboarding.create_router(),
         privacy.create_router(),
         guide.create_router(),
+        help_desk.create_router(),
         learning.create_router(),
         progress.create_router(),
         settings_menu.create_router(),

@@ -178,3 +178,17 @@ class CohortAction(CallbackData, prefix="co"):
 
 class BroadcastWhen(CallbackData, prefix="bw"):
     when: Literal["now", "hour", "morning", "cancel"]
+
+
+class AskMediator(CallbackData, prefix="am"):
+    """Pass the message the bot did not understand on to the learner's mediators."""
+
+
+class HelpCancel(CallbackData, prefix="hc"):
+    pass
+
+
+class HelpReply(CallbackData, prefix="hr"):
+    """A mediator answers the learner's question ``help_id``."""
+
+    help_id: Id
