@@ -151,3 +151,12 @@ def test_complete_catalog_translates_every_string_the_code_uses(locale: str) -> 
     used = _code_messages()
     assert used, "no translatable strings found in the code"
     assert sorted(used - translated) == []
+
+
+def test_bulgarian_likert_labels_are_not_masculine_only() -> None:
+    """ "Съгласен" speaks to men only; the scale's points are said without a gender."""
+    i18n = create_i18n()
+    labels = ["Strongly disagree", "Disagree", "Neither", "Agree", "Strongly agree"]
+    bulgarian = [i18n.gettext(label, locale="bg") for label in labels]
+    assert all(label != english for label, english in zip(bulgarian, labels, strict=True))
+    assert not any("съгласен" in label.casefold() for label in bulgarian)
