@@ -279,3 +279,17 @@ class CertificateName(CallbackData, prefix="cn"):
     """Print the name Telegram gave on this certificate (and on later ones)."""
 
     certificate_id: Id
+
+
+class AskMediator(CallbackData, prefix="qm"):
+    """Pass the message the bot did not understand on to the learner's mediators."""
+
+
+class HelpCancel(CallbackData, prefix="hc"):
+    pass
+
+
+class HelpReply(CallbackData, prefix="hr"):
+    """A mediator answers the learner's question ``help_id``."""
+
+    help_id: Id

@@ -8,9 +8,10 @@ from __future__ import annotations
 
 from datetime import time
 
-from aiogram.types import InlineKeyboardButton
+from aiogram.types import CallbackQuery, InlineKeyboardButton
 from aiogram.utils.i18n import gettext as _
 from aiogram.utils.keyboard import InlineKeyboardBuilder
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.callbacks import (
     Flow,
@@ -23,8 +24,9 @@ from bot.callbacks import (
     TimeZoneChoice,
     ZoneCountry,
 )
-from bot.views import Screen
-from learntogether.services import time_zones
+from bot.views import Screen, show
+from learntogether.db.models import User
+from learntogether.services import learners, time_zones
 from learntogether.services.quiet_hours import covers
 
 MINUTE_STEP = 5
@@ -151,3 +153,29 @@ def quiet_refusal(at: time, quiet: tuple[time, time]) -> str:
         "I cannot remind you at {time}: that is inside your quiet hours ({start}–{end}), when I "
         "send you nothing. Choose another time, or change your quiet hours first."
     ).format(time=clock(at), start=clock(quiet[0]), end=clock(quiet[1]))
+
+
+async def take_country(
+    query: CallbackQuery,
+    session: AsyncSession,
+    learner: User,
+    *,
+    flow: Flow,
+    country: str,
+    locale: str,
+) -> bool:
+    """A country chosen for the clock: True when it has one zone, now the learner's; else its
+    cities are shown to choose from (or a country the bot does not know is answered), False."""
+    zones = time_zones.zones_of(country)
+    if not zones:
+        # Not a button the bot made: answered as the fallback answers such buttons.
+        await query.answer(
+            _("This button is no longer active. Send /help to see what I can do."), show_alert=True
+        )
+        return False
+    if len(zones) != 1:
+        await query.answer()
+        await show(query, cities(flow, country=country, locale=locale))
+        return False
+    await learners.set_reminders(session, learner=learner, timezone=zones[0], country=country)
+    return True

@@ -22,6 +22,18 @@ def role_label(role: Role) -> str:
 
 
 def privacy_notice() -> str:
+    """The notice, paragraph by paragraph (each translated whole)."""
+    return (
+        _notice_body()
+        + "\n\n"
+        + _(
+            "If you ask your mediator something here, the mediators of your group see your message "
+            "and their answers; the conversation is part of /mydata, and /delete erases it."
+        )
+    )
+
+
+def _notice_body() -> str:
     return _(
         "<b>Your privacy</b>\n\n"
         "To Learn Together keeps only what your lessons need: your Telegram account and first name, "

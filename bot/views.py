@@ -16,6 +16,7 @@ from aiogram.exceptions import TelegramBadRequest
 from aiogram.filters.callback_data import CallbackData
 from aiogram.types import CallbackQuery, InlineKeyboardButton, InlineKeyboardMarkup, Message
 from aiogram.utils.i18n import gettext as _
+from aiogram.utils.i18n import ngettext
 from aiogram.utils.keyboard import InlineKeyboardBuilder
 
 from bot.callbacks import (
@@ -252,7 +253,35 @@ def track(entry: TrackEntry, page: int) -> Screen:
         InlineKeyboardButton(text=_("◀ All tracks"), callback_data=CataloguePage(page=0).pack())
     )
     title = f"<b>{html.quote(entry.title)}</b> — {entry.done}/{len(entry.lessons)}"
-    return Screen(fit(title, required="\n".join(lines)), builder.as_markup())
+    description = html.quote(entry.description) if entry.description else None
+    body = "\n\n".join([certificate_rule(entry), "\n".join(lines)])
+    text = "\n\n".join(part for part in (title, description, body) if part)
+    if visible_length(text) > MESSAGE_LIMIT:
+        text = fit(title, required=body)  # a long description gives way to the lessons
+    return Screen(text, builder.as_markup())
+
+
+def certificate_rule(entry: TrackEntry) -> str:
+    """What the track's certificate takes, from its pass rule, said once when it is opened."""
+    count = len(entry.lessons)
+    required = min(entry.certificate_lessons or count, count)
+    if required >= count:
+        rule = ngettext(
+            "🎓 Certificate: pass the track's lesson.",
+            "🎓 Certificate: pass all {count} lessons of the track.",
+            count,
+        ).format(count=count)
+    else:
+        rule = ngettext(
+            "🎓 Certificate: pass {required} of the track's {count} lessons.",
+            "🎓 Certificate: pass {required} of the track's {count} lessons.",
+            count,
+        ).format(required=required, count=count)
+    if entry.certificate_average is not None:
+        rule += " " + _("Your average score must reach {percent}%.").format(
+            percent=entry.certificate_average
+        )
+    return f"<i>{rule}</i>"
 
 
 def _lesson_line(lesson: LessonEntry) -> str:

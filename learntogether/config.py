@@ -75,6 +75,9 @@ class Settings(BaseSettings):
     """Public certificate checks one client address may make a minute (429 beyond)."""
     scheduler_tick_seconds: Annotated[float, Field(gt=0, le=3600)] = 60
     """How often the reminder sweeps run (and how late a reminder can be)."""
+    programme_contact: Annotated[str | None, Field(max_length=200)] = None
+    """How to reach the programme (an e-mail, a phone, a @username): learners without a mediator
+    in the bot are given it when they ask for help."""
     default_locale: str = SOURCE_LOCALE
     """Fallback language of the locale policy (``i18n.learner_locales``), after the cohort's."""
     log_level: str = "INFO"

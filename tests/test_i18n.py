@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 import pytest
 from babel.messages.catalog import Message
 from babel.messages.extract import extract_from_dir
@@ -151,3 +153,33 @@ def test_complete_catalog_translates_every_string_the_code_uses(locale: str) -> 
     used = _code_messages()
     assert used, "no translatable strings found in the code"
     assert sorted(used - translated) == []
+
+
+def test_bulgarian_likert_labels_are_not_masculine_only() -> None:
+    """ "Съгласен" speaks to men only; the scale's points are said without a gender."""
+    i18n = create_i18n()
+    labels = ["Strongly disagree", "Disagree", "Neither", "Agree", "Strongly agree"]
+    bulgarian = [i18n.gettext(label, locale="bg") for label in labels]
+    assert all(label != english for label, english in zip(bulgarian, labels, strict=True))
+    assert not any("съгласен" in label.casefold() for label in bulgarian)
+
+
+def test_the_spanish_interface_says_usted_throughout() -> None:
+    """Parents and mediators are addressed with *usted*, as the lessons address them."""
+    informal = re.compile(
+        r"\b(tu|tus|ti|tienes|puedes|quieres|estás|has|envía|elige|escribe|pulsa|"
+        r"cambias|llevas|te)\b",
+        re.IGNORECASE,
+    )
+    with (LOCALES_DIR / "es" / "LC_MESSAGES" / "messages.po").open("rb") as po_file:
+        catalog = read_po(po_file)
+    tuteo = [
+        message.id
+        for message in catalog
+        if message.id
+        for text in (
+            message.string if isinstance(message.string, (tuple, list)) else (message.string,)
+        )
+        if text and informal.search(str(text))
+    ]
+    assert tuteo == []

@@ -3,10 +3,15 @@
 from __future__ import annotations
 
 from aiogram import Router
+from aiogram.fsm.context import FSMContext
 from aiogram.types import CallbackQuery, Message
 from aiogram.utils.i18n import gettext as _
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.filters import registered
+from bot.handlers import help_desk
+from learntogether.config import Settings
+from learntogether.db.models import User
 
 
 async def not_registered(message: Message) -> None:
@@ -15,8 +20,14 @@ async def not_registered(message: Message) -> None:
     )
 
 
-async def unknown_message(message: Message) -> None:
-    await message.answer(_("I did not understand that. Send /help to see what I can do."))
+async def unknown_message(
+    message: Message, session: AsyncSession, learner: User, state: FSMContext, settings: Settings
+) -> None:
+    """Free text the bot did not understand: a human to ask (``help_desk.offer``)."""
+    if not message.text or message.text.startswith("/"):
+        await message.answer(_("I did not understand that. Send /help to see what I can do."))
+        return
+    await help_desk.offer(message, session, learner, state, settings)
 
 
 async def unknown_button(query: CallbackQuery) -> None:

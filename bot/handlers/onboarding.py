@@ -32,7 +32,6 @@ from bot.callbacks import (
     ZoneCountry,
 )
 from bot.filters import registered
-from bot.handlers import fallback
 from bot.texts import privacy_notice
 from bot.views import Screen, continue_keyboard, send, show
 from learntogether.config import Settings
@@ -371,20 +370,16 @@ async def choose_country(
     learner: User,
     locales: Locales,
 ) -> None:
-    zones = time_zones.zones_of(callback_data.country)
-    if not zones:
-        await fallback.unknown_button(query)
-        return
-    if len(zones) != 1:
-        await query.answer()
-        await show(
-            query, pickers.cities("o", country=callback_data.country, locale=locales.formatting)
-        )
-        return
-    await learners.set_reminders(
-        session, learner=learner, timezone=zones[0], country=callback_data.country
+    chosen = await pickers.take_country(
+        query,
+        session,
+        learner,
+        flow="o",
+        country=callback_data.country,
+        locale=locales.formatting,
     )
-    await _finish(query, session, learner, locales)
+    if chosen:
+        await _finish(query, session, learner, locales)
 
 
 async def choose_zone(

@@ -27,12 +27,11 @@ from bot.callbacks import (
     ZoneCountry,
 )
 from bot.filters import registered
-from bot.handlers import fallback
 from bot.texts import role_label
 from bot.views import Screen, send, show
 from learntogether.db.models import Role, User
 from learntogether.i18n import LANGUAGE_NAMES, PARTIAL_LOCALES, Locales
-from learntogether.services import learners, time_zones
+from learntogether.services import learners
 
 QUIET_PRESETS = ((22, 8), (21, 9), (20, 7))
 
@@ -218,18 +217,16 @@ async def choose_country(
     learner: User,
     locales: Locales,
 ) -> None:
-    zones = time_zones.zones_of(callback_data.country)
-    if not zones:
-        await fallback.unknown_button(query)
-        return
-    if len(zones) != 1:
-        screen = pickers.cities("s", country=callback_data.country, locale=locales.formatting)
-        await _show(query, screen)
-        return
-    await learners.set_reminders(
-        session, learner=learner, timezone=zones[0], country=callback_data.country
+    chosen = await pickers.take_country(
+        query,
+        session,
+        learner,
+        flow="s",
+        country=callback_data.country,
+        locale=locales.formatting,
     )
-    await _show(query, menu(learner, locales))
+    if chosen:
+        await _show(query, menu(learner, locales))
 
 
 async def choose_zone(

@@ -39,6 +39,11 @@ class TrackEntry:
     title: str
     for_role: bool
     lessons: list[LessonEntry]
+    description: str | None = None
+    certificate_lessons: int | None = None
+    """Lessons to pass for the track's certificate (its pass rule); None: all of them."""
+    certificate_average: int | None = None
+    """The average score the pass rule asks for, if any (percent)."""
 
     @property
     def done(self) -> int:
@@ -88,6 +93,9 @@ async def catalogue(
                 title=pick_text(track_title, chain),
                 for_role=learner.role is not None and learner.role.value in audience,
                 lessons=[],
+                description=pick_text(track.description, chain) if track.description else None,
+                certificate_lessons=(track.pass_rule or {}).get("lessons"),
+                certificate_average=(track.pass_rule or {}).get("min_average_score"),
             ),
         )
         status = progress.get(lesson_id)

@@ -37,6 +37,7 @@ from learntogether.i18n import (
     learner_locales,
     negotiate_locale,
 )
+from learntogether.services import help as help_desk
 from learntogether.services.errors import FieldProblem, InvalidInput, NotFound
 from learntogether.services.inputs import zone_problem
 from learntogether.services.quiet_hours import covers
@@ -44,7 +45,7 @@ from learntogether.services.time_zones import COUNTRY_TIMEZONES as COUNTRY_TIMEZ
 from learntogether.services.time_zones import zones_of
 
 # Bump when the privacy notice changes: learners are asked again.
-PRIVACY_VERSION = "2026-11"
+PRIVACY_VERSION = "2026-12"
 COHORT_PAYLOAD_PREFIX = "c-"
 EVENT_PAYLOAD_PREFIX = "e-"
 
@@ -390,6 +391,7 @@ async def export_data(session: AsyncSession, *, learner: User) -> dict[str, Any]
             {"verb": row.verb.value, "at": _iso(row.occurred_at), "lesson_id": row.lesson_id}
             for row in activities
         ],
+        "questions_to_mediators": await help_desk.export_of(session, learner=learner),
     }
 
 
@@ -416,6 +418,7 @@ async def erase(session: AsyncSession, *, learner: User) -> None:
         .where(Certificate.user_id == learner.id)
         .values(name_on_certificate=None)
     )
+    await help_desk.erase_of(session, learner=learner)
     # Activity rows stay as they are (append-only): their data holds a step number, whether an
     # answer was right, a workshop id; nothing about the person.
     await session.flush()

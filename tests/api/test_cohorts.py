@@ -12,6 +12,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from learntogether.config import Settings
 from learntogether.db.base import utcnow
 from learntogether.db.models import AuditLog, Broadcast, BroadcastKind, TokenRole, User
+from learntogether.services import help as help_desk
 from tests.factories import create_api_token, create_learner
 
 
@@ -211,3 +212,40 @@ async def test_members_come_a_page_at_a_time_with_their_total(
     assert (body["total"], body["limit"], body["offset"], len(body["items"])) == (5, 2, 2, 2)
     too_many = await client.get("/api/v1/cohorts/SLV1/members?limit=501", headers=headers)
     assert too_many.status_code == 422
+
+
+async def test_a_members_questions_to_mediators_are_for_mediators_not_viewers(
+    client: AsyncClient, session_maker: async_sessionmaker[AsyncSession]
+) -> None:
+    headers = await admin(session_maker)
+    await client.post("/api/v1/cohorts", json={"name": "Sliven", "code": "SLV1"}, headers=headers)
+    ana = await create_learner(session_maker, 9301, cohort="SLV1", first_name="Ana")
+    rosa = await create_learner(session_maker, 9302, first_name="Rosa")
+    added = await client.post(
+        "/api/v1/cohorts/SLV1/mediators", json={"user_id": rosa.id}, headers=headers
+    )
+    assert added.status_code == 204
+    async with session_maker() as session:
+        learner = await session.get(User, ana.id)
+        mediator = await session.get(User, rosa.id)
+        assert learner is not None and mediator is not None
+        question = await help_desk.ask_mediators(session, learner=learner, text="When?")
+        await help_desk.answer(session, mediator=mediator, help_id=question.help_id, text="Friday")
+        await session.commit()
+    url = f"/api/v1/cohorts/SLV1/members/{ana.id}/questions"
+    mediator_token = bearer(
+        await create_api_token(session_maker, TokenRole.MEDIATOR, cohorts=["SLV1"])
+    )
+    shown = (await client.get(url, headers=mediator_token)).json()
+    assert [(e["from_learner"], e["author"], e["text"]) for e in shown["items"]] == [
+        (True, None, "When?"),
+        (False, "Rosa", "Friday"),
+    ]
+    assert shown["total"] == 2
+    viewer = bearer(await create_api_token(session_maker, TokenRole.VIEWER))
+    assert (await client.get(url, headers=viewer)).status_code == 403
+    await client.post("/api/v1/cohorts", json={"name": "Madrid", "code": "MAD1"}, headers=headers)
+    other = bearer(
+        await create_api_token(session_maker, TokenRole.MEDIATOR, name="madrid", cohorts=["MAD1"])
+    )
+    assert (await client.get(url, headers=other)).status_code == 403

@@ -325,3 +325,17 @@ async def test_a_screen_the_message_already_shows_is_not_edited_again(
     assert len(standin.calls_of("editMessageText")) == edits
     # Bold titles and a keyboard compare as Telegram stores them, whatever the HTML spelling.
     assert any(entity["type"] == "bold" for entity in mo.message(track["message_id"])["entities"])
+
+
+async def test_an_opened_track_says_what_it_is_and_what_its_certificate_takes(
+    standin: BotAPIStandIn, polling_bot: BotParts, session_maker: async_sessionmaker[AsyncSession]
+) -> None:
+    await create_learner(session_maker, 6601)
+    user = standin.add_user(6601, first_name="Ada", language_code="en")
+    await user.send("/lessons")
+    catalogue = await user.next_message()
+    opened = await press_and_wait(user, button_texts(catalogue)[0], "Every kind (4 min)")
+    assert opened["text"].startswith(
+        "The mixed classroom — 0/2\n\nFor teachers.\n\n"
+        "🎓 Certificate: pass all 2 lessons of the track.\n\n"
+    )

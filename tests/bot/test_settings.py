@@ -148,3 +148,36 @@ async def test_turning_reminders_on_without_a_time_asks_for_one(
     await oto.wait_for(lambda m: "09:45" in button_texts(m))
     await oto.press("09:45")
     await oto.wait_for(lambda m: "Reminders: every day at 09:45" in m["text"])
+
+
+async def test_choosing_romani_in_settings_asks_the_language_read_best(
+    standin: BotAPIStandIn, polling_bot: BotParts, session_maker: async_sessionmaker[AsyncSession]
+) -> None:
+    await create_learner(session_maker, 7006, locale="es")
+    lua = standin.add_user(7006, first_name="Lua", language_code="es")
+    await lua.send("/language")
+    await lua.wait_for(lambda m: "Romani (partial)" in button_texts(m))
+    await lua.press("Romani (partial)")
+    reads = await lua.wait_for(
+        lambda m: "Español" in str(button_texts(m)) and "Romani (partial)" not in button_texts(m)
+    )
+    assert "Romani (partial)" not in button_texts(reads)  # only complete languages
+    await lua.press(next(text for text in button_texts(reads) if "Español" in text))
+    done = await lua.wait_for(lambda m: "Romani (partial)" in m.get("text", ""))
+    assert "Español" in done["text"]
+    learner = await eventually(lambda: find_user(session_maker, 7006))
+    assert (learner.locale, learner.reads_locale) == ("rom", "es")
+    await lua.send("/settings")
+    menu = await lua.wait_for(lambda m: len(button_texts(m)) == 7)
+    assert "Romani (partial) → Español" in menu["text"]
+    # Back to a complete language: nothing more is asked, and the read-best one is dropped.
+    await lua.send("/language")
+    await lua.wait_for(lambda m: "✓ Romani (partial)" in button_texts(m))
+    await lua.press("Español")
+    await lua.wait_for(lambda m: m.get("text", "").startswith("Hecho"))
+
+    async def back_to_spanish() -> Any:
+        found = await find_user(session_maker, 7006)
+        return found if found and found.locale == "es" else None
+
+    assert (await eventually(back_to_spanish)).reads_locale is None

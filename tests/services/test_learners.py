@@ -146,3 +146,27 @@ def test_a_country_outside_the_programme_still_gives_its_clock_not_utc() -> None
     assert learners.zone_name(None, "IT") == "Europe/Rome"
     assert learners.zone_name(None, "BG") == "Europe/Sofia"
     assert learners.zone_name(None, None) == "UTC"
+
+
+async def test_the_language_read_best_comes_before_the_cohorts(session: AsyncSession) -> None:
+    madrid = await create_cohort(session, code="MAD1", name="Madrid parents")
+    madrid.locale = "es"
+    learner = await learners.register(
+        session,
+        telegram_id=9204,
+        first_name="Mira",
+        locale="rom",
+        role=Role.PARENT,
+        cohort_code="MAD1",
+        reads_locale="bg",
+    )
+    locales = await learners.locales(session, learner, default_locale="en")
+    assert locales.content == ("rom", "bg", "es", "en")
+    assert locales.catalog == "rom>bg>es"
+    (delivered,) = (await learners.locales_of(session, [learner], default_locale="en")).values()
+    assert delivered == locales
+    # A complete language needs no other: the one read best is dropped with it.
+    await learners.set_locale(session, learner=learner, locale="es")
+    assert learner.reads_locale is None
+    with pytest.raises(InvalidInput):
+        await learners.set_locale(session, learner=learner, locale="rom", reads="rom")

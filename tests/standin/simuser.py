@@ -98,8 +98,9 @@ class SimUser:
             raise AssertionError(f"No message #{message_id} in the chat with user {self.id}")
         return message
 
-    async def send(self, text: str) -> JSON:
-        """Write ``text`` to the bot (a ``message`` update); return the Message.
+    async def send(self, text: str, reply_to: JSON | None = None) -> JSON:
+        """Write ``text`` to the bot (a ``message`` update); return the Message. ``reply_to``:
+        a message of the chat this one replies to (Telegram's reply, quoting it).
 
         A text starting with "/" gets a ``bot_command`` entity over its first word. A user who
         blocked the bot unblocks it by writing, as in Telegram.
@@ -113,6 +114,8 @@ class SimUser:
             "date": int(time.time()),
             "text": text,
         }
+        if reply_to is not None:
+            message["reply_to_message"] = reply_to
         if text.startswith("/"):
             command = text.split(maxsplit=1)[0]
             message["entities"] = [

@@ -16,6 +16,7 @@ from learntogether.api.deps import (
 from learntogether.api.schemas import Page, StrictBody
 from learntogether.deeplinks import deep_link
 from learntogether.services import cohorts
+from learntogether.services import help as help_desk
 from learntogether.services.cohorts import CohortInfo, CohortInput, MediatorInfo, Member
 from learntogether.services.errors import NotFound
 from learntogether.services.inputs import MAX_ROW_ID, RowId
@@ -102,6 +103,37 @@ async def list_members(
         offset=page.offset,
     )
     return Page.of(found, total=total, limit=page.limit, offset=page.offset)
+
+
+class HelpEntryOut(BaseModel):
+    at: datetime
+    from_learner: bool
+    author: str | None
+    """The answering mediator's first name; null for the learner's own messages."""
+    text: str
+
+
+@router.get(
+    "/{code}/members/{user_id}/questions",
+    summary="A member's questions to the cohort's mediators and their answers (not for viewers)",
+)
+async def member_questions(
+    code: Code,
+    user_id: Annotated[RowId, Path(description="The member's user id")],
+    session: SessionDep,
+    actor: MediatorDep,
+    page: PageDep,
+) -> Page[HelpEntryOut]:
+    entries = await help_desk.conversation(
+        session, actor=actor, cohort_code=code, learner_id=user_id
+    )
+    shown = [
+        HelpEntryOut(
+            at=entry.at, from_learner=entry.from_learner, author=entry.author, text=entry.text
+        )
+        for entry in entries[page.offset : page.offset + page.limit]
+    ]
+    return Page.of(shown, total=len(entries), limit=page.limit, offset=page.offset)
 
 
 @router.post("/{code}/mediators", status_code=204, summary="Let a learner mediate this cohort")

@@ -27,6 +27,7 @@ from learntogether.db.models.content import (
 )
 from learntogether.db.models.events import Attendance, AttendanceMethod, Event
 from learntogether.db.models.goals import Goal, GoalMeasure
+from learntogether.db.models.help import HelpCopy, HelpMessage
 from learntogether.db.models.progress import (
     Answer,
     LessonProgress,
@@ -57,6 +58,8 @@ __all__ = [
     "Event",
     "Goal",
     "GoalMeasure",
+    "HelpCopy",
+    "HelpMessage",
     "Lesson",
     "LessonProgress",
     "LessonReach",
