@@ -64,7 +64,16 @@ async def catalogue(
     """Every open track with its published lessons; the learner's role's tracks come first."""
     rows = list(
         await session.execute(
-            select(Lesson.id, Lesson.slug, Track.id, Track.slug, Track.title, Track.audience)
+            select(
+                Lesson.id,
+                Lesson.slug,
+                Track.id,
+                Track.slug,
+                Track.title,
+                Track.audience,
+                Track.description,
+                Track.pass_rule,
+            )
             .join(Track, Lesson.track_id == Track.id)
             .where(Lesson.status == LessonStatus.PUBLISHED, Track.archived_at.is_(None))
             .order_by(Track.position, Track.slug, Lesson.position)
@@ -81,7 +90,8 @@ async def catalogue(
         )
     }
     tracks: dict[int, TrackEntry] = {}
-    for lesson_id, lesson_slug, track_id, track_slug, track_title, audience in rows:
+    for row in rows:
+        lesson_id, lesson_slug, track_id, track_slug, track_title, audience, about, rule = row
         version = versions.get(lesson_id)
         if version is None:
             continue
@@ -93,9 +103,9 @@ async def catalogue(
                 title=pick_text(track_title, chain),
                 for_role=learner.role is not None and learner.role.value in audience,
                 lessons=[],
-                description=pick_text(track.description, chain) if track.description else None,
-                certificate_lessons=(track.pass_rule or {}).get("lessons"),
-                certificate_average=(track.pass_rule or {}).get("min_average_score"),
+                description=pick_text(about, chain) if about else None,
+                certificate_lessons=(rule or {}).get("lessons"),
+                certificate_average=(rule or {}).get("min_average_score"),
             ),
         )
         status = progress.get(lesson_id)
