@@ -68,7 +68,15 @@ async def enrol(
             default_locale=console.settings.default_locale,
         )
     except ValidationError as error:
-        errors = validation_errors(error, PARTICIPANT_FIELDS)
+        _ = translator(request)
+        errors = validation_errors(
+            error,
+            {
+                "first_name": _("Give their first name (at most 128 characters)."),
+                "role": _("Choose a role from the list."),
+                "locale": _("Choose a language from the list."),
+            },
+        )
     except InvalidInput as error:
         await session.rollback()
         errors = {"locale": [problem.message for problem in error.problems]}

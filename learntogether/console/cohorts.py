@@ -7,6 +7,7 @@ cron expression the reminder service validates, as ``POST /api/v1/cohorts/{code}
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from datetime import time
 from typing import Annotated, Any
 
@@ -62,12 +63,16 @@ FORM_DEFAULTS: dict[str, Any] = {
 }
 
 
-def validation_errors(error: ValidationError, fields: tuple[str, ...]) -> dict[str, list[str]]:
-    """pydantic's problems by form field (the form's own, ``""``, for any other)."""
+def validation_errors(error: ValidationError, messages: Mapping[str, str]) -> dict[str, list[str]]:
+    """pydantic's problems by form field, each said once in the reader's words (``messages``
+    by field); a problem of any other field is the form's own (``""``), in pydantic's words."""
     found: dict[str, list[str]] = {}
     for problem in error.errors():
         head = str(problem["loc"][0]) if problem["loc"] else ""
-        found.setdefault(head if head in fields else "", []).append(problem["msg"])
+        field = head if head in messages else ""
+        message = messages.get(field, problem["msg"])
+        if message not in found.get(field, []):
+            found.setdefault(field, []).append(message)
     return found
 
 
@@ -118,7 +123,16 @@ async def create_cohort(request: Request, staff: FormStaffDep, session: DbDep) -
     try:
         data = CohortInput(**{name: value for name, value in form.items() if value})
     except ValidationError as error:
-        return _new_cohort_page(request, form, validation_errors(error, COHORT_FIELDS))
+        messages = {
+            "name": _("Give the cohort a name (at most 200 characters)."),
+            "code": _("Use 2 to 32 letters, digits, - or _."),
+            "country": _("Give the country as two letters, such as BG."),
+            "region": _("At most 128 characters."),
+            "municipality": _("At most 128 characters."),
+            "school": _("At most 200 characters."),
+            "locale": _("Choose a language from the list."),
+        }
+        return _new_cohort_page(request, form, validation_errors(error, messages))
     try:
         info = await cohorts.create_cohort(session, data=data, actor=staff.actor)
     except Conflict:

@@ -87,6 +87,9 @@ async def test_bad_cohort_fields_are_shown_beside_them_and_nothing_is_created(
     assert bad.status_code == 422
     for field in ("name", "code", "country"):
         assert f'id="{field}-errors"' in bad.text
+    # Said in the reader's words, not pydantic's.
+    assert "Give the country as two letters, such as BG." in bad.text
+    assert "Field required" not in bad.text and "String should" not in bad.text
     assert 'value="no spaces!"' in bad.text
     taken = await client.post("/cohorts", data={"csrf": csrf, "name": "Again", "code": "slv1"})
     assert taken.status_code == 422
