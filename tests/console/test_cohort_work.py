@@ -4,10 +4,11 @@ attendance, and assisted mode (enrol without a phone, check in, a paper quiz, th
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 import pytest
 from httpx import AsyncClient
-from sqlalchemy import select
+from sqlalchemy import event, select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from learntogether.db.models import (
@@ -23,9 +24,10 @@ from learntogether.db.models import (
     Verb,
     cohort_mediators,
 )
+from tests.conftest import TestDatabase
 from tests.console.conftest import Programme, sign_in
 from tests.content.samples import every_kind_lesson, lesson
-from tests.factories import import_sample_curriculum
+from tests.factories import create_learner, import_sample_curriculum
 from tests.pdf_text import page_text
 
 pytestmark = pytest.mark.usefixtures("programme")
@@ -514,3 +516,47 @@ async def test_the_quiz_sheet_is_a_pdf_in_the_chosen_language(
     assert "When was D.H. decided?" in english and "Tick one answer." in english
     for query in ("lesson=what-segregation-is&locale=xx", "lesson=nope&locale=bg"):
         assert (await client.get(f"/cohorts/SLV1/quiz-sheet.pdf?{query}")).status_code == 422
+
+
+# Queries ----------------------------------------------------------------------------------
+
+
+async def _page_statements(
+    client: AsyncClient, database: TestDatabase, path: str
+) -> tuple[int, str]:
+    statements: list[str] = []
+
+    def remember(_connection: Any, _cursor: Any, statement: str, *_: Any) -> None:
+        statements.append(statement)
+
+    engine = database.engine.sync_engine
+    event.listen(engine, "before_cursor_execute", remember)
+    try:
+        page = await client.get(path)
+    finally:
+        event.remove(engine, "before_cursor_execute", remember)
+    assert page.status_code == 200
+    return len(statements), page.text
+
+
+async def test_the_cohort_and_workshop_pages_take_as_many_queries_however_much_they_show(
+    client: AsyncClient,
+    session_maker: async_sessionmaker[AsyncSession],
+    database: TestDatabase,
+) -> None:
+    csrf = await sign_in(client, session_maker)
+    workshop = await _workshop(client, csrf)
+    few, _text = await _page_statements(client, database, "/cohorts/SLV1")
+    few_at_workshop, _text = await _page_statements(client, database, workshop)
+    for number in range(5):
+        await _workshop(client, csrf)
+        learner = await create_learner(
+            session_maker, 8800 + number, cohort="SLV1", first_name=f"Member {number}"
+        )
+        await client.post("/cohorts/SLV1/mediators", data={"csrf": csrf, "user_id": learner.id})
+        await client.post(f"{workshop}/attendance", data={"csrf": csrf, "user_id": learner.id})
+    many, text = await _page_statements(client, database, "/cohorts/SLV1")
+    many_at_workshop, workshop_text = await _page_statements(client, database, workshop)
+    assert text.count("Parents&#39; evening") == 6 and "Member 4" in text
+    assert "5 came" in workshop_text
+    assert (many, many_at_workshop) == (few, few_at_workshop)
