@@ -62,7 +62,7 @@ from learntogether.services.quizzes import LIKERT_POINTS
 # Buttons to choose from: a cohort is a class or a parents' group, not a crowd.
 MEMBERS_LISTED = 30
 WORKSHOPS_LISTED = 5
-LESSONS_LISTED = 30
+LESSONS_LISTED = 90  # every lesson with a quiz; Telegram takes 100 buttons
 BUTTON_TEXT = 40
 # 17:30 · 12.12 17:30 · 12.12.2026 17:30 · 2026-12-12 17:30 (also 12/12)
 _DAY_MONTH = re.compile(
