@@ -24,6 +24,8 @@ from learntogether.db.models import (
     Verb,
     cohort_mediators,
 )
+from learntogether.services import cohorts
+from learntogether.services.actors import Actor
 from tests.conftest import TestDatabase
 from tests.console.conftest import Programme, sign_in
 from tests.content.samples import every_kind_lesson, lesson
@@ -560,3 +562,36 @@ async def test_the_cohort_and_workshop_pages_take_as_many_queries_however_much_t
     assert text.count("Parents&#39; evening") == 6 and "Member 4" in text
     assert "5 came" in workshop_text
     assert (many, many_at_workshop) == (few, few_at_workshop)
+
+
+async def test_a_new_cohort_takes_its_tracks_and_when_members_count_as_quiet(
+    client: AsyncClient, session_maker: async_sessionmaker[AsyncSession], tmp_path: Path
+) -> None:
+    await import_sample_curriculum(session_maker, tmp_path / "lessons")
+    csrf = await sign_in(client, session_maker)
+    form = await client.get("/cohorts/new")
+    assert 'name="tracks" value="demo"> The mixed classroom' in form.text
+    unknown = await client.post(
+        "/cohorts",
+        data={"csrf": csrf, "name": "Yambol", "code": "YAM1", "tracks": ["nope"]},
+    )
+    assert unknown.status_code == 422 and 'id="tracks-errors"' in unknown.text
+    too_long = await client.post(
+        "/cohorts",
+        data={"csrf": csrf, "name": "Yambol", "code": "YAM1", "nudge_after_days": "365"},
+    )
+    assert too_long.status_code == 422 and 'id="nudge_after_days-errors"' in too_long.text
+    made = await client.post(
+        "/cohorts",
+        data={
+            "csrf": csrf,
+            "name": "Yambol",
+            "code": "YAM1",
+            "tracks": ["demo"],
+            "nudge_after_days": "14",
+        },
+    )
+    assert made.status_code == 303
+    async with session_maker() as session:
+        info = await cohorts.get_cohort(session, code="YAM1", actor=Actor.system("test"))
+    assert (info.tracks, info.nudge_after_days) == (["demo"], 14)
