@@ -346,6 +346,17 @@ def step(view: PlayerView, *, show_notice: bool) -> Screen:
     return Screen(fit(header, notice, required=current.text), builder.as_markup())
 
 
+def likert_labels() -> list[str]:
+    """The points of a likert scale, 1 to ``LIKERT_POINTS``, in the reader's language."""
+    return [
+        _("Strongly disagree"),
+        _("Disagree"),
+        _("Neither"),
+        _("Agree"),
+        _("Strongly agree"),
+    ]
+
+
 def question(view: QuestionView, *, mask: int = 0, lead: str | None = None) -> Screen:
     """A question and its buttons; ``lead`` is the feedback on the answer just given, shown
     above it so that one tap both answers and moves on."""
@@ -362,13 +373,7 @@ def question(view: QuestionView, *, mask: int = 0, lead: str | None = None) -> S
     body = [rendered.text]
     if kind is QuestionKind.LIKERT:
         body.append(_("How much do you agree?"))
-        labels = [
-            _("Strongly disagree"),
-            _("Disagree"),
-            _("Neither"),
-            _("Agree"),
-            _("Strongly agree"),
-        ]
+        labels = likert_labels()
         for point in range(1, LIKERT_POINTS + 1):
             builder.button(
                 text=f"{point} · {labels[point - 1]}",

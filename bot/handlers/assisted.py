@@ -47,7 +47,7 @@ from bot.callbacks import (
 from bot.filters import registered
 from bot.handlers.mediator import not_yours
 from bot.middlewares import MediatorActorMiddleware
-from bot.views import Screen, send, show
+from bot.views import Screen, likert_labels, send, show
 from learntogether.config import Settings
 from learntogether.content.render import RenderedQuestion
 from learntogether.db.base import utcnow
@@ -59,7 +59,6 @@ from learntogether.services.actors import Actor
 from learntogether.services.assisted import AssistedAnswer, AssistedQuiz, ParticipantInput
 from learntogether.services.errors import InvalidInput, NotAllowed, NotFound
 from learntogether.services.events import EventInfo, EventInput
-from learntogether.services.quizzes import LIKERT_POINTS
 
 log = logging.getLogger(__name__)
 
@@ -132,13 +131,34 @@ async def ask_workshop_title(
     session: AsyncSession,
     actor: Actor,
 ) -> None:
+    await _ask(
+        query,
+        state,
+        session,
+        actor,
+        callback_data.code,
+        Workshop.title,
+        _("What is the workshop called?"),
+    )
+
+
+async def _ask(
+    query: CallbackQuery,
+    state: FSMContext,
+    session: AsyncSession,
+    actor: Actor,
+    code: str,
+    waiting_for: State,
+    question: str,
+) -> None:
+    """Ask the mediator to write something for the cohort ``code`` and wait for it."""
     # A forged or stale button for a cohort that is not (or no longer) theirs opens nothing.
-    await cohorts.get_cohort(session, code=callback_data.code, actor=actor)
-    await state.set_state(Workshop.title)
-    await state.update_data(code=callback_data.code)
+    await cohorts.get_cohort(session, code=code, actor=actor)
+    await state.set_state(waiting_for)
+    await state.update_data(code=code)
     await query.answer()
     if isinstance(query.message, Message):
-        await query.message.answer(_("What is the workshop called?"))
+        await query.message.answer(question)
 
 
 async def ask_workshop_time(
@@ -389,17 +409,13 @@ async def ask_participant_name(
     session: AsyncSession,
     actor: Actor,
 ) -> None:
-    await cohorts.get_cohort(session, code=callback_data.code, actor=actor)
-    await state.set_state(Assisting.participant_name)
-    await state.update_data(code=callback_data.code)
-    await query.answer()
-    if isinstance(query.message, Message):
-        await query.message.answer(
-            _(
-                "Read them the privacy notice (/privacy) and go on only if they agree.\n"
-                "What is their first name? (Nothing more is needed.)"
-            )
-        )
+    question = _(
+        "Read them the privacy notice (/privacy) and go on only if they agree.\n"
+        "What is their first name? (Nothing more is needed.)"
+    )
+    await _ask(
+        query, state, session, actor, callback_data.code, Assisting.participant_name, question
+    )
 
 
 async def enrol_participant(
@@ -606,17 +622,9 @@ def _question_screen(quiz: assisted.PaperQuiz, index: int, mask: int = 0) -> Scr
     builder = InlineKeyboardBuilder()
     letters = [chr(ord("A") + position) for position in range(len(question.options))]
     if question.kind == "likert":
-        labels = [
-            _("Strongly disagree"),
-            _("Disagree"),
-            _("Neither"),
-            _("Agree"),
-            _("Strongly agree"),
-        ]
-        for point in range(1, LIKERT_POINTS + 1):
+        for point, label in enumerate(likert_labels(), start=1):
             builder.button(
-                text=f"{point} · {labels[point - 1]}",
-                callback_data=AssistAnswer(index=index, option=point),
+                text=f"{point} · {label}", callback_data=AssistAnswer(index=index, option=point)
             )
         builder.adjust(1)
     elif question.kind == "open":

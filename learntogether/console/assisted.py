@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import functools
+from collections.abc import Callable
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Form, Query, Request, Response
@@ -36,9 +37,21 @@ from learntogether.services.actors import Actor
 from learntogether.services.assisted import AssistedAnswer, AssistedQuiz, ParticipantInput
 from learntogether.services.errors import InvalidInput
 from learntogether.services.inputs import MAX_ROW_ID
-from learntogether.services.quizzes import LIKERT_POINTS
 
 router = APIRouter(prefix="/cohorts", route_class=ConsoleRoute)
+
+
+def likert_labels(gettext: Callable[[str], str]) -> tuple[str, str, str, str, str]:
+    """The five points of agreement, as the bot's likert buttons name them."""
+    return (
+        gettext("Strongly disagree"),
+        gettext("Disagree"),
+        gettext("Neither"),
+        gettext("Agree"),
+        gettext("Strongly agree"),
+    )
+
+
 PARTICIPANT_FIELDS = ("first_name", "role", "locale")
 MEMBERS_LISTED = 500
 Slug = Annotated[str, Query(max_length=64)]
@@ -123,7 +136,7 @@ async def _quiz_page(
             "chosen_user": user_id,
             "chosen_lesson": lesson,
             "quiz": quiz,
-            "likert_points": range(1, LIKERT_POINTS + 1),
+            "likert": list(enumerate(likert_labels(translator(request)), start=1)),
             "ticked": ticked or {},
             "errors": errors or {},
             "done": request.query_params.get("done", ""),
@@ -277,13 +290,7 @@ async def quiz_sheet(
         tick_all=_("Tick every answer that is right."),
         tick_agree=_("How much do you agree? Tick one."),
         write=_("Write your answer. No names or personal details, please."),
-        likert=(
-            _("Strongly disagree"),
-            _("Disagree"),
-            _("Neither"),
-            _("Agree"),
-            _("Strongly agree"),
-        ),
+        likert=likert_labels(_),
     )
     questions = [
         SheetQuestion(question.kind, question.text, [option.text for option in question.options])
