@@ -269,16 +269,20 @@ async def quiz_sheet(
     lesson: Slug = "",
     locale: Annotated[str, Query(max_length=16)] = "",
 ) -> Response:
-    """A lesson's quiz to print in ``locale``, each answer with a box to tick."""
-    await cohorts.get_cohort(session, code=code, actor=staff.actor)
+    """A lesson's quiz to print in ``locale``, each answer with a box to tick; what is missing in
+    that language comes in the cohort's."""
+    cohort = await cohorts.get_cohort(session, code=code, actor=staff.actor)
     rendered = await assisted.quiz_sheet(
         session,
         lesson=lesson,
         locale=locale,
         actor=staff.actor,
+        fallback_locale=cohort.locale,
         default_locale=console.settings.default_locale,
     )
-    catalog = learner_locales(locale, None, default=console.settings.default_locale).catalog
+    # Romani, say, falls back to the cohort's language, string by string, as for its learners.
+    chain = learner_locales(locale, cohort.locale, default=console.settings.default_locale)
+    catalog = chain.catalog
 
     def _(message: str) -> str:
         return console.i18n.gettext(message, locale=catalog)

@@ -516,6 +516,14 @@ async def test_the_quiz_sheet_is_a_pdf_in_the_chosen_language(
         ).content
     )
     assert "When was D.H. decided?" in english and "Tick one answer." in english
+    # Romani is partial: the lesson and the phrases it lacks come in the cohort's Bulgarian.
+    romani = page_text(
+        (
+            await client.get("/cohorts/SLV1/quiz-sheet.pdf?lesson=what-segregation-is&locale=rom")
+        ).content
+    )
+    assert "Кога е решено D.H.?" in romani and "Tick one answer." not in romani
+    assert "Отбележете един отговор." in romani
     for query in ("lesson=what-segregation-is&locale=xx", "lesson=nope&locale=bg"):
         assert (await client.get(f"/cohorts/SLV1/quiz-sheet.pdf?{query}")).status_code == 422
 
