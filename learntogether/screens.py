@@ -8,7 +8,7 @@ Texts go through aiogram's context gettext: the caller sets the learner's locale
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from enum import StrEnum
 
@@ -116,14 +116,15 @@ def step_layout(lesson: RenderedLesson, index: int, *, show_notice: bool) -> Lay
     return Layout(fit(header, notice, required=current.text), tuple(rows))
 
 
-def likert_labels() -> list[str]:
-    """The five points of the agreement scale, from 1 to 5."""
+def likert_labels(gettext: Callable[[str], str] = _) -> list[str]:
+    """The five points of the agreement scale, from 1 to 5, in the reader's language: the bot's
+    context by default, or the ``gettext`` a page gives."""
     return [
-        _("Strongly disagree"),
-        _("Disagree"),
-        _("Neither"),
-        _("Agree"),
-        _("Strongly agree"),
+        gettext("Strongly disagree"),
+        gettext("Disagree"),
+        gettext("Neither"),
+        gettext("Agree"),
+        gettext("Strongly agree"),
     ]
 
 

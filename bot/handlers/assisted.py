@@ -9,13 +9,15 @@ flagged ``assisted``.
 
 from __future__ import annotations
 
+import asyncio
+import logging
 import re
 from datetime import date, datetime, time, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
 from aiogram import Bot, F, Router, html
-from aiogram.exceptions import TelegramBadRequest
+from aiogram.exceptions import TelegramAPIError, TelegramBadRequest
 from aiogram.filters import ExceptionTypeFilter, StateFilter
 from aiogram.fsm.context import FSMContext
 from aiogram.fsm.state import State, StatesGroup
@@ -25,7 +27,7 @@ from aiogram.utils.i18n import ngettext
 from aiogram.utils.keyboard import InlineKeyboardBuilder
 from babel.dates import format_date, format_time
 from pydantic import ValidationError
-from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from bot.callbacks import (
     Assist,
@@ -52,17 +54,25 @@ from learntogether.db.base import utcnow
 from learntogether.db.models import UserStatus
 from learntogether.deeplinks import deep_link, qr_png
 from learntogether.i18n import Locales, babel_locale
+from learntogether.screens import likert_labels
 from learntogether.services import assisted, cohorts, events, reminders
 from learntogether.services.actors import Actor
 from learntogether.services.assisted import AssistedAnswer, AssistedQuiz, ParticipantInput
 from learntogether.services.errors import InvalidInput, NotAllowed, NotFound
 from learntogether.services.events import EventInfo, EventInput
-from learntogether.services.quizzes import LIKERT_POINTS
+
+log = logging.getLogger(__name__)
+
+# The QR message's count follows the check-ins while people scan it, for a few hours at most.
+LIVE_COUNT_SECONDS = 5.0
+LIVE_COUNT_FOR = timedelta(hours=3)
+# The QR messages still counting; a reference keeps each task alive until it ends.
+_live_counts: set[asyncio.Task[None]] = set()
 
 # Buttons to choose from: a cohort is a class or a parents' group, not a crowd.
 MEMBERS_LISTED = 30
 WORKSHOPS_LISTED = 5
-LESSONS_LISTED = 30
+LESSONS_LISTED = 90  # every lesson with a quiz; Telegram takes 100 buttons
 BUTTON_TEXT = 40
 # 17:30 · 12.12 17:30 · 12.12.2026 17:30 · 2026-12-12 17:30 (also 12/12)
 _DAY_MONTH = re.compile(
@@ -122,13 +132,34 @@ async def ask_workshop_title(
     session: AsyncSession,
     actor: Actor,
 ) -> None:
+    await _ask(
+        query,
+        state,
+        session,
+        actor,
+        callback_data.code,
+        Workshop.title,
+        _("What is the workshop called?"),
+    )
+
+
+async def _ask(
+    query: CallbackQuery,
+    state: FSMContext,
+    session: AsyncSession,
+    actor: Actor,
+    code: str,
+    waiting_for: State,
+    question: str,
+) -> None:
+    """Ask the mediator to write something for the cohort ``code`` and wait for it."""
     # A forged or stale button for a cohort that is not (or no longer) theirs opens nothing.
-    await cohorts.get_cohort(session, code=callback_data.code, actor=actor)
-    await state.set_state(Workshop.title)
-    await state.update_data(code=callback_data.code)
+    await cohorts.get_cohort(session, code=code, actor=actor)
+    await state.set_state(waiting_for)
+    await state.update_data(code=code)
     await query.answer()
     if isinstance(query.message, Message):
-        await query.message.answer(_("What is the workshop called?"))
+        await query.message.answer(question)
 
 
 async def ask_workshop_time(
@@ -196,11 +227,14 @@ async def workshop_without_place(
     actor: Actor,
     bot: Bot,
     locales: Locales,
+    session_maker: async_sessionmaker[AsyncSession],
 ) -> None:
     await query.answer()
     if isinstance(query.message, Message) and await state.get_state() == Workshop.place.state:
         await query.message.edit_reply_markup(reply_markup=None)
-        await _create_workshop(query.message, state, session, actor, bot, locales, place=None)
+        await _create_workshop(
+            query.message, state, session, actor, bot, locales, session_maker, place=None
+        )
 
 
 async def read_workshop_place(
@@ -210,8 +244,11 @@ async def read_workshop_place(
     actor: Actor,
     bot: Bot,
     locales: Locales,
+    session_maker: async_sessionmaker[AsyncSession],
 ) -> None:
-    await _create_workshop(message, state, session, actor, bot, locales, place=message.text)
+    await _create_workshop(
+        message, state, session, actor, bot, locales, session_maker, place=message.text
+    )
 
 
 async def _create_workshop(
@@ -221,6 +258,7 @@ async def _create_workshop(
     actor: Actor,
     bot: Bot,
     locales: Locales,
+    session_maker: async_sessionmaker[AsyncSession],
     *,
     place: str | None,
 ) -> None:
@@ -240,9 +278,54 @@ async def _create_workshop(
     me = await bot.me()
     link = deep_link(me.username or "", info.check_in_payload)
     caption, keyboard = _qr_caption(info, cohort.country, link, locales)
-    await message.answer_photo(
+    sent = await message.answer_photo(
         BufferedInputFile(qr_png(link), "check-in.png"), caption=caption, reply_markup=keyboard
     )
+    if utcnow() >= info.starts_at - events.OPENS_BEFORE:
+        task = asyncio.create_task(
+            _count_check_ins(sent, info, cohort.country, link, locales, session_maker, actor)
+        )
+        _live_counts.add(task)
+        task.add_done_callback(_live_counts.discard)
+
+
+async def _count_check_ins(
+    message: Message,
+    info: EventInfo,
+    country: str | None,
+    link: str,
+    locales: Locales,
+    session_maker: async_sessionmaker[AsyncSession],
+    actor: Actor,
+) -> None:
+    """Keep the QR message's count live while its check-in is open (a few hours at most)."""
+    shown = info.attended
+    until = min(info.starts_at + events.CLOSES_AFTER, utcnow() + LIVE_COUNT_FOR)
+    while utcnow() < until:
+        await asyncio.sleep(LIVE_COUNT_SECONDS)
+        async with session_maker() as session:
+            current = await events.get_event(session, event_id=info.id, actor=actor)
+        if current.attended == shown:
+            continue
+        caption, keyboard = _qr_caption(current, country, link, locales)
+        try:
+            await message.edit_caption(caption=caption, reply_markup=keyboard)
+        except TelegramBadRequest as error:
+            if "message is not modified" not in error.message:  # else "Count again" did it
+                log.info("check-in count of workshop %d not updated: %s", info.id, error)
+                return
+        except TelegramAPIError as error:
+            # "Count again" still works when the live count has stopped.
+            log.info("check-in count of workshop %d not updated: %s", info.id, error)
+            return
+        shown = current.attended
+
+
+async def stop_counting() -> None:
+    """On shutdown: the live counts end with the bot."""
+    for task in list(_live_counts):
+        task.cancel()
+    await asyncio.gather(*_live_counts, return_exceptions=True)
 
 
 def _qr_caption(
@@ -327,17 +410,13 @@ async def ask_participant_name(
     session: AsyncSession,
     actor: Actor,
 ) -> None:
-    await cohorts.get_cohort(session, code=callback_data.code, actor=actor)
-    await state.set_state(Assisting.participant_name)
-    await state.update_data(code=callback_data.code)
-    await query.answer()
-    if isinstance(query.message, Message):
-        await query.message.answer(
-            _(
-                "Read them the privacy notice (/privacy) and go on only if they agree.\n"
-                "What is their first name? (Nothing more is needed.)"
-            )
-        )
+    question = _(
+        "Read them the privacy notice (/privacy) and go on only if they agree.\n"
+        "What is their first name? (Nothing more is needed.)"
+    )
+    await _ask(
+        query, state, session, actor, callback_data.code, Assisting.participant_name, question
+    )
 
 
 async def enrol_participant(
@@ -544,17 +623,9 @@ def _question_screen(quiz: assisted.PaperQuiz, index: int, mask: int = 0) -> Scr
     builder = InlineKeyboardBuilder()
     letters = [chr(ord("A") + position) for position in range(len(question.options))]
     if question.kind == "likert":
-        labels = [
-            _("Strongly disagree"),
-            _("Disagree"),
-            _("Neither"),
-            _("Agree"),
-            _("Strongly agree"),
-        ]
-        for point in range(1, LIKERT_POINTS + 1):
+        for point, label in enumerate(likert_labels(), start=1):
             builder.button(
-                text=f"{point} · {labels[point - 1]}",
-                callback_data=AssistAnswer(index=index, option=point),
+                text=f"{point} · {label}", callback_data=AssistAnswer(index=index, option=point)
             )
         builder.adjust(1)
     elif question.kind == "open":
@@ -772,6 +843,7 @@ async def read_open_answer(
 
 def create_router() -> Router:
     router = Router(name="assisted")
+    router.shutdown.register(stop_counting)
     router.message.middleware(MediatorActorMiddleware())
     router.callback_query.middleware(MediatorActorMiddleware())
     router.errors.register(not_yours, ExceptionTypeFilter(NotAllowed, NotFound))

@@ -155,7 +155,14 @@ async def _check_in(message: Message, session: AsyncSession, learner: User, code
         text = _("You are already checked in to {title}.")
     else:
         text = _("You are checked in to {title}. Thank you for coming!")
-    await message.answer(text.format(title=html.quote(checked.title)))
+    text = text.format(title=html.quote(checked.title))
+    if checked.joined:
+        # Their mediators see them from now on: the learner is told, not left to guess.
+        text += "\n" + _(
+            "You are in the group {name} now too: its mediators see your progress and can "
+            "write to you."
+        ).format(name=html.quote(checked.cohort_name))
+    await message.answer(text)
 
 
 async def choose_language(

@@ -31,14 +31,16 @@ from learntogether.console.web import (
 from learntogether.content.render import RenderedLesson
 from learntogether.documents.quiz_sheet import QuizSheetTexts, SheetQuestion, render_quiz_sheet_pdf
 from learntogether.i18n import LANGUAGE_NAMES, SUPPORTED_LOCALES, learner_locales
+from learntogether.screens import likert_labels
 from learntogether.services import assisted, cohorts
 from learntogether.services.actors import Actor
 from learntogether.services.assisted import AssistedAnswer, AssistedQuiz, ParticipantInput
 from learntogether.services.errors import InvalidInput
 from learntogether.services.inputs import MAX_ROW_ID
-from learntogether.services.quizzes import LIKERT_POINTS
 
 router = APIRouter(prefix="/cohorts", route_class=ConsoleRoute)
+
+
 PARTICIPANT_FIELDS = ("first_name", "role", "locale")
 MEMBERS_LISTED = 500
 Slug = Annotated[str, Query(max_length=64)]
@@ -68,7 +70,15 @@ async def enrol(
             default_locale=console.settings.default_locale,
         )
     except ValidationError as error:
-        errors = validation_errors(error, PARTICIPANT_FIELDS)
+        _ = translator(request)
+        errors = validation_errors(
+            error,
+            {
+                "first_name": _("Give their first name (at most 128 characters)."),
+                "role": _("Choose a role from the list."),
+                "locale": _("Choose a language from the list."),
+            },
+        )
     except InvalidInput as error:
         await session.rollback()
         errors = {"locale": [problem.message for problem in error.problems]}
@@ -115,7 +125,7 @@ async def _quiz_page(
             "chosen_user": user_id,
             "chosen_lesson": lesson,
             "quiz": quiz,
-            "likert_points": range(1, LIKERT_POINTS + 1),
+            "likert": list(enumerate(likert_labels(translator(request)), start=1)),
             "ticked": ticked or {},
             "errors": errors or {},
             "done": request.query_params.get("done", ""),
@@ -248,16 +258,20 @@ async def quiz_sheet(
     lesson: Slug = "",
     locale: Annotated[str, Query(max_length=16)] = "",
 ) -> Response:
-    """A lesson's quiz to print in ``locale``, each answer with a box to tick."""
-    await cohorts.get_cohort(session, code=code, actor=staff.actor)
+    """A lesson's quiz to print in ``locale``, each answer with a box to tick; what is missing in
+    that language comes in the cohort's."""
+    cohort = await cohorts.get_cohort(session, code=code, actor=staff.actor)
     rendered = await assisted.quiz_sheet(
         session,
         lesson=lesson,
         locale=locale,
         actor=staff.actor,
+        fallback_locale=cohort.locale,
         default_locale=console.settings.default_locale,
     )
-    catalog = learner_locales(locale, None, default=console.settings.default_locale).catalog
+    # Romani, say, falls back to the cohort's language, string by string, as for its learners.
+    chain = learner_locales(locale, cohort.locale, default=console.settings.default_locale)
+    catalog = chain.catalog
 
     def _(message: str) -> str:
         return console.i18n.gettext(message, locale=catalog)
@@ -269,13 +283,7 @@ async def quiz_sheet(
         tick_all=_("Tick every answer that is right."),
         tick_agree=_("How much do you agree? Tick one."),
         write=_("Write your answer. No names or personal details, please."),
-        likert=(
-            _("Strongly disagree"),
-            _("Disagree"),
-            _("Neither"),
-            _("Agree"),
-            _("Strongly agree"),
-        ),
+        likert=likert_labels(_),
     )
     questions = [
         SheetQuestion(question.kind, question.text, [option.text for option in question.options])

@@ -7,6 +7,7 @@ cron expression the reminder service validates, as ``POST /api/v1/cohorts/{code}
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from datetime import time
 from typing import Annotated, Any
 
@@ -22,13 +23,15 @@ from learntogether.console.web import (
     FormStaffDep,
     StaffDep,
     form_errors,
+    reader_locale,
     redirect,
     render,
     translator,
 )
+from learntogether.content.render import pick_text
 from learntogether.deeplinks import deep_link, qr_png
 from learntogether.i18n import LANGUAGE_NAMES, SUPPORTED_LOCALES
-from learntogether.services import cohorts, events, reminders
+from learntogether.services import cohorts, events, reminders, tracks
 from learntogether.services.actors import Actor
 from learntogether.services.cohorts import CohortInput
 from learntogether.services.cron import WEEKDAYS, weekly_cron, weekly_schedule
@@ -44,6 +47,7 @@ Offset = Annotated[int, Query(ge=0, le=2**31)]
 # Form fields named after the service's JSON paths ($.cron is what the day and time make).
 REMINDER_FIELDS = {"cron": "days", "text": "text", "timezone": "days"}
 COHORT_FIELDS = ("name", "code", "country", "region", "municipality", "school", "locale")
+TRACKS_OFFERED = 100
 MEDIATOR_FIELDS = {"user_id": "user_id"}
 UserId = Annotated[int, Path(ge=1, le=MAX_ROW_ID)]
 # What the cohort page's forms show before anything is typed (each form's fields are its own).
@@ -62,12 +66,16 @@ FORM_DEFAULTS: dict[str, Any] = {
 }
 
 
-def validation_errors(error: ValidationError, fields: tuple[str, ...]) -> dict[str, list[str]]:
-    """pydantic's problems by form field (the form's own, ``""``, for any other)."""
+def validation_errors(error: ValidationError, messages: Mapping[str, str]) -> dict[str, list[str]]:
+    """pydantic's problems by form field, each said once in the reader's words (``messages``
+    by field); a problem of any other field is the form's own (``""``), in pydantic's words."""
     found: dict[str, list[str]] = {}
     for problem in error.errors():
         head = str(problem["loc"][0]) if problem["loc"] else ""
-        found.setdefault(head if head in fields else "", []).append(problem["msg"])
+        field = head if head in messages else ""
+        message = messages.get(field, problem["msg"])
+        if message not in found.get(field, []):
+            found.setdefault(field, []).append(message)
     return found
 
 
@@ -86,9 +94,14 @@ async def cohort_list(
     )
 
 
-def _new_cohort_page(
-    request: Request, form: dict[str, str], errors: dict[str, list[str]] | None = None
+async def _new_cohort_page(
+    request: Request,
+    session: DbDep,
+    form: dict[str, Any],
+    errors: dict[str, list[str]] | None = None,
 ) -> HTMLResponse:
+    found, _total = await tracks.list_tracks(session, limit=TRACKS_OFFERED, offset=0)
+    reader = reader_locale(request)
     return render(
         request,
         "cohorts/new.html",
@@ -96,15 +109,17 @@ def _new_cohort_page(
             "form": form,
             "errors": errors or {},
             "locales": [(code, LANGUAGE_NAMES[code]) for code in SUPPORTED_LOCALES],
+            "tracks": [(track.slug, pick_text(track.title, [reader, "en"])) for track in found],
         },
         status=422 if errors else 200,
     )
 
 
 @router.get("/new")
-async def new_cohort(request: Request, staff: StaffDep) -> HTMLResponse:
+async def new_cohort(request: Request, staff: StaffDep, session: DbDep) -> HTMLResponse:
     staff.actor.check_role()
-    return _new_cohort_page(request, dict.fromkeys(COHORT_FIELDS, ""))
+    form: dict[str, Any] = dict.fromkeys(COHORT_FIELDS, "")
+    return await _new_cohort_page(request, session, form | {"tracks": [], "nudge_after_days": "7"})
 
 
 @router.post("")
@@ -113,18 +128,35 @@ async def create_cohort(request: Request, staff: FormStaffDep, session: DbDep) -
     staff.actor.check_role()
     _ = translator(request)
     fields = await request.form()
-    form = {name: str(fields.get(name, ""))[:300].strip() for name in COHORT_FIELDS}
+    form: dict[str, Any] = {name: str(fields.get(name, ""))[:300].strip() for name in COHORT_FIELDS}
     form["country"] = form["country"].upper()
+    form["nudge_after_days"] = str(fields.get("nudge_after_days", ""))[:8].strip()
+    form["tracks"] = [str(slug)[:64] for slug in fields.getlist("tracks")[:TRACKS_OFFERED]]
     try:
         data = CohortInput(**{name: value for name, value in form.items() if value})
     except ValidationError as error:
-        return _new_cohort_page(request, form, validation_errors(error, COHORT_FIELDS))
+        messages = {
+            "name": _("Give the cohort a name (at most 200 characters)."),
+            "code": _("Use 2 to 32 letters, digits, - or _."),
+            "country": _("Give the country as two letters, such as BG."),
+            "region": _("At most 128 characters."),
+            "municipality": _("At most 128 characters."),
+            "school": _("At most 200 characters."),
+            "locale": _("Choose a language from the list."),
+            "nudge_after_days": _("Give a number of days from 1 to 90."),
+        }
+        return await _new_cohort_page(request, session, form, validation_errors(error, messages))
     try:
         info = await cohorts.create_cohort(session, data=data, actor=staff.actor)
     except Conflict:
         await session.rollback()
-        return _new_cohort_page(
-            request, form, {"code": [_("Another cohort has this code already.")]}
+        return await _new_cohort_page(
+            request, session, form, {"code": [_("Another cohort has this code already.")]}
+        )
+    except InvalidInput as error:
+        await session.rollback()
+        return await _new_cohort_page(
+            request, session, form, {"tracks": [p.message for p in error.problems]}
         )
     return redirect(f"/cohorts/{info.code}?done=created")
 

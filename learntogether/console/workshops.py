@@ -86,7 +86,14 @@ async def create_workshop(
         try:
             data = EventInput(title=title, starts_at=moment, location=place.strip() or None)
         except ValidationError as error:
-            found = validation_errors(error, tuple(EVENT_FIELDS))
+            found = validation_errors(
+                error,
+                {
+                    "title": _("Give the workshop a title (at most 200 characters)."),
+                    "starts_at": _("Give the day and the time it starts."),
+                    "location": _("At most 200 characters."),
+                },
+            )
             errors = {EVENT_FIELDS.get(name, name): messages for name, messages in found.items()}
     if errors or moment is None:
         return await render_cohort(

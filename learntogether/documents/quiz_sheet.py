@@ -52,7 +52,7 @@ class QuizSheetTexts:
     """How to answer a likert statement."""
     write: str
     """How to answer an open question."""
-    likert: tuple[str, str, str, str, str]
+    likert: Sequence[str]
     """The five points of agreement, from strongly disagree to strongly agree."""
 
 

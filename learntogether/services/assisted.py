@@ -307,10 +307,11 @@ async def quiz_sheet(
     lesson: str,
     locale: str,
     actor: Actor,
+    fallback_locale: str | None = None,
     default_locale: str = SOURCE_LOCALE,
 ) -> RenderedLesson:
-    """A published lesson's quiz in ``locale`` (falling back as for a learner who chose it), to
-    print for people who answer on paper."""
+    """A published lesson's quiz in ``locale`` to print for people who answer on paper: what is
+    missing in it comes as for a learner who chose it in a cohort of ``fallback_locale``."""
     actor.check_manages()
     if locale not in SUPPORTED_LOCALES:
         raise InvalidInput(
@@ -318,7 +319,7 @@ async def quiz_sheet(
         )
     found = await _published(session, lesson)
     ref = (await published.newest_published(session, [found.id]))[found.id]
-    chain = learner_locales(locale, None, default=default_locale).content
+    chain = learner_locales(locale, fallback_locale, default=default_locale).content
     rendered = await published.rendered(session, ref, chain)
     if not rendered.questions:
         raise InvalidInput(

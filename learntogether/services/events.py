@@ -90,6 +90,7 @@ class CheckIn:
     already: bool
     joined: bool = False
     """The learner was not in the workshop's cohort and has joined it now."""
+    cohort_name: str = ""
 
 
 def _new_code() -> str:
@@ -270,7 +271,7 @@ async def check_in(
     """
     row = (
         await session.execute(
-            select(Event, Cohort.code)
+            select(Event, Cohort.code, Cohort.name)
             .join(Cohort, Cohort.id == Event.cohort_id)
             .where(Event.code == code.lower())
         )
@@ -278,7 +279,7 @@ async def check_in(
     moment = now or utcnow()
     if row is None:
         raise CheckInClosed("No workshop has this check-in code.")
-    event, cohort_code = row
+    event, cohort_code, cohort_name = row
     if not event.starts_at - OPENS_BEFORE <= moment <= event.starts_at + CLOSES_AFTER:
         raise CheckInClosed("This workshop's check-in is not open now.")
     try:
@@ -289,7 +290,7 @@ async def check_in(
     added = await _attend(
         session, event=event, learner=learner, method=AttendanceMethod.DEEP_LINK, assisted_by=None
     )
-    return CheckIn(title=event.title, already=not added, joined=newcomer)
+    return CheckIn(title=event.title, already=not added, joined=newcomer, cohort_name=cohort_name)
 
 
 async def record_attendance(

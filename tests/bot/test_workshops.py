@@ -46,7 +46,9 @@ async def test_learner_checks_in_by_link_once(
     await ana.send(f"/start {payload}")
     checked = await ana.next_message()
     assert checked["text"] == (
-        "You are checked in to Mixed classrooms <workshop>. Thank you for coming!"
+        "You are checked in to Mixed classrooms <workshop>. Thank you for coming!\n"
+        "You are in the group Sliven teachers now too: its mediators see your progress and can "
+        "write to you."
     )
     await ana.send(f"/start {payload}")
     again = await ana.next_message()

@@ -4,10 +4,11 @@ attendance, and assisted mode (enrol without a phone, check in, a paper quiz, th
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 import pytest
 from httpx import AsyncClient
-from sqlalchemy import select
+from sqlalchemy import event, select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from learntogether.db.models import (
@@ -23,9 +24,12 @@ from learntogether.db.models import (
     Verb,
     cohort_mediators,
 )
+from learntogether.services import cohorts
+from learntogether.services.actors import Actor
+from tests.conftest import TestDatabase
 from tests.console.conftest import Programme, sign_in
 from tests.content.samples import every_kind_lesson, lesson
-from tests.factories import import_sample_curriculum
+from tests.factories import create_learner, import_sample_curriculum
 from tests.pdf_text import page_text
 
 pytestmark = pytest.mark.usefixtures("programme")
@@ -87,6 +91,9 @@ async def test_bad_cohort_fields_are_shown_beside_them_and_nothing_is_created(
     assert bad.status_code == 422
     for field in ("name", "code", "country"):
         assert f'id="{field}-errors"' in bad.text
+    # Said in the reader's words, not pydantic's.
+    assert "Give the country as two letters, such as BG." in bad.text
+    assert "Field required" not in bad.text and "String should" not in bad.text
     assert 'value="no spaces!"' in bad.text
     taken = await client.post("/cohorts", data={"csrf": csrf, "name": "Again", "code": "slv1"})
     assert taken.status_code == 422
@@ -509,5 +516,90 @@ async def test_the_quiz_sheet_is_a_pdf_in_the_chosen_language(
         ).content
     )
     assert "When was D.H. decided?" in english and "Tick one answer." in english
+    # Romani is partial: the lesson and the phrases it lacks come in the cohort's Bulgarian.
+    romani = page_text(
+        (
+            await client.get("/cohorts/SLV1/quiz-sheet.pdf?lesson=what-segregation-is&locale=rom")
+        ).content
+    )
+    assert "Кога е решено D.H.?" in romani and "Tick one answer." not in romani
+    assert "Отбележете един отговор." in romani
     for query in ("lesson=what-segregation-is&locale=xx", "lesson=nope&locale=bg"):
         assert (await client.get(f"/cohorts/SLV1/quiz-sheet.pdf?{query}")).status_code == 422
+
+
+# Queries ----------------------------------------------------------------------------------
+
+
+async def _page_statements(
+    client: AsyncClient, database: TestDatabase, path: str
+) -> tuple[int, str]:
+    statements: list[str] = []
+
+    def remember(_connection: Any, _cursor: Any, statement: str, *_: Any) -> None:
+        statements.append(statement)
+
+    engine = database.engine.sync_engine
+    event.listen(engine, "before_cursor_execute", remember)
+    try:
+        page = await client.get(path)
+    finally:
+        event.remove(engine, "before_cursor_execute", remember)
+    assert page.status_code == 200
+    return len(statements), page.text
+
+
+async def test_the_cohort_and_workshop_pages_take_as_many_queries_however_much_they_show(
+    client: AsyncClient,
+    session_maker: async_sessionmaker[AsyncSession],
+    database: TestDatabase,
+) -> None:
+    csrf = await sign_in(client, session_maker)
+    workshop = await _workshop(client, csrf)
+    few, _text = await _page_statements(client, database, "/cohorts/SLV1")
+    few_at_workshop, _text = await _page_statements(client, database, workshop)
+    for number in range(5):
+        await _workshop(client, csrf)
+        learner = await create_learner(
+            session_maker, 8800 + number, cohort="SLV1", first_name=f"Member {number}"
+        )
+        await client.post("/cohorts/SLV1/mediators", data={"csrf": csrf, "user_id": learner.id})
+        await client.post(f"{workshop}/attendance", data={"csrf": csrf, "user_id": learner.id})
+    many, text = await _page_statements(client, database, "/cohorts/SLV1")
+    many_at_workshop, workshop_text = await _page_statements(client, database, workshop)
+    assert text.count("Parents&#39; evening") == 6 and "Member 4" in text
+    assert "5 came" in workshop_text
+    assert (many, many_at_workshop) == (few, few_at_workshop)
+
+
+async def test_a_new_cohort_takes_its_tracks_and_when_members_count_as_quiet(
+    client: AsyncClient, session_maker: async_sessionmaker[AsyncSession], tmp_path: Path
+) -> None:
+    await import_sample_curriculum(session_maker, tmp_path / "lessons")
+    csrf = await sign_in(client, session_maker)
+    form = await client.get("/cohorts/new")
+    assert 'name="tracks" value="demo"> The mixed classroom' in form.text
+    unknown = await client.post(
+        "/cohorts",
+        data={"csrf": csrf, "name": "Yambol", "code": "YAM1", "tracks": ["nope"]},
+    )
+    assert unknown.status_code == 422 and 'id="tracks-errors"' in unknown.text
+    too_long = await client.post(
+        "/cohorts",
+        data={"csrf": csrf, "name": "Yambol", "code": "YAM1", "nudge_after_days": "365"},
+    )
+    assert too_long.status_code == 422 and 'id="nudge_after_days-errors"' in too_long.text
+    made = await client.post(
+        "/cohorts",
+        data={
+            "csrf": csrf,
+            "name": "Yambol",
+            "code": "YAM1",
+            "tracks": ["demo"],
+            "nudge_after_days": "14",
+        },
+    )
+    assert made.status_code == 303
+    async with session_maker() as session:
+        info = await cohorts.get_cohort(session, code="YAM1", actor=Actor.system("test"))
+    assert (info.tracks, info.nudge_after_days) == (["demo"], 14)
