@@ -10,7 +10,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.commands import learner_commands, mediator_commands
 from learntogether.db.models import User
-from learntogether.services import actors, learners
+from learntogether.services import actors, learners, outbox
 
 
 async def show_help(message: Message, session: AsyncSession, learner: User | None) -> None:
@@ -22,7 +22,7 @@ async def show_help(message: Message, session: AsyncSession, learner: User | Non
 
 
 async def blocked(event: ChatMemberUpdated, session: AsyncSession) -> None:
-    await learners.mark_blocked(session, telegram_id=event.from_user.id)
+    await outbox.mark_blocked(session, telegram_id=event.from_user.id)
 
 
 async def unblocked(event: ChatMemberUpdated, session: AsyncSession, learner: User | None) -> None:

@@ -10,7 +10,6 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, time, timedelta
 from typing import Any, Protocol
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -42,6 +41,8 @@ from learntogether.services.errors import FieldProblem, InvalidInput, NotFound
 from learntogether.services.inputs import zone_problem
 from learntogether.services.quiet_hours import covers
 from learntogether.services.time_zones import COUNTRY_TIMEZONES as COUNTRY_TIMEZONES
+from learntogether.services.time_zones import zone_name as zone_name
+from learntogether.services.time_zones import zone_of as zone_of
 from learntogether.services.time_zones import zones_of
 
 # Bump when the privacy notice changes: learners are asked again.
@@ -258,15 +259,6 @@ async def set_municipality(
     await session.flush()
 
 
-async def mark_blocked(session: AsyncSession, *, telegram_id: int) -> None:
-    """The learner blocked the bot: nothing is sent to them until they write again."""
-    await session.execute(
-        update(User)
-        .where(User.telegram_id == telegram_id, User.status == UserStatus.ACTIVE)
-        .values(status=UserStatus.BLOCKED, blocked_at=utcnow())
-    )
-
-
 SEEN_PRECISION = timedelta(minutes=5)
 """How stale ``last_active_at`` may be: it decides who is quiet for days (nudges, reminders), so
 a learner pressing through a lesson is not written back on every press."""
@@ -433,23 +425,6 @@ class LearnerSettings:
     reminders_enabled: bool
     reminder_time: time | None
     quiet_hours: tuple[time, time] | None
-
-
-def zone_name(timezone: str | None, country: str | None) -> str:
-    """The chosen zone, else the country's (its first, for a country with several), else UTC."""
-    if timezone:
-        return timezone
-    if country in COUNTRY_TIMEZONES:
-        return COUNTRY_TIMEZONES[country]
-    return next(iter(zones_of(country)), "UTC") if country else "UTC"
-
-
-def zone_of(timezone: str | None, country: str | None) -> ZoneInfo:
-    """``zone_name`` as a zone; UTC if the stored name is not one (nothing fails over a zone)."""
-    try:
-        return ZoneInfo(zone_name(timezone, country))
-    except (ZoneInfoNotFoundError, ValueError):
-        return ZoneInfo("UTC")
 
 
 def effective_timezone(learner: User) -> str:

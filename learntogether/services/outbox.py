@@ -17,7 +17,7 @@ from sqlalchemy import Table, and_, bindparam, exists, insert, literal, or_, sel
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from learntogether.db import activity_log
-from learntogether.db.base import UTCDateTime
+from learntogether.db.base import UTCDateTime, utcnow
 from learntogether.db.models import (
     Broadcast,
     BroadcastKind,
@@ -31,8 +31,8 @@ from learntogether.db.models import (
     Verb,
     WaitReason,
 )
-from learntogether.services import learners
 from learntogether.services.quiet_hours import quiet_until
+from learntogether.services.time_zones import zone_name
 
 # The nudge's Continue button: the delivery worker puts it on every nudge, the bot's handler for it
 # opens the learner's next lesson.
@@ -304,7 +304,7 @@ async def claim(
 def _quiet_until(learner: Recipient, now: datetime) -> datetime | None:
     if learner.quiet_hours_start is None or learner.quiet_hours_end is None:
         return None
-    zone = learners.zone_name(learner.timezone, learner.country)
+    zone = zone_name(learner.timezone, learner.country)
     return quiet_until(
         now, start=learner.quiet_hours_start, end=learner.quiet_hours_end, timezone=zone
     )
@@ -395,7 +395,7 @@ async def settle(session: AsyncSession, results: Sequence[Settled], *, now: date
     for result in results:
         telegram_id = result.delivery.learner.telegram_id
         if result.status is DeliveryStatus.BLOCKED and telegram_id is not None:
-            await learners.mark_blocked(session, telegram_id=telegram_id)
+            await mark_blocked(session, telegram_id=telegram_id)
     reached = [
         result
         for result in results
@@ -458,3 +458,12 @@ async def sweep(session: AsyncSession, *, now: datetime) -> None:
         execution_options={"synchronize_session": False},
     )
     await finish_broadcasts(session, now=now)
+
+
+async def mark_blocked(session: AsyncSession, *, telegram_id: int) -> None:
+    """The learner blocked the bot: nothing is sent to them until they write again."""
+    await session.execute(
+        update(User)
+        .where(User.telegram_id == telegram_id, User.status == UserStatus.ACTIVE)
+        .values(status=UserStatus.BLOCKED, blocked_at=utcnow())
+    )

@@ -5,6 +5,7 @@ several clocks (Spain: Madrid, the Canaries, Ceuta). From Babel's CLDR data, not
 from __future__ import annotations
 
 from collections.abc import Mapping
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from babel.core import get_global
 from babel.dates import get_timezone, get_timezone_location
@@ -69,3 +70,20 @@ def countries_by_name(countries: list[str] | tuple[str, ...], locale: str) -> li
     """``(code, name)`` pairs sorted by name as ``locale`` reads it."""
     named = [(code, country_name(code, locale)) for code in countries]
     return sorted(named, key=lambda pair: pair[1].casefold())
+
+
+def zone_name(timezone: str | None, country: str | None) -> str:
+    """The chosen zone, else the country's (its first, for a country with several), else UTC."""
+    if timezone:
+        return timezone
+    if country in COUNTRY_TIMEZONES:
+        return COUNTRY_TIMEZONES[country]
+    return next(iter(zones_of(country)), "UTC") if country else "UTC"
+
+
+def zone_of(timezone: str | None, country: str | None) -> ZoneInfo:
+    """``zone_name`` as a zone; UTC if the stored name is not one (nothing fails over a zone)."""
+    try:
+        return ZoneInfo(zone_name(timezone, country))
+    except (ZoneInfoNotFoundError, ValueError):
+        return ZoneInfo("UTC")

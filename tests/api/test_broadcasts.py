@@ -11,7 +11,7 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from learntogether.db.models import AuditLog, TokenRole
-from learntogether.services import learners
+from learntogether.services import outbox
 from tests.factories import create_api_token, create_cohort, create_learner
 
 URL = "/api/v1/broadcasts"
@@ -32,7 +32,7 @@ async def cohorts(session_maker: async_sessionmaker[AsyncSession]) -> None:
         await create_learner(session_maker, telegram_id, cohort="SLV1")
     await create_learner(session_maker, 21, cohort="SLV2", locale="bg")
     async with session_maker() as session:
-        await learners.mark_blocked(session, telegram_id=13)
+        await outbox.mark_blocked(session, telegram_id=13)
         await session.commit()
 
 

@@ -27,7 +27,7 @@ from learntogether.db.models import (
 )
 from learntogether.delivery.policy import RetryPolicy
 from learntogether.i18n import create_i18n
-from learntogether.services import broadcasts, learners
+from learntogether.services import broadcasts, learners, outbox
 from learntogether.services.broadcasts import BroadcastInfo
 from learntogether.services.outbox import RESUME_CALLBACK, Claimed
 from tests.delivery.conftest import (
@@ -83,7 +83,7 @@ async def test_broadcast_reaches_the_cohort_in_each_language_and_counts_blocked_
     *_reachable, erased = await add_learners(session_maker, standin, [104, 105, 106], cohort="SLV1")
     await add_learners(session_maker, standin, [107], cohort="OTHER")
     async with session_maker() as session:
-        await learners.mark_blocked(session, telegram_id=104)
+        await outbox.mark_blocked(session, telegram_id=104)
         erased_user = await session.get(User, erased.id)
         assert erased_user is not None
         await learners.erase(session, learner=erased_user)

@@ -73,7 +73,7 @@ async def test_only_reachable_learners_who_agreed_get_a_row(session: AsyncSessio
     cohort = await create_cohort(session)
     for telegram_id in (1, 2, 3):
         await _learner(session, telegram_id)
-    await learners.mark_blocked(session, telegram_id=2)
+    await outbox.mark_blocked(session, telegram_id=2)
     erased = await learners.find_learner(session, 3)
     assert erased is not None
     await learners.erase(session, learner=erased)

@@ -7,7 +7,7 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from learntogether.db.models import AuditLog, Cohort, Role, TokenRole, User, UserStatus
-from learntogether.services import learners, tokens, users
+from learntogether.services import learners, outbox, tokens, users
 from learntogether.services.actors import Actor
 from learntogether.services.errors import Conflict, InvalidInput, NotAllowed
 from learntogether.services.users import LearnerNotFound
@@ -133,7 +133,7 @@ async def test_filters_by_cohort_role_and_status(session: AsyncSession) -> None:
     await _learner(session, 1, "Teacher", cohort="SLV1")
     parent = await _learner(session, 2, "Parent", cohort="SLV1", role=Role.PARENT)
     await _learner(session, 3, "Outside", role=Role.PARENT)
-    await learners.mark_blocked(session, telegram_id=2)
+    await outbox.mark_blocked(session, telegram_id=2)
     await session.refresh(parent)
     assert await _search(session, admin, cohort="SLV1") == ["Teacher", "Parent"]
     assert await _search(session, admin, role=Role.PARENT) == ["Parent", "Outside"]
