@@ -45,12 +45,14 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from tests.standin import BotAPIStandIn, SimUser
+from tests.standin import BotAPIStandIn, SimUser, button_texts
 
 ROOT = Path(__file__).resolve().parents[1]
 START_TIMEOUT_SECONDS = 180.0
 REPLY_TIMEOUT_SECONDS = 15.0
 SETTLE_SECONDS = 0.05
+# BENCH_LOG_DIR=DIR keeps each bot's log there.
+LOG_DIRECTORY = os.environ.get("BENCH_LOG_DIR")
 WEBHOOK_SECRET = "bench-secret"  # noqa: S105 - a benchmark's own webhook
 WEBHOOK_CONNECTIONS = 8
 NOT_MODIFIED = "message is not modified"
@@ -149,7 +151,8 @@ class BotProcess:
             self.log.seek(0)
             raise SystemExit(f"error: {self.name} exited:\n{self.log.read().decode()[-3000:]}")
 
-    def stop(self) -> None:
+    def stop(self) -> list[str]:
+        """Stop the bot; the errors it logged."""
         if self.process.poll() is None:
             self.process.send_signal(signal.SIGINT)
             try:
@@ -157,7 +160,19 @@ class BotProcess:
             except subprocess.TimeoutExpired:
                 self.process.kill()
                 self.process.wait()
+        self.log.seek(0)
+        text = self.log.read().decode(errors="replace")
         self.log.close()
+        if LOG_DIRECTORY:
+            slug = "".join(c if c.isalnum() else "-" for c in self.name)[:40]
+            (Path(LOG_DIRECTORY) / f"{slug}.log").write_text(text)
+        lines = text.splitlines()
+        return [
+            line
+            for line in lines
+            if "ERROR" in line
+            or line.startswith(("Traceback", "sqlalchemy", "TimeoutError", "asyncio"))
+        ]
 
 
 def product_environment(standin: BotAPIStandIn, database_url: str, **extra: str) -> dict[str, str]:
@@ -203,6 +218,8 @@ class Phase:
     updates: int = 0
     latencies: list[float] = field(default_factory=list)
     unanswered: int = 0
+    failures: int = 0
+    """Learners who got something else than the next screen (an error, a timeout)."""
     started: float = 0.0
     ended: float = 0.0
     cpu: float = 0.0
@@ -253,8 +270,13 @@ class Learner:
         phase.updates += 1
         if expect is None:
             return await self._until(lambda: self.user.changes > before)
-        return await self._until(
-            lambda: any(expect in m.get("text", "") for m in self.user.messages[-3:])
+        return await self._until(lambda: self._shows(expect))
+
+    def _shows(self, expect: str) -> bool:
+        """Whether one of the newest messages says ``expect`` or has a button of that text."""
+        return any(
+            expect in message.get("text", "") or expect in button_texts(message)
+            for message in self.user.messages[-3:]
         )
 
     async def press(self, phase: Phase, data: str, expect: str | None = None) -> bool:
@@ -287,12 +309,21 @@ class Learner:
         return await self._until(lambda: self.user.changes > before + 1)
 
     async def onboard(self, phase: Phase) -> None:
-        """/start, English, a role, the privacy notice, a municipality (tests/bot/steps.py)."""
-        await self.send(phase, "/start")
-        await self.press(phase, "✓ English", "Which of these describes you best?")
-        await self.press(phase, "Teacher", "Your privacy")
-        await self.press(phase, "I agree", "In which municipality")
-        await self.send(phase, "Sliven", "You are all set!")
+        """/start, English, a role, the privacy notice, a municipality (tests/bot/steps.py);
+        from /start again, up to three times, when the bot failed on the way."""
+        for _ in range(3):
+            try:
+                if (
+                    await self.send(phase, "/start", "✓ English")
+                    and await self.press(phase, "✓ English", "Which of these describes you best?")
+                    and await self.press(phase, "Teacher", "Your privacy")
+                    and await self.press(phase, "I agree", "In which municipality")
+                    and await self.send(phase, "Sliven", "You are all set!")
+                ):
+                    return
+            except AssertionError:  # no such button: the bot said something else
+                pass
+            phase.failures += 1
 
     def _choose(self) -> str | None:
         """The callback data of the button to press next, None to send /lessons."""
@@ -393,6 +424,8 @@ class Run:
     name: str
     start: Phase
     lesson: Phase
+    errors: list[str]
+    """Errors the bot logged (the first line of each)."""
 
 
 async def run_baseline(standin: BotAPIStandIn, ids: range, seconds: float, directory: Path) -> Run:
@@ -410,8 +443,8 @@ async def run_baseline(standin: BotAPIStandIn, ids: range, seconds: float, direc
             standin, bot, learners, lambda learner, phase: learner.press_baseline(phase, deadline)
         )
     finally:
-        bot.stop()
-    return Run("baseline: bare aiogram bot", start, lesson)
+        errors = bot.stop()
+    return Run("baseline: bare aiogram bot", start, lesson, errors)
 
 
 async def run_product(
@@ -473,8 +506,8 @@ async def run_product(
             )
         raise
     finally:
-        bot.stop()
-    return Run(name, start, lesson)
+        errors = bot.stop()
+    return Run(name, start, lesson, errors)
 
 
 def _learner(standin: BotAPIStandIn, user_id: int) -> Learner:
@@ -501,7 +534,7 @@ def report(runs: list[Run], *, learners: int, database: str) -> None:
         print(f"\n{kind} phase")
         print(
             f"{'bot':<52} {'updates':>8} {'upd/s':>8} {'× base':>7} {'p50':>9} {'p95':>9} "
-            f"{'p99':>9} {'CPU/upd':>9} {'unans.':>6} {'not mod.':>8}"
+            f"{'p99':>9} {'CPU/upd':>9} {'unans.':>6} {'failed':>6} {'not mod.':>8}"
         )
         for run in runs:
             phase: Phase = getattr(run, kind)
@@ -512,8 +545,11 @@ def report(runs: list[Run], *, learners: int, database: str) -> None:
                 f"{phase.rate / base.rate if base.rate else float('nan'):>7.2f} "
                 f"{_ms(phase.percentile(0.50)):>9} {_ms(phase.percentile(0.95)):>9} "
                 f"{_ms(phase.percentile(0.99)):>9} {cpu:>6.2f} ms {phase.unanswered:>6} "
-                f"{phase.not_modified:>8}"
+                f"{phase.failures:>6} {phase.not_modified:>8}"
             )
+    for run in runs:
+        if run.errors:
+            print(f"\n{run.name} logged {len(run.errors)} error lines, the first: {run.errors[0]}")
 
 
 async def bench(arguments: argparse.Namespace) -> list[Run]:
