@@ -8,7 +8,7 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from learntogether.db.base import utcnow
-from learntogether.db.models import Membership, Role, User
+from learntogether.db.models import Membership, Role, User, UserStatus
 from learntogether.services import learners
 from tests.factories import create_cohort
 
@@ -104,3 +104,26 @@ async def test_many_learners_at_once_get_what_each_gets_alone(session: AsyncSess
         person.id: await learners.locales(session, person, default_locale="es") for person in people
     }
     assert await learners.locales_of(session, [], default_locale="es") == {}
+
+
+async def test_a_press_soon_after_the_last_one_does_not_write_last_active_again(
+    session: AsyncSession,
+) -> None:
+    learner = await _learner(session, 9101, "en")
+    seen = utcnow() - learners.SEEN_PRECISION / 2
+    learner.last_active_at = seen
+    await learners.mark_seen(session, learner=learner)
+    assert learner.last_active_at == seen
+    learner.last_active_at = utcnow() - learners.SEEN_PRECISION - timedelta(seconds=1)
+    await learners.mark_seen(session, learner=learner)
+    assert utcnow() - learner.last_active_at < timedelta(seconds=5)
+
+
+async def test_a_learner_who_had_blocked_the_bot_is_active_again_at_their_next_press(
+    session: AsyncSession,
+) -> None:
+    learner = await _learner(session, 9102, "en")
+    learner.status, learner.blocked_at = UserStatus.BLOCKED, utcnow()
+    await learners.mark_seen(session, learner=learner)
+    assert learner.status is UserStatus.ACTIVE
+    assert learner.blocked_at is None
