@@ -9,7 +9,7 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from learntogether.db.base import utcnow
-from learntogether.db.models import Membership, Role, User
+from learntogether.db.models import Membership, Role, User, UserStatus
 from learntogether.services import learners
 from learntogether.services.errors import InvalidInput
 from tests.factories import create_cohort
@@ -170,3 +170,24 @@ async def test_the_language_read_best_comes_before_the_cohorts(session: AsyncSes
     assert learner.reads_locale is None
     with pytest.raises(InvalidInput):
         await learners.set_locale(session, learner=learner, locale="rom", reads="rom")
+async def test_a_press_soon_after_the_last_one_does_not_write_last_active_again(
+    session: AsyncSession,
+) -> None:
+    learner = await _learner(session, 9101, "en")
+    seen = utcnow() - learners.SEEN_PRECISION / 2
+    learner.last_active_at = seen
+    await learners.mark_seen(session, learner=learner)
+    assert learner.last_active_at == seen
+    learner.last_active_at = utcnow() - learners.SEEN_PRECISION - timedelta(seconds=1)
+    await learners.mark_seen(session, learner=learner)
+    assert utcnow() - learner.last_active_at < timedelta(seconds=5)
+
+
+async def test_a_learner_who_had_blocked_the_bot_is_active_again_at_their_next_press(
+    session: AsyncSession,
+) -> None:
+    learner = await _learner(session, 9102, "en")
+    learner.status, learner.blocked_at = UserStatus.BLOCKED, utcnow()
+    await learners.mark_seen(session, learner=learner)
+    assert learner.status is UserStatus.ACTIVE
+    assert learner.blocked_at is None

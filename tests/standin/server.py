@@ -122,6 +122,16 @@ def _strip(text: str, entities: list[JSON]) -> tuple[str, list[JSON]]:
     return stripped, kept
 
 
+def _chat_of(update: JSON) -> int:
+    """The chat (or person) an update comes from; 0 for updates of no one in particular."""
+    for kind, payload in update.items():
+        if kind != "update_id" and isinstance(payload, dict):
+            for holder in ("chat", "from", "user"):
+                if isinstance(payload.get(holder), dict):
+                    return int(payload[holder]["id"])
+    return 0
+
+
 def _image_size(content: bytes) -> tuple[int, int] | None:
     """The width and height of a PNG, (0, 0) for another image type Telegram takes, or None."""
     if content.startswith(b"\x89PNG\r\n\x1a\n") and len(content) >= 24:
@@ -152,6 +162,7 @@ class BotAPIStandIn:
         clock: Callable[[], float] = time.monotonic,
         webhook_attempts: int = 3,
         paid_global_rate: int | None = 1000,
+        webhook_connections: int = 1,
     ) -> None:
         self.token = token
         self.bot_id = int(token.split(":", 1)[0])
@@ -169,6 +180,9 @@ class BotAPIStandIn:
             paid_global_rate=paid_global_rate,
         )
         self.webhook_attempts = webhook_attempts
+        # Telegram posts to a webhook over up to max_connections at once, one update of a chat at
+        # a time; the default of one keeps every update strictly in order.
+        self.webhook_connections = webhook_connections
         self.users: dict[int, SimUser] = {}
         self.calls: list[RecordedCall] = []
         self.commands: dict[tuple[str, str], list[JSON]] = {}
@@ -188,7 +202,9 @@ class BotAPIStandIn:
         self._ids = itertools.count(1)
         self._allowed_updates: frozenset[str] | None = None
         self._webhook: _Webhook | None = None
-        self._webhook_task: asyncio.Task[None] | None = None
+        self._webhook_tasks: list[asyncio.Task[None]] = []
+        self._in_flight: set[int] = set()
+        self._busy_chats: set[int] = set()
         self._faults: dict[str, deque[_Fault]] = {}
         self._delays: dict[str, deque[float]] = {}
         self._drops: dict[str, int] = {}
@@ -245,10 +261,10 @@ class BotAPIStandIn:
         self._closed = True
         self._updates.notify()
         self._activity.notify()
-        if self._webhook_task is not None:
-            self._webhook_task.cancel()
+        for task in self._webhook_tasks:
+            task.cancel()
             with contextlib.suppress(asyncio.CancelledError):
-                await self._webhook_task
+                await task
         if self._runner is not None:
             await self._runner.cleanup()
         if self._client is not None:
@@ -635,8 +651,9 @@ class BotAPIStandIn:
             self._pending.clear()
         self._set_allowed_updates(params)
         self._webhook = _Webhook(url, secret)
-        if self._webhook_task is None or self._webhook_task.done():
-            self._webhook_task = asyncio.create_task(self._deliver_updates())
+        self._webhook_tasks = [task for task in self._webhook_tasks if not task.done()]
+        while len(self._webhook_tasks) < self.webhook_connections:
+            self._webhook_tasks.append(asyncio.create_task(self._deliver_updates()))
         self._updates.notify()
         return True
 
@@ -665,22 +682,40 @@ class BotAPIStandIn:
                 )
         return info
 
+    def _next_to_deliver(self) -> JSON | None:
+        """The oldest pending update not on its way, of a chat with none on its way."""
+        for update in self._pending:
+            if (
+                update["update_id"] not in self._in_flight
+                and _chat_of(update) not in self._busy_chats
+            ):
+                return update
+        return None
+
     async def _deliver_updates(self) -> None:
         """POST pending updates to the webhook in order; retry, keeping undelivered ones."""
         failures = 0
         while (webhook := self._webhook) is not None and not self._closed:
-            if not self._pending or failures >= self.webhook_attempts:
+            update = self._next_to_deliver()
+            if update is None or failures >= self.webhook_attempts:
                 failures = 0
                 await self._updates.wait(None)
                 continue
-            update = self._pending[0]
-            status, error = await self._post_update(webhook, update)
+            chat = _chat_of(update)
+            self._in_flight.add(update["update_id"])
+            self._busy_chats.add(chat)
+            try:
+                status, error = await self._post_update(webhook, update)
+            finally:
+                self._in_flight.discard(update["update_id"])
+                self._busy_chats.discard(chat)
             self.webhook_deliveries.append(WebhookDelivery(update["update_id"], status, error))
             self._activity.notify()
             if status is not None and 200 <= status < 300:
-                if self._pending and self._pending[0] is update:
-                    self._pending.popleft()
+                with contextlib.suppress(ValueError):
+                    self._pending.remove(update)
                 failures = 0
+                self._updates.notify()
                 continue
             failures += 1
             webhook.last_error_date = int(time.time())

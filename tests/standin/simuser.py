@@ -60,6 +60,8 @@ class SimUser:
         self._sent_log: list[JSON] = []
         self._cursor = 0
         self._last_message_id = 0
+        self.changes = 0
+        """How many times the bot sent to or changed the chat (a message sent, edited, deleted)."""
 
     @property
     def user(self) -> JSON:
@@ -277,14 +279,17 @@ class SimUser:
     def _store(self, message: JSON, from_bot: bool) -> None:
         self._chat_messages[message["message_id"]] = message
         if from_bot:
+            self.changes += 1
             self._from_bot.append(message["message_id"])
             self._sent_log.append(message)
 
     def _replace(self, message: JSON) -> None:
         self._chat_messages[message["message_id"]] = message
+        self.changes += 1
 
     def _delete(self, message_id: int) -> None:
         self._deleted.append(self._chat_messages.pop(message_id))
+        self.changes += 1
 
     def _member_update(self, old: str, new: str) -> JSON:
         bot = self._standin.bot_user

@@ -1083,3 +1083,36 @@ async def test_delete_webhook_allows_polling_again(
     await bot.delete_webhook(drop_pending_updates=True)
 
     assert await bot.get_updates() == []
+
+
+async def test_webhook_over_several_connections_keeps_each_chats_order(
+    bot: Bot, standin: BotAPIStandIn
+) -> None:
+    """Two chats' updates travel side by side; one chat's next waits for its previous one."""
+    standin.webhook_connections = 3
+    log: list[str] = []
+
+    async def handle(request: web.Request) -> web.Response:
+        text = (await request.json())["message"]["text"]
+        log.append(f"in {text}")
+        await asyncio.sleep(0.1)
+        log.append(f"out {text}")
+        return web.json_response({})
+
+    app = web.Application()
+    app.router.add_post("/hook", handle)
+    runner = web.AppRunner(app)
+    await runner.setup()
+    await web.TCPSite(runner, "127.0.0.1", 0).start()
+    try:
+        await bot.set_webhook(f"http://127.0.0.1:{runner.addresses[0][1]}/hook")
+        ana, ben = standin.add_user(31, first_name="Ana"), standin.add_user(32, first_name="Ben")
+        await ana.send("a1")
+        await ana.send("a2")
+        await ben.send("b1")
+        await standin._wait_until(lambda: len(log) == 6 or None, 3, lambda: f"got {log}")
+    finally:
+        await runner.cleanup()
+    assert log[:2] == ["in a1", "in b1"]
+    assert log.index("out a1") < log.index("in a2")
+    assert standin.pending_updates == []
