@@ -170,6 +170,8 @@ async def test_the_language_read_best_comes_before_the_cohorts(session: AsyncSes
     assert learner.reads_locale is None
     with pytest.raises(InvalidInput):
         await learners.set_locale(session, learner=learner, locale="rom", reads="rom")
+
+
 async def test_a_press_soon_after_the_last_one_does_not_write_last_active_again(
     session: AsyncSession,
 ) -> None:
