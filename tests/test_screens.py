@@ -63,8 +63,10 @@ def test_a_survey_and_a_lesson_without_a_quiz_end_differently() -> None:
 
 def test_the_notice_says_when_the_lesson_falls_back() -> None:
     english_only = _rendered(every_kind_lesson())
-    assert "не са преведени" in step_layout(english_only, 0, show_notice=True).text
-    assert "не са преведени" not in step_layout(english_only, 0, show_notice=False).text
+    # What is true: not in Bulgarian, shown in English.
+    notice = "Този урок все още не е на български; ето го на английски."
+    assert notice in step_layout(english_only, 0, show_notice=True).text
+    assert notice not in step_layout(english_only, 0, show_notice=False).text
 
 
 def test_each_kind_of_question_has_its_buttons() -> None:

@@ -161,8 +161,8 @@ async def test_admin_removes_a_mediator_and_the_learner_is_told_each_time(
     await client.post(url, json={"user_id": mediator.id}, headers=headers)
     removed = await client.delete(f"{url}/{mediator.id}", headers=headers)
     assert removed.status_code == 204
-    # Removing someone who is not (any more) a mediator changes nothing.
-    assert (await client.delete(f"{url}/{mediator.id}", headers=headers)).status_code == 204
+    # Removing someone who is not (any more) a mediator says so, and changes nothing.
+    assert (await client.delete(f"{url}/{mediator.id}", headers=headers)).status_code == 404
     assert (await client.delete(f"{url}/0", headers=headers)).status_code == 422
     assert (
         await client.delete("/api/v1/cohorts/NOPE/mediators/1", headers=headers)
