@@ -44,7 +44,7 @@ from learntogether.services.time_zones import COUNTRY_TIMEZONES as COUNTRY_TIMEZ
 from learntogether.services.time_zones import zones_of
 
 # Bump when the privacy notice changes: learners are asked again.
-PRIVACY_VERSION = "2026-11"
+PRIVACY_VERSION = "2026-12"
 COHORT_PAYLOAD_PREFIX = "c-"
 EVENT_PAYLOAD_PREFIX = "e-"
 
