@@ -16,7 +16,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import func, select
+from sqlalchemy import Boolean, ColumnElement, func, literal_column, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from learntogether.content.render import pick_text
@@ -25,7 +25,6 @@ from learntogether.db.models import (
     Answer,
     Lesson,
     LessonVersion,
-    QuestionKind,
     QuizAttempt,
     User,
     UserStatus,
@@ -72,10 +71,10 @@ async def list_reflections(
     InvalidInput naming the parameter.
     """
     search = await users.learner_filter(session, actor=actor, cohort=cohort)
-    conditions = [
+    conditions: list[ColumnElement[bool]] = [
         *search.conditions,
-        Answer.kind == QuestionKind.OPEN,
-        Answer.text.is_not(None),
+        # Spelled as the partial index's predicate is (no bound parameter), so PostgreSQL uses it.
+        literal_column("answers.kind = 'open' AND answers.text IS NOT NULL", Boolean),
         User.status != UserStatus.ERASED,
     ]
     if user_id is not None:
