@@ -18,6 +18,7 @@ from learntogether.services.users import LearnerNotFound
 from tests.content.samples import every_kind_lesson
 from tests.factories import mediating
 from tests.report_builders import add_cohort, import_track, take_quiz
+from tests.services.test_events import counting_statements
 
 VIEWER = Actor(name="test-viewer", role=TokenRole.VIEWER)
 
@@ -167,3 +168,18 @@ async def test_an_erased_learners_reflections_are_gone(
     assert total == 1 and [item.learner_name for item in found] == ["Lucía"]
     texts = await session.scalars(select(Answer.text).where(Answer.text.is_not(None)))
     assert list(texts) == ["Talk to parents."]
+
+
+async def test_a_page_costs_the_same_few_statements_however_many_it_lists(
+    session: AsyncSession, people: dict[str, User]
+) -> None:
+    with counting_statements(session) as one:
+        await list_reflections(session, actor=SYSTEM, limit=1)
+    more = [await _learner(session, 10 + n, f"L{n}", None) for n in range(4)]
+    for learner in more:
+        await take_quiz(session, learner, "other", [[1], [0, 2], [0], [4], "Later words."])
+    with counting_statements(session) as six:
+        found, total = await list_reflections(session, actor=SYSTEM, limit=10)
+    assert total == 6 and {item.lesson for item in found} == {"kinds", "other"}
+    # The count, the page, and the titles of the versions on it: never one query per row.
+    assert len(six) == len(one) == 3, six
