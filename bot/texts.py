@@ -40,6 +40,7 @@ def _notice_body() -> str:
         "your language and role, the municipality if you give it, your progress and answers, and "
         "your reminder settings. We never ask about or record ethnicity.\n\n"
         "The mediator of your group and the programme team see your progress; reports to funders "
-        "contain only counts. You can see your data with /mydata and erase it with /delete at any "
-        "time."
+        "contain only counts. What you write to open questions (your reflections) is read only by "
+        "the mediators of your groups and the programme team. You can see your data with /mydata "
+        "and erase it with /delete at any time."
     )

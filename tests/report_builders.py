@@ -12,7 +12,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from sqlalchemy import select
-from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from learntogether.content.schema import LessonDocument, TrackDocument
 from learntogether.db import activity_log as activity
@@ -32,7 +32,7 @@ from learntogether.db.models import (
 from learntogether.services import player, quizzes
 from learntogether.services.actors import Actor
 from learntogether.services.curriculum import import_curriculum
-from tests.content.samples import TRACK
+from tests.content.samples import TRACK, every_kind_lesson
 
 _telegram_ids = itertools.count(5_000_000)
 
@@ -215,3 +215,15 @@ async def take_quiz(
             text=given if isinstance(given, str) else None,
             chain=chain,
         )
+
+
+async def reflect(session_maker: async_sessionmaker[AsyncSession], user_id: int, text: str) -> None:
+    """The learner takes the every-kind lesson's quiz (imported as ``kinds`` when missing) and
+    writes ``text`` to its open question."""
+    async with session_maker() as session:
+        if await session.scalar(select(Lesson.id).where(Lesson.slug == "kinds")) is None:
+            await import_track(session, [("kinds", every_kind_lesson())])
+        learner = await session.get(User, user_id)
+        assert learner is not None
+        await take_quiz(session, learner, "kinds", [[1], [0, 2], [0], [4], text])
+        await session.commit()

@@ -32,6 +32,7 @@ from learntogether.api.routes import (
     goals,
     health,
     lessons,
+    reflections,
     reminders,
     reports,
     tokens,
@@ -99,6 +100,7 @@ def create_app(
     api.include_router(assisted.router)
     api.include_router(reminders.router)
     api.include_router(users.router)
+    api.include_router(reflections.router)
     api.include_router(exports.router)
     api.include_router(reports.router)
     api.include_router(goals.router)

@@ -2,11 +2,15 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+from datetime import date
 from typing import Annotated, Any
+from zoneinfo import ZoneInfo
 
 from fastapi import APIRouter, Form, Path, Query, Request, Response
 from fastapi.responses import HTMLResponse
 
+from learntogether.console.reports import ZONES
 from learntogether.console.web import (
     ConsoleRoute,
     DbDep,
@@ -15,6 +19,7 @@ from learntogether.console.web import (
     form_errors,
     redirect,
     render,
+    translator,
 )
 from learntogether.db.models import TokenRole
 from learntogether.services import audit, cohorts, console_sessions, tokens
@@ -129,11 +134,28 @@ async def create_token(
     return await _tokens_page(request, session, staff.actor, created=created)
 
 
+@router.get("/tokens/{token_id}/revoke")
+async def confirm_revoke(
+    request: Request, token_id: RowId, staff: StaffDep, session: DbDep
+) -> HTMLResponse:
+    preview = await tokens.revoke_preview(session, token_id=token_id, actor=staff.actor)
+    return render(request, "access/revoke.html", {"preview": preview})
+
+
 @router.post("/tokens/{token_id}/revoke")
 async def revoke_token(token_id: RowId, staff: FormStaffDep, session: DbDep) -> Response:
     staff.actor.check_role()
     await tokens.revoke_token(session, reference=str(token_id), actor=staff.actor)
     return redirect("/access/tokens?done=revoked")
+
+
+@dataclass(frozen=True)
+class AuditDays:
+    """The audit log's days as the form sent them, kept as typed to show them back."""
+
+    start: str = ""
+    end: str = ""
+    tz: str = "UTC"
 
 
 @router.get("/audit")
@@ -144,11 +166,44 @@ async def audit_log(
     offset: Offset = 0,
     entity: Annotated[str, Query(max_length=64)] = "",
     who: Annotated[str, Query(max_length=100)] = "",
+    start: Annotated[str, Query(alias="from", max_length=32)] = "",
+    end: Annotated[str, Query(alias="to", max_length=32)] = "",
+    tz: Annotated[str, Query(max_length=64)] = "UTC",
 ) -> HTMLResponse:
-    found, total = await audit.list_entries(
-        session, actor=staff.actor, limit=PAGE, offset=offset, entity=entity, who=who
-    )
+    staff.actor.check_role()
+    _ = translator(request)
+    choice = AuditDays(start=start.strip(), end=end.strip(), tz=tz or "UTC")
+    errors: dict[str, list[str]] = {}
+    days: dict[str, date | None] = {}
+    for name in ("start", "end"):
+        try:
+            text = getattr(choice, name)
+            days[name] = date.fromisoformat(text) if text else None
+        except ValueError:
+            errors[name] = [_("Give a day such as 2026-09-01.")]
+    if choice.tz not in ZONES:
+        errors["tz"] = [_("Choose one of the list.")]
+    found: list[audit.AuditEntry] = []
+    total = 0
+    if not errors:
+        try:
+            found, total = await audit.list_entries(
+                session,
+                actor=staff.actor,
+                limit=PAGE,
+                offset=offset,
+                entity=entity,
+                who=who,
+                start=days["start"],
+                end=days["end"],
+                zone=ZoneInfo(choice.tz),
+            )
+        except InvalidInput:
+            errors["end"] = [_("The last day cannot be before the first.")]
     kinds = await audit.entity_kinds(session, actor=staff.actor)
+    # UTC is the default: links without it stay as they were.
+    zone = "" if choice.tz == "UTC" else choice.tz
+    query = {"entity": entity, "who": who, "from": choice.start, "to": choice.end, "tz": zone}
     return render(
         request,
         "access/audit.html",
@@ -160,5 +215,10 @@ async def audit_log(
             "kinds": kinds,
             "entity": entity,
             "who": who,
+            "choice": choice,
+            "zones": ZONES,
+            "errors": errors,
+            "query": {name: value for name, value in query.items() if value},
         },
+        status=422 if errors else 200,
     )

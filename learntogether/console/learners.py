@@ -1,7 +1,9 @@
-"""Learners: search, and one learner's page (admins everyone, mediators their cohorts' members).
+"""Learners: search, one learner's page, and reflections (admins everyone, mediators their
+cohorts' members).
 
-The same services as ``GET /api/v1/users`` and ``GET /api/v1/users/{id}``: what a role may not
-see (a Telegram id, to a mediator) is not in the record the page gets.
+The same services as ``GET /api/v1/users``, ``GET /api/v1/users/{id}`` and
+``GET /api/v1/reflections``: what a role may not see (a Telegram id, to a mediator) is not in the
+record the page gets.
 """
 
 from __future__ import annotations
@@ -11,14 +13,18 @@ from typing import Annotated
 from fastapi import APIRouter, Path, Query, Request
 from fastapi.responses import HTMLResponse
 
-from learntogether.console.web import ConsoleRoute, DbDep, StaffDep, render
-from learntogether.services import users
+from learntogether.console.web import ConsoleRoute, DbDep, LocaleDep, StaffDep, render
+from learntogether.services import cohorts, reflections, users
 from learntogether.services.errors import InvalidInput
 from learntogether.services.inputs import MAX_ROW_ID
+from learntogether.services.reports.titles import curriculum_titles
 
 router = APIRouter(prefix="/learners", route_class=ConsoleRoute)
 PAGE = 50
+REFLECTIONS_PAGE = 20
+COHORT_CHOICES = 500
 UserId = Annotated[int, Path(ge=1, le=MAX_ROW_ID)]
+Offset = Annotated[int, Query(ge=0, le=2**31)]
 
 
 @router.get("")
@@ -28,7 +34,7 @@ async def learner_search(
     session: DbDep,
     q: Annotated[str, Query(max_length=200)] = "",
     cohort: Annotated[str, Query(max_length=32)] = "",
-    offset: Annotated[int, Query(ge=0, le=2**31)] = 0,
+    offset: Offset = 0,
 ) -> HTMLResponse:
     errors: dict[str, list[str]] = {}
     found: list[users.LearnerRecord] = []
@@ -56,9 +62,81 @@ async def learner_search(
     )
 
 
+@router.get("/reflections")
+async def reflection_list(
+    request: Request,
+    staff: StaffDep,
+    session: DbDep,
+    locale: LocaleDep,
+    cohort: Annotated[str, Query(max_length=32)] = "",
+    lesson: Annotated[str, Query(max_length=64)] = "",
+    offset: Offset = 0,
+) -> HTMLResponse:
+    """What learners wrote to open questions, newest first, by cohort and lesson."""
+    errors: dict[str, list[str]] = {}
+    found: list[reflections.Reflection] = []
+    total = 0
+    try:
+        found, total = await reflections.list_reflections(
+            session,
+            actor=staff.actor,
+            cohort=cohort or None,
+            lesson=lesson or None,
+            locale=locale,
+            limit=REFLECTIONS_PAGE,
+            offset=offset,
+        )
+    except InvalidInput as error:
+        for problem in error.problems:
+            errors.setdefault(problem.path.removeprefix("query."), []).append(problem.message)
+    choices, _count = await cohorts.list_cohorts(
+        session, actor=staff.actor, limit=COHORT_CHOICES, offset=0
+    )
+    titles = await curriculum_titles(session, locale=locale)
+    return render(
+        request,
+        "learners/reflections.html",
+        {
+            "reflections": found,
+            "total": total,
+            "offset": offset,
+            "limit": REFLECTIONS_PAGE,
+            "cohort": cohort,
+            "lesson": lesson,
+            "cohorts": choices,
+            "lessons": titles.lessons,
+            "errors": errors,
+        },
+        status=422 if errors else 200,
+    )
+
+
 @router.get("/{user_id}")
 async def learner_page(
-    request: Request, user_id: UserId, staff: StaffDep, session: DbDep
+    request: Request,
+    user_id: UserId,
+    staff: StaffDep,
+    session: DbDep,
+    locale: LocaleDep,
+    offset: Offset = 0,
 ) -> HTMLResponse:
     learner = await users.get_learner(session, actor=staff.actor, user_id=user_id)
-    return render(request, "learners/page.html", {"learner": learner})
+    found, total = await reflections.list_reflections(
+        session,
+        actor=staff.actor,
+        user_id=user_id,
+        locale=locale,
+        limit=REFLECTIONS_PAGE,
+        offset=offset,
+    )
+    return render(
+        request,
+        "learners/page.html",
+        {
+            "learner": learner,
+            "reflections": found,
+            "total": total,
+            "offset": offset,
+            "limit": REFLECTIONS_PAGE,
+        },
+    )

@@ -11,7 +11,7 @@ from __future__ import annotations
 import logging
 from collections.abc import AsyncIterator, Callable, Coroutine, Mapping
 from dataclasses import dataclass
-from datetime import date, datetime
+from datetime import UTC, date, datetime
 from typing import Annotated, Any
 from urllib.parse import quote
 from zoneinfo import ZoneInfo
@@ -220,6 +220,22 @@ def render(
         day = format_date(local, "medium", locale=language)
         return f"{day} {format_time(local, 'short', tzinfo=local.tzinfo, locale=language)} {zone}"
 
+    def upcoming(moment: datetime | None, zone: str = "UTC") -> str:
+        """A coming moment: "today at 18:30 Europe/Sofia", "tomorrow at …", or the date."""
+        if moment is None:
+            return "–"
+        ahead = days_ahead(moment, zone, datetime.now(UTC))
+        if ahead not in (0, 1):
+            return when(moment, zone)
+        local = moment.astimezone(ZoneInfo(zone))
+        clock = format_time(local, "short", tzinfo=local.tzinfo, locale=babel_locale(locale))
+        text = (
+            gettext("today at {time} {zone}")
+            if ahead == 0
+            else gettext("tomorrow at {time} {zone}")
+        )
+        return text.format(time=clock, zone=zone)
+
     def day(value: date | str | None) -> str:
         """A day (or an ISO date, as reports give periods) in the reader's language."""
         if value is None:
@@ -239,6 +255,7 @@ def render(
             "_": gettext,
             "_n": ngettext,
             "when": when,
+            "upcoming": upcoming,
             "day": day,
             "number": number,
             "percent": percent,
@@ -253,6 +270,12 @@ def render(
         }
     )
     return HTMLResponse(html, status_code=status, headers=page_headers())
+
+
+def days_ahead(moment: datetime, zone: str, now: datetime) -> int:
+    """Calendar days from ``now`` to ``moment`` on ``zone``'s clock: 0 today, 1 tomorrow."""
+    clock = ZoneInfo(zone)
+    return (moment.astimezone(clock).date() - now.astimezone(clock).date()).days
 
 
 def page_headers() -> dict[str, str]:

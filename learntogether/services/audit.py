@@ -3,14 +3,18 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
+from zoneinfo import ZoneInfo
 
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from learntogether.db.models import AuditLog
 from learntogether.services.actors import Actor
+from learntogether.services.errors import FieldProblem, InvalidInput
+
+UTC_ZONE = ZoneInfo("UTC")
 
 
 async def record_change(
@@ -59,11 +63,24 @@ async def list_entries(
     offset: int = 0,
     entity: str | None = None,
     who: str | None = None,
+    start: date | None = None,
+    end: date | None = None,
+    zone: ZoneInfo = UTC_ZONE,
 ) -> tuple[list[AuditEntry], int]:
     """The audit log, newest first, for admins: optionally one kind of entity (``cohort``,
-    ``broadcast``, …) and one actor as the log names them (``staff:Ana``, ``token:ops``)."""
+    ``broadcast``, …), one actor as the log names them (``staff:Ana``, ``token:ops``), and the
+    days from ``start`` through ``end`` (both included) on ``zone``'s clock.
+
+    InvalidInput (``$.to``) for an ``end`` before ``start``."""
     actor.check_role()
+    if start is not None and end is not None and end < start:
+        message = f"{end} is before the start {start}"
+        raise InvalidInput(message, [FieldProblem("$.to", message)])
     query = select(AuditLog)
+    if start is not None:
+        query = query.where(AuditLog.occurred_at >= _midnight(start, zone))
+    if end is not None:
+        query = query.where(AuditLog.occurred_at < _midnight(end + timedelta(days=1), zone))
     if entity:
         query = query.where(AuditLog.entity == entity)
     if who:
@@ -85,6 +102,10 @@ async def list_entries(
         )
         for row in rows
     ], total
+
+
+def _midnight(day: date, zone: ZoneInfo) -> datetime:
+    return datetime.combine(day, time(), tzinfo=zone).astimezone(UTC)
 
 
 async def entity_kinds(session: AsyncSession, *, actor: Actor) -> list[str]:

@@ -205,14 +205,44 @@ async def revoke_token(session: AsyncSession, *, reference: str, actor: Actor) -
     return _info(token)
 
 
-async def _check_not_last_admin(session: AsyncSession, token: ApiToken) -> None:
-    others = await session.scalar(
+@dataclass(frozen=True)
+class RevokePreview:
+    """What revoking a token would end, for a confirmation."""
+
+    token: TokenInfo
+    last_admin: bool
+    """It is the last live admin token: no script could manage the platform through the API."""
+
+
+async def revoke_preview(session: AsyncSession, *, token_id: int, actor: Actor) -> RevokePreview:
+    """The token an admin is about to revoke, and whether it is the last live admin token."""
+    actor.check_role()
+    token = await session.scalar(
+        select(ApiToken).where(ApiToken.id == token_id).options(selectinload(ApiToken.cohorts))
+    )
+    if token is None:
+        raise NotFound(f"No token with id {token_id}.")
+    last = (
+        token.role is TokenRole.ADMIN
+        and token.revoked_at is None
+        and not await _other_live_admins(session, token)
+    )
+    return RevokePreview(token=_info(token), last_admin=last)
+
+
+async def _other_live_admins(session: AsyncSession, token: ApiToken) -> int:
+    found = await session.scalar(
         select(func.count()).where(
             ApiToken.role == TokenRole.ADMIN,
             ApiToken.revoked_at.is_(None),
             ApiToken.id != token.id,
         )
     )
+    return found or 0
+
+
+async def _check_not_last_admin(session: AsyncSession, token: ApiToken) -> None:
+    others = await _other_live_admins(session, token)
     if not others:
         raise Conflict(
             f"Token {token.name!r} is the last admin token: create another admin token before "

@@ -7,7 +7,7 @@ from datetime import time
 from pathlib import Path
 
 import pytest
-from sqlalchemy import select
+from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from learntogether.db.models import Membership, Role, User, UserStatus
@@ -51,6 +51,11 @@ async def test_english_onboarding_stores_choices_and_suggests_a_first_lesson(
     await ana.press("Teacher")
     await ana.wait_for(lambda m: m["text"].startswith("Your privacy"))
     assert "We never ask about or record ethnicity." in ana.messages[-1]["text"]
+    # Who reads what a learner writes to open questions is said before they agree.
+    assert (
+        "What you write to open questions (your reflections) is read only by the mediators of "
+        "your groups and the programme team." in ana.messages[-1]["text"]
+    )
     await ana.press("I agree")
     question = await ana.wait_for(lambda m: "In which municipality" in m["text"])
     await ana.send("Sliven")
@@ -377,3 +382,34 @@ async def test_commands_are_registered_per_language_but_not_for_romani(
     await standin.wait_for_call("setMyCommands", lambda call: "language_code" not in call.params)
     languages = {key[1] for key in standin.commands}
     assert languages == {"", "en", "bg", "es", "fr", "nl", "ro"}
+
+
+async def test_a_learner_who_agreed_to_an_older_notice_is_shown_the_new_one(
+    standin: BotAPIStandIn, polling_bot: BotParts, session_maker: async_sessionmaker[AsyncSession]
+) -> None:
+    """The notice now says who reads reflections: agreeing to the old one is not enough."""
+    una = standin.add_user(5011, first_name="Una", language_code="en")
+    await onboard(una)
+    await una.press("Skip")
+    await una.wait_for(lambda m: m["text"].startswith("When shall I remind you?"))
+    learner = await eventually(lambda: find_user(session_maker, 5011))
+    async with session_maker() as session:
+        await session.execute(
+            update(User).where(User.id == learner.id).values(consent_version="2026-11")
+        )
+        await session.commit()
+    await una.send("/start")
+    await una.wait_for(lambda m: m["text"].startswith("Hello, Una!"))
+    await una.press("✓ English")
+    await una.wait_for(lambda m: m["text"] == "Which of these describes you best?")
+    await una.press("Teacher")
+    notice = await una.wait_for(lambda m: m["text"].startswith("Your privacy"))
+    assert "(your reflections)" in notice["text"]
+    await una.press("I agree")
+    await una.wait_for(lambda m: "In which municipality" in m["text"])
+
+    async def agreed_anew() -> User | None:
+        found = await find_user(session_maker, 5011)
+        return found if found is not None and found.consent_version == PRIVACY_VERSION else None
+
+    assert (await eventually(agreed_anew)).id == learner.id

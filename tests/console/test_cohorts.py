@@ -2,15 +2,19 @@
 
 from __future__ import annotations
 
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 
 import pytest
 from httpx import AsyncClient
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from learntogether.console.web import days_ahead
 from learntogether.db.base import utcnow
 from learntogether.db.models import AuditLog, Broadcast, BroadcastKind, Reminder, TokenRole, User
+from learntogether.services import reminders
+from learntogether.services.actors import Actor
+from learntogether.services.cron import next_run
 from tests.console.conftest import Programme, sign_in
 
 pytestmark = pytest.mark.usefixtures("programme")
@@ -176,3 +180,38 @@ async def test_a_nudge_asks_first_then_reaches_the_quiet_members(
     async with session_maker() as session:
         nudge = await session.scalar(select(Broadcast))
     assert nudge is not None and nudge.kind is BroadcastKind.NUDGE
+
+
+@pytest.mark.parametrize(
+    ("moment", "expected"),
+    [
+        (datetime(2026, 12, 7, 21, 59, tzinfo=UTC), 0),  # 23:59 in Sofia, the same day
+        (datetime(2026, 12, 7, 22, 0, tzinfo=UTC), 1),  # midnight in Sofia: tomorrow
+        (datetime(2026, 12, 8, 21, 59, tzinfo=UTC), 1),
+        (datetime(2026, 12, 9, 9, 0, tzinfo=UTC), 2),
+    ],
+)
+def test_days_ahead_counts_on_the_zones_clock(moment: datetime, expected: int) -> None:
+    now = datetime(2026, 12, 7, 3, 0, tzinfo=UTC)
+    assert days_ahead(moment, "Europe/Sofia", now) == expected
+
+
+async def test_a_reminder_due_today_or_tomorrow_says_so(
+    client: AsyncClient, session_maker: async_sessionmaker[AsyncSession]
+) -> None:
+    async with session_maker() as session:
+        await reminders.create_reminder(
+            session,
+            cohort_code="SLV1",
+            data=reminders.ReminderInput(cron="0 * * * *", timezone="UTC", text="Hourly"),
+            actor=Actor.system("test"),
+            default_locale="en",
+        )
+        await session.commit()
+    now = datetime.now(UTC)
+    following = next_run("0 * * * *", "UTC", after=now)
+    assert following is not None
+    word = "today" if days_ahead(following, "UTC", now) == 0 else "tomorrow"
+    await sign_in(client, session_maker)
+    page = await client.get("/cohorts/SLV1")
+    assert f"next: {word} at " in page.text

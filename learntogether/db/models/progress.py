@@ -7,6 +7,7 @@ from enum import StrEnum
 from typing import Any
 
 from sqlalchemy import CheckConstraint, ForeignKey, Index, String, Text, UniqueConstraint
+from sqlalchemy import text as sql_text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from learntogether.db.base import Base, UTCDateTime, created_at_column, enum_check, json_column
@@ -97,6 +98,14 @@ class Answer(Base):
     __table_args__ = (
         UniqueConstraint("attempt_id", "question_key"),
         enum_check("kind", QuestionKind),
+        # Reflections, newest first (services/reflections.py): open answers with their text.
+        Index(
+            "ix_answers_reflections_answered_at",
+            "answered_at",
+            "id",
+            postgresql_where=sql_text("kind = 'open' AND text IS NOT NULL"),
+            sqlite_where=sql_text("kind = 'open' AND text IS NOT NULL"),
+        ),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
