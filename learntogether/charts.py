@@ -263,10 +263,9 @@ def progress_chart(tracks: Sequence[TrackProgress], *, done_label: str, left_lab
     phone (about 20 KB)."""
     from matplotlib.ticker import MaxNLocator
 
-    with _canvas(6, 0.6 + 0.55 * len(tracks)) as (figure, axes):
-        titles = [
-            track.title if len(track.title) <= 40 else track.title[:39] + "…" for track in tracks
-        ]
+    # Room above the bars for the legend, which would otherwise cover a bar.
+    with _canvas(6, 1.0 + 0.55 * len(tracks)) as (figure, axes):
+        titles = [_cut_at_word(track.title, 40) for track in tracks]
         done = [track.done for track in tracks]
         left = [track.total - track.done for track in tracks]
         axes.barh(titles, done, color=GREEN, label=done_label)
@@ -274,5 +273,15 @@ def progress_chart(tracks: Sequence[TrackProgress], *, done_label: str, left_lab
         axes.invert_yaxis()
         axes.set_xlim(0, max([track.total for track in tracks] + [1]))
         axes.xaxis.set_major_locator(MaxNLocator(integer=True))
-        axes.legend(loc="lower right", fontsize="small", frameon=False)
+        axes.legend(
+            loc="lower left", bbox_to_anchor=(0, 1), ncol=2, fontsize="small", frameon=False
+        )
         return _png(figure)
+
+
+def _cut_at_word(text: str, limit: int) -> str:
+    """``text`` in at most ``limit`` characters, cut after a whole word when it is longer."""
+    if len(text) <= limit:
+        return text
+    cut = text[: limit - 1].rsplit(" ", 1)[0].rstrip(" ,;:·-")
+    return (cut or text[: limit - 1]) + "…"
