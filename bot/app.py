@@ -22,6 +22,7 @@ from bot.handlers import (
     onboarding,
     privacy,
     progress,
+    review,
 )
 from bot.handlers import console as console_link
 from bot.handlers import settings as settings_menu
@@ -99,6 +100,7 @@ def create_dispatcher(
         guide.create_router(),
         learning.create_router(),
         progress.create_router(),
+        review.create_router(),
         settings_menu.create_router(),
         mediator.create_router(),
         console_link.create_router(),

@@ -24,6 +24,7 @@ from bot.callbacks import (
     FinishLesson,
     GoToStep,
     OpenLesson,
+    ReviewChoice,
     SkipQuestion,
     StartQuiz,
     Submit,
@@ -35,6 +36,7 @@ from learntogether.services.before_after import StatementChange
 from learntogether.services.catalogue import DONE, IN_PROGRESS, LessonEntry, TrackEntry
 from learntogether.services.player import PlayerView
 from learntogether.services.quizzes import LIKERT_POINTS, AnswerOutcome, QuestionView, QuizResult
+from learntogether.services.review import ReviewAnswer, ReviewDone, ReviewQuestion
 from learntogether.telegram_html import TelegramHTMLError, parse_html, shorten, utf16_length
 
 MESSAGE_LIMIT = 4096
@@ -438,6 +440,77 @@ def before_and_after(changes: tuple[StatementChange, ...]) -> str | None:
             )
         )
     return "\n\n".join(lines)
+
+
+def review_question(view: ReviewQuestion, *, mask: int = 0, lead: str | None = None) -> Screen:
+    """A question of a spaced review, with the feedback on the last answer above it."""
+    rendered = view.question
+    multiple = QuestionKind(rendered.kind) is QuestionKind.MULTIPLE
+    header = _("<b>Review: question {number} of {count}</b>").format(
+        number=view.index + 1, count=view.count
+    )
+    letters = [chr(ord("A") + index) for index in range(len(rendered.options))]
+    short = all(len(option.text) <= BUTTON_TEXT_LIMIT for option in rendered.options)
+    body = [rendered.text]
+    if not short:
+        body.append(
+            "\n".join(
+                f"<b>{letter}</b>. {option.text}"
+                for letter, option in zip(letters, rendered.options, strict=True)
+            )
+        )
+    if multiple:
+        body.append(_("Choose all that apply, then press Submit."))
+    builder = InlineKeyboardBuilder()
+    for index, (letter, option) in enumerate(zip(letters, rendered.options, strict=True)):
+        label = option.text if short else letter
+        if multiple:
+            label = f"{'☑' if mask & (1 << index) else '☐'} {label}"
+        builder.button(
+            text=label,
+            callback_data=ReviewChoice(
+                review_id=view.review_id,
+                index=view.index,
+                mask=mask ^ (1 << index) if multiple else 1 << index,
+                done=not multiple,
+            ),
+        )
+    builder.adjust(1 if short else min(len(letters), 4))
+    if multiple:
+        submit = ReviewChoice(review_id=view.review_id, index=view.index, mask=mask, done=True)
+        builder.row(InlineKeyboardButton(text=_("Submit"), callback_data=submit.pack()))
+    return Screen(fit(lead, header, required="\n\n".join(body)), builder.as_markup())
+
+
+def review_feedback(result: ReviewAnswer) -> str:
+    """Right or not, the right answer when missed, and the explanation, each once."""
+    lines = [_("✅ Right!") if result.correct else _("❌ Not quite.")]
+    if result.feedback:
+        lines.append(result.feedback)
+    if not result.correct:
+        right = ", ".join(f"<b>{text}</b>" for text in result.right)
+        lines.append(_("The right answers: {options}").format(options=right))
+    if result.explanation and result.explanation not in lines:
+        lines.append(result.explanation)
+    return "\n".join(lines)
+
+
+def review_finished(result: ReviewAnswer, done: ReviewDone) -> Screen:
+    """The end of a review: the last feedback, how it went, and the way back to the lessons."""
+    summary = _(
+        "<b>Review done:</b> {correct} of {total} right. Coming back to it is what makes it stay."
+    ).format(correct=done.correct, total=done.total)
+    builder = InlineKeyboardBuilder()
+    builder.button(text=_("All lessons"), callback_data=CataloguePage(page=0))
+    return Screen(
+        fit(required="\n\n".join([review_feedback(result), summary])), builder.as_markup()
+    )
+
+
+def review_skipped() -> Screen:
+    builder = InlineKeyboardBuilder()
+    builder.button(text=_("All lessons"), callback_data=CataloguePage(page=0))
+    return Screen(_("No review this time. See you soon!"), builder.as_markup())
 
 
 def poll_question_answered(view: QuestionView, *, lead: str | None = None) -> str:

@@ -1,4 +1,4 @@
-"""A delivery row as the message its learner reads: their languages, and the button a nudge has.
+"""A delivery row as the message its learner reads: their languages, and the buttons it has.
 
 Broadcasts, reminders and nudges follow the same locale policy as the bot's replies and lessons
 (``i18n.learner_locales``): the learner's language, their cohort's, ``LT_DEFAULT_LOCALE``, English.
@@ -17,7 +17,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from learntogether.content.render import pick_text
 from learntogether.db.models import BroadcastKind, User
 from learntogether.i18n import Locales
-from learntogether.services import catalogue, learners
+from learntogether.services import catalogue, learners, review
 from learntogether.services.catalogue import LessonEntry
 from learntogether.services.outbox import RESUME_CALLBACK, Claimed
 from learntogether.telegram_html import shorten
@@ -65,6 +65,8 @@ class Renderer:
         next lesson (a nudge a plain Continue when none is left); a cohort's reminder with its own
         text goes as written.
         """
+        if delivery.kind is BroadcastKind.REVIEW:
+            return await self.review_invitation(session, delivery, locales)
         personal = not any(value.strip() for value in delivery.text.values())
         leads_on = delivery.kind is BroadcastKind.NUDGE or (
             delivery.kind is BroadcastKind.REMINDER and personal
@@ -85,6 +87,40 @@ class Renderer:
                 "Your next lesson: <b>{title}</b>", locale=locales.catalog
             ).format(title=html.escape(lesson.title))
         return Message(text, self.resume_keyboard(locales, lesson) if leads_on else None)
+
+    async def review_invitation(
+        self, session: AsyncSession, delivery: Claimed, locales: Locales
+    ) -> Message | Unsendable:
+        """A round of spaced review: how many questions from which lesson, Start or Skip."""
+        found = await review.invitation(session, delivery_id=delivery.id, chain=locales.content)
+        if found is None:
+            return Unsendable("the review is over or gone")
+        _n = self.i18n.gettext  # named so that extraction (``-k _n:1,2``) keeps both forms
+        text = _n(
+            "Two minutes to review? {count} question from <b>{title}</b> that was tricky last "
+            "time.",
+            "Two minutes to review? {count} questions from <b>{title}</b> that were tricky last "
+            "time.",
+            found.questions,
+            locale=locales.catalog,
+        ).format(count=found.questions, title=html.escape(found.lesson_title))
+        start = self.i18n.gettext("Start the review ▶", locale=locales.catalog)
+        skip = self.i18n.gettext("Skip this time", locale=locales.catalog)
+        keyboard = InlineKeyboardMarkup(
+            inline_keyboard=[
+                [
+                    InlineKeyboardButton(
+                        text=start, callback_data=f"{review.START_PREFIX}:{found.review_id}"
+                    )
+                ],
+                [
+                    InlineKeyboardButton(
+                        text=skip, callback_data=f"{review.SKIP_PREFIX}:{found.review_id}"
+                    )
+                ],
+            ]
+        )
+        return Message(text, keyboard)
 
     def resume_keyboard(self, locales: Locales, lesson: LessonEntry | None) -> InlineKeyboardMarkup:
         """``Continue: <title>`` (or a plain Continue with no lesson left); the bot opens the

@@ -38,7 +38,7 @@ from learntogether.services.audit import record_change
 from learntogether.services.errors import Conflict, FieldProblem, InvalidInput, NotAllowed
 from learntogether.telegram_html import text_problems
 
-PERSONAL_KINDS = (BroadcastKind.REMINDER, BroadcastKind.NUDGE)
+PERSONAL_KINDS = (BroadcastKind.REMINDER, BroadcastKind.NUDGE, BroadcastKind.REVIEW)
 
 
 @dataclass(frozen=True)

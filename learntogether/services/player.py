@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from learntogether.content.render import RenderedLesson, render_lesson
+from learntogether.content.render import RenderedLesson, RenderedQuestion, render_lesson
 from learntogether.content.schema import LessonDocument
 from learntogether.db import activity_log as activity
 from learntogether.db.models import (
@@ -30,6 +30,20 @@ from learntogether.services.errors import DomainError, NotFound
 from learntogether.services.lessons import published_versions
 
 SCORED = (QuestionKind.SINGLE, QuestionKind.TRUE_FALSE, QuestionKind.MULTIPLE)
+
+
+def is_correct(question: RenderedQuestion, chosen: Sequence[int]) -> bool | None:
+    """Whether the chosen options are right; None when the question has no right answer.
+
+    ``single`` and ``true_false`` are right when the one correct option is chosen, ``multiple``
+    when exactly the correct options are (quizzes and reviews judge alike).
+    """
+    if QuestionKind(question.kind) not in SCORED:
+        return None
+    right = {index for index, option in enumerate(question.options) if option.correct}
+    return set(chosen) == right
+
+
 """The question kinds with a right answer; ``likert`` and ``open`` have none."""
 
 

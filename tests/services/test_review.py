@@ -1,0 +1,80 @@
+"""Planning spaced review and inviting to it, on a real database."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from learntogether.db.base import utcnow
+from learntogether.db.models import BroadcastKind, Delivery, Review, ReviewStatus, Role, User
+from learntogether.delivery.policy import AT_MOST_ONCE
+from learntogether.services import learners, review
+from tests.services.test_certificates import ALL_RIGHT, ALL_WRONG, HALF_RIGHT, _curriculum, _take
+
+
+async def _learner(session: AsyncSession, telegram_id: int = 91) -> User:
+    return await learners.register(
+        session, telegram_id=telegram_id, first_name="Rita", locale="en", role=Role.TEACHER
+    )
+
+
+async def _rounds(session: AsyncSession) -> list[tuple[int, list[str], ReviewStatus]]:
+    rows = await session.scalars(select(Review).order_by(Review.id))
+    return [(row.after_days, row.question_keys, row.status) for row in rows]
+
+
+async def test_wrong_answers_plan_three_rounds_and_a_right_retry_drops_them(
+    session: AsyncSession,
+) -> None:
+    await _curriculum(session)
+    learner = await _learner(session)
+    await _take(session, learner, "first", ALL_WRONG)
+    assert await _rounds(session) == [
+        (days, ["dh-year", "harm"], ReviewStatus.SCHEDULED) for days in review.ROUNDS
+    ]
+    await _take(session, learner, "first", ALL_RIGHT)
+    assert [status for _, _, status in await _rounds(session)] == [ReviewStatus.DROPPED] * 3
+
+
+async def test_a_retry_with_fewer_mistakes_plans_only_those(session: AsyncSession) -> None:
+    await _curriculum(session)
+    learner = await _learner(session)
+    await _take(session, learner, "first", ALL_WRONG)
+    await _take(session, learner, "first", HALF_RIGHT)
+    waiting = [
+        keys for _, keys, status in await _rounds(session) if status is ReviewStatus.SCHEDULED
+    ]
+    assert waiting == [["harm"]] * 3
+
+
+async def test_one_invitation_a_sweep_per_learner_for_their_newest_round(
+    session: AsyncSession,
+) -> None:
+    await _curriculum(session)
+    learner = await _learner(session)
+    await _take(session, learner, "first", ALL_WRONG)
+    await _take(session, learner, "second", ALL_WRONG)
+    # A scheduler that was down for a week: every round of both lessons is due.
+    for row in await session.scalars(select(Review)):
+        row.due_at = utcnow() - timedelta(days=8 - row.after_days, seconds=row.id)
+    assert await review.send_due_reviews(session) == 1
+    rows = list(await session.scalars(select(Review)))
+    queued = [row for row in rows if row.status is ReviewStatus.QUEUED]
+    assert len(queued) == 1 and queued[0].after_days == 7
+    assert {row.status for row in rows if row is not queued[0]} == {ReviewStatus.DROPPED}
+    delivery = await session.get(Delivery, queued[0].delivery_id)
+    assert delivery is not None and delivery.user_id == learner.id
+    assert await review.send_due_reviews(session) == 0
+
+
+async def test_nothing_is_due_before_its_day(session: AsyncSession) -> None:
+    await _curriculum(session)
+    await _take(session, await _learner(session), "first", ALL_WRONG)
+    assert await review.send_due_reviews(session) == 0
+    assert {status for _, _, status in await _rounds(session)} == {ReviewStatus.SCHEDULED}
+
+
+def test_an_unsure_invitation_is_never_sent_twice() -> None:
+    assert BroadcastKind.REVIEW in AT_MOST_ONCE
