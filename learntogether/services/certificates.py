@@ -33,7 +33,7 @@ from learntogether.db.models import (
     UserStatus,
     Verb,
 )
-from learntogether.documents.certificate import CertificateTexts, render_certificate_pdf
+from learntogether.documents.certificate import CertificateTexts, Issuer, render_certificate_pdf
 from learntogether.i18n import Locales
 from learntogether.services import learners
 from learntogether.services.errors import InvalidInput, NotFound
@@ -284,11 +284,13 @@ async def certificate_document(
     locales: Locales,
     texts: CertificateTexts,
     verify_base_url: str | None,
+    issuer: Issuer | None = None,
 ) -> tuple[str, bytes]:
     """The learner's own certificate as a PDF: its file name and bytes.
 
     ``texts`` are the phrases in the learner's ``locales`` (the bot translates them); the track's
     title is picked along their chain, the date written in the first of their languages Babel knows.
+    ``issuer`` is the programme named on it (``LT_PROGRAMME_NAME``, ``LT_CERTIFICATE_LOGO``).
     ``verify_base_url`` is where codes are checked, for instance
     ``https://example.org/api/v1/certificates``; the code is appended to it. Raises NotFound for a
     certificate that is not the learner's.
@@ -313,5 +315,6 @@ async def certificate_document(
         locale=locales.formatting,
         verify_url=verify_url,
         texts=texts,
+        issuer=issuer,
     )
     return f"certificate-{track.slug}-{certificate.code}.pdf", pdf
