@@ -80,14 +80,14 @@ async def test_a_wrong_answer_comes_back_a_day_later_as_a_review_counted_as_revi
     invited = await user.wait_for(invitation, timeout=10)
     assert button_texts(invited) == ["Start the review ▶", "Skip this time"]
     taps_before = len(standin.calls_of("answerCallbackQuery"))
-    await user.press("Start the review ▶")
+    await user.press("Start the review ▶", invited["message_id"])
     question = await user.wait_for(
         lambda m: (
             m["message_id"] == invited["message_id"] and "Review: question 1 of 1" in m["text"]
         )
     )
     assert "When was D.H. decided?" in question["text"]
-    await user.press("2007")
+    await user.press("2007", invited["message_id"])
     done = await user.wait_for(lambda m: "Review done:" in m.get("text", ""))
     assert "1 of 1 right" in done["text"] and "✅ Right!" in done["text"]
     assert len(standin.calls_of("answerCallbackQuery")) - taps_before == 2  # two taps in all
@@ -120,7 +120,7 @@ async def test_a_skipped_review_records_nothing_and_its_buttons_go_stale(
     await a_day_later(session_maker)
     start_worker()
     invited = await user.wait_for(invitation, timeout=10)
-    await user.press("Skip this time")
+    await user.press("Skip this time", invited["message_id"])
     await user.wait_for(lambda m: "No review this time" in m.get("text", ""))
     query = await user.press_forged(f"{review.START_PREFIX}:1", invited["message_id"])
     answered = await standin.wait_for_call(
