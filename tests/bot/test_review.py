@@ -3,16 +3,26 @@ outbox, one tap to start (or skip), and the review counted as ``reviewed``."""
 
 from __future__ import annotations
 
-from datetime import timedelta
+import asyncio
+from datetime import UTC, timedelta
 from pathlib import Path
+from zoneinfo import ZoneInfo
 
 from sqlalchemy import func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from learntogether.db.base import utcnow
-from learntogether.db.models import Activity, Review, ReviewStatus, User, Verb
+from learntogether.db.models import (
+    Activity,
+    Delivery,
+    DeliveryStatus,
+    Review,
+    ReviewStatus,
+    User,
+    Verb,
+)
 from learntogether.runtime import BotParts
-from learntogether.services import review
+from learntogether.services import learners, review
 from learntogether.services.reports.participation import Figure, participation
 from tests.delivery.workers import WorkerFactory
 from tests.factories import create_learner, import_sample_curriculum
@@ -153,3 +163,45 @@ async def test_no_invitation_for_a_learner_who_turned_reminders_off(
     async with session_maker() as session:
         first = await session.scalar(select(Review).where(Review.after_days == 1))
     assert first is not None and first.status is ReviewStatus.DROPPED
+
+
+async def test_an_invitation_waits_for_the_end_of_quiet_hours(
+    standin: BotAPIStandIn,
+    polling_bot: BotParts,
+    make_worker: WorkerFactory,
+    session_maker: async_sessionmaker[AsyncSession],
+    tmp_path: Path,
+) -> None:
+    await import_sample_curriculum(session_maker, tmp_path / "lessons")
+    learner = await create_learner(session_maker, 8204)
+    user = standin.add_user(8204, first_name="Quinn", language_code="en")
+    await take_sample_lesson_with_one_wrong_answer(user)
+    zone = ZoneInfo("Europe/Sofia")
+    local = utcnow().astimezone(zone).replace(second=0, microsecond=0)
+    start, end = local - timedelta(hours=1), local + timedelta(hours=1)
+    async with session_maker() as session:
+        found = await session.get(User, learner.id)
+        assert found is not None
+        await learners.set_reminders(
+            session, learner=found, timezone="Europe/Sofia", quiet_hours=(start.time(), end.time())
+        )
+        await session.commit()
+    assert await a_day_later(session_maker) == 1
+
+    await make_worker().run(until_idle=True)
+    assert not any(
+        call.params["text"].startswith(INVITATION) for call in standin.calls_of("sendMessage")
+    )
+    async with session_maker() as session:
+        queued = await session.scalar(select(Review).where(Review.after_days == 1))
+        assert queued is not None and queued.delivery_id is not None
+        row = await session.get(Delivery, queued.delivery_id)
+    assert row is not None and row.status is DeliveryStatus.PENDING
+    assert row.next_attempt_at == end.astimezone(UTC)
+
+    # Telegram's one message a second to a chat: the lesson's replies were just sent.
+    await asyncio.sleep(1.2)
+    later = end.astimezone(UTC) + timedelta(minutes=1)
+    await make_worker(clock=lambda: later).run(until_idle=True)
+    sent = [call.params for call in standin.calls_of("sendMessage")]
+    assert [p["text"] for p in sent if p["chat_id"] == "8204"][-1].startswith(INVITATION)
