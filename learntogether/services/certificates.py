@@ -37,6 +37,7 @@ from learntogether.documents.certificate import CertificateTexts, Issuer, render
 from learntogether.i18n import Locales
 from learntogether.services import learners
 from learntogether.services.errors import InvalidInput, NotFound
+from learntogether.services.player import StaleButton
 
 # No 0/O, 1/I: a code read aloud or typed from paper comes out right.
 CODE_ALPHABET = "23456789ABCDEFGHJKLMNPQRSTUVWXYZ"
@@ -151,10 +152,13 @@ async def choose_name(
 ) -> None:
     """Keep the name the learner chose for their certificates and print it on this one.
 
-    ``name`` None accepts the name Telegram gave; later certificates print the chosen name without
-    asking. Raises InvalidInput for an empty or too long name (or none from Telegram to accept),
+    ``name`` None accepts the name Telegram gave (StaleButton once a name was chosen); later
+    certificates print the chosen name without asking. Raises InvalidInput for an empty or too long name (or none from Telegram to accept),
     NotFound for a certificate not theirs.
     """
+    if name is None and learner.certificate_name is not None:
+        # The one-tap button pressed again after a name was chosen: it must not undo the choice.
+        raise StaleButton("A name was chosen already.")
     chosen = clean_name(telegram_name(learner) if name is None else name)
     certificate = await session.get(Certificate, certificate_id)
     if certificate is None or certificate.user_id != learner.id:
