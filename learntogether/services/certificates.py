@@ -153,8 +153,8 @@ async def choose_name(
     """Keep the name the learner chose for their certificates and print it on this one.
 
     ``name`` None accepts the name Telegram gave (StaleButton once a name was chosen); later
-    certificates print the chosen name without asking. Raises InvalidInput for an empty or too long name (or none from Telegram to accept),
-    NotFound for a certificate not theirs.
+    certificates print the chosen name without asking. Raises InvalidInput for an empty or too
+    long name (or none from Telegram to accept), NotFound for a certificate not theirs.
     """
     if name is None and learner.certificate_name is not None:
         # The one-tap button pressed again after a name was chosen: it must not undo the choice.
