@@ -4,13 +4,25 @@ from __future__ import annotations
 
 from datetime import timedelta
 
+import pytest
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from learntogether.db.base import utcnow
-from learntogether.db.models import BroadcastKind, Delivery, Review, ReviewStatus, Role, User
+from learntogether.db.models import (
+    Activity,
+    BroadcastKind,
+    Delivery,
+    Review,
+    ReviewStatus,
+    Role,
+    User,
+    Verb,
+)
 from learntogether.delivery.policy import AT_MOST_ONCE
 from learntogether.services import learners, review
+from learntogether.services.errors import InvalidInput
+from learntogether.services.player import StaleButton
 from tests.services.test_certificates import ALL_RIGHT, ALL_WRONG, HALF_RIGHT, _curriculum, _take
 
 
@@ -78,3 +90,49 @@ async def test_nothing_is_due_before_its_day(session: AsyncSession) -> None:
 
 def test_an_unsure_invitation_is_never_sent_twice() -> None:
     assert BroadcastKind.REVIEW in AT_MOST_ONCE
+
+
+async def test_a_review_asks_the_wrong_questions_and_records_reviewed_when_done(
+    session: AsyncSession,
+) -> None:
+    await _curriculum(session)
+    learner = await _learner(session)
+    await _take(session, learner, "first", HALF_RIGHT)
+    first_round = await session.scalar(select(Review).where(Review.after_days == 1))
+    assert first_round is not None
+    question = await review.start(session, learner=learner, review_id=first_round.id, chain=["en"])
+    assert (question.index, question.count, question.question.key) == (0, 1, "harm")
+    with pytest.raises(InvalidInput):
+        await review.answer(
+            session, learner=learner, review_id=first_round.id, index=0, chosen=[5], chain=["en"]
+        )
+    result = await review.answer(
+        session, learner=learner, review_id=first_round.id, index=0, chosen=[1], chain=["en"]
+    )
+    assert (result.correct, result.right, result.finished) == (
+        False,
+        ("True",),
+        review.ReviewDone(correct=0, total=1),
+    )
+    assert first_round.status is ReviewStatus.DONE
+    with pytest.raises(StaleButton):
+        await review.answer(
+            session, learner=learner, review_id=first_round.id, index=0, chosen=[0], chain=["en"]
+        )
+    verbs = list(
+        await session.scalars(
+            select(Activity.verb).where(Activity.user_id == learner.id).order_by(Activity.id)
+        )
+    )
+    assert verbs[-1] is Verb.REVIEWED and verbs.count(Verb.REVIEWED) == 1
+
+
+async def test_someone_elses_review_cannot_be_started(session: AsyncSession) -> None:
+    await _curriculum(session)
+    await _take(session, await _learner(session, 91), "first", ALL_WRONG)
+    other = await _learner(session, 92)
+    first_round = await session.scalar(select(Review).where(Review.after_days == 1))
+    assert first_round is not None
+    with pytest.raises(StaleButton):
+        await review.start(session, learner=other, review_id=first_round.id, chain=["en"])
+    assert first_round.status is ReviewStatus.SCHEDULED
