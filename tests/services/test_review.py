@@ -136,3 +136,17 @@ async def test_someone_elses_review_cannot_be_started(session: AsyncSession) -> 
     with pytest.raises(StaleButton):
         await review.start(session, learner=other, review_id=first_round.id, chain=["en"])
     assert first_round.status is ReviewStatus.SCHEDULED
+
+
+async def test_erasure_removes_the_learners_reviews_and_mydata_lists_them(
+    session: AsyncSession,
+) -> None:
+    await _curriculum(session)
+    learner = await _learner(session)
+    await _take(session, learner, "first", ALL_WRONG)
+    exported = await learners.export_data(session, learner=learner)
+    assert [(row["after_days"], row["questions"]) for row in exported["reviews"]] == [
+        (days, ["dh-year", "harm"]) for days in review.ROUNDS
+    ]
+    await learners.erase(session, learner=learner)
+    assert await _rounds(session) == []
