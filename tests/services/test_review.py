@@ -11,7 +11,6 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from learntogether.db.base import utcnow
 from learntogether.db.models import (
     Activity,
-    BroadcastKind,
     Delivery,
     Review,
     ReviewStatus,
@@ -19,7 +18,6 @@ from learntogether.db.models import (
     User,
     Verb,
 )
-from learntogether.delivery.policy import AT_MOST_ONCE
 from learntogether.services import learners, review
 from learntogether.services.errors import InvalidInput
 from learntogether.services.player import StaleButton
@@ -86,10 +84,6 @@ async def test_nothing_is_due_before_its_day(session: AsyncSession) -> None:
     await _take(session, await _learner(session), "first", ALL_WRONG)
     assert await review.send_due_reviews(session) == 0
     assert {status for _, _, status in await _rounds(session)} == {ReviewStatus.SCHEDULED}
-
-
-def test_an_unsure_invitation_is_never_sent_twice() -> None:
-    assert BroadcastKind.REVIEW in AT_MOST_ONCE
 
 
 async def test_a_review_asks_the_wrong_questions_and_records_reviewed_when_done(
