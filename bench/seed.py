@@ -249,6 +249,8 @@ COHORT_LABELS = {"school": "school staff", "families": "families", "mediators": 
 ENGAGEMENT = {"drop_in": (0.45, 1.0), "regular": (0.35, 4.0), "committed": (0.20, 14.0)}
 ENGAGEMENT_GAP_DAYS = {"drop_in": 9.0, "regular": 4.0, "committed": 2.0}
 ATTEND_RATES = {"drop_in": 0.15, "regular": 0.35, "committed": 0.6}
+REVIEW_SHARE = 0.3
+"""Quizzes with a wrong answer whose first spaced review (a day later) the learner takes."""
 WORKSHOP_TOPICS = ("meeting families", "mixed classes", "enrolment day", "homework club")
 # When learners open the bot (UTC hours; the programme's countries are UTC+1 to UTC+3).
 HOUR_WEIGHTS = [0.2] * 5 + [0.5, 1, 2, 3, 3, 3, 3, 4, 4, 3, 3, 3, 4, 6, 7, 7, 5, 3, 1]
@@ -1061,6 +1063,9 @@ class Simulation:
             self._finish(
                 track, lesson, progress, outcome, moment, first_completion, earns, assisted
             )
+            missed = outcome.scored - outcome.correct
+            if missed and not assisted and self.rng.random() < REVIEW_SHARE:
+                self._review(lesson, missed, moment)
         finally:
             # The attempt exists once the learner starts the quiz, answered or not; a mediator's
             # recording is all or nothing.
@@ -1120,6 +1125,24 @@ class Simulation:
         self.activity(verb, moment, lesson=lesson, score=percent, assisted=assisted)
         if earns:
             self._certify(track, moment)
+
+    def _review(self, lesson: LessonPlan, missed: int, moment: datetime) -> None:
+        """review.answer's last answer: the learner took the spaced review a day after the quiz."""
+        at = moment + timedelta(days=1, minutes=self.rng.uniform(0, 180))
+        if at >= self.end:
+            return
+        self.take(1)
+        questions = min(missed, 5)
+        self.activity(
+            Verb.REVIEWED,
+            at,
+            lesson=lesson,
+            data={
+                "correct": self.rng.randint(0, questions),
+                "questions": questions,
+                "after_days": 1,
+            },
+        )
 
     def _answer(
         self, lesson: LessonPlan, question: QuestionPlan

@@ -25,6 +25,7 @@ from bot.handlers import (
     onboarding,
     privacy,
     progress,
+    review,
 )
 from bot.handlers import console as console_link
 from bot.handlers import settings as settings_menu
@@ -115,6 +116,7 @@ def create_dispatcher(
         help_desk.create_router(),
         learning.create_router(),
         progress.create_router(),
+        review.create_router(),
         settings_menu.create_router(),
         mediator.create_router(),
         assisted.create_router(),

@@ -14,6 +14,7 @@ from pydantic import Field
 
 from learntogether.db.models import Role
 from learntogether.i18n import COMPLETE_LOCALES, SUPPORTED_LOCALES
+from learntogether.services import review
 
 # Row ids are 32-bit integers in the database; positions and masks are small.
 Id = Annotated[int, Field(ge=1, le=2_147_483_647)]
@@ -293,3 +294,25 @@ class HelpReply(CallbackData, prefix="hr"):
     """A mediator answers the learner's question ``help_id``."""
 
     help_id: Id
+
+
+class ReviewStart(CallbackData, prefix=review.START_PREFIX):
+    """The review invitation's Start button (the delivery worker writes it as this packs)."""
+
+    review_id: Id
+
+
+class ReviewSkip(CallbackData, prefix=review.SKIP_PREFIX):
+    """The review invitation's Skip button."""
+
+    review_id: Id
+
+
+class ReviewChoice(CallbackData, prefix="rva"):
+    """An answer in a review: the options chosen as a bit mask; ``done`` False only toggles one
+    option of a multiple-choice question."""
+
+    review_id: Id
+    index: Index
+    mask: Mask
+    done: bool

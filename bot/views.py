@@ -8,7 +8,7 @@ cut between paragraphs, and the keyboard rides on the last one.
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 from aiogram import html
@@ -25,6 +25,7 @@ from bot.callbacks import (
     FinishLesson,
     GoToStep,
     OpenLesson,
+    ReviewChoice,
     SkipQuestion,
     StartQuiz,
     Submit,
@@ -47,6 +48,7 @@ from learntogether.services.before_after import StatementChange
 from learntogether.services.catalogue import DONE, IN_PROGRESS, LessonEntry, TrackEntry
 from learntogether.services.player import PlayerView
 from learntogether.services.quizzes import AnswerOutcome, QuestionView, QuizResult
+from learntogether.services.review import ReviewAnswer, ReviewDone, ReviewQuestion
 from learntogether.telegram_html import TelegramHTMLError, parse_html, shorten, utf16_length
 
 CAPTION_LIMIT = 1024
@@ -375,6 +377,62 @@ def before_and_after(changes: tuple[StatementChange, ...]) -> str | None:
             )
         )
     return "\n\n".join(lines)
+
+
+def review_question(view: ReviewQuestion, *, mask: int = 0, lead: str | None = None) -> Screen:
+    """A question of a spaced review, with the feedback on the last answer above it; a quiz's
+    poll question comes back as buttons."""
+    header = _("<b>Review: question {number} of {count}</b>").format(
+        number=view.index + 1, count=view.count
+    )
+    question = replace(view.question, poll=False)
+    layout = screens.question_layout(
+        question, view.index, view.count, mask=mask, lead=lead, header=header
+    )
+
+    def data(button: Button) -> CallbackData:
+        review, index = view.review_id, view.index
+        if button.action is Action.TOGGLE:
+            return ReviewChoice(
+                review_id=review, index=index, mask=mask ^ (1 << button.value), done=False
+            )
+        if button.action is Action.SUBMIT:
+            return ReviewChoice(review_id=review, index=index, mask=button.value, done=True)
+        return ReviewChoice(review_id=review, index=index, mask=1 << button.value, done=True)
+
+    return Screen(layout.text, _keyboard(layout, data))
+
+
+def review_feedback(result: ReviewAnswer) -> str:
+    """Right or not, the right answer when missed (a review is for learning it), and the
+    explanation, each once."""
+    lines = [_("✅ Right!") if result.correct else _("❌ Not quite.")]
+    if result.feedback:
+        lines.append(result.feedback)
+    if not result.correct:
+        right = ", ".join(f"<b>{text}</b>" for text in result.right)
+        lines.append(_("The right answers: {options}").format(options=right))
+    if result.explanation and result.explanation not in lines:
+        lines.append(result.explanation)
+    return "\n".join(lines)
+
+
+def review_finished(result: ReviewAnswer, done: ReviewDone) -> Screen:
+    """The end of a review: the last feedback, how it went, and the way back to the lessons."""
+    summary = _(
+        "<b>Review done:</b> {correct} of {total} right. Coming back to it is what makes it stay."
+    ).format(correct=done.correct, total=done.total)
+    builder = InlineKeyboardBuilder()
+    builder.button(text=_("All lessons"), callback_data=CataloguePage(page=0))
+    return Screen(
+        fit(required="\n\n".join([review_feedback(result), summary])), builder.as_markup()
+    )
+
+
+def review_skipped() -> Screen:
+    builder = InlineKeyboardBuilder()
+    builder.button(text=_("All lessons"), callback_data=CataloguePage(page=0))
+    return Screen(_("No review this time. See you soon!"), builder.as_markup())
 
 
 def poll_question_answered(view: QuestionView, *, lead: str | None = None) -> str:

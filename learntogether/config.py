@@ -16,6 +16,10 @@ from sqlalchemy.exc import ArgumentError
 from learntogether.i18n import SOURCE_LOCALE, SUPPORTED_LOCALES
 
 ENV_PREFIX = "LT_"
+# What LT_CERTIFICATE_LOGO may be: a PNG or JPEG file of reasonable size.
+PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
+JPEG_SIGNATURE = b"\xff\xd8\xff"
+LOGO_MAX_BYTES = 2_000_000
 
 _BOT_TOKEN = re.compile(r"^\d+:[A-Za-z0-9_-]+$")
 # Telegram accepts 1-256 characters of A-Z, a-z, 0-9, _ and - as a webhook secret.
@@ -71,6 +75,10 @@ class Settings(BaseSettings):
     redis_url: str | None = None
     awareness_min_group: Annotated[int, Field(ge=5, le=1000)] = 5
     """Learners an awareness row needs before its figures show; readers may ask more, never less."""
+    programme_name: Annotated[str, Field(min_length=1, max_length=100)] = "To Learn Together"
+    """The issuing programme, named on certificates and on their verification page."""
+    certificate_logo: Path | None = None
+    """A PNG or JPEG printed at the top of certificates; checked when the settings are read."""
     certificate_checks_per_minute: Annotated[int, Field(ge=1, le=100_000)] = 30
     """Public certificate checks one client address may make a minute (429 beyond)."""
     scheduler_tick_seconds: Annotated[float, Field(gt=0, le=3600)] = 60
@@ -121,6 +129,31 @@ class Settings(BaseSettings):
     def _supported_locale(cls, value: str) -> str:
         if value not in SUPPORTED_LOCALES:
             raise ValueError(f"must be one of {', '.join(SUPPORTED_LOCALES)}")
+        return value
+
+    @field_validator("programme_name")
+    @classmethod
+    def _printable_name(cls, value: str) -> str:
+        value = " ".join(value.split())
+        if not value or not value.isprintable():
+            raise ValueError("must be a name in one line")
+        return value
+
+    @field_validator("certificate_logo")
+    @classmethod
+    def _logo_image(cls, value: Path | None) -> Path | None:
+        if value is None:
+            return None
+        try:
+            with value.open("rb") as image:
+                head = image.read(8)
+                size = value.stat().st_size
+        except OSError as error:
+            raise ValueError(f"cannot read {value}: {error.strerror or error}") from None
+        if not head.startswith((PNG_SIGNATURE, JPEG_SIGNATURE)):
+            raise ValueError(f"{value} is not a PNG or JPEG image")
+        if size > LOGO_MAX_BYTES:
+            raise ValueError(f"{value} is larger than {LOGO_MAX_BYTES // 1_000_000} MB")
         return value
 
     @field_validator("telegram_api_url", "webhook_url", "public_url")

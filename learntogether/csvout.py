@@ -1,4 +1,5 @@
-"""CSV for the API routes that answer it on ``Accept: text/csv`` and the console's downloads:
+"""CSV for the API routes that answer it on ``Accept: text/csv`` and the console's downloads, and
+the choice between JSON and another type a caller prefers (``Accept``):
 whether the caller wants it, and cells a spreadsheet shows as text instead of running them."""
 
 from __future__ import annotations
@@ -19,8 +20,14 @@ _QUOTED = (",", ";", '"', "\n", "\r")
 
 def wants_csv(accept: str | None) -> bool:
     """Whether ``Accept`` prefers CSV to JSON (by q value; an explicit type beats a wildcard)."""
-    csv_q = json_q = 0.0
-    json_explicit = csv_explicit = False
+    return prefers_to_json(accept, CSV)
+
+
+def prefers_to_json(accept: str | None, media_type: str) -> bool:
+    """Whether ``Accept`` prefers ``media_type`` to JSON (by q value; an explicit type beats a
+    wildcard, and JSON is what a bare ``*/*`` gets)."""
+    wanted_q = json_q = 0.0
+    json_explicit = wanted_explicit = False
     for part in (accept or "").split(","):
         media, *params = (piece.strip() for piece in part.split(";"))
         q = 1.0
@@ -32,15 +39,15 @@ def wants_csv(accept: str | None) -> bool:
                 except ValueError:
                     q = 0.0
         media = media.lower()
-        if media == CSV:
-            csv_q, csv_explicit = max(csv_q, q), True
+        if media == media_type:
+            wanted_q, wanted_explicit = max(wanted_q, q), True
         elif media == "application/json":
             json_q, json_explicit = max(json_q, q), True
         elif media in ("*/*", "application/*") and not json_explicit:
             json_q = max(json_q, q)
-    if not csv_explicit or csv_q == 0:
+    if not wanted_explicit or wanted_q == 0:
         return False
-    return csv_q > json_q or (csv_q == json_q and not json_explicit)
+    return wanted_q > json_q or (wanted_q == json_q and not json_explicit)
 
 
 def attachment(filename: str) -> dict[str, str]:

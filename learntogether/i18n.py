@@ -12,7 +12,7 @@ from __future__ import annotations
 import copy
 import gettext
 import io
-from collections.abc import Iterator
+from collections.abc import Collection, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from gettext import NullTranslations
@@ -209,6 +209,27 @@ def babel_locale(code: str) -> Locale:
         return Locale.parse(FORMAT_FALLBACK.get(code, code))
     except (UnknownLocaleError, ValueError):
         return Locale.parse(SOURCE_LOCALE)
+
+
+def accepted_locale(header: str | None, allowed: Collection[str]) -> str | None:
+    """The first of ``allowed`` a browser's ``Accept-Language`` asks for, by q value; None when
+    it asks for none of them."""
+    ranked: list[tuple[float, int, str]] = []
+    for index, part in enumerate((header or "").split(",")[:20]):
+        tag, _, params = part.strip().partition(";")
+        weight = 1.0
+        if params.strip().startswith("q="):
+            try:
+                weight = float(params.strip()[2:])
+            except ValueError:
+                weight = 0.0
+        if tag and weight > 0:
+            ranked.append((-weight, index, tag))
+    for _weight, _index, tag in sorted(ranked):
+        code = negotiate_locale(tag)
+        if code in allowed:
+            return code
+    return None
 
 
 def telegram_language_code(code: str) -> str | None:

@@ -129,13 +129,21 @@ def likert_labels(gettext: Callable[[str], str] = _) -> list[str]:
 
 
 def question_layout(
-    question: RenderedQuestion, index: int, count: int, *, mask: int = 0, lead: str | None = None
+    question: RenderedQuestion,
+    index: int,
+    count: int,
+    *,
+    mask: int = 0,
+    lead: str | None = None,
+    header: str | None = None,
 ) -> Layout:
     """Question ``index`` of ``count`` and its buttons; ``mask`` holds the options ticked so far
     (multiple choice); ``lead`` is the feedback on the answer just given, shown above it so that
-    one tap both answers and moves on. A poll question's options come as a Telegram poll."""
+    one tap both answers and moves on. A poll question's options come as a Telegram poll.
+    ``header`` replaces "Question n of m" (a review says so)."""
     kind = QuestionKind(question.kind)
-    header = _("<b>Question {number} of {count}</b>").format(number=index + 1, count=count)
+    if header is None:
+        header = _("<b>Question {number} of {count}</b>").format(number=index + 1, count=count)
     if question.poll:
         return Layout(fit(lead, header, required=_("Answer in the quiz below.")))
     letters = [chr(ord("A") + number) for number in range(len(question.options))]

@@ -12,8 +12,10 @@ from __future__ import annotations
 
 import re
 from datetime import date
+from pathlib import Path
 
-from learntogether.documents.certificate import CertificateTexts, render_certificate_pdf
+from learntogether.deeplinks import qr_png
+from learntogether.documents.certificate import CertificateTexts, Issuer, render_certificate_pdf
 from tests.pdf_text import page_text
 
 BULGARIAN = CertificateTexts(
@@ -119,3 +121,22 @@ def test_a_very_long_name_wraps_and_stays_on_one_page() -> None:
     pdf = _render(name=name)
     assert b"/Count 1" in pdf
     assert name in page_text(pdf).replace("\n", " ")
+
+
+def test_the_issuing_programme_and_its_logo_are_printed(tmp_path: Path) -> None:
+    logo = tmp_path / "logo.png"
+    logo.write_bytes(qr_png("https://example.org"))
+    pdf = render_certificate_pdf(
+        name="Ana",
+        track_title="Track",
+        issued_on=date(2025, 3, 12),
+        code=CODE,
+        locale="en",
+        verify_url=None,
+        texts=BULGARIAN,
+        issuer=Issuer("Programa Romaní", logo),
+    )
+    assert "PROGRAMA ROMANÍ" in page_text(pdf)
+    assert b"/Subtype /Image" in pdf
+    assert b"/Subtype /Image" not in _render()
+    assert "TO LEARN TOGETHER" in page_text(_render())

@@ -118,3 +118,41 @@ def test_an_unsupported_default_locale_lists_the_choices(monkeypatch: pytest.Mon
         ConfigError, match="LT_DEFAULT_LOCALE: must be one of en, bg, es, fr, nl, ro, rom"
     ):
         load_settings()
+
+
+def test_programme_name_and_logo_are_read(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    logo = tmp_path / "logo.png"
+    logo.write_bytes(b"\x89PNG\r\n\x1a\n" + bytes(32))
+    monkeypatch.setenv("LT_PROGRAMME_NAME", "  Roma   Inclusion ")
+    monkeypatch.setenv("LT_CERTIFICATE_LOGO", str(logo))
+    settings = load_settings()
+    assert (settings.programme_name, settings.certificate_logo) == ("Roma Inclusion", logo)
+
+
+@pytest.mark.parametrize(
+    ("content", "expected"),
+    [
+        (None, "LT_CERTIFICATE_LOGO: cannot read"),
+        (b"GIF89a...", "LT_CERTIFICATE_LOGO: {path} is not a PNG or JPEG image"),
+        (b"\xff\xd8\xff" + bytes(2_000_000), "LT_CERTIFICATE_LOGO: {path} is larger than 2 MB"),
+    ],
+)
+def test_a_logo_that_is_missing_or_no_image_stops_start_up_naming_it(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path, content: bytes | None, expected: str
+) -> None:
+    path = tmp_path / "logo.png"
+    if content is not None:
+        path.write_bytes(content)
+    monkeypatch.setenv("LT_CERTIFICATE_LOGO", str(path))
+    with pytest.raises(ConfigError) as error:
+        load_settings()
+    message = str(error.value)
+    assert message.startswith("invalid settings: ")
+    assert expected.format(path=path) in message
+    assert "\n" not in message
+
+
+def test_an_empty_programme_name_is_refused(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("LT_PROGRAMME_NAME", "   ")
+    with pytest.raises(ConfigError, match="LT_PROGRAMME_NAME: must be a name in one line"):
+        load_settings()

@@ -6,16 +6,17 @@ import asyncio
 from datetime import time, timedelta
 from pathlib import Path
 
-from sqlalchemy import func, select
+from sqlalchemy import func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from learntogether.config import Settings
 from learntogether.db.base import utcnow
-from learntogether.db.models import Delivery
+from learntogether.db.models import Delivery, Lesson, Review, ReviewStatus, User
 from learntogether.leadership import FileLeadership, Leadership, leader_exists, leadership_for
-from learntogether.scheduler import SchedulerRunner
+from learntogether.scheduler import Jobs, SchedulerRunner
+from learntogether.services import player, quizzes
 from tests.conftest import TestDatabase
-from tests.factories import create_learner, eventually
+from tests.factories import create_learner, eventually, import_sample_curriculum
 
 
 async def deliveries(session_maker: async_sessionmaker[AsyncSession]) -> int:
@@ -97,3 +98,51 @@ async def test_a_scheduler_leads_while_redis_is_configured_but_unreachable(
         runner.stop()
         await task
     assert not await leader_exists(database.engine)
+
+
+async def test_the_review_job_invites_to_a_round_that_fell_due(
+    session_maker: async_sessionmaker[AsyncSession], tmp_path: Path
+) -> None:
+    await import_sample_curriculum(session_maker, tmp_path / "lessons")
+    learner = await create_learner(session_maker, 9402)
+    async with session_maker() as session:
+        person = await session.get(User, learner.id)
+        assert person is not None
+        lesson_id = await session.scalar(select(Lesson.id))
+        assert lesson_id is not None
+        view = await player.open_lesson(session, learner=person, lesson_id=lesson_id, chain=["en"])
+        question = await quizzes.start_attempt(
+            session,
+            learner=person,
+            progress_id=view.progress_id,
+            version_id=view.version_id,
+            chain=["en"],
+        )
+        for index in range(question.count):
+            await quizzes.answer(
+                session,
+                learner=person,
+                attempt_id=question.attempt_id,
+                index=index,
+                chosen=[1],
+                chain=["en"],
+            )
+        await session.execute(
+            update(Review)
+            .where(Review.after_days == 1)
+            .values(due_at=utcnow() - timedelta(seconds=1))
+        )
+        await session.commit()
+
+    await Jobs(session_maker).reviews()
+
+    async with session_maker() as session:
+        statuses = sorted(
+            (row.after_days, row.status) for row in await session.scalars(select(Review))
+        )
+    assert statuses == [
+        (1, ReviewStatus.QUEUED),
+        (3, ReviewStatus.SCHEDULED),
+        (7, ReviewStatus.SCHEDULED),
+    ]
+    assert await deliveries(session_maker) == 1

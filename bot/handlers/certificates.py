@@ -22,7 +22,7 @@ from bot.filters import registered
 from learntogether import screens
 from learntogether.config import Settings
 from learntogether.db.models import User
-from learntogether.documents.certificate import CertificateTexts
+from learntogether.documents.certificate import CertificateTexts, Issuer
 from learntogether.i18n import Locales
 from learntogether.services import catalogue, certificates
 from learntogether.services.catalogue import LessonEntry
@@ -63,6 +63,7 @@ async def certificate_file(
         locales=locales,
         texts=certificate_texts(),
         verify_base_url=settings.certificate_verify_url(),
+        issuer=Issuer(settings.programme_name, settings.certificate_logo),
     )
     return BufferedInputFile(pdf, filename=filename)
 

@@ -21,6 +21,7 @@ from learntogether.api.middleware import (
     SecurityHeaders,
     UnexpectedErrors,
 )
+from learntogether.api.pages import Pages
 from learntogether.api.ratelimit import ClientRateLimit
 from learntogether.api.routes import (
     assisted,
@@ -81,6 +82,7 @@ def create_app(
     )
     app.state.settings = settings
     app.state.session_maker = session_maker
+    app.state.pages = Pages.create(settings)
     app.state.certificate_limit = ClientRateLimit(
         "certificates", settings.certificate_checks_per_minute, redis_url=settings.redis_url
     )

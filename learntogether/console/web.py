@@ -30,7 +30,7 @@ from learntogether.config import Settings
 from learntogether.db.engine import unit_of_work
 from learntogether.db.models import TokenRole
 from learntogether.deeplinks import resolve_bot_username
-from learntogether.i18n import LANGUAGE_NAMES, babel_locale, create_i18n, negotiate_locale
+from learntogether.i18n import LANGUAGE_NAMES, accepted_locale, babel_locale, create_i18n
 from learntogether.services import console_sessions
 from learntogether.services.console_sessions import SignedIn
 from learntogether.services.errors import (
@@ -112,21 +112,9 @@ def reader_locale(request: Request) -> str:
     chosen = request.cookies.get(LANGUAGE_COOKIE)
     if chosen in CONSOLE_LOCALES:
         return chosen
-    ranked: list[tuple[float, int, str]] = []
-    for index, part in enumerate(request.headers.get("accept-language", "").split(",")[:20]):
-        tag, _, params = part.strip().partition(";")
-        weight = 1.0
-        if params.strip().startswith("q="):
-            try:
-                weight = float(params.strip()[2:])
-            except ValueError:
-                weight = 0.0
-        if tag and weight > 0:
-            ranked.append((-weight, index, tag))
-    for _weight, _index, tag in sorted(ranked):
-        code = negotiate_locale(tag)
-        if code in CONSOLE_LOCALES:
-            return code
+    accepted = accepted_locale(request.headers.get("accept-language"), CONSOLE_LOCALES)
+    if accepted is not None:
+        return accepted
     settings: Settings = request.app.state.settings
     return settings.default_locale if settings.default_locale in CONSOLE_LOCALES else "en"
 

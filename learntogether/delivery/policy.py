@@ -42,7 +42,7 @@ from aiohttp import ClientConnectorError, ClientError
 from learntogether.db.models import BroadcastKind
 
 AMBIGUOUS_PREFIX = "ambiguous"
-AT_MOST_ONCE = frozenset({BroadcastKind.REMINDER, BroadcastKind.NUDGE})
+AT_MOST_ONCE = frozenset({BroadcastKind.REMINDER, BroadcastKind.NUDGE, BroadcastKind.REVIEW})
 """Kinds never sent again when a send may have arrived; every other kind is sent at least once."""
 # A wrong token or API URL is an operator's mistake; check again now and then.
 MISCONFIGURED_PAUSE_SECONDS = 60.0

@@ -1,4 +1,4 @@
-"""A delivery row as the message its learner reads: their languages, and the button a nudge has.
+"""A delivery row as the message its learner reads: their languages, and the buttons it has.
 
 Broadcasts, reminders and nudges follow the same locale policy as the bot's replies and lessons
 (``i18n.learner_locales``): the learner's language, their cohort's, ``LT_DEFAULT_LOCALE``, English.
@@ -18,7 +18,7 @@ from learntogether.content.render import pick_text
 from learntogether.content.validate import MESSAGE_LIMIT
 from learntogether.db.models import BroadcastKind, User
 from learntogether.i18n import Locales
-from learntogether.services import catalogue, cohorts, learners, player
+from learntogether.services import catalogue, cohorts, learners, player, review
 from learntogether.services.catalogue import LessonEntry
 from learntogether.services.outbox import RESUME_CALLBACK, Claimed
 from learntogether.telegram_html import TelegramHTMLError, parse_html, shorten, utf16_length
@@ -81,6 +81,8 @@ class Renderer:
         """
         if delivery.kind is BroadcastKind.MEDIATOR_ROLE:
             return await self._mediator_role(session, delivery, locales)
+        if delivery.kind is BroadcastKind.REVIEW:
+            return await self.review_invitation(session, delivery, locales)
         personal = not any(value.strip() for value in delivery.text.values())
         leads_on = delivery.kind is BroadcastKind.NUDGE or (
             delivery.kind is BroadcastKind.REMINDER and personal
@@ -168,6 +170,40 @@ class Renderer:
             "<i>From your mediator {name}:</i>\n\n{text}", locale=locales.catalog
         ).format(name=html.escape(delivery.sender), text=text)
         return signed if len(signed) <= MESSAGE_LIMIT else text
+
+    async def review_invitation(
+        self, session: AsyncSession, delivery: Claimed, locales: Locales
+    ) -> Message | Unsendable:
+        """A round of spaced review: how many questions from which lesson, Start or Skip."""
+        found = await review.invitation(session, delivery_id=delivery.id, chain=locales.content)
+        if found is None:
+            return Unsendable("the review is over or gone")
+        _n = self.i18n.gettext  # named so that extraction (``-k _n:1,2``) keeps both forms
+        text = _n(
+            "Two minutes to review? {count} question from <b>{title}</b> that was tricky last "
+            "time.",
+            "Two minutes to review? {count} questions from <b>{title}</b> that were tricky last "
+            "time.",
+            found.questions,
+            locale=locales.catalog,
+        ).format(count=found.questions, title=html.escape(found.lesson_title))
+        start = self.i18n.gettext("Start the review ▶", locale=locales.catalog)
+        skip = self.i18n.gettext("Skip this time", locale=locales.catalog)
+        keyboard = InlineKeyboardMarkup(
+            inline_keyboard=[
+                [
+                    InlineKeyboardButton(
+                        text=start, callback_data=f"{review.START_PREFIX}:{found.review_id}"
+                    )
+                ],
+                [
+                    InlineKeyboardButton(
+                        text=skip, callback_data=f"{review.SKIP_PREFIX}:{found.review_id}"
+                    )
+                ],
+            ]
+        )
+        return Message(text, keyboard)
 
     def resume_keyboard(self, locales: Locales, lesson: LessonEntry | None) -> InlineKeyboardMarkup:
         """``Continue: <title>`` (or a plain Continue with no lesson left); the bot opens the

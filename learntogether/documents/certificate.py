@@ -21,7 +21,8 @@ if TYPE_CHECKING:
     from fpdf import FPDF
 
 FONT = "DejaVu"
-PROGRAMME = "To Learn Together"
+LOGO_HEIGHT = 14.0
+DEFAULT_PROGRAMME = "To Learn Together"
 
 # A4 landscape, in millimetres.
 PAGE_WIDTH, PAGE_HEIGHT = 297.0, 210.0
@@ -32,6 +33,15 @@ INK = (33, 37, 41)
 MUTED = (96, 103, 112)
 PRIMARY = (23, 70, 120)
 ACCENT = (196, 150, 52)
+
+
+@dataclass(frozen=True)
+class Issuer:
+    """Who issues the certificate: the programme's name and, optionally, its logo."""
+
+    programme: str
+    logo: Path | None = None
+    """A PNG or JPEG (``LT_CERTIFICATE_LOGO``, checked at start-up)."""
 
 
 @dataclass(frozen=True)
@@ -59,15 +69,20 @@ def render_certificate_pdf(
     locale: str,
     verify_url: str | None,
     texts: CertificateTexts,
+    issuer: Issuer | None = None,
 ) -> bytes:
-    """One certificate page; the same arguments always give the same bytes."""
+    """One certificate page; the same arguments always give the same bytes.
+
+    ``issuer`` names the programme (and its logo); by default, To Learn Together without a logo.
+    """
+    issuer = issuer or Issuer(DEFAULT_PROGRAMME)
     from fpdf import FPDF  # fpdf2 (and its fonts) load with the first certificate, not at start
 
     pdf = FPDF(orientation="landscape", unit="mm", format="A4")
     pdf.add_font(FONT, "", str(_font_dir() / "DejaVuSans.ttf"))
     pdf.add_font(FONT, "B", str(_font_dir() / "DejaVuSans-Bold.ttf"))
     pdf.set_title(f"{texts.heading}: {track_title}")
-    pdf.set_creator(PROGRAMME)
+    pdf.set_creator(issuer.programme)
     pdf.set_lang(locale)
     # A fixed date (not "now") keeps the document, and its /ID hash, reproducible.
     pdf.set_creation_date(datetime.combine(issued_on, time(), tzinfo=UTC))
@@ -76,7 +91,25 @@ def render_certificate_pdf(
     pdf.add_page()
     _frame(pdf)
 
-    _line(pdf, PROGRAMME.upper(), y=26, size=10, color=ACCENT, style="B", spacing=1.5)
+    if issuer.logo is not None:
+        # Centred above the programme's name, at a fixed height; its width follows its shape.
+        pdf.image(
+            str(issuer.logo),
+            x=PAGE_WIDTH / 2 - LOGO_HEIGHT,
+            y=16,
+            h=LOGO_HEIGHT,
+            keep_aspect_ratio=True,
+            w=2 * LOGO_HEIGHT,
+        )
+    _line(
+        pdf,
+        issuer.programme.upper(),
+        y=32 if issuer.logo else 26,
+        size=10,
+        color=ACCENT,
+        style="B",
+        spacing=1.5,
+    )
     _line(pdf, texts.heading, y=38, size=40, color=PRIMARY, style="B")
     pdf.set_draw_color(*ACCENT)
     pdf.set_line_width(0.6)

@@ -12,7 +12,8 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
-from learntogether.documents.certificate import FONT, INK, MUTED, PRIMARY, PROGRAMME, _font_dir
+from learntogether.documents.certificate import DEFAULT_PROGRAMME as PROGRAMME
+from learntogether.documents.certificate import FONT, INK, MUTED, PRIMARY, _font_dir
 from learntogether.telegram_html import parse_html
 
 if TYPE_CHECKING:

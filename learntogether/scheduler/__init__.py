@@ -1,4 +1,4 @@
-"""The APScheduler 3.11 scheduler that runs the system's own jobs: reminders and nudges.
+"""The APScheduler 3.11 scheduler that runs the system's own jobs: reminders, nudges, reviews.
 
 Every process that runs the scheduler part builds one, but only the leader (see ``learntogether.leadership``)
 runs its jobs; the others wait, paused, to take over if the leader dies. Jobs open their own
@@ -20,7 +20,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 from learntogether.config import Settings
 from learntogether.db.base import utcnow
 from learntogether.leadership import CHECK_SECONDS, Leadership, leadership_for
-from learntogether.services import reminders
+from learntogether.services import reminders, review
 
 log = logging.getLogger(__name__)
 
@@ -84,6 +84,16 @@ class Jobs:
         if result.nudged:
             log.info("queued %d nudge(s)", result.nudged)
 
+    async def reviews(self) -> None:
+        async with self.busy:
+            if self.stopped:
+                return
+            async with self.session_maker() as session:
+                invited = await review.send_due_reviews(session)
+                await session.commit()
+        if invited:
+            log.info("queued %d review invitation(s)", invited)
+
     async def stop(self) -> None:
         """Let the sweep under way finish; none starts after."""
         async with self.busy:
@@ -112,6 +122,7 @@ class SchedulerRunner:
             (self.jobs.cohort_reminders, timedelta(seconds=self.tick)),
             (self.jobs.daily_reminders, timedelta(seconds=self.tick)),
             (self.jobs.nudges, max(NUDGE_INTERVAL, timedelta(seconds=self.tick))),
+            (self.jobs.reviews, timedelta(seconds=self.tick)),
         ):
             self.scheduler.add_job(
                 job, "interval", seconds=every.total_seconds(), id=job.__name__, next_run_time=None

@@ -40,8 +40,8 @@ from learntogether.services.audit import record_change
 from learntogether.services.errors import Conflict, FieldProblem, InvalidInput, NotAllowed
 from learntogether.telegram_html import text_problems
 
-PERSONAL_KINDS = (BroadcastKind.REMINDER, BroadcastKind.NUDGE)
-# Sent to a list of learners: their reminders and nudges, and notices about themselves.
+PERSONAL_KINDS = (BroadcastKind.REMINDER, BroadcastKind.NUDGE, BroadcastKind.REVIEW)
+# Sent to a list of learners: their reminders, nudges and reviews, and notices about themselves.
 LEARNER_KINDS = (*PERSONAL_KINDS, BroadcastKind.MEDIATOR_ROLE)
 
 

@@ -33,10 +33,11 @@ from learntogether.db.models import (
     UserStatus,
     Verb,
 )
-from learntogether.documents.certificate import CertificateTexts, render_certificate_pdf
+from learntogether.documents.certificate import CertificateTexts, Issuer, render_certificate_pdf
 from learntogether.i18n import Locales
 from learntogether.services import learners
 from learntogether.services.errors import InvalidInput, NotFound
+from learntogether.services.player import StaleButton
 
 # No 0/O, 1/I: a code read aloud or typed from paper comes out right.
 CODE_ALPHABET = "23456789ABCDEFGHJKLMNPQRSTUVWXYZ"
@@ -151,10 +152,13 @@ async def choose_name(
 ) -> None:
     """Keep the name the learner chose for their certificates and print it on this one.
 
-    ``name`` None accepts the name Telegram gave; later certificates print the chosen name without
-    asking. Raises InvalidInput for an empty or too long name (or none from Telegram to accept),
-    NotFound for a certificate not theirs.
+    ``name`` None accepts the name Telegram gave (StaleButton once a name was chosen); later
+    certificates print the chosen name without asking. Raises InvalidInput for an empty or too
+    long name (or none from Telegram to accept), NotFound for a certificate not theirs.
     """
+    if name is None and learner.certificate_name is not None:
+        # The one-tap button pressed again after a name was chosen: it must not undo the choice.
+        raise StaleButton("A name was chosen already.")
     chosen = clean_name(telegram_name(learner) if name is None else name)
     certificate = await session.get(Certificate, certificate_id)
     if certificate is None or certificate.user_id != learner.id:
@@ -284,11 +288,13 @@ async def certificate_document(
     locales: Locales,
     texts: CertificateTexts,
     verify_base_url: str | None,
+    issuer: Issuer | None = None,
 ) -> tuple[str, bytes]:
     """The learner's own certificate as a PDF: its file name and bytes.
 
     ``texts`` are the phrases in the learner's ``locales`` (the bot translates them); the track's
     title is picked along their chain, the date written in the first of their languages Babel knows.
+    ``issuer`` is the programme named on it (``LT_PROGRAMME_NAME``, ``LT_CERTIFICATE_LOGO``).
     ``verify_base_url`` is where codes are checked, for instance
     ``https://example.org/api/v1/certificates``; the code is appended to it. Raises NotFound for a
     certificate that is not the learner's.
@@ -313,5 +319,6 @@ async def certificate_document(
         locale=locales.formatting,
         verify_url=verify_url,
         texts=texts,
+        issuer=issuer,
     )
     return f"certificate-{track.slug}-{certificate.code}.pdf", pdf

@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from datetime import datetime, time, timedelta
 from typing import Any, Protocol
 
-from sqlalchemy import select, update
+from sqlalchemy import delete, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from learntogether.db import activity_log as activity
@@ -24,6 +24,7 @@ from learntogether.db.models import (
     LessonProgress,
     Membership,
     QuizAttempt,
+    Review,
     Role,
     User,
     UserStatus,
@@ -301,6 +302,9 @@ async def export_data(session: AsyncSession, *, learner: User) -> dict[str, Any]
     certificates = await session.scalars(
         select(Certificate).where(Certificate.user_id == learner.id)
     )
+    reviews = await session.scalars(
+        select(Review).where(Review.user_id == learner.id).order_by(Review.id)
+    )
     activities = await session.scalars(
         select(Activity)
         .where(Activity.user_id == learner.id)
@@ -379,6 +383,17 @@ async def export_data(session: AsyncSession, *, learner: User) -> dict[str, Any]
             }
             for certificate in certificates
         ],
+        "reviews": [
+            {
+                "lesson_id": row.lesson_id,
+                "after_days": row.after_days,
+                "questions": row.question_keys,
+                "due_at": _iso(row.due_at),
+                "status": row.status.value,
+                "correct": row.correct,
+            }
+            for row in reviews
+        ],
         "activity": [
             {"verb": row.verb.value, "at": _iso(row.occurred_at), "lesson_id": row.lesson_id}
             for row in activities
@@ -390,8 +405,9 @@ async def export_data(session: AsyncSession, *, learner: User) -> dict[str, Any]
 async def erase(session: AsyncSession, *, learner: User) -> None:
     """Remove the learner's personal data for good; what they did stays as anonymous counts.
 
-    The Telegram id, names, place, settings, written answers and the name on certificates go; the
-    activity rows keep the role, language and place they recorded, with no way back to the person.
+    The Telegram id, names, place, settings, written answers, reviews and the name on
+    certificates go; the activity rows keep the role, language and place they recorded, with no
+    way back to the person.
     """
     learner.telegram_id = None
     learner.first_name = learner.last_name = learner.username = None
@@ -411,6 +427,8 @@ async def erase(session: AsyncSession, *, learner: User) -> None:
         .values(name_on_certificate=None)
     )
     await help_desk.erase_of(session, learner=learner)
+    # Which questions they got wrong, and when they would be asked again, go too.
+    await session.execute(delete(Review).where(Review.user_id == learner.id))
     # Activity rows stay as they are (append-only): their data holds a step number, whether an
     # answer was right, a workshop id; nothing about the person.
     await session.flush()

@@ -37,8 +37,9 @@ from learntogether.services.time_zones import zone_name
 # The nudge's Continue button: the delivery worker puts it on every nudge, the bot's handler for it
 # opens the learner's next lesson.
 RESUME_CALLBACK = "resume"
-# Reminders and nudges respect the learner's "no reminders" choice; broadcasts do not.
-PERSONAL_KINDS = frozenset({BroadcastKind.REMINDER, BroadcastKind.NUDGE})
+# Reminders, nudges and review invitations respect the learner's "no reminders" choice;
+# broadcasts do not.
+PERSONAL_KINDS = frozenset({BroadcastKind.REMINDER, BroadcastKind.NUDGE, BroadcastKind.REVIEW})
 ACTIVITY_VERBS = {BroadcastKind.REMINDER: Verb.REMINDED, BroadcastKind.NUDGE: Verb.NUDGED}
 # Broadcasts whose rows may still be sent.
 OPEN_BROADCASTS = (BroadcastStatus.SCHEDULED, BroadcastStatus.SENDING)

@@ -13,7 +13,7 @@ from dataclasses import dataclass, replace
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from learntogether.content.render import RenderedLesson
+from learntogether.content.render import RenderedLesson, RenderedQuestion
 from learntogether.db import activity_log as activity
 from learntogether.db.models import (
     Lesson,
@@ -28,6 +28,20 @@ from learntogether.services import published
 from learntogether.services.errors import DomainError, NotFound
 
 SCORED = (QuestionKind.SINGLE, QuestionKind.TRUE_FALSE, QuestionKind.MULTIPLE)
+
+
+def is_correct(question: RenderedQuestion, chosen: Sequence[int]) -> bool | None:
+    """Whether the chosen options are right; None when the question has no right answer.
+
+    ``single`` and ``true_false`` are right when the one correct option is chosen, ``multiple``
+    when exactly the correct options are (quizzes and reviews judge alike).
+    """
+    if QuestionKind(question.kind) not in SCORED:
+        return None
+    right = {index for index, option in enumerate(question.options) if option.correct}
+    return set(chosen) == right
+
+
 """The question kinds with a right answer; ``likert`` and ``open`` have none."""
 
 

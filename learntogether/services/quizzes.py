@@ -28,11 +28,17 @@ from learntogether.db.models import (
     User,
     Verb,
 )
-from learntogether.services import before_after, catalogue, certificates
+from learntogether.services import before_after, catalogue, certificates, review
 from learntogether.services.before_after import StatementChange
 from learntogether.services.catalogue import LessonEntry
 from learntogether.services.errors import InvalidInput
-from learntogether.services.player import SCORED, PlayerView, StaleButton, own_progress, view_of
+from learntogether.services.player import (
+    PlayerView,
+    StaleButton,
+    is_correct,
+    own_progress,
+    view_of,
+)
 
 LIKERT_POINTS = 5
 
@@ -96,14 +102,6 @@ class LessonFinished:
     """A certificate finishing the lesson earned by completing the track."""
     next_lesson: LessonEntry | None
     """The learner's next lesson (``catalogue.suggested_lesson``), if any is left."""
-
-
-def is_correct(question: RenderedQuestion, chosen: Sequence[int]) -> bool | None:
-    """Whether the chosen options are right; None when the question has no right answer."""
-    if QuestionKind(question.kind) not in SCORED:
-        return None
-    right = {index for index, option in enumerate(question.options) if option.correct}
-    return set(chosen) == right
 
 
 @dataclass(frozen=True)
@@ -298,6 +296,7 @@ async def answer(
             right=right,
         )
     result = await _finish(session, learner=learner, attempt=attempt, view=view, assisted=assisted)
+    await review.plan(session, attempt=attempt, lesson_id=view.player.lesson_id)
     certificate = await _award(session, learner, view.player.track_id)
     return AnswerOutcome(
         correct,

@@ -161,3 +161,69 @@ async def test_without_redis_each_worker_still_counts_alone() -> None:
     with pytest.raises(HTTPException) as refused:
         await limit.check(_from("127.0.0.2"))
     assert refused.value.status_code == 429
+
+
+BROWSER = "text/html,application/xhtml+xml,application/xml;q=0.9,*/*;q=0.8"
+
+
+async def test_a_browser_gets_a_page_in_its_readers_language(
+    client: AsyncClient, session_maker: async_sessionmaker[AsyncSession], tmp_path: Path
+) -> None:
+    code, _ = await _certified(session_maker, tmp_path)
+    response = await client.get(
+        f"/api/v1/certificates/{code.lower()}",
+        headers={"Accept": BROWSER, "Accept-Language": "de;q=0.9, bg-BG;q=0.8, en;q=0.5"},
+    )
+    assert response.status_code == 200
+    assert response.headers["content-type"].startswith("text/html")
+    assert response.headers["content-language"] == "bg"
+    assert "script-src" not in response.headers["content-security-policy"]
+    page = response.text
+    assert '<html lang="bg">' in page
+    assert "Смесената класна стая" in page  # the track's title in Bulgarian
+    assert "Learner" in page and code in page and "To Learn Together" in page
+    assert "Проверка на сертификат" in page
+
+
+async def test_json_stays_for_programs_and_a_bare_wildcard(
+    client: AsyncClient, session_maker: async_sessionmaker[AsyncSession], tmp_path: Path
+) -> None:
+    code, _ = await _certified(session_maker, tmp_path)
+    for accept in ("application/json", "*/*", "application/json, text/html;q=0.5"):
+        response = await client.get(f"/api/v1/certificates/{code}", headers={"Accept": accept})
+        assert response.json()["code"] == code, accept
+
+
+async def test_the_page_of_an_erased_learners_certificate_shows_no_name(
+    client: AsyncClient, session_maker: async_sessionmaker[AsyncSession], tmp_path: Path
+) -> None:
+    code, _ = await _certified(session_maker, tmp_path, erased=True)
+    response = await client.get(
+        f"/api/v1/certificates/{code}", headers={"Accept": BROWSER, "Accept-Language": "en"}
+    )
+    assert response.status_code == 200
+    assert "The name is no longer shown" in response.text
+    assert "Learner" not in response.text
+
+
+async def test_the_page_of_an_unknown_code_says_so_with_404(client: AsyncClient) -> None:
+    response = await client.get(
+        "/api/v1/certificates/NOPE<b>X", headers={"Accept": BROWSER, "Accept-Language": "fr"}
+    )
+    assert response.status_code == 404
+    assert response.headers["content-type"].startswith("text/html")
+    assert "NOPE<b>" not in response.text
+    assert '<html lang="fr">' in response.text
+
+
+async def test_the_page_names_the_programme_from_settings(
+    session_maker: async_sessionmaker[AsyncSession], settings: Settings, tmp_path: Path
+) -> None:
+    code, _ = await _certified(session_maker, tmp_path)
+    app = create_app(
+        settings.model_copy(update={"programme_name": "Roma <Inclusion> Programme"}),
+        session_maker=session_maker,
+    )
+    async with AsyncClient(transport=ASGITransport(app=app), base_url="http://test") as browser:
+        response = await browser.get(f"/api/v1/certificates/{code}", headers={"Accept": BROWSER})
+    assert "Roma &lt;Inclusion&gt; Programme" in response.text

@@ -71,6 +71,7 @@ async def test_completing_the_track_sends_a_certificate_with_cyrillic_text(
     assert "Иван" in text
     assert "Смесената класна стая" in text
     assert "Сертификат" in text
+    assert "TO LEARN TOGETHER" in text  # LT_PROGRAMME_NAME's default
 
 
 async def test_progress_lists_certificates_and_sends_each_pdf_again(

@@ -18,6 +18,7 @@ from learntogether.i18n import create_i18n
 from learntogether.services import goals
 from learntogether.services.actors import Actor
 from learntogether.services.goals import GoalFilters, GoalSpec
+from tests.api.test_certificates import _certified as certified
 from tests.console.conftest import Programme, browser_sign_in, new_link, screenshot
 from tests.standin import BotAPIStandIn
 from tests.standin.fixtures import bot_for
@@ -231,3 +232,26 @@ async def test_a_mediator_searches_their_learners(
     await page.get_by_role("link", name="Petya").click()
     assert await page.get_by_role("heading", level=1).inner_text() == "Petya"
     await screenshot(page, "learner")
+
+
+async def test_a_certificates_printed_link_opens_a_styled_page_in_the_readers_language(
+    browser: Any, live_server: str, session_maker: async_sessionmaker[AsyncSession], tmp_path: Path
+) -> None:
+    code, _ = await certified(session_maker, tmp_path)
+    context = await browser.new_context(base_url=live_server, locale="ro-RO")
+    page = await context.new_page()
+    refused: list[str] = []
+    page.on("console", lambda message: refused.append(message.text))
+    try:
+        await page.goto(f"/api/v1/certificates/{code}")
+        assert (
+            await page.get_by_role("heading", level=1).inner_text() == "Verificarea certificatului"
+        )
+        assert await page.get_by_text("Acest certificat este autentic.").count() == 1
+        # The console's stylesheet applies (the page's CSP lets it in, and nothing else).
+        margin = await page.evaluate("getComputedStyle(document.body).margin")
+        assert margin != "8px"
+        assert not [text for text in refused if "Content Security Policy" in text]
+        await screenshot(page, "certificate-check")
+    finally:
+        await context.close()

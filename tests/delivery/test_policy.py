@@ -104,8 +104,8 @@ def test_a_connection_never_opened_is_retried_even_at_most_once() -> None:
     assert verdict.decision is Decision.RETRY
 
 
-def test_reminders_and_nudges_are_at_most_once_the_rest_at_least_once() -> None:
-    assert {BroadcastKind.REMINDER, BroadcastKind.NUDGE} == AT_MOST_ONCE
+def test_reminders_nudges_and_reviews_are_at_most_once_the_rest_at_least_once() -> None:
+    assert {BroadcastKind.REMINDER, BroadcastKind.NUDGE, BroadcastKind.REVIEW} == AT_MOST_ONCE
 
 
 def test_retries_back_off_exponentially_up_to_the_cap() -> None:

@@ -17,6 +17,7 @@ from learntogether.services import certificates, learners, lessons, player, quiz
 from learntogether.services.actors import Actor
 from learntogether.services.curriculum import import_curriculum
 from learntogether.services.errors import InvalidInput, NotFound
+from learntogether.services.player import StaleButton
 from learntogether.services.tracks import find_track
 from tests.content.samples import TRACK, lesson, survey
 from tests.pdf_text import page_text
@@ -351,3 +352,19 @@ async def test_a_name_for_someone_elses_certificate_is_not_found(session: AsyncS
             session, learner=other, certificate_id=certificate.id, name="Eve"
         )
     assert other.certificate_name is None
+
+
+async def test_accepting_telegrams_name_again_does_not_undo_a_typed_one(
+    session: AsyncSession,
+) -> None:
+    track_id = await _curriculum(session, pass_rule={"lessons": 1})
+    learner = await _learner(session)
+    certificate = await _earn(session, learner, track_id)
+    await certificates.choose_name(
+        session, learner=learner, certificate_id=certificate.id, name="Dr. Ivana Petrova"
+    )
+    with pytest.raises(StaleButton):
+        await certificates.choose_name(
+            session, learner=learner, certificate_id=certificate.id, name=None
+        )
+    assert certificate.name_on_certificate == "Dr. Ivana Petrova"

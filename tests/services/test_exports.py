@@ -585,3 +585,21 @@ async def test_a_mediator_following_an_admins_cursor_still_gets_only_its_cohorts
     ]
     vocabulary = rest.export.vocabulary
     assert [s.id for s in streamed] == [vocabulary.statement_id(i) for i in (ids[2], ids[4])]
+
+
+async def test_a_finished_review_is_reviewed_of_the_lesson(
+    session_maker: async_sessionmaker[AsyncSession], tmp_path: Path
+) -> None:
+    learner = await create_learner(session_maker, 1)
+    await import_sample_curriculum(
+        session_maker, tmp_path, {"01-every-kind.yaml": every_kind_lesson()}
+    )
+    async with session_maker() as session:
+        lesson_id = await session.scalar(select(Lesson.id).where(Lesson.slug == "every-kind"))
+    await _rows(
+        session_maker,
+        {"user_id": learner.id, "verb": Verb.REVIEWED, "lesson_id": lesson_id, "at": 1},
+    )
+    reviewed = (await _export(session_maker))[-1]
+    assert reviewed.verb.id == "http://id.tincanapi.com/verb/reviewed"
+    assert reviewed.object_.id == f"{HOME}/xapi/lessons/every-kind"

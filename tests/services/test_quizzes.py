@@ -53,7 +53,7 @@ def _question(kind: str, correct: list[bool]) -> RenderedQuestion:
 def test_is_correct(
     kind: str, correct: list[bool], chosen: list[int], expected: bool | None
 ) -> None:
-    assert quizzes.is_correct(_question(kind, correct), chosen) is expected
+    assert player.is_correct(_question(kind, correct), chosen) is expected
 
 
 @pytest.mark.parametrize(

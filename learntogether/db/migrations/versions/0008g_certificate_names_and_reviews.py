@@ -45,12 +45,13 @@ def _check(table: str, column: str, values: list[str]) -> None:
 
 
 def _figure_indexes(figures: list[str]) -> None:
-    """The participation indexes carry every figure on PostgreSQL (SQLite ignores the include)."""
+    """The participation indexes carry every figure as index columns (0008r made them covering on
+    SQLite too, which has no INCLUDE)."""
     with op.batch_alter_table('participation_counts', schema=None) as batch_op:
         batch_op.drop_index('ix_participation_counts_cohort_id_user_id')
         batch_op.drop_index('ix_participation_counts_region_user_id')
-        batch_op.create_index('ix_participation_counts_cohort_id_user_id', ['cohort_id', 'user_id'], unique=False, postgresql_include=['occurred_at', *figures, 'track_id'])
-        batch_op.create_index('ix_participation_counts_region_user_id', ['region', 'user_id'], unique=False, postgresql_include=['occurred_at', *figures, 'cohort_id', 'track_id'])
+        batch_op.create_index('ix_participation_counts_cohort_id_user_id', ['cohort_id', 'user_id', 'occurred_at', *figures, 'track_id'], unique=False)
+        batch_op.create_index('ix_participation_counts_region_user_id', ['region', 'user_id', 'occurred_at', *figures, 'cohort_id', 'track_id'], unique=False)
 
 
 def upgrade() -> None:
