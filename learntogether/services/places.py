@@ -115,7 +115,8 @@ def clean_place(name: str | None) -> str | None:
 
 @dataclass(frozen=True)
 class KnownPlace:
-    """One spelling in use, and how many learners and cohorts use it."""
+    """One spelling in use, and how many learners and cohorts use it (both none: only report
+    rows have it)."""
 
     name: str
     key: str
@@ -149,16 +150,24 @@ async def _spelling_counts(
 async def list_places(
     session: AsyncSession, *, actor: Actor, limit: int | None = None, offset: int = 0
 ) -> tuple[list[KnownPlace], int]:
-    """Every spelling learners or cohorts use, ordered by place (key), then spelling; a page
-    of them and how many there are. Counts span every cohort: admins and viewers only."""
+    """Every spelling learners, cohorts or report rows use, ordered by place (key), then
+    spelling; a page of them and how many there are. Counts span every cohort: admins and
+    viewers only."""
     actor.check_role(TokenRole.VIEWER)
     learners, cohorts = await _spelling_counts(session)
+    # Spellings only the past still has (the learners moved or erased their data) are listed
+    # too, so that they can be merged.
+    in_reports = await session.scalars(
+        select(ParticipationCount.municipality)
+        .where(ParticipationCount.municipality.is_not(None))
+        .distinct()
+    )
     places = sorted(
         (
             KnownPlace(
                 name=name, key=place_key(name), learners=learners[name], cohorts=cohorts[name]
             )
-            for name in set(learners) | set(cohorts)
+            for name in {*learners, *cohorts, *(name for name in in_reports if name)}
         ),
         key=lambda place: (place.key, place.name),
     )
@@ -229,8 +238,11 @@ async def plan_merge(session: AsyncSession, *, merge: PlaceMerge, actor: Actor) 
         problem = "'from' and 'into' are the same spelling"
         raise InvalidInput(problem, [FieldProblem("$.into", problem)])
     learners, cohorts = await _spelling_counts(session)
-    if merge.source not in learners and merge.source not in cohorts:
-        problem = f"No learner or cohort has the municipality '{merge.source}'"
+    reported = await session.scalar(
+        select(Activity.id).where(Activity.municipality == merge.source).limit(1)
+    )
+    if merge.source not in learners and merge.source not in cohorts and reported is None:
+        problem = f"No learner, cohort or report row has the municipality '{merge.source}'"
         raise InvalidInput(problem, [FieldProblem("$.from", problem)])
     known = KnownPlace(
         name=merge.source,

@@ -146,6 +146,23 @@ async def test_merging_rewrites_learners_reports_and_goals_and_is_audited(
     )
 
 
+async def test_a_spelling_only_past_report_rows_have_is_listed_and_merged(
+    session: AsyncSession,
+) -> None:
+    moved = await add_learner(session)
+    moved.municipality = "Slivén"
+    await record(session, moved, Verb.JOINED, at(5))
+    await learners.set_municipality(session, learner=moved, municipality="Sofia")
+    known, _ = await places.list_places(session, actor=SYSTEM)
+    assert [(p.name, p.learners, p.cohorts) for p in known] == [("Slivén", 0, 0), ("Sofia", 1, 0)]
+    merged = await places.merge_places(
+        session, merge=PlaceMerge.model_validate({"from": "Slivén", "into": "Sliven"}), actor=SYSTEM
+    )
+    assert (merged.learners, merged.activities, merged.participation_counts) == (0, 1, 1)
+    table = await participation(session, group_by=GroupBy.MUNICIPALITY, figures=[Figure.JOINED])
+    assert [(r["municipality"], r["joined"]) for r in table.rows] == [("Sliven", 1)]
+
+
 async def test_merging_an_unknown_or_the_same_spelling_names_the_field(
     session: AsyncSession,
 ) -> None:
