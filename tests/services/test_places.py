@@ -23,6 +23,7 @@ from learntogether.services.places import PlaceMerge, place_key
 from learntogether.services.reports import Figure, GroupBy, participation
 from tests.factories import mediating
 from tests.report_builders import add_cohort, add_learner, at, record
+from tests.services.test_events import counting_statements
 
 
 @pytest.mark.parametrize("spelling", ["Сливен", "Sliven", "SLIVEN", "sliven ", " Slivén", "СЛИВЕН"])
@@ -192,3 +193,14 @@ async def test_only_an_admin_merges_places(session: AsyncSession) -> None:
             actor=mediating(cohort.id),
         )
     assert cohort.municipality == "Slivn"
+
+
+async def test_a_typed_place_costs_two_grouped_reads_and_one_write(session: AsyncSession) -> None:
+    await add_cohort(session, "SLV1", region="Sliven", municipality="Sliven")
+    for _ in range(3):
+        await add_learner(session)
+    learner = await add_learner(session)
+    with counting_statements(session) as statements:
+        await learners.set_municipality(session, learner=learner, municipality="Сливен")
+    assert [statement.split()[0] for statement in statements] == ["SELECT", "SELECT", "UPDATE"]
+    assert all("GROUP BY" in statement for statement in statements[:2])
