@@ -100,7 +100,7 @@ async def merge_places(
         fields = {problem.path.removeprefix("$.") for problem in error.problems}
         errors = {
             field: [
-                _("No learner or cohort uses this spelling.")
+                _("No learner, cohort or report row uses this spelling.")
                 if field == "from"
                 else _("Give a spelling other than the one to replace.")
             ]
