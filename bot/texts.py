@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+from aiogram import html
 from aiogram.utils.i18n import gettext as _
 
 from learntogether.db.models import Role
+from learntogether.services.places import clean_place
 
 
 def role_label(role: Role) -> str:
@@ -19,6 +21,13 @@ def role_label(role: Role) -> str:
         Role.COMMUNITY_LEADER: _("Community leader"),
     }
     return labels[role]
+
+
+def saved_place_notice(typed: str | None, stored: str | None) -> str | None:
+    """When a typed municipality was stored as the known spelling of the same place, say so."""
+    if stored is None or stored == clean_place(typed):
+        return None
+    return _("Saved as {place}.").format(place=html.quote(stored))
 
 
 def privacy_notice() -> str:

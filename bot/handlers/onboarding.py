@@ -32,7 +32,7 @@ from bot.callbacks import (
     ZoneCountry,
 )
 from bot.filters import registered
-from bot.texts import privacy_notice
+from bot.texts import privacy_notice, saved_place_notice
 from bot.views import Screen, continue_keyboard, send, show
 from learntogether.config import Settings
 from learntogether.db.models import Role, User
@@ -299,7 +299,9 @@ async def give_municipality(
     await state.clear()
     if learner is None:
         return
-    await learners.set_municipality(session, learner=learner, municipality=message.text)
+    stored = await learners.set_municipality(session, learner=learner, municipality=message.text)
+    if notice := saved_place_notice(message.text, stored):
+        await message.answer(notice)
     if question is not None:
         # Answered by typing: the question's Skip button would only confuse now.
         with contextlib.suppress(TelegramBadRequest):

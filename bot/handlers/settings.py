@@ -27,7 +27,7 @@ from bot.callbacks import (
     ZoneCountry,
 )
 from bot.filters import registered
-from bot.texts import role_label
+from bot.texts import role_label, saved_place_notice
 from bot.views import Screen, send, show
 from learntogether.db.models import Role, User
 from learntogether.i18n import LANGUAGE_NAMES, PARTIAL_LOCALES, Locales
@@ -277,7 +277,9 @@ async def type_municipality(
 ) -> None:
     await state.clear()
     value = None if (message.text or "").strip() == "-" else message.text
-    await learners.set_municipality(session, learner=learner, municipality=value)
+    stored = await learners.set_municipality(session, learner=learner, municipality=value)
+    if notice := saved_place_notice(value, stored):
+        await message.answer(notice)
     await show_settings(message, learner, locales)
 
 

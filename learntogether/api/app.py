@@ -33,6 +33,7 @@ from learntogether.api.routes import (
     goals,
     health,
     lessons,
+    places,
     reflections,
     reminders,
     reports,
@@ -106,6 +107,7 @@ def create_app(
     api.include_router(exports.router)
     api.include_router(reports.router)
     api.include_router(goals.router)
+    api.include_router(places.router)
     app.include_router(api)
     app.include_router(health.router)
     for router in extra_routers:

@@ -17,6 +17,7 @@ from learntogether.console import (
     curriculum,
     dashboard,
     learners,
+    places,
     reports,
     workshops,
 )
@@ -37,6 +38,8 @@ def install(app: FastAPI, settings: Settings) -> None:
         assisted,
         broadcasts,
         reports,
+        # Before learners: /learners/places is not a learner's id.
+        places,
         learners,
         access,
     ):

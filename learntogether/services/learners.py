@@ -38,6 +38,7 @@ from learntogether.i18n import (
     negotiate_locale,
 )
 from learntogether.services import help as help_desk
+from learntogether.services import places
 from learntogether.services.errors import FieldProblem, InvalidInput, NotFound
 from learntogether.services.inputs import zone_problem
 from learntogether.services.quiet_hours import covers
@@ -254,10 +255,16 @@ async def set_role(session: AsyncSession, *, learner: User, role: Role) -> None:
 
 async def set_municipality(
     session: AsyncSession, *, learner: User, municipality: str | None
-) -> None:
-    """Optional: lets mediators and reports see participation by place; blank clears it."""
-    learner.municipality = (municipality or "").strip()[:128] or None
+) -> str | None:
+    """Optional: lets mediators and reports see participation by place; blank clears it.
+
+    A place already known in another spelling ("Сливен", "SLIVEN") is stored as it is known
+    ("Sliven"); returns what was stored."""
+    learner.municipality = await places.canonical_place(
+        session, name=municipality, except_learner=learner.id
+    )
     await session.flush()
+    return learner.municipality
 
 
 SEEN_PRECISION = timedelta(minutes=5)

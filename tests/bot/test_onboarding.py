@@ -413,3 +413,30 @@ async def test_a_learner_who_agreed_to_an_older_notice_is_shown_the_new_one(
         return found if found is not None and found.consent_version == PRIVACY_VERSION else None
 
     assert (await eventually(agreed_anew)).id == learner.id
+
+
+async def test_a_place_typed_in_cyrillic_is_saved_as_the_known_spelling_and_said_so(
+    standin: BotAPIStandIn, polling_bot: BotParts, session_maker: async_sessionmaker[AsyncSession]
+) -> None:
+    async with session_maker() as session:
+        await create_cohort(session, code="SLV1")
+        await session.commit()
+    eli = standin.add_user(5031, first_name="Eli", language_code="en")
+    await onboard(eli)
+    await eli.send("  сливен ")
+    notice = await eli.next_message()
+    assert notice["text"] == "Saved as Sliven."
+    await eli.wait_for(lambda m: m["text"].startswith("When shall I remind you?"))
+    learner = await eventually(lambda: find_user(session_maker, 5031))
+    assert learner.municipality == "Sliven"
+
+
+async def test_a_new_place_is_saved_as_typed_without_a_notice(
+    standin: BotAPIStandIn, polling_bot: BotParts, session_maker: async_sessionmaker[AsyncSession]
+) -> None:
+    dora = standin.add_user(5032, first_name="Dora", language_code="en")
+    await onboard(dora)
+    await dora.send("Nova Zagora")
+    reminder = await dora.next_message()
+    assert reminder["text"].startswith("When shall I remind you?")
+    assert not any("Saved as" in m["text"] for m in dora.messages)

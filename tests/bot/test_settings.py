@@ -72,6 +72,28 @@ async def test_role_and_municipality_can_be_changed(
     assert (learner.role, learner.municipality) == (Role.MEDIATOR, "Kotel")
 
 
+async def test_a_place_in_another_spelling_is_saved_as_the_cohorts_and_said_so(
+    standin: BotAPIStandIn, polling_bot: BotParts, session_maker: async_sessionmaker[AsyncSession]
+) -> None:
+    async with session_maker() as session:
+        await create_cohort(session, code="SLV1")
+        await session.commit()
+    await create_learner(session_maker, 7012)
+    vera = standin.add_user(7012, first_name="Vera", language_code="en")
+    await vera.send("/settings")
+    await vera.next_message()
+    await vera.press("Municipality")
+    await vera.next_message()
+    await vera.send("SLIVÉN")
+    notice = await vera.next_message()
+    assert notice["text"] == "Saved as Sliven."
+    updated = await vera.next_message()
+    assert "Municipality: Sliven" in updated["text"]
+    learner = await find_user(session_maker, 7012)
+    assert learner is not None
+    assert learner.municipality == "Sliven"
+
+
 async def test_a_reminder_in_quiet_hours_is_refused_with_the_reason(
     standin: BotAPIStandIn, polling_bot: BotParts, session_maker: async_sessionmaker[AsyncSession]
 ) -> None:
