@@ -46,6 +46,14 @@ class Overview:
     """The cohorts with the most members gone quiet, most first (none for viewers)."""
 
 
+async def _totals(
+    session: AsyncSession, actor: Actor, start: date | None, end: date
+) -> dict[str, int]:
+    table = await reports.participation(session, start=start, end=end, actor=actor, figures=_TOTALS)
+    row = table.rows[0] if table.rows else {}
+    return {figure.value: int(row.get(figure.value) or 0) for figure in _TOTALS}
+
+
 async def overview(session: AsyncSession, *, actor: Actor, today: date) -> Overview:
     """What the dashboard shows ``actor`` on ``today`` (UTC days)."""
     found_goals, _total = await goals.list_goals(session, limit=GOALS_SHOWN, offset=0, actor=actor)
@@ -74,17 +82,11 @@ async def overview(session: AsyncSession, *, actor: Actor, today: date) -> Overv
             for cohort in ranked[:QUIET_COHORTS_SHOWN]
             if counts.get(cohort.code)
         ]
-    all_time, last_7_days, last_30_days = await reports.participation_totals(
-        session,
-        [(None, today), (today - timedelta(days=6), today), (today - timedelta(days=29), today)],
-        actor=actor,
-        figures=_TOTALS,
-    )
     return Overview(
         goals=found_goals,
-        all_time=all_time,
-        last_7_days=last_7_days,
-        last_30_days=last_30_days,
+        all_time=await _totals(session, actor, None, today),
+        last_7_days=await _totals(session, actor, today - timedelta(days=6), today),
+        last_30_days=await _totals(session, actor, today - timedelta(days=29), today),
         weeks=weeks.rows,
         regions=regions.rows,
         quiet_cohorts=quiet,

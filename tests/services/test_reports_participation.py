@@ -12,16 +12,8 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from learntogether.charts import cohort_progress_chart
 from learntogether.db.models import Cohort, Lesson, Role, Track, User, Verb
 from learntogether.services import learners
-from learntogether.services.actors import SYSTEM
 from learntogether.services.errors import InvalidInput
-from learntogether.services.reports import (
-    Figure,
-    Filters,
-    GroupBy,
-    Period,
-    participation,
-    participation_totals,
-)
+from learntogether.services.reports import Figure, Filters, GroupBy, Period, participation
 from learntogether.services.reports.query import offset_changes
 from tests.factories import mediating
 from tests.report_builders import add_cohort, add_learner, add_track, at, record
@@ -284,51 +276,6 @@ async def test_mediator_scope_sees_its_cohorts_only(session: AsyncSession, world
     assert totals.rows == [SLIVEN_FIGURES]
     nothing = await participation(session, actor=mediating())
     assert nothing.rows == [ZEROS]
-
-
-async def test_totals_of_several_windows_in_one_pass_match_each_report(
-    session: AsyncSession, world: World
-) -> None:
-    windows = [
-        (None, date(2026, 1, 31)),
-        (date(2026, 1, 6), date(2026, 1, 7)),
-        (date(2026, 1, 8), None),
-        (None, None),
-        (date(2026, 2, 1), date(2026, 2, 28)),
-    ]
-    for actor in (mediating(world.sliven.id), mediating(), SYSTEM):
-        for zone in (None, SOFIA):
-            expected = [
-                (await participation(session, start=start, end=end, zone=zone, actor=actor)).rows[0]
-                for start, end in windows
-            ]
-            found = await participation_totals(session, windows, zone=zone, actor=actor)
-            assert found == expected
-    # The 6th and 7th (of SYSTEM, in Sofia): ana's completions and certificate, boris's first
-    # start, vera's day, goran's join.
-    assert expected[1] == {
-        **ZEROS,
-        "joined": 2,
-        "active": 4,
-        "lessons_started": 3,
-        "lessons_completed": 3,
-        "tracks_completed": 1,
-        "certificates": 1,
-        "assisted_learners": 2,
-        "assisted_lessons_completed": 2,
-    }
-    assert expected[4] == ZEROS
-    assert await participation_totals(session, []) == []
-
-
-async def test_totals_name_a_window_that_ends_before_it_starts(
-    session: AsyncSession, world: World
-) -> None:
-    with pytest.raises(InvalidInput) as backwards:
-        await participation_totals(
-            session, [(None, date(2026, 1, 7)), (date(2026, 1, 7), date(2026, 1, 6))]
-        )
-    assert [p.path for p in backwards.value.problems] == ["$.to"]
 
 
 @pytest.fixture

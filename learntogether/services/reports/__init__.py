@@ -13,7 +13,6 @@ report returns. No report stores or infers anything about a learner's origin.
 from learntogether.services.reports.awareness import awareness
 from learntogether.services.reports.funnel import funnel
 from learntogether.services.reports.participation import Figure, participation
-from learntogether.services.reports.participation import totals as participation_totals
 from learntogether.services.reports.query import (
     Filters,
     GroupBy,
@@ -31,6 +30,5 @@ __all__ = [
     "awareness",
     "funnel",
     "participation",
-    "participation_totals",
     "questions",
 ]

@@ -73,47 +73,29 @@ class Figure(StrEnum):
     REVIEWED = "reviewed"
 
 
-def _learners(
-    column: InstrumentedAttribute[int], *within: ColumnElement[bool]
-) -> ColumnElement[int]:
-    return func.count(distinct(ParticipationCount.user_id)).filter(column > 0, *within)
+def _learners(column: InstrumentedAttribute[int]) -> ColumnElement[int]:
+    return func.count(distinct(ParticipationCount.user_id)).filter(column > 0)
 
 
-def _records(
-    column: InstrumentedAttribute[int], *within: ColumnElement[bool]
-) -> ColumnElement[int]:
-    total = func.sum(column)
-    return func.coalesce(total.filter(*within) if within else total, 0)
+def _records(column: InstrumentedAttribute[int]) -> ColumnElement[int]:
+    return func.coalesce(func.sum(column), 0)
 
 
 _P = ParticipationCount
-_LEARNERS = {
-    Figure.JOINED: _P.joined,
-    Figure.ACTIVE: _P.active,
-    Figure.ASSISTED_LEARNERS: _P.assisted,
+FIGURES: dict[Figure, ColumnElement[int]] = {
+    Figure.JOINED: _learners(_P.joined),
+    Figure.ACTIVE: _learners(_P.active),
+    Figure.LESSONS_STARTED: _records(_P.lessons_started),
+    Figure.LESSONS_COMPLETED: _records(_P.lessons_completed),
+    Figure.TRACKS_COMPLETED: _records(_P.tracks_completed),
+    Figure.CERTIFICATES: _records(_P.certificates),
+    Figure.ATTENDED: _records(_P.attended),
+    Figure.ASSISTED_LEARNERS: _learners(_P.assisted),
+    Figure.ASSISTED_LESSONS_COMPLETED: _records(_P.assisted_lessons_completed),
+    Figure.ASSISTED_ATTENDED: _records(_P.assisted_attended),
+    Figure.REVIEWED: _records(_P.reviewed),
 }
-_RECORDS = {
-    Figure.LESSONS_STARTED: _P.lessons_started,
-    Figure.LESSONS_COMPLETED: _P.lessons_completed,
-    Figure.TRACKS_COMPLETED: _P.tracks_completed,
-    Figure.CERTIFICATES: _P.certificates,
-    Figure.ATTENDED: _P.attended,
-    Figure.ASSISTED_LESSONS_COMPLETED: _P.assisted_lessons_completed,
-    Figure.ASSISTED_ATTENDED: _P.assisted_attended,
-    Figure.REVIEWED: _P.reviewed,
-}
-
-
-def aggregate(figure: Figure, *within: ColumnElement[bool]) -> ColumnElement[int]:
-    """The figure as an aggregate over the participation counts (see ``db/activity_log.py``),
-    of the rows that meet ``within`` only."""
-    if figure in _LEARNERS:
-        return _learners(_LEARNERS[figure], *within)
-    return _records(_RECORDS[figure], *within)
-
-
-FIGURES: dict[Figure, ColumnElement[int]] = {figure: aggregate(figure) for figure in Figure}
-"""Each figure as an aggregate over the participation counts."""
+"""Each figure as an aggregate over the participation counts (see ``db/activity_log.py``)."""
 
 Key = tuple[Any, Any]
 Counts = dict[Key, dict[Figure, int]]
@@ -150,53 +132,6 @@ async def _count(
         }
         for row in rows
     }
-
-
-async def totals(
-    session: AsyncSession,
-    windows: Sequence[tuple[date | None, date | None]],
-    *,
-    zone: ZoneInfo | None = None,
-    actor: Actor = SYSTEM,
-    figures: Sequence[Figure] = tuple(Figure),
-) -> list[dict[str, int]]:
-    """The ungrouped figures of each window (``start``, ``end``: days as ``participation``
-    takes them), read in one pass over the participation counts instead of one a window: the
-    same as ``participation(start=..., end=...).rows[0]`` for each. InvalidInput (``to``) for a
-    window whose end is before its start.
-    """
-    zone = zone or ZoneInfo("UTC")
-    spans = [Window.of_dates(start, end, zone) for start, end in windows]
-    if not spans:
-        return []
-    criteria = await resolve(session, Filters(), window=_covering(spans), actor=actor)
-    row = (
-        await session.execute(
-            select(
-                *(
-                    aggregate(figure, *span.conditions(ParticipationCount.occurred_at)).label(
-                        f"{figure.value}_{index}"
-                    )
-                    for index, span in enumerate(spans)
-                    for figure in figures
-                )
-            ).where(*criteria.conditions(ParticipationCount))
-        )
-    ).one()
-    return [
-        {figure.value: int(row._mapping[f"{figure.value}_{index}"]) for figure in figures}
-        for index in range(len(spans))
-    ]
-
-
-def _covering(spans: Sequence[Window]) -> Window:
-    """The smallest window holding all of ``spans``."""
-    starts = [span.since for span in spans]
-    ends = [span.until for span in spans]
-    return Window(
-        since=None if None in starts else min(s for s in starts if s is not None),
-        until=None if None in ends else max(e for e in ends if e is not None),
-    )
 
 
 async def participation(
