@@ -14,8 +14,10 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from learntogether.charts import cohort_progress_chart
 from learntogether.db.models import Cohort, Lesson, Role, Track, User, Verb
 from learntogether.services import learners
+from learntogether.services.actors import SYSTEM
 from learntogether.services.errors import InvalidInput
 from learntogether.services.reports import Figure, Filters, GroupBy, Period, participation
+from learntogether.services.reports.participation import by_group_with_totals
 from learntogether.services.reports.query import offset_changes
 from tests.factories import mediating
 from tests.report_builders import add_cohort, add_learner, add_track, at, record
@@ -412,3 +414,26 @@ async def test_a_window_of_days_is_read_from_the_time_index_alone(
     else:
         plan = await connection.exec_driver_sql(f"EXPLAIN QUERY PLAN {statement}", parameters)
         assert "USING COVERING INDEX ix_participation_counts_occurred_at" in str(plan.all())
+
+
+async def test_groups_with_their_totals_match_the_two_reports(
+    session: AsyncSession, world: World
+) -> None:
+    """One pass on PostgreSQL (grouping sets), two reports elsewhere: the same figures."""
+    for actor in (SYSTEM, mediating(world.sliven.id), mediating()):
+        for end in (None, date(2026, 1, 6), date(2025, 12, 31)):
+            for group_by in (GroupBy.REGION, GroupBy.COHORT):
+                table, totals = await by_group_with_totals(session, group_by, end=end, actor=actor)
+                expected = await participation(session, group_by=group_by, end=end, actor=actor)
+                assert table == expected
+                all_of_them = await participation(session, end=end, actor=actor)
+                assert [totals] == all_of_them.rows
+    table, totals = await by_group_with_totals(session, GroupBy.REGION, figures=[Figure.JOINED])
+    assert table.rows == [
+        {"region": "Sliven", "joined": 2},
+        {"region": "Sofia-city", "joined": 1},
+        {"region": None, "joined": 1},
+    ]
+    assert totals == {"joined": 4}
+    _, nothing = await by_group_with_totals(session, GroupBy.REGION, actor=mediating())
+    assert nothing == ZEROS
