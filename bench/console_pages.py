@@ -117,6 +117,13 @@ async def _pages(session: AsyncSession) -> list[str]:
     return pages
 
 
+def _names(pattern: str, path: str) -> bool:
+    """``pattern`` is a path, or the start of paths when it ends with ``*``."""
+    if pattern.endswith("*"):
+        return path.startswith(pattern[:-1])
+    return path == pattern
+
+
 async def _sign_in(
     client: AsyncClient,
     session_maker: async_sessionmaker[AsyncSession],
@@ -151,9 +158,15 @@ async def _time(client: AsyncClient, path: str, runs: int) -> Timing:
 
 
 async def measure(
-    url: str, *, runs: int = 3, role: TokenRole = TokenRole.ADMIN, migrate: bool = True
+    url: str,
+    *,
+    runs: int = 3,
+    role: TokenRole = TokenRole.ADMIN,
+    migrate: bool = True,
+    only: Sequence[str] = (),
 ) -> tuple[Timing, list[Timing]]:
-    """The baseline's timing and every page's, in order."""
+    """The baseline's timing and every page's (only those ``only`` names, when given), in
+    order."""
     settings = Settings(_env_file=None, database_url=url, bot_username="lt_bench_bot")
     engine = create_engine(settings.database_url)
     try:
@@ -161,7 +174,11 @@ async def measure(
             await upgrade(engine)
         session_maker = create_session_maker(engine)
         async with session_maker() as session:
-            pages = await _pages(session)
+            pages = [
+                path
+                for path in await _pages(session)
+                if not only or any(_names(pattern, path) for pattern in only)
+            ]
             cohorts = None
             if role is TokenRole.MEDIATOR:
                 code = await session.scalar(select(Cohort.code).order_by(Cohort.id).limit(1))
@@ -201,9 +218,22 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--database-url", required=True)
     parser.add_argument("--runs", type=int, default=3)
     parser.add_argument("--role", type=TokenRole, choices=list(TokenRole), default=TokenRole.ADMIN)
+    parser.add_argument(
+        "--only",
+        action="append",
+        default=[],
+        metavar="PATH",
+        help="time only the page PATH, or the pages starting with PATH when it ends with '*' "
+        "(repeatable)",
+    )
     arguments = parser.parse_args(argv)
     baseline, timings = asyncio.run(
-        measure(arguments.database_url, runs=arguments.runs, role=arguments.role)
+        measure(
+            arguments.database_url,
+            runs=arguments.runs,
+            role=arguments.role,
+            only=arguments.only,
+        )
     )
     print(report(baseline, timings, arguments.runs))
     # A page that failed is an error of the run, not a slow page.

@@ -17,6 +17,7 @@ from learntogether.services.actors import Actor
 from learntogether.services.cohorts import CohortInfo
 from learntogether.services.goals import GoalInfo
 from learntogether.services.reports import Figure, GroupBy, Period
+from learntogether.services.reports.participation import by_group_with_totals
 from learntogether.services.reports.query import Cell
 
 WEEKS_CHARTED = 12
@@ -65,8 +66,9 @@ async def overview(session: AsyncSession, *, actor: Actor, today: date) -> Overv
         actor=actor,
         figures=(Figure.JOINED, Figure.ACTIVE),
     )
-    regions = await reports.participation(
-        session, group_by=GroupBy.REGION, end=today, actor=actor, figures=_TOTALS
+    # The regions and the all-time totals: one pass over the counts on PostgreSQL.
+    regions, all_time = await by_group_with_totals(
+        session, GroupBy.REGION, end=today, actor=actor, figures=_TOTALS
     )
     quiet: list[tuple[CohortInfo, int]] = []
     if actor.role is not TokenRole.VIEWER:
@@ -84,7 +86,7 @@ async def overview(session: AsyncSession, *, actor: Actor, today: date) -> Overv
         ]
     return Overview(
         goals=found_goals,
-        all_time=await _totals(session, actor, None, today),
+        all_time=all_time,
         last_7_days=await _totals(session, actor, today - timedelta(days=6), today),
         last_30_days=await _totals(session, actor, today - timedelta(days=29), today),
         weeks=weeks.rows,

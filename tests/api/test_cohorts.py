@@ -11,9 +11,19 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from learntogether.config import Settings
 from learntogether.db.base import utcnow
-from learntogether.db.models import AuditLog, Broadcast, BroadcastKind, TokenRole, User
+from learntogether.db.models import (
+    AuditLog,
+    Broadcast,
+    BroadcastKind,
+    LessonProgress,
+    LessonVersion,
+    ProgressStatus,
+    TokenRole,
+    User,
+)
 from learntogether.services import help as help_desk
 from tests.factories import create_api_token, create_learner
+from tests.report_builders import add_track
 
 
 @pytest.fixture
@@ -100,6 +110,40 @@ async def test_mediator_sees_only_its_cohorts_and_viewer_none(
     created = await client.post("/api/v1/cohorts", json={"name": "X"}, headers=mediator)
     assert created.status_code == 403
     assert (await client.get("/api/v1/cohorts/NONE", headers=headers)).status_code == 404
+
+
+async def test_members_count_their_own_completed_lessons_only(
+    client: AsyncClient, session_maker: async_sessionmaker[AsyncSession]
+) -> None:
+    headers = await admin(session_maker)
+    await client.post("/api/v1/cohorts", json={"name": "Sliven", "code": "SLV1"}, headers=headers)
+    ana = await create_learner(session_maker, 9111, cohort="SLV1", first_name="Ana")
+    await create_learner(session_maker, 9112, cohort="SLV1", first_name="Ivo")
+    outsider = await create_learner(session_maker, 9113, first_name="Eva")
+    async with session_maker() as session:
+        _track, lessons = await add_track(session, "mixed", lessons=3)
+        for user_id, done, started in ((ana.id, 2, 1), (outsider.id, 3, 0)):
+            for index, lesson in enumerate(lessons[: done + started]):
+                version_id = await session.scalar(
+                    select(LessonVersion.id).where(LessonVersion.lesson_id == lesson.id)
+                )
+                assert version_id is not None
+                session.add(
+                    LessonProgress(
+                        user_id=user_id,
+                        lesson_id=lesson.id,
+                        lesson_version_id=version_id,
+                        status=ProgressStatus.COMPLETED
+                        if index < done
+                        else ProgressStatus.IN_PROGRESS,
+                    )
+                )
+        await session.commit()
+    members = (await client.get("/api/v1/cohorts/SLV1/members", headers=headers)).json()["items"]
+    assert [(m["name"], m["lessons_completed"]) for m in members] == [("Ana", 2), ("Ivo", 0)]
+    page = await client.get("/api/v1/cohorts/SLV1/members?limit=1&offset=1", headers=headers)
+    assert [(m["name"], m["lessons_completed"]) for m in page.json()["items"]] == [("Ivo", 0)]
+    assert page.json()["total"] == 2
 
 
 async def test_members_show_progress_and_who_is_behind(

@@ -65,3 +65,30 @@ def test_command_line_prints_every_page(seeded: str, capsys: pytest.CaptureFixtu
     assert main(["--database-url", seeded, "--runs", "1"]) == 0
     printed = capsys.readouterr().out
     assert "/reports/awareness" in printed and "pages over 300 ms" in printed
+
+
+def test_only_times_the_pages_named(seeded: str, capsys: pytest.CaptureFixture[str]) -> None:
+    assert (
+        main(
+            [
+                "--database-url",
+                seeded,
+                "--runs",
+                "1",
+                "--only",
+                "/access/tokens",
+                "--only",
+                "/cohorts/*",
+                "--only",
+                "/",
+            ]
+        )
+        == 0
+    )
+    printed = capsys.readouterr().out.splitlines()
+    timed = [line.split()[0] for line in printed[1:-1]]
+    assert "/access/tokens" in timed
+    assert any(path.startswith("/cohorts/") for path in timed)
+    assert "/" in timed and "/access/tokens/new" not in timed
+    assert all(path in ("/", "/access/tokens") or path.startswith("/cohorts/") for path in timed)
+    assert printed[-1].endswith(f"of {len(timed)} pages over 300 ms")

@@ -4,16 +4,20 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
+from typing import Any
 from zoneinfo import ZoneInfo
 
 import pytest
+from sqlalchemy import event
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from learntogether.charts import cohort_progress_chart
 from learntogether.db.models import Cohort, Lesson, Role, Track, User, Verb
 from learntogether.services import learners
+from learntogether.services.actors import SYSTEM
 from learntogether.services.errors import InvalidInput
 from learntogether.services.reports import Figure, Filters, GroupBy, Period, participation
+from learntogether.services.reports.participation import by_group_with_totals
 from learntogether.services.reports.query import offset_changes
 from tests.factories import mediating
 from tests.report_builders import add_cohort, add_learner, add_track, at, record
@@ -375,3 +379,61 @@ async def test_a_cohorts_weekly_progress_as_a_chart(session: AsyncSession, world
         cohort_progress_chart(await participation(session), title="x", labels={"active": "A"})
     with pytest.raises(ValueError, match="certificates"):
         cohort_progress_chart(weekly, title="x", labels={"certificates": "C"})
+
+
+async def test_a_window_of_days_is_read_from_the_time_index_alone(
+    session: AsyncSession, world: World
+) -> None:
+    """The dashboard's last 30 days read the window's counts only, from the index alone."""
+    statements: list[tuple[str, Any]] = []
+
+    def keep(_conn: Any, _cursor: Any, statement: str, parameters: Any, *_: Any) -> None:
+        if "participation_counts" in statement:
+            statements.append((statement, parameters))
+
+    engine = session.get_bind().engine
+    event.listen(engine, "before_cursor_execute", keep)
+    try:
+        table = await participation(
+            session,
+            start=date(2026, 1, 6),
+            end=date(2026, 1, 7),
+            figures=[Figure.JOINED, Figure.ACTIVE, Figure.LESSONS_COMPLETED],
+        )
+    finally:
+        event.remove(engine, "before_cursor_execute", keep)
+    assert table.rows == [{"joined": 2, "active": 4, "lessons_completed": 3}]
+    [(statement, parameters)] = statements
+    connection = await session.connection()
+    if connection.dialect.name == "postgresql":
+        # A few rows: allowed a sequential scan, the planner would take it.
+        await connection.exec_driver_sql("SET LOCAL enable_seqscan = off")
+        plan = await connection.exec_driver_sql(f"EXPLAIN {statement}", parameters)
+        await connection.exec_driver_sql("SET LOCAL enable_seqscan = on")
+        assert "Index Only Scan using ix_participation_counts_occurred_at" in str(plan.all())
+    else:
+        plan = await connection.exec_driver_sql(f"EXPLAIN QUERY PLAN {statement}", parameters)
+        assert "USING COVERING INDEX ix_participation_counts_occurred_at" in str(plan.all())
+
+
+async def test_groups_with_their_totals_match_the_two_reports(
+    session: AsyncSession, world: World
+) -> None:
+    """One pass on PostgreSQL (grouping sets), two reports elsewhere: the same figures."""
+    for actor in (SYSTEM, mediating(world.sliven.id), mediating()):
+        for end in (None, date(2026, 1, 6), date(2025, 12, 31)):
+            for group_by in (GroupBy.REGION, GroupBy.COHORT):
+                table, totals = await by_group_with_totals(session, group_by, end=end, actor=actor)
+                expected = await participation(session, group_by=group_by, end=end, actor=actor)
+                assert table == expected
+                all_of_them = await participation(session, end=end, actor=actor)
+                assert [totals] == all_of_them.rows
+    table, totals = await by_group_with_totals(session, GroupBy.REGION, figures=[Figure.JOINED])
+    assert table.rows == [
+        {"region": "Sliven", "joined": 2},
+        {"region": "Sofia-city", "joined": 1},
+        {"region": None, "joined": 1},
+    ]
+    assert totals == {"joined": 4}
+    _, nothing = await by_group_with_totals(session, GroupBy.REGION, actor=mediating())
+    assert nothing == ZEROS

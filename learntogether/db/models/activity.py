@@ -145,6 +145,16 @@ class ParticipationCount(Base):
             *PARTICIPATION_FIGURES,
             "track_id",
         ),
+        # Reports over a window of days (the dashboard's last 7 and 30 days, its 12 weeks)
+        # read the window's rows only, from the index alone.
+        Index(
+            "ix_participation_counts_occurred_at",
+            "occurred_at",
+            "user_id",
+            "cohort_id",
+            *PARTICIPATION_FIGURES,
+            "track_id",
+        ),
     )
 
     id: Mapped[int] = mapped_column(BigInteger().with_variant(Integer, "sqlite"), primary_key=True)

@@ -35,7 +35,7 @@ from enum import StrEnum
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import ColumnElement, distinct, func, select
+from sqlalchemy import ColumnElement, distinct, func, select, tuple_
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import InstrumentedAttribute
 
@@ -49,6 +49,7 @@ from learntogether.services.reports.query import (
     Period,
     ReportTable,
     Window,
+    dialect_name,
     group_column,
     group_labels,
     period_start,
@@ -162,6 +163,18 @@ async def participation(
     counts = await _count(
         session, criteria, figures=figures, group_by=group_by, period=period, zone=zone
     )
+    return await _table(session, counts, group_by=group_by, period=period, figures=figures)
+
+
+async def _table(
+    session: AsyncSession,
+    counts: Counts,
+    *,
+    group_by: GroupBy | None,
+    period: Period | None,
+    figures: Sequence[Figure],
+) -> ReportTable:
+    """The report's rows from the counts: groups by their label, periods as ISO dates, sorted."""
     labels = await group_labels(session, group_by, (group for group, _ in counts))
     columns = [
         *([group_by.value] if group_by is not None else []),
@@ -184,3 +197,49 @@ async def participation(
         )
     )
     return ReportTable(NAME, columns, rows)
+
+
+async def by_group_with_totals(
+    session: AsyncSession,
+    group_by: GroupBy,
+    *,
+    end: date | None = None,
+    actor: Actor = SYSTEM,
+    figures: Sequence[Figure] = tuple(Figure),
+) -> tuple[ReportTable, dict[str, int]]:
+    """``participation(group_by=group_by, end=end)`` and the one row of ``participation(end=end)``
+    (UTC days).
+
+    PostgreSQL reads both in one pass (``GROUPING SETS``): counting the distinct learners of
+    every group and of all of them sorts the counts once instead of twice. SQLite has no
+    grouping sets and runs the two reports.
+    """
+    if dialect_name(session) != "postgresql":
+        table = await participation(
+            session, group_by=group_by, end=end, actor=actor, figures=figures
+        )
+        total = (await participation(session, end=end, actor=actor, figures=figures)).rows[0]
+        return table, {figure.value: int(total[figure.value] or 0) for figure in figures}
+    criteria = await resolve(
+        session, Filters(), window=Window.of_dates(None, end, ZoneInfo("UTC")), actor=actor
+    )
+    group = group_column(group_by, ParticipationCount)
+    rows = await session.execute(
+        select(
+            group.label("group"),
+            func.grouping(group).label("all_groups"),
+            *(FIGURES[figure].label(figure.value) for figure in figures),
+        )
+        .where(*criteria.conditions(ParticipationCount))
+        .group_by(func.grouping_sets(tuple_(group), tuple_()))
+    )
+    counts: Counts = {}
+    totals = dict.fromkeys((figure.value for figure in figures), 0)
+    for row in rows:
+        values = {figure: int(row._mapping[figure.value]) for figure in figures}
+        if row.all_groups:
+            totals = {figure.value: value for figure, value in values.items()}
+        else:
+            counts[(row.group, None)] = values
+    table = await _table(session, counts, group_by=group_by, period=None, figures=figures)
+    return table, totals
