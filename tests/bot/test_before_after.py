@@ -48,24 +48,20 @@ async def test_the_post_survey_ends_with_the_learners_own_before_and_after_in_th
     await create_learner(session_maker, 8101, locale="bg")
     mira = standin.add_user(8101, first_name="Мира", language_code="bg")
     start = "Започване на анкетата ▶"
-    await take_survey(
-        mira, "Анкета pre", start, ["2 · Несъгласен", "3 · Нито съгласен, нито несъгласен"]
-    )
+    await take_survey(mira, "Анкета pre", start, ["2 · По-скоро не", "3 · Нито да, нито не"])
     pre_end = await mira.wait_for(lambda m: "Благодарим" in m.get("text", ""))
     assert "Твърдение" not in pre_end["text"]  # the pre-survey has nothing to compare yet
 
-    await take_survey(
-        mira, "Анкета post", start, ["5 · Напълно съгласен", "3 · Нито съгласен, нито несъгласен"]
-    )
+    await take_survey(mira, "Анкета post", start, ["5 · Категорично да", "3 · Нито да, нито не"])
     post_end = await mira.wait_for(
         lambda m: "Благодарим" in m.get("text", "") and "Твърдение s1" in m["text"]
     )
     text = post_end["text"]
     assert text.index("Твърдение s1") < text.index("Твърдение s2")
     s1 = text[text.index("Твърдение s1") :].split("\n\n")[0]
-    assert "Несъгласен" in s1 and "Напълно съгласен" in s1
+    assert "По-скоро не" in s1 and "Категорично да" in s1
     s2 = text[text.index("Твърдение s2") :].split("\n\n")[0]
-    assert s2.count("Нито съгласен, нито несъгласен") == 2
+    assert s2.count("Нито да, нито не") == 2
     assert "Statement" not in text and "Strongly" not in text
 
 
