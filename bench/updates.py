@@ -12,7 +12,7 @@ and the screen changed). The bots under test run in processes of their own, one 
 1. the baseline: a bare aiogram 3 bot (polling) that answers a press and edits its message, and
    answers /start with a message; the most this machine and aiogram do per update;
 2. the product, ``learntogether run`` (polling, one process): each learner onboards (/start,
-   language, role, privacy, municipality: the "start" phase), then presses through lessons
+   language, role, privacy, municipality, no reminders: the "start" phase), then presses through lessons
    (catalogue → track → lesson → steps → quiz, the "lesson" phase) for ``--seconds``;
 3. with ``--webhook-workers N`` (PostgreSQL and ``--redis-url``), ``learntogether api --workers N``
    in webhook mode, the stand-in posting over 8 connections, one update of a chat at a time.
@@ -309,7 +309,8 @@ class Learner:
         return await self._until(lambda: self.user.changes > before + 1)
 
     async def onboard(self, phase: Phase) -> None:
-        """/start, English, a role, the privacy notice, a municipality (tests/bot/steps.py);
+        """/start, English, a role, the privacy notice, a municipality, no reminders
+        (tests/bot/steps.py);
         from /start again, up to three times, when the bot failed on the way."""
         for _ in range(3):
             try:
@@ -318,7 +319,8 @@ class Learner:
                     and await self.press(phase, "✓ English", "Which of these describes you best?")
                     and await self.press(phase, "Teacher", "Your privacy")
                     and await self.press(phase, "I agree", "In which municipality")
-                    and await self.send(phase, "Sliven", "You are all set!")
+                    and await self.send(phase, "Sliven", "When shall I remind you?")
+                    and await self.press(phase, "No reminders, thanks", "You are all set!")
                 ):
                     return
             except AssertionError:  # no such button: the bot said something else

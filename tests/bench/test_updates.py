@@ -20,7 +20,8 @@ async def test_a_tiny_run_drives_the_baseline_and_the_product(
         assert run.start.updates > 0 and run.lesson.updates > 0, run.name
         assert run.lesson.unanswered == 0, run.name
         assert run.lesson.latencies, run.name
-    assert product.start.updates == 2 * 5  # /start, language, role, privacy, municipality
+    # /start, language, role, privacy, municipality, no reminders
+    assert product.start.updates == 2 * 6
     assert product.lesson.not_modified == 0
     printed = capsys.readouterr().out
     assert "lesson phase" in printed and "learntogether run" in printed

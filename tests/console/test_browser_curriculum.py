@@ -36,12 +36,15 @@ async def test_edit_see_the_problem_at_its_line_fix_preview_in_bulgarian_and_pub
     await page.get_by_role("link", name="What segregation is").click()
     await page.wait_for_url(f"{live_server}/curriculum/lessons/{SLUG}")
     await page.get_by_role("link", name="Edit the draft").click()
+    await page.wait_for_url(f"{live_server}/curriculum/lessons/{SLUG}/edit")
 
     editor = page.get_by_label("Lesson document (YAML)")
     original: str = await editor.input_value()
     broken = re.sub(r"\n *bg: Съдът реши през 2007 г\.", "", original)
+    assert broken != original, original
     await editor.fill(broken)
     await page.get_by_role("button", name="Save the draft").click()
+    await page.wait_for_load_state()
     alert = page.get_by_role("alert")
     line = (
         next(
