@@ -468,25 +468,3 @@ async def newest_documents(session: AsyncSession) -> list[LessonDocument]:
 
 async def count_lessons(session: AsyncSession) -> int:
     return await session.scalar(select(func.count()).select_from(Lesson)) or 0
-
-
-async def published_versions(
-    session: AsyncSession, lesson_ids: Sequence[int] | None = None
-) -> dict[int, LessonVersion]:
-    """The newest published version of each lesson (the one new learners start)."""
-    newest = (
-        select(LessonVersion.lesson_id, func.max(LessonVersion.number).label("number"))
-        .where(LessonVersion.status == VersionStatus.PUBLISHED)
-        .group_by(LessonVersion.lesson_id)
-    )
-    if lesson_ids is not None:
-        newest = newest.where(LessonVersion.lesson_id.in_(lesson_ids))
-    newest_sq = newest.subquery()
-    versions = await session.scalars(
-        select(LessonVersion).join(
-            newest_sq,
-            (newest_sq.c.lesson_id == LessonVersion.lesson_id)
-            & (newest_sq.c.number == LessonVersion.number),
-        )
-    )
-    return {version.lesson_id: version for version in versions}
