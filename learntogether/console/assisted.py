@@ -296,6 +296,7 @@ async def quiz_sheet(
             questions=questions,
             locale=locale,
             texts=texts,
+            programme=console.settings.programme_name,
         )
     )
     return Response(

@@ -12,7 +12,6 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
-from learntogether.documents.certificate import DEFAULT_PROGRAMME as PROGRAMME
 from learntogether.documents.certificate import FONT, INK, MUTED, PRIMARY, _font_dir
 from learntogether.telegram_html import parse_html
 
@@ -63,9 +62,15 @@ def plain(text: str) -> str:
 
 
 def render_quiz_sheet_pdf(
-    *, title: str, questions: Sequence[SheetQuestion], locale: str, texts: QuizSheetTexts
+    *,
+    title: str,
+    questions: Sequence[SheetQuestion],
+    locale: str,
+    texts: QuizSheetTexts,
+    programme: str,
 ) -> bytes:
-    """The lesson's questions, each answer with a box to tick; pages break between questions."""
+    """The lesson's questions, each answer with a box to tick; pages break between questions.
+    ``programme`` names the issuer at the top, as certificates do (``LT_PROGRAMME_NAME``)."""
     from fpdf import FPDF  # fpdf2 loads with the first sheet, not at start
 
     pdf = FPDF(orientation="portrait", unit="mm", format="A4")
@@ -73,7 +78,7 @@ def render_quiz_sheet_pdf(
     pdf.add_font(FONT, "B", str(_font_dir() / "DejaVuSans-Bold.ttf"))
     title = plain(title)
     pdf.set_title(title)
-    pdf.set_creator(PROGRAMME)
+    pdf.set_creator(programme)
     pdf.set_lang(locale)
     pdf.set_margins(MARGIN, MARGIN)
     pdf.set_auto_page_break(True, margin=MARGIN)
@@ -81,7 +86,7 @@ def render_quiz_sheet_pdf(
 
     pdf.set_font(FONT, "B", 9)
     pdf.set_text_color(*MUTED)
-    pdf.cell(TEXT_WIDTH, 5, PROGRAMME.upper(), new_x="LMARGIN", new_y="NEXT")
+    pdf.cell(TEXT_WIDTH, 5, programme.upper(), new_x="LMARGIN", new_y="NEXT")
     pdf.set_font(FONT, "B", 18)
     pdf.set_text_color(*PRIMARY)
     pdf.multi_cell(TEXT_WIDTH, 9, title, new_x="LMARGIN", new_y="NEXT")

@@ -11,6 +11,7 @@ from httpx import AsyncClient
 from sqlalchemy import event, select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from learntogether.config import Settings
 from learntogether.db.models import (
     Activity,
     Attendance,
@@ -603,3 +604,19 @@ async def test_a_new_cohort_takes_its_tracks_and_when_members_count_as_quiet(
     async with session_maker() as session:
         info = await cohorts.get_cohort(session, code="YAM1", actor=Actor.system("test"))
     assert (info.tracks, info.nudge_after_days) == (["demo"], 14)
+
+
+async def test_the_quiz_sheet_names_the_programme_of_the_settings(
+    client: AsyncClient,
+    session_maker: async_sessionmaker[AsyncSession],
+    console_settings: Settings,
+    tmp_path: Path,
+) -> None:
+    """The sheet names its issuer as certificates do: LT_PROGRAMME_NAME, not a fixed name."""
+    console_settings.programme_name = "Zaedno v klasa"
+    await import_sample_curriculum(session_maker, tmp_path / "lessons")
+    await sign_in(client, session_maker, TokenRole.MEDIATOR, cohorts=["SLV1"])
+    sheet = await client.get("/cohorts/SLV1/quiz-sheet.pdf?lesson=what-segregation-is&locale=en")
+    assert sheet.status_code == 200
+    text = page_text(sheet.content)
+    assert "ZAEDNO V KLASA" in text and "TO LEARN TOGETHER" not in text
