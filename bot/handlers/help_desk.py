@@ -11,6 +11,7 @@ from __future__ import annotations
 from typing import Any
 
 from aiogram import Bot, F, Router, html
+from aiogram.exceptions import TelegramBadRequest, TelegramForbiddenError
 from aiogram.filters import StateFilter
 from aiogram.fsm.context import FSMContext
 from aiogram.fsm.state import State, StatesGroup
@@ -25,7 +26,7 @@ from bot.filters import registered
 from learntogether.config import Settings
 from learntogether.db.models import User
 from learntogether.services import help as help_desk
-from learntogether.services import learners
+from learntogether.services import learners, outbox
 from learntogether.services.errors import DomainError
 
 DRAFT = "help_draft"
@@ -162,7 +163,9 @@ async def _pass_on(
     copies = []
     for mediator in question.mediators:
         with i18n.use_locale(languages[mediator.user_id].catalog):
-            sent = await bot.send_message(
+            sent = await _send_or_skip(
+                session,
+                bot,
                 mediator.telegram_id,
                 _(
                     "<b>{name} asks</b> (group {cohort}):\n\n{text}\n\nReply to this message, "
@@ -174,9 +177,38 @@ async def _pass_on(
                 ),
                 reply_markup=_reply_keyboard(question.help_id),
             )
-        copies.append((sent.chat.id, sent.message_id))
+        if sent is not None:
+            copies.append((sent.chat.id, sent.message_id))
     await help_desk.record_copies(session, help_id=question.help_id, copies=copies)
+    if not copies:
+        # Kept all the same (the API lists it with the learner's questions), but nobody was told.
+        return _(
+            "I could not reach your mediator in the bot just now. Your message is kept; please "
+            "ask again later."
+        )
     return _("I passed your message on to your mediator. Their answer will come here.")
+
+
+async def _send_or_skip(
+    session: AsyncSession,
+    bot: Bot,
+    chat_id: int,
+    text: str,
+    reply_markup: InlineKeyboardMarkup | None = None,
+) -> Message | None:
+    """Send one person's copy; None when Telegram refuses it for good.
+
+    A person who blocked the bot, or a chat that is gone, must not lose the other side its
+    message: the conversation is kept either way, and a blocked person is marked so, as the
+    delivery worker does.
+    """
+    try:
+        return await bot.send_message(chat_id, text, reply_markup=reply_markup)
+    except TelegramForbiddenError:
+        await outbox.mark_blocked(session, telegram_id=chat_id)
+    except TelegramBadRequest:
+        pass
+    return None
 
 
 def _reply_keyboard(help_id: int) -> InlineKeyboardMarkup:
@@ -257,13 +289,21 @@ async def _answer(
         session, answered.learner, default_locale=settings.default_locale
     )
     with i18n.use_locale(languages.catalog):
-        await bot.send_message(
+        sent = await _send_or_skip(
+            session,
+            bot,
             answered.learner_telegram_id,
             _("<b>Your mediator {name} answers:</b>\n\n{text}").format(
                 name=html.quote(answered.mediator_name), text=html.quote(answered.text)
             ),
         )
-    return _("Sent to {name}.").format(name=html.quote(answered.learner.first_name or "—"))
+    name = html.quote(answered.learner.first_name or "—")
+    if sent is None:
+        return _(
+            "{name} cannot get messages from the bot now (they may have blocked it). Your answer "
+            "is kept."
+        ).format(name=name)
+    return _("Sent to {name}.").format(name=name)
 
 
 def create_router() -> Router:

@@ -11,7 +11,7 @@ from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from learntogether.config import Settings
-from learntogether.db.models import HelpCopy, HelpMessage, TokenRole, User
+from learntogether.db.models import HelpCopy, HelpMessage, TokenRole, User, UserStatus
 from learntogether.runtime import BotParts, build_bot_parts, run_polling
 from learntogether.services import cohorts
 from learntogether.services import help as help_desk
@@ -132,6 +132,62 @@ async def test_a_help_word_asks_what_to_pass_on(
     await ana.send("My son is not allowed in the class")
     await rosa.wait_for(lambda m: "My son is not allowed in the class" in m.get("text", ""))
     await ana.wait_for(lambda m: m.get("text", "").startswith("I passed your message on"))
+
+
+async def test_a_mediator_who_blocked_the_bot_unseen_costs_the_learner_nothing(
+    standin: BotAPIStandIn,
+    polling_bot: BotParts,
+    session_maker: async_sessionmaker[AsyncSession],
+    cohort_with_mediator: User,
+) -> None:
+    rosa = standin.add_user(7801, first_name="Rosa", language_code="en")
+    ana = standin.add_user(7802, first_name="Ana", language_code="en")
+    rosa.blocked = True  # blocked long ago: the bot never saw the my_chat_member update
+    await ana.send("help")
+    await ana.wait_for(lambda m: m.get("text", "").startswith("What would you like to ask"))
+    await ana.send("Is there a workshop on Friday?")
+    told = await ana.wait_for(lambda m: m.get("text", "").startswith("I could not reach"))
+    assert told["text"] == (
+        "I could not reach your mediator in the bot just now. Your message is kept; please ask "
+        "again later."
+    )
+    assert await _kept(session_maker, cohort_with_mediator) == ["Is there a workshop on Friday?"]
+
+    async def rosa_blocked() -> bool:
+        async with session_maker() as session:
+            status = await session.scalar(select(User.status).where(User.telegram_id == 7801))
+        return status is UserStatus.BLOCKED
+
+    assert await eventually(rosa_blocked)
+    # Nobody left to ask in the bot: no "Ask my mediator" offered for nothing.
+    await ana.send("help")
+    told = await ana.wait_for(lambda m: m.get("text", "").startswith("There is no mediator"))
+    assert not button_texts(told)
+
+
+async def test_an_answer_to_a_learner_who_blocked_the_bot_is_kept_and_the_mediator_told(
+    standin: BotAPIStandIn,
+    polling_bot: BotParts,
+    session_maker: async_sessionmaker[AsyncSession],
+    cohort_with_mediator: User,
+) -> None:
+    rosa = standin.add_user(7801, first_name="Rosa", language_code="en")
+    ana = standin.add_user(7802, first_name="Ana", language_code="en")
+    await ana.send("help")
+    await ana.wait_for(lambda m: m.get("text", "").startswith("What would you like to ask"))
+    await ana.send("Can my daughter come too?")
+    question = await rosa.wait_for(lambda m: m.get("text", "").startswith("Ana asks"))
+    ana.blocked = True
+    await rosa.send("Yes, she is welcome.", reply_to=question)
+    told = await rosa.wait_for(lambda m: m.get("text", "").startswith("Ana cannot get"))
+    assert told["text"] == (
+        "Ana cannot get messages from the bot now (they may have blocked it). Your answer is kept."
+    )
+    assert await _kept(session_maker, cohort_with_mediator) == [
+        "Can my daughter come too?",
+        "Yes, she is welcome.",
+    ]
+    assert not [m for m in ana.messages if "she is welcome" in m.get("text", "")]
 
 
 async def test_a_learner_without_a_mediator_gets_help_and_the_programmes_contact(
