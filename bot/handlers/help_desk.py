@@ -27,7 +27,7 @@ from learntogether.config import Settings
 from learntogether.db.models import User
 from learntogether.services import help as help_desk
 from learntogether.services import learners, outbox
-from learntogether.services.errors import DomainError
+from learntogether.services.errors import DomainError, InvalidInput, NotAllowed
 
 DRAFT = "help_draft"
 """Conversation-state key: the message the bot did not understand, kept for "Ask my mediator"."""
@@ -156,7 +156,7 @@ async def _pass_on(
     except help_desk.NoMediator:
         return no_mediator_text(settings)
     except DomainError as error:
-        return html.quote(str(error))
+        return _refusal(error)
     languages = await learners.locales_of(
         session, question.mediators, default_locale=settings.default_locale
     )
@@ -209,6 +209,17 @@ async def _send_or_skip(
     except TelegramBadRequest:
         pass
     return None
+
+
+def _refusal(error: DomainError) -> str:
+    """What a refused question or answer tells its writer, in their language."""
+    if isinstance(error, InvalidInput):
+        return _("Please write it in one message of at most {limit} characters.").format(
+            limit=help_desk.MAX_TEXT
+        )
+    if isinstance(error, NotAllowed):
+        return _("Only a mediator of the learner's group can answer.")
+    return _("This question can no longer be answered: the learner has erased their data.")
 
 
 def _reply_keyboard(help_id: int) -> InlineKeyboardMarkup:
@@ -284,19 +295,21 @@ async def _answer(
     try:
         answered = await help_desk.answer(session, mediator=mediator, help_id=help_id, text=text)
     except DomainError as error:
-        return html.quote(str(error))
+        return _refusal(error)
     languages = await learners.locales(
         session, answered.learner, default_locale=settings.default_locale
     )
-    with i18n.use_locale(languages.catalog):
-        sent = await _send_or_skip(
-            session,
-            bot,
-            answered.learner_telegram_id,
-            _("<b>Your mediator {name} answers:</b>\n\n{text}").format(
-                name=html.quote(answered.mediator_name), text=html.quote(answered.text)
-            ),
-        )
+    sent = None
+    if answered.learner_telegram_id is not None:
+        with i18n.use_locale(languages.catalog):
+            sent = await _send_or_skip(
+                session,
+                bot,
+                answered.learner_telegram_id,
+                _("<b>Your mediator {name} answers:</b>\n\n{text}").format(
+                    name=html.quote(answered.mediator_name), text=html.quote(answered.text)
+                ),
+            )
     name = html.quote(answered.learner.first_name or "—")
     if sent is None:
         return _(

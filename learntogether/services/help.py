@@ -80,7 +80,8 @@ class Question:
 class Answer:
     """A mediator's answer on its way back to the learner."""
 
-    learner_telegram_id: int
+    learner_telegram_id: int | None
+    """None when the learner blocked the bot: the answer is kept, and nothing is sent."""
     learner: User
     mediator_name: str
     text: str
@@ -197,7 +198,8 @@ async def answer(
 ) -> Answer:
     """A mediator answers a learner's question: kept, and handed back for the bot to deliver.
 
-    Only a mediator of the question's cohort may answer; the learner must still be reachable.
+    Only a mediator of the question's cohort may answer; a learner who erased their data cannot
+    be answered, and the answer to one who blocked the bot is kept all the same.
     """
     value = _clean(text)
     question = await session.get(HelpMessage, help_id)
@@ -212,7 +214,7 @@ async def answer(
     if mediates is None:
         raise NotAllowed("Only a mediator of the learner's group can answer.")
     learner = await session.get(User, question.learner_id)
-    if learner is None or learner.telegram_id is None or learner.status is not UserStatus.ACTIVE:
+    if learner is None or learner.telegram_id is None or learner.status is UserStatus.ERASED:
         raise NotFound("This learner can no longer be reached.")
     session.add(
         HelpMessage(
@@ -224,7 +226,7 @@ async def answer(
     )
     await session.flush()
     return Answer(
-        learner_telegram_id=learner.telegram_id,
+        learner_telegram_id=learner.telegram_id if learner.status is UserStatus.ACTIVE else None,
         learner=learner,
         mediator_name=mediator.first_name or "—",
         text=value,

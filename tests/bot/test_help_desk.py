@@ -189,6 +189,40 @@ async def test_an_answer_to_a_learner_who_blocked_the_bot_is_kept_and_the_mediat
     ]
     assert not [m for m in ana.messages if "she is welcome" in m.get("text", "")]
 
+    # Once the bot knows (Telegram's my_chat_member), nothing is even tried; still kept.
+    ana.blocked = False
+    ana.block()
+
+    async def ana_blocked() -> bool:
+        async with session_maker() as session:
+            status = await session.scalar(select(User.status).where(User.telegram_id == 7802))
+        return status is UserStatus.BLOCKED
+
+    assert await eventually(ana_blocked)
+    sends_before = len(standin.calls_of("sendMessage"))
+    await rosa.send("And bring a pencil.", reply_to=question)
+    await rosa.wait_for(
+        lambda m: m.get("text", "").startswith("Ana cannot get") and m is not told
+    )
+    assert len(standin.calls_of("sendMessage")) == sends_before + 1  # only Rosa's
+    assert (await _kept(session_maker, cohort_with_mediator))[-1] == "And bring a pencil."
+
+
+async def test_a_question_too_long_is_refused_in_the_learners_words(
+    standin: BotAPIStandIn,
+    polling_bot: BotParts,
+    session_maker: async_sessionmaker[AsyncSession],
+    cohort_with_mediator: User,
+) -> None:
+    standin.add_user(7801, first_name="Rosa", language_code="en")
+    ana = standin.add_user(7802, first_name="Ana", language_code="en")
+    await ana.send("help")
+    await ana.wait_for(lambda m: m.get("text", "").startswith("What would you like to ask"))
+    await ana.send("word " * 700)
+    told = await ana.wait_for(lambda m: m.get("text", "").startswith("Please write it"))
+    assert told["text"] == "Please write it in one message of at most 3000 characters."
+    assert await _kept(session_maker, cohort_with_mediator) == []
+
 
 async def test_a_learner_without_a_mediator_gets_help_and_the_programmes_contact(
     standin: BotAPIStandIn,
