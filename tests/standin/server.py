@@ -48,6 +48,8 @@ MAX_POLL_EXPLANATION_LENGTH = 200
 MAX_COMMANDS = 100
 MAX_COMMAND_LENGTH = 32
 MAX_COMMAND_DESCRIPTION_LENGTH = 256
+MAX_DOWNLOAD_SIZE = 20 * 1024 * 1024
+"""The cloud Bot API's getFile refuses bigger files: a bot cannot download them."""
 # Update types a bot receives when it has not chosen its allowed_updates.
 _NOT_DELIVERED_BY_DEFAULT = frozenset({"chat_member", "message_reaction", "message_reaction_count"})
 _COMMAND_SCOPES = frozenset(
@@ -190,6 +192,10 @@ class BotAPIStandIn:
         self.descriptions: dict[str, str] = {}
         self.short_descriptions: dict[str, str] = {}
         self.files: dict[str, StoredFile] = {}
+        self.file_paths: dict[str, str] = {}
+        """file_path → file_id of the files getFile made downloadable."""
+        self.downloads: list[str] = []
+        """The file paths downloaded, in order."""
         self.callback_queries: dict[str, CallbackQueryRecord] = {}
         self.polls: dict[str, PollRecord] = {}
         self.webhook_deliveries: list[WebhookDelivery] = []
@@ -239,6 +245,7 @@ class BotAPIStandIn:
                 "getChatMenuButton": self._get_chat_menu_button,
                 "setMyDescription": self._set_my_description,
                 "setMyShortDescription": self._set_my_short_description,
+                "getFile": self._get_file,
             }.items()
         }
 
@@ -248,6 +255,7 @@ class BotAPIStandIn:
         """Serve on 127.0.0.1 and a free port."""
         app = web.Application(client_max_size=64 * 1024 * 1024)
         app.router.add_route("*", "/bot{token}/{method}", self._handle_http)
+        app.router.add_route("GET", "/file/bot{token}/{path:.+}", self._handle_download)
         app.router.add_route("*", "/{path:.*}", self._handle_unknown_path)
         self._runner = web.AppRunner(app, access_log=None, shutdown_timeout=1.0)
         await self._runner.setup()
@@ -371,12 +379,20 @@ class BotAPIStandIn:
     @property
     def documents(self) -> list[StoredFile]:
         """Files the bot sent with sendDocument, in order."""
-        return [stored for stored in self.files.values() if stored.kind == "document"]
+        return [
+            stored
+            for stored in self.files.values()
+            if stored.kind == "document" and not stored.from_user
+        ]
 
     @property
     def photos(self) -> list[StoredFile]:
         """Photos the bot sent with sendPhoto, in order."""
-        return [stored for stored in self.files.values() if stored.kind == "photo"]
+        return [
+            stored
+            for stored in self.files.values()
+            if stored.kind == "photo" and not stored.from_user
+        ]
 
     # Internals shared with SimUser ---------------------------------------------------------
 
@@ -425,6 +441,18 @@ class BotAPIStandIn:
             assert request.transport is not None
             request.transport.close()
         return web.json_response(body, status=status)
+
+    async def _handle_download(self, request: web.Request) -> web.Response:
+        """``GET /file/bot<token>/<file_path>``: the bytes of a file getFile made downloadable."""
+        path = request.match_info["path"]
+        file_id = self.file_paths.get(path)
+        if request.match_info["token"] != self.token or file_id is None:
+            error = BotAPIError(404, "Not Found")
+            return web.json_response(error.payload(), status=error.status)
+        self.downloads.append(path)
+        self._activity.notify()
+        stored = self.files[file_id]
+        return web.Response(body=stored.content, content_type="application/octet-stream")
 
     async def _handle_unknown_path(self, request: web.Request) -> web.Response:
         error = BotAPIError(404, "Not Found")
@@ -1091,7 +1119,45 @@ class BotAPIStandIn:
         }
         return self._send_file(user, stored, {"photo": [photo]}, params)
 
+    async def _get_file(self, params: Params) -> JSON:
+        """A File with a download path, for a file the bot can reach; none over 20 MB."""
+        stored = self.files.get(params.text("file_id") or "")
+        if stored is None:
+            raise bad_request("invalid file_id")
+        if len(stored.content) > MAX_DOWNLOAD_SIZE:
+            raise bad_request("file is too big")
+        folder = {"photo": "photos", "document": "documents"}.get(stored.kind, stored.kind)
+        extension = mimetypes.guess_extension(stored.mime_type) or ""
+        if stored.kind == "voice":
+            extension = ".oga"  # as Telegram names voice notes
+        path = f"{folder}/file_{stored.file_unique_id[4:]}{extension}"
+        self.file_paths[path] = stored.file_id
+        return {
+            "file_id": stored.file_id,
+            "file_unique_id": stored.file_unique_id,
+            "file_size": len(stored.content),
+            "file_path": path,
+        }
+
     # Methods used by SimUser ---------------------------------------------------------------
+
+    def _user_file(
+        self, user: SimUser, kind: str, content: bytes, filename: str, mime_type: str
+    ) -> StoredFile:
+        """Keep a file a user sends, as Telegram keeps it for the bot to download."""
+        number = self._new_id()
+        stored = StoredFile(
+            file_id=f"AwACAgIAAxkBAAI{number:08d}",
+            file_unique_id=f"AgAD{number:08d}",
+            kind=kind,
+            filename=filename,
+            mime_type=mime_type,
+            content=content,
+            chat_id=user.id,
+            from_user=True,
+        )
+        self.files[stored.file_id] = stored
+        return stored
 
     def _new_callback_query(
         self, user: SimUser, message: JSON, data: str, *, queue: bool = True

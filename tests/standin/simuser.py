@@ -22,6 +22,10 @@ def _describe(message: JSON) -> str:
         content = f"document {message['document'].get('file_name')!r}"
     elif "photo" in message:
         content = "photo"
+    elif "voice" in message:
+        content = f"voice {message['voice']['duration']}s"
+    elif "audio" in message:
+        content = f"audio {message['audio'].get('file_name')!r}"
     else:
         content = "message"
     buttons = [
@@ -123,6 +127,63 @@ class SimUser:
             message["entities"] = [
                 {"type": "bot_command", "offset": 0, "length": utf16_length(command)}
             ]
+        self._store(message, from_bot=False)
+        self._standin._enqueue("message", message)
+        return message
+
+    async def send_voice(self, content: bytes, duration: int, mime_type: str = "audio/ogg") -> JSON:
+        """Record a voice note of ``duration`` seconds (as the app reports it) and send it.
+
+        The bot gets a ``message`` with ``voice`` {file_id, file_unique_id, duration, mime_type,
+        file_size}; ``getFile`` and the file route then give it ``content``.
+        """
+        stored = self._standin._user_file(self, "voice", content, "voice.ogg", mime_type)
+        voice = {
+            "file_id": stored.file_id,
+            "file_unique_id": stored.file_unique_id,
+            "duration": duration,
+            "mime_type": mime_type,
+            "file_size": len(content),
+        }
+        return self._send_content({"voice": voice})
+
+    async def send_audio(
+        self, content: bytes, duration: int, file_name: str, mime_type: str
+    ) -> JSON:
+        """Send a music file (an ``audio`` message: what a user attaches from the phone's files)."""
+        stored = self._standin._user_file(self, "audio", content, file_name, mime_type)
+        audio = {
+            "file_id": stored.file_id,
+            "file_unique_id": stored.file_unique_id,
+            "duration": duration,
+            "file_name": file_name,
+            "mime_type": mime_type,
+            "file_size": len(content),
+        }
+        return self._send_content({"audio": audio})
+
+    async def send_document(self, content: bytes, file_name: str, mime_type: str) -> JSON:
+        """Send a file as a ``document`` message."""
+        stored = self._standin._user_file(self, "document", content, file_name, mime_type)
+        document = {
+            "file_id": stored.file_id,
+            "file_unique_id": stored.file_unique_id,
+            "file_name": file_name,
+            "mime_type": mime_type,
+            "file_size": len(content),
+        }
+        return self._send_content({"document": document})
+
+    def _send_content(self, content: JSON) -> JSON:
+        if self.blocked:
+            self.unblock()
+        message: JSON = {
+            "message_id": self._take_message_id(),
+            "from": self.user,
+            "chat": self.chat,
+            "date": int(time.time()),
+            **content,
+        }
         self._store(message, from_bot=False)
         self._standin._enqueue("message", message)
         return message
