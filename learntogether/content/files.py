@@ -15,6 +15,7 @@ from typing import Any, Generic, TypeVar
 import yaml
 from pydantic import BaseModel, ValidationError
 
+from learntogether.content.audio import STEP_RECORDING, BadAudio, inspect_audio
 from learntogether.content.schema import Document, LessonDocument, TrackDocument, dump_document
 from learntogether.content.translations import stale_locales
 from learntogether.content.validate import (
@@ -30,6 +31,10 @@ from learntogether.content.validate import (
 )
 
 TRACK_FILE = "track.yaml"
+AUDIO_FILE_RULE = (
+    "an audio file is an .ogg file named relative to the lesson file (audio/01-step-2.bg.ogg): "
+    "letters, digits, '_', '.', '-' and '/', never '..'"
+)
 LESSON_FILE = re.compile(r"^(?P<position>\d{2,3})-(?P<slug>[a-z0-9-]+)\.ya?ml$")
 D = TypeVar("D", bound=Document)
 
@@ -63,6 +68,8 @@ class Curriculum:
     problems: list[FileProblem] = field(default_factory=list)
     warnings: list[FileProblem] = field(default_factory=list)
     """What does not stop an import but needs doing: stale translations."""
+    audio: dict[str, bytes] = field(default_factory=dict)
+    """The recordings the lessons name, by SHA-256 (each lesson's ``audio`` has it filled in)."""
 
 
 def _lines(node: yaml.Node, path: FieldPath, into: dict[FieldPath, int]) -> None:
@@ -98,6 +105,8 @@ def _pydantic_problems(error: ValidationError) -> list[Problem]:
         message = item["msg"]
         if item["type"] == "extra_forbidden":
             message = f"unknown field '{path[-1]}'"
+        elif item["type"] == "string_pattern_mismatch" and path[-3:-2] == ("audio",):
+            message = AUDIO_FILE_RULE
         elif item["type"] == "missing":
             message = f"'{path[-1]}' is required"
         problems.append(Problem(path, message))
@@ -260,8 +269,8 @@ def load_curriculum(paths: Sequence[Path]) -> Curriculum:
         loaded_lesson = _load(file, LessonDocument, derived, curriculum.problems)
         if loaded_lesson is None:
             continue
-        curriculum.lessons.append(loaded_lesson)
         _check_image_files(loaded_lesson, curriculum.problems)
+        curriculum.lessons.append(_read_audio_files(loaded_lesson, curriculum))
         curriculum.warnings.extend(_stale_translations(loaded_lesson))
     _check_across(curriculum, track_files)
     return curriculum
@@ -286,6 +295,43 @@ def _check_image_files(loaded: Loaded[LessonDocument], problems: list[FileProble
         if image is not None and not (loaded.file.parent / image).is_file():
             line = loaded.line_of(("steps", index, "image", "file"))
             problems.append(FileProblem(loaded.file, line, f"image file '{image}' does not exist"))
+
+
+def _read_audio_files(
+    loaded: Loaded[LessonDocument], curriculum: Curriculum
+) -> Loaded[LessonDocument]:
+    """Check every recording the lesson names and pin its content: ``sha256`` is the file's.
+
+    A recording whose file no longer matches the ``sha256`` written in the lesson was recorded
+    anew, so what it was recorded from is forgotten (the import takes the current text).
+    """
+    steps = []
+    for index, step in enumerate(loaded.document.steps):
+        recordings = {}
+        for code, recording in step.audio.items():
+            if recording.file is not None:
+                line = loaded.line_of(("steps", index, "audio", code))
+                where = f"steps[{index}].audio.{code}"
+                try:
+                    data = (loaded.file.parent / recording.file).read_bytes()
+                    info = inspect_audio(data, STEP_RECORDING)
+                except OSError:
+                    message = f"{where}: audio file '{recording.file}' does not exist"
+                    curriculum.problems.append(FileProblem(loaded.file, line, message))
+                    continue
+                except BadAudio as bad:
+                    message = f"{where}: '{recording.file}' is refused: {bad.detail}"
+                    curriculum.problems.append(FileProblem(loaded.file, line, message))
+                    continue
+                curriculum.audio[info.sha256] = data
+                if recording.sha256 != info.sha256:
+                    recording = recording.model_copy(
+                        update={"sha256": info.sha256, "recorded_from": None}
+                    )
+            recordings[code] = recording
+        steps.append(step.model_copy(update={"audio": recordings}))
+    loaded.document = loaded.document.model_copy(update={"steps": steps})
+    return loaded
 
 
 def _check_across(curriculum: Curriculum, track_files: list[Path]) -> None:

@@ -28,6 +28,7 @@ from learntogether.db.models.content import (
 from learntogether.db.models.events import Attendance, AttendanceMethod, Event
 from learntogether.db.models.goals import Goal, GoalMeasure
 from learntogether.db.models.help import HelpCopy, HelpMessage
+from learntogether.db.models.media import Media, TelegramFile
 from learntogether.db.models.progress import (
     Answer,
     LessonProgress,
@@ -65,6 +66,7 @@ __all__ = [
     "LessonReach",
     "LessonStatus",
     "LessonVersion",
+    "Media",
     "Membership",
     "ParticipationCount",
     "ProgressStatus",
@@ -74,6 +76,7 @@ __all__ = [
     "Review",
     "ReviewStatus",
     "Role",
+    "TelegramFile",
     "TokenRole",
     "Track",
     "User",
