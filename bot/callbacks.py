@@ -316,3 +316,34 @@ class ReviewChoice(CallbackData, prefix="rva"):
     index: Index
     mask: Mask
     done: bool
+
+
+class RecordTrack(CallbackData, prefix="rct"):
+    """/record: the lessons of this track (0: back to the tracks)."""
+
+    track_id: Annotated[int, Field(ge=0, le=2_147_483_647)]
+
+
+class RecordLesson(CallbackData, prefix="rcl"):
+    """/record: the steps of this lesson."""
+
+    lesson_id: Id
+
+
+class RecordStep(CallbackData, prefix="rcs"):
+    """/record: this step of the lesson's newest published version, to record."""
+
+    lesson_id: Id
+    index: Index
+
+
+class RecordLanguage(CallbackData, prefix="rcg"):
+    code: Locale
+
+
+class RecordConsent(CallbackData, prefix="rcc"):
+    agree: bool
+
+
+class RecordWithdraw(CallbackData, prefix="rcw"):
+    recording_id: Id

@@ -35,11 +35,13 @@ from bot.callbacks import (
 )
 from bot.filters import registered
 from bot.handlers.certificates import offer_certificate
+from bot.voice_notes import refusal, voice_note
 from learntogether.config import Settings
 from learntogether.db.models import User
 from learntogether.i18n import Locales
 from learntogether.services import catalogue, player, quizzes
 from learntogether.services.errors import InvalidInput, NotFound
+from learntogether.services.media import AudioRefused
 from learntogether.services.outbox import RESUME_CALLBACK
 from learntogether.services.player import StaleButton
 from learntogether.services.quizzes import QuestionView
@@ -476,6 +478,55 @@ async def open_answer(
         text=message.text,
         chain=locales.content,
     )
+    await _after_open_answer(message, session, learner, settings, locales, state, result)
+
+
+async def open_voice_answer(
+    message: Message,
+    bot: Bot,
+    session: AsyncSession,
+    learner: User,
+    settings: Settings,
+    pending: QuestionView,
+    locales: Locales,
+    state: FSMContext,
+) -> None:
+    """An open question answered by voice: kept like a written answer, if it is fit to keep."""
+    assert message.voice is not None  # the filter saw to it
+    try:
+        result = await quizzes.answer(
+            session,
+            learner=learner,
+            attempt_id=pending.attempt_id,
+            index=pending.index,
+            voice=voice_note(bot, message.voice),
+            chain=locales.content,
+        )
+    except AudioRefused as refused:
+        await message.answer(refusal(refused))
+        return
+    await _after_open_answer(message, session, learner, settings, locales, state, result)
+
+
+async def open_answer_not_in_words(message: Message) -> None:
+    """A file, a music track, a picture where an open question waits: nothing is kept."""
+    await message.answer(
+        _(
+            "Please answer in your own words: write them, or hold the microphone button and say "
+            "them in a voice note (up to 2 minutes). Files and pictures are not kept here."
+        )
+    )
+
+
+async def _after_open_answer(
+    message: Message,
+    session: AsyncSession,
+    learner: User,
+    settings: Settings,
+    locales: Locales,
+    state: FSMContext,
+    result: quizzes.AnswerOutcome,
+) -> None:
     if result.next_question is not None:
         lead = views.feedback(result)
         await _present(message, session, learner, state, result.next_question, lead=lead)
@@ -533,5 +584,11 @@ def create_router() -> Router:
     router.callback_query.register(skip, SkipQuestion.filter())
     router.poll_answer.register(poll_answered, registered)
     router.message.register(open_answer, F.text & ~F.text.startswith("/"), awaiting_open_answer)
+    router.message.register(open_voice_answer, F.voice, awaiting_open_answer)
+    router.message.register(
+        open_answer_not_in_words,
+        F.audio | F.document | F.photo | F.video | F.video_note | F.sticker,
+        awaiting_open_answer,
+    )
     router.errors.register(stale_button, ExceptionTypeFilter(StaleButton, NotFound, InvalidInput))
     return router

@@ -172,24 +172,20 @@ def _opus_duration_ms(data: bytes) -> int:
     return -(-samples * 1000 // OPUS_RATE)
 
 
-def inspect_audio(data: bytes, limits: AudioLimits) -> AudioInfo:
-    """What ``data`` is, if it is an OGG/Opus recording within ``limits``; raises BadAudio.
-
-    The size is checked first, so an oversized file costs no parsing.
-    """
-    if len(data) > limits.max_bytes:
+def check_size(size: int, limits: AudioLimits) -> None:
+    """Raise BadAudio when ``size`` bytes are more than ``limits`` allow (also for what Telegram
+    announces of a voice note before it is downloaded)."""
+    if size > limits.max_bytes:
         raise BadAudio(
             AudioProblem.TOO_LARGE,
-            f"{describe_size(len(data))} is more than the {describe_size(limits.max_bytes)} "
+            f"{describe_size(size)} is more than the {describe_size(limits.max_bytes)} "
             f"{limits.what} may take",
             limits,
         )
-    try:
-        duration_ms = _opus_duration_ms(data)
-    except _NotOggOpus as error:
-        raise BadAudio(
-            AudioProblem.NOT_OGG_OPUS, f"not an OGG/Opus voice recording ({error})", limits
-        ) from None
+
+
+def check_duration(duration_ms: int, limits: AudioLimits) -> None:
+    """Raise BadAudio when audio of ``duration_ms`` lasts longer than ``limits`` allow."""
     if duration_ms > limits.max_seconds * 1000:
         raise BadAudio(
             AudioProblem.TOO_LONG,
@@ -197,6 +193,21 @@ def inspect_audio(data: bytes, limits: AudioLimits) -> AudioInfo:
             f"{_describe_limit(limits.max_seconds)} {limits.what} may last",
             limits,
         )
+
+
+def inspect_audio(data: bytes, limits: AudioLimits) -> AudioInfo:
+    """What ``data`` is, if it is an OGG/Opus recording within ``limits``; raises BadAudio.
+
+    The size is checked first, so an oversized file costs no parsing.
+    """
+    check_size(len(data), limits)
+    try:
+        duration_ms = _opus_duration_ms(data)
+    except _NotOggOpus as error:
+        raise BadAudio(
+            AudioProblem.NOT_OGG_OPUS, f"not an OGG/Opus voice recording ({error})", limits
+        ) from None
+    check_duration(duration_ms, limits)
     return AudioInfo(
         sha256=hashlib.sha256(data).hexdigest(),
         mime_type=OGG_OPUS,

@@ -438,9 +438,15 @@ async def archive_lesson(session: AsyncSession, *, slug: str, actor: Actor) -> L
 
 
 async def store_published(
-    session: AsyncSession, *, document: LessonDocument, track: Track, actor: Actor
+    session: AsyncSession,
+    *,
+    document: LessonDocument,
+    track: Track,
+    actor: Actor,
+    action: str = "import",
 ) -> Outcome:
-    """Import one reviewed lesson file: a new published version unless nothing changed."""
+    """Import one reviewed lesson file (or a change reviewed elsewhere: ``action`` names it in
+    the audit log): a new published version unless nothing changed."""
     digest = content_hash(document)
     lesson = await session.scalar(select(Lesson).where(Lesson.slug == document.slug))
     latest = None if lesson is None else (await _row(session, document.slug)).latest
@@ -456,7 +462,7 @@ async def store_published(
     lesson.updated_at = utcnow()
     await session.flush()
     await _audit(
-        session, actor, "import", document.slug, latest.number if latest else None, version.number
+        session, actor, action, document.slug, latest.number if latest else None, version.number
     )
     return "added" if latest is None else "changed"
 

@@ -36,6 +36,7 @@ from learntogether.db.models.progress import (
     QuestionKind,
     QuizAttempt,
 )
+from learntogether.db.models.recordings import RecordingStatus, StepRecording
 from learntogether.db.models.reminders import Reminder
 from learntogether.db.models.reviews import Review, ReviewStatus
 from learntogether.db.models.tokens import ApiToken, TokenRole, api_token_cohorts
@@ -72,10 +73,12 @@ __all__ = [
     "ProgressStatus",
     "QuestionKind",
     "QuizAttempt",
+    "RecordingStatus",
     "Reminder",
     "Review",
     "ReviewStatus",
     "Role",
+    "StepRecording",
     "TelegramFile",
     "TokenRole",
     "Track",
