@@ -158,7 +158,8 @@ async def pick_language(
     data = await state.get_data()
     if "version_id" not in data or not isinstance(query.message, Message):
         raise recordings.RecordingNotFound("No step is being recorded.")
-    await state.update_data(locale=callback_data.code, dialect=None)
+    # Not "locale": onboarding keeps the learner's chosen language under that key.
+    await state.update_data(recording_locale=callback_data.code, dialect=None)
     existing = await recordings.published_audio(
         session, version_id=data["version_id"], index=data["index"], locale=callback_data.code
     )
@@ -232,7 +233,7 @@ async def receive_voice(
             learner=learner,
             version_id=data["version_id"],
             index=data["index"],
-            locale=data["locale"],
+            locale=data["recording_locale"],
             dialect=data.get("dialect"),
             voice=voice_note(bot, message.voice),
         )

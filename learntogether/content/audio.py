@@ -31,8 +31,9 @@ class AudioLimits:
     max_bytes: int
 
 
-STEP_RECORDING = AudioLimits(what="a step recording", max_seconds=180, max_bytes=3 * MEGABYTE)
-"""A lesson step read aloud: up to 3 minutes (Opus voice at up to ~128 kbit/s fits 3 MB)."""
+STEP_RECORDING = AudioLimits(what="a step recording", max_seconds=180, max_bytes=3 * MEGABYTE // 2)
+"""A lesson step read aloud: up to 3 minutes in 1.5 MB (Opus voice up to ~64 kbit/s; the API
+refuses bodies over 2 MB, LT_API_MAX_BODY_BYTES, before they are read)."""
 
 
 class AudioProblem(StrEnum):
@@ -82,7 +83,9 @@ def _describe_limit(seconds: int) -> str:
 
 
 def describe_size(size: int) -> str:
-    return f"{size / MEGABYTE:.1f} MB"
+    """Tenths of a megabyte, rounded up: just over a limit never reads as the limit itself."""
+    tenths = -(-size * 10 // MEGABYTE)
+    return f"{tenths / 10:.1f} MB"
 
 
 # Ogg's CRC is CRC-32 with polynomial 0x04C11DB7 fed most significant bit first, starting from 0
@@ -127,13 +130,13 @@ def _pages(data: bytes) -> list[_Page]:
     pages: list[_Page] = []
     offset = 0
     while offset < len(data):
+        if data[offset : offset + 4] != b"OggS":
+            raise _NotOggOpus(f"no 'OggS' page at byte {offset}")
         if len(data) - offset < _PAGE_HEADER.size:
             raise _NotOggOpus(f"a page header is cut short at byte {offset}")
-        capture, version, flags, granule, serial, _sequence, crc, count = _PAGE_HEADER.unpack_from(
+        _, version, flags, granule, serial, _sequence, crc, count = _PAGE_HEADER.unpack_from(
             data, offset
         )
-        if capture != b"OggS":
-            raise _NotOggOpus(f"no 'OggS' page at byte {offset}")
         if version != 0:
             raise _NotOggOpus(f"Ogg version {version} at byte {offset}")
         lacing_end = offset + _PAGE_HEADER.size + count

@@ -7,7 +7,7 @@ lesson, at position NN of the track. Every problem is reported as ``file:line: m
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Generic, TypeVar
@@ -300,10 +300,12 @@ def _check_image_files(loaded: Loaded[LessonDocument], problems: list[FileProble
 def _read_audio_files(
     loaded: Loaded[LessonDocument], curriculum: Curriculum
 ) -> Loaded[LessonDocument]:
-    """Check every recording the lesson names and pin its content: ``sha256`` is the file's.
+    """Check every recording the lesson names and pin its content by the file's ``sha256``.
 
-    A recording whose file no longer matches the ``sha256`` written in the lesson was recorded
-    anew, so what it was recorded from is forgotten (the import takes the current text).
+    The document then names the recording by content alone (files are named again on export),
+    so exporting and importing back changes nothing. A recording whose file no longer matches the
+    ``sha256`` written in the lesson was recorded anew: what it was recorded from is forgotten
+    (the import takes the step's current text).
     """
     steps = []
     for index, step in enumerate(loaded.document.steps):
@@ -324,10 +326,14 @@ def _read_audio_files(
                     curriculum.problems.append(FileProblem(loaded.file, line, message))
                     continue
                 curriculum.audio[info.sha256] = data
-                if recording.sha256 != info.sha256:
-                    recording = recording.model_copy(
-                        update={"sha256": info.sha256, "recorded_from": None}
-                    )
+                anew = recording.sha256 != info.sha256
+                recording = recording.model_copy(
+                    update={
+                        "file": None,
+                        "sha256": info.sha256,
+                        "recorded_from": None if anew else recording.recorded_from,
+                    }
+                )
             recordings[code] = recording
         steps.append(step.model_copy(update={"audio": recordings}))
     loaded.document = loaded.document.model_copy(update={"steps": steps})
@@ -375,10 +381,35 @@ def to_yaml(document: BaseModel | dict[str, Any], *, drop: Sequence[str] = ()) -
     return yaml.dump(data, Dumper=_LiteralDumper, allow_unicode=True, sort_keys=False, width=100)
 
 
+def _with_audio_files(lesson: LessonDocument) -> LessonDocument:
+    """Every recording named by a file next to the lesson (``audio/<slug>-step-2.bg.ogg``)."""
+    steps = [
+        step.model_copy(
+            update={
+                "audio": {
+                    code: recording.model_copy(
+                        update={
+                            "file": recording.file
+                            or f"audio/{lesson.slug}-step-{index + 1}.{code}.ogg"
+                        }
+                    )
+                    for code, recording in step.audio.items()
+                }
+            }
+        )
+        for index, step in enumerate(lesson.steps)
+    ]
+    return lesson.model_copy(update={"steps": steps})
+
+
 def write_curriculum(
-    folder: Path, tracks: Sequence[TrackDocument], lessons: Sequence[LessonDocument]
+    folder: Path,
+    tracks: Sequence[TrackDocument],
+    lessons: Sequence[LessonDocument],
+    audio: Mapping[str, bytes] | None = None,
 ) -> list[Path]:
-    """Write tracks and lessons as files that load back to the same documents."""
+    """Write tracks and lessons as files that load back to the same documents, with the
+    recordings they name (from ``audio``, by SHA-256) as files next to them."""
     written = []
     for track in tracks:
         track_folder = folder / track.slug
@@ -390,6 +421,15 @@ def write_curriculum(
         assert lesson.position is not None
         file = folder / lesson.track / f"{lesson.position:02d}-{lesson.slug}.yaml"
         file.parent.mkdir(parents=True, exist_ok=True)
-        file.write_text(to_yaml(lesson, drop=["track", "position"]), encoding="utf-8")
+        named = _with_audio_files(lesson)
+        file.write_text(to_yaml(named, drop=["track", "position"]), encoding="utf-8")
         written.append(file)
+        for step in named.steps:
+            for recording in step.audio.values():
+                assert recording.file is not None
+                assert recording.sha256 is not None
+                audio_file = file.parent / recording.file
+                audio_file.parent.mkdir(parents=True, exist_ok=True)
+                audio_file.write_bytes((audio or {})[recording.sha256])
+                written.append(audio_file)
     return written

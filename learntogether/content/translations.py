@@ -170,6 +170,11 @@ class AudioCoverage:
     steps: int
 
 
+def recorded_locales(lesson: LessonDocument) -> list[str]:
+    """The languages any step of the lesson is recorded in, in the order first met."""
+    return list(dict.fromkeys(code for step in lesson.steps for code in step.audio))
+
+
 def audio_coverage(lesson: LessonDocument, locale: str) -> AudioCoverage:
     recordings = [(step, step.audio[locale]) for step in lesson.steps if locale in step.audio]
     return AudioCoverage(

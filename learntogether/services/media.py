@@ -9,6 +9,8 @@ Telegram returns when a bot first sends it is kept per bot (``telegram_file_id``
 
 from __future__ import annotations
 
+from collections.abc import Iterable
+
 from sqlalchemy import exists, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -37,6 +39,7 @@ __all__ = [
     "remember_telegram_file_id",
     "store_audio",
     "telegram_file_id",
+    "unknown_audio",
 ]
 
 
@@ -113,6 +116,15 @@ async def audio_bytes(session: AsyncSession, sha256: str) -> bytes:
     if data is None:
         raise MediaNotFound(f"no audio with SHA-256 {sha256}")
     return data
+
+
+async def unknown_audio(session: AsyncSession, sha256s: Iterable[str]) -> set[str]:
+    """Which of ``sha256s`` name no audio kept here."""
+    wanted = set(sha256s)
+    if not wanted:
+        return set()
+    known = await session.scalars(select(Media.sha256).where(Media.sha256.in_(wanted)))
+    return wanted - set(known)
 
 
 async def telegram_file_id(session: AsyncSession, *, bot_id: int, sha256: str) -> str | None:

@@ -26,7 +26,6 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from learntogether.content.audio import STEP_RECORDING
 from learntogether.content.render import pick_text
-from learntogether.content.translations import with_recording
 from learntogether.db.base import utcnow
 from learntogether.db.models import (
     BroadcastKind,
@@ -41,11 +40,10 @@ from learntogether.db.models import (
     cohort_mediators,
 )
 from learntogether.i18n import SUPPORTED_LOCALES
-from learntogether.services import broadcasts, lessons, media, published
+from learntogether.services import broadcasts, lessons, media, published, step_audio
 from learntogether.services.actors import Actor
 from learntogether.services.audit import record_change
 from learntogether.services.errors import Conflict, FieldProblem, InvalidInput, NotAllowed, NotFound
-from learntogether.services.tracks import find_track
 from learntogether.services.voice import VoiceNote, discard_unused, keep_voice_note
 
 ROMANI = "rom"
@@ -334,8 +332,9 @@ async def _pending(session: AsyncSession, recording_id: int) -> StepRecording:
 async def approve(
     session: AsyncSession, *, actor: Actor, recording_id: int, comment: str | None = None
 ) -> RecordingInfo:
-    """Publish the recording as the step's audio in its language: a new published version of the
-    lesson (the newest published one with ``audio[locale]`` set), then tell the recorder.
+    """Publish the recording as the step's audio in its language: a new version of the lesson
+    (the newest published one with ``audio[locale]`` set, through ``step_audio.record_step``),
+    published at once, then tell the recorder.
 
     Conflict when the lesson has an unpublished draft (publish or replace it first, so that the
     draft's changes are not published unreviewed nor lost) or no longer has the step.
@@ -351,25 +350,22 @@ async def approve(
             f"Lesson '{lesson.slug}' has an unpublished draft (version {detail.latest_version}); "
             "publish it first, then approve the recording."
         )
-    ref = (await published.newest_published(session, [lesson.id]))[lesson.id]
-    document = (await published.documents(session, [ref]))[ref.id]
-    if recording.step_index >= len(document.steps):
-        raise Conflict(f"Lesson '{lesson.slug}' no longer has step {recording.step_index + 1}.")
-    assert document.track is not None  # a published lesson is in a track
     assert recording.audio_sha256 is not None  # a pending recording keeps its audio
-    await lessons.store_published(
-        session,
-        document=with_recording(
-            document,
+    try:
+        await step_audio.record_step(
+            session,
+            slug=lesson.slug,
             step=recording.step_index,
             locale=recording.locale,
             sha256=recording.audio_sha256,
-        ),
-        track=await find_track(session, document.track),
-        actor=actor,
-        action="publish_recording",
-    )
-    recording.published_version = (await lessons.get_lesson(session, lesson.slug)).latest_version
+            actor=actor,
+        )
+    except NotFound:
+        raise Conflict(
+            f"Lesson '{lesson.slug}' no longer has step {recording.step_index + 1}."
+        ) from None
+    published_lesson = await lessons.publish_lesson(session, slug=lesson.slug, actor=actor)
+    recording.published_version = published_lesson.published_version
     recording.status = RecordingStatus.APPROVED
     return await _reviewed(session, actor, recording, cleaned)
 

@@ -68,7 +68,7 @@ def test_too_large_says_both_sizes_and_parses_nothing() -> None:
     refused = _refusal(b"x" * (STEP_RECORDING.max_bytes + 1))
 
     assert refused.problem is AudioProblem.TOO_LARGE
-    assert refused.detail == "3.0 MB is more than the 3.0 MB a step recording may take"
+    assert refused.detail == "1.6 MB is more than the 1.5 MB a step recording may take"
 
 
 def test_limits_are_the_callers() -> None:
@@ -101,7 +101,8 @@ def _spoiled_crc(data: bytes) -> bytes:
         (b"ID3\x03\x00" + bytes(100), "no 'OggS' page at byte 0"),
         (b"RIFF" + bytes(40), "no 'OggS' page at byte 0"),
         (ogg_opus(1)[:-10], "is cut short"),
-        (ogg_opus(1) + b"junk", "is cut short"),
+        (ogg_opus(1) + b"junk", "no 'OggS' page at byte"),
+        (ogg_opus(1) + b"OggS\0", "a page header is cut short"),
         (ogg_opus(1) + b"x" * 40, "no 'OggS' page at byte"),
         (_spoiled_crc(ogg_opus(1)), "fails its checksum"),
         (_pages_with_head(b"OggVorbis" + bytes(20)), "the first page is not an OpusHead"),
