@@ -463,26 +463,6 @@ async def awaiting_open_answer(
 
 async def open_answer(
     message: Message,
-    session: AsyncSession,
-    learner: User,
-    settings: Settings,
-    pending: QuestionView,
-    locales: Locales,
-    state: FSMContext,
-) -> None:
-    result = await quizzes.answer(
-        session,
-        learner=learner,
-        attempt_id=pending.attempt_id,
-        index=pending.index,
-        text=message.text,
-        chain=locales.content,
-    )
-    await _after_open_answer(message, session, learner, settings, locales, state, result)
-
-
-async def open_voice_answer(
-    message: Message,
     bot: Bot,
     session: AsyncSession,
     learner: User,
@@ -491,42 +471,20 @@ async def open_voice_answer(
     locales: Locales,
     state: FSMContext,
 ) -> None:
-    """An open question answered by voice: kept like a written answer, if it is fit to keep."""
-    assert message.voice is not None  # the filter saw to it
+    """An open question answered in writing or by voice (kept if it is fit to keep)."""
     try:
         result = await quizzes.answer(
             session,
             learner=learner,
             attempt_id=pending.attempt_id,
             index=pending.index,
-            voice=voice_note(bot, message.voice),
+            text=message.text,
+            voice=voice_note(bot, message.voice) if message.voice is not None else None,
             chain=locales.content,
         )
     except AudioRefused as refused:
         await message.answer(refusal(refused))
         return
-    await _after_open_answer(message, session, learner, settings, locales, state, result)
-
-
-async def open_answer_not_in_words(message: Message) -> None:
-    """A file, a music track, a picture where an open question waits: nothing is kept."""
-    await message.answer(
-        _(
-            "Please answer in your own words: write them, or hold the microphone button and say "
-            "them in a voice note (up to 2 minutes). Files and pictures are not kept here."
-        )
-    )
-
-
-async def _after_open_answer(
-    message: Message,
-    session: AsyncSession,
-    learner: User,
-    settings: Settings,
-    locales: Locales,
-    state: FSMContext,
-    result: quizzes.AnswerOutcome,
-) -> None:
     if result.next_question is not None:
         lead = views.feedback(result)
         await _present(message, session, learner, state, result.next_question, lead=lead)
@@ -543,6 +501,16 @@ async def _after_open_answer(
             state,
             result.next_lesson,
         )
+
+
+async def open_answer_not_in_words(message: Message) -> None:
+    """A file, a music track, a picture where an open question waits: nothing is kept."""
+    await message.answer(
+        _(
+            "Please answer in your own words: write them, or hold the microphone button and say "
+            "them in a voice note (up to 2 minutes). Files and pictures are not kept here."
+        )
+    )
 
 
 async def stale_button(event: ErrorEvent) -> None:
@@ -583,8 +551,9 @@ def create_router() -> Router:
     router.callback_query.register(submit, Submit.filter())
     router.callback_query.register(skip, SkipQuestion.filter())
     router.poll_answer.register(poll_answered, registered)
-    router.message.register(open_answer, F.text & ~F.text.startswith("/"), awaiting_open_answer)
-    router.message.register(open_voice_answer, F.voice, awaiting_open_answer)
+    router.message.register(
+        open_answer, (F.text & ~F.text.startswith("/")) | F.voice, awaiting_open_answer
+    )
     router.message.register(
         open_answer_not_in_words,
         F.audio | F.document | F.photo | F.video | F.video_note | F.sticker,
