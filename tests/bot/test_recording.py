@@ -107,6 +107,11 @@ def thanked_after(asked: dict[str, Any]) -> Callable[[dict[str, Any]], bool]:
     )
 
 
+async def files_kept(session_maker: async_sessionmaker[AsyncSession]) -> int:
+    async with session_maker() as session:
+        return await session.scalar(select(func.count()).select_from(Media)) or 0
+
+
 async def recordings_stored(session_maker: async_sessionmaker[AsyncSession]) -> list[StepRecording]:
     async with session_maker() as session:
         return list(await session.scalars(select(StepRecording).order_by(StepRecording.id)))
@@ -190,8 +195,7 @@ async def test_a_rejected_recording_loses_its_audio_and_the_recorder_reads_why(
     assert (await api.get(f"{RECORDINGS}/{recording.id}/audio")).status_code == 404
     again = await api.post(f"{RECORDINGS}/{recording.id}/approve", json={})
     assert again.status_code == 409
-    async with session_maker() as session:
-        assert await session.scalar(select(func.count()).select_from(Media)) == 0
+    assert await files_kept(session_maker) == 0
 
 
 async def test_the_recorder_withdraws_a_pending_recording_and_its_bytes_are_gone(
@@ -208,8 +212,7 @@ async def test_the_recorder_withdraws_a_pending_recording_and_its_bytes_are_gone
 
     [recording] = await recordings_stored(session_maker)
     assert (recording.status, recording.audio_sha256) == (RecordingStatus.WITHDRAWN, None)
-    async with session_maker() as session:
-        assert await session.scalar(select(func.count()).select_from(Media)) == 0
+    assert await files_kept(session_maker) == 0
 
 
 async def test_an_oversized_or_foreign_recording_is_refused_and_nothing_is_kept(
@@ -231,8 +234,7 @@ async def test_an_oversized_or_foreign_recording_is_refused_and_nothing_is_kept(
     await rosa.wait_for(lambda m: m.get("text", "").startswith("Please send a voice note"))
 
     assert await recordings_stored(session_maker) == []
-    async with session_maker() as session:
-        assert await session.scalar(select(func.count()).select_from(Media)) == 0
+    assert await files_kept(session_maker) == 0
 
 
 async def test_someone_who_mediates_nothing_cannot_record(
