@@ -22,6 +22,8 @@ def _describe(message: JSON) -> str:
         content = f"document {message['document'].get('file_name')!r}"
     elif "photo" in message:
         content = "photo"
+    elif "voice" in message:
+        content = f"voice {message.get('caption', '')[:60]!r}"
     else:
         content = "message"
     buttons = [
