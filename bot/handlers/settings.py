@@ -74,7 +74,7 @@ def menu(learner: User, locales: Locales) -> Screen:
         reminders=reminders,
         zone=current.timezone,
         quiet=quiet,
-        lessons=(_("listened to where recorded") if current.prefers_audio else _("read")),
+        lessons=(_("listened to where recorded") if current.prefers_audio else _("read as text")),
     )
     builder = InlineKeyboardBuilder()
     builder.button(text=_("Language"), callback_data=SettingsMenu(part="lang"))
