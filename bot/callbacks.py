@@ -113,9 +113,16 @@ class NextQuestion(CallbackData, prefix="nq"):
 
 
 class SettingsMenu(CallbackData, prefix="se"):
-    """Open one part of /settings: lang, role, place, time, zone, quiet, toggle, back."""
+    """Open one part of /settings: lang, role, place, time, zone, quiet, toggle, back; listen
+    switches between listening to recorded steps and reading them."""
 
-    part: Literal["lang", "role", "place", "time", "zone", "quiet", "toggle", "back"]
+    part: Literal["lang", "role", "place", "time", "zone", "quiet", "toggle", "back", "listen"]
+
+
+class ListenChoice(CallbackData, prefix="ls"):
+    """The answer to "Would you rather listen?" (asked of parents when they join)."""
+
+    listen: bool
 
 
 Flow = Literal["s", "o"]

@@ -9,6 +9,7 @@ from aiogram.exceptions import TelegramBadRequest
 from aiogram.filters import Command, ExceptionTypeFilter
 from aiogram.fsm.context import FSMContext
 from aiogram.types import (
+    BufferedInputFile,
     CallbackQuery,
     ErrorEvent,
     InputPollOption,
@@ -39,7 +40,7 @@ from bot.voice_notes import refusal, voice_note
 from learntogether.config import Settings
 from learntogether.db.models import User
 from learntogether.i18n import Locales
-from learntogether.services import catalogue, player, quizzes
+from learntogether.services import catalogue, listening, player, quizzes
 from learntogether.services.errors import InvalidInput, NotFound
 from learntogether.services.media import AudioRefused
 from learntogether.services.outbox import RESUME_CALLBACK
@@ -92,22 +93,51 @@ async def show_track(
     await views.show(query, views.track(entry, callback_data.page))
 
 
+async def _show_step(
+    query: CallbackQuery,
+    session: AsyncSession,
+    learner: User,
+    bot: Bot,
+    view: player.PlayerView,
+    *,
+    show_notice: bool,
+) -> None:
+    """The step in the message the button was on, or as a voice note to a learner who would
+    rather listen (uploaded the first time, by file_id after)."""
+    voice = await listening.voice_note(session, learner=learner, view=view, bot_id=bot.id)
+    if voice is None:
+        await views.show(query, views.step(view, show_notice=show_notice))
+        return
+    upload = (
+        voice.file_id
+        if voice.file_id is not None
+        else BufferedInputFile(voice.data or b"", filename="step.ogg")
+    )
+    sent = await views.show_voice(
+        query, views.step(view, show_notice=False, spoken=True), upload, voice.duration
+    )
+    if sent is not None:
+        file_id = sent.voice.file_id if sent.voice is not None else None
+        await listening.voice_sent(session, voice=voice, bot_id=bot.id, file_id=file_id)
+
+
 async def open_lesson(
     query: CallbackQuery,
     callback_data: OpenLesson,
     session: AsyncSession,
     learner: User,
     locales: Locales,
+    bot: Bot,
 ) -> None:
     view = await player.open_lesson(
         session, learner=learner, lesson_id=callback_data.lesson_id, chain=locales.content
     )
     await query.answer()
-    await views.show(query, views.step(view, show_notice=True))
+    await _show_step(query, session, learner, bot, view, show_notice=True)
 
 
 async def resume(
-    query: CallbackQuery, session: AsyncSession, learner: User, locales: Locales
+    query: CallbackQuery, session: AsyncSession, learner: User, locales: Locales, bot: Bot
 ) -> None:
     """The Continue button of a nudge or reminder: straight into the next lesson."""
     lesson = await catalogue.suggested_lesson(session, learner=learner, chain=locales.content)
@@ -121,7 +151,7 @@ async def resume(
     view = await player.open_lesson(
         session, learner=learner, lesson_id=lesson.lesson_id, chain=locales.content
     )
-    await views.show(query, views.step(view, show_notice=True))
+    await _show_step(query, session, learner, bot, view, show_notice=True)
 
 
 async def go_to_step(
@@ -130,6 +160,7 @@ async def go_to_step(
     session: AsyncSession,
     learner: User,
     locales: Locales,
+    bot: Bot,
 ) -> None:
     view = await player.go_to_step(
         session,
@@ -140,7 +171,7 @@ async def go_to_step(
         chain=locales.content,
     )
     await query.answer()
-    await views.show(query, views.step(view, show_notice=False))
+    await _show_step(query, session, learner, bot, view, show_notice=False)
 
 
 async def finish_lesson(

@@ -333,6 +333,7 @@ async def export_data(session: AsyncSession, *, learner: User) -> dict[str, Any]
             "timezone": learner.timezone,
             "reminder_time": learner.reminder_time.isoformat() if learner.reminder_time else None,
             "reminders_enabled": learner.reminders_enabled,
+            "prefers_listening": learner.prefers_audio,
             "quiet_hours": (
                 [learner.quiet_hours_start.isoformat(), learner.quiet_hours_end.isoformat()]
                 if learner.quiet_hours_start and learner.quiet_hours_end
@@ -424,7 +425,7 @@ async def erase(session: AsyncSession, *, learner: User) -> None:
     learner.certificate_name = None
     learner.municipality = learner.region = learner.timezone = None
     learner.reminder_time = learner.quiet_hours_start = learner.quiet_hours_end = None
-    learner.reminders_enabled = False
+    learner.reminders_enabled = learner.prefers_audio = False
     learner.status = UserStatus.ERASED
     learner.erased_at = utcnow()
     attempt_ids = select(QuizAttempt.id).where(QuizAttempt.user_id == learner.id).scalar_subquery()
@@ -463,6 +464,8 @@ class LearnerSettings:
     reminders_enabled: bool
     reminder_time: time | None
     quiet_hours: tuple[time, time] | None
+    prefers_audio: bool
+    """"I'd rather listen": recorded steps come as voice notes."""
 
 
 def effective_timezone(learner: User) -> str:
@@ -484,7 +487,15 @@ def settings_of(learner: User) -> LearnerSettings:
         reminders_enabled=learner.reminders_enabled,
         reminder_time=learner.reminder_time,
         quiet_hours=quiet,
+        prefers_audio=learner.prefers_audio,
     )
+
+
+async def set_listening(session: AsyncSession, *, learner: User, prefers_audio: bool) -> None:
+    """ "I'd rather listen" (or read): steps recorded in the learner's language then come as
+    voice notes; steps without a recording stay text."""
+    learner.prefers_audio = prefers_audio
+    await session.flush()
 
 
 async def set_reminders(

@@ -144,6 +144,26 @@ def _image_size(content: bytes) -> tuple[int, int] | None:
     return None
 
 
+_FILE_ID_PREFIXES = {
+    "document": "BQACAgIAAxkDAAI",
+    "photo": "AgACAgIAAxkDAAI",
+    "voice": "AwACAgIAAxkDAAI",
+}
+
+
+def _ogg_opus_duration(content: bytes) -> int | None:
+    """Whole seconds of an OGG/Opus file (its last granule less the pre-skip, at 48 kHz), or
+    None when it is not one: enough for the stand-in, which decodes nothing."""
+    if not content.startswith(b"OggS") or content[28:36] != b"OpusHead":
+        return None
+    last = content.rfind(b"OggS")
+    if last < 0 or len(content) < last + 14:
+        return None
+    granule = int.from_bytes(content[last + 6 : last + 14], "little", signed=True)
+    pre_skip = int.from_bytes(content[38:40], "little")
+    return max(0, -(-(granule - pre_skip) // 48000))
+
+
 class BotAPIStandIn:
     """A Bot API server for tests, run in the test's event loop on 127.0.0.1 and a free port.
 
@@ -241,6 +261,7 @@ class BotAPIStandIn:
                 "sendPoll": self._send_poll,
                 "sendDocument": self._send_document,
                 "sendPhoto": self._send_photo,
+                "sendVoice": self._send_voice,
                 "setChatMenuButton": self._set_chat_menu_button,
                 "getChatMenuButton": self._get_chat_menu_button,
                 "setMyDescription": self._set_my_description,
@@ -392,6 +413,16 @@ class BotAPIStandIn:
             stored
             for stored in self.files.values()
             if stored.kind == "photo" and not stored.from_user
+        ]
+
+    @property
+    def voices(self) -> list[StoredFile]:
+        """Voice notes the bot uploaded with sendVoice, in order (a file_id sent again is not
+        uploaded again, so it is listed once)."""
+        return [
+            stored
+            for stored in self.files.values()
+            if stored.kind == "voice" and not stored.from_user
         ]
 
     # Internals shared with SimUser ---------------------------------------------------------
@@ -1069,7 +1100,7 @@ class BotAPIStandIn:
         if not value.content:
             raise bad_request("file must be non-empty")
         number = self._new_id()
-        prefix = "BQACAgIAAxkDAAI" if kind == "document" else "AgACAgIAAxkDAAI"
+        prefix = _FILE_ID_PREFIXES[kind]
         guessed, _ = mimetypes.guess_type(value.filename)
         return StoredFile(
             file_id=f"{prefix}{number:08d}",
@@ -1138,6 +1169,36 @@ class BotAPIStandIn:
             "file_size": len(stored.content),
             "file_path": path,
         }
+
+    async def _send_voice(self, params: Params) -> JSON:
+        """A voice note, uploaded or by a voice's file_id. Telegram plays only OGG/Opus as a voice
+        note and sends another upload as a document, as it does here."""
+        user = self._chat(params)
+        stored = self._stored_file(params, "voice", user.id)
+        found = _ogg_opus_duration(stored.content)
+        if found is None:
+            stored.kind = "document"
+            stored.file_id = stored.file_id.replace(
+                _FILE_ID_PREFIXES["voice"], _FILE_ID_PREFIXES["document"]
+            )
+            document = {
+                "file_id": stored.file_id,
+                "file_unique_id": stored.file_unique_id,
+                "file_name": stored.filename,
+                "mime_type": stored.mime_type,
+                "file_size": len(stored.content),
+            }
+            return self._send_file(user, stored, {"document": document}, params)
+        duration = params.integer("duration")
+        voice = {
+            "file_id": stored.file_id,
+            "file_unique_id": stored.file_unique_id,
+            "duration": duration if duration is not None else found,
+            "mime_type": "audio/ogg",
+            "file_size": len(stored.content),
+        }
+        stored.mime_type = "audio/ogg"
+        return self._send_file(user, stored, {"voice": voice}, params)
 
     # Methods used by SimUser ---------------------------------------------------------------
 

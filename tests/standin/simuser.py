@@ -23,7 +23,7 @@ def _describe(message: JSON) -> str:
     elif "photo" in message:
         content = "photo"
     elif "voice" in message:
-        content = f"voice {message['voice']['duration']}s"
+        content = f"voice {message.get('caption', '')[:60]!r}"
     elif "audio" in message:
         content = f"audio {message['audio'].get('file_name')!r}"
     else:

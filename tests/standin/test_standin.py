@@ -34,8 +34,10 @@ from aiogram.types import (
 )
 from aiohttp import web
 
+from tests.oggopus import ogg_opus
 from tests.standin import BotAPIStandIn, SimUser
 from tests.standin.fixtures import bot_for
+from tests.standin.records import UploadedFile
 
 USER_ID = 1001
 Received = list[tuple[dict[str, Any], str | None]]
@@ -814,6 +816,68 @@ async def test_a_file_path_is_served_only_after_get_file_and_with_the_token(
         assert wrong.status == 404
         assert (right.status, await right.read()) == (200, b"OggS voice")
     assert standin.downloads == [guessed]
+
+
+async def test_send_voice_uploads_once_and_answers_with_the_voice(
+    bot: Bot, user: SimUser, standin: BotAPIStandIn
+) -> None:
+    recording = ogg_opus(2.5)
+    first = await bot.send_voice(
+        USER_ID,
+        BufferedInputFile(recording, filename="step.ogg"),
+        caption="<b>Step 1</b>",
+        parse_mode="HTML",
+    )
+    assert first.voice is not None
+
+    second = await bot.send_voice(USER_ID, first.voice.file_id, caption="Again")
+
+    assert second.voice is not None
+    assert second.voice.file_id == first.voice.file_id
+    assert (first.voice.duration, first.voice.mime_type) == (3, "audio/ogg")
+    assert first.voice.file_size == len(recording)
+    assert first.caption == "Step 1"
+    [stored] = standin.voices
+    assert stored.content == recording
+    assert [type(call.params["voice"]) for call in standin.calls_of("sendVoice")] == [
+        UploadedFile,
+        str,
+    ]
+
+
+async def test_send_voice_takes_the_duration_given(bot: Bot, user: SimUser) -> None:
+    sent = await bot.send_voice(
+        USER_ID, BufferedInputFile(ogg_opus(1), filename="a.ogg"), duration=7
+    )
+    assert sent.voice is not None
+    assert sent.voice.duration == 7
+
+
+async def test_send_voice_refuses_a_file_id_it_did_not_issue_or_of_another_kind(
+    bot: Bot, user: SimUser
+) -> None:
+    document = await bot.send_document(USER_ID, BufferedInputFile(b"data", filename="a.txt"))
+    assert document.document is not None
+    for file_id in ("AwACAgIAAxkDAAI-made-up", document.document.file_id):
+        with pytest.raises(TelegramBadRequest, match="wrong file identifier"):
+            await bot.send_voice(USER_ID, file_id)
+
+
+async def test_send_voice_caption_over_1024_is_refused(bot: Bot, user: SimUser) -> None:
+    with pytest.raises(TelegramBadRequest, match="Bad Request: message caption is too long"):
+        await bot.send_voice(
+            USER_ID, BufferedInputFile(ogg_opus(1), filename="a.ogg"), caption="c" * 1025
+        )
+
+
+async def test_send_voice_sends_what_is_not_ogg_opus_as_a_document(
+    bot: Bot, user: SimUser, standin: BotAPIStandIn
+) -> None:
+    sent = await bot.send_voice(USER_ID, BufferedInputFile(b"ID3 mp3", filename="a.mp3"))
+
+    assert sent.voice is None
+    assert sent.document is not None
+    assert standin.voices == []
 
 
 # Blocking -------------------------------------------------------------------------------------
