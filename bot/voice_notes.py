@@ -3,18 +3,18 @@
 from __future__ import annotations
 
 from aiogram import Bot
-from aiogram.types import BufferedInputFile, Message, Voice
+from aiogram.types import BufferedInputFile, InputFile, Message, Voice
 from aiogram.utils.i18n import gettext as _
 from aiogram.utils.i18n import ngettext
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from learntogether.content.audio import MEGABYTE, AudioProblem
-from learntogether.services import media
+from learntogether.services import listening
 from learntogether.services.media import AudioRefused
-from learntogether.services.voice import VoiceNote
+from learntogether.services.voice import IncomingVoice
 
 
-def voice_note(bot: Bot, voice: Voice) -> VoiceNote:
+def incoming(bot: Bot, voice: Voice) -> IncomingVoice:
     """The voice note as Telegram announced it; its bytes are downloaded (getFile, then the file
     URL of ``LT_TELEGRAM_API_URL``) only once what was announced passes the checks."""
 
@@ -23,22 +23,26 @@ def voice_note(bot: Bot, voice: Voice) -> VoiceNote:
         assert stream is not None  # no destination given: aiogram returns the bytes
         return stream.read()
 
-    return VoiceNote(duration=voice.duration, file_size=voice.file_size, download=download)
+    return IncomingVoice(duration=voice.duration, file_size=voice.file_size, download=download)
+
+
+def upload_of(voice: listening.VoiceNote) -> InputFile | str:
+    """What to send a kept recording as: the ``file_id`` this bot got for it, else its bytes."""
+    if voice.file_id is not None:
+        return voice.file_id
+    return BufferedInputFile(voice.data or b"", filename=f"{voice.sha256[:12]}.ogg")
 
 
 async def play(message: Message, bot: Bot, session: AsyncSession, sha256: str) -> None:
-    """Send a kept recording as a voice note: by the ``file_id`` this bot got the first time it
-    sent it, else uploaded (once: the ``file_id`` is kept)."""
-    file_id = await media.telegram_file_id(session, bot_id=bot.id, sha256=sha256)
-    if file_id is not None:
-        await message.answer_voice(file_id)
-        return
-    data = await media.audio_bytes(session, sha256)
-    sent = await message.answer_voice(BufferedInputFile(data, filename=f"{sha256[:12]}.ogg"))
-    if sent.voice is not None:
-        await media.remember_telegram_file_id(
-            session, bot_id=bot.id, sha256=sha256, file_id=sent.voice.file_id
-        )
+    """Send a kept recording into ``message``'s chat as a voice note (uploaded once per bot)."""
+    voice = await listening.kept_voice(session, sha256=sha256, bot_id=bot.id)
+    sent = await message.answer_voice(upload_of(voice), duration=voice.duration)
+    await listening.voice_sent(
+        session,
+        voice=voice,
+        bot_id=bot.id,
+        file_id=sent.voice.file_id if sent.voice is not None else None,
+    )
 
 
 def refusal(refused: AudioRefused) -> str:

@@ -9,7 +9,6 @@ from aiogram.exceptions import TelegramBadRequest
 from aiogram.filters import Command, ExceptionTypeFilter
 from aiogram.fsm.context import FSMContext
 from aiogram.types import (
-    BufferedInputFile,
     CallbackQuery,
     ErrorEvent,
     InputPollOption,
@@ -36,7 +35,7 @@ from bot.callbacks import (
 )
 from bot.filters import registered
 from bot.handlers.certificates import offer_certificate
-from bot.voice_notes import refusal, voice_note
+from bot.voice_notes import incoming, refusal, upload_of
 from learntogether.config import Settings
 from learntogether.db.models import User
 from learntogether.i18n import Locales
@@ -108,13 +107,8 @@ async def _show_step(
     if voice is None:
         await views.show(query, views.step(view, show_notice=show_notice))
         return
-    upload = (
-        voice.file_id
-        if voice.file_id is not None
-        else BufferedInputFile(voice.data or b"", filename="step.ogg")
-    )
     sent = await views.show_voice(
-        query, views.step(view, show_notice=False, spoken=True), upload, voice.duration
+        query, views.step(view, show_notice=False, spoken=True), upload_of(voice), voice.duration
     )
     if sent is not None:
         file_id = sent.voice.file_id if sent.voice is not None else None
@@ -510,7 +504,7 @@ async def open_answer(
             attempt_id=pending.attempt_id,
             index=pending.index,
             text=message.text,
-            voice=voice_note(bot, message.voice) if message.voice is not None else None,
+            voice=incoming(bot, message.voice) if message.voice is not None else None,
             chain=locales.content,
         )
     except AudioRefused as refused:

@@ -27,7 +27,7 @@ from bot.callbacks import (
 )
 from bot.filters import registered
 from bot.views import Screen, send, show
-from bot.voice_notes import play, refusal, voice_note
+from bot.voice_notes import incoming, play, refusal
 from learntogether.db.models import User
 from learntogether.i18n import LANGUAGE_NAMES, SUPPORTED_LOCALES, Locales
 from learntogether.services import recordings
@@ -235,7 +235,7 @@ async def receive_voice(
             index=data["index"],
             locale=data["recording_locale"],
             dialect=data.get("dialect"),
-            voice=voice_note(bot, message.voice),
+            voice=incoming(bot, message.voice),
         )
     except AudioRefused as refused:
         await message.answer(refusal(refused))

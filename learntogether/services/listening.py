@@ -34,6 +34,12 @@ async def voice_note(
     sha256 = view.lesson.steps[view.step_index].recording
     if not learner.prefers_audio or sha256 is None:
         return None
+    return await kept_voice(session, sha256=sha256, bot_id=bot_id)
+
+
+async def kept_voice(session: AsyncSession, *, sha256: str, bot_id: int) -> VoiceNote:
+    """The recording kept under ``sha256`` as this bot sends it: by ``file_id`` if it has
+    before, else its bytes (also for a mediator hearing a step's recording in ``/record``)."""
     info = await media.audio_info(session, sha256)
     file_id = await media.telegram_file_id(session, bot_id=bot_id, sha256=sha256)
     data = None if file_id is not None else await media.audio_bytes(session, sha256)

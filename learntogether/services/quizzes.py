@@ -39,7 +39,7 @@ from learntogether.services.player import (
     own_progress,
     view_of,
 )
-from learntogether.services.voice import VOICE_ANSWER, VoiceNote, keep_voice_note
+from learntogether.services.voice import VOICE_ANSWER, IncomingVoice, keep_voice_note
 
 LIKERT_POINTS = 5
 
@@ -246,7 +246,7 @@ async def answer(
     chain: Sequence[str],
     chosen: Sequence[int] = (),
     text: str | None = None,
-    voice: VoiceNote | None = None,
+    voice: IncomingVoice | None = None,
     assisted: bool = False,
 ) -> AnswerOutcome:
     """Store one answer and move on; the last one finishes the attempt and decides the result.

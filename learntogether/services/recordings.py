@@ -44,7 +44,7 @@ from learntogether.services import broadcasts, lessons, media, published, step_a
 from learntogether.services.actors import Actor
 from learntogether.services.audit import record_change
 from learntogether.services.errors import Conflict, FieldProblem, InvalidInput, NotAllowed, NotFound
-from learntogether.services.voice import VoiceNote, discard_unused, keep_voice_note
+from learntogether.services.voice import IncomingVoice, discard_unused, keep_voice_note
 
 ROMANI = "rom"
 DIALECT_LENGTH = 200
@@ -200,7 +200,7 @@ async def submit(
     index: int,
     locale: str,
     dialect: str | None,
-    voice: VoiceNote,
+    voice: IncomingVoice,
 ) -> RecordingInfo:
     """Keep a mediator's recording of a step, pending review.
 

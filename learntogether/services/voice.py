@@ -32,7 +32,7 @@ VOICE_ANSWER = AudioLimits(what="a voice answer", max_seconds=120, max_bytes=2 *
 
 
 @dataclass(frozen=True)
-class VoiceNote:
+class IncomingVoice:
     """A voice note as Telegram announces it, and how to fetch its bytes."""
 
     duration: int
@@ -41,7 +41,7 @@ class VoiceNote:
     download: Callable[[], Awaitable[bytes]]
 
 
-def check_declared(note: VoiceNote, limits: AudioLimits) -> None:
+def check_declared(note: IncomingVoice, limits: AudioLimits) -> None:
     """Refuse (AudioRefused) a voice note whose announced length or size is beyond ``limits``."""
     try:
         if note.file_size is not None:
@@ -52,7 +52,7 @@ def check_declared(note: VoiceNote, limits: AudioLimits) -> None:
 
 
 async def keep_voice_note(
-    session: AsyncSession, *, note: VoiceNote, limits: AudioLimits
+    session: AsyncSession, *, note: IncomingVoice, limits: AudioLimits
 ) -> AudioInfo:
     """Check what Telegram announced, fetch the bytes, check and keep them (once per file).
 

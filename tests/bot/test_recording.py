@@ -22,13 +22,16 @@ from learntogether.db.models import (
     AuditLog,
     Media,
     RecordingStatus,
+    Role,
     StepRecording,
     User,
 )
 from learntogether.delivery import DeliveryWorker
+from learntogether.i18n import create_i18n
 from learntogether.runtime import BotParts
-from learntogether.services import cohorts
+from learntogether.services import cohorts, learners
 from learntogether.services.actors import Actor
+from tests.content.samples import lesson
 from tests.factories import (
     create_api_token,
     create_cohort,
@@ -46,8 +49,12 @@ RECORDINGS = "/api/v1/recordings"
 async def rosa(
     standin: BotAPIStandIn, session_maker: async_sessionmaker[AsyncSession], tmp_path: Path
 ) -> SimUser:
-    """Rosa (7701) mediates SLV1; the sample track is published."""
-    await import_sample_curriculum(session_maker, tmp_path / "lessons")
+    """Rosa (7701) mediates SLV1; the sample track is published (its lesson for parents too)."""
+    await import_sample_curriculum(
+        session_maker,
+        tmp_path / "lessons",
+        {"01-what-segregation-is.yaml": lesson(audience=["teacher", "parent"])},
+    )
     async with session_maker() as session:
         await create_cohort(session, code="SLV1")
         await session.commit()
@@ -282,3 +289,70 @@ async def test_erasing_a_mediator_withdraws_pending_recordings_and_uncredits_pub
         kept = list(await session.scalars(select(Media.sha256)))
         assert kept == [published.audio_sha256]
         assert (await session.scalar(select(User).where(User.first_name == "Rosa"))) is None
+
+
+async def romani_parent(
+    standin: BotAPIStandIn, session_maker: async_sessionmaker[AsyncSession], telegram_id: int
+) -> SimUser:
+    """A parent who speaks Romani, reads Bulgarian best and would rather listen."""
+    learner = await create_learner(session_maker, telegram_id, locale="rom", role=Role.PARENT)
+    async with session_maker() as session:
+        stored = await session.get(User, learner.id)
+        assert stored is not None
+        await learners.set_locale(session, learner=stored, locale="rom", reads="bg")
+        await learners.set_listening(session, learner=stored, prefers_audio=True)
+        await session.commit()
+    return standin.add_user(telegram_id, first_name="Mira", language_code="bg")
+
+
+async def hear_second_step(user: SimUser) -> dict[str, Any]:
+    """/lessons → the track → the lesson → Next: the second step's message."""
+    romani = create_i18n()
+    await user.send("/lessons")
+    catalogue = await user.next_message()
+    await user.press(button_texts(catalogue)[0])
+    await user.wait_for(lambda m: "Какво е сегрегация" in " ".join(button_texts(m)))
+    await user.press("🆕 Какво е сегрегация")
+    await user.wait_for(lambda m: "Сегрегацията" in m.get("text", ""))
+    await user.press(romani.gettext("Next ▶", locale="rom>bg"))
+    return await user.wait_for(lambda m: "voice" in m)
+
+
+async def test_an_approved_romani_recording_is_heard_by_romani_parents_and_by_the_next_recorder(
+    standin: BotAPIStandIn,
+    polling_bot: BotParts,
+    rosa: SimUser,
+    api: AsyncClient,
+    session_maker: async_sessionmaker[AsyncSession],
+) -> None:
+    voice = ogg_opus(6.0)
+    asked = await record_step(rosa, step="2", language="Romani (partial)", dialect="Kalderash")
+    await rosa.send_voice(voice, duration=6)
+    await rosa.wait_for(thanked_after(asked))
+    [recording] = await recordings_stored(session_maker)
+    assert (await api.post(f"{RECORDINGS}/{recording.id}/approve", json={})).status_code == 200
+
+    mira = await romani_parent(standin, session_maker, 7711)
+    heard = await hear_second_step(mira)
+    [uploaded] = standin.voices
+    assert uploaded.content == voice
+    lena = await romani_parent(standin, session_maker, 7712)
+    again = await hear_second_step(lena)
+    assert again["voice"]["file_id"] == heard["voice"]["file_id"]
+
+    # Rosa opens the step to record it again: the Romani recording plays first, by its file_id.
+    await rosa.send("/record")
+    await rosa.press(
+        "The mixed classroom", await rosa.wait_for(lambda m: "Which track?" in m.get("text", ""))
+    )
+    await rosa.press(
+        "What segregation is", await rosa.wait_for(lambda m: "Which lesson?" in m.get("text", ""))
+    )
+    await rosa.press("2", await rosa.wait_for(lambda m: "which step" in m.get("text", "")))
+    languages = await rosa.wait_for(lambda m: "🔊" in " ".join(button_texts(m)))
+    assert "Romani (partial) 🔊" in button_texts(languages)
+    assert "Български" in button_texts(languages)
+    await rosa.press("Romani (partial) 🔊", languages)
+    played = await rosa.wait_for(lambda m: "voice" in m)
+    assert played["voice"]["file_id"] == heard["voice"]["file_id"]
+    assert len(standin.voices) == 1
