@@ -21,7 +21,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import func, select, update
+from sqlalchemy import ColumnElement, func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from learntogether.content.audio import STEP_RECORDING
@@ -269,13 +269,25 @@ async def list_recordings(
     *,
     actor: Actor,
     status: RecordingStatus | None = None,
+    lesson: str | None = None,
     limit: int,
     offset: int = 0,
 ) -> tuple[list[RecordingInfo], int]:
-    """One page of recordings, oldest first (the review queue), and how many there are; admins
-    only (NotAllowed)."""
+    """One page of recordings, oldest first (the review queue), and how many there are: of one
+    status, of one lesson (its slug: with ``approved``, who reads the lesson aloud, credited);
+    admins only (NotAllowed)."""
     actor.check_role()
-    conditions = [] if status is None else [StepRecording.status == status]
+    conditions: list[ColumnElement[bool]] = []
+    if status is not None:
+        conditions.append(StepRecording.status == status)
+    if lesson is not None:
+        lesson_id = await session.scalar(select(Lesson.id).where(Lesson.slug == lesson))
+        if lesson_id is None:
+            raise InvalidInput(
+                f"No lesson with slug {lesson!r}.",
+                [FieldProblem("query.lesson", f"unknown lesson {lesson!r}")],
+            )
+        conditions.append(StepRecording.lesson_id == lesson_id)
     total = await session.scalar(select(func.count()).select_from(StepRecording).where(*conditions))
     rows = await session.scalars(
         select(StepRecording)

@@ -59,9 +59,12 @@ async def list_recordings(
     actor: AdminDep,
     page: PageDep,
     status: Annotated[RecordingStatus | None, Query(description="Only this status")] = None,
+    lesson: Annotated[
+        str | None, Query(max_length=64, description="Only this lesson's (slug)")
+    ] = None,
 ) -> Page[RecordingOut]:
     items, total = await recordings.list_recordings(
-        session, actor=actor, status=status, limit=page.limit, offset=page.offset
+        session, actor=actor, status=status, lesson=lesson, limit=page.limit, offset=page.offset
     )
     return Page.of(
         [RecordingOut.of(item) for item in items],
