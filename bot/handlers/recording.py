@@ -227,6 +227,12 @@ async def receive_voice(
 ) -> None:
     assert message.voice is not None  # the filter saw to it
     data = await state.get_data()
+    if "recording_locale" not in data:  # the conversation was lost (a restart without Redis)
+        await state.clear()
+        await message.answer(
+            _("This lesson or step is no longer offered. Send /record to choose again.")
+        )
+        return
     try:
         recording = await recordings.submit(
             session,

@@ -12,6 +12,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from aiogram.fsm.storage.base import StorageKey
 from httpx import ASGITransport, AsyncClient
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
@@ -356,3 +357,19 @@ async def test_an_approved_romani_recording_is_heard_by_romani_parents_and_by_th
     played = await rosa.wait_for(lambda m: "voice" in m)
     assert played["voice"]["file_id"] == heard["voice"]["file_id"]
     assert len(standin.voices) == 1
+
+
+async def test_a_voice_note_after_the_conversation_was_lost_is_not_kept(
+    standin: BotAPIStandIn,
+    polling_bot: BotParts,
+    rosa: SimUser,
+    session_maker: async_sessionmaker[AsyncSession],
+) -> None:
+    """A restart without Redis forgets which step was being recorded: the note is not guessed."""
+    await record_step(rosa, step="1", language="Español")
+    key = StorageKey(bot_id=standin.bot_id, chat_id=rosa.id, user_id=rosa.id)
+    await polling_bot.dispatcher.storage.set_data(key, {})
+    await rosa.send_voice(ogg_opus(2.0), duration=2)
+    await rosa.wait_for(lambda m: "Send /record to choose again" in m.get("text", ""))
+    assert await recordings_stored(session_maker) == []
+    assert await files_kept(session_maker) == 0
