@@ -14,9 +14,11 @@ from learntogether.db.models import Role, User
 from learntogether.i18n import create_i18n
 from learntogether.runtime import BotParts
 from learntogether.services import learners
+from learntogether.services.reports.participation import participation
+from learntogether.services.reports.query import GroupBy
 from tests.bot.steps import begin_in_english, finish_onboarding
 from tests.content.samples import lesson
-from tests.factories import create_learner, find_user, import_sample_curriculum
+from tests.factories import create_learner, eventually, find_user, import_sample_curriculum
 from tests.oggopus import ogg_opus
 from tests.standin import BotAPIStandIn, SimUser, button_texts
 from tests.standin.records import UploadedFile
@@ -113,6 +115,15 @@ async def test_a_listening_parent_hears_the_recorded_step_and_reads_the_others(
     assert len(standin.voices) == 1
     sent = [call.params["voice"] for call in standin.calls_of("sendVoice")]
     assert [type(value) for value in sent] == [UploadedFile, str, str]
+
+    # Reach: three steps heard (Ана twice, Борис once), beside the lessons completed.
+    async def heard_so_far() -> int | None:
+        async with session_maker() as session:
+            table = await participation(session, group_by=GroupBy.ROLE)
+        row = next((row for row in table.rows if row["role"] == "parent"), None)
+        return int(row["listened"]) if row and row["listened"] == 3 else None
+
+    assert await eventually(heard_so_far) == 3
 
 
 async def test_a_reading_parent_gets_the_recorded_step_as_text(
