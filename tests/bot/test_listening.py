@@ -196,3 +196,24 @@ async def test_a_teacher_is_not_asked_when_they_join(
     await tom.wait_for(lambda m: "Here is what I can do" in m.get("text", ""))
 
     assert not any("Would you rather listen" in m.get("text", "") for m in tom.messages)
+
+
+async def test_a_double_tap_into_a_recorded_step_sends_one_voice_note(
+    standin: BotAPIStandIn, polling_bot: BotParts, session_maker: async_sessionmaker[AsyncSession]
+) -> None:
+    await bulgarian_parent(session_maker, 7007, listens=True)
+    dana = standin.add_user(7007, first_name="Дана", language_code="bg")
+    first = await open_the_lesson(dana)
+
+    await dana.press(bulgarian("Next ▶"), first)
+    await dana.press(bulgarian("Next ▶"), first)
+    await dana.wait_for(is_voice)
+
+    async def both_answered() -> bool | None:
+        return not standin.unanswered_callback_queries() or None
+
+    await eventually(both_answered)
+    assert len(standin.calls_of("sendVoice")) == 1
+    assert [message["message_id"] for message in dana.messages if is_voice(message)] == [
+        standin.calls_of("sendVoice")[0].result["message_id"]
+    ]
