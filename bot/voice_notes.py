@@ -37,7 +37,7 @@ async def play(message: Message, bot: Bot, session: AsyncSession, sha256: str) -
     """Send a kept recording into ``message``'s chat as a voice note (uploaded once per bot)."""
     voice = await listening.kept_voice(session, sha256=sha256, bot_id=bot.id)
     sent = await message.answer_voice(upload_of(voice), duration=voice.duration)
-    await listening.voice_sent(
+    await listening.keep_file_id(
         session,
         voice=voice,
         bot_id=bot.id,

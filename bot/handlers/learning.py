@@ -112,7 +112,9 @@ async def _show_step(
     )
     if sent is not None:
         file_id = sent.voice.file_id if sent.voice is not None else None
-        await listening.voice_sent(session, voice=voice, bot_id=bot.id, file_id=file_id)
+        await listening.voice_sent(
+            session, learner=learner, view=view, voice=voice, bot_id=bot.id, file_id=file_id
+        )
 
 
 async def open_lesson(

@@ -91,6 +91,11 @@ class LessonSummary:
     published_version: int | None
     updated_at: datetime
 
+    @property
+    def stale_recordings(self) -> list[str]:
+        """The languages with a recording made from an English text that has changed since."""
+        return [code for code, coverage in self.audio.items() if coverage.stale]
+
 
 @dataclass(frozen=True)
 class LessonDetail(LessonSummary):

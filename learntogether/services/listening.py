@@ -11,7 +11,8 @@ from dataclasses import dataclass
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from learntogether.db.models import User
+from learntogether.db import activity_log as activity
+from learntogether.db.models import User, Verb
 from learntogether.services import media
 from learntogether.services.player import PlayerView
 
@@ -47,10 +48,33 @@ async def kept_voice(session: AsyncSession, *, sha256: str, bot_id: int) -> Voic
 
 
 async def voice_sent(
+    session: AsyncSession,
+    *,
+    learner: User,
+    view: PlayerView,
+    voice: VoiceNote,
+    bot_id: int,
+    file_id: str | None,
+) -> None:
+    """After a voice note went out: the step is recorded as heard (``listened``, counted in the
+    participation report), and the ``file_id`` Telegram gave an upload is kept, so that nobody's
+    copy is uploaded again."""
+    await keep_file_id(session, voice=voice, bot_id=bot_id, file_id=file_id)
+    await activity.record(
+        session,
+        learner,
+        Verb.LISTENED,
+        track_id=view.track_id,
+        lesson_id=view.lesson_id,
+        lesson_version_id=view.version_id,
+        data={"step": view.step_index},
+    )
+
+
+async def keep_file_id(
     session: AsyncSession, *, voice: VoiceNote, bot_id: int, file_id: str | None
 ) -> None:
-    """After a voice note went out: the ``file_id`` Telegram gave an upload is kept, so that
-    nobody's copy is uploaded again."""
+    """The ``file_id`` Telegram gave an upload of ``voice`` is kept for this bot."""
     if voice.file_id is None and file_id is not None:
         await media.remember_telegram_file_id(
             session, bot_id=bot_id, sha256=voice.sha256, file_id=file_id

@@ -79,21 +79,27 @@ async def store_audio(session: AsyncSession, *, data: bytes, limits: AudioLimits
     """
     info = check_audio(data, limits)
     if not await session.scalar(select(exists().where(Media.sha256 == info.sha256))):
-        try:
-            async with session.begin_nested():
-                session.add(
-                    Media(
-                        sha256=info.sha256,
-                        mime_type=info.mime_type,
-                        size=info.size,
-                        duration_ms=info.duration_ms,
-                        data=data,
-                    )
-                )
-        except IntegrityError:
-            # Another request stored the same file meanwhile: it is kept, which is all we want.
-            pass
+        await _add_once(
+            session,
+            Media(
+                sha256=info.sha256,
+                mime_type=info.mime_type,
+                size=info.size,
+                duration_ms=info.duration_ms,
+                data=data,
+            ),
+        )
     return info
+
+
+async def _add_once(session: AsyncSession, row: Media | TelegramFile) -> None:
+    """Insert ``row`` unless another request inserted the same key meanwhile: content-keyed
+    rows are the same whoever wrote them."""
+    try:
+        async with session.begin_nested():
+            session.add(row)
+    except IntegrityError:
+        pass
 
 
 async def audio_info(session: AsyncSession, sha256: str) -> AudioInfo:
@@ -139,10 +145,6 @@ async def telegram_file_id(session: AsyncSession, *, bot_id: int, sha256: str) -
 async def remember_telegram_file_id(
     session: AsyncSession, *, bot_id: int, sha256: str, file_id: str
 ) -> None:
-    """Keep the ``file_id`` Telegram returned, so this bot never uploads the medium again."""
-    try:
-        async with session.begin_nested():
-            session.add(TelegramFile(bot_id=bot_id, sha256=sha256, file_id=file_id))
-    except IntegrityError:
-        # Two learners got the first upload at once; either id serves.
-        pass
+    """Keep the ``file_id`` Telegram returned, so this bot never uploads the medium again (when
+    two learners got the first upload at once, either id serves)."""
+    await _add_once(session, TelegramFile(bot_id=bot_id, sha256=sha256, file_id=file_id))

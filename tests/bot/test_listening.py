@@ -14,9 +14,11 @@ from learntogether.db.models import Role, User
 from learntogether.i18n import create_i18n
 from learntogether.runtime import BotParts
 from learntogether.services import learners
+from learntogether.services.reports.participation import participation
+from learntogether.services.reports.query import GroupBy
 from tests.bot.steps import begin_in_english, finish_onboarding
 from tests.content.samples import lesson
-from tests.factories import create_learner, find_user, import_sample_curriculum
+from tests.factories import create_learner, eventually, find_user, import_sample_curriculum
 from tests.oggopus import ogg_opus
 from tests.standin import BotAPIStandIn, SimUser, button_texts
 from tests.standin.records import UploadedFile
@@ -114,6 +116,15 @@ async def test_a_listening_parent_hears_the_recorded_step_and_reads_the_others(
     sent = [call.params["voice"] for call in standin.calls_of("sendVoice")]
     assert [type(value) for value in sent] == [UploadedFile, str, str]
 
+    # Reach: three steps heard (Ана twice, Борис once), beside the lessons completed.
+    async def heard_so_far() -> int | None:
+        async with session_maker() as session:
+            table = await participation(session, group_by=GroupBy.ROLE)
+        row = next((row for row in table.rows if row["role"] == "parent"), None)
+        return int(row["listened"]) if row and row["listened"] == 3 else None
+
+    assert await eventually(heard_so_far) == 3
+
 
 async def test_a_reading_parent_gets_the_recorded_step_as_text(
     standin: BotAPIStandIn, polling_bot: BotParts, session_maker: async_sessionmaker[AsyncSession]
@@ -185,3 +196,24 @@ async def test_a_teacher_is_not_asked_when_they_join(
     await tom.wait_for(lambda m: "Here is what I can do" in m.get("text", ""))
 
     assert not any("Would you rather listen" in m.get("text", "") for m in tom.messages)
+
+
+async def test_a_double_tap_into_a_recorded_step_sends_one_voice_note(
+    standin: BotAPIStandIn, polling_bot: BotParts, session_maker: async_sessionmaker[AsyncSession]
+) -> None:
+    await bulgarian_parent(session_maker, 7007, listens=True)
+    dana = standin.add_user(7007, first_name="Дана", language_code="bg")
+    first = await open_the_lesson(dana)
+
+    await dana.press(bulgarian("Next ▶"), first)
+    await dana.press(bulgarian("Next ▶"), first)
+    await dana.wait_for(is_voice)
+
+    async def both_answered() -> bool | None:
+        return not standin.unanswered_callback_queries() or None
+
+    await eventually(both_answered)
+    assert len(standin.calls_of("sendVoice")) == 1
+    assert [message["message_id"] for message in dana.messages if is_voice(message)] == [
+        standin.calls_of("sendVoice")[0].result["message_id"]
+    ]

@@ -464,6 +464,9 @@ async def test_translation_matrix_shows_recordings_per_language_and_when_they_ar
     assert row(page).count("recorded: 1 of 2</small>") == 2
     # Romani has no text, only the recording.
     assert re.search(r'status-missing">.*?recorded: 1 of 2', row(page), re.S)
+    listed = await client.get("/curriculum")
+    assert "recorded: bg, rom" in listed.text
+    assert "stale recordings" not in listed.text
 
     text = (await _editor_text(client)).replace(
         "The court ruled in 2007.", "The European court ruled in 2007."
@@ -473,3 +476,4 @@ async def test_translation_matrix_shows_recordings_per_language_and_when_they_ar
 
     page = await client.get("/curriculum/translations")
     assert row(page).count("recorded: 1 of 2, 1 stale</small>") == 2
+    assert "stale recordings: bg, rom" in (await client.get("/curriculum")).text

@@ -151,6 +151,17 @@ _FILE_ID_PREFIXES = {
 }
 
 
+def _document(stored: StoredFile) -> JSON:
+    """A Document object of the Bot API for a stored file."""
+    return {
+        "file_id": stored.file_id,
+        "file_unique_id": stored.file_unique_id,
+        "file_name": stored.filename,
+        "mime_type": stored.mime_type,
+        "file_size": len(stored.content),
+    }
+
+
 def _ogg_opus_duration(content: bytes) -> int | None:
     """Whole seconds of an OGG/Opus file (its last granule less the pre-skip, at 48 kHz), or
     None when it is not one: enough for the stand-in, which decodes nothing."""
@@ -1123,14 +1134,7 @@ class BotAPIStandIn:
     async def _send_document(self, params: Params) -> JSON:
         user = self._chat(params)
         stored = self._stored_file(params, "document", user.id)
-        document = {
-            "file_id": stored.file_id,
-            "file_unique_id": stored.file_unique_id,
-            "file_name": stored.filename,
-            "mime_type": stored.mime_type,
-            "file_size": len(stored.content),
-        }
-        return self._send_file(user, stored, {"document": document}, params)
+        return self._send_file(user, stored, {"document": _document(stored)}, params)
 
     async def _send_photo(self, params: Params) -> JSON:
         user = self._chat(params)
@@ -1181,14 +1185,7 @@ class BotAPIStandIn:
             stored.file_id = stored.file_id.replace(
                 _FILE_ID_PREFIXES["voice"], _FILE_ID_PREFIXES["document"]
             )
-            document = {
-                "file_id": stored.file_id,
-                "file_unique_id": stored.file_unique_id,
-                "file_name": stored.filename,
-                "mime_type": stored.mime_type,
-                "file_size": len(stored.content),
-            }
-            return self._send_file(user, stored, {"document": document}, params)
+            return self._send_file(user, stored, {"document": _document(stored)}, params)
         duration = params.integer("duration")
         voice = {
             "file_id": stored.file_id,
