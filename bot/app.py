@@ -25,6 +25,7 @@ from bot.handlers import (
     onboarding,
     privacy,
     progress,
+    recording,
     review,
 )
 from bot.handlers import console as console_link
@@ -114,6 +115,8 @@ def create_dispatcher(
         certificates.create_router(),
         guide.create_router(),
         help_desk.create_router(),
+        # Before learning: a mediator's dialect note or voice note is not an open answer.
+        recording.create_router(),
         learning.create_router(),
         progress.create_router(),
         review.create_router(),

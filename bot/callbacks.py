@@ -113,9 +113,16 @@ class NextQuestion(CallbackData, prefix="nq"):
 
 
 class SettingsMenu(CallbackData, prefix="se"):
-    """Open one part of /settings: lang, role, place, time, zone, quiet, toggle, back."""
+    """Open one part of /settings: lang, role, place, time, zone, quiet, toggle, back; listen
+    switches between listening to recorded steps and reading them."""
 
-    part: Literal["lang", "role", "place", "time", "zone", "quiet", "toggle", "back"]
+    part: Literal["lang", "role", "place", "time", "zone", "quiet", "toggle", "back", "listen"]
+
+
+class ListenChoice(CallbackData, prefix="ls"):
+    """The answer to "Would you rather listen?" (asked of parents when they join)."""
+
+    listen: bool
 
 
 Flow = Literal["s", "o"]
@@ -316,3 +323,34 @@ class ReviewChoice(CallbackData, prefix="rva"):
     index: Index
     mask: Mask
     done: bool
+
+
+class RecordTrack(CallbackData, prefix="rct"):
+    """/record: the lessons of this track (0: back to the tracks)."""
+
+    track_id: Annotated[int, Field(ge=0, le=2_147_483_647)]
+
+
+class RecordLesson(CallbackData, prefix="rcl"):
+    """/record: the steps of this lesson."""
+
+    lesson_id: Id
+
+
+class RecordStep(CallbackData, prefix="rcs"):
+    """/record: this step of the lesson's newest published version, to record."""
+
+    lesson_id: Id
+    index: Index
+
+
+class RecordLanguage(CallbackData, prefix="rcg"):
+    code: Locale
+
+
+class RecordConsent(CallbackData, prefix="rcc"):
+    agree: bool
+
+
+class RecordWithdraw(CallbackData, prefix="rcw"):
+    recording_id: Id

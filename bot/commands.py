@@ -40,6 +40,7 @@ def mediator_commands() -> list[tuple[str, str]]:
         ("broadcast", _("Send a message to a group")),
         ("nudge", _("Nudge the members who have gone quiet")),
         ("console", _("A sign-in link to the web console")),
+        ("record", _("Read a lesson step aloud in your language")),
     ]
 
 

@@ -10,6 +10,7 @@ from bot.callbacks import (
     ConsentChoice,
     EraseChoice,
     LanguageChoice,
+    ListenChoice,
     ReadsBest,
     RoleChoice,
     SkipMunicipality,
@@ -61,6 +62,14 @@ def consent() -> InlineKeyboardMarkup:
 def skip_municipality() -> InlineKeyboardMarkup:
     builder = InlineKeyboardBuilder()
     builder.button(text=_("Skip"), callback_data=SkipMunicipality())
+    return builder.as_markup()
+
+
+def listening() -> InlineKeyboardMarkup:
+    builder = InlineKeyboardBuilder()
+    builder.button(text=_("🔊 I'd rather listen"), callback_data=ListenChoice(listen=True))
+    builder.button(text=_("📖 I'd rather read"), callback_data=ListenChoice(listen=False))
+    builder.adjust(1)
     return builder.as_markup()
 
 

@@ -39,6 +39,15 @@ def privacy_notice() -> str:
             "If you ask your mediator something here, the mediators of your group see your message "
             "and their answers; the conversation is part of /mydata, and /delete erases it."
         )
+        + "\n\n"
+        + _(
+            "If you answer a question by voice, your voice note is kept like a written answer: "
+            "only the mediators of your groups and the programme team can listen to it, and "
+            "/delete erases it. If you record a lesson as a mediator, the programme team listens "
+            "to your recording; once approved, every learner of that lesson hears it and your "
+            "name is given as its speaker. /delete withdraws the recordings not yet approved; "
+            "approved ones stay in the lesson without your name."
+        )
     )
 
 

@@ -7,6 +7,7 @@ cut between paragraphs, and the keyboard rides on the last one.
 
 from __future__ import annotations
 
+import contextlib
 from collections.abc import Callable
 from dataclasses import dataclass, replace
 from typing import Any
@@ -14,7 +15,13 @@ from typing import Any
 from aiogram import html
 from aiogram.exceptions import TelegramBadRequest
 from aiogram.filters.callback_data import CallbackData
-from aiogram.types import CallbackQuery, InlineKeyboardButton, InlineKeyboardMarkup, Message
+from aiogram.types import (
+    CallbackQuery,
+    InlineKeyboardButton,
+    InlineKeyboardMarkup,
+    InputFile,
+    Message,
+)
 from aiogram.utils.i18n import gettext as _
 from aiogram.utils.i18n import ngettext
 from aiogram.utils.keyboard import InlineKeyboardBuilder
@@ -69,9 +76,14 @@ async def show(query: CallbackQuery, screen: Screen) -> None:
 
     A screen the message already shows is not sent again: Telegram would refuse the edit ("message
     is not modified"), and under load every refused call still costs a request. A screen too long
-    for one message edits in its first part and sends the rest after it.
+    for one message edits in its first part and sends the rest after it. A voice note cannot
+    become text: it is replaced by a new message.
     """
     if not isinstance(query.message, Message):
+        return
+    if query.message.voice is not None:
+        if await _retire(query.message):
+            await send(query.message, screen)
         return
     first, *rest = split_message(screen.text)
     keyboard = None if rest else screen.keyboard
@@ -83,6 +95,32 @@ async def show(query: CallbackQuery, screen: Screen) -> None:
             if "message is not modified" not in error.message:
                 raise
     await _send_parts(query.message, rest, screen.keyboard)
+
+
+async def show_voice(
+    query: CallbackQuery, screen: Screen, voice: InputFile | str, duration: int
+) -> Message | None:
+    """Replace the message the button was on by a voice note (Telegram edits no message into
+    one) with ``screen`` as its caption and keyboard; None when a quicker tap already did."""
+    if not isinstance(query.message, Message) or not await _retire(query.message):
+        return None
+    return await query.message.answer_voice(
+        voice, caption=screen.text, reply_markup=screen.keyboard, duration=duration
+    )
+
+
+async def _retire(message: Message) -> bool:
+    """Take ``message`` away for the one replacing it; False when it is gone already (another
+    tap replaced it: that tap sends the replacement). A message too old for the bot to delete
+    keeps its text and loses its buttons."""
+    try:
+        await message.delete()
+    except TelegramBadRequest as error:
+        if "message to delete not found" in error.message:
+            return False
+        with contextlib.suppress(TelegramBadRequest):
+            await message.edit_reply_markup(reply_markup=None)
+    return True
 
 
 def shows(message: Message, text: str, keyboard: InlineKeyboardMarkup | None) -> bool:
@@ -326,8 +364,11 @@ def _keyboard(
     )
 
 
-def step(view: PlayerView, *, show_notice: bool) -> Screen:
-    layout = screens.step_layout(view.lesson, view.step_index, show_notice=show_notice)
+def step(view: PlayerView, *, show_notice: bool, spoken: bool = False) -> Screen:
+    """The step as a message, or (``spoken``) as the caption and buttons of its voice note."""
+    layout = screens.step_layout(
+        view.lesson, view.step_index, show_notice=show_notice, spoken=spoken
+    )
 
     def data(button: Button) -> CallbackData:
         if button.action is Action.START_QUIZ:

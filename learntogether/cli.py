@@ -316,12 +316,7 @@ def lessons_import(
         fail(f"{len(curriculum.problems)} problem(s) found; nothing was imported")
     report = _with_session(
         settings,
-        lambda session: curriculum_service.import_curriculum(
-            session,
-            track_documents=[track.document for track in curriculum.tracks],
-            lesson_documents=[lesson.document for lesson in curriculum.lessons],
-            actor=CLI_ACTOR,
-        ),
+        lambda session: curriculum_service.import_files(session, curriculum, actor=CLI_ACTOR),
     )
     for outcome, items in (
         ("added", report.added),
@@ -340,11 +335,12 @@ def lessons_import(
 def lessons_export(
     folder: Annotated[Path, typer.Argument(help="Where to write the track folders.")],
 ) -> None:
-    """Write every track and every lesson's newest version as files that import back unchanged."""
-    track_documents, lesson_documents = _with_session(
+    """Write every track and every lesson's newest version as files that import back unchanged,
+    with the recordings they name next to them (``<track>/audio/…``)."""
+    track_documents, lesson_documents, audio = _with_session(
         _settings(), curriculum_service.export_curriculum
     )
-    written = write_curriculum(folder, track_documents, lesson_documents)
+    written = write_curriculum(folder, track_documents, lesson_documents, audio)
     typer.echo(f"wrote {len(written)} files to {folder}")
 
 

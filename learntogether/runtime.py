@@ -38,7 +38,7 @@ from learntogether.scheduler import SchedulerRunner
 from learntogether.sendbudget import FREE_SEND_RATE, SendBudget, budget_for
 from learntogether.services import lessons
 from learntogether.services.actors import Actor
-from learntogether.services.curriculum import import_curriculum
+from learntogether.services.curriculum import import_files
 
 log = logging.getLogger(__name__)
 
@@ -289,12 +289,7 @@ async def import_lessons_on_first_start(
                 "lessons in %s have %d problem(s); none imported", folder, len(curriculum.problems)
             )
             return
-        await import_curriculum(
-            session,
-            track_documents=[track.document for track in curriculum.tracks],
-            lesson_documents=[lesson.document for lesson in curriculum.lessons],
-            actor=Actor.system("first start"),
-        )
+        await import_files(session, curriculum, actor=Actor.system("first start"))
         await session.commit()
     log.info(
         "imported %d tracks and %d lessons from %s",

@@ -91,8 +91,11 @@ def graded(lesson: RenderedLesson) -> bool:
     return any(QuestionKind(question.kind) in SCORED for question in lesson.questions)
 
 
-def step_layout(lesson: RenderedLesson, index: int, *, show_notice: bool) -> Layout:
-    """Step ``index`` of the lesson: its header, the text, a link, and the way on."""
+def step_layout(
+    lesson: RenderedLesson, index: int, *, show_notice: bool, spoken: bool = False
+) -> Layout:
+    """Step ``index`` of the lesson: its header, the text, a link, and the way on. ``spoken``: the
+    step goes as its recording, and the text is the one-line caption under it."""
     current = lesson.steps[index]
     count = len(lesson.steps)
     header = _("<b>{title}</b> · step {number} of {count}").format(
@@ -113,6 +116,8 @@ def step_layout(lesson: RenderedLesson, index: int, *, show_notice: bool) -> Lay
     else:
         navigation.append(Button(_("Finish the lesson ✅"), Action.FINISH))
     rows.append(tuple(navigation))
+    if spoken:
+        return Layout("🔊 " + header, tuple(rows))
     return Layout(fit(header, notice, required=current.text), tuple(rows))
 
 

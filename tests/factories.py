@@ -13,7 +13,7 @@ from learntogether.content.files import load_curriculum
 from learntogether.db.models import Cohort, Role, TokenRole, User
 from learntogether.services import learners, tokens
 from learntogether.services.actors import Actor
-from learntogether.services.curriculum import import_curriculum
+from learntogether.services.curriculum import import_files
 from tests.content.samples import write_curriculum
 
 T = TypeVar("T")
@@ -59,12 +59,7 @@ async def import_sample_curriculum(
     curriculum = load_curriculum([write_curriculum(root, lessons)])
     assert curriculum.problems == []
     async with session_maker() as session:
-        await import_curriculum(
-            session,
-            track_documents=[loaded.document for loaded in curriculum.tracks],
-            lesson_documents=[loaded.document for loaded in curriculum.lessons],
-            actor=Actor.system("test"),
-        )
+        await import_files(session, curriculum, actor=Actor.system("test"))
         await session.commit()
 
 

@@ -32,6 +32,7 @@ from learntogether.db.models import (
 from learntogether.services import player, quizzes
 from learntogether.services.actors import Actor
 from learntogether.services.curriculum import import_curriculum
+from learntogether.services.voice import IncomingVoice
 from tests.content.samples import TRACK, every_kind_lesson
 
 _telegram_ids = itertools.count(5_000_000)
@@ -168,9 +169,9 @@ async def add_track(
     return track, made
 
 
-Given = Sequence[int] | str | None
+Given = Sequence[int] | str | IncomingVoice | None
 """An answer as a learner gives it: option indexes or the likert point, or an open question's
-text (None skips it)."""
+text or voice note (None skips it)."""
 
 
 async def import_track(
@@ -211,15 +212,27 @@ async def take_quiz(
             learner=learner,
             attempt_id=question.attempt_id,
             index=index,
-            chosen=[] if isinstance(given, str) or given is None else list(given),
+            chosen=[] if isinstance(given, str | IncomingVoice) or given is None else list(given),
             text=given if isinstance(given, str) else None,
+            voice=given if isinstance(given, IncomingVoice) else None,
             chain=chain,
         )
 
 
-async def reflect(session_maker: async_sessionmaker[AsyncSession], user_id: int, text: str) -> None:
+def said(data: bytes, seconds: int) -> IncomingVoice:
+    """A voice note of ``data``, announced as Telegram would (``seconds`` long)."""
+
+    async def download() -> bytes:
+        return data
+
+    return IncomingVoice(duration=seconds, file_size=len(data), download=download)
+
+
+async def reflect(
+    session_maker: async_sessionmaker[AsyncSession], user_id: int, text: str | IncomingVoice
+) -> None:
     """The learner takes the every-kind lesson's quiz (imported as ``kinds`` when missing) and
-    writes ``text`` to its open question."""
+    writes ``text`` to its open question (or says it: a ``IncomingVoice``)."""
     async with session_maker() as session:
         if await session.scalar(select(Lesson.id).where(Lesson.slug == "kinds")) is None:
             await import_track(session, [("kinds", every_kind_lesson())])

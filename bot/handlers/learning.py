@@ -35,11 +35,13 @@ from bot.callbacks import (
 )
 from bot.filters import registered
 from bot.handlers.certificates import offer_certificate
+from bot.voice_notes import incoming, refusal, upload_of
 from learntogether.config import Settings
 from learntogether.db.models import User
 from learntogether.i18n import Locales
-from learntogether.services import catalogue, player, quizzes
+from learntogether.services import catalogue, listening, player, quizzes
 from learntogether.services.errors import InvalidInput, NotFound
+from learntogether.services.media import AudioRefused
 from learntogether.services.outbox import RESUME_CALLBACK
 from learntogether.services.player import StaleButton
 from learntogether.services.quizzes import QuestionView
@@ -90,22 +92,48 @@ async def show_track(
     await views.show(query, views.track(entry, callback_data.page))
 
 
+async def _show_step(
+    query: CallbackQuery,
+    session: AsyncSession,
+    learner: User,
+    bot: Bot,
+    view: player.PlayerView,
+    *,
+    show_notice: bool,
+) -> None:
+    """The step in the message the button was on, or as a voice note to a learner who would
+    rather listen (uploaded the first time, by file_id after)."""
+    voice = await listening.voice_note(session, learner=learner, view=view, bot_id=bot.id)
+    if voice is None:
+        await views.show(query, views.step(view, show_notice=show_notice))
+        return
+    sent = await views.show_voice(
+        query, views.step(view, show_notice=False, spoken=True), upload_of(voice), voice.duration
+    )
+    if sent is not None:
+        file_id = sent.voice.file_id if sent.voice is not None else None
+        await listening.voice_sent(
+            session, learner=learner, view=view, voice=voice, bot_id=bot.id, file_id=file_id
+        )
+
+
 async def open_lesson(
     query: CallbackQuery,
     callback_data: OpenLesson,
     session: AsyncSession,
     learner: User,
     locales: Locales,
+    bot: Bot,
 ) -> None:
     view = await player.open_lesson(
         session, learner=learner, lesson_id=callback_data.lesson_id, chain=locales.content
     )
     await query.answer()
-    await views.show(query, views.step(view, show_notice=True))
+    await _show_step(query, session, learner, bot, view, show_notice=True)
 
 
 async def resume(
-    query: CallbackQuery, session: AsyncSession, learner: User, locales: Locales
+    query: CallbackQuery, session: AsyncSession, learner: User, locales: Locales, bot: Bot
 ) -> None:
     """The Continue button of a nudge or reminder: straight into the next lesson."""
     lesson = await catalogue.suggested_lesson(session, learner=learner, chain=locales.content)
@@ -119,7 +147,7 @@ async def resume(
     view = await player.open_lesson(
         session, learner=learner, lesson_id=lesson.lesson_id, chain=locales.content
     )
-    await views.show(query, views.step(view, show_notice=True))
+    await _show_step(query, session, learner, bot, view, show_notice=True)
 
 
 async def go_to_step(
@@ -128,6 +156,7 @@ async def go_to_step(
     session: AsyncSession,
     learner: User,
     locales: Locales,
+    bot: Bot,
 ) -> None:
     view = await player.go_to_step(
         session,
@@ -138,7 +167,7 @@ async def go_to_step(
         chain=locales.content,
     )
     await query.answer()
-    await views.show(query, views.step(view, show_notice=False))
+    await _show_step(query, session, learner, bot, view, show_notice=False)
 
 
 async def finish_lesson(
@@ -461,6 +490,7 @@ async def awaiting_open_answer(
 
 async def open_answer(
     message: Message,
+    bot: Bot,
     session: AsyncSession,
     learner: User,
     settings: Settings,
@@ -468,14 +498,20 @@ async def open_answer(
     locales: Locales,
     state: FSMContext,
 ) -> None:
-    result = await quizzes.answer(
-        session,
-        learner=learner,
-        attempt_id=pending.attempt_id,
-        index=pending.index,
-        text=message.text,
-        chain=locales.content,
-    )
+    """An open question answered in writing or by voice (kept if it is fit to keep)."""
+    try:
+        result = await quizzes.answer(
+            session,
+            learner=learner,
+            attempt_id=pending.attempt_id,
+            index=pending.index,
+            text=message.text,
+            voice=incoming(bot, message.voice) if message.voice is not None else None,
+            chain=locales.content,
+        )
+    except AudioRefused as refused:
+        await message.answer(refusal(refused))
+        return
     if result.next_question is not None:
         lead = views.feedback(result)
         await _present(message, session, learner, state, result.next_question, lead=lead)
@@ -492,6 +528,16 @@ async def open_answer(
             state,
             result.next_lesson,
         )
+
+
+async def open_answer_not_in_words(message: Message) -> None:
+    """A file, a music track, a picture where an open question waits: nothing is kept."""
+    await message.answer(
+        _(
+            "Please answer in your own words: write them, or hold the microphone button and say "
+            "them in a voice note (up to 2 minutes). Files and pictures are not kept here."
+        )
+    )
 
 
 async def stale_button(event: ErrorEvent) -> None:
@@ -532,6 +578,13 @@ def create_router() -> Router:
     router.callback_query.register(submit, Submit.filter())
     router.callback_query.register(skip, SkipQuestion.filter())
     router.poll_answer.register(poll_answered, registered)
-    router.message.register(open_answer, F.text & ~F.text.startswith("/"), awaiting_open_answer)
+    router.message.register(
+        open_answer, (F.text & ~F.text.startswith("/")) | F.voice, awaiting_open_answer
+    )
+    router.message.register(
+        open_answer_not_in_words,
+        F.audio | F.document | F.photo | F.video | F.video_note | F.sticker,
+        awaiting_open_answer,
+    )
     router.errors.register(stale_button, ExceptionTypeFilter(StaleButton, NotFound, InvalidInput))
     return router

@@ -426,6 +426,14 @@ async def _finish(
             "You are all set! A good first lesson for you: <b>{title}</b> ({minutes} min)."
         ).format(title=html.quote(lesson.title), minutes=lesson.minutes)
     await _edit(query, f"{said}\n\n{text}", continue_keyboard(lesson))
+    if learner.role is Role.PARENT and isinstance(query.message, Message):
+        await query.message.answer(
+            _(
+                "Would you rather listen to the lessons? Where a step is recorded in your "
+                "language, I can send it as a voice message."
+            ),
+            reply_markup=keyboards.listening(),
+        )
 
 
 async def _edit(

@@ -37,10 +37,11 @@ async def send_my_data(message: Message, session: AsyncSession, learner: User) -
 async def ask_to_erase(message: Message) -> None:
     await message.answer(
         _(
-            "This erases your name, Telegram account, settings and written answers for good. A "
-            "certificate you printed stays valid, but when it is checked it will no longer show "
-            "your name. Your progress stays only as anonymous numbers in the programme's reports. "
-            "Erase your data?"
+            "This erases your name, Telegram account, settings, and written and spoken answers "
+            "for good, and withdraws lesson recordings not yet approved (approved ones stay in "
+            "the lesson without your name). A certificate you printed stays valid, but when it "
+            "is checked it will no longer show your name. Your progress stays only as anonymous "
+            "numbers in the programme's reports. Erase your data?"
         ),
         reply_markup=keyboards.confirm_erase(),
     )

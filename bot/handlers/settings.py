@@ -1,4 +1,5 @@
-"""``/settings``: language, role, municipality, reminders, time zone and quiet hours."""
+"""``/settings``: language, role, municipality, reminders, time zone, quiet hours, and whether
+to listen to recorded lessons."""
 
 from __future__ import annotations
 
@@ -16,6 +17,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from bot import keyboards, pickers
 from bot.callbacks import (
     Flow,
+    ListenChoice,
     PickCountry,
     PickHour,
     QuietHoursChoice,
@@ -60,7 +62,7 @@ def menu(learner: User, locales: Locales) -> Screen:
     text = _(
         "<b>Your settings</b>\n"
         "Language: {language}\nRole: {role}\nMunicipality: {municipality}\n"
-        "Reminders: {reminders}\nTime zone: {zone}\nQuiet hours: {quiet}"
+        "Reminders: {reminders}\nTime zone: {zone}\nQuiet hours: {quiet}\nLessons: {lessons}"
     ).format(
         language=(
             f"{LANGUAGE_NAMES[locales.ui]} → {LANGUAGE_NAMES[learner.reads_locale]}"
@@ -72,6 +74,7 @@ def menu(learner: User, locales: Locales) -> Screen:
         reminders=reminders,
         zone=current.timezone,
         quiet=quiet,
+        lessons=(_("listened to where recorded") if current.prefers_audio else _("read as text")),
     )
     builder = InlineKeyboardBuilder()
     builder.button(text=_("Language"), callback_data=SettingsMenu(part="lang"))
@@ -82,6 +85,8 @@ def menu(learner: User, locales: Locales) -> Screen:
     builder.button(text=_("Reminder time"), callback_data=SettingsMenu(part="time"))
     builder.button(text=_("Time zone"), callback_data=SettingsMenu(part="zone"))
     builder.button(text=_("Quiet hours"), callback_data=SettingsMenu(part="quiet"))
+    listen = _("📖 I'd rather read") if current.prefers_audio else _("🔊 I'd rather listen")
+    builder.button(text=listen, callback_data=SettingsMenu(part="listen"))
     builder.adjust(2)
     return Screen(text, builder.as_markup())
 
@@ -115,6 +120,12 @@ async def open_part(
             return
         await learners.set_reminders(
             session, learner=learner, enabled=not learner.reminders_enabled
+        )
+        await _show(query, menu(learner, locales))
+        return
+    if part == "listen":
+        await learners.set_listening(
+            session, learner=learner, prefers_audio=not learner.prefers_audio
         )
         await _show(query, menu(learner, locales))
         return
@@ -272,6 +283,21 @@ async def choose_quiet(
     await _show(query, menu(learner, locales))
 
 
+async def choose_listening(
+    query: CallbackQuery, callback_data: ListenChoice, session: AsyncSession, learner: User
+) -> None:
+    """The answer to the question parents get when they join (``onboarding.ask_listening``)."""
+    await learners.set_listening(session, learner=learner, prefers_audio=callback_data.listen)
+    if callback_data.listen:
+        said = _(
+            "Done: lesson steps recorded in your language will come as voice messages. "
+            "You can change this in /settings."
+        )
+    else:
+        said = _("Done: you will read the lessons. You can change this in /settings.")
+    await _show(query, Screen(said))
+
+
 async def type_municipality(
     message: Message, session: AsyncSession, learner: User, state: FSMContext, locales: Locales
 ) -> None:
@@ -297,6 +323,7 @@ def create_router() -> Router:
     router.callback_query.register(choose_country, ZoneCountry.filter(F.flow == "s"))
     router.callback_query.register(choose_zone, TimeZoneChoice.filter(F.flow == "s"))
     router.callback_query.register(choose_quiet, QuietHoursChoice.filter())
+    router.callback_query.register(choose_listening, ListenChoice.filter())
     router.message.register(
         type_municipality,
         StateFilter(EditingSettings.municipality),

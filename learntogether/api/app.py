@@ -34,6 +34,7 @@ from learntogether.api.routes import (
     health,
     lessons,
     places,
+    recordings,
     reflections,
     reminders,
     reports,
@@ -104,6 +105,7 @@ def create_app(
     api.include_router(reminders.router)
     api.include_router(users.router)
     api.include_router(reflections.router)
+    api.include_router(recordings.router)
     api.include_router(exports.router)
     api.include_router(reports.router)
     api.include_router(goals.router)

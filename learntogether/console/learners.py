@@ -11,7 +11,7 @@ from __future__ import annotations
 from typing import Annotated
 
 from fastapi import APIRouter, Path, Query, Request
-from fastapi.responses import HTMLResponse
+from fastapi.responses import HTMLResponse, Response
 
 from learntogether.console.web import ConsoleRoute, DbDep, LocaleDep, StaffDep, render
 from learntogether.services import cohorts, reflections, users
@@ -24,6 +24,7 @@ PAGE = 50
 REFLECTIONS_PAGE = 20
 COHORT_CHOICES = 500
 UserId = Annotated[int, Path(ge=1, le=MAX_ROW_ID)]
+ReflectionId = Annotated[int, Path(ge=1, le=MAX_ROW_ID)]
 Offset = Annotated[int, Query(ge=0, le=2**31)]
 
 
@@ -109,6 +110,17 @@ async def reflection_list(
         },
         status=422 if errors else 200,
     )
+
+
+@router.get("/reflections/{reflection_id}/audio")
+async def reflection_audio(
+    reflection_id: ReflectionId, staff: StaffDep, session: DbDep
+) -> Response:
+    """The voice note an open question was answered with, for the page's <audio> element."""
+    audio = await reflections.reflection_audio(
+        session, actor=staff.actor, reflection_id=reflection_id
+    )
+    return Response(audio, media_type="audio/ogg", headers={"Cache-Control": "private, no-store"})
 
 
 @router.get("/{user_id}")

@@ -7,7 +7,7 @@ lesson, at position NN of the track. Every problem is reported as ``file:line: m
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Generic, TypeVar
@@ -15,6 +15,7 @@ from typing import Any, Generic, TypeVar
 import yaml
 from pydantic import BaseModel, ValidationError
 
+from learntogether.content.audio import STEP_RECORDING, BadAudio, inspect_audio
 from learntogether.content.schema import Document, LessonDocument, TrackDocument, dump_document
 from learntogether.content.translations import stale_locales
 from learntogether.content.validate import (
@@ -30,6 +31,10 @@ from learntogether.content.validate import (
 )
 
 TRACK_FILE = "track.yaml"
+AUDIO_FILE_RULE = (
+    "an audio file is an .ogg file named relative to the lesson file (audio/01-step-2.bg.ogg): "
+    "letters, digits, '_', '.', '-' and '/', never '..'"
+)
 LESSON_FILE = re.compile(r"^(?P<position>\d{2,3})-(?P<slug>[a-z0-9-]+)\.ya?ml$")
 D = TypeVar("D", bound=Document)
 
@@ -63,6 +68,8 @@ class Curriculum:
     problems: list[FileProblem] = field(default_factory=list)
     warnings: list[FileProblem] = field(default_factory=list)
     """What does not stop an import but needs doing: stale translations."""
+    audio: dict[str, bytes] = field(default_factory=dict)
+    """The recordings the lessons name, by SHA-256 (each lesson's ``audio`` has it filled in)."""
 
 
 def _lines(node: yaml.Node, path: FieldPath, into: dict[FieldPath, int]) -> None:
@@ -98,6 +105,8 @@ def _pydantic_problems(error: ValidationError) -> list[Problem]:
         message = item["msg"]
         if item["type"] == "extra_forbidden":
             message = f"unknown field '{path[-1]}'"
+        elif item["type"] == "string_pattern_mismatch" and path[-3:-2] == ("audio",):
+            message = AUDIO_FILE_RULE
         elif item["type"] == "missing":
             message = f"'{path[-1]}' is required"
         problems.append(Problem(path, message))
@@ -260,8 +269,8 @@ def load_curriculum(paths: Sequence[Path]) -> Curriculum:
         loaded_lesson = _load(file, LessonDocument, derived, curriculum.problems)
         if loaded_lesson is None:
             continue
-        curriculum.lessons.append(loaded_lesson)
         _check_image_files(loaded_lesson, curriculum.problems)
+        curriculum.lessons.append(_read_audio_files(loaded_lesson, curriculum))
         curriculum.warnings.extend(_stale_translations(loaded_lesson))
     _check_across(curriculum, track_files)
     return curriculum
@@ -286,6 +295,49 @@ def _check_image_files(loaded: Loaded[LessonDocument], problems: list[FileProble
         if image is not None and not (loaded.file.parent / image).is_file():
             line = loaded.line_of(("steps", index, "image", "file"))
             problems.append(FileProblem(loaded.file, line, f"image file '{image}' does not exist"))
+
+
+def _read_audio_files(
+    loaded: Loaded[LessonDocument], curriculum: Curriculum
+) -> Loaded[LessonDocument]:
+    """Check every recording the lesson names and pin its content by the file's ``sha256``.
+
+    The document then names the recording by content alone (files are named again on export),
+    so exporting and importing back changes nothing. A recording whose file no longer matches the
+    ``sha256`` written in the lesson was recorded anew: what it was recorded from is forgotten
+    (the import takes the step's current text).
+    """
+    steps = []
+    for index, step in enumerate(loaded.document.steps):
+        recordings = {}
+        for code, recording in step.audio.items():
+            if recording.file is not None:
+                line = loaded.line_of(("steps", index, "audio", code))
+                where = f"steps[{index}].audio.{code}"
+                try:
+                    data = (loaded.file.parent / recording.file).read_bytes()
+                    info = inspect_audio(data, STEP_RECORDING)
+                except OSError:
+                    message = f"{where}: audio file '{recording.file}' does not exist"
+                    curriculum.problems.append(FileProblem(loaded.file, line, message))
+                    continue
+                except BadAudio as bad:
+                    message = f"{where}: '{recording.file}' is refused: {bad.detail}"
+                    curriculum.problems.append(FileProblem(loaded.file, line, message))
+                    continue
+                curriculum.audio[info.sha256] = data
+                anew = recording.sha256 != info.sha256
+                recording = recording.model_copy(
+                    update={
+                        "file": None,
+                        "sha256": info.sha256,
+                        "recorded_from": None if anew else recording.recorded_from,
+                    }
+                )
+            recordings[code] = recording
+        steps.append(step.model_copy(update={"audio": recordings}))
+    loaded.document = loaded.document.model_copy(update={"steps": steps})
+    return loaded
 
 
 def _check_across(curriculum: Curriculum, track_files: list[Path]) -> None:
@@ -329,10 +381,35 @@ def to_yaml(document: BaseModel | dict[str, Any], *, drop: Sequence[str] = ()) -
     return yaml.dump(data, Dumper=_LiteralDumper, allow_unicode=True, sort_keys=False, width=100)
 
 
+def _with_audio_files(lesson: LessonDocument) -> LessonDocument:
+    """Every recording named by a file next to the lesson (``audio/<slug>-step-2.bg.ogg``)."""
+    steps = [
+        step.model_copy(
+            update={
+                "audio": {
+                    code: recording.model_copy(
+                        update={
+                            "file": recording.file
+                            or f"audio/{lesson.slug}-step-{index + 1}.{code}.ogg"
+                        }
+                    )
+                    for code, recording in step.audio.items()
+                }
+            }
+        )
+        for index, step in enumerate(lesson.steps)
+    ]
+    return lesson.model_copy(update={"steps": steps})
+
+
 def write_curriculum(
-    folder: Path, tracks: Sequence[TrackDocument], lessons: Sequence[LessonDocument]
+    folder: Path,
+    tracks: Sequence[TrackDocument],
+    lessons: Sequence[LessonDocument],
+    audio: Mapping[str, bytes] | None = None,
 ) -> list[Path]:
-    """Write tracks and lessons as files that load back to the same documents."""
+    """Write tracks and lessons as files that load back to the same documents, with the
+    recordings they name (from ``audio``, by SHA-256) as files next to them."""
     written = []
     for track in tracks:
         track_folder = folder / track.slug
@@ -344,6 +421,15 @@ def write_curriculum(
         assert lesson.position is not None
         file = folder / lesson.track / f"{lesson.position:02d}-{lesson.slug}.yaml"
         file.parent.mkdir(parents=True, exist_ok=True)
-        file.write_text(to_yaml(lesson, drop=["track", "position"]), encoding="utf-8")
+        named = _with_audio_files(lesson)
+        file.write_text(to_yaml(named, drop=["track", "position"]), encoding="utf-8")
         written.append(file)
+        for step in named.steps:
+            for recording in step.audio.values():
+                assert recording.file is not None
+                assert recording.sha256 is not None
+                audio_file = file.parent / recording.file
+                audio_file.parent.mkdir(parents=True, exist_ok=True)
+                audio_file.write_bytes((audio or {})[recording.sha256])
+                written.append(audio_file)
     return written

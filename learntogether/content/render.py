@@ -11,7 +11,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
-from learntogether.content.schema import LessonDocument, LocalizedText
+from learntogether.content.schema import LessonDocument, LocalizedText, Step
 from learntogether.i18n import SOURCE_LOCALE
 
 
@@ -47,6 +47,9 @@ class RenderedStep:
     image_url: str | None
     link_url: str | None
     link_label: str | None
+    recording: str | None = None
+    """The SHA-256 of the step's recording for this reader: in their own language, else in the
+    language its text is shown in; None when there is none in either."""
 
 
 @dataclass(frozen=True)
@@ -86,6 +89,15 @@ class RenderedLesson:
         return not self.fallback_locales
 
 
+def _recording(step: Step, chain: Sequence[str]) -> str | None:
+    shown_in = next((code for code in chain if step.text.get(code, "").strip()), None)
+    for code in dict.fromkeys([chain[0], shown_in]):
+        recording = step.audio.get(code) if code else None
+        if recording is not None and recording.sha256 is not None:
+            return recording.sha256
+    return None
+
+
 def render_lesson(lesson: LessonDocument, chain: Sequence[str]) -> RenderedLesson:
     """Pick every text of ``lesson`` along ``chain`` (``Locales.content``)."""
     available = set(lesson.locales) | set(lesson.partial)
@@ -101,6 +113,7 @@ def render_lesson(lesson: LessonDocument, chain: Sequence[str]) -> RenderedLesso
                 image_url=str(step.image.url) if step.image and step.image.url else None,
                 link_url=link_url,
                 link_label=pick(step.link.label) if step.link and link_url else None,
+                recording=_recording(step, chain),
             )
         )
     questions = [

@@ -10,7 +10,7 @@ from __future__ import annotations
 from enum import StrEnum
 from typing import Annotated, Any
 
-from pydantic import BaseModel, ConfigDict, Field, HttpUrl, StringConstraints
+from pydantic import BaseModel, ConfigDict, Field, HttpUrl, StringConstraints, field_validator
 
 from learntogether.db.models import QuestionKind, Role
 
@@ -67,10 +67,48 @@ class Link(Document):
         return None
 
 
+AudioFile = Annotated[
+    str,
+    StringConstraints(
+        pattern=r"^[A-Za-z0-9_][A-Za-z0-9_.-]*(?:/[A-Za-z0-9_][A-Za-z0-9_.-]*)*\.ogg$"
+    ),
+]
+Sha256 = Annotated[str, StringConstraints(pattern=r"^[0-9a-f]{64}$")]
+
+
+class Recording(Document):
+    """A step read aloud in one language: OGG/Opus, as Telegram's voice notes are.
+
+    In a lesson file it may be given as its file alone (``bg: audio/01-step-2.bg.ogg``).
+    """
+
+    file: AudioFile | None = None
+    """In lesson files: the file, relative to the lesson file (``audio/…``; never ``..``)."""
+    sha256: Sha256 | None = None
+    """The recording's content, kept in the database under it: the import fills it in from the
+    file; through the API it names audio uploaded before (``…/steps/{n}/audio/{locale}``)."""
+    recorded_from: Fingerprint | None = None
+    """The fingerprint of the step's English text it was recorded from: when that text changes,
+    the recording is stale (``content.translations``). Filled in when it comes in."""
+
+
 class Step(Document):
     text: LocalizedText
     image: Image | None = None
     link: Link | None = None
+    audio: dict[LocaleCode, Recording] = {}
+    """Recordings of the step per language (any language the programme has, even one the lesson
+    has no text in: Romani is spoken more than written)."""
+
+    @field_validator("audio", mode="before")
+    @classmethod
+    def _file_alone(cls, value: Any) -> Any:
+        if isinstance(value, dict):
+            return {
+                code: {"file": item} if isinstance(item, str) else item
+                for code, item in value.items()
+            }
+        return value
 
 
 class Option(Document):

@@ -14,10 +14,11 @@ import hashlib
 import json
 import re
 from collections.abc import Iterator, Sequence
+from dataclasses import dataclass
 from enum import StrEnum
 from pathlib import Path
 
-from learntogether.content.schema import LessonDocument, LocalizedText
+from learntogether.content.schema import LessonDocument, LocalizedText, Recording, Step
 from learntogether.i18n import SOURCE_LOCALE
 
 FINGERPRINT_LENGTH = 12
@@ -145,6 +146,82 @@ def refresh_stamps(lesson: LessonDocument, previous: LessonDocument | None) -> L
     if stamps == lesson.translated_from:
         return lesson
     return lesson.model_copy(update={"translated_from": stamps})
+
+
+def step_fingerprint(step: Step) -> str:
+    """A short digest of a step's English text: what its recordings are recorded from."""
+    digest = hashlib.sha256(step.text.get(SOURCE_LOCALE, "").encode("utf-8"))
+    return digest.hexdigest()[:FINGERPRINT_LENGTH]
+
+
+def recording_is_stale(step: Step, recording: Recording) -> bool:
+    """Recorded from an English text the step no longer has (never, when that is not known)."""
+    return recording.recorded_from not in (None, step_fingerprint(step))
+
+
+@dataclass(frozen=True)
+class AudioCoverage:
+    """How much of a lesson is recorded in one language (beside its translation status)."""
+
+    recorded: int
+    """Steps with a recording in the language, stale ones included."""
+    stale: int
+    """Of those, recorded from an English text that has changed since."""
+    steps: int
+
+
+def recorded_locales(lesson: LessonDocument) -> list[str]:
+    """The languages any step of the lesson is recorded in, in the order first met."""
+    return list(dict.fromkeys(code for step in lesson.steps for code in step.audio))
+
+
+def audio_coverage(lesson: LessonDocument, locale: str) -> AudioCoverage:
+    recordings = [(step, step.audio[locale]) for step in lesson.steps if locale in step.audio]
+    return AudioCoverage(
+        recorded=len(recordings),
+        stale=sum(recording_is_stale(step, recording) for step, recording in recordings),
+        steps=len(lesson.steps),
+    )
+
+
+def with_recording(
+    lesson: LessonDocument, *, step: int, locale: str, sha256: str
+) -> LessonDocument:
+    """The lesson with step ``step`` (from 0) recorded in ``locale`` by the audio kept under
+    ``sha256``, recorded from the step's English text as it is now."""
+    steps = list(lesson.steps)
+    recording = Recording(sha256=sha256, recorded_from=step_fingerprint(steps[step]))
+    steps[step] = steps[step].model_copy(update={"audio": {**steps[step].audio, locale: recording}})
+    return lesson.model_copy(update={"steps": steps})
+
+
+def refresh_recordings(lesson: LessonDocument, previous: LessonDocument | None) -> LessonDocument:
+    """Fill in what each new recording was recorded from, as ``refresh_stamps`` does for texts.
+
+    A recording the previous version already had (same language, same content) keeps what it
+    was recorded from; one not seen before is taken as recorded from the step's current text.
+    """
+    known = {
+        (code, recording.sha256): recording.recorded_from
+        for step in (previous.steps if previous else [])
+        for code, recording in step.audio.items()
+    }
+    steps = []
+    for step in lesson.steps:
+        audio = {
+            code: recording
+            if recording.recorded_from is not None
+            else recording.model_copy(
+                update={
+                    "recorded_from": known.get((code, recording.sha256)) or step_fingerprint(step)
+                }
+            )
+            for code, recording in step.audio.items()
+        }
+        steps.append(step if audio == step.audio else step.model_copy(update={"audio": audio}))
+    if steps == list(lesson.steps):
+        return lesson
+    return lesson.model_copy(update={"steps": steps})
 
 
 _STAMPS_BLOCK = re.compile(r"^translated_from:.*\n(?:[ \t]+.*\n)*", re.MULTILINE)

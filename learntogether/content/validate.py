@@ -141,6 +141,14 @@ def validate_lesson(lesson: LessonDocument) -> list[Problem]:
                 what="alt text",
                 required=False,
             )
+        for code, recording in step.audio.items():
+            if code not in SUPPORTED_LOCALES:
+                check.add((*path, "audio", code), f"unknown locale '{code}'")
+            if recording.file is None and recording.sha256 is None:
+                check.add(
+                    (*path, "audio", code),
+                    "a recording needs its file (in lesson files) or the sha256 of uploaded audio",
+                )
         if step.link is not None:
             check.text(
                 (*path, "link", "label"),

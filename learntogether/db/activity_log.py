@@ -15,7 +15,8 @@ tables from ``activities`` (``learntogether db recount``, the benchmark's bulk s
 
 What is counted, per row:
 
-- ``joined``, ``certificates``, ``attended``, ``lessons_completed``, ``reviewed``: those records;
+- ``joined``, ``certificates``, ``attended``, ``lessons_completed``, ``reviewed``, ``listened``:
+  those records;
 - ``active``: records of what learners did themselves (reminders and nudges they only received,
   and certificates, are not activity of their own); ``assisted``: those made with help;
 - ``lessons_started``: a learner's first start of a lesson (reading it again is not a new start);
@@ -78,7 +79,8 @@ ACTIVE_VERBS = (
     Verb.ATTENDED,
     Verb.REVIEWED,
 )
-COUNTED_VERBS = (*ACTIVE_VERBS, Verb.CERTIFIED)
+# A step heard is counted, but is not activity of its own: moving to the step was (``step``).
+COUNTED_VERBS = (*ACTIVE_VERBS, Verb.CERTIFIED, Verb.LISTENED)
 """Verbs that move a figure; reminders and nudges leave the counts alone."""
 
 KEY_COLUMNS = ("user_id", "track_id", "cohort_id", *SNAPSHOT)
@@ -322,6 +324,7 @@ async def _figures(session: AsyncSession, row: Activity) -> dict[str, int]:
         "assisted_lessons_completed": int(verb is Verb.COMPLETED and assisted),
         "assisted_attended": int(verb is Verb.ATTENDED and assisted),
         "reviewed": int(verb is Verb.REVIEWED),
+        "listened": int(verb is Verb.LISTENED),
     }
 
 
@@ -457,6 +460,7 @@ async def rebuild(connection: AsyncConnection | AsyncSession) -> int:
         "assisted_lessons_completed": total((verb == Verb.COMPLETED) & assisted),
         "assisted_attended": total((verb == Verb.ATTENDED) & assisted),
         "reviewed": total(verb == Verb.REVIEWED),
+        "listened": total(verb == Verb.LISTENED),
     }
     quarter = _quarter_sql(dialect).label("occurred_at")
     keys = [getattr(Activity, name) for name in KEY_COLUMNS]

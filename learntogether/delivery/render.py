@@ -17,8 +17,8 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from learntogether.content.render import pick_text
 from learntogether.content.validate import MESSAGE_LIMIT
 from learntogether.db.models import BroadcastKind, User
-from learntogether.i18n import Locales
-from learntogether.services import catalogue, cohorts, learners, player, review
+from learntogether.i18n import LANGUAGE_NAMES, Locales
+from learntogether.services import catalogue, cohorts, learners, player, recordings, review
 from learntogether.services.catalogue import LessonEntry
 from learntogether.services.outbox import RESUME_CALLBACK, Claimed
 from learntogether.telegram_html import TelegramHTMLError, parse_html, shorten, utf16_length
@@ -83,6 +83,8 @@ class Renderer:
             return await self._mediator_role(session, delivery, locales)
         if delivery.kind is BroadcastKind.REVIEW:
             return await self.review_invitation(session, delivery, locales)
+        if delivery.kind is BroadcastKind.RECORDING_REVIEW:
+            return await self._recording_review(session, delivery, locales)
         personal = not any(value.strip() for value in delivery.text.values())
         leads_on = delivery.kind is BroadcastKind.NUDGE or (
             delivery.kind is BroadcastKind.REMINDER and personal
@@ -161,6 +163,36 @@ class Renderer:
             locale=locales.catalog,
         ).format(cohorts=html.escape(", ".join(names)))
         return Message(text, menu=menu)
+
+    async def _recording_review(
+        self, session: AsyncSession, delivery: Claimed, locales: Locales
+    ) -> Message | Unsendable:
+        notice = await recordings.review_notice(
+            session, broadcast_id=delivery.broadcast_id, chain=locales.content
+        )
+        if notice is None:
+            return Unsendable("the recording is gone")
+        if notice.approved:
+            template = self.i18n.gettext(
+                "Your recording of <b>{lesson}</b>, step {step} ({language}), was approved: "
+                "learners now hear it in the lesson. Thank you!",
+                locale=locales.catalog,
+            )
+        else:
+            template = self.i18n.gettext(
+                "Your recording of <b>{lesson}</b>, step {step} ({language}), was not approved.",
+                locale=locales.catalog,
+            )
+        text = template.format(
+            lesson=html.escape(notice.lesson_title),
+            step=notice.step,
+            language=html.escape(LANGUAGE_NAMES.get(notice.locale, notice.locale)),
+        )
+        if notice.comment:
+            text += "\n\n" + self.i18n.gettext(
+                "<i>From the programme team:</i> {comment}", locale=locales.catalog
+            ).format(comment=html.escape(notice.comment))
+        return Message(text)
 
     def _signed(self, text: str, delivery: Claimed, locales: Locales) -> str:
         """A mediator's broadcast says who wrote it, when there is room for the line."""

@@ -42,7 +42,7 @@ from learntogether.telegram_html import text_problems
 
 PERSONAL_KINDS = (BroadcastKind.REMINDER, BroadcastKind.NUDGE, BroadcastKind.REVIEW)
 # Sent to a list of learners: their reminders, nudges and reviews, and notices about themselves.
-LEARNER_KINDS = (*PERSONAL_KINDS, BroadcastKind.MEDIATOR_ROLE)
+LEARNER_KINDS = (*PERSONAL_KINDS, BroadcastKind.MEDIATOR_ROLE, BroadcastKind.RECORDING_REVIEW)
 
 
 @dataclass(frozen=True)

@@ -2,16 +2,17 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from learntogether.content.files import Curriculum
 from learntogether.content.schema import LessonDocument, TrackDocument
 from learntogether.content.validate import json_path, validate_curriculum, validate_lesson
 from learntogether.db.models import Track
-from learntogether.services import lessons, tracks
+from learntogether.services import lessons, media, tracks
 from learntogether.services.actors import Actor
 from learntogether.services.errors import FieldProblem, InvalidInput
 from learntogether.services.tracks import Outcome
@@ -35,8 +36,12 @@ async def import_curriculum(
     track_documents: Sequence[TrackDocument],
     lesson_documents: Sequence[LessonDocument],
     actor: Actor,
+    audio: Mapping[str, bytes] | None = None,
 ) -> ImportReport:
     """Store tracks and lessons; changed lessons get a new published version, unchanged ones nothing.
+
+    ``audio`` holds the recordings the lessons name, by SHA-256 (``Curriculum.audio``); each is
+    checked and kept once.
 
     Everything is checked first and nothing is written when anything is wrong; the caller's
     transaction makes the import all or nothing.
@@ -54,6 +59,8 @@ async def import_curriculum(
         raise InvalidInput(
             f"The curriculum has {len(problems)} problem(s); nothing was imported.", problems
         )
+    for data in (audio or {}).values():
+        await media.store_audio(session, data=data, limits=media.STEP_RECORDING)
     report = ImportReport()
     stored: dict[str, Track] = {}
     for document in track_documents:
@@ -69,11 +76,32 @@ async def import_curriculum(
     return report
 
 
+async def import_files(
+    session: AsyncSession, curriculum: Curriculum, *, actor: Actor
+) -> ImportReport:
+    """Import what ``content.files.load_curriculum`` read (without problems), recordings too."""
+    return await import_curriculum(
+        session,
+        track_documents=[loaded.document for loaded in curriculum.tracks],
+        lesson_documents=[loaded.document for loaded in curriculum.lessons],
+        actor=actor,
+        audio=curriculum.audio,
+    )
+
+
 async def export_curriculum(
     session: AsyncSession,
-) -> tuple[list[TrackDocument], list[LessonDocument]]:
-    """Every track and every lesson's newest version, ready to be written as files."""
+) -> tuple[list[TrackDocument], list[LessonDocument], dict[str, bytes]]:
+    """Every track, every lesson's newest version and the recordings they name (by SHA-256),
+    ready to be written as files."""
     track_rows = await session.scalars(select(Track).order_by(Track.position, Track.slug))
-    return [
-        TrackDocument.model_validate(track.document) for track in track_rows
-    ], await lessons.newest_documents(session)
+    documents = await lessons.newest_documents(session)
+    named = {
+        recording.sha256
+        for document in documents
+        for step in document.steps
+        for recording in step.audio.values()
+        if recording.sha256 is not None
+    }
+    audio = {sha256: await media.audio_bytes(session, sha256) for sha256 in sorted(named)}
+    return [TrackDocument.model_validate(track.document) for track in track_rows], documents, audio

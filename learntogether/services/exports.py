@@ -79,8 +79,17 @@ VERBS: dict[Verb, tuple[str, str]] = {
     Verb.ATTENDED: (f"{ADL}/verbs/attended", "attended"),
     Verb.CERTIFIED: ("http://id.tincanapi.com/verb/earned", "earned"),
     Verb.REVIEWED: ("http://id.tincanapi.com/verb/reviewed", "reviewed"),
+    Verb.LISTENED: ("http://activitystrea.ms/schema/1.0/listen", "listened"),
 }
-LESSON_VERBS = (Verb.STARTED, Verb.STEP, Verb.COMPLETED, Verb.PASSED, Verb.FAILED, Verb.REVIEWED)
+LESSON_VERBS = (
+    Verb.STARTED,
+    Verb.STEP,
+    Verb.COMPLETED,
+    Verb.PASSED,
+    Verb.FAILED,
+    Verb.REVIEWED,
+    Verb.LISTENED,
+)
 COURSE_TYPE = f"{ADL}/activities/course"
 LESSON_TYPE = f"{ADL}/activities/lesson"
 QUESTION_TYPE = f"{ADL}/activities/cmi.interaction"

@@ -38,7 +38,7 @@ from learntogether.i18n import (
     negotiate_locale,
 )
 from learntogether.services import help as help_desk
-from learntogether.services import places
+from learntogether.services import places, recordings, voice
 from learntogether.services.errors import FieldProblem, InvalidInput, NotFound
 from learntogether.services.inputs import zone_problem
 from learntogether.services.quiet_hours import covers
@@ -48,7 +48,7 @@ from learntogether.services.time_zones import zone_of as zone_of
 from learntogether.services.time_zones import zones_of
 
 # Bump when the privacy notice changes: learners are asked again.
-PRIVACY_VERSION = "2026-12"
+PRIVACY_VERSION = "2027-01"
 COHORT_PAYLOAD_PREFIX = "c-"
 EVENT_PAYLOAD_PREFIX = "e-"
 
@@ -333,6 +333,7 @@ async def export_data(session: AsyncSession, *, learner: User) -> dict[str, Any]
             "timezone": learner.timezone,
             "reminder_time": learner.reminder_time.isoformat() if learner.reminder_time else None,
             "reminders_enabled": learner.reminders_enabled,
+            "prefers_listening": learner.prefers_audio,
             "quiet_hours": (
                 [learner.quiet_hours_start.isoformat(), learner.quiet_hours_end.isoformat()]
                 if learner.quiet_hours_start and learner.quiet_hours_end
@@ -376,6 +377,7 @@ async def export_data(session: AsyncSession, *, learner: User) -> dict[str, Any]
                 "question": answer.question_key,
                 "choice": answer.choice,
                 "text": answer.text,
+                "voice_note_sha256": answer.audio_sha256,
                 "correct": answer.correct,
                 "answered_at": _iso(answer.answered_at),
             }
@@ -406,28 +408,40 @@ async def export_data(session: AsyncSession, *, learner: User) -> dict[str, Any]
             for row in activities
         ],
         "questions_to_mediators": await help_desk.export_of(session, learner=learner),
+        "recordings": await recordings.export_of(session, learner=learner),
     }
 
 
 async def erase(session: AsyncSession, *, learner: User) -> None:
     """Remove the learner's personal data for good; what they did stays as anonymous counts.
 
-    The Telegram id, names, place, settings, written answers, reviews and the name on
-    certificates go; the activity rows keep the role, language and place they recorded, with no
-    way back to the person.
+    The Telegram id, names, place, settings, written and spoken answers (the voice notes'
+    bytes too), reviews and the name on certificates go; a mediator's recordings are withdrawn
+    or, once published, no longer credited to them (``recordings.erase_of``); the activity rows
+    keep the role, language and place they recorded, with no way back to the person.
     """
     learner.telegram_id = None
     learner.first_name = learner.last_name = learner.username = None
     learner.certificate_name = None
     learner.municipality = learner.region = learner.timezone = None
     learner.reminder_time = learner.quiet_hours_start = learner.quiet_hours_end = None
-    learner.reminders_enabled = False
+    learner.reminders_enabled = learner.prefers_audio = False
     learner.status = UserStatus.ERASED
     learner.erased_at = utcnow()
     attempt_ids = select(QuizAttempt.id).where(QuizAttempt.user_id == learner.id).scalar_subquery()
-    await session.execute(
-        update(Answer).where(Answer.attempt_id.in_(attempt_ids)).values(text=None)
+    voice_notes = await session.scalars(
+        select(Answer.audio_sha256).where(
+            Answer.attempt_id.in_(attempt_ids), Answer.audio_sha256.is_not(None)
+        )
     )
+    spoken = [sha256 for sha256 in voice_notes if sha256 is not None]
+    await session.execute(
+        update(Answer)
+        .where(Answer.attempt_id.in_(attempt_ids))
+        .values(text=None, audio_sha256=None)
+    )
+    await voice.discard_unused(session, spoken)
+    await recordings.erase_of(session, learner=learner)
     await session.execute(
         update(Certificate)
         .where(Certificate.user_id == learner.id)
@@ -450,6 +464,8 @@ class LearnerSettings:
     reminders_enabled: bool
     reminder_time: time | None
     quiet_hours: tuple[time, time] | None
+    prefers_audio: bool
+    """"I'd rather listen": recorded steps come as voice notes."""
 
 
 def effective_timezone(learner: User) -> str:
@@ -471,7 +487,15 @@ def settings_of(learner: User) -> LearnerSettings:
         reminders_enabled=learner.reminders_enabled,
         reminder_time=learner.reminder_time,
         quiet_hours=quiet,
+        prefers_audio=learner.prefers_audio,
     )
+
+
+async def set_listening(session: AsyncSession, *, learner: User, prefers_audio: bool) -> None:
+    """ "I'd rather listen" (or read): steps recorded in the learner's language then come as
+    voice notes; steps without a recording stay text."""
+    learner.prefers_audio = prefers_audio
+    await session.flush()
 
 
 async def set_reminders(

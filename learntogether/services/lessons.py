@@ -19,8 +19,12 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from learntogether.content.render import RenderedLesson, render_lesson
 from learntogether.content.schema import LessonDocument, TrackDocument, dump_document
 from learntogether.content.translations import (
+    AudioCoverage,
     TranslationStatus,
+    audio_coverage,
     complete_locales,
+    recorded_locales,
+    refresh_recordings,
     refresh_stamps,
     stale_locales,
     text_coverage,
@@ -30,6 +34,7 @@ from learntogether.content.validate import json_path, validate_curriculum, valid
 from learntogether.db.base import utcnow
 from learntogether.db.models import Lesson, LessonStatus, LessonVersion, Track, VersionStatus
 from learntogether.i18n import SOURCE_LOCALE, SUPPORTED_LOCALES, learner_locales
+from learntogether.services import media
 from learntogether.services.actors import Actor
 from learntogether.services.audit import record_change
 from learntogether.services.errors import Conflict, FieldProblem, InvalidInput, NotFound
@@ -78,10 +83,18 @@ class LessonSummary:
     partial: list[str]
     stale: list[str]
     """Translated from an English text that has changed since (``content.translations``)."""
+    audio: dict[str, AudioCoverage]
+    """Per language with any recording: how many steps are recorded, and how many of those
+    recordings are stale (their step's English changed since)."""
     minutes: int
     latest_version: int
     published_version: int | None
     updated_at: datetime
+
+    @property
+    def stale_recordings(self) -> list[str]:
+        """The languages with a recording made from an English text that has changed since."""
+        return [code for code, coverage in self.audio.items() if coverage.stale]
 
 
 @dataclass(frozen=True)
@@ -139,6 +152,7 @@ def _summary(row: _LessonRow) -> dict[str, Any]:
         "locales": complete_locales(parsed),
         "partial": document.get("partial", []),
         "stale": stale_locales(parsed),
+        "audio": {code: audio_coverage(parsed, code) for code in recorded_locales(parsed)},
         "minutes": document.get("minutes", 0),
         "latest_version": row.latest.number,
         "published_version": row.published,
@@ -239,6 +253,8 @@ class TranslationCell:
     texts: int
     """How many of the lesson's texts the language has."""
     total: int
+    audio: AudioCoverage
+    """How many of its steps are recorded in the language (and how many of those are stale)."""
 
 
 @dataclass(frozen=True)
@@ -260,7 +276,10 @@ async def translation_matrix(
         document = LessonDocument.model_validate(row.latest.document)
         cells = [
             TranslationCell(
-                code, translation_status(document, code), *text_coverage(document, code)
+                code,
+                translation_status(document, code),
+                *text_coverage(document, code),
+                audio=audio_coverage(document, code),
             )
             for code in locales
         ]
@@ -274,6 +293,29 @@ async def translation_matrix(
             )
         )
     return rows
+
+
+async def _check_recordings(session: AsyncSession, document: LessonDocument) -> None:
+    """Every recording the lesson names is audio kept here (uploaded or imported before)."""
+    named = {
+        (index, code): recording.sha256
+        for index, step in enumerate(document.steps)
+        for code, recording in step.audio.items()
+    }
+    unknown = await media.unknown_audio(session, [sha for sha in named.values() if sha])
+    problems = [
+        FieldProblem(
+            json_path(("steps", index, "audio", code)),
+            f"no audio with sha256 {sha256}: upload the recording first "
+            f"(PUT /api/v1/lessons/{document.slug}/steps/{index}/audio/{code})"
+            if sha256
+            else "give the sha256 of an uploaded recording (files are read by lesson import)",
+        )
+        for (index, code), sha256 in named.items()
+        if sha256 is None or sha256 in unknown
+    ]
+    if problems:
+        raise InvalidInput(f"The lesson names {len(problems)} unknown recording(s).", problems)
 
 
 def _problems(problems: Sequence[Any]) -> list[FieldProblem]:
@@ -328,8 +370,9 @@ async def save_draft(
     previous = None
     if lesson is not None:
         previous = LessonDocument.model_validate((await _row(session, lesson.slug)).latest.document)
-    document = refresh_stamps(document, previous)
+    document = refresh_recordings(refresh_stamps(document, previous), previous)
     await _check_in_track(session, document, track)
+    await _check_recordings(session, document)
     created = lesson is None
     if lesson is None:
         lesson = Lesson(slug=document.slug, track_id=track.id, position=document.position or 0)
@@ -441,9 +484,12 @@ async def store_published(
     session: AsyncSession, *, document: LessonDocument, track: Track, actor: Actor
 ) -> Outcome:
     """Import one reviewed lesson file: a new published version unless nothing changed."""
-    digest = content_hash(document)
     lesson = await session.scalar(select(Lesson).where(Lesson.slug == document.slug))
     latest = None if lesson is None else (await _row(session, document.slug)).latest
+    previous = LessonDocument.model_validate(latest.document) if latest is not None else None
+    document = refresh_recordings(document, previous)
+    await _check_recordings(session, document)
+    digest = content_hash(document)
     if latest is not None and latest.content_hash == digest:
         return "unchanged"
     if lesson is None:

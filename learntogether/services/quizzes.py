@@ -39,6 +39,7 @@ from learntogether.services.player import (
     own_progress,
     view_of,
 )
+from learntogether.services.voice import VOICE_ANSWER, IncomingVoice, keep_voice_note
 
 LIKERT_POINTS = 5
 
@@ -245,17 +246,24 @@ async def answer(
     chain: Sequence[str],
     chosen: Sequence[int] = (),
     text: str | None = None,
+    voice: IncomingVoice | None = None,
     assisted: bool = False,
 ) -> AnswerOutcome:
     """Store one answer and move on; the last one finishes the attempt and decides the result.
 
     ``chosen`` holds option indexes (choice questions) or the one point 1–5 (likert); ``text`` the
-    reflection of an ``open`` question (None: skipped).
+    reflection of an ``open`` question (None: skipped), or ``voice`` the voice note it was said
+    in (checked and kept; AudioRefused, with nothing stored, when it is not fit).
     """
     attempt, view = await _current(session, learner, attempt_id, index, chain)
     question = view.question
     kind = QuestionKind(question.kind)
     _check_choice(kind, question, chosen)
+    audio_sha256 = None
+    if voice is not None:
+        if kind is not QuestionKind.OPEN:
+            raise InvalidInput(f"A {kind.value} question is not answered by voice.")
+        audio_sha256 = (await keep_voice_note(session, note=voice, limits=VOICE_ANSWER)).sha256
     judged = judge(question, chosen)
     correct = judged.correct
     session.add(
@@ -265,6 +273,7 @@ async def answer(
             kind=kind,
             choice=list(chosen) if chosen else None,
             text=text.strip()[:2000] if text and text.strip() else None,
+            audio_sha256=audio_sha256,
             correct=correct,
         )
     )

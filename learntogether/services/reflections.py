@@ -1,10 +1,13 @@
-"""Reflections: what learners wrote to the open questions of their quizzes, and who may read it.
+"""Reflections: what learners wrote or said to the open questions of their quizzes, and who
+may read (or hear) it.
 
 An open answer is the learner's own words, so it is read by fewer people than progress is: the
 admins, and the mediators of a cohort the learner is a member of (they run the workshops where
 the reflections are discussed). Viewers never: they read reports, which count and never quote.
-The privacy notice (``bot.texts.privacy_notice``) says so to every learner before they answer.
-An erased learner's answers lose their text (``learners.erase``), so they are not listed.
+An answer given by voice (``audio``) is heard by the same people (``reflection_audio``). The
+privacy notice (``bot.texts.privacy_notice``) says so to every learner before they answer.
+An erased learner's answers lose their text and voice (``learners.erase``), so they are not
+listed.
 
 Lesson titles and question texts come from the lesson version the learner answered, in the
 reader's language (then English).
@@ -30,9 +33,9 @@ from learntogether.db.models import (
     UserStatus,
 )
 from learntogether.i18n import SOURCE_LOCALE, locale_chain
-from learntogether.services import users
+from learntogether.services import media, users
 from learntogether.services.actors import Actor
-from learntogether.services.errors import FieldProblem, InvalidInput
+from learntogether.services.errors import FieldProblem, InvalidInput, NotFound
 
 
 @dataclass(frozen=True)
@@ -49,6 +52,9 @@ class Reflection:
     """The question's key."""
     question_text: str
     text: str
+    """Empty for an answer given by voice."""
+    audio: bool
+    """Answered by voice: ``reflection_audio`` plays it."""
     answered_at: datetime
 
 
@@ -73,8 +79,13 @@ async def list_reflections(
     search = await users.learner_filter(session, actor=actor, cohort=cohort)
     conditions: list[ColumnElement[bool]] = [
         *search.conditions,
-        # Spelled as the partial index's predicate is (no bound parameter), so PostgreSQL uses it.
-        literal_column("answers.kind = 'open' AND answers.text IS NOT NULL", Boolean),
+        # Spelled as the partial index's predicate (``progress.REFLECTION``) is, with no bound
+        # parameter, so PostgreSQL uses it.
+        literal_column(
+            "answers.kind = 'open' "
+            "AND (answers.text IS NOT NULL OR answers.audio_sha256 IS NOT NULL)",
+            Boolean,
+        ),
         User.status != UserStatus.ERASED,
     ]
     if user_id is not None:
@@ -115,10 +126,38 @@ async def list_reflections(
                 question=answer.question_key,
                 question_text=questions.get(answer.question_key, answer.question_key),
                 text=answer.text or "",
+                audio=answer.audio_sha256 is not None,
                 answered_at=answer.answered_at,
             )
         )
     return found, total
+
+
+class ReflectionNotFound(NotFound):
+    """No answer by voice with that id within the reader's reach."""
+
+
+async def reflection_audio(session: AsyncSession, *, actor: Actor, reflection_id: int) -> bytes:
+    """The voice note (OGG/Opus) a learner answered an open question with, for the same readers
+    as ``list_reflections``: viewers NotAllowed; a learner beyond reach, an answer in writing or
+    an erased one ReflectionNotFound."""
+    actor.check_manages()
+    found = (
+        await session.execute(
+            select(Answer.audio_sha256, QuizAttempt.user_id)
+            .join(QuizAttempt, QuizAttempt.id == Answer.attempt_id)
+            .join(User, User.id == QuizAttempt.user_id)
+            .where(Answer.id == reflection_id, User.status != UserStatus.ERASED)
+        )
+    ).one_or_none()
+    missing = f"No answer by voice with id {reflection_id}."
+    if found is None or found.audio_sha256 is None:
+        raise ReflectionNotFound(missing)
+    try:
+        await users.get_learner(session, actor=actor, user_id=found.user_id)
+    except NotFound:
+        raise ReflectionNotFound(missing) from None
+    return await media.audio_bytes(session, found.audio_sha256)
 
 
 async def _titles(

@@ -145,6 +145,7 @@ async def test_participation_by_region_and_week_in_sofia(
             "assisted_lessons_completed",
             "assisted_attended",
             "reviewed",
+            "listened",
         ],
         "rows": [
             {
@@ -161,6 +162,7 @@ async def test_participation_by_region_and_week_in_sofia(
                 "assisted_lessons_completed": 0,
                 "assisted_attended": 0,
                 "reviewed": 0,
+                "listened": 0,
             }
             for period in ("2026-01-05", "2026-01-12")
         ],
@@ -267,7 +269,8 @@ async def test_an_empty_report_still_has_its_columns_in_csv(
     )
     assert response.text.splitlines() == [
         "region,joined,active,lessons_started,lessons_completed,tracks_completed,certificates,"
-        "attended,assisted_learners,assisted_lessons_completed,assisted_attended,reviewed"
+        "attended,assisted_learners,assisted_lessons_completed,assisted_attended,reviewed,"
+        "listened"
     ]
 
 

@@ -295,11 +295,11 @@ async def test_a_romani_learner_in_a_bulgarian_cohort_never_gets_english_where_b
 
     # /settings, its reminder and time zone pickers.
     await mira.send("/settings")
-    menu = await mira.wait_for(lambda m: len(button_texts(m)) == 7)
+    menu = await mira.wait_for(lambda m: len(button_texts(m)) == 8)
     await mira.press(button_texts(menu)[4])  # the reminder time
     hours = await mira.wait_for(lambda m: "07" in button_texts(m))
     await mira.press(button_texts(hours)[-1])  # back to the settings
-    menu = await mira.wait_for(lambda m: len(button_texts(m)) == 7)
+    menu = await mira.wait_for(lambda m: len(button_texts(m)) == 8)
     await mira.press(button_texts(menu)[5])  # the time zone
     await mira.wait_for(lambda m: "Испания" in button_texts(m))
 

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator, Callable
+from collections.abc import Callable
 from datetime import time, timedelta
 from pathlib import Path
 
@@ -11,7 +11,6 @@ import pytest
 from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from bot.commands import ChatMenus
 from bot.handlers.mediator import StatusPusher
 from learntogether.config import Settings
 from learntogether.db.base import utcnow
@@ -54,30 +53,6 @@ async def group(session_maker: async_sessionmaker[AsyncSession], tmp_path: Path)
         quiet.last_active_at = utcnow() - timedelta(days=9)
         await session.commit()
     return [rosa, ana, ivo]
-
-
-@pytest.fixture
-async def delivery(
-    standin: BotAPIStandIn, session_maker: async_sessionmaker[AsyncSession]
-) -> AsyncIterator[DeliveryWorker]:
-    bot = bot_for(standin)
-    i18n = create_i18n()
-    worker = DeliveryWorker(
-        bot,
-        session_maker,
-        i18n=i18n,
-        send_rate=25,
-        batch_size=5,
-        idle_seconds=0.05,
-        chat_menus=ChatMenus(i18n),
-        status_pusher=StatusPusher(session_maker, i18n, default_locale="en"),
-        status_seconds=0.2,
-    )
-    task = asyncio.create_task(worker.run())
-    yield worker
-    worker.stop()
-    await asyncio.wait_for(task, timeout=15)
-    await bot.session.close()
 
 
 async def test_someone_who_mediates_nothing_is_told_what_cohort_is_for(
@@ -464,6 +439,7 @@ async def test_a_learner_made_mediator_is_told_and_gets_the_mediators_menu_until
         "broadcast",
         "nudge",
         "console",
+        "record",
     ]
     # Everyone else keeps the learners' menu.
     assert "cohort" not in [command["command"] for command in standin.commands[("default", "")]]

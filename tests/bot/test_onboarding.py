@@ -387,7 +387,8 @@ async def test_commands_are_registered_per_language_but_not_for_romani(
 async def test_a_learner_who_agreed_to_an_older_notice_is_shown_the_new_one(
     standin: BotAPIStandIn, polling_bot: BotParts, session_maker: async_sessionmaker[AsyncSession]
 ) -> None:
-    """The notice now says who reads reflections: agreeing to the old one is not enough."""
+    """The notice now says who hears voice answers and recordings (2027-01): agreeing to the
+    one before (2026-12) is not enough."""
     una = standin.add_user(5011, first_name="Una", language_code="en")
     await onboard(una)
     await una.press("Skip")
@@ -395,7 +396,7 @@ async def test_a_learner_who_agreed_to_an_older_notice_is_shown_the_new_one(
     learner = await eventually(lambda: find_user(session_maker, 5011))
     async with session_maker() as session:
         await session.execute(
-            update(User).where(User.id == learner.id).values(consent_version="2026-11")
+            update(User).where(User.id == learner.id).values(consent_version="2026-12")
         )
         await session.commit()
     await una.send("/start")
@@ -405,6 +406,7 @@ async def test_a_learner_who_agreed_to_an_older_notice_is_shown_the_new_one(
     await una.press("Teacher")
     notice = await una.wait_for(lambda m: m["text"].startswith("Your privacy"))
     assert "(your reflections)" in notice["text"]
+    assert "If you answer a question by voice, your voice note is kept" in notice["text"]
     await una.press("I agree")
     await una.wait_for(lambda m: "In which municipality" in m["text"])
 

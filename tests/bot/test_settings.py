@@ -190,7 +190,7 @@ async def test_choosing_romani_in_settings_asks_the_language_read_best(
     learner = await eventually(lambda: find_user(session_maker, 7006))
     assert (learner.locale, learner.reads_locale) == ("rom", "es")
     await lua.send("/settings")
-    menu = await lua.wait_for(lambda m: len(button_texts(m)) == 7)
+    menu = await lua.wait_for(lambda m: len(button_texts(m)) == 8)
     assert "Romani (partial) → Español" in menu["text"]
     # Back to a complete language: nothing more is asked, and the read-best one is dropped.
     await lua.send("/language")

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import hashlib
 from pathlib import Path
 
 import pytest
@@ -13,9 +14,10 @@ from typer.testing import CliRunner
 
 from learntogether.cli import app
 from learntogether.db.engine import create_engine, create_session_maker
-from learntogether.db.models import Lesson, LessonVersion, Track
+from learntogether.db.models import Lesson, LessonVersion, Media, Track
 from tests.conftest import TestDatabase
 from tests.content.samples import lesson, write_curriculum
+from tests.oggopus import ogg_opus
 
 runner = CliRunner()
 LESSON_FILE = "01-what-segregation-is.yaml"
@@ -133,3 +135,67 @@ def test_validate_warns_about_a_stale_translation_and_stamp_makes_it_current(
     assert stamped.stdout.strip() == f"{file}: bg up to date"
     again = runner.invoke(app, ["lessons", "validate", str(tmp_path)])
     assert again.stdout.strip() == "ok: 1 tracks, 1 lessons"
+
+
+def _media_count(url: str) -> int:
+    async def count() -> int:
+        engine = create_engine(url)
+        try:
+            async with create_session_maker(engine)() as session:
+                return await session.scalar(select(func.count()).select_from(Media)) or 0
+        finally:
+            await engine.dispose()
+
+    return asyncio.run(count())
+
+
+def _recorded_curriculum(folder: Path) -> Path:
+    data = lesson()
+    data["steps"][1]["audio"] = {"bg": "audio/court.bg.ogg", "rom": "audio/court.rom.ogg"}
+    write_curriculum(folder, {LESSON_FILE: data})
+    (folder / "demo" / "audio").mkdir()
+    (folder / "demo" / "audio" / "court.bg.ogg").write_bytes(ogg_opus(3))
+    (folder / "demo" / "audio" / "court.rom.ogg").write_bytes(ogg_opus(4))
+    return folder
+
+
+def test_recordings_travel_with_the_lessons_through_import_and_export(
+    tmp_path: Path, env: dict[str, str]
+) -> None:
+    folder = _recorded_curriculum(tmp_path / "lessons")
+    first = runner.invoke(app, ["lessons", "import", str(folder)], env=env)
+    assert first.exit_code == 0, first.output
+    assert _media_count(env["LT_DATABASE_URL"]) == 2
+
+    exported = tmp_path / "exported"
+    result = runner.invoke(app, ["lessons", "export", str(exported)], env=env)
+    assert result.stdout.strip() == f"wrote 4 files to {exported}"
+    data = yaml.safe_load((exported / "demo" / LESSON_FILE).read_text())
+    audio = data["steps"][1]["audio"]
+    assert audio["bg"]["file"] == "audio/what-segregation-is-step-2.bg.ogg"
+    assert audio["bg"]["sha256"] == hashlib.sha256(ogg_opus(3)).hexdigest()
+    assert len(audio["bg"]["recorded_from"]) == 12
+    assert (exported / "demo" / audio["rom"]["file"]).read_bytes() == ogg_opus(4)
+
+    reimport = runner.invoke(app, ["lessons", "import", str(exported)], env=env)
+    assert reimport.stdout.strip().splitlines()[-1] == "0 added, 0 changed, 2 unchanged"
+    assert _counts(env["LT_DATABASE_URL"]) == (1, 1, 1)
+    assert _media_count(env["LT_DATABASE_URL"]) == 2
+
+
+def test_an_unfit_recording_stops_the_import_at_its_line(
+    tmp_path: Path, env: dict[str, str]
+) -> None:
+    folder = _recorded_curriculum(tmp_path / "lessons")
+    (folder / "demo" / "audio" / "court.rom.ogg").write_bytes(b"ID3 an mp3 file")
+
+    result = runner.invoke(app, ["lessons", "import", str(folder)], env=env)
+
+    assert result.exit_code == 1
+    file, line, message = result.stdout.strip().split(":", 2)
+    assert (file, line.isdigit()) == (str(folder / "demo" / LESSON_FILE), True)
+    assert message.strip().startswith(
+        "steps[1].audio.rom: 'audio/court.rom.ogg' is refused: not an OGG/Opus voice recording"
+    )
+    assert _counts(env["LT_DATABASE_URL"]) == (0, 0, 0)
+    assert _media_count(env["LT_DATABASE_URL"]) == 0

@@ -18,6 +18,7 @@ from tests.conftest import TestDatabase
 from tests.console.conftest import Programme, sign_in
 from tests.content.samples import every_kind_lesson, lesson
 from tests.factories import import_sample_curriculum
+from tests.oggopus import ogg_opus
 
 SLUG = "what-segregation-is"
 PAGE = f"/curriculum/lessons/{SLUG}"
@@ -439,3 +440,40 @@ async def test_pages_run_as_many_queries_for_a_long_curriculum_as_for_a_short_on
     long = [await _statements(client, database, path) for path in pages]
     assert long == short, (short, long)
     assert max(short) <= 12, short
+
+
+async def test_translation_matrix_shows_recordings_per_language_and_when_they_are_stale(
+    client: AsyncClient, session_maker: async_sessionmaker[AsyncSession], tmp_path: Path
+) -> None:
+    recorded = lesson()
+    recorded["steps"][1]["audio"] = {"bg": "audio/court.bg.ogg", "rom": "audio/court.rom.ogg"}
+    (tmp_path / "demo" / "audio").mkdir(parents=True)
+    (tmp_path / "demo" / "audio" / "court.bg.ogg").write_bytes(ogg_opus(2))
+    (tmp_path / "demo" / "audio" / "court.rom.ogg").write_bytes(ogg_opus(3))
+    await import_sample_curriculum(
+        session_maker, tmp_path, {"01-what-segregation-is.yaml": recorded}
+    )
+    csrf = await sign_in(client, session_maker)
+
+    def row(page: Response) -> str:
+        found = re.search(rf'<a href="/curriculum/lessons/{SLUG}">.*?</tr>', page.text, re.S)
+        assert found is not None
+        return found.group(0)
+
+    page = await client.get("/curriculum/translations")
+    assert row(page).count("recorded: 1 of 2</small>") == 2
+    # Romani has no text, only the recording.
+    assert re.search(r'status-missing">.*?recorded: 1 of 2', row(page), re.S)
+    listed = await client.get("/curriculum")
+    assert "recorded: bg, rom" in listed.text
+    assert "stale recordings" not in listed.text
+
+    text = (await _editor_text(client)).replace(
+        "The court ruled in 2007.", "The European court ruled in 2007."
+    )
+    saved = await client.post(EDIT, data={"csrf": csrf, "document": text})
+    assert saved.status_code == 303, saved.text
+
+    page = await client.get("/curriculum/translations")
+    assert row(page).count("recorded: 1 of 2, 1 stale</small>") == 2
+    assert "stale recordings: bg, rom" in (await client.get("/curriculum")).text

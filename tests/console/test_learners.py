@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
+import re
+
 import pytest
 from httpx import AsyncClient
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from learntogether.db.models import TokenRole
 from tests.console.conftest import Programme, sign_in
-from tests.report_builders import reflect
+from tests.oggopus import ogg_opus
+from tests.report_builders import reflect, said
 
 pytestmark = pytest.mark.usefixtures("programme")
 
@@ -113,3 +116,26 @@ async def test_a_viewer_reads_no_reflection(
     await sign_in(client, session_maker, TokenRole.VIEWER)
     page = await client.get("/learners/reflections")
     assert page.status_code == 403 and "Pair the pupils." not in page.text
+
+
+async def test_a_voice_answer_plays_in_an_audio_element_for_its_cohorts_mediator_only(
+    client: AsyncClient, session_maker: async_sessionmaker[AsyncSession], programme: Programme
+) -> None:
+    voice = ogg_opus(4.0)
+    await reflect(session_maker, programme.sliven_learner, said(voice, 4))
+    await sign_in(client, session_maker, TokenRole.MEDIATOR, cohorts=["SLV1"])
+    page = await client.get("/learners/reflections")
+    found = re.search(
+        r'<audio controls preload="none" src="(/learners/reflections/\d+/audio)">', page.text
+    )
+    assert found is not None, page.text
+    heard = await client.get(found[1])
+    assert (heard.status_code, heard.headers["content-type"], heard.content) == (
+        200,
+        "audio/ogg",
+        voice,
+    )
+    await sign_in(client, session_maker, TokenRole.MEDIATOR, name="Marta", cohorts=["MAD1"])
+    assert (await client.get(found[1])).status_code == 404
+    await sign_in(client, session_maker, TokenRole.VIEWER, name="Vera")
+    assert (await client.get(found[1])).status_code == 403

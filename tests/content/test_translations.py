@@ -9,13 +9,19 @@ from typing import Any
 from learntogether.content.files import load_curriculum
 from learntogether.content.schema import LessonDocument
 from learntogether.content.translations import (
+    AudioCoverage,
     TranslationStatus,
+    audio_coverage,
     complete_locales,
     english_fingerprint,
+    recording_is_stale,
+    refresh_recordings,
     stale_locales,
     stamp,
+    step_fingerprint,
     text_coverage,
     translation_status,
+    with_recording,
     write_stamps,
 )
 from tests.content.samples import lesson, write_curriculum
@@ -105,3 +111,40 @@ def test_translation_status_of_each_language() -> None:
 def test_an_unreviewed_language_with_every_text_is_still_partial() -> None:
     document = _document(locales=["en"], partial=["bg"])
     assert translation_status(document, "bg") is TranslationStatus.PARTIAL
+
+
+SHA = "ab" * 32
+
+
+def test_a_recording_goes_stale_when_its_steps_english_changes() -> None:
+    recorded = with_recording(_document(), step=0, locale="rom", sha256=SHA)
+    assert audio_coverage(recorded, "rom") == AudioCoverage(recorded=1, stale=0, steps=2)
+    assert audio_coverage(recorded, "bg") == AudioCoverage(recorded=0, stale=0, steps=2)
+
+    data = recorded.model_dump(mode="json", exclude_defaults=True)
+    changed = LessonDocument.model_validate(_with_english_step(data, "<b>Segregation</b> hurts."))
+
+    assert audio_coverage(changed, "rom") == AudioCoverage(recorded=1, stale=1, steps=2)
+    assert recording_is_stale(changed.steps[0], changed.steps[0].audio["rom"])
+
+
+def test_another_steps_english_does_not_make_a_recording_stale() -> None:
+    recorded = with_recording(_document(), step=1, locale="bg", sha256=SHA)
+    data = recorded.model_dump(mode="json", exclude_defaults=True)
+    changed = LessonDocument.model_validate(_with_english_step(data, "Another first step."))
+
+    assert audio_coverage(changed, "bg").stale == 0
+
+
+def test_new_recordings_are_taken_as_made_from_the_current_text_known_ones_keep_theirs() -> None:
+    data = lesson(slug=SLUG)
+    data["steps"][0]["audio"] = {"bg": {"sha256": SHA, "recorded_from": "0" * 12}}
+    previous = LessonDocument.model_validate(data)
+    data["steps"][0]["audio"] = {"bg": {"sha256": SHA}, "rom": {"sha256": "cd" * 32}}
+
+    refreshed = refresh_recordings(LessonDocument.model_validate(data), previous)
+
+    audio = refreshed.steps[0].audio
+    assert audio["bg"].recorded_from == "0" * 12
+    assert audio["rom"].recorded_from == step_fingerprint(refreshed.steps[0])
+    assert refresh_recordings(refreshed, previous) is refreshed

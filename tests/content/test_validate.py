@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 from pathlib import Path
 from typing import Any
 
@@ -9,6 +10,7 @@ import pytest
 
 from learntogether.content.files import load_curriculum
 from tests.content.samples import LESSON, lesson, survey, write_curriculum
+from tests.oggopus import ogg_opus
 
 BROKEN_STEP_LINE = 7
 
@@ -186,3 +188,83 @@ def test_step_with_image_is_a_caption_of_1024(tmp_path: Path) -> None:
     assert any(
         "step text (a caption) is 1025 characters; Telegram's limit is 1024" in p for p in problems
     )
+
+
+def _with_audio(tmp_path: Path, audio: dict[str, Any], files: dict[str, bytes]) -> list[str]:
+    data = lesson()
+    data["steps"][1]["audio"] = audio
+    for name, content in files.items():
+        (tmp_path / "demo" / name).parent.mkdir(parents=True, exist_ok=True)
+        (tmp_path / "demo" / name).write_bytes(content)
+    return _problems(tmp_path, {"01-what-segregation-is.yaml": data})
+
+
+def test_step_audio_file_is_read_and_pinned_by_its_sha256(tmp_path: Path) -> None:
+    recording = ogg_opus(2)
+    problems = _with_audio(
+        tmp_path, {"bg": "audio/01-step-2.bg.ogg"}, {"audio/01-step-2.bg.ogg": recording}
+    )
+    curriculum = load_curriculum([tmp_path])
+
+    assert problems == []
+    audio = curriculum.lessons[0].document.steps[1].audio
+    assert audio["bg"].file is None
+    assert audio["bg"].sha256 == hashlib.sha256(recording).hexdigest()
+    assert curriculum.audio == {audio["bg"].sha256: recording}
+
+
+def test_audio_recorded_anew_forgets_what_the_old_one_was_recorded_from(tmp_path: Path) -> None:
+    _with_audio(
+        tmp_path,
+        {"bg": {"file": "audio/a.ogg", "sha256": "0" * 64, "recorded_from": "0" * 12}},
+        {"audio/a.ogg": ogg_opus(2)},
+    )
+
+    recording = load_curriculum([tmp_path]).lessons[0].document.steps[1].audio["bg"]
+
+    assert recording.recorded_from is None
+    assert recording.sha256 == hashlib.sha256(ogg_opus(2)).hexdigest()
+
+
+@pytest.mark.parametrize(
+    ("audio", "files", "expected"),
+    [
+        (
+            {"bg": "audio/none.ogg"},
+            {},
+            "steps[1].audio.bg: audio file 'audio/none.ogg' does not exist",
+        ),
+        (
+            {"bg": "audio/long.ogg"},
+            {"audio/long.ogg": ogg_opus(192)},
+            "steps[1].audio.bg: 'audio/long.ogg' is refused: 3 min 12 s is longer than the "
+            "3 minutes a step recording may last",
+        ),
+        (
+            {"bg": "audio/text.ogg"},
+            {"audio/text.ogg": b"just text"},
+            "steps[1].audio.bg: 'audio/text.ogg' is refused: not an OGG/Opus voice recording",
+        ),
+        (
+            {"bg": "../../secret.ogg"},
+            {},
+            "steps[1].audio.bg.file: an audio file is an .ogg file named relative to the lesson",
+        ),
+        ({"bg": "audio/a.mp3"}, {}, "steps[1].audio.bg.file: an audio file is an .ogg file"),
+        ({"xx": {"sha256": "a" * 64}}, {}, "steps[1].audio.xx: unknown locale 'xx'"),
+        ({"bg": {"recorded_from": "0" * 12}}, {}, "steps[1].audio.bg: a recording needs its file"),
+    ],
+)
+def test_bad_step_audio_is_reported_at_its_line(
+    tmp_path: Path, audio: dict[str, Any], files: dict[str, bytes], expected: str
+) -> None:
+    problems = _with_audio(tmp_path, audio, files)
+
+    assert len(problems) == 1, problems
+    file, line, message = problems[0].split(":", 2)
+    assert file.endswith("01-what-segregation-is.yaml")
+    assert message.strip().startswith(expected), message
+    text = (tmp_path / "demo" / "01-what-segregation-is.yaml").read_text(encoding="utf-8")
+    (code,) = audio
+    assert text.splitlines()[int(line) - 1].strip().startswith(f"{code}:")
+    assert text.splitlines()[int(line) - 2].strip() == "audio:"

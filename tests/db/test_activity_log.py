@@ -63,6 +63,8 @@ async def test_counts_kept_while_writing_equal_a_rebuild(session: AsyncSession) 
         (ana, Verb.REMINDED, at(7), {}),
         (vera, Verb.JOINED, at(5, 9, 14), {"assisted": True}),
         (vera, Verb.ATTENDED, at(8), {"assisted": True}),
+        # A step heard as its recording: counted, but not activity of its own (the step was).
+        (vera, Verb.LISTENED, at(8, 9), {"lesson": first}),
     ]:
         await record(session, learner, verb, when, cohort=cohort, **options)  # type: ignore[arg-type]
     written = await _summed(session)
@@ -90,6 +92,7 @@ async def test_counts_kept_while_writing_equal_a_rebuild(session: AsyncSession) 
         "assisted_lessons_completed": 1,
         "assisted_attended": 1,
         "reviewed": 0,
+        "listened": 1,
     }
 
 

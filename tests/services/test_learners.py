@@ -193,3 +193,20 @@ async def test_a_learner_who_had_blocked_the_bot_is_active_again_at_their_next_p
     await learners.mark_seen(session, learner=learner)
     assert learner.status is UserStatus.ACTIVE
     assert learner.blocked_at is None
+
+
+async def test_listening_is_in_the_learners_data_and_goes_with_erasure(
+    session: AsyncSession,
+) -> None:
+    learner = await _learner(session, 9150, "bg")
+    assert (await learners.export_data(session, learner=learner))["profile"][
+        "prefers_listening"
+    ] is False
+
+    await learners.set_listening(session, learner=learner, prefers_audio=True)
+
+    assert learners.settings_of(learner).prefers_audio
+    profile = (await learners.export_data(session, learner=learner))["profile"]
+    assert profile["prefers_listening"] is True
+    await learners.erase(session, learner=learner)
+    assert learner.prefers_audio is False

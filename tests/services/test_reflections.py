@@ -6,10 +6,10 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
-from sqlalchemy import select, update
+from sqlalchemy import func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from learntogether.db.models import Answer, Cohort, Role, TokenRole, User
+from learntogether.db.models import Answer, Cohort, Media, Role, TokenRole, User
 from learntogether.services import learners
 from learntogether.services.actors import SYSTEM, Actor
 from learntogether.services.errors import InvalidInput, NotAllowed
@@ -17,7 +17,8 @@ from learntogether.services.reflections import list_reflections
 from learntogether.services.users import LearnerNotFound
 from tests.content.samples import every_kind_lesson
 from tests.factories import mediating
-from tests.report_builders import add_cohort, import_track, take_quiz
+from tests.oggopus import ogg_opus
+from tests.report_builders import add_cohort, import_track, said, take_quiz
 from tests.services.test_events import counting_statements
 
 VIEWER = Actor(name="test-viewer", role=TokenRole.VIEWER)
@@ -183,3 +184,26 @@ async def test_a_page_costs_the_same_few_statements_however_many_it_lists(
     assert total == 6 and {item.lesson for item in found} == {"kinds", "other"}
     # The count, the page, and the titles of the versions on it: never one query per row.
     assert len(six) == len(one) == 3, six
+
+
+async def test_erasing_a_voice_answer_deletes_its_bytes_once_nothing_else_names_them(
+    session: AsyncSession,
+) -> None:
+    """Two learners sent the same voice note (Telegram forwards keep the file): erasing one
+    keeps the bytes the other's answer still names; erasing both deletes them."""
+    await import_track(session, [("kinds", every_kind_lesson())])
+    voice = ogg_opus(3)
+    speakers = []
+    for telegram_id in (9201, 9202):
+        learner = User(telegram_id=telegram_id, first_name="Zlatka", locale="en")
+        session.add(learner)
+        await session.flush()
+        await take_quiz(session, learner, "kinds", [[1], [0, 2], [0], [4], said(voice, 3)])
+        speakers.append(learner)
+
+    await learners.erase(session, learner=speakers[0])
+    assert await session.scalar(select(func.count()).select_from(Media)) == 1
+    await learners.erase(session, learner=speakers[1])
+    assert await session.scalar(select(func.count()).select_from(Media)) == 0
+    spoken = await session.scalars(select(Answer.audio_sha256).where(Answer.kind == "open"))
+    assert list(spoken) == [None, None]

@@ -76,6 +76,7 @@ async def world(session: AsyncSession) -> World:
         (vera, Verb.COMPLETED, at(6, 15), {"lesson": first, "assisted": True}),
         (vera, Verb.ATTENDED, at(8), {"assisted": True}),
         (vera, Verb.REVIEWED, at(9), {"lesson": first}),
+        (vera, Verb.LISTENED, at(6, 13), {"lesson": first}),
     ]:
         cohort = sliven if learner in (ana, boris) else sofia
         await record(session, learner, verb, when, cohort=cohort, **options)  # type: ignore[arg-type]
@@ -96,6 +97,7 @@ SLIVEN_FIGURES = {
     "assisted_lessons_completed": 1,
     "assisted_attended": 0,
     "reviewed": 0,
+    "listened": 0,
 }
 SOFIA_FIGURES = {
     "joined": 1,
@@ -109,6 +111,7 @@ SOFIA_FIGURES = {
     "assisted_lessons_completed": 1,
     "assisted_attended": 1,
     "reviewed": 1,
+    "listened": 1,
 }
 GORAN_FIGURES = {**ZEROS, "joined": 1, "active": 1}
 

@@ -19,7 +19,7 @@ class UploadedFile:
 
 @dataclass
 class StoredFile:
-    """A file the bot sent with sendDocument or sendPhoto, with its bytes."""
+    """A file the bot sent (sendDocument, sendPhoto) or a user sent it, with its bytes."""
 
     file_id: str
     file_unique_id: str
@@ -29,6 +29,8 @@ class StoredFile:
     content: bytes
     chat_id: int
     message_id: int = 0
+    from_user: bool = False
+    """Sent by a simulated user, not by the bot."""
 
 
 @dataclass(frozen=True)

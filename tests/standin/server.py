@@ -48,6 +48,8 @@ MAX_POLL_EXPLANATION_LENGTH = 200
 MAX_COMMANDS = 100
 MAX_COMMAND_LENGTH = 32
 MAX_COMMAND_DESCRIPTION_LENGTH = 256
+MAX_DOWNLOAD_SIZE = 20 * 1024 * 1024
+"""The cloud Bot API's getFile refuses bigger files: a bot cannot download them."""
 # Update types a bot receives when it has not chosen its allowed_updates.
 _NOT_DELIVERED_BY_DEFAULT = frozenset({"chat_member", "message_reaction", "message_reaction_count"})
 _COMMAND_SCOPES = frozenset(
@@ -142,6 +144,37 @@ def _image_size(content: bytes) -> tuple[int, int] | None:
     return None
 
 
+_FILE_ID_PREFIXES = {
+    "document": "BQACAgIAAxkDAAI",
+    "photo": "AgACAgIAAxkDAAI",
+    "voice": "AwACAgIAAxkDAAI",
+}
+
+
+def _document(stored: StoredFile) -> JSON:
+    """A Document object of the Bot API for a stored file."""
+    return {
+        "file_id": stored.file_id,
+        "file_unique_id": stored.file_unique_id,
+        "file_name": stored.filename,
+        "mime_type": stored.mime_type,
+        "file_size": len(stored.content),
+    }
+
+
+def _ogg_opus_duration(content: bytes) -> int | None:
+    """Whole seconds of an OGG/Opus file (its last granule less the pre-skip, at 48 kHz), or
+    None when it is not one: enough for the stand-in, which decodes nothing."""
+    if not content.startswith(b"OggS") or content[28:36] != b"OpusHead":
+        return None
+    last = content.rfind(b"OggS")
+    if last < 0 or len(content) < last + 14:
+        return None
+    granule = int.from_bytes(content[last + 6 : last + 14], "little", signed=True)
+    pre_skip = int.from_bytes(content[38:40], "little")
+    return max(0, -(-(granule - pre_skip) // 48000))
+
+
 class BotAPIStandIn:
     """A Bot API server for tests, run in the test's event loop on 127.0.0.1 and a free port.
 
@@ -190,6 +223,10 @@ class BotAPIStandIn:
         self.descriptions: dict[str, str] = {}
         self.short_descriptions: dict[str, str] = {}
         self.files: dict[str, StoredFile] = {}
+        self.file_paths: dict[str, str] = {}
+        """file_path → file_id of the files getFile made downloadable."""
+        self.downloads: list[str] = []
+        """The file paths downloaded, in order."""
         self.callback_queries: dict[str, CallbackQueryRecord] = {}
         self.polls: dict[str, PollRecord] = {}
         self.webhook_deliveries: list[WebhookDelivery] = []
@@ -235,10 +272,12 @@ class BotAPIStandIn:
                 "sendPoll": self._send_poll,
                 "sendDocument": self._send_document,
                 "sendPhoto": self._send_photo,
+                "sendVoice": self._send_voice,
                 "setChatMenuButton": self._set_chat_menu_button,
                 "getChatMenuButton": self._get_chat_menu_button,
                 "setMyDescription": self._set_my_description,
                 "setMyShortDescription": self._set_my_short_description,
+                "getFile": self._get_file,
             }.items()
         }
 
@@ -248,6 +287,7 @@ class BotAPIStandIn:
         """Serve on 127.0.0.1 and a free port."""
         app = web.Application(client_max_size=64 * 1024 * 1024)
         app.router.add_route("*", "/bot{token}/{method}", self._handle_http)
+        app.router.add_route("GET", "/file/bot{token}/{path:.+}", self._handle_download)
         app.router.add_route("*", "/{path:.*}", self._handle_unknown_path)
         self._runner = web.AppRunner(app, access_log=None, shutdown_timeout=1.0)
         await self._runner.setup()
@@ -371,12 +411,30 @@ class BotAPIStandIn:
     @property
     def documents(self) -> list[StoredFile]:
         """Files the bot sent with sendDocument, in order."""
-        return [stored for stored in self.files.values() if stored.kind == "document"]
+        return [
+            stored
+            for stored in self.files.values()
+            if stored.kind == "document" and not stored.from_user
+        ]
 
     @property
     def photos(self) -> list[StoredFile]:
         """Photos the bot sent with sendPhoto, in order."""
-        return [stored for stored in self.files.values() if stored.kind == "photo"]
+        return [
+            stored
+            for stored in self.files.values()
+            if stored.kind == "photo" and not stored.from_user
+        ]
+
+    @property
+    def voices(self) -> list[StoredFile]:
+        """Voice notes the bot uploaded with sendVoice, in order (a file_id sent again is not
+        uploaded again, so it is listed once)."""
+        return [
+            stored
+            for stored in self.files.values()
+            if stored.kind == "voice" and not stored.from_user
+        ]
 
     # Internals shared with SimUser ---------------------------------------------------------
 
@@ -425,6 +483,18 @@ class BotAPIStandIn:
             assert request.transport is not None
             request.transport.close()
         return web.json_response(body, status=status)
+
+    async def _handle_download(self, request: web.Request) -> web.Response:
+        """``GET /file/bot<token>/<file_path>``: the bytes of a file getFile made downloadable."""
+        path = request.match_info["path"]
+        file_id = self.file_paths.get(path)
+        if request.match_info["token"] != self.token or file_id is None:
+            error = BotAPIError(404, "Not Found")
+            return web.json_response(error.payload(), status=error.status)
+        self.downloads.append(path)
+        self._activity.notify()
+        stored = self.files[file_id]
+        return web.Response(body=stored.content, content_type="application/octet-stream")
 
     async def _handle_unknown_path(self, request: web.Request) -> web.Response:
         error = BotAPIError(404, "Not Found")
@@ -1041,7 +1111,7 @@ class BotAPIStandIn:
         if not value.content:
             raise bad_request("file must be non-empty")
         number = self._new_id()
-        prefix = "BQACAgIAAxkDAAI" if kind == "document" else "AgACAgIAAxkDAAI"
+        prefix = _FILE_ID_PREFIXES[kind]
         guessed, _ = mimetypes.guess_type(value.filename)
         return StoredFile(
             file_id=f"{prefix}{number:08d}",
@@ -1064,14 +1134,7 @@ class BotAPIStandIn:
     async def _send_document(self, params: Params) -> JSON:
         user = self._chat(params)
         stored = self._stored_file(params, "document", user.id)
-        document = {
-            "file_id": stored.file_id,
-            "file_unique_id": stored.file_unique_id,
-            "file_name": stored.filename,
-            "mime_type": stored.mime_type,
-            "file_size": len(stored.content),
-        }
-        return self._send_file(user, stored, {"document": document}, params)
+        return self._send_file(user, stored, {"document": _document(stored)}, params)
 
     async def _send_photo(self, params: Params) -> JSON:
         user = self._chat(params)
@@ -1091,7 +1154,68 @@ class BotAPIStandIn:
         }
         return self._send_file(user, stored, {"photo": [photo]}, params)
 
+    async def _get_file(self, params: Params) -> JSON:
+        """A File with a download path, for a file the bot can reach; none over 20 MB."""
+        stored = self.files.get(params.text("file_id") or "")
+        if stored is None:
+            raise bad_request("invalid file_id")
+        if len(stored.content) > MAX_DOWNLOAD_SIZE:
+            raise bad_request("file is too big")
+        folder = {"photo": "photos", "document": "documents"}.get(stored.kind, stored.kind)
+        extension = mimetypes.guess_extension(stored.mime_type) or ""
+        if stored.kind == "voice":
+            extension = ".oga"  # as Telegram names voice notes
+        path = f"{folder}/file_{stored.file_unique_id[4:]}{extension}"
+        self.file_paths[path] = stored.file_id
+        return {
+            "file_id": stored.file_id,
+            "file_unique_id": stored.file_unique_id,
+            "file_size": len(stored.content),
+            "file_path": path,
+        }
+
+    async def _send_voice(self, params: Params) -> JSON:
+        """A voice note, uploaded or by a voice's file_id. Telegram plays only OGG/Opus as a voice
+        note and sends another upload as a document, as it does here."""
+        user = self._chat(params)
+        stored = self._stored_file(params, "voice", user.id)
+        found = _ogg_opus_duration(stored.content)
+        if found is None:
+            stored.kind = "document"
+            stored.file_id = stored.file_id.replace(
+                _FILE_ID_PREFIXES["voice"], _FILE_ID_PREFIXES["document"]
+            )
+            return self._send_file(user, stored, {"document": _document(stored)}, params)
+        duration = params.integer("duration")
+        voice = {
+            "file_id": stored.file_id,
+            "file_unique_id": stored.file_unique_id,
+            "duration": duration if duration is not None else found,
+            "mime_type": "audio/ogg",
+            "file_size": len(stored.content),
+        }
+        stored.mime_type = "audio/ogg"
+        return self._send_file(user, stored, {"voice": voice}, params)
+
     # Methods used by SimUser ---------------------------------------------------------------
+
+    def _user_file(
+        self, user: SimUser, kind: str, content: bytes, filename: str, mime_type: str
+    ) -> StoredFile:
+        """Keep a file a user sends, as Telegram keeps it for the bot to download."""
+        number = self._new_id()
+        stored = StoredFile(
+            file_id=f"AwACAgIAAxkBAAI{number:08d}",
+            file_unique_id=f"AgAD{number:08d}",
+            kind=kind,
+            filename=filename,
+            mime_type=mime_type,
+            content=content,
+            chat_id=user.id,
+            from_user=True,
+        )
+        self.files[stored.file_id] = stored
+        return stored
 
     def _new_callback_query(
         self, user: SimUser, message: JSON, data: str, *, queue: bool = True

@@ -22,6 +22,10 @@ def _describe(message: JSON) -> str:
         content = f"document {message['document'].get('file_name')!r}"
     elif "photo" in message:
         content = "photo"
+    elif "voice" in message:
+        content = f"voice {message.get('caption', '')[:60]!r}"
+    elif "audio" in message:
+        content = f"audio {message['audio'].get('file_name')!r}"
     else:
         content = "message"
     buttons = [
@@ -107,6 +111,53 @@ class SimUser:
         A text starting with "/" gets a ``bot_command`` entity over its first word. A user who
         blocked the bot unblocks it by writing, as in Telegram.
         """
+        content: JSON = {"text": text}
+        if reply_to is not None:
+            content["reply_to_message"] = reply_to
+        if text.startswith("/"):
+            command = text.split(maxsplit=1)[0]
+            content["entities"] = [
+                {"type": "bot_command", "offset": 0, "length": utf16_length(command)}
+            ]
+        return self._send_content(content)
+
+    async def send_voice(self, content: bytes, duration: int, mime_type: str = "audio/ogg") -> JSON:
+        """Record a voice note of ``duration`` seconds (as the app reports it) and send it.
+
+        The bot gets a ``message`` with ``voice`` {file_id, file_unique_id, duration, mime_type,
+        file_size}; ``getFile`` and the file route then give it ``content``.
+        """
+        return self._send_file("voice", content, "voice.ogg", mime_type, duration=duration)
+
+    async def send_audio(
+        self, content: bytes, duration: int, file_name: str, mime_type: str
+    ) -> JSON:
+        """Send a music file (an ``audio`` message: what a user attaches from the phone's files)."""
+        return self._send_file(
+            "audio", content, file_name, mime_type, duration=duration, file_name=file_name
+        )
+
+    async def send_document(self, content: bytes, file_name: str, mime_type: str) -> JSON:
+        """Send a file as a ``document`` message."""
+        return self._send_file("document", content, file_name, mime_type, file_name=file_name)
+
+    def _send_file(
+        self, kind: str, content: bytes, filename: str, mime_type: str, **fields: Any
+    ) -> JSON:
+        """Keep the file where getFile finds it and send a message carrying it as ``kind``."""
+        stored = self._standin._user_file(self, kind, content, filename, mime_type)
+        attached = {
+            "file_id": stored.file_id,
+            "file_unique_id": stored.file_unique_id,
+            **fields,
+            "mime_type": mime_type,
+            "file_size": len(content),
+        }
+        return self._send_content({kind: attached})
+
+    def _send_content(self, content: JSON) -> JSON:
+        """Send the bot a ``message`` update with ``content``; a user who blocked the bot
+        unblocks it by writing, as in Telegram."""
         if self.blocked:
             self.unblock()
         message: JSON = {
@@ -114,15 +165,8 @@ class SimUser:
             "from": self.user,
             "chat": self.chat,
             "date": int(time.time()),
-            "text": text,
+            **content,
         }
-        if reply_to is not None:
-            message["reply_to_message"] = reply_to
-        if text.startswith("/"):
-            command = text.split(maxsplit=1)[0]
-            message["entities"] = [
-                {"type": "bot_command", "offset": 0, "length": utf16_length(command)}
-            ]
         self._store(message, from_bot=False)
         self._standin._enqueue("message", message)
         return message

@@ -34,8 +34,10 @@ from aiogram.types import (
 )
 from aiohttp import web
 
+from tests.oggopus import ogg_opus
 from tests.standin import BotAPIStandIn, SimUser
 from tests.standin.fixtures import bot_for
+from tests.standin.records import UploadedFile
 
 USER_ID = 1001
 Received = list[tuple[dict[str, Any], str | None]]
@@ -747,6 +749,135 @@ async def test_send_photo_reports_the_png_size(
 async def test_send_photo_refuses_what_is_not_an_image(bot: Bot, user: SimUser) -> None:
     with pytest.raises(TelegramBadRequest, match="Bad Request: IMAGE_PROCESS_FAILED"):
         await bot.send_photo(USER_ID, BufferedInputFile(b"not an image", filename="x.png"))
+
+
+async def test_a_users_voice_note_arrives_with_telegrams_fields_and_downloads(
+    bot: Bot, user: SimUser, standin: BotAPIStandIn
+) -> None:
+    content = b"OggS" + bytes(range(256)) * 4
+
+    await user.send_voice(content, duration=7)
+    [update] = await bot.get_updates()
+    assert update.message is not None and update.message.voice is not None
+    voice = update.message.voice
+
+    assert (voice.duration, voice.mime_type, voice.file_size) == (7, "audio/ogg", len(content))
+    downloaded = await bot.download(voice)
+    assert downloaded is not None
+    assert downloaded.read() == content
+    [path] = standin.downloads
+    assert path.startswith("voice/") and path.endswith(".oga")
+    assert standin.documents == []
+
+
+async def test_a_users_document_and_music_file_arrive_as_such(
+    bot: Bot, user: SimUser, standin: BotAPIStandIn
+) -> None:
+    await user.send_document(b"%PDF-1.7", "notes.pdf", "application/pdf")
+    await user.send_audio(b"ID3....", 30, "song.mp3", "audio/mpeg")
+
+    document, audio = await bot.get_updates()
+
+    assert document.message is not None and document.message.document is not None
+    assert document.message.document.file_name == "notes.pdf"
+    assert audio.message is not None and audio.message.audio is not None
+    assert (audio.message.audio.mime_type, audio.message.audio.duration) == ("audio/mpeg", 30)
+    file = await bot.get_file(document.message.document.file_id)
+    assert file.file_path is not None and file.file_path.startswith("documents/")
+    assert file.file_size == len(b"%PDF-1.7")
+
+
+async def test_get_file_refuses_a_file_over_20_mb(bot: Bot, user: SimUser) -> None:
+    message = await user.send_voice(b"\0" * (20 * 1024 * 1024 + 1), duration=60)
+
+    with pytest.raises(TelegramBadRequest, match="Bad Request: file is too big"):
+        await bot.get_file(message["voice"]["file_id"])
+
+
+async def test_get_file_refuses_an_unknown_file_id(bot: Bot, user: SimUser) -> None:
+    with pytest.raises(TelegramBadRequest, match="Bad Request: invalid file_id"):
+        await bot.get_file("AwACAgIAAxkBAAI-nothing")
+
+
+async def test_a_file_path_is_served_only_after_get_file_and_with_the_token(
+    bot: Bot, user: SimUser, standin: BotAPIStandIn
+) -> None:
+    message = await user.send_voice(b"OggS voice", duration=2)
+    file_id = message["voice"]["file_id"]
+    guessed = f"voice/file_{message['voice']['file_unique_id'][4:]}.oga"
+
+    async with aiohttp.ClientSession() as client:
+        before = await client.get(f"{standin.base_url}/file/bot{standin.token}/{guessed}")
+        assert before.status == 404
+        file = await bot.get_file(file_id)
+        assert file.file_path == guessed
+        wrong = await client.get(f"{standin.base_url}/file/bot1:wrong/{guessed}")
+        right = await client.get(f"{standin.base_url}/file/bot{standin.token}/{guessed}")
+        assert wrong.status == 404
+        assert (right.status, await right.read()) == (200, b"OggS voice")
+    assert standin.downloads == [guessed]
+
+
+async def test_send_voice_uploads_once_and_answers_with_the_voice(
+    bot: Bot, user: SimUser, standin: BotAPIStandIn
+) -> None:
+    recording = ogg_opus(2.5)
+    first = await bot.send_voice(
+        USER_ID,
+        BufferedInputFile(recording, filename="step.ogg"),
+        caption="<b>Step 1</b>",
+        parse_mode="HTML",
+    )
+    assert first.voice is not None
+
+    second = await bot.send_voice(USER_ID, first.voice.file_id, caption="Again")
+
+    assert second.voice is not None
+    assert second.voice.file_id == first.voice.file_id
+    assert (first.voice.duration, first.voice.mime_type) == (3, "audio/ogg")
+    assert first.voice.file_size == len(recording)
+    assert first.caption == "Step 1"
+    [stored] = standin.voices
+    assert stored.content == recording
+    assert [type(call.params["voice"]) for call in standin.calls_of("sendVoice")] == [
+        UploadedFile,
+        str,
+    ]
+
+
+async def test_send_voice_takes_the_duration_given(bot: Bot, user: SimUser) -> None:
+    sent = await bot.send_voice(
+        USER_ID, BufferedInputFile(ogg_opus(1), filename="a.ogg"), duration=7
+    )
+    assert sent.voice is not None
+    assert sent.voice.duration == 7
+
+
+async def test_send_voice_refuses_a_file_id_it_did_not_issue_or_of_another_kind(
+    bot: Bot, user: SimUser
+) -> None:
+    document = await bot.send_document(USER_ID, BufferedInputFile(b"data", filename="a.txt"))
+    assert document.document is not None
+    for file_id in ("AwACAgIAAxkDAAI-made-up", document.document.file_id):
+        with pytest.raises(TelegramBadRequest, match="wrong file identifier"):
+            await bot.send_voice(USER_ID, file_id)
+
+
+async def test_send_voice_caption_over_1024_is_refused(bot: Bot, user: SimUser) -> None:
+    with pytest.raises(TelegramBadRequest, match="Bad Request: message caption is too long"):
+        await bot.send_voice(
+            USER_ID, BufferedInputFile(ogg_opus(1), filename="a.ogg"), caption="c" * 1025
+        )
+
+
+async def test_send_voice_sends_what_is_not_ogg_opus_as_a_document(
+    bot: Bot, user: SimUser, standin: BotAPIStandIn
+) -> None:
+    sent = await bot.send_voice(USER_ID, BufferedInputFile(b"ID3 mp3", filename="a.mp3"))
+
+    assert sent.voice is None
+    assert sent.document is not None
+    assert standin.voices == []
 
 
 # Blocking -------------------------------------------------------------------------------------

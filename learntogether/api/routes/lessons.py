@@ -2,7 +2,7 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Body, Path, Query, Response
+from fastapi import APIRouter, Body, Path, Query, Request, Response
 from pydantic import BaseModel
 
 from learntogether.api.deps import AdminDep, PageDep, ReaderDep, SessionDep, SettingsDep
@@ -10,7 +10,7 @@ from learntogether.api.schemas import Page, same_slug
 from learntogether.content.render import RenderedLesson
 from learntogether.content.schema import LessonDocument
 from learntogether.db.models import LessonStatus, Role
-from learntogether.services import lessons
+from learntogether.services import lessons, step_audio
 from learntogether.services.inputs import MAX_INTEGER, MAX_ROW_ID
 from learntogether.services.lessons import LessonDetail, LessonSummary, VersionInfo
 
@@ -123,3 +123,63 @@ async def publish_lesson(slug: SlugPath, session: SessionDep, actor: AdminDep) -
 @router.post("/{slug}/archive", summary="Stop offering a lesson; progress and reports keep it")
 async def archive_lesson(slug: SlugPath, session: SessionDep, actor: AdminDep) -> LessonDetail:
     return await lessons.archive_lesson(session, slug=slug, actor=actor)
+
+
+StepPath = Annotated[int, Path(ge=0, le=MAX_INTEGER, description="The step, counted from 0")]
+LocalePath = Annotated[str, Path(max_length=8, description="The recording's language")]
+OGG_BODY: dict[str, Any] = {
+    "requestBody": {
+        "required": True,
+        "content": {"audio/ogg": {"schema": {"type": "string", "format": "binary"}}},
+    }
+}
+
+
+@router.put(
+    "/{slug}/steps/{step}/audio/{locale}",
+    summary="Record a step in a language: the OGG/Opus file as the body; a new draft",
+    openapi_extra=OGG_BODY,
+)
+async def put_step_audio(
+    slug: SlugPath,
+    step: StepPath,
+    locale: LocalePath,
+    request: Request,
+    session: SessionDep,
+    actor: AdminDep,
+) -> LessonDetail:
+    return await step_audio.upload_step_recording(
+        session, slug=slug, step=step, locale=locale, data=await request.body(), actor=actor
+    )
+
+
+@router.delete(
+    "/{slug}/steps/{step}/audio/{locale}",
+    summary="Remove a step's recording in a language; a new draft",
+)
+async def delete_step_audio(
+    slug: SlugPath, step: StepPath, locale: LocalePath, session: SessionDep, actor: AdminDep
+) -> LessonDetail:
+    return await step_audio.remove_step_recording(
+        session, slug=slug, step=step, locale=locale, actor=actor
+    )
+
+
+@router.get(
+    "/{slug}/steps/{step}/audio/{locale}",
+    summary="Listen to a step's recording (of the newest version unless ?version=)",
+    response_class=Response,
+    responses={200: {"content": {"audio/ogg": {}}}},
+)
+async def get_step_audio(
+    slug: SlugPath,
+    step: StepPath,
+    locale: LocalePath,
+    session: SessionDep,
+    _: ReaderDep,
+    version: Annotated[int | None, Query(ge=1, le=MAX_INTEGER)] = None,
+) -> Response:
+    info, data = await step_audio.step_recording(
+        session, slug=slug, step=step, locale=locale, version=version
+    )
+    return Response(data, media_type=info.mime_type, headers={"ETag": f'"{info.sha256}"'})

@@ -1,11 +1,12 @@
-"""Reflections: what learners wrote to open questions (admins; mediators their cohorts')."""
+"""Reflections: what learners wrote or said to open questions (admins; mediators their
+cohorts')."""
 
 from __future__ import annotations
 
 from datetime import datetime
 from typing import Annotated
 
-from fastapi import APIRouter, Query
+from fastapi import APIRouter, Path, Query, Response
 from pydantic import BaseModel
 
 from learntogether.api.deps import MediatorDep, PageDep, SessionDep
@@ -29,6 +30,9 @@ class ReflectionOut(BaseModel):
     question: str
     question_text: str
     text: str
+    """Empty for an answer given by voice."""
+    audio: bool
+    """Answered by voice: ``GET /reflections/{id}/audio`` plays it."""
     answered_at: datetime
 
     @classmethod
@@ -69,3 +73,18 @@ async def list_reflections(
         limit=page.limit,
         offset=page.offset,
     )
+
+
+@router.get(
+    "/{reflection_id}/audio",
+    summary="The voice note an open question was answered with (OGG/Opus)",
+    response_class=Response,
+    responses={200: {"content": {"audio/ogg": {}}}},
+)
+async def reflection_audio(
+    session: SessionDep,
+    actor: MediatorDep,
+    reflection_id: Annotated[int, Path(ge=1, le=MAX_ROW_ID)],
+) -> Response:
+    audio = await reflections.reflection_audio(session, actor=actor, reflection_id=reflection_id)
+    return Response(audio, media_type="audio/ogg")

@@ -28,6 +28,7 @@ from learntogether.db.models.content import (
 from learntogether.db.models.events import Attendance, AttendanceMethod, Event
 from learntogether.db.models.goals import Goal, GoalMeasure
 from learntogether.db.models.help import HelpCopy, HelpMessage
+from learntogether.db.models.media import Media, TelegramFile
 from learntogether.db.models.progress import (
     Answer,
     LessonProgress,
@@ -35,6 +36,7 @@ from learntogether.db.models.progress import (
     QuestionKind,
     QuizAttempt,
 )
+from learntogether.db.models.recordings import RecordingStatus, StepRecording
 from learntogether.db.models.reminders import Reminder
 from learntogether.db.models.reviews import Review, ReviewStatus
 from learntogether.db.models.tokens import ApiToken, TokenRole, api_token_cohorts
@@ -65,15 +67,19 @@ __all__ = [
     "LessonReach",
     "LessonStatus",
     "LessonVersion",
+    "Media",
     "Membership",
     "ParticipationCount",
     "ProgressStatus",
     "QuestionKind",
     "QuizAttempt",
+    "RecordingStatus",
     "Reminder",
     "Review",
     "ReviewStatus",
     "Role",
+    "StepRecording",
+    "TelegramFile",
     "TokenRole",
     "Track",
     "User",

@@ -37,6 +37,8 @@ class Verb(StrEnum):
     CERTIFIED = "certified"
     REVIEWED = "reviewed"
     """A spaced review of questions answered wrong, finished."""
+    LISTENED = "listened"
+    """A lesson step sent as its recording, to a learner who would rather listen."""
 
 
 class Activity(Base):
@@ -104,6 +106,7 @@ PARTICIPATION_FIGURES = (
     "assisted_lessons_completed",
     "assisted_attended",
     "reviewed",
+    "listened",
 )
 """The figures ``participation_counts`` keeps per learner and quarter hour."""
 
@@ -183,6 +186,8 @@ class ParticipationCount(Base):
     assisted_attended: Mapped[int] = mapped_column(default=0)
     reviewed: Mapped[int] = mapped_column(default=0)
     """Spaced reviews finished."""
+    listened: Mapped[int] = mapped_column(default=0)
+    """Lesson steps heard as recordings."""
 
 
 REACH_FIGURES = ("started", "furthest", "finished", "passed")

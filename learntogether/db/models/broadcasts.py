@@ -37,6 +37,8 @@ class BroadcastKind(StrEnum):
     """A learner's mediator role changed: they are told, and their command menu follows."""
     REVIEW = "review"
     """The invitation to a spaced review (``services/review.py``)."""
+    RECORDING_REVIEW = "recording_review"
+    """A mediator's recording was approved or rejected (``services/recordings.py``)."""
 
 
 class BroadcastStatus(StrEnum):

@@ -93,18 +93,22 @@ class QuizAttempt(Base):
     )
 
 
+REFLECTION = "kind = 'open' AND (text IS NOT NULL OR audio_sha256 IS NOT NULL)"
+"""An answer to an open question that still has the learner's words, written or spoken."""
+
+
 class Answer(Base):
     __tablename__ = "answers"
     __table_args__ = (
         UniqueConstraint("attempt_id", "question_key"),
         enum_check("kind", QuestionKind),
-        # Reflections, newest first (services/reflections.py): open answers with their text.
+        # Reflections, newest first (services/reflections.py): open answers, written or spoken.
         Index(
             "ix_answers_reflections_answered_at",
             "answered_at",
             "id",
-            postgresql_where=sql_text("kind = 'open' AND text IS NOT NULL"),
-            sqlite_where=sql_text("kind = 'open' AND text IS NOT NULL"),
+            postgresql_where=sql_text(REFLECTION),
+            sqlite_where=sql_text(REFLECTION),
         ),
     )
 
@@ -115,6 +119,8 @@ class Answer(Base):
     # Option indexes for choice questions, or the point chosen on a likert scale.
     choice: Mapped[Any] = json_column(nullable=True)
     text: Mapped[str | None] = mapped_column(Text)
+    audio_sha256: Mapped[str | None] = mapped_column(ForeignKey("media.sha256"))
+    """An open question answered by voice: the voice note in ``media``; None once erased."""
     correct: Mapped[bool | None]
     answered_at: Mapped[datetime] = created_at_column()
 

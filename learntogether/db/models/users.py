@@ -6,7 +6,7 @@ from datetime import datetime, time
 from enum import StrEnum
 from typing import TYPE_CHECKING
 
-from sqlalchemy import BigInteger, CheckConstraint, String, Time, true
+from sqlalchemy import BigInteger, CheckConstraint, String, Time, false, true
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from learntogether.db.base import Base, UTCDateTime, created_at_column, enum_check
@@ -67,6 +67,8 @@ class User(Base):
     timezone: Mapped[str | None] = mapped_column(String(64))
     reminder_time: Mapped[time | None] = mapped_column(Time)
     reminders_enabled: Mapped[bool] = mapped_column(default=True, server_default=true())
+    prefers_audio: Mapped[bool] = mapped_column(default=False, server_default=false())
+    """"I'd rather listen": steps recorded in the learner's language come as voice notes."""
     quiet_hours_start: Mapped[time | None] = mapped_column(Time)
     quiet_hours_end: Mapped[time | None] = mapped_column(Time)
     consent_version: Mapped[str | None] = mapped_column(String(32))

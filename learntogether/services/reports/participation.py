@@ -17,7 +17,10 @@ learner who moved is counted where they were. The figures are read from the part
   published at that moment);
 - ``certificates``: certificates issued;
 - ``attended``: workshop check-ins (one per learner and workshop);
-- ``reviewed``: spaced reviews finished (``services/review.py``).
+- ``reviewed``: spaced reviews finished (``services/review.py``);
+- ``listened``: lesson steps sent as their recording to learners who would rather listen
+  (``services/listening.py``): beside ``lessons_completed``, whether voice reaches people text
+  did not.
 
 Records made with help (``assisted``: a mediator answered or checked in with a learner who could
 not alone) are part of those figures and are also shown on their own: ``assisted_learners``
@@ -72,6 +75,7 @@ class Figure(StrEnum):
     ASSISTED_LESSONS_COMPLETED = "assisted_lessons_completed"
     ASSISTED_ATTENDED = "assisted_attended"
     REVIEWED = "reviewed"
+    LISTENED = "listened"
 
 
 def _learners(column: InstrumentedAttribute[int]) -> ColumnElement[int]:
@@ -95,6 +99,7 @@ FIGURES: dict[Figure, ColumnElement[int]] = {
     Figure.ASSISTED_LESSONS_COMPLETED: _records(_P.assisted_lessons_completed),
     Figure.ASSISTED_ATTENDED: _records(_P.assisted_attended),
     Figure.REVIEWED: _records(_P.reviewed),
+    Figure.LISTENED: _records(_P.listened),
 }
 """Each figure as an aggregate over the participation counts (see ``db/activity_log.py``)."""
 

@@ -1,0 +1,191 @@
+"""Recordings of lesson steps: who may record, what approval needs, who may withdraw what."""
+
+from __future__ import annotations
+
+import pytest
+from sqlalchemy import func, select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from learntogether.content.schema import LessonDocument
+from learntogether.db.models import Lesson, Media, RecordingStatus, User
+from learntogether.services import cohorts, lessons, recordings
+from learntogether.services.actors import Actor
+from learntogether.services.errors import Conflict, InvalidInput, NotAllowed, NotFound
+from learntogether.services.media import AudioRefused
+from tests.content.samples import every_kind_lesson
+from tests.factories import create_cohort
+from tests.oggopus import ogg_opus
+from tests.report_builders import import_track, said
+
+ADMIN = Actor.system("token:programme")
+
+
+async def _learner(session: AsyncSession, telegram_id: int, name: str) -> User:
+    learner = User(telegram_id=telegram_id, first_name=name, locale="en", consent_version="x")
+    session.add(learner)
+    await session.flush()
+    return learner
+
+
+async def _mediator_and_lesson(session: AsyncSession) -> tuple[User, int]:
+    """A mediator of SLV1, and the published version of lesson ``kinds`` (two steps)."""
+    await import_track(session, [("kinds", every_kind_lesson())])
+    await create_cohort(session, code="SLV1")
+    rosa = await _learner(session, 9101, "Rosa")
+    await cohorts.add_mediator(session, code="SLV1", user_id=rosa.id, actor=ADMIN)
+    lesson_id = await session.scalar(select(Lesson.id).where(Lesson.slug == "kinds"))
+    assert lesson_id is not None
+    source = await recordings.step_source(
+        session, learner=rosa, lesson_id=lesson_id, index=1, chain=["en"]
+    )
+    return rosa, source.version_id
+
+
+async def _files(session: AsyncSession) -> int:
+    return await session.scalar(select(func.count()).select_from(Media)) or 0
+
+
+async def test_a_learner_who_mediates_nothing_cannot_record(session: AsyncSession) -> None:
+    _rosa, version_id = await _mediator_and_lesson(session)
+    eve = await _learner(session, 9102, "Eve")
+    with pytest.raises(NotAllowed):
+        await recordings.submit(
+            session,
+            learner=eve,
+            version_id=version_id,
+            index=0,
+            locale="bg",
+            dialect=None,
+            voice=said(ogg_opus(2), 2),
+        )
+    assert await _files(session) == 0
+
+
+async def test_a_dialect_note_is_kept_for_romani_only_and_a_step_must_exist(
+    session: AsyncSession,
+) -> None:
+    rosa, version_id = await _mediator_and_lesson(session)
+    romani = await recordings.submit(
+        session,
+        learner=rosa,
+        version_id=version_id,
+        index=1,
+        locale="rom",
+        dialect="  Kalderash   from Sliven ",
+        voice=said(ogg_opus(2), 2),
+    )
+    bulgarian = await recordings.submit(
+        session,
+        learner=rosa,
+        version_id=version_id,
+        index=0,
+        locale="bg",
+        dialect="Kalderash",
+        voice=said(ogg_opus(3), 3),
+    )
+    assert (romani.dialect, bulgarian.dialect) == ("Kalderash from Sliven", None)
+    assert (romani.step, romani.credit, romani.duration) == (2, "Rosa", 2)
+    with pytest.raises(NotFound):
+        await recordings.submit(
+            session,
+            learner=rosa,
+            version_id=version_id,
+            index=2,
+            locale="bg",
+            dialect=None,
+            voice=said(ogg_opus(2), 2),
+        )
+    with pytest.raises(InvalidInput, match="No language 'xx'"):
+        await recordings.submit(
+            session,
+            learner=rosa,
+            version_id=version_id,
+            index=0,
+            locale="xx",
+            dialect=None,
+            voice=said(ogg_opus(2), 2),
+        )
+
+
+async def test_a_recording_longer_than_three_minutes_is_refused_with_nothing_kept(
+    session: AsyncSession,
+) -> None:
+    rosa, version_id = await _mediator_and_lesson(session)
+    with pytest.raises(AudioRefused, match="longer than the 3 minutes a step recording"):
+        await recordings.submit(
+            session,
+            learner=rosa,
+            version_id=version_id,
+            index=0,
+            locale="bg",
+            dialect=None,
+            voice=said(ogg_opus(190), 60),
+        )
+    assert await _files(session) == 0
+    assert await recordings.own_recordings(session, learner=rosa) == []
+
+
+async def test_approval_waits_for_a_pending_draft_to_be_published(session: AsyncSession) -> None:
+    rosa, version_id = await _mediator_and_lesson(session)
+    pending = await recordings.submit(
+        session,
+        learner=rosa,
+        version_id=version_id,
+        index=0,
+        locale="bg",
+        dialect=None,
+        voice=said(ogg_opus(2), 2),
+    )
+    draft = LessonDocument.model_validate(
+        {**every_kind_lesson(), "slug": "kinds", "track": "demo", "minutes": 9}
+    )
+    await lessons.save_draft(session, document=draft, actor=ADMIN)
+
+    with pytest.raises(Conflict, match="unpublished draft"):
+        await recordings.approve(session, actor=ADMIN, recording_id=pending.id)
+    await lessons.publish_lesson(session, slug="kinds", actor=ADMIN)
+    approved = await recordings.approve(session, actor=ADMIN, recording_id=pending.id)
+    assert (approved.status, approved.published_version) == (RecordingStatus.APPROVED, 3)
+    listed, total = await recordings.list_recordings(
+        session, actor=ADMIN, status=RecordingStatus.APPROVED, lesson="kinds", limit=10
+    )
+    assert (total, [item.credit for item in listed]) == (1, ["Rosa"])
+
+
+async def test_only_the_recorder_withdraws_and_only_while_pending(session: AsyncSession) -> None:
+    rosa, version_id = await _mediator_and_lesson(session)
+    mine = await recordings.submit(
+        session,
+        learner=rosa,
+        version_id=version_id,
+        index=0,
+        locale="bg",
+        dialect=None,
+        voice=said(ogg_opus(2), 2),
+    )
+    eve = await _learner(session, 9103, "Eve")
+    with pytest.raises(NotFound):
+        await recordings.withdraw(session, learner=eve, recording_id=mine.id)
+    await recordings.reject(session, actor=ADMIN, recording_id=mine.id, comment="Noise.")
+    with pytest.raises(Conflict):
+        await recordings.withdraw(session, learner=rosa, recording_id=mine.id)
+
+
+async def test_reviewing_is_for_admins(session: AsyncSession) -> None:
+    rosa, version_id = await _mediator_and_lesson(session)
+    pending = await recordings.submit(
+        session,
+        learner=rosa,
+        version_id=version_id,
+        index=0,
+        locale="bg",
+        dialect=None,
+        voice=said(ogg_opus(2), 2),
+    )
+    mediator = Actor.mediator(rosa.id, frozenset({1}))
+    with pytest.raises(NotAllowed):
+        await recordings.approve(session, actor=mediator, recording_id=pending.id)
+    with pytest.raises(NotAllowed):
+        await recordings.recording_audio(session, actor=mediator, recording_id=pending.id)
+    with pytest.raises(InvalidInput, match="at most 2000"):
+        await recordings.reject(session, actor=ADMIN, recording_id=pending.id, comment="x" * 2001)
