@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import socket
+import time
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from pathlib import Path
@@ -10,13 +11,16 @@ from typing import Any
 
 from sqlalchemy import event, text
 from sqlalchemy.engine import make_url
-from sqlalchemy.exc import DBAPIError, OperationalError
+from sqlalchemy.exc import DBAPIError, DisconnectionError, OperationalError
 from sqlalchemy.ext.asyncio import (
     AsyncEngine,
     AsyncSession,
     async_sessionmaker,
     create_async_engine,
 )
+
+# A pooled connection idle this long is pinged before it is used again (see _ping_after_idle).
+PING_AFTER_IDLE_SECONDS = 10.0
 
 
 class DatabaseUnavailable(Exception):
@@ -37,10 +41,39 @@ def create_engine(database_url: str, **kwargs: Any) -> AsyncEngine:
         engine = create_async_engine(url, **kwargs)
         _configure_sqlite(engine)
         return engine
-    kwargs.setdefault("pool_pre_ping", True)
     connect_args = kwargs.pop("connect_args", {})
     connect_args.setdefault("timeout", 10)
-    return create_async_engine(url, connect_args=connect_args, **kwargs)
+    engine = create_async_engine(url, connect_args=connect_args, **kwargs)
+    if not kwargs.get("pool_pre_ping"):
+        _ping_after_idle(engine)
+    return engine
+
+
+def _ping_after_idle(engine: AsyncEngine) -> None:
+    """Ping a pooled connection before use only when it sat idle in the pool for a while.
+
+    ``pool_pre_ping`` pings at every checkout: under load (a connection back in the pool for
+    milliseconds, checked out two or three times an update) that was a round trip an update for
+    nothing. A connection that waited ``PING_AFTER_IDLE_SECONDS`` may have been closed by a
+    restarted server or a firewall; it is pinged, and a dead one replaced before anyone uses it
+    (the pool reconnects on ``DisconnectionError``). A server lost under load is found by the
+    statement that fails, and SQLAlchemy then replaces every pooled connection.
+    """
+    dialect = engine.dialect
+
+    @event.listens_for(engine.sync_engine, "checkin")
+    def _checked_in(_dbapi_connection: Any, record: Any) -> None:
+        record.info["idle_since"] = time.monotonic()
+
+    @event.listens_for(engine.sync_engine, "checkout")
+    def _checked_out(dbapi_connection: Any, record: Any, _proxy: Any) -> None:
+        idle_since = record.info.pop("idle_since", None)
+        if idle_since is None or time.monotonic() - idle_since < PING_AFTER_IDLE_SECONDS:
+            return
+        try:
+            dialect.do_ping(dbapi_connection)
+        except Exception as error:
+            raise DisconnectionError(f"a pooled connection is gone: {error}") from error
 
 
 def _configure_sqlite(engine: AsyncEngine) -> None:
