@@ -93,11 +93,50 @@ def _configure_sqlite(engine: AsyncEngine) -> None:
 
     @event.listens_for(engine.sync_engine, "begin")
     def _on_begin(connection: Any) -> None:
-        # IMMEDIATE takes the write lock up front: a deferred transaction that read and then
-        # writes fails at once ("database is locked") when another connection wrote meanwhile,
-        # whatever the busy timeout. The bot, API and scheduler share one file, so transactions
-        # queue (up to the busy timeout) instead of failing.
-        connection.exec_driver_sql("BEGIN IMMEDIATE")
+        connection.info[_READING] = False
+        connection.exec_driver_sql("BEGIN")
+        connection.info[_READING] = True
+
+    @event.listens_for(engine.sync_engine, "before_cursor_execute")
+    def _before_statement(
+        connection: Any, cursor: Any, statement: str, _params: Any, context: Any, _many: bool
+    ) -> None:
+        if connection.info.get(_READING) and not _reads_only(statement, context):
+            connection.info[_READING] = False
+            _take_write_lock(cursor)
+
+    @event.listens_for(engine.sync_engine, "commit")
+    @event.listens_for(engine.sync_engine, "rollback")
+    def _on_end(connection: Any) -> None:
+        connection.info[_READING] = False
+
+
+# A transaction that has only read so far (see _configure_sqlite).
+_READING = "lt_sqlite_reading"
+
+
+def _reads_only(statement: str, context: Any) -> bool:
+    """A SELECT (or PRAGMA) that takes no lock: not ``with_for_update()``, which SQLite does not
+    render, so it is read from the statement being compiled (SQLAlchemy's ``_for_update_arg``)."""
+    if statement.lstrip()[:6].upper() not in ("SELECT", "PRAGMA"):
+        return False
+    compiled = getattr(context, "compiled", None)
+    return getattr(getattr(compiled, "statement", None), "_for_update_arg", None) is None
+
+
+def _take_write_lock(cursor: Any) -> None:
+    """Turn a transaction that has only read into one holding SQLite's write lock.
+
+    A deferred transaction that read and then writes fails at once ("database is locked") when
+    another connection wrote since it read, whatever the busy timeout; beginning every transaction
+    IMMEDIATE avoided that but made every update, reads included, queue for the one write lock
+    and hold it across the awaits of its reads (under 200 learners some waited past the busy
+    timeout). So a transaction begins deferred, and its first write (or savepoint, or
+    ``SELECT … FOR UPDATE``) ends the reading part and begins IMMEDIATE: the writes are atomic
+    and serialised, and what was read before is as fresh as PostgreSQL's READ COMMITTED gives.
+    """
+    cursor.execute("COMMIT")
+    cursor.execute("BEGIN IMMEDIATE")
 
 
 def create_session_maker(engine: AsyncEngine) -> async_sessionmaker[AsyncSession]:

@@ -1,4 +1,5 @@
-"""PostgreSQL connections are pinged after sitting idle in the pool, not at every checkout."""
+"""Connections and transactions: PostgreSQL's are pinged after sitting idle in the pool, not at
+every checkout; SQLite's take the write lock at their first write, not at their first read."""
 
 from __future__ import annotations
 
@@ -6,8 +7,9 @@ from collections.abc import AsyncIterator
 from typing import Any
 
 import pytest
-from sqlalchemy import text
-from sqlalchemy.ext.asyncio import AsyncEngine
+from sqlalchemy import select, text
+from sqlalchemy.exc import OperationalError
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from learntogether.db import engine as engine_module
 from tests.conftest import TestDatabase
@@ -63,3 +65,71 @@ async def test_a_connection_closed_by_the_server_while_idle_is_replaced_before_u
     replaced = await _backend_pid(pg_engine)
     assert replaced != killed
     assert len(pings) == 1
+
+
+@pytest.fixture
+async def sqlite_engine(sqlite_url: str) -> AsyncIterator[AsyncEngine]:
+    engine = engine_module.create_engine(sqlite_url)
+    async with engine.begin() as connection:
+        await connection.execute(text("CREATE TABLE notes (id INTEGER PRIMARY KEY, body TEXT)"))
+    yield engine
+    await engine.dispose()
+
+
+async def _writes_at_once(engine: AsyncEngine) -> bool:
+    """Whether another connection can write now (it waits 0.1 s for the lock, not 5)."""
+    async with engine.connect() as other:
+        await other.exec_driver_sql("PRAGMA busy_timeout=100")
+        try:
+            await other.execute(text("INSERT INTO notes (body) VALUES ('other')"))
+            await other.commit()
+        except OperationalError as error:
+            if "database is locked" not in str(error):
+                raise
+            return False
+    return True
+
+
+async def _in_transaction(engine: AsyncEngine, *statements: str) -> AsyncConnection:
+    connection = await engine.connect()
+    await connection.begin()
+    for statement in statements:
+        await connection.execute(text(statement))
+    return connection
+
+
+async def test_a_sqlite_transaction_that_only_reads_lets_others_write(
+    sqlite_engine: AsyncEngine,
+) -> None:
+    reader = await _in_transaction(sqlite_engine, "SELECT count(*) FROM notes")
+    try:
+        assert await _writes_at_once(sqlite_engine)
+    finally:
+        await reader.close()
+
+
+async def test_a_sqlite_transaction_holds_the_write_lock_from_its_first_write_to_its_end(
+    sqlite_engine: AsyncEngine,
+) -> None:
+    writer = await _in_transaction(
+        sqlite_engine, "SELECT count(*) FROM notes", "INSERT INTO notes (body) VALUES ('mine')"
+    )
+    try:
+        assert not await _writes_at_once(sqlite_engine)
+        await writer.execute(text("INSERT INTO notes (body) VALUES ('mine again')"))
+        await writer.commit()
+        assert await _writes_at_once(sqlite_engine)
+    finally:
+        await writer.close()
+    async with sqlite_engine.connect() as connection:
+        bodies = await connection.scalars(text("SELECT body FROM notes ORDER BY id"))
+        assert list(bodies) == ["mine", "mine again", "other"]
+
+
+async def test_a_sqlite_select_for_update_takes_the_write_lock(
+    sqlite_engine: AsyncEngine,
+) -> None:
+    async with sqlite_engine.connect() as connection:
+        await connection.begin()
+        await connection.execute(select(text("id")).select_from(text("notes")).with_for_update())
+        assert not await _writes_at_once(sqlite_engine)
