@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import asyncio
+import logging
 import socket
 import time
+import weakref
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from pathlib import Path
@@ -18,6 +21,9 @@ from sqlalchemy.ext.asyncio import (
     async_sessionmaker,
     create_async_engine,
 )
+from sqlalchemy.util import await_only
+
+log = logging.getLogger(__name__)
 
 # A pooled connection idle this long is pinged before it is used again (see _ping_after_idle).
 PING_AFTER_IDLE_SECONDS = 10.0
@@ -103,16 +109,50 @@ def _configure_sqlite(engine: AsyncEngine) -> None:
     ) -> None:
         if connection.info.get(_READING) and not _reads_only(statement, context):
             connection.info[_READING] = False
-            _take_write_lock(cursor)
+            _take_write_lock(connection.info, cursor, writers)
 
     @event.listens_for(engine.sync_engine, "commit")
     @event.listens_for(engine.sync_engine, "rollback")
     def _on_end(connection: Any) -> None:
         connection.info[_READING] = False
+        _let_next_writer(connection.info)
+
+    @event.listens_for(engine.sync_engine, "checkin")
+    def _on_checkin(_dbapi_connection: Any, record: Any) -> None:
+        _let_next_writer(record.info)  # a connection returned without its transaction ended
+
+    writers = _Writers()
 
 
-# A transaction that has only read so far (see _configure_sqlite).
-_READING = "lt_sqlite_reading"
+# A transaction that has only read so far, and the turn a writing one holds (_configure_sqlite).
+_READING, _TURN = "lt_sqlite_reading", "lt_sqlite_turn"
+# How long a transaction waits for its turn to write before it tries anyway (and SQLite's busy
+# timeout decides): a turn never comes to a transaction whose own update holds it.
+WRITE_TURN_SECONDS = 30.0
+
+
+class _Writers:
+    """This process's transactions take SQLite's one write lock in turn, first come first
+    served: SQLite's busy handler polls with growing sleeps, so under load some waiters lost the
+    race again and again until their busy timeout ("database is locked")."""
+
+    def __init__(self) -> None:
+        self._turns: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, asyncio.Lock] = (
+            weakref.WeakKeyDictionary()
+        )
+
+    def turn(self) -> asyncio.Lock:
+        loop = asyncio.get_running_loop()
+        lock = self._turns.get(loop)
+        if lock is None:
+            lock = self._turns[loop] = asyncio.Lock()
+        return lock
+
+
+def _let_next_writer(info: dict[str, Any]) -> None:
+    turn: asyncio.Lock | None = info.pop(_TURN, None)
+    if turn is not None and turn.locked():
+        turn.release()
 
 
 def _reads_only(statement: str, context: Any) -> bool:
@@ -124,7 +164,7 @@ def _reads_only(statement: str, context: Any) -> bool:
     return getattr(getattr(compiled, "statement", None), "_for_update_arg", None) is None
 
 
-def _take_write_lock(cursor: Any) -> None:
+def _take_write_lock(info: dict[str, Any], cursor: Any, writers: _Writers) -> None:
     """Turn a transaction that has only read into one holding SQLite's write lock.
 
     A deferred transaction that read and then writes fails at once ("database is locked") when
@@ -135,8 +175,19 @@ def _take_write_lock(cursor: Any) -> None:
     ``SELECT … FOR UPDATE``) ends the reading part and begins IMMEDIATE: the writes are atomic
     and serialised, and what was read before is as fresh as PostgreSQL's READ COMMITTED gives.
     """
-    cursor.execute("COMMIT")
-    cursor.execute("BEGIN IMMEDIATE")
+    turn = writers.turn()
+    try:
+        await_only(asyncio.wait_for(turn.acquire(), WRITE_TURN_SECONDS))
+    except TimeoutError:
+        log.warning("no turn to write to SQLite after %ss; trying anyway", WRITE_TURN_SECONDS)
+    else:
+        info[_TURN] = turn
+    try:
+        cursor.execute("COMMIT")
+        cursor.execute("BEGIN IMMEDIATE")
+    except BaseException:
+        _let_next_writer(info)
+        raise
 
 
 def create_session_maker(engine: AsyncEngine) -> async_sessionmaker[AsyncSession]:

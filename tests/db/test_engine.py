@@ -3,6 +3,7 @@ every checkout; SQLite's take the write lock at their first write, not at their 
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import AsyncIterator
 from typing import Any
 
@@ -109,8 +110,9 @@ async def test_a_sqlite_transaction_that_only_reads_lets_others_write(
 
 
 async def test_a_sqlite_transaction_holds_the_write_lock_from_its_first_write_to_its_end(
-    sqlite_engine: AsyncEngine,
+    sqlite_engine: AsyncEngine, monkeypatch: pytest.MonkeyPatch
 ) -> None:
+    monkeypatch.setattr(engine_module, "WRITE_TURN_SECONDS", 0.1)
     writer = await _in_transaction(
         sqlite_engine, "SELECT count(*) FROM notes", "INSERT INTO notes (body) VALUES ('mine')"
     )
@@ -127,9 +129,31 @@ async def test_a_sqlite_transaction_holds_the_write_lock_from_its_first_write_to
 
 
 async def test_a_sqlite_select_for_update_takes_the_write_lock(
-    sqlite_engine: AsyncEngine,
+    sqlite_engine: AsyncEngine, monkeypatch: pytest.MonkeyPatch
 ) -> None:
+    monkeypatch.setattr(engine_module, "WRITE_TURN_SECONDS", 0.1)
     async with sqlite_engine.connect() as connection:
         await connection.begin()
         await connection.execute(select(text("id")).select_from(text("notes")).with_for_update())
         assert not await _writes_at_once(sqlite_engine)
+
+
+async def test_a_sqlite_writer_waits_its_turn_instead_of_failing(
+    sqlite_engine: AsyncEngine,
+) -> None:
+    first = await _in_transaction(sqlite_engine, "INSERT INTO notes (body) VALUES ('first')")
+
+    async def write_second() -> None:
+        async with sqlite_engine.begin() as connection:
+            await connection.exec_driver_sql("PRAGMA busy_timeout=100")
+            await connection.execute(text("INSERT INTO notes (body) VALUES ('second')"))
+
+    second = asyncio.create_task(write_second())
+    await asyncio.sleep(0.3)  # three busy timeouts of the second writer
+    assert not second.done()
+    await first.commit()
+    await first.close()
+    await second
+    async with sqlite_engine.connect() as connection:
+        bodies = await connection.scalars(text("SELECT body FROM notes ORDER BY id"))
+        assert list(bodies) == ["first", "second"]
