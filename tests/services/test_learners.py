@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import time, timedelta
+from typing import Any
 
 import pytest
 from sqlalchemy import select
@@ -72,7 +73,7 @@ async def test_newcomer_reads_their_choice_then_telegrams_language_then_the_invi
 ) -> None:
     await create_cohort(session, code="SLV1")
 
-    async def newcomer(**onboarding: str | None) -> tuple[str, ...]:
+    async def newcomer(**onboarding: Any) -> tuple[str, ...]:
         found = await learners.locales(session, None, default_locale="en", **onboarding)
         return found.content
 
@@ -123,14 +124,14 @@ async def test_the_learner_read_with_their_cohort_gets_what_the_policy_gives_alo
         await _learner(session, 9112, "en"),
         await _learner(session, 9113, None, cohort="BRU1"),
     ]
-    for person in people:
-        learner, joined = await learners.find_learner_and_cohort(session, person.telegram_id)
+    for person, telegram_id in zip(people, (9111, 9112, 9113), strict=True):
+        learner, joined = await learners.find_learner_and_cohort(session, telegram_id)
         assert learner is person
         alone = await learners.locales(session, person, default_locale="fr")
         assert await learners.locales(session, learner, default_locale="fr", joined=joined) == alone
     assert [
-        (await learners.find_learner_and_cohort(session, person.telegram_id))[1]
-        for person in people
+        (await learners.find_learner_and_cohort(session, telegram_id))[1]
+        for telegram_id in (9111, 9112, 9113)
     ] == [{in_two.id: "es"}, {}, {people[2].id: None}]
     assert await learners.find_learner_and_cohort(session, 9119) == (None, {})
 
