@@ -272,15 +272,21 @@ class CommitBeforeReplying(BaseRequestMiddleware):
 
 
 class LearnerMiddleware(BaseMiddleware):
-    """Puts the learner (or None before they agreed to the notice) in ``data["learner"]``."""
+    """Puts the learner (or None before they agreed to the notice) in ``data["learner"]``, and
+    their newest cohort's locale, read in the same query, in ``data["cohort_locales"]``."""
 
     async def __call__(self, handler: Handler, event: TelegramObject, data: dict[str, Any]) -> Any:
         user: User | None = data.get("event_from_user")
         session: AsyncSession = data["session"]
-        learner = await learners.find_learner(session, user.id) if user is not None else None
+        learner, joined = (
+            await learners.find_learner_and_cohort(session, user.id)
+            if user is not None
+            else (None, {})
+        )
         if learner is not None and isinstance(event, Update) and event.event_type in _PRESENCE:
             await learners.mark_seen(session, learner=learner)
         data["learner"] = learner
+        data["cohort_locales"] = joined
         return await handler(event, data)
 
 
@@ -319,6 +325,7 @@ class LocalesMiddleware(BaseMiddleware):
             telegram=user.language_code if user else None,
             invite_cohort=onboarding.get("cohort"),
             reads=onboarding.get("reads"),
+            joined=data.get("cohort_locales"),
         )
         return await handler(event, data)
 

@@ -2,7 +2,11 @@
 
 from __future__ import annotations
 
+import asyncio
+import logging
 import socket
+import time
+import weakref
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from pathlib import Path
@@ -10,13 +14,19 @@ from typing import Any
 
 from sqlalchemy import event, text
 from sqlalchemy.engine import make_url
-from sqlalchemy.exc import DBAPIError, OperationalError
+from sqlalchemy.exc import DBAPIError, DisconnectionError, OperationalError
 from sqlalchemy.ext.asyncio import (
     AsyncEngine,
     AsyncSession,
     async_sessionmaker,
     create_async_engine,
 )
+from sqlalchemy.util import await_only
+
+log = logging.getLogger(__name__)
+
+# A pooled connection idle this long is pinged before it is used again (see _ping_after_idle).
+PING_AFTER_IDLE_SECONDS = 10.0
 
 
 class DatabaseUnavailable(Exception):
@@ -37,10 +47,39 @@ def create_engine(database_url: str, **kwargs: Any) -> AsyncEngine:
         engine = create_async_engine(url, **kwargs)
         _configure_sqlite(engine)
         return engine
-    kwargs.setdefault("pool_pre_ping", True)
     connect_args = kwargs.pop("connect_args", {})
     connect_args.setdefault("timeout", 10)
-    return create_async_engine(url, connect_args=connect_args, **kwargs)
+    engine = create_async_engine(url, connect_args=connect_args, **kwargs)
+    if not kwargs.get("pool_pre_ping"):
+        _ping_after_idle(engine)
+    return engine
+
+
+def _ping_after_idle(engine: AsyncEngine) -> None:
+    """Ping a pooled connection before use only when it sat idle in the pool for a while.
+
+    ``pool_pre_ping`` pings at every checkout: under load (a connection back in the pool for
+    milliseconds, checked out two or three times an update) that was a round trip an update for
+    nothing. A connection that waited ``PING_AFTER_IDLE_SECONDS`` may have been closed by a
+    restarted server or a firewall; it is pinged, and a dead one replaced before anyone uses it
+    (the pool reconnects on ``DisconnectionError``). A server lost under load is found by the
+    statement that fails, and SQLAlchemy then replaces every pooled connection.
+    """
+    dialect = engine.dialect
+
+    @event.listens_for(engine.sync_engine, "checkin")
+    def _checked_in(_dbapi_connection: Any, record: Any) -> None:
+        record.info["idle_since"] = time.monotonic()
+
+    @event.listens_for(engine.sync_engine, "checkout")
+    def _checked_out(dbapi_connection: Any, record: Any, _proxy: Any) -> None:
+        idle_since = record.info.pop("idle_since", None)
+        if idle_since is None or time.monotonic() - idle_since < PING_AFTER_IDLE_SECONDS:
+            return
+        try:
+            dialect.do_ping(dbapi_connection)
+        except Exception as error:
+            raise DisconnectionError(f"a pooled connection is gone: {error}") from error
 
 
 def _configure_sqlite(engine: AsyncEngine) -> None:
@@ -60,11 +99,95 @@ def _configure_sqlite(engine: AsyncEngine) -> None:
 
     @event.listens_for(engine.sync_engine, "begin")
     def _on_begin(connection: Any) -> None:
-        # IMMEDIATE takes the write lock up front: a deferred transaction that read and then
-        # writes fails at once ("database is locked") when another connection wrote meanwhile,
-        # whatever the busy timeout. The bot, API and scheduler share one file, so transactions
-        # queue (up to the busy timeout) instead of failing.
-        connection.exec_driver_sql("BEGIN IMMEDIATE")
+        connection.info[_READING] = False
+        connection.exec_driver_sql("BEGIN")
+        connection.info[_READING] = True
+
+    @event.listens_for(engine.sync_engine, "before_cursor_execute")
+    def _before_statement(
+        connection: Any, cursor: Any, statement: str, _params: Any, context: Any, _many: bool
+    ) -> None:
+        if connection.info.get(_READING) and not _reads_only(statement, context):
+            connection.info[_READING] = False
+            _take_write_lock(connection.info, cursor, writers)
+
+    @event.listens_for(engine.sync_engine, "commit")
+    @event.listens_for(engine.sync_engine, "rollback")
+    def _on_end(connection: Any) -> None:
+        connection.info[_READING] = False
+        _let_next_writer(connection.info)
+
+    @event.listens_for(engine.sync_engine, "checkin")
+    def _on_checkin(_dbapi_connection: Any, record: Any) -> None:
+        _let_next_writer(record.info)  # a connection returned without its transaction ended
+
+    writers = _Writers()
+
+
+# A transaction that has only read so far, and the turn a writing one holds (_configure_sqlite).
+_READING, _TURN = "lt_sqlite_reading", "lt_sqlite_turn"
+# How long a transaction waits for its turn to write before it tries anyway (and SQLite's busy
+# timeout decides): a turn never comes to a transaction whose own update holds it.
+WRITE_TURN_SECONDS = 30.0
+
+
+class _Writers:
+    """This process's transactions take SQLite's one write lock in turn, first come first
+    served: SQLite's busy handler polls with growing sleeps, so under load some waiters lost the
+    race again and again until their busy timeout ("database is locked")."""
+
+    def __init__(self) -> None:
+        self._turns: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, asyncio.Lock] = (
+            weakref.WeakKeyDictionary()
+        )
+
+    def turn(self) -> asyncio.Lock:
+        loop = asyncio.get_running_loop()
+        lock = self._turns.get(loop)
+        if lock is None:
+            lock = self._turns[loop] = asyncio.Lock()
+        return lock
+
+
+def _let_next_writer(info: dict[str, Any]) -> None:
+    turn: asyncio.Lock | None = info.pop(_TURN, None)
+    if turn is not None and turn.locked():
+        turn.release()
+
+
+def _reads_only(statement: str, context: Any) -> bool:
+    """A SELECT (or PRAGMA) that takes no lock: not ``with_for_update()``, which SQLite does not
+    render, so it is read from the statement being compiled (SQLAlchemy's ``_for_update_arg``)."""
+    if statement.lstrip()[:6].upper() not in ("SELECT", "PRAGMA"):
+        return False
+    compiled = getattr(context, "compiled", None)
+    return getattr(getattr(compiled, "statement", None), "_for_update_arg", None) is None
+
+
+def _take_write_lock(info: dict[str, Any], cursor: Any, writers: _Writers) -> None:
+    """Turn a transaction that has only read into one holding SQLite's write lock.
+
+    A deferred transaction that read and then writes fails at once ("database is locked") when
+    another connection wrote since it read, whatever the busy timeout; beginning every transaction
+    IMMEDIATE avoided that but made every update, reads included, queue for the one write lock
+    and hold it across the awaits of its reads (under 200 learners some waited past the busy
+    timeout). So a transaction begins deferred, and its first write (or savepoint, or
+    ``SELECT … FOR UPDATE``) ends the reading part and begins IMMEDIATE: the writes are atomic
+    and serialised, and what was read before is as fresh as PostgreSQL's READ COMMITTED gives.
+    """
+    turn = writers.turn()
+    try:
+        await_only(asyncio.wait_for(turn.acquire(), WRITE_TURN_SECONDS))
+    except TimeoutError:
+        log.warning("no turn to write to SQLite after %ss; trying anyway", WRITE_TURN_SECONDS)
+    else:
+        info[_TURN] = turn
+    try:
+        cursor.execute("COMMIT")
+        cursor.execute("BEGIN IMMEDIATE")
+    except BaseException:
+        _let_next_writer(info)
+        raise
 
 
 def create_session_maker(engine: AsyncEngine) -> async_sessionmaker[AsyncSession]:

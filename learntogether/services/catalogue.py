@@ -61,26 +61,23 @@ class TrackEntry:
 async def catalogue(
     session: AsyncSession, *, learner: User, chain: Sequence[str]
 ) -> list[TrackEntry]:
-    """Every open track with its published lessons; the learner's role's tracks come first."""
+    """Every open track with its published lessons; the learner's role's tracks come first.
+
+    Two light queries (the lessons with their newest published versions, the learner's
+    progress): documents and track texts are the process's (``published``), read on a miss.
+    """
     rows = list(
         await session.execute(
-            select(
-                Lesson.id,
-                Lesson.slug,
-                Track.id,
-                Track.slug,
-                Track.title,
-                Track.audience,
-                Track.description,
-                Track.pass_rule,
-            )
+            published.newest_published_query()
+            .add_columns(Lesson.slug, Track.updated_at)
             .join(Track, Lesson.track_id == Track.id)
             .where(Lesson.status == LessonStatus.PUBLISHED, Track.archived_at.is_(None))
             .order_by(Track.position, Track.slug, Lesson.position)
         )
     )
-    versions = await published.newest_published(session, [row[0] for row in rows])
-    documents = await published.documents(session, versions.values())
+    versions = [published.VersionRef(*row[:4]) for row in rows]
+    documents = await published.documents(session, versions)
+    texts = await published.track_texts(session, {row.track_id: row.updated_at for row in rows})
     progress = {
         lesson_id: status
         for lesson_id, status in await session.execute(
@@ -90,30 +87,29 @@ async def catalogue(
         )
     }
     tracks: dict[int, TrackEntry] = {}
-    for row in rows:
-        lesson_id, lesson_slug, track_id, track_slug, track_title, audience, about, rule = row
-        version = versions.get(lesson_id)
-        if version is None:
-            continue
+    for row, version in zip(rows, versions, strict=True):
+        track_id = row.track_id
+        track = texts[track_id]
+        rule = track.pass_rule or {}
         entry = tracks.setdefault(
             track_id,
             TrackEntry(
                 track_id=track_id,
-                slug=track_slug,
-                title=pick_text(track_title, chain),
-                for_role=learner.role is not None and learner.role.value in audience,
+                slug=track.slug,
+                title=pick_text(track.title, chain),
+                for_role=learner.role is not None and learner.role.value in track.audience,
                 lessons=[],
-                description=pick_text(about, chain) if about else None,
-                certificate_lessons=(rule or {}).get("lessons"),
-                certificate_average=(rule or {}).get("min_average_score"),
+                description=pick_text(track.description, chain) if track.description else None,
+                certificate_lessons=rule.get("lessons"),
+                certificate_average=rule.get("min_average_score"),
             ),
         )
-        status = progress.get(lesson_id)
+        status = progress.get(version.lesson_id)
         document = documents[version.id]
         entry.lessons.append(
             LessonEntry(
-                lesson_id=lesson_id,
-                slug=lesson_slug,
+                lesson_id=version.lesson_id,
+                slug=row.slug,
                 title=pick_text(document.title, chain),
                 minutes=document.minutes,
                 status=DONE

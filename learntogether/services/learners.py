@@ -83,6 +83,32 @@ async def find_learner(session: AsyncSession, telegram_id: int) -> User | None:
     return await session.scalar(select(User).where(User.telegram_id == telegram_id))
 
 
+async def find_learner_and_cohort(
+    session: AsyncSession, telegram_id: int
+) -> tuple[User | None, dict[int, str | None]]:
+    """``find_learner`` and, in the same query, the locale of the cohort they joined last (as
+    ``locales`` takes it in ``joined``: no entry when they are in no cohort)."""
+    newest = (
+        select(Membership.cohort_id)
+        .where(Membership.user_id == User.id)
+        .order_by(Membership.joined_at.desc(), Membership.id.desc())
+        .limit(1)
+        .correlate(User)
+        .scalar_subquery()
+    )
+    row = (
+        await session.execute(
+            select(User, Cohort.id, Cohort.locale)
+            .outerjoin(Cohort, Cohort.id == newest)
+            .where(User.telegram_id == telegram_id)
+        )
+    ).first()
+    if row is None:
+        return None, {}
+    learner, cohort_id, locale = row
+    return learner, ({learner.id: locale} if cohort_id is not None else {})
+
+
 def has_consented(learner: User | None) -> bool:
     return learner is not None and learner.consent_version == PRIVACY_VERSION
 
@@ -177,6 +203,7 @@ async def locales(
     telegram: str | None = None,
     invite_cohort: str | None = None,
     reads: str | None = None,
+    joined: dict[int, str | None] | None = None,
 ) -> Locales:
     """The languages of the person behind an update: the one locale policy
     (``i18n.learner_locales``) with ``default_locale`` as ``LT_DEFAULT_LOCALE``.
@@ -185,9 +212,11 @@ async def locales(
     one, else Telegram's (``telegram``); their cohort's is that of the cohort they joined last,
     else, before they are in one, of the cohort their invite link names (``invite_cohort``).
     The language they read best is the one ``reads`` during onboarding, else their saved one.
+    ``joined``: the learner's newest cohort's locale if already read (``find_learner_and_cohort``).
     """
     own = negotiate_locale(chosen, learner.locale if learner else None, telegram)
-    joined = await _newest_cohort_locales(session, [learner.id]) if learner else {}
+    if joined is None:
+        joined = await _newest_cohort_locales(session, [learner.id]) if learner else {}
     if learner is not None and learner.id in joined:
         cohort = joined[learner.id]
     elif invite_cohort:

@@ -181,11 +181,9 @@ def _due(now: datetime) -> Any:
 
 
 async def _lock_due(session: AsyncSession, query: Any, limit: int) -> list[int]:
-    query = query.limit(limit)
-    if session.get_bind().dialect.name == "postgresql":
-        # Workers on other processes skip rows one of them is claiming, instead of waiting.
-        query = query.with_for_update(skip_locked=True, of=Delivery)
-    # SQLite: the engine begins every transaction IMMEDIATE, so one claim runs at a time.
+    # PostgreSQL: workers on other processes skip rows one of them is claiming, instead of
+    # waiting. SQLite: the engine takes the write lock for it, so one claim runs at a time.
+    query = query.limit(limit).with_for_update(skip_locked=True, of=Delivery)
     return list(await session.scalars(query))
 
 

@@ -6,6 +6,7 @@ JSON on every press was most of a press's work. A version is known by its id and
 and a draft's hash changes with its text, so the pair names one document for good, and a version
 published or edited after this process read the curriculum is simply a key it has not seen yet.
 Only the light columns are read per press (``VersionRef``); the document is loaded on a miss.
+A track's texts are kept the same way, by its id and ``updated_at``.
 
 The memory is bounded (least recently used go first) and shared by every session of the process.
 """
@@ -15,20 +16,22 @@ from __future__ import annotations
 from collections import OrderedDict
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
-from typing import Generic, TypeVar
+from datetime import datetime
+from typing import Any, Generic, TypeVar
 
-from sqlalchemy import func, select
+from sqlalchemy import Select, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from learntogether.content.render import RenderedLesson, render_lesson
 from learntogether.content.schema import LessonDocument
-from learntogether.db.models import Lesson, LessonVersion, VersionStatus
+from learntogether.db.models import Lesson, LessonVersion, Track, VersionStatus
 
 K = TypeVar("K")
 V = TypeVar("V")
 
 DOCUMENTS_KEPT = 1024
 RENDERINGS_KEPT = 4096
+TRACKS_KEPT = 256
 
 
 @dataclass(frozen=True)
@@ -39,6 +42,17 @@ class VersionRef:
     lesson_id: int
     content_hash: str
     track_id: int | None
+
+
+@dataclass(frozen=True)
+class TrackTexts:
+    """A track's texts and rules as the catalogue shows them, kept by id and ``updated_at``."""
+
+    slug: str
+    title: dict[str, str]
+    description: dict[str, str]
+    audience: list[str]
+    pass_rule: dict[str, Any] | None
 
 
 class _Kept(Generic[K, V]):
@@ -63,6 +77,7 @@ class _Kept(Generic[K, V]):
 
 _documents: _Kept[tuple[int, str], LessonDocument] = _Kept(DOCUMENTS_KEPT)
 _renderings: _Kept[tuple[int, str, tuple[str, ...]], RenderedLesson] = _Kept(RENDERINGS_KEPT)
+_tracks: _Kept[tuple[int, datetime], TrackTexts] = _Kept(TRACKS_KEPT)
 
 
 def _ref_columns() -> tuple[object, ...]:
@@ -81,10 +96,8 @@ async def version_ref(session: AsyncSession, version_id: int) -> VersionRef | No
     return VersionRef(*row) if row is not None else None
 
 
-async def newest_published(
-    session: AsyncSession, lesson_ids: Sequence[int] | None = None
-) -> dict[int, VersionRef]:
-    """The newest published version of each lesson (the one new learners start), by lesson id."""
+def newest_published_query(lesson_ids: Sequence[int] | None = None) -> Select[Any]:
+    """The ``VersionRef`` columns of each lesson's newest published version, lessons joined."""
     newest = (
         select(LessonVersion.lesson_id, func.max(LessonVersion.number).label("number"))
         .where(LessonVersion.status == VersionStatus.PUBLISHED)
@@ -93,16 +106,48 @@ async def newest_published(
     if lesson_ids is not None:
         newest = newest.where(LessonVersion.lesson_id.in_(lesson_ids))
     newest_sq = newest.subquery()
-    rows = await session.execute(
-        select(*_ref_columns())  # type: ignore[call-overload]
-        .join(Lesson, Lesson.id == LessonVersion.lesson_id)
-        .join(
-            newest_sq,
-            (newest_sq.c.lesson_id == LessonVersion.lesson_id)
-            & (newest_sq.c.number == LessonVersion.number),
-        )
+    refs: Select[Any] = select(*_ref_columns())  # type: ignore[call-overload]
+    return refs.join(Lesson, Lesson.id == LessonVersion.lesson_id).join(
+        newest_sq,
+        (newest_sq.c.lesson_id == LessonVersion.lesson_id)
+        & (newest_sq.c.number == LessonVersion.number),
     )
+
+
+async def newest_published(
+    session: AsyncSession, lesson_ids: Sequence[int] | None = None
+) -> dict[int, VersionRef]:
+    """The newest published version of each lesson (the one new learners start), by lesson id."""
+    rows = await session.execute(newest_published_query(lesson_ids))
     return {row.lesson_id: VersionRef(*row) for row in rows}
+
+
+async def track_texts(session: AsyncSession, stamps: dict[int, datetime]) -> dict[int, TrackTexts]:
+    """The texts of these tracks (by id, with the ``updated_at`` read), those not read before
+    in one query: an edited track has a new ``updated_at``, so it is read again."""
+    found: dict[int, TrackTexts] = {}
+    for track_id, updated_at in stamps.items():
+        texts = _tracks.get((track_id, updated_at))
+        if texts is not None:
+            found[track_id] = texts
+    missing = [track_id for track_id in stamps if track_id not in found]
+    if missing:
+        rows = await session.execute(
+            select(
+                Track.id,
+                Track.updated_at,
+                Track.slug,
+                Track.title,
+                Track.description,
+                Track.audience,
+                Track.pass_rule,
+            ).where(Track.id.in_(missing))
+        )
+        for track_id, updated_at, slug, title, description, audience, rule in rows:
+            texts = TrackTexts(slug, title, description or {}, audience or [], rule)
+            _tracks.put((track_id, updated_at), texts)
+            found[track_id] = texts
+    return found
 
 
 async def documents(session: AsyncSession, refs: Iterable[VersionRef]) -> dict[int, LessonDocument]:

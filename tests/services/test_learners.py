@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import time, timedelta
+from typing import Any
 
 import pytest
 from sqlalchemy import select
@@ -72,7 +73,7 @@ async def test_newcomer_reads_their_choice_then_telegrams_language_then_the_invi
 ) -> None:
     await create_cohort(session, code="SLV1")
 
-    async def newcomer(**onboarding: str | None) -> tuple[str, ...]:
+    async def newcomer(**onboarding: Any) -> tuple[str, ...]:
         found = await learners.locales(session, None, default_locale="en", **onboarding)
         return found.content
 
@@ -106,6 +107,33 @@ async def test_many_learners_at_once_get_what_each_gets_alone(session: AsyncSess
         person.id: await learners.locales(session, person, default_locale="es") for person in people
     }
     assert await learners.locales_of(session, [], default_locale="es") == {}
+
+
+async def test_the_learner_read_with_their_cohort_gets_what_the_policy_gives_alone(
+    session: AsyncSession,
+) -> None:
+    await create_cohort(session, code="SLV1")
+    madrid = await create_cohort(session, code="MAD1", name="Madrid teachers")
+    madrid.locale = "es"
+    brussels = await create_cohort(session, code="BRU1", name="Brussels teachers")
+    brussels.locale = None
+    in_two = await _learner(session, 9111, "rom", cohort="SLV1")
+    await learners.join_cohort(session, learner=in_two, code="MAD1")
+    people = [
+        in_two,
+        await _learner(session, 9112, "en"),
+        await _learner(session, 9113, None, cohort="BRU1"),
+    ]
+    for person, telegram_id in zip(people, (9111, 9112, 9113), strict=True):
+        learner, joined = await learners.find_learner_and_cohort(session, telegram_id)
+        assert learner is person
+        alone = await learners.locales(session, person, default_locale="fr")
+        assert await learners.locales(session, learner, default_locale="fr", joined=joined) == alone
+    assert [
+        (await learners.find_learner_and_cohort(session, telegram_id))[1]
+        for telegram_id in (9111, 9112, 9113)
+    ] == [{in_two.id: "es"}, {}, {people[2].id: None}]
+    assert await learners.find_learner_and_cohort(session, 9119) == (None, {})
 
 
 async def test_a_reminder_time_inside_quiet_hours_is_refused_not_moved(

@@ -12,7 +12,7 @@ from learntogether.db.models import Lesson, Role, User
 from learntogether.services import catalogue, learners, lessons, player, published
 from learntogether.services.actors import Actor
 from learntogether.services.curriculum import import_curriculum
-from learntogether.services.tracks import find_track
+from learntogether.services.tracks import find_track, upsert_track
 from tests.content.samples import TRACK, lesson
 
 CHAIN = ["en"]
@@ -55,6 +55,23 @@ async def test_a_lesson_republished_shows_its_new_title_in_the_catalogue(
         "Segregation, a second look",
         9,
     )
+
+
+async def test_a_track_edited_shows_its_new_title_and_audience_in_the_catalogue(
+    session: AsyncSession,
+) -> None:
+    learner, _ = await _setup(session)
+    before = await catalogue.catalogue(session, learner=learner, chain=CHAIN)
+    edited = {
+        **TRACK,
+        "slug": "demo",
+        "title": {"en": "Mixed, again", "bg": "Пак"},
+        "audience": ["parent"],
+    }
+    await upsert_track(session, TrackDocument.model_validate(edited), actor=Actor.system("t"))
+    after = await catalogue.catalogue(session, learner=learner, chain=CHAIN)
+    assert (before[0].title, before[0].for_role) == ("The mixed classroom", True)
+    assert (after[0].title, after[0].for_role) == ("Mixed, again", False)
 
 
 async def test_a_document_is_read_from_the_database_once(session: AsyncSession) -> None:
