@@ -50,12 +50,15 @@ async def parent(
     *,
     listens: bool,
     locale: str = "bg",
+    reads: str | None = None,
 ) -> None:
-    """A parent who joined in ``locale`` and chose to listen, or to read."""
+    """A parent who joined in ``locale`` (reading ``reads`` best, for Romani) and chose to
+    listen, or to read."""
     learner = await create_learner(session_maker, telegram_id, locale=locale, role=Role.PARENT)
     async with session_maker() as session:
         stored = await session.get(User, learner.id)
         assert stored is not None
+        await learners.set_locale(session, learner=stored, locale=locale, reads=reads)
         await learners.set_listening(session, learner=stored, prefers_audio=listens)
         await session.commit()
 
