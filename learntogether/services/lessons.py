@@ -514,3 +514,13 @@ async def newest_documents(session: AsyncSession) -> list[LessonDocument]:
 
 async def count_lessons(session: AsyncSession) -> int:
     return await session.scalar(select(func.count()).select_from(Lesson)) or 0
+
+
+async def lesson_id_of(session: AsyncSession, slug: str, *, field: str = "query.lesson") -> int:
+    """The id of the lesson a filter names by slug; InvalidInput naming ``field`` when none."""
+    lesson_id = await session.scalar(select(Lesson.id).where(Lesson.slug == slug))
+    if lesson_id is None:
+        raise InvalidInput(
+            f"No lesson with slug {slug!r}.", [FieldProblem(field, f"unknown lesson {slug!r}")]
+        )
+    return lesson_id

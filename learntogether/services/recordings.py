@@ -281,12 +281,7 @@ async def list_recordings(
     if status is not None:
         conditions.append(StepRecording.status == status)
     if lesson is not None:
-        lesson_id = await session.scalar(select(Lesson.id).where(Lesson.slug == lesson))
-        if lesson_id is None:
-            raise InvalidInput(
-                f"No lesson with slug {lesson!r}.",
-                [FieldProblem("query.lesson", f"unknown lesson {lesson!r}")],
-            )
+        lesson_id = await lessons.lesson_id_of(session, lesson)
         conditions.append(StepRecording.lesson_id == lesson_id)
     total = await session.scalar(select(func.count()).select_from(StepRecording).where(*conditions))
     rows = await session.scalars(

@@ -33,9 +33,9 @@ from learntogether.db.models import (
     UserStatus,
 )
 from learntogether.i18n import SOURCE_LOCALE, locale_chain
-from learntogether.services import media, users
+from learntogether.services import lessons, media, users
 from learntogether.services.actors import Actor
-from learntogether.services.errors import FieldProblem, InvalidInput, NotFound
+from learntogether.services.errors import NotFound
 
 
 @dataclass(frozen=True)
@@ -92,12 +92,7 @@ async def list_reflections(
         await users.get_learner(session, actor=actor, user_id=user_id)
         conditions.append(User.id == user_id)
     if lesson is not None:
-        lesson_id = await session.scalar(select(Lesson.id).where(Lesson.slug == lesson))
-        if lesson_id is None:
-            raise InvalidInput(
-                f"No lesson with slug {lesson!r}.",
-                [FieldProblem("query.lesson", f"unknown lesson {lesson!r}")],
-            )
+        lesson_id = await lessons.lesson_id_of(session, lesson)
         conditions.append(LessonVersion.lesson_id == lesson_id)
     query = (
         select(Answer, User.id, User.first_name, User.last_name, QuizAttempt.lesson_version_id)

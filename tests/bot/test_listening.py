@@ -44,13 +44,21 @@ def bulgarian(message: str) -> str:
     return create_i18n().gettext(message, locale="bg")
 
 
-async def bulgarian_parent(
-    session_maker: async_sessionmaker[AsyncSession], telegram_id: int, *, listens: bool
+async def parent(
+    session_maker: async_sessionmaker[AsyncSession],
+    telegram_id: int,
+    *,
+    listens: bool,
+    locale: str = "bg",
+    reads: str | None = None,
 ) -> None:
-    learner = await create_learner(session_maker, telegram_id, locale="bg", role=Role.PARENT)
+    """A parent who joined in ``locale`` (reading ``reads`` best, for Romani) and chose to
+    listen, or to read."""
+    learner = await create_learner(session_maker, telegram_id, locale=locale, role=Role.PARENT)
     async with session_maker() as session:
         stored = await session.get(User, learner.id)
         assert stored is not None
+        await learners.set_locale(session, learner=stored, locale=locale, reads=reads)
         await learners.set_listening(session, learner=stored, prefers_audio=listens)
         await session.commit()
 
@@ -72,7 +80,7 @@ def is_voice(message: dict[str, Any]) -> bool:
 async def test_a_listening_parent_hears_the_recorded_step_and_reads_the_others(
     standin: BotAPIStandIn, polling_bot: BotParts, session_maker: async_sessionmaker[AsyncSession]
 ) -> None:
-    await bulgarian_parent(session_maker, 7001, listens=True)
+    await parent(session_maker, 7001, listens=True)
     ana = standin.add_user(7001, first_name="Ана", language_code="bg")
     first = await open_the_lesson(ana)
     assert not is_voice(first)
@@ -105,7 +113,7 @@ async def test_a_listening_parent_hears_the_recorded_step_and_reads_the_others(
     assert not any(is_voice(message) for message in ana.messages)
 
     # A second listener gets the same file_id: no second upload.
-    await bulgarian_parent(session_maker, 7002, listens=True)
+    await parent(session_maker, 7002, listens=True)
     boris = standin.add_user(7002, first_name="Борис", language_code="bg")
     await open_the_lesson(boris)
     await boris.press(bulgarian("Next ▶"))
@@ -129,7 +137,7 @@ async def test_a_listening_parent_hears_the_recorded_step_and_reads_the_others(
 async def test_a_reading_parent_gets_the_recorded_step_as_text(
     standin: BotAPIStandIn, polling_bot: BotParts, session_maker: async_sessionmaker[AsyncSession]
 ) -> None:
-    await bulgarian_parent(session_maker, 7003, listens=False)
+    await parent(session_maker, 7003, listens=False)
     vera = standin.add_user(7003, first_name="Вера", language_code="bg")
     await open_the_lesson(vera)
 
@@ -142,12 +150,7 @@ async def test_a_reading_parent_gets_the_recorded_step_as_text(
 async def test_an_english_listener_gets_no_bulgarian_recording(
     standin: BotAPIStandIn, polling_bot: BotParts, session_maker: async_sessionmaker[AsyncSession]
 ) -> None:
-    learner = await create_learner(session_maker, 7004, role=Role.PARENT)
-    async with session_maker() as session:
-        stored = await session.get(User, learner.id)
-        assert stored is not None
-        await learners.set_listening(session, learner=stored, prefers_audio=True)
-        await session.commit()
+    await parent(session_maker, 7004, listens=True, locale="en")
     emil = standin.add_user(7004, first_name="Emil", language_code="en")
     await emil.send("/lessons")
     catalogue = await emil.next_message()
@@ -201,7 +204,7 @@ async def test_a_teacher_is_not_asked_when_they_join(
 async def test_a_double_tap_into_a_recorded_step_sends_one_voice_note(
     standin: BotAPIStandIn, polling_bot: BotParts, session_maker: async_sessionmaker[AsyncSession]
 ) -> None:
-    await bulgarian_parent(session_maker, 7007, listens=True)
+    await parent(session_maker, 7007, listens=True)
     dana = standin.add_user(7007, first_name="Дана", language_code="bg")
     first = await open_the_lesson(dana)
 

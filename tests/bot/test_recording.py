@@ -23,15 +23,15 @@ from learntogether.db.models import (
     AuditLog,
     Media,
     RecordingStatus,
-    Role,
     StepRecording,
     User,
 )
 from learntogether.delivery import DeliveryWorker
 from learntogether.i18n import create_i18n
 from learntogether.runtime import BotParts
-from learntogether.services import cohorts, learners
+from learntogether.services import cohorts
 from learntogether.services.actors import Actor
+from tests.bot.test_listening import open_the_lesson, parent
 from tests.content.samples import lesson
 from tests.factories import (
     create_api_token,
@@ -296,26 +296,14 @@ async def romani_parent(
     standin: BotAPIStandIn, session_maker: async_sessionmaker[AsyncSession], telegram_id: int
 ) -> SimUser:
     """A parent who speaks Romani, reads Bulgarian best and would rather listen."""
-    learner = await create_learner(session_maker, telegram_id, locale="rom", role=Role.PARENT)
-    async with session_maker() as session:
-        stored = await session.get(User, learner.id)
-        assert stored is not None
-        await learners.set_locale(session, learner=stored, locale="rom", reads="bg")
-        await learners.set_listening(session, learner=stored, prefers_audio=True)
-        await session.commit()
+    await parent(session_maker, telegram_id, listens=True, locale="rom", reads="bg")
     return standin.add_user(telegram_id, first_name="Mira", language_code="bg")
 
 
 async def hear_second_step(user: SimUser) -> dict[str, Any]:
     """/lessons → the track → the lesson → Next: the second step's message."""
-    romani = create_i18n()
-    await user.send("/lessons")
-    catalogue = await user.next_message()
-    await user.press(button_texts(catalogue)[0])
-    await user.wait_for(lambda m: "Какво е сегрегация" in " ".join(button_texts(m)))
-    await user.press("🆕 Какво е сегрегация")
-    await user.wait_for(lambda m: "Сегрегацията" in m.get("text", ""))
-    await user.press(romani.gettext("Next ▶", locale="rom>bg"))
+    await open_the_lesson(user)
+    await user.press(create_i18n().gettext("Next ▶", locale="rom>bg"))
     return await user.wait_for(lambda m: "voice" in m)
 
 

@@ -41,6 +41,30 @@ async def _mediator_and_lesson(session: AsyncSession) -> tuple[User, int]:
     return rosa, source.version_id
 
 
+async def _submit(
+    session: AsyncSession,
+    learner: User,
+    version_id: int,
+    *,
+    index: int = 0,
+    locale: str = "bg",
+    dialect: str | None = None,
+    seconds: int = 2,
+    announced: int | None = None,
+) -> recordings.RecordingInfo:
+    """``learner`` sends a recording of ``seconds`` (announced as lasting ``announced``)."""
+    voice = said(ogg_opus(seconds), seconds if announced is None else announced)
+    return await recordings.submit(
+        session,
+        learner=learner,
+        version_id=version_id,
+        index=index,
+        locale=locale,
+        dialect=dialect,
+        voice=voice,
+    )
+
+
 async def _files(session: AsyncSession) -> int:
     return await session.scalar(select(func.count()).select_from(Media)) or 0
 
@@ -49,15 +73,7 @@ async def test_a_learner_who_mediates_nothing_cannot_record(session: AsyncSessio
     _rosa, version_id = await _mediator_and_lesson(session)
     eve = await _learner(session, 9102, "Eve")
     with pytest.raises(NotAllowed):
-        await recordings.submit(
-            session,
-            learner=eve,
-            version_id=version_id,
-            index=0,
-            locale="bg",
-            dialect=None,
-            voice=said(ogg_opus(2), 2),
-        )
+        await _submit(session, eve, version_id)
     assert await _files(session) == 0
 
 
@@ -65,46 +81,16 @@ async def test_a_dialect_note_is_kept_for_romani_only_and_a_step_must_exist(
     session: AsyncSession,
 ) -> None:
     rosa, version_id = await _mediator_and_lesson(session)
-    romani = await recordings.submit(
-        session,
-        learner=rosa,
-        version_id=version_id,
-        index=1,
-        locale="rom",
-        dialect="  Kalderash   from Sliven ",
-        voice=said(ogg_opus(2), 2),
+    romani = await _submit(
+        session, rosa, version_id, index=1, locale="rom", dialect="  Kalderash   from Sliven "
     )
-    bulgarian = await recordings.submit(
-        session,
-        learner=rosa,
-        version_id=version_id,
-        index=0,
-        locale="bg",
-        dialect="Kalderash",
-        voice=said(ogg_opus(3), 3),
-    )
+    bulgarian = await _submit(session, rosa, version_id, dialect="Kalderash", seconds=3)
     assert (romani.dialect, bulgarian.dialect) == ("Kalderash from Sliven", None)
     assert (romani.step, romani.credit, romani.duration) == (2, "Rosa", 2)
     with pytest.raises(NotFound):
-        await recordings.submit(
-            session,
-            learner=rosa,
-            version_id=version_id,
-            index=2,
-            locale="bg",
-            dialect=None,
-            voice=said(ogg_opus(2), 2),
-        )
+        await _submit(session, rosa, version_id, index=2)
     with pytest.raises(InvalidInput, match="No language 'xx'"):
-        await recordings.submit(
-            session,
-            learner=rosa,
-            version_id=version_id,
-            index=0,
-            locale="xx",
-            dialect=None,
-            voice=said(ogg_opus(2), 2),
-        )
+        await _submit(session, rosa, version_id, locale="xx")
 
 
 async def test_a_recording_longer_than_three_minutes_is_refused_with_nothing_kept(
@@ -112,30 +98,14 @@ async def test_a_recording_longer_than_three_minutes_is_refused_with_nothing_kep
 ) -> None:
     rosa, version_id = await _mediator_and_lesson(session)
     with pytest.raises(AudioRefused, match="longer than the 3 minutes a step recording"):
-        await recordings.submit(
-            session,
-            learner=rosa,
-            version_id=version_id,
-            index=0,
-            locale="bg",
-            dialect=None,
-            voice=said(ogg_opus(190), 60),
-        )
+        await _submit(session, rosa, version_id, seconds=190, announced=60)
     assert await _files(session) == 0
     assert await recordings.own_recordings(session, learner=rosa) == []
 
 
 async def test_approval_waits_for_a_pending_draft_to_be_published(session: AsyncSession) -> None:
     rosa, version_id = await _mediator_and_lesson(session)
-    pending = await recordings.submit(
-        session,
-        learner=rosa,
-        version_id=version_id,
-        index=0,
-        locale="bg",
-        dialect=None,
-        voice=said(ogg_opus(2), 2),
-    )
+    pending = await _submit(session, rosa, version_id)
     draft = LessonDocument.model_validate(
         {**every_kind_lesson(), "slug": "kinds", "track": "demo", "minutes": 9}
     )
@@ -154,15 +124,7 @@ async def test_approval_waits_for_a_pending_draft_to_be_published(session: Async
 
 async def test_only_the_recorder_withdraws_and_only_while_pending(session: AsyncSession) -> None:
     rosa, version_id = await _mediator_and_lesson(session)
-    mine = await recordings.submit(
-        session,
-        learner=rosa,
-        version_id=version_id,
-        index=0,
-        locale="bg",
-        dialect=None,
-        voice=said(ogg_opus(2), 2),
-    )
+    mine = await _submit(session, rosa, version_id)
     eve = await _learner(session, 9103, "Eve")
     with pytest.raises(NotFound):
         await recordings.withdraw(session, learner=eve, recording_id=mine.id)
@@ -173,15 +135,7 @@ async def test_only_the_recorder_withdraws_and_only_while_pending(session: Async
 
 async def test_reviewing_is_for_admins(session: AsyncSession) -> None:
     rosa, version_id = await _mediator_and_lesson(session)
-    pending = await recordings.submit(
-        session,
-        learner=rosa,
-        version_id=version_id,
-        index=0,
-        locale="bg",
-        dialect=None,
-        voice=said(ogg_opus(2), 2),
-    )
+    pending = await _submit(session, rosa, version_id)
     mediator = Actor.mediator(rosa.id, frozenset({1}))
     with pytest.raises(NotAllowed):
         await recordings.approve(session, actor=mediator, recording_id=pending.id)
