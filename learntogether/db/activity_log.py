@@ -264,7 +264,7 @@ async def _count(session: AsyncSession, row: Activity) -> None:
         await session.execute(insert(ParticipationCount).values(**key, **figures))
 
 
-def _step_of(row: Activity) -> int | None:
+def step_of(row: Activity) -> int | None:
     """The step index a ``step`` record moved to (as the funnel reads ``data``)."""
     step = (row.data or {}).get("step") if row.verb is Verb.STEP else None
     return int(step) if isinstance(step, int | str) and str(step).lstrip("-").isdigit() else None
@@ -281,7 +281,7 @@ async def _reach(session: AsyncSession, row: Activity) -> None:
     ]
     target = select(func.min(LessonReach.id)).where(*same_key).scalar_subquery()
     flag = REACH_FLAGS.get(row.verb)
-    step = _step_of(row)
+    step = step_of(row)
     changes: dict[str, Any] = {flag: 1} if flag is not None else {}
     if step is not None:
         further = LessonReach.furthest.is_(None) | (LessonReach.furthest < step)

@@ -12,8 +12,8 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from learntogether.api.csvout import CSV, CSV_MEDIA_TYPE, attachment, csv_line, wants_csv
 from learntogether.api.deps import AdminDep, MediatorDep, PageDep, SessionDep, SessionMakerDep
 from learntogether.api.schemas import Page, StrictBody
-from learntogether.db.models import Role, UserStatus
-from learntogether.services import users
+from learntogether.db.models import ProgressStatus, Role, UserStatus, Verb
+from learntogether.services import learner_activity, users
 from learntogether.services.inputs import MAX_ROW_ID
 from learntogether.services.users import LearnerFilter, LearnerRecord
 
@@ -45,6 +45,50 @@ class UserOut(BaseModel):
     @classmethod
     def of(cls, record: LearnerRecord) -> UserOut:
         return cls.model_validate(record, from_attributes=True)
+
+
+class ActivityOut(BaseModel):
+    verb: Verb
+    occurred_at: datetime
+    lesson: str | None
+    lesson_title: str | None
+    step: int | None
+    score: float | None
+    assisted: bool
+
+
+class LessonStateOut(BaseModel):
+    lesson: str
+    lesson_title: str
+    status: ProgressStatus
+    step: int
+    started_at: datetime
+    updated_at: datetime
+    completed_at: datetime | None
+    best_score: float | None
+    passed: bool | None
+
+
+class QuizResultOut(BaseModel):
+    lesson: str
+    lesson_title: str
+    finished_at: datetime
+    score: float | None
+    max_score: float | None
+    passed: bool | None
+    assisted: bool
+
+
+class LearnerActivityOut(BaseModel):
+    """One page of a learner's activity (newest first, ``items``) with where they are in each
+    lesson (the 100 most recent) and their finished quizzes (the 20 newest)."""
+
+    items: list[ActivityOut]
+    total: int
+    limit: int
+    offset: int
+    lessons: list[LessonStateOut]
+    quizzes: list[QuizResultOut]
 
 
 class RoleIn(StrictBody):
@@ -102,6 +146,33 @@ async def list_users(
 @router.get("/{user_id}", summary="One learner (mediators: a learner of their cohorts)")
 async def get_user(user_id: UserIdPath, session: SessionDep, actor: MediatorDep) -> UserOut:
     return UserOut.of(await users.get_learner(session, actor=actor, user_id=user_id))
+
+
+@router.get(
+    "/{user_id}/activity",
+    summary="A learner's activity, lessons and quiz results (mediators: a learner of their cohorts)",
+)
+async def get_activity(
+    user_id: UserIdPath,
+    session: SessionDep,
+    actor: MediatorDep,
+    page: PageDep,
+    locale: Annotated[str, Query(max_length=16, description="Language of lesson titles")] = "en",
+) -> LearnerActivityOut:
+    found = await learner_activity.learner_activity(
+        session, actor=actor, user_id=user_id, locale=locale, limit=page.limit, offset=page.offset
+    )
+    return LearnerActivityOut.model_validate(
+        {
+            "items": found.activities,
+            "total": found.total,
+            "limit": page.limit,
+            "offset": page.offset,
+            "lessons": found.lessons,
+            "quizzes": found.quizzes,
+        },
+        from_attributes=True,
+    )
 
 
 @router.put("/{user_id}/role", summary="Change a learner's role (it picks the lessons offered)")
