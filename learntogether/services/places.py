@@ -31,6 +31,7 @@ from learntogether.db.models import (
     Goal,
     LessonReach,
     ParticipationCount,
+    ParticipationMonth,
     TokenRole,
     User,
 )
@@ -217,6 +218,7 @@ class MergedPlace(BaseModel):
     cohorts: int
     activities: int
     participation_counts: int
+    participation_months: int
     lesson_reach: int
     goals: int
 
@@ -266,6 +268,7 @@ async def merge_places(session: AsyncSession, *, merge: PlaceMerge, actor: Actor
         ("cohorts", Cohort),
         ("activities", Activity),
         ("participation_counts", ParticipationCount),
+        ("participation_months", ParticipationMonth),
         ("lesson_reach", LessonReach),
     ):
         result: Any = await session.execute(

@@ -4,7 +4,13 @@ No table records ethnicity, and none may: the platform works against segregation
 counting anyone by origin (``tests/db/test_migrations.py`` guards this).
 """
 
-from learntogether.db.models.activity import Activity, LessonReach, ParticipationCount, Verb
+from learntogether.db.models.activity import (
+    Activity,
+    LessonReach,
+    ParticipationCount,
+    ParticipationMonth,
+    Verb,
+)
 from learntogether.db.models.audit import AuditLog
 from learntogether.db.models.broadcasts import (
     Broadcast,
@@ -67,6 +73,7 @@ __all__ = [
     "LessonVersion",
     "Membership",
     "ParticipationCount",
+    "ParticipationMonth",
     "ProgressStatus",
     "QuestionKind",
     "QuizAttempt",
