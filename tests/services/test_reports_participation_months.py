@@ -4,7 +4,6 @@ gives, in every time zone, at and around month boundaries, over any window of da
 from __future__ import annotations
 
 import random
-from collections import defaultdict
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -45,7 +44,7 @@ WINDOWS: list[tuple[date | None, date | None]] = [
     (date(2026, 3, 31), None),
 ]
 
-Event = tuple[User, str, Verb, datetime]
+Event = tuple[User, str | None, Verb, datetime]
 
 
 def _moment(chance: random.Random) -> datetime:
@@ -60,27 +59,23 @@ def _expected(
     events: list[Event], zone: ZoneInfo, window: tuple[date | None, date | None], grouped: bool
 ) -> dict[tuple[Any, str], dict[str, int]]:
     """The figures from the events themselves, by (region, local month)."""
-    learners: dict[tuple[Any, str], dict[str, set[int]]] = defaultdict(
-        lambda: {"joined": set(), "active": set()}
-    )
-    records: dict[tuple[Any, str], dict[str, int]] = defaultdict(
-        lambda: {"attended": 0, "reviewed": 0, "certificates": 0}
-    )
+    named = {Verb.ATTENDED: "attended", Verb.REVIEWED: "reviewed", Verb.CERTIFIED: "certificates"}
+    learners: dict[tuple[Any, str], dict[str, set[int]]] = {}
+    records: dict[tuple[Any, str], dict[str, int]] = {}
     start, end = window
     for learner, region, verb, moment in events:
         day = moment.astimezone(zone).date()
         if verb is Verb.REMINDED or (start and day < start) or (end and day > end):
             continue
         key = (region if grouped else None, day.replace(day=1).isoformat())
+        who = learners.setdefault(key, {"joined": set(), "active": set()})
+        counted = records.setdefault(key, dict.fromkeys(named.values(), 0))
         if verb in OWN:
-            learners[key]["active"].add(learner.id)
+            who["active"].add(learner.id)
         if verb is Verb.JOINED:
-            learners[key]["joined"].add(learner.id)
-        named = {Verb.ATTENDED: "attended", Verb.REVIEWED: "reviewed", Verb.CERTIFIED: "certificates"}
+            who["joined"].add(learner.id)
         if verb in named:
-            records[key][named[verb]] += 1
-        else:
-            records[key]  # noqa: B018 (the row exists with no record of these kinds)
+            counted[named[verb]] += 1
     return {
         key: {**{name: len(ids) for name, ids in learners[key].items()}, **records[key]}
         for key in records
@@ -94,8 +89,7 @@ async def _world(session: AsyncSession, seed: int) -> list[Event]:
         await add_cohort(session, "PLV1", region="Plovdiv", municipality="Plovdiv"),
     ]
     people = [
-        (await add_learner(session, cohort=cohorts[n % 2]), cohorts[n % 2].region)
-        for n in range(6)
+        (await add_learner(session, cohort=cohorts[n % 2]), cohorts[n % 2].region) for n in range(6)
     ]
     events: list[Event] = []
     for _ in range(70):
