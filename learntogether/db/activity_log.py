@@ -10,7 +10,8 @@ record summed per learner and quarter hour, which the participation report reads
 every activity row (two million of them are a second of work; a learner's few minutes in the bot
 are one row there). The counts of quarter hours far enough from a month's ends to be in that
 month on every clock are also summed per month (UTC) in ``participation_months``, which reports
-by month read instead, with the counts near month boundaries. Starts, steps, completions and
+by month read instead, with the counts near month boundaries, and in all per learner in
+``participation_totals``, which all-time figures read. Starts, steps, completions and
 passes also go to ``lesson_reach`` (how far a learner got in a lesson, per quarter hour), which
 the funnel reads. ``rebuild`` computes these tables from ``activities`` (``learntogether db
 recount``, the benchmark's bulk seed), ``rebuild_if_missing`` after the migration that created
@@ -63,6 +64,7 @@ from learntogether.db.models import (
     Membership,
     ParticipationCount,
     ParticipationMonth,
+    ParticipationTotal,
     Role,
     Verb,
 )
@@ -92,8 +94,8 @@ COUNTED_VERBS = (*ACTIVE_VERBS, Verb.CERTIFIED)
 
 KEY_COLUMNS = ("user_id", "track_id", "cohort_id", *SNAPSHOT)
 """What ``participation_counts`` sums by, besides the quarter hour."""
-MONTH_KEY_COLUMNS = tuple(name for name in KEY_COLUMNS if name != "track_id")
-"""What ``participation_months`` sums by, besides the month."""
+LEARNER_KEY_COLUMNS = tuple(name for name in KEY_COLUMNS if name != "track_id")
+"""What ``participation_months`` (besides the month) and ``participation_totals`` sum by."""
 
 REACH_VERBS = (Verb.STARTED, Verb.STEP, Verb.COMPLETED, Verb.PASSED)
 """Verbs that say how far a learner got in a lesson (``lesson_reach``)."""
@@ -259,6 +261,8 @@ async def _count(session: AsyncSession, row: Activity) -> None:
     key["occurred_at"] = quarter_of(row.occurred_at)
     await _add_to(session, ParticipationCount, key, figures)
     await _count_month(session, key, figures)
+    learner = {name: key[name] for name in LEARNER_KEY_COLUMNS}
+    await _add_to(session, ParticipationTotal, learner, figures)
 
 
 def month_of(moment: datetime) -> date:
@@ -286,13 +290,13 @@ async def _count_month(
     start, end = month_interior(month)
     if not start <= quarter < end:
         return
-    month_key = {name: key[name] for name in MONTH_KEY_COLUMNS} | {"month": month}
+    month_key = {name: key[name] for name in LEARNER_KEY_COLUMNS} | {"month": month}
     await _add_to(session, ParticipationMonth, month_key, figures)
 
 
 async def _add_to(
     session: AsyncSession,
-    model: type[ParticipationCount] | type[ParticipationMonth],
+    model: type[ParticipationCount] | type[ParticipationMonth] | type[ParticipationTotal],
     key: Mapping[str, Any],
     figures: Mapping[str, int],
 ) -> None:
@@ -519,7 +523,7 @@ async def rebuild(connection: AsyncConnection | AsyncSession) -> int:
     await connection.execute(
         insert(ParticipationCount).from_select(["occurred_at", *KEY_COLUMNS, *figures], summed)
     )
-    await _rebuild_months(connection, dialect)
+    await _rebuild_from_counts(connection, dialect)
     await _rebuild_reach(connection, dialect)
     return int(await connection.scalar(select(func.count()).select_from(ParticipationCount)) or 0)
 
@@ -541,19 +545,19 @@ def _month_bounds_sql(dialect: str) -> tuple[ColumnElement[Any], list[ColumnElem
     return func.date(when, "start of month"), [when >= start_sql, when < end_sql]
 
 
-async def _rebuild_months(connection: AsyncConnection | AsyncSession, dialect: str) -> None:
-    """Replace ``participation_months`` with the participation counts summed by month, those
-    inside their month on every clock."""
+async def _rebuild_from_counts(connection: AsyncConnection | AsyncSession, dialect: str) -> None:
+    """Replace ``participation_months`` and ``participation_totals`` with the participation
+    counts summed by month (those inside their month on every clock) and in all."""
     month, inside = _month_bounds_sql(dialect)
-    keys = [getattr(ParticipationCount, name) for name in MONTH_KEY_COLUMNS]
+    keys = [getattr(ParticipationCount, name) for name in LEARNER_KEY_COLUMNS]
     figures = [func.sum(getattr(ParticipationCount, name)) for name in PARTICIPATION_FIGURES]
-    summed = select(month.label("month"), *keys, *figures).where(*inside).group_by(month, *keys)
+    columns = [*LEARNER_KEY_COLUMNS, *PARTICIPATION_FIGURES]
+    by_month = select(month.label("month"), *keys, *figures).where(*inside).group_by(month, *keys)
     await connection.execute(delete(ParticipationMonth))
-    await connection.execute(
-        insert(ParticipationMonth).from_select(
-            ["month", *MONTH_KEY_COLUMNS, *PARTICIPATION_FIGURES], summed
-        )
-    )
+    await connection.execute(insert(ParticipationMonth).from_select(["month", *columns], by_month))
+    in_all = select(*keys, *figures).group_by(*keys)
+    await connection.execute(delete(ParticipationTotal))
+    await connection.execute(insert(ParticipationTotal).from_select(columns, in_all))
 
 
 async def _rebuild_reach(connection: AsyncConnection | AsyncSession, dialect: str) -> None:
@@ -594,6 +598,7 @@ async def _lock(connection: AsyncConnection | AsyncSession, dialect: str) -> Non
         for table in (
             ParticipationCount.__tablename__,
             ParticipationMonth.__tablename__,
+            ParticipationTotal.__tablename__,
             LessonReach.__tablename__,
         ):
             await connection.execute(text(f"LOCK TABLE {table} IN SHARE ROW EXCLUSIVE MODE"))
@@ -610,8 +615,8 @@ async def rebuild_if_missing(connection: AsyncConnection) -> bool:
     if not await connection.scalar(select(exists().select_from(ParticipationCount))):
         await rebuild(connection)
         return True
-    if not await connection.scalar(select(exists().select_from(ParticipationMonth))):
-        await _rebuild_months(connection, dialect)
+    if not await connection.scalar(select(exists().select_from(ParticipationTotal))):
+        await _rebuild_from_counts(connection, dialect)
         return True
     lessons_recorded = await connection.scalar(
         select(exists().where(Activity.verb.in_(REACH_VERBS), Activity.lesson_id.is_not(None)))

@@ -32,6 +32,7 @@ from learntogether.db.models import (
     LessonReach,
     ParticipationCount,
     ParticipationMonth,
+    ParticipationTotal,
     TokenRole,
     User,
 )
@@ -219,6 +220,7 @@ class MergedPlace(BaseModel):
     activities: int
     participation_counts: int
     participation_months: int
+    participation_totals: int
     lesson_reach: int
     goals: int
 
@@ -269,6 +271,7 @@ async def merge_places(session: AsyncSession, *, merge: PlaceMerge, actor: Actor
         ("activities", Activity),
         ("participation_counts", ParticipationCount),
         ("participation_months", ParticipationMonth),
+        ("participation_totals", ParticipationTotal),
         ("lesson_reach", LessonReach),
     ):
         result: Any = await session.execute(

@@ -1,5 +1,6 @@
-"""Participation by month from the months' roll-up: the same figures as the activity record
-gives, in every time zone, at and around month boundaries, over any window of days."""
+"""Participation by month from the months' roll-up, and of all time from each learner's totals:
+the same figures as the activity record gives, in every time zone, at and around month
+boundaries, over any window of days."""
 
 from __future__ import annotations
 
@@ -13,10 +14,11 @@ from sqlalchemy import delete, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from learntogether.db import activity_log
-from learntogether.db.activity_log import MONTH_KEY_COLUMNS, month_interior
-from learntogether.db.models import ParticipationMonth, User, Verb
+from learntogether.db.activity_log import LEARNER_KEY_COLUMNS, month_interior
+from learntogether.db.models import ParticipationMonth, ParticipationTotal, User, Verb
 from learntogether.db.models.activity import PARTICIPATION_FIGURES
 from learntogether.services.reports import Figure, GroupBy, Period, participation
+from learntogether.services.reports.participation import by_group_with_totals
 from learntogether.services.reports.query import Window, split_months
 from tests.report_builders import add_cohort, add_learner, record
 
@@ -56,18 +58,22 @@ def _moment(chance: random.Random) -> datetime:
 
 
 def _expected(
-    events: list[Event], zone: ZoneInfo, window: tuple[date | None, date | None], grouped: bool
-) -> dict[tuple[Any, str], dict[str, int]]:
+    events: list[Event],
+    zone: ZoneInfo,
+    window: tuple[date | None, date | None],
+    grouped: bool,
+    monthly: bool = True,
+) -> dict[tuple[Any, str | None], dict[str, int]]:
     """The figures from the events themselves, by (region, local month)."""
     named = {Verb.ATTENDED: "attended", Verb.REVIEWED: "reviewed", Verb.CERTIFIED: "certificates"}
-    learners: dict[tuple[Any, str], dict[str, set[int]]] = {}
-    records: dict[tuple[Any, str], dict[str, int]] = {}
+    learners: dict[tuple[Any, str | None], dict[str, set[int]]] = {}
+    records: dict[tuple[Any, str | None], dict[str, int]] = {}
     start, end = window
     for learner, region, verb, moment in events:
         day = moment.astimezone(zone).date()
         if verb is Verb.REMINDED or (start and day < start) or (end and day > end):
             continue
-        key = (region if grouped else None, day.replace(day=1).isoformat())
+        key = (region if grouped else None, day.replace(day=1).isoformat() if monthly else None)
         who = learners.setdefault(key, {"joined": set(), "active": set()})
         counted = records.setdefault(key, dict.fromkeys(named.values(), 0))
         if verb in OWN:
@@ -127,15 +133,35 @@ async def test_months_in_every_zone_equal_the_record(session: AsyncSession, seed
                 assert found == _expected(events, zone, window, grouped), (zone, window, grouped)
 
 
+async def test_all_time_figures_from_each_learners_totals_equal_the_record(
+    session: AsyncSession,
+) -> None:
+    events = await _world(session, 5)
+    assert await session.scalar(select(func.count()).select_from(ParticipationTotal))
+    table, totals = await by_group_with_totals(session, GroupBy.REGION, figures=FIGURES)
+    found = {
+        (row["region"], None): {figure.value: row[figure.value] for figure in FIGURES}
+        for row in table.rows
+    }
+    utc = ZoneInfo("UTC")
+    assert found == _expected(events, utc, (None, None), grouped=True, monthly=False)
+    assert {(None, None): totals} == _expected(events, utc, (None, None), False, monthly=False)
+
+
 async def _months(session: AsyncSession) -> list[tuple[Any, ...]]:
-    """The roll-up per key, however it is split between rows."""
-    keys = [ParticipationMonth.month, *(getattr(ParticipationMonth, k) for k in MONTH_KEY_COLUMNS)]
-    rows = await session.execute(
-        select(*keys, *(func.sum(getattr(ParticipationMonth, f)) for f in PARTICIPATION_FIGURES))
-        .group_by(*keys)
-        .order_by(*keys)
-    )
-    return [tuple(row) for row in rows]
+    """The months' and totals' roll-ups per key, however they are split between rows."""
+    found: list[tuple[Any, ...]] = []
+    for table in (ParticipationMonth, ParticipationTotal):
+        keys = [getattr(table, k) for k in LEARNER_KEY_COLUMNS]
+        if table is ParticipationMonth:
+            keys.insert(0, ParticipationMonth.month)
+        rows = await session.execute(
+            select(*keys, *(func.sum(getattr(table, f)) for f in PARTICIPATION_FIGURES))
+            .group_by(*keys)
+            .order_by(*keys)
+        )
+        found.extend(tuple(row) for row in rows)
+    return found
 
 
 async def test_the_roll_up_kept_while_writing_equals_a_rebuild_and_is_built_when_missing(
@@ -147,6 +173,7 @@ async def test_the_roll_up_kept_while_writing_equals_a_rebuild_and_is_built_when
     await activity_log.rebuild(session)
     assert await _months(session) == written
     await session.execute(delete(ParticipationMonth))
+    await session.execute(delete(ParticipationTotal))
     connection = await session.connection()
     assert await activity_log.rebuild_if_missing(connection) is True
     assert await _months(session) == written

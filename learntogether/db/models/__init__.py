@@ -9,6 +9,7 @@ from learntogether.db.models.activity import (
     LessonReach,
     ParticipationCount,
     ParticipationMonth,
+    ParticipationTotal,
     Verb,
 )
 from learntogether.db.models.audit import AuditLog
@@ -74,6 +75,7 @@ __all__ = [
     "Membership",
     "ParticipationCount",
     "ParticipationMonth",
+    "ParticipationTotal",
     "ProgressStatus",
     "QuestionKind",
     "QuizAttempt",

@@ -244,6 +244,31 @@ class ParticipationMonth(Counted, Base):
     """The month's first day (UTC)."""
 
 
+class ParticipationTotal(Counted, Base):
+    """What one learner did in all, per cohort and snapshot, counted.
+
+    The same sums as ``participation_counts`` without the time and the track: the all-time
+    figures (the dashboard's totals and regions) count distinct learners over a row or two per
+    learner here instead of every quarter hour they were active. Written with each activity
+    (``db/activity_log.py``) and rebuilt from the counts when missing.
+    """
+
+    __tablename__ = "participation_totals"
+    __table_args__ = (
+        enum_check("role", Role),
+        Index("ix_participation_totals_user_id", "user_id"),
+        Index(
+            "ix_participation_totals_region_user_id",
+            "region",
+            "user_id",
+            *PARTICIPATION_FIGURES,
+            "cohort_id",
+        ),
+    )
+
+    id: Mapped[int] = mapped_column(BigInteger().with_variant(Integer, "sqlite"), primary_key=True)
+
+
 REACH_FIGURES = ("started", "furthest", "finished", "passed")
 """What ``lesson_reach`` keeps per learner, lesson and quarter hour."""
 

@@ -50,7 +50,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from learntogether.db.models import ParticipationCount, ParticipationMonth
+from learntogether.db.models import ParticipationCount, ParticipationMonth, ParticipationTotal
 from learntogether.db.models.activity import PARTICIPATION_FIGURES
 from learntogether.services.actors import SYSTEM, Actor
 from learntogether.services.reports.query import (
@@ -71,7 +71,7 @@ from learntogether.services.reports.query import (
 )
 
 NAME = "participation"
-_P, _M = ParticipationCount, ParticipationMonth
+_P, _M, _T = ParticipationCount, ParticipationMonth, ParticipationTotal
 
 
 class Figure(StrEnum):
@@ -124,10 +124,11 @@ async def _counted(
     """The rows a report aggregates: ``group`` and ``period`` (when asked for), ``user_id`` and
     the figures' columns.
 
-    Reports by month read the months' roll-up for the months whose inside (away from their
-    ends, the same month on every clock) is in the window, and the participation counts for
-    the rest: the hours near those months' ends and the window's edges. Other reports, and
-    those of one track, read the counts.
+    Reports of all time (no period, no window, no track) read each learner's totals. Reports
+    by month read the months' roll-up for the months whose inside (away from their ends, the
+    same month on every clock) is in the window, and the participation counts for the rest:
+    the hours near those months' ends and the window's edges. Other reports, and those of one
+    track, read the counts.
     """
 
     def rows(source: Any, when: ColumnElement[Any] | None) -> Select[Any]:
@@ -145,6 +146,8 @@ async def _counted(
         else None
     )
     counts = rows(_P, when)
+    if period is None and criteria.window == Window() and criteria.track_id is None:
+        return rows(_T, None).subquery()
     if period is not Period.MONTH or criteria.track_id is not None:
         # Without a period, the counts come grouped from an index in order; weeks and tracks
         # have no roll-up.
@@ -269,7 +272,7 @@ async def by_group_with_totals(
     figures: Sequence[Figure] = tuple(Figure),
 ) -> tuple[ReportTable, dict[str, int]]:
     """``participation(group_by=group_by, end=end)`` and the one row of ``participation(end=end)``
-    (UTC days).
+    (UTC days; None: all time, from each learner's totals).
 
     PostgreSQL reads both in one pass (``GROUPING SETS``): counting the distinct learners of
     every group and of all of them sorts the counts once instead of twice. SQLite has no

@@ -45,6 +45,7 @@ from learntogether.db.models import (
     Membership,
     ParticipationCount,
     ParticipationMonth,
+    ParticipationTotal,
     Role,
     Track,
     VersionStatus,
@@ -82,8 +83,8 @@ class GroupBy(StrEnum):
 
 
 Source = type[Activity] | type[ParticipationCount] | type[LessonReach]
-Snapshot = Source | type[ParticipationMonth]
-"""Anything with the snapshot columns (the months' roll-up has no moment, only a month)."""
+Snapshot = Source | type[ParticipationMonth] | type[ParticipationTotal]
+"""Anything with the snapshot columns (the months' roll-up has no moment, the totals no time)."""
 """What a report reads: the activity record, or its roll-ups (the same snapshot columns)."""
 
 GROUP_NAMES: dict[GroupBy, str] = {
@@ -234,8 +235,8 @@ class Criteria:
     actor: Actor = SYSTEM
 
     def conditions(self, source: Snapshot = Activity) -> list[ColumnElement[bool]]:
-        """The WHERE clause on ``activities`` (or on their counts); on the months' roll-up,
-        which has no moments, all but the window."""
+        """The WHERE clause on ``activities`` (or on their counts); on the months' and totals'
+        roll-ups, which have no moments, all but the window."""
         found: list[ColumnElement[bool]] = [cohort_condition(self.actor, source.cohort_id)]
         moment = getattr(source, "occurred_at", None)
         if moment is not None:

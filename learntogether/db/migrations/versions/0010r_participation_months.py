@@ -1,6 +1,7 @@
-"""Participation by month away from month boundaries, for reports by month in any time zone
+"""Participation by month away from month boundaries, for reports by month in any time zone,
+and in all, for the dashboard
 
-The table starts empty; ``learntogether db upgrade`` fills it from the participation counts right
+The tables start empty; ``learntogether db upgrade`` fills it from the participation counts right
 after (``db/activity_log.py``), with the code that keeps it up to date.
 
 Revision ID: 0010r
@@ -10,6 +11,7 @@ Create Date: 2026-12-07 06:30:00.000000
 """
 
 from collections.abc import Sequence
+from typing import Any
 
 import sqlalchemy as sa
 from alembic import op
@@ -31,10 +33,17 @@ INDEXES = {
 }
 
 
-def upgrade() -> None:
-    op.create_table('participation_months',
+TOTAL_INDEXES = {
+    'ix_participation_totals_user_id': ['user_id'],
+    'ix_participation_totals_region_user_id': ['region', 'user_id', *FIGURES, 'cohort_id'],
+}
+
+
+def _counted(table: str, *columns: sa.Column[Any]) -> None:
+    """A table of learners' figures with their snapshot (``models.activity.Counted``)."""
+    op.create_table(table,
     sa.Column('id', sa.BigInteger().with_variant(sa.Integer(), 'sqlite'), nullable=False),
-    sa.Column('month', sa.Date(), nullable=False),
+    *columns,
     sa.Column('user_id', sa.Integer(), nullable=False),
     sa.Column('cohort_id', sa.Integer(), nullable=True),
     sa.Column('role', sa.String(length=32), nullable=True),
@@ -43,18 +52,25 @@ def upgrade() -> None:
     sa.Column('region', sa.String(length=128), nullable=True),
     sa.Column('municipality', sa.String(length=128), nullable=True),
     *(sa.Column(name, sa.Integer(), nullable=False) for name in FIGURES),
-    sa.CheckConstraint("role IN ('teacher', 'school_staff', 'mediator', 'parent', 'principal', 'official', 'ngo_worker', 'community_leader')", name=op.f('ck_participation_months_role_valid')),
-    sa.ForeignKeyConstraint(['cohort_id'], ['cohorts.id'], name=op.f('fk_participation_months_cohort_id_cohorts')),
-    sa.ForeignKeyConstraint(['user_id'], ['users.id'], name=op.f('fk_participation_months_user_id_users')),
-    sa.PrimaryKeyConstraint('id', name=op.f('pk_participation_months'))
+    sa.CheckConstraint("role IN ('teacher', 'school_staff', 'mediator', 'parent', 'principal', 'official', 'ngo_worker', 'community_leader')", name=op.f(f'ck_{table}_role_valid')),
+    sa.ForeignKeyConstraint(['cohort_id'], ['cohorts.id'], name=op.f(f'fk_{table}_cohort_id_cohorts')),
+    sa.ForeignKeyConstraint(['user_id'], ['users.id'], name=op.f(f'fk_{table}_user_id_users')),
+    sa.PrimaryKeyConstraint('id', name=op.f(f'pk_{table}'))
     )
-    with op.batch_alter_table('participation_months', schema=None) as batch_op:
-        for name, columns in INDEXES.items():
-            batch_op.create_index(name, columns, unique=False)
+
+
+def upgrade() -> None:
+    _counted('participation_months', sa.Column('month', sa.Date(), nullable=False))
+    _counted('participation_totals')
+    for table, indexes in (('participation_months', INDEXES), ('participation_totals', TOTAL_INDEXES)):
+        with op.batch_alter_table(table, schema=None) as batch_op:
+            for name, columns in indexes.items():
+                batch_op.create_index(name, columns, unique=False)
 
 
 def downgrade() -> None:
-    with op.batch_alter_table('participation_months', schema=None) as batch_op:
-        for name in reversed(INDEXES):
-            batch_op.drop_index(name)
-    op.drop_table('participation_months')
+    for table, indexes in (('participation_totals', TOTAL_INDEXES), ('participation_months', INDEXES)):
+        with op.batch_alter_table(table, schema=None) as batch_op:
+            for name in reversed(indexes):
+                batch_op.drop_index(name)
+        op.drop_table(table)
