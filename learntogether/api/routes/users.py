@@ -12,9 +12,10 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from learntogether.api.csvout import CSV, CSV_MEDIA_TYPE, attachment, csv_line, wants_csv
 from learntogether.api.deps import AdminDep, MediatorDep, PageDep, SessionDep, SessionMakerDep
 from learntogether.api.schemas import Page, StrictBody
-from learntogether.db.models import ProgressStatus, Role, UserStatus, Verb
+from learntogether.db.models import Role, UserStatus
 from learntogether.services import learner_activity, users
 from learntogether.services.inputs import MAX_ROW_ID
+from learntogether.services.learner_activity import ActivityEntry, LessonState, QuizResult
 from learntogether.services.users import LearnerFilter, LearnerRecord
 
 router = APIRouter(prefix="/users", tags=["users"])
@@ -47,48 +48,16 @@ class UserOut(BaseModel):
         return cls.model_validate(record, from_attributes=True)
 
 
-class ActivityOut(BaseModel):
-    verb: Verb
-    occurred_at: datetime
-    lesson: str | None
-    lesson_title: str | None
-    step: int | None
-    score: float | None
-    assisted: bool
-
-
-class LessonStateOut(BaseModel):
-    lesson: str
-    lesson_title: str
-    status: ProgressStatus
-    step: int
-    started_at: datetime
-    updated_at: datetime
-    completed_at: datetime | None
-    best_score: float | None
-    passed: bool | None
-
-
-class QuizResultOut(BaseModel):
-    lesson: str
-    lesson_title: str
-    finished_at: datetime
-    score: float | None
-    max_score: float | None
-    passed: bool | None
-    assisted: bool
-
-
 class LearnerActivityOut(BaseModel):
     """One page of a learner's activity (newest first, ``items``) with where they are in each
     lesson (the 100 most recent) and their finished quizzes (the 20 newest)."""
 
-    items: list[ActivityOut]
+    items: list[ActivityEntry]
     total: int
     limit: int
     offset: int
-    lessons: list[LessonStateOut]
-    quizzes: list[QuizResultOut]
+    lessons: list[LessonState]
+    quizzes: list[QuizResult]
 
 
 class RoleIn(StrictBody):
@@ -162,16 +131,13 @@ async def get_activity(
     found = await learner_activity.learner_activity(
         session, actor=actor, user_id=user_id, locale=locale, limit=page.limit, offset=page.offset
     )
-    return LearnerActivityOut.model_validate(
-        {
-            "items": found.activities,
-            "total": found.total,
-            "limit": page.limit,
-            "offset": page.offset,
-            "lessons": found.lessons,
-            "quizzes": found.quizzes,
-        },
-        from_attributes=True,
+    return LearnerActivityOut(
+        items=found.activities,
+        total=found.total,
+        limit=page.limit,
+        offset=page.offset,
+        lessons=found.lessons,
+        quizzes=found.quizzes,
     )
 
 

@@ -201,11 +201,11 @@ class ParticipationMonth(Counted, Base):
     """What one learner did in one month (UTC), away from the month's ends, counted.
 
     The same sums as ``participation_counts`` (the same key but the track, the same figures),
-    but per calendar month and only for the quarter hours at least ``MONTH_MARGIN_SECONDS`` after the month began and
-    before it ends: those are in the same month in every time zone, so a report by month in any
-    zone reads them from here and only the quarter hours near month boundaries from the counts.
-    A learner's month is a row (one per cohort and snapshot) here instead of dozens of quarter
-    hours there; reports of one track read the counts. Written
+    but per calendar month and only for the quarter hours at least ``MONTH_MARGIN_SECONDS``
+    after the month began and before it ends: those are in the same month in every time zone,
+    so a report by month in any zone reads them from here and only the quarter hours near month
+    boundaries from the counts. A learner's month is a row (one per cohort and snapshot) here
+    instead of dozens of quarter hours there; reports of one track read the counts. Written
     with each activity (``db/activity_log.py``) and rebuilt from the counts when missing.
     """
 
