@@ -605,8 +605,9 @@ async def _lock(connection: AsyncConnection | AsyncSession, dialect: str) -> Non
 
 
 async def rebuild_if_missing(connection: AsyncConnection) -> bool:
-    """Build the counts when there are activities but no counts (a database that just got the
-    table); True when it did. Processes starting together build them once."""
+    """Build the counts (and the tables derived from them) when there are activities but no
+    counts, or a derived table is missing (a database that just got the table); True when it
+    did. Processes starting together build them once."""
     dialect = connection.dialect.name
     await _lock(connection, dialect)
     recorded = await connection.scalar(select(exists().select_from(Activity)))
@@ -615,13 +616,14 @@ async def rebuild_if_missing(connection: AsyncConnection) -> bool:
     if not await connection.scalar(select(exists().select_from(ParticipationCount))):
         await rebuild(connection)
         return True
+    built = False
     if not await connection.scalar(select(exists().select_from(ParticipationTotal))):
         await _rebuild_from_counts(connection, dialect)
-        return True
+        built = True
     lessons_recorded = await connection.scalar(
         select(exists().where(Activity.verb.in_(REACH_VERBS), Activity.lesson_id.is_not(None)))
     )
     if lessons_recorded and not await connection.scalar(select(exists().select_from(LessonReach))):
         await _rebuild_reach(connection, dialect)
-        return True
-    return False
+        built = True
+    return built

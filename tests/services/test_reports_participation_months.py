@@ -15,12 +15,12 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from learntogether.db import activity_log
 from learntogether.db.activity_log import LEARNER_KEY_COLUMNS, month_interior
-from learntogether.db.models import ParticipationMonth, ParticipationTotal, User, Verb
+from learntogether.db.models import LessonReach, ParticipationMonth, ParticipationTotal, User, Verb
 from learntogether.db.models.activity import PARTICIPATION_FIGURES
 from learntogether.services.reports import Figure, GroupBy, Period, participation
 from learntogether.services.reports.participation import by_group_with_totals
 from learntogether.services.reports.query import Window, split_months
-from tests.report_builders import add_cohort, add_learner, record
+from tests.report_builders import add_cohort, add_learner, add_track, record
 
 ZONES = [
     ZoneInfo(name)
@@ -203,3 +203,19 @@ def test_a_month_is_read_from_the_roll_up_only_when_its_inside_is_in_the_window(
     half = Window.of_dates(date(2026, 2, 10), date(2026, 3, 20), ZoneInfo("UTC"))
     assert split_months(half, january, march).months is None
     assert split_months(Window(), None, None).ranges == [(None, None)]
+
+
+async def test_every_missing_roll_up_is_built_at_once(session: AsyncSession) -> None:
+    """A database that gets the months and totals while its lesson reach is missing too (one
+    upgrade over several revisions) has all of them built by the same ``db upgrade``."""
+    sliven = await add_cohort(session, "SLV1", region="Sliven", municipality="Sliven")
+    _, (lesson,) = await add_track(session, "mixed", lessons=1)
+    ana = await add_learner(session, cohort=sliven)
+    await record(session, ana, Verb.STARTED, datetime(2026, 1, 10, 9, tzinfo=UTC), lesson=lesson)
+    written = await _months(session)
+    for table in (ParticipationMonth, ParticipationTotal, LessonReach):
+        await session.execute(delete(table))
+    connection = await session.connection()
+    assert await activity_log.rebuild_if_missing(connection) is True
+    assert await _months(session) == written
+    assert await session.scalar(select(func.count()).select_from(LessonReach)) == 1
