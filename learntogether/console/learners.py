@@ -1,9 +1,9 @@
-"""Learners: search, one learner's page, and reflections (admins everyone, mediators their
-cohorts' members).
+"""Learners: search, one learner's page (profile, activity, lessons, quizzes), and
+reflections (admins everyone, mediators their cohorts' members).
 
-The same services as ``GET /api/v1/users``, ``GET /api/v1/users/{id}`` and
-``GET /api/v1/reflections``: what a role may not see (a Telegram id, to a mediator) is not in the
-record the page gets.
+The same services as ``GET /api/v1/users``, ``GET /api/v1/users/{id}``,
+``GET /api/v1/users/{id}/activity`` and ``GET /api/v1/reflections``: what a role may not see (a
+Telegram id, to a mediator) is not in the record the page gets.
 """
 
 from __future__ import annotations
@@ -13,8 +13,9 @@ from typing import Annotated
 from fastapi import APIRouter, Path, Query, Request
 from fastapi.responses import HTMLResponse, Response
 
-from learntogether.console.web import ConsoleRoute, DbDep, LocaleDep, StaffDep, render
-from learntogether.services import cohorts, reflections, users
+from learntogether.console.reports import ZONES
+from learntogether.console.web import ConsoleRoute, DbDep, LocaleDep, StaffDep, render, translator
+from learntogether.services import cohorts, learner_activity, reflections, users
 from learntogether.services.errors import InvalidInput
 from learntogether.services.inputs import MAX_ROW_ID
 from learntogether.services.reports.titles import curriculum_titles
@@ -22,6 +23,7 @@ from learntogether.services.reports.titles import curriculum_titles
 router = APIRouter(prefix="/learners", route_class=ConsoleRoute)
 PAGE = 50
 REFLECTIONS_PAGE = 20
+ACTIVITY_PAGE = 20
 COHORT_CHOICES = 500
 UserId = Annotated[int, Path(ge=1, le=MAX_ROW_ID)]
 ReflectionId = Annotated[int, Path(ge=1, le=MAX_ROW_ID)]
@@ -131,8 +133,22 @@ async def learner_page(
     session: DbDep,
     locale: LocaleDep,
     offset: Offset = 0,
+    activity: Offset = 0,
+    tz: Annotated[str, Query(max_length=64)] = "UTC",
 ) -> HTMLResponse:
+    """The learner's profile, their activity a page at a time (``activity`` skips that many)
+    with times on the viewer's clock (``tz``), their lessons, quizzes and reflections."""
     learner = await users.get_learner(session, actor=staff.actor, user_id=user_id)
+    # An unknown zone: the page on UTC's clock, and the problem beside the zone's field.
+    errors = {} if tz in ZONES else {"tz": [translator(request)("Choose one of the list.")]}
+    done = await learner_activity.learner_activity(
+        session,
+        actor=staff.actor,
+        user_id=user_id,
+        locale=locale,
+        limit=ACTIVITY_PAGE,
+        offset=activity,
+    )
     found, total = await reflections.list_reflections(
         session,
         actor=staff.actor,
@@ -146,9 +162,16 @@ async def learner_page(
         "learners/page.html",
         {
             "learner": learner,
+            "done": done,
+            "activity_offset": activity,
+            "activity_limit": ACTIVITY_PAGE,
+            "zone": tz if tz in ZONES else "UTC",
+            "zones": ZONES,
+            "errors": errors,
             "reflections": found,
             "total": total,
             "offset": offset,
             "limit": REFLECTIONS_PAGE,
         },
+        status=422 if errors else 200,
     )

@@ -8,10 +8,14 @@ after a learner moves or erases their data.
 Each counted activity is also added, in the same transaction, to ``participation_counts``: the
 record summed per learner and quarter hour, which the participation report reads instead of
 every activity row (two million of them are a second of work; a learner's few minutes in the bot
-are one row there). Starts, steps, completions and passes also go to ``lesson_reach`` (how far
-a learner got in a lesson, per quarter hour), which the funnel reads. ``rebuild`` computes both
-tables from ``activities`` (``learntogether db recount``, the benchmark's bulk seed),
-``rebuild_if_missing`` after the migration that created one.
+are one row there). The counts of quarter hours far enough from a month's ends to be in that
+month on every clock are also summed per month (UTC) in ``participation_months``, which reports
+by month read instead, with the counts near month boundaries, and in all per learner in
+``participation_totals``, which all-time figures read. Starts, steps, completions and
+passes also go to ``lesson_reach`` (how far a learner got in a lesson, per quarter hour), which
+the funnel reads. ``rebuild`` computes these tables from ``activities`` (``learntogether db
+recount``, the benchmark's bulk seed), ``rebuild_if_missing`` after the migration that created
+one.
 
 What is counted, per row:
 
@@ -32,11 +36,12 @@ from __future__ import annotations
 
 from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime, timedelta
 from typing import Any, Protocol, TypedDict, Unpack
 
 from sqlalchemy import (
     ColumnElement,
+    Date,
     Integer,
     Select,
     case,
@@ -59,10 +64,16 @@ from learntogether.db.models import (
     LessonStatus,
     Membership,
     ParticipationCount,
+    ParticipationMonth,
+    ParticipationTotal,
     Role,
     Verb,
 )
-from learntogether.db.models.activity import QUARTER_HOUR_SECONDS
+from learntogether.db.models.activity import (
+    MONTH_MARGIN_SECONDS,
+    PARTICIPATION_FIGURES,
+    QUARTER_HOUR_SECONDS,
+)
 
 SNAPSHOT = ("role", "locale", "country", "region", "municipality")
 """What each row copies from the learner as they are when it is written."""
@@ -85,6 +96,8 @@ COUNTED_VERBS = (*ACTIVE_VERBS, Verb.CERTIFIED, Verb.LISTENED)
 
 KEY_COLUMNS = ("user_id", "track_id", "cohort_id", *SNAPSHOT)
 """What ``participation_counts`` sums by, besides the quarter hour."""
+LEARNER_KEY_COLUMNS = tuple(name for name in KEY_COLUMNS if name != "track_id")
+"""What ``participation_months`` (besides the month) and ``participation_totals`` sum by."""
 
 REACH_VERBS = (Verb.STARTED, Verb.STEP, Verb.COMPLETED, Verb.PASSED)
 """Verbs that say how far a learner got in a lesson (``lesson_reach``)."""
@@ -248,25 +261,65 @@ async def _count(session: AsyncSession, row: Activity) -> None:
     figures = {name: value for name, value in (await _figures(session, row)).items() if value != 0}
     key = {name: getattr(row, name) for name in KEY_COLUMNS}
     key["occurred_at"] = quarter_of(row.occurred_at)
-    same_key = [
-        getattr(ParticipationCount, name).is_not_distinct_from(value) for name, value in key.items()
-    ]
+    await _add_to(session, ParticipationCount, key, figures)
+    await _count_month(session, key, figures)
+    learner = {name: key[name] for name in LEARNER_KEY_COLUMNS}
+    await _add_to(session, ParticipationTotal, learner, figures)
+
+
+def month_of(moment: datetime) -> date:
+    """The first day of the month (UTC) ``moment`` falls in."""
+    return moment.astimezone(UTC).date().replace(day=1)
+
+
+def month_interior(month: date) -> tuple[datetime, datetime]:
+    """The part of ``month`` (its first day, UTC) that is in the same month on every clock:
+    from ``MONTH_MARGIN_SECONDS`` after it begins to as long before it ends."""
+    margin = timedelta(seconds=MONTH_MARGIN_SECONDS)
+    following = (month + timedelta(days=31)).replace(day=1)
+    start = datetime.combine(month, datetime.min.time(), UTC)
+    end = datetime.combine(following, datetime.min.time(), UTC)
+    return start + margin, end - margin
+
+
+async def _count_month(
+    session: AsyncSession, key: Mapping[str, Any], figures: Mapping[str, int]
+) -> None:
+    """Add a quarter hour's ``figures`` to its learner's month, when it is inside the month on
+    every clock (see ``month_interior``)."""
+    quarter: datetime = key["occurred_at"]
+    month = month_of(quarter)
+    start, end = month_interior(month)
+    if not start <= quarter < end:
+        return
+    month_key = {name: key[name] for name in LEARNER_KEY_COLUMNS} | {"month": month}
+    await _add_to(session, ParticipationMonth, month_key, figures)
+
+
+async def _add_to(
+    session: AsyncSession,
+    model: type[ParticipationCount] | type[ParticipationMonth] | type[ParticipationTotal],
+    key: Mapping[str, Any],
+    figures: Mapping[str, int],
+) -> None:
+    """Add ``figures`` to the row of ``model`` with ``key``, or write one."""
+    same_key = [getattr(model, name).is_not_distinct_from(value) for name, value in key.items()]
+    # IS NOT DISTINCT FROM takes no index in PostgreSQL: the learner's equality finds the rows.
+    same_key.append(model.user_id == key["user_id"])
     # One row of the key takes the figures (rows are partial sums: a second row that a
     # concurrent writer added for the same key changes no total).
-    target = select(func.min(ParticipationCount.id)).where(*same_key).scalar_subquery()
+    target = select(func.min(model.id)).where(*same_key).scalar_subquery()
     updated = await session.execute(
-        update(ParticipationCount)
-        .where(ParticipationCount.id == target)
-        .values(
-            {name: getattr(ParticipationCount, name) + value for name, value in figures.items()}
-        )
+        update(model)
+        .where(model.id == target)
+        .values({name: getattr(model, name) + value for name, value in figures.items()})
         .execution_options(synchronize_session=False)
     )
     if getattr(updated, "rowcount", 0) == 0:
-        await session.execute(insert(ParticipationCount).values(**key, **figures))
+        await session.execute(insert(model).values(**key, **figures))
 
 
-def _step_of(row: Activity) -> int | None:
+def step_of(row: Activity) -> int | None:
     """The step index a ``step`` record moved to (as the funnel reads ``data``)."""
     step = (row.data or {}).get("step") if row.verb is Verb.STEP else None
     return int(step) if isinstance(step, int | str) and str(step).lstrip("-").isdigit() else None
@@ -283,7 +336,7 @@ async def _reach(session: AsyncSession, row: Activity) -> None:
     ]
     target = select(func.min(LessonReach.id)).where(*same_key).scalar_subquery()
     flag = REACH_FLAGS.get(row.verb)
-    step = _step_of(row)
+    step = step_of(row)
     changes: dict[str, Any] = {flag: 1} if flag is not None else {}
     if step is not None:
         further = LessonReach.furthest.is_(None) | (LessonReach.furthest < step)
@@ -474,8 +527,41 @@ async def rebuild(connection: AsyncConnection | AsyncSession) -> int:
     await connection.execute(
         insert(ParticipationCount).from_select(["occurred_at", *KEY_COLUMNS, *figures], summed)
     )
+    await _rebuild_from_counts(connection, dialect)
     await _rebuild_reach(connection, dialect)
     return int(await connection.scalar(select(func.count()).select_from(ParticipationCount)) or 0)
+
+
+def _month_bounds_sql(dialect: str) -> tuple[ColumnElement[Any], list[ColumnElement[bool]]]:
+    """The month (its first day, UTC) of each participation count, and the conditions that keep
+    the counts inside their month on every clock (``month_interior`` in SQL)."""
+    when = ParticipationCount.occurred_at
+    margin = f"{MONTH_MARGIN_SECONDS} seconds"
+    if dialect == "postgresql":
+        utc = func.timezone("UTC", when)
+        start = func.date_trunc("month", utc)
+        interval = text(f"interval '{margin}'")
+        end = start + text("interval '1 month'")
+        return cast(start, Date), [utc >= start + interval, utc < end - interval]
+    # SQLite keeps UTC times as text, "YYYY-MM-DD HH:MM:SS.ffffff", which compares in order.
+    start_sql = func.datetime(when, "start of month", f"+{margin}")
+    end_sql = func.datetime(when, "start of month", "+1 month", f"-{margin}")
+    return func.date(when, "start of month"), [when >= start_sql, when < end_sql]
+
+
+async def _rebuild_from_counts(connection: AsyncConnection | AsyncSession, dialect: str) -> None:
+    """Replace ``participation_months`` and ``participation_totals`` with the participation
+    counts summed by month (those inside their month on every clock) and in all."""
+    month, inside = _month_bounds_sql(dialect)
+    keys = [getattr(ParticipationCount, name) for name in LEARNER_KEY_COLUMNS]
+    figures = [func.sum(getattr(ParticipationCount, name)) for name in PARTICIPATION_FIGURES]
+    columns = [*LEARNER_KEY_COLUMNS, *PARTICIPATION_FIGURES]
+    by_month = select(month.label("month"), *keys, *figures).where(*inside).group_by(month, *keys)
+    await connection.execute(delete(ParticipationMonth))
+    await connection.execute(insert(ParticipationMonth).from_select(["month", *columns], by_month))
+    in_all = select(*keys, *figures).group_by(*keys)
+    await connection.execute(delete(ParticipationTotal))
+    await connection.execute(insert(ParticipationTotal).from_select(columns, in_all))
 
 
 async def _rebuild_reach(connection: AsyncConnection | AsyncSession, dialect: str) -> None:
@@ -513,13 +599,19 @@ async def _lock(connection: AsyncConnection | AsyncSession, dialect: str) -> Non
     SQLite has one writer at a time anyway.
     """
     if dialect == "postgresql":
-        for table in (ParticipationCount.__tablename__, LessonReach.__tablename__):
+        for table in (
+            ParticipationCount.__tablename__,
+            ParticipationMonth.__tablename__,
+            ParticipationTotal.__tablename__,
+            LessonReach.__tablename__,
+        ):
             await connection.execute(text(f"LOCK TABLE {table} IN SHARE ROW EXCLUSIVE MODE"))
 
 
 async def rebuild_if_missing(connection: AsyncConnection) -> bool:
-    """Build the counts when there are activities but no counts (a database that just got the
-    table); True when it did. Processes starting together build them once."""
+    """Build the counts (and the tables derived from them) when there are activities but no
+    counts, or a derived table is missing (a database that just got the table); True when it
+    did. Processes starting together build them once."""
     dialect = connection.dialect.name
     await _lock(connection, dialect)
     recorded = await connection.scalar(select(exists().select_from(Activity)))
@@ -528,10 +620,14 @@ async def rebuild_if_missing(connection: AsyncConnection) -> bool:
     if not await connection.scalar(select(exists().select_from(ParticipationCount))):
         await rebuild(connection)
         return True
+    built = False
+    if not await connection.scalar(select(exists().select_from(ParticipationTotal))):
+        await _rebuild_from_counts(connection, dialect)
+        built = True
     lessons_recorded = await connection.scalar(
         select(exists().where(Activity.verb.in_(REACH_VERBS), Activity.lesson_id.is_not(None)))
     )
     if lessons_recorded and not await connection.scalar(select(exists().select_from(LessonReach))):
         await _rebuild_reach(connection, dialect)
-        return True
-    return False
+        built = True
+    return built

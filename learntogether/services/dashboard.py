@@ -66,9 +66,9 @@ async def overview(session: AsyncSession, *, actor: Actor, today: date) -> Overv
         actor=actor,
         figures=(Figure.JOINED, Figure.ACTIVE),
     )
-    # The regions and the all-time totals: one pass over the counts on PostgreSQL.
+    # The regions and the all-time totals: one pass over each learner's totals on PostgreSQL.
     regions, all_time = await by_group_with_totals(
-        session, GroupBy.REGION, end=today, actor=actor, figures=_TOTALS
+        session, GroupBy.REGION, actor=actor, figures=_TOTALS
     )
     quiet: list[tuple[CohortInfo, int]] = []
     if actor.role is not TokenRole.VIEWER:

@@ -31,6 +31,8 @@ from learntogether.db.models import (
     Goal,
     LessonReach,
     ParticipationCount,
+    ParticipationMonth,
+    ParticipationTotal,
     TokenRole,
     User,
 )
@@ -217,6 +219,8 @@ class MergedPlace(BaseModel):
     cohorts: int
     activities: int
     participation_counts: int
+    participation_months: int
+    participation_totals: int
     lesson_reach: int
     goals: int
 
@@ -266,6 +270,8 @@ async def merge_places(session: AsyncSession, *, merge: PlaceMerge, actor: Actor
         ("cohorts", Cohort),
         ("activities", Activity),
         ("participation_counts", ParticipationCount),
+        ("participation_months", ParticipationMonth),
+        ("participation_totals", ParticipationTotal),
         ("lesson_reach", LessonReach),
     ):
         result: Any = await session.execute(

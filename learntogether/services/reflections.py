@@ -107,7 +107,7 @@ async def list_reflections(
             query.order_by(Answer.answered_at.desc(), Answer.id.desc()).limit(limit).offset(offset)
         )
     ).all()
-    titles = await _titles(session, {version_id for *_, version_id in rows}, locale)
+    titles = await version_titles(session, {version_id for *_, version_id in rows}, locale)
     found = []
     for answer, learner_id, first_name, last_name, version_id in rows:
         slug, lesson_title, questions = titles[version_id]
@@ -155,7 +155,7 @@ async def reflection_audio(session: AsyncSession, *, actor: Actor, reflection_id
     return await media.audio_bytes(session, found.audio_sha256)
 
 
-async def _titles(
+async def version_titles(
     session: AsyncSession, version_ids: Sequence[int] | set[int], locale: str
 ) -> dict[int, tuple[str, str, dict[str, str]]]:
     """Each lesson version's slug, title and question texts by key, in ``locale`` (then English)."""

@@ -12,6 +12,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from learntogether.db.models import AuditLog, Cohort, TokenRole, User
 from learntogether.services import learners
 from tests.factories import create_api_token, create_learner
+from tests.report_builders import reflect
 
 URL = "/api/v1/users"
 PROBLEM = "application/problem+json"
@@ -95,6 +96,7 @@ async def test_viewer_is_refused_every_users_route(
         ("GET", URL),
         ("GET", f"{URL}/{sliven.id}"),
         ("GET", f"{URL}/{sliven.id}/export"),
+        ("GET", f"{URL}/{sliven.id}/activity"),
         ("POST", f"{URL}/{sliven.id}/erase"),
     ):
         response = await client.request(method, path, headers=_bearer(viewer))
@@ -323,3 +325,55 @@ async def test_csv_filters_like_the_json_list(
         URL, params={"q": "asen"}, headers=_bearer(admin, accept="text/csv")
     )
     assert [row["first_name"] for row in _rows(response.text)] == ["Asen"]
+
+
+async def test_a_learners_activity_lessons_and_quizzes_in_the_readers_language(
+    client: AsyncClient, session_maker: async_sessionmaker[AsyncSession]
+) -> None:
+    sliven, plovdiv = await _people(session_maker)
+    await reflect(session_maker, sliven.id, "Pair the pupils.")
+    admin = await create_api_token(session_maker)
+    response = await client.get(
+        f"{URL}/{sliven.id}/activity", params={"limit": 3}, headers=_bearer(admin)
+    )
+    assert response.status_code == 200, response.text
+    body = response.json()
+    # Newest first: the track's certificate, the quiz's pass; the join is the oldest of all.
+    assert (body["limit"], body["offset"], len(body["items"])) == (3, 0, 3)
+    assert body["total"] > 3
+    assert [item["verb"] for item in body["items"]] == ["certified", "passed", "completed"]
+    assert (body["items"][1]["lesson"], body["items"][1]["lesson_title"]) == ("kinds", "Every kind")
+    last = await client.get(
+        f"{URL}/{sliven.id}/activity",
+        params={"limit": 3, "offset": body["total"] - 1},
+        headers=_bearer(admin),
+    )
+    assert [item["verb"] for item in last.json()["items"]] == ["joined"]
+    [lesson] = body["lessons"]
+    assert (lesson["lesson"], lesson["status"]) == ("kinds", "completed")
+    [quiz] = body["quizzes"]
+    assert quiz["lesson"] == "kinds" and quiz["max_score"] > 0 and quiz["assisted"] is False
+    # A mediator of the learner's cohort reads it; of another cohort, there is no such learner.
+    own = await create_api_token(session_maker, TokenRole.MEDIATOR, name="own", cohorts=["SLV1"])
+    other = await create_api_token(
+        session_maker, TokenRole.MEDIATOR, name="other", cohorts=["PLV1"]
+    )
+    assert (
+        await client.get(f"{URL}/{sliven.id}/activity", headers=_bearer(own))
+    ).status_code == 200
+    beyond = await client.get(f"{URL}/{sliven.id}/activity", headers=_bearer(other))
+    assert beyond.status_code == 404 and "kinds" not in beyond.text
+    assert (await client.get(f"{URL}/{plovdiv.id}/activity", headers=_bearer(other))).json()[
+        "quizzes"
+    ] == []
+
+
+async def test_an_erased_learner_has_no_activity_to_show(
+    client: AsyncClient, session_maker: async_sessionmaker[AsyncSession]
+) -> None:
+    sliven, _ = await _people(session_maker)
+    await reflect(session_maker, sliven.id, "Pair the pupils.")
+    await _erase(session_maker, sliven.id)
+    admin = await create_api_token(session_maker)
+    body = (await client.get(f"{URL}/{sliven.id}/activity", headers=_bearer(admin))).json()
+    assert (body["items"], body["total"], body["lessons"], body["quizzes"]) == ([], 0, [], [])

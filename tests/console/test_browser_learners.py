@@ -69,3 +69,30 @@ async def test_a_mediator_reads_their_cohorts_reflections_only(
     await page.goto(f"/learners/{programme.madrid_learner}")
     assert await page.get_by_role("heading", level=1).inner_text() != "Lucía"
     assert "Hablaré" not in await page.content()
+
+
+async def test_an_admin_reads_a_learners_activity_on_their_own_clock(
+    page: Any,
+    live_server: str,
+    session_maker: async_sessionmaker[AsyncSession],
+    programme: Programme,
+) -> None:
+    await reflect(session_maker, programme.sliven_learner, "Pair the pupils.")
+    await browser_sign_in(page, session_maker, live_server)
+    await page.goto(f"/learners/{programme.sliven_learner}")
+    activity = page.locator("#activity tbody tr")
+    assert await activity.count() > 5
+    assert "UTC" in await activity.first.inner_text()
+    await page.get_by_label("Times in").select_option("Europe/Sofia")
+    await page.locator("#activity").get_by_role("button", name="Show").click()
+    await page.wait_for_url(f"**/learners/{programme.sliven_learner}?tz=Europe%2FSofia#activity")
+    assert "Europe/Sofia" in await activity.first.inner_text()
+    assert await page.locator("#lessons").get_by_text("Every kind").is_visible()
+    assert "passed" in await page.locator("#quizzes tbody").inner_text()
+    await screenshot(page, "learner-activity")
+    # On a phone the tables scroll in their own box; the page itself does not widen.
+    width, height = VIEWPORTS["phone"]
+    await page.set_viewport_size({"width": width, "height": height})
+    page_width = await page.evaluate("document.documentElement.scrollWidth")
+    assert page_width <= width, page_width
+    assert await page.locator("#activity tbody tr").first.is_visible()

@@ -8,10 +8,10 @@ import pytest
 from httpx import AsyncClient
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from learntogether.db.models import TokenRole
+from learntogether.db.models import TokenRole, User, Verb
 from tests.console.conftest import Programme, sign_in
 from tests.oggopus import ogg_opus
-from tests.report_builders import reflect, said
+from tests.report_builders import at, record, reflect, said
 
 pytestmark = pytest.mark.usefixtures("programme")
 
@@ -139,3 +139,101 @@ async def test_a_voice_answer_plays_in_an_audio_element_for_its_cohorts_mediator
     assert (await client.get(found[1])).status_code == 404
     await sign_in(client, session_maker, TokenRole.VIEWER, name="Vera")
     assert (await client.get(found[1])).status_code == 403
+
+
+async def _activity_at_midnight(
+    session_maker: async_sessionmaker[AsyncSession], user_id: int, records: int = 1
+) -> None:
+    """``records`` (at most 30) workshop attendances, the first at 23:30 UTC on 31 January 2026
+    (1 February in Sofia), each a minute before the next."""
+    async with session_maker() as session:
+        learner = await session.get(User, user_id)
+        assert learner is not None
+        for minute in range(records):
+            await record(session, learner, Verb.ATTENDED, at(31, 23, 30 + minute))
+        await session.commit()
+
+
+async def test_an_admin_sees_a_learners_activity_lessons_and_quizzes(
+    client: AsyncClient, session_maker: async_sessionmaker[AsyncSession], programme: Programme
+) -> None:
+    await _activity_at_midnight(session_maker, programme.sliven_learner)
+    await reflect(session_maker, programme.sliven_learner, "Pair the pupils.")
+    await sign_in(client, session_maker)
+    page = await client.get(f"/learners/{programme.sliven_learner}")
+    assert page.status_code == 200
+    activity = _section(page.text, "activity")
+    # Newest first: the quiz taken now, then the workshop of January, on UTC's clock by default.
+    assert activity.index("completed the lesson") < activity.index("attended a workshop")
+    assert "Every kind" in activity and "Jan 31, 2026" in activity and "UTC" in activity
+    assert "answered a question" in activity and "started the lesson" in activity
+    lessons = _section(page.text, "lessons")
+    assert "Every kind" in lessons and "completed" in lessons
+    quizzes = _section(page.text, "quizzes")
+    assert "Every kind" in quizzes and " of " in quizzes
+    # The viewer's clock: the same workshop on 1 February in Sofia.
+    sofia = await client.get(f"/learners/{programme.sliven_learner}", params={"tz": "Europe/Sofia"})
+    assert "Feb 1, 2026 1:30\u202fAM Europe/Sofia" in _section(sofia.text, "activity")
+    assert "Europe/Sofia" in _section(sofia.text, "reflections")
+    # Another learner's page has none of it.
+    other = await client.get(f"/learners/{programme.madrid_learner}")
+    assert "joined the programme or a cohort" in _section(other.text, "activity")
+    assert "attended a workshop" not in other.text and "Every kind" not in other.text
+    assert "No quiz finished yet." in _section(other.text, "quizzes")
+
+
+async def test_a_learners_activity_comes_a_page_at_a_time(
+    client: AsyncClient, session_maker: async_sessionmaker[AsyncSession], programme: Programme
+) -> None:
+    await _activity_at_midnight(session_maker, programme.sliven_learner, records=25)
+    await sign_in(client, session_maker)
+    first = await client.get(f"/learners/{programme.sliven_learner}", params={"tz": "Europe/Sofia"})
+    # Newest first: the join (now), then 19 of the workshops.
+    assert _section(first.text, "activity").count("attended a workshop") == 19
+    assert "joined the programme or a cohort" in first.text
+    assert "1–20 of 26" in first.text
+    # The next page keeps the viewer's zone.
+    assert (
+        f'href="/learners/{programme.sliven_learner}?tz=Europe/Sofia&amp;activity=20"' in first.text
+    )
+    second = await client.get(
+        f"/learners/{programme.sliven_learner}", params={"tz": "Europe/Sofia", "activity": 20}
+    )
+    assert _section(second.text, "activity").count("attended a workshop") == 6
+    assert "joined the programme or a cohort" not in second.text
+    assert "21–26 of 26" in second.text
+
+
+async def test_an_unknown_time_zone_is_said_beside_its_field(
+    client: AsyncClient, session_maker: async_sessionmaker[AsyncSession], programme: Programme
+) -> None:
+    await _activity_at_midnight(session_maker, programme.sliven_learner)
+    await sign_in(client, session_maker)
+    page = await client.get(f"/learners/{programme.sliven_learner}", params={"tz": "Mars/Olympus"})
+    assert page.status_code == 422
+    assert 'id="tz-errors"' in page.text and "Mars/Olympus" not in _section(page.text, "activity")
+    assert "Jan 31, 2026" in _section(page.text, "activity")  # shown on UTC's clock
+
+
+async def test_a_learners_activity_is_for_their_cohorts_mediators_only(
+    client: AsyncClient,
+    other_client: AsyncClient,
+    session_maker: async_sessionmaker[AsyncSession],
+    programme: Programme,
+) -> None:
+    await _activity_at_midnight(session_maker, programme.madrid_learner)
+    await sign_in(client, session_maker, TokenRole.MEDIATOR, cohorts=["MAD1"])
+    own = await client.get(f"/learners/{programme.madrid_learner}")
+    assert own.status_code == 200 and "attended a workshop" in _section(own.text, "activity")
+    await sign_in(other_client, session_maker, TokenRole.MEDIATOR, cohorts=["SLV1"])
+    beyond = await other_client.get(f"/learners/{programme.madrid_learner}")
+    assert beyond.status_code == 404 and "attended a workshop" not in beyond.text
+    await sign_in(other_client, session_maker, TokenRole.VIEWER)
+    viewer = await other_client.get(f"/learners/{programme.madrid_learner}")
+    assert viewer.status_code == 403 and "attended a workshop" not in viewer.text
+
+
+def _section(html: str, name: str) -> str:
+    """The page's ``<section id=name>``."""
+    start = html.index(f'id="{name}"')
+    return html[start : html.index("</section>", start)]

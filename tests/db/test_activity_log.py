@@ -13,6 +13,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from learntogether.db import activity_log
 from learntogether.db.activity_log import (
     KEY_COLUMNS,
+    LEARNER_KEY_COLUMNS,
     REACH_KEY_COLUMNS,
     Details,
     Entry,
@@ -25,6 +26,8 @@ from learntogether.db.models import (
     LessonStatus,
     Membership,
     ParticipationCount,
+    ParticipationMonth,
+    ParticipationTotal,
     Role,
     Verb,
 )
@@ -179,6 +182,14 @@ async def test_split_rows_of_one_key_add_up(session: AsyncSession) -> None:
     (row,) = (await session.scalars(select(ParticipationCount))).all()
     twin = {column: getattr(row, column) for column in ("occurred_at", *KEY_COLUMNS)}
     session.add(ParticipationCount(**twin, active=1, attended=1))
+    # The racing writer also added its month's row (the quarter is inside its month) and its
+    # totals' row.
+    (month,) = (await session.scalars(select(ParticipationMonth))).all()
+    month_twin = {column: getattr(month, column) for column in ("month", *LEARNER_KEY_COLUMNS)}
+    session.add(ParticipationMonth(**month_twin, active=1, attended=1))
+    (total,) = (await session.scalars(select(ParticipationTotal))).all()
+    total_twin = {column: getattr(total, column) for column in LEARNER_KEY_COLUMNS}
+    session.add(ParticipationTotal(**total_twin, active=1, attended=1))
     await session.flush()
     await record(session, ana, Verb.ATTENDED, at(5, 9, 5), cohort=cohort)
     table = await participation(session, figures=[Figure.JOINED, Figure.ACTIVE, Figure.ATTENDED])

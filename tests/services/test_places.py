@@ -13,6 +13,8 @@ from learntogether.db.models import (
     GoalMeasure,
     LessonReach,
     ParticipationCount,
+    ParticipationMonth,
+    ParticipationTotal,
     User,
     Verb,
 )
@@ -133,7 +135,14 @@ async def test_merging_rewrites_learners_reports_and_goals_and_is_audited(
     assert merged.participation_counts == 2
     after = await participation(session, group_by=GroupBy.MUNICIPALITY, figures=[Figure.JOINED])
     assert [(r["municipality"], r["joined"]) for r in after.rows] == [("Sliven", 3)]
-    for table in (User, Activity, ParticipationCount, LessonReach):
+    for table in (
+        User,
+        Activity,
+        ParticipationCount,
+        ParticipationMonth,
+        ParticipationTotal,
+        LessonReach,
+    ):
         left = await session.scalar(
             select(func.count()).select_from(table).where(table.municipality == "Slivn")
         )

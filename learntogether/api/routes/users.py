@@ -13,8 +13,9 @@ from learntogether.api.csvout import CSV, CSV_MEDIA_TYPE, attachment, csv_line, 
 from learntogether.api.deps import AdminDep, MediatorDep, PageDep, SessionDep, SessionMakerDep
 from learntogether.api.schemas import Page, StrictBody
 from learntogether.db.models import Role, UserStatus
-from learntogether.services import users
+from learntogether.services import learner_activity, users
 from learntogether.services.inputs import MAX_ROW_ID
+from learntogether.services.learner_activity import ActivityEntry, LessonState, QuizResult
 from learntogether.services.users import LearnerFilter, LearnerRecord
 
 router = APIRouter(prefix="/users", tags=["users"])
@@ -45,6 +46,18 @@ class UserOut(BaseModel):
     @classmethod
     def of(cls, record: LearnerRecord) -> UserOut:
         return cls.model_validate(record, from_attributes=True)
+
+
+class LearnerActivityOut(BaseModel):
+    """One page of a learner's activity (newest first, ``items``) with where they are in each
+    lesson (the 100 most recent) and their finished quizzes (the 20 newest)."""
+
+    items: list[ActivityEntry]
+    total: int
+    limit: int
+    offset: int
+    lessons: list[LessonState]
+    quizzes: list[QuizResult]
 
 
 class RoleIn(StrictBody):
@@ -102,6 +115,30 @@ async def list_users(
 @router.get("/{user_id}", summary="One learner (mediators: a learner of their cohorts)")
 async def get_user(user_id: UserIdPath, session: SessionDep, actor: MediatorDep) -> UserOut:
     return UserOut.of(await users.get_learner(session, actor=actor, user_id=user_id))
+
+
+@router.get(
+    "/{user_id}/activity",
+    summary="A learner's activity, lessons and quiz results (mediators: a learner of their cohorts)",
+)
+async def get_activity(
+    user_id: UserIdPath,
+    session: SessionDep,
+    actor: MediatorDep,
+    page: PageDep,
+    locale: Annotated[str, Query(max_length=16, description="Language of lesson titles")] = "en",
+) -> LearnerActivityOut:
+    found = await learner_activity.learner_activity(
+        session, actor=actor, user_id=user_id, locale=locale, limit=page.limit, offset=page.offset
+    )
+    return LearnerActivityOut(
+        items=found.activities,
+        total=found.total,
+        limit=page.limit,
+        offset=page.offset,
+        lessons=found.lessons,
+        quizzes=found.quizzes,
+    )
 
 
 @router.put("/{user_id}/role", summary="Change a learner's role (it picks the lessons offered)")

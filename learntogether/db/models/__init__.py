@@ -4,7 +4,14 @@ No table records ethnicity, and none may: the platform works against segregation
 counting anyone by origin (``tests/db/test_migrations.py`` guards this).
 """
 
-from learntogether.db.models.activity import Activity, LessonReach, ParticipationCount, Verb
+from learntogether.db.models.activity import (
+    Activity,
+    LessonReach,
+    ParticipationCount,
+    ParticipationMonth,
+    ParticipationTotal,
+    Verb,
+)
 from learntogether.db.models.audit import AuditLog
 from learntogether.db.models.broadcasts import (
     Broadcast,
@@ -70,6 +77,8 @@ __all__ = [
     "Media",
     "Membership",
     "ParticipationCount",
+    "ParticipationMonth",
+    "ParticipationTotal",
     "ProgressStatus",
     "QuestionKind",
     "QuizAttempt",

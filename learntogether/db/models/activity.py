@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import date, datetime
 from enum import StrEnum
 from typing import Any
 
 from sqlalchemy import (
     BigInteger,
     CheckConstraint,
+    Date,
     ForeignKey,
     Index,
     Integer,
@@ -111,7 +112,37 @@ PARTICIPATION_FIGURES = (
 """The figures ``participation_counts`` keeps per learner and quarter hour."""
 
 
-class ParticipationCount(Base):
+class Counted:
+    """A learner's figures summed over a stretch of time, with the snapshot they were made in:
+    the columns ``participation_counts`` and ``participation_months`` share."""
+
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id"))
+    cohort_id: Mapped[int | None] = mapped_column(ForeignKey("cohorts.id"))
+    role: Mapped[Role | None] = enum_column(Role, nullable=True)
+    locale: Mapped[str | None] = mapped_column(String(16))
+    country: Mapped[str | None] = mapped_column(String(2))
+    region: Mapped[str | None] = mapped_column(String(128))
+    municipality: Mapped[str | None] = mapped_column(String(128))
+    # Records (learners are counted by user_id where a figure is greater than zero).
+    joined: Mapped[int] = mapped_column(default=0)
+    active: Mapped[int] = mapped_column(default=0)
+    assisted: Mapped[int] = mapped_column(default=0)
+    """Activities of the learner's own that were assisted."""
+    lessons_started: Mapped[int] = mapped_column(default=0)
+    """Lessons started for the first time (reading a lesson again is not a new start)."""
+    lessons_completed: Mapped[int] = mapped_column(default=0)
+    tracks_completed: Mapped[int] = mapped_column(default=0)
+    certificates: Mapped[int] = mapped_column(default=0)
+    attended: Mapped[int] = mapped_column(default=0)
+    assisted_lessons_completed: Mapped[int] = mapped_column(default=0)
+    assisted_attended: Mapped[int] = mapped_column(default=0)
+    reviewed: Mapped[int] = mapped_column(default=0)
+    """Spaced reviews finished."""
+    listened: Mapped[int] = mapped_column(default=0)
+    """Lesson steps heard as recordings."""
+
+
+class ParticipationCount(Counted, Base):
     """What one learner did in one quarter of an hour, with the same snapshot, counted.
 
     The participation report reads these instead of millions of ``activities``: a learner's few
@@ -163,31 +194,84 @@ class ParticipationCount(Base):
     id: Mapped[int] = mapped_column(BigInteger().with_variant(Integer, "sqlite"), primary_key=True)
     occurred_at: Mapped[datetime] = mapped_column(UTCDateTime)
     """The quarter hour (its start, UTC) the counted activities occurred in."""
-    user_id: Mapped[int] = mapped_column(ForeignKey("users.id"))
     track_id: Mapped[int | None] = mapped_column(ForeignKey("tracks.id"))
-    cohort_id: Mapped[int | None] = mapped_column(ForeignKey("cohorts.id"))
-    role: Mapped[Role | None] = enum_column(Role, nullable=True)
-    locale: Mapped[str | None] = mapped_column(String(16))
-    country: Mapped[str | None] = mapped_column(String(2))
-    region: Mapped[str | None] = mapped_column(String(128))
-    municipality: Mapped[str | None] = mapped_column(String(128))
-    # Records (learners are counted by user_id where a figure is greater than zero).
-    joined: Mapped[int] = mapped_column(default=0)
-    active: Mapped[int] = mapped_column(default=0)
-    assisted: Mapped[int] = mapped_column(default=0)
-    """Activities of the learner's own that were assisted."""
-    lessons_started: Mapped[int] = mapped_column(default=0)
-    """Lessons started for the first time (reading a lesson again is not a new start)."""
-    lessons_completed: Mapped[int] = mapped_column(default=0)
-    tracks_completed: Mapped[int] = mapped_column(default=0)
-    certificates: Mapped[int] = mapped_column(default=0)
-    attended: Mapped[int] = mapped_column(default=0)
-    assisted_lessons_completed: Mapped[int] = mapped_column(default=0)
-    assisted_attended: Mapped[int] = mapped_column(default=0)
-    reviewed: Mapped[int] = mapped_column(default=0)
-    """Spaced reviews finished."""
-    listened: Mapped[int] = mapped_column(default=0)
-    """Lesson steps heard as recordings."""
+
+
+MONTH_MARGIN_SECONDS = 14 * 3600
+"""How far from a month's start or end (UTC) an activity is in that month on every clock: no
+time zone is more than 14 hours off UTC (Pacific/Kiritimati +14, Etc/GMT+12 -12)."""
+
+
+class ParticipationMonth(Counted, Base):
+    """What one learner did in one month (UTC), away from the month's ends, counted.
+
+    The same sums as ``participation_counts`` (the same key but the track, the same figures),
+    but per calendar month and only for the quarter hours at least ``MONTH_MARGIN_SECONDS``
+    after the month began and before it ends: those are in the same month in every time zone,
+    so a report by month in any zone reads them from here and only the quarter hours near month
+    boundaries from the counts. A learner's month is a row (one per cohort and snapshot) here
+    instead of dozens of quarter hours there; reports of one track read the counts. Written
+    with each activity (``db/activity_log.py``) and rebuilt from the counts when missing.
+    """
+
+    __tablename__ = "participation_months"
+    __table_args__ = (
+        enum_check("role", Role),
+        # The writer finds the learner's row; reports by region, by cohort and over a window of
+        # months read the index alone (figures as key columns, for SQLite as in the counts).
+        Index("ix_participation_months_user_id_month", "user_id", "month"),
+        Index(
+            "ix_participation_months_region_user_id",
+            "region",
+            "user_id",
+            "month",
+            *PARTICIPATION_FIGURES,
+            "cohort_id",
+        ),
+        Index(
+            "ix_participation_months_cohort_id_user_id",
+            "cohort_id",
+            "user_id",
+            "month",
+            *PARTICIPATION_FIGURES,
+        ),
+        Index(
+            "ix_participation_months_month",
+            "month",
+            "user_id",
+            "cohort_id",
+            *PARTICIPATION_FIGURES,
+        ),
+    )
+
+    id: Mapped[int] = mapped_column(BigInteger().with_variant(Integer, "sqlite"), primary_key=True)
+    month: Mapped[date] = mapped_column(Date)
+    """The month's first day (UTC)."""
+
+
+class ParticipationTotal(Counted, Base):
+    """What one learner did in all, per cohort and snapshot, counted.
+
+    The same sums as ``participation_counts`` without the time and the track: the all-time
+    figures (the dashboard's totals and regions) count distinct learners over a row or two per
+    learner here instead of every quarter hour they were active. Written with each activity
+    (``db/activity_log.py``) and rebuilt from the counts when missing.
+    """
+
+    __tablename__ = "participation_totals"
+    __table_args__ = (
+        enum_check("role", Role),
+        Index("ix_participation_totals_user_id", "user_id"),
+        Index(
+            "ix_participation_totals_region_user_id",
+            "region",
+            "user_id",
+            *PARTICIPATION_FIGURES,
+            "cohort_id",
+        ),
+    )
+
+    id: Mapped[int] = mapped_column(BigInteger().with_variant(Integer, "sqlite"), primary_key=True)
 
 
 REACH_FIGURES = ("started", "furthest", "finished", "passed")

@@ -38,11 +38,23 @@ from enum import StrEnum
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import ColumnElement, distinct, func, select, tuple_
+from sqlalchemy import (
+    ColumnElement,
+    Select,
+    Subquery,
+    and_,
+    distinct,
+    func,
+    or_,
+    select,
+    true,
+    tuple_,
+    union_all,
+)
 from sqlalchemy.ext.asyncio import AsyncSession
-from sqlalchemy.orm import InstrumentedAttribute
 
-from learntogether.db.models import ParticipationCount
+from learntogether.db.models import ParticipationCount, ParticipationMonth, ParticipationTotal
+from learntogether.db.models.activity import PARTICIPATION_FIGURES
 from learntogether.services.actors import SYSTEM, Actor
 from learntogether.services.reports.query import (
     Cell,
@@ -58,9 +70,11 @@ from learntogether.services.reports.query import (
     period_start,
     resolve,
     sort_key,
+    split_months,
 )
 
 NAME = "participation"
+_P, _M, _T = ParticipationCount, ParticipationMonth, ParticipationTotal
 
 
 class Figure(StrEnum):
@@ -78,33 +92,85 @@ class Figure(StrEnum):
     LISTENED = "listened"
 
 
-def _learners(column: InstrumentedAttribute[int]) -> ColumnElement[int]:
-    return func.count(distinct(ParticipationCount.user_id)).filter(column > 0)
+def figure_sql(source: Any) -> dict[Figure, ColumnElement[int]]:
+    """Each figure as an aggregate over rows with the participation counts' columns (the counts,
+    or a query with the same names)."""
+
+    def learners(name: str) -> ColumnElement[int]:
+        return func.count(distinct(source.user_id)).filter(getattr(source, name) > 0)
+
+    def records(name: str) -> ColumnElement[int]:
+        return func.coalesce(func.sum(getattr(source, name)), 0)
+
+    return {
+        figure: (learners if figure in _LEARNERS else records)(_COLUMNS.get(figure, figure.value))
+        for figure in Figure
+    }
 
 
-def _records(column: InstrumentedAttribute[int]) -> ColumnElement[int]:
-    return func.coalesce(func.sum(column), 0)
-
-
-_P = ParticipationCount
-FIGURES: dict[Figure, ColumnElement[int]] = {
-    Figure.JOINED: _learners(_P.joined),
-    Figure.ACTIVE: _learners(_P.active),
-    Figure.LESSONS_STARTED: _records(_P.lessons_started),
-    Figure.LESSONS_COMPLETED: _records(_P.lessons_completed),
-    Figure.TRACKS_COMPLETED: _records(_P.tracks_completed),
-    Figure.CERTIFICATES: _records(_P.certificates),
-    Figure.ATTENDED: _records(_P.attended),
-    Figure.ASSISTED_LEARNERS: _learners(_P.assisted),
-    Figure.ASSISTED_LESSONS_COMPLETED: _records(_P.assisted_lessons_completed),
-    Figure.ASSISTED_ATTENDED: _records(_P.assisted_attended),
-    Figure.REVIEWED: _records(_P.reviewed),
-    Figure.LISTENED: _records(_P.listened),
-}
-"""Each figure as an aggregate over the participation counts (see ``db/activity_log.py``)."""
+_LEARNERS = (Figure.JOINED, Figure.ACTIVE, Figure.ASSISTED_LEARNERS)
+"""Figures that count learners (with a record of the kind); the others sum records."""
+_COLUMNS = {Figure.ASSISTED_LEARNERS: "assisted"}
+"""Where a figure's column is named otherwise."""
 
 Key = tuple[Any, Any]
 Counts = dict[Key, dict[Figure, int]]
+
+
+async def _counted(
+    session: AsyncSession,
+    criteria: Criteria,
+    *,
+    group_by: GroupBy | None,
+    period: Period | None,
+    zone: ZoneInfo,
+) -> Subquery:
+    """The rows a report aggregates: ``group`` and ``period`` (when asked for), ``user_id`` and
+    the figures' columns.
+
+    Reports of all time (no period, no window, no track) read each learner's totals. Reports
+    by month read the months' roll-up for the months whose inside (away from their ends, the
+    same month on every clock) is in the window, and the participation counts for the rest:
+    the hours near those months' ends and the window's edges. Other reports, and those of one
+    track, read the counts.
+    """
+
+    def rows(source: Any, when: ColumnElement[Any] | None) -> Select[Any]:
+        keys: list[ColumnElement[Any]] = []
+        if group_by is not None:
+            keys.append(group_column(group_by, source).label("group"))
+        if when is not None:
+            keys.append(when.label("period"))
+        columns = [getattr(source, name) for name in ("user_id", *PARTICIPATION_FIGURES)]
+        return select(*keys, *columns).where(*criteria.conditions(source))
+
+    when = (
+        await period_start(session, period, zone, criteria.window, ParticipationCount)
+        if period is not None
+        else None
+    )
+    counts = rows(_P, when)
+    if period is None and criteria.window == Window() and criteria.track_id is None:
+        return rows(_T, None).subquery()
+    if period is not Period.MONTH or criteria.track_id is not None:
+        # Without a period, the counts come grouped from an index in order; weeks and tracks
+        # have no roll-up.
+        return counts.subquery()
+    span = (await session.execute(select(func.min(_M.month), func.max(_M.month)))).one()
+    split = split_months(criteria.window, span[0], span[1])
+    if split.months is None:
+        return counts.subquery()
+    first, last = split.months
+    months = rows(_M, _M.month.expression if period is not None else None).where(
+        _M.month >= first, _M.month <= last
+    )
+    outside = or_(
+        *(
+            and_(true(), *Window(since, until).conditions(_P.occurred_at))
+            for since, until in split.ranges
+        )
+    )
+    return union_all(months, counts.where(outside)).subquery()
 
 
 async def _count(
@@ -118,19 +184,16 @@ async def _count(
 ) -> Counts:
     """The figures for each (group value, period start) found; (None, None) when ungrouped.
 
-    One aggregate query over the participation counts. Only groups and periods with records
-    appear.
+    One aggregate query over the participation counts and months (``_counted``). Only groups
+    and periods with records appear.
     """
-    keys: list[ColumnElement[Any]] = []
-    if group_by is not None:
-        keys.append(group_column(group_by, ParticipationCount).label("group"))
-    if period is not None:
-        start = await period_start(session, period, zone, criteria.window, ParticipationCount)
-        keys.append(start.label("period"))
+    counted = await _counted(session, criteria, group_by=group_by, period=period, zone=zone)
+    keys = [counted.c[name] for name in ("group", "period") if name in counted.c]
+    aggregates = figure_sql(counted.c)
     rows = await session.execute(
-        select(*keys, *(FIGURES[figure].label(figure.value) for figure in figures))
-        .where(*criteria.conditions(ParticipationCount))
-        .group_by(*(key.element for key in keys))
+        select(*keys, *(aggregates[figure].label(figure.value) for figure in figures)).group_by(
+            *keys
+        )
     )
     return {
         (row._mapping.get("group"), row._mapping.get("period")): {
@@ -213,7 +276,7 @@ async def by_group_with_totals(
     figures: Sequence[Figure] = tuple(Figure),
 ) -> tuple[ReportTable, dict[str, int]]:
     """``participation(group_by=group_by, end=end)`` and the one row of ``participation(end=end)``
-    (UTC days).
+    (UTC days; None: all time, from each learner's totals).
 
     PostgreSQL reads both in one pass (``GROUPING SETS``): counting the distinct learners of
     every group and of all of them sorts the counts once instead of twice. SQLite has no
@@ -228,15 +291,17 @@ async def by_group_with_totals(
     criteria = await resolve(
         session, Filters(), window=Window.of_dates(None, end, ZoneInfo("UTC")), actor=actor
     )
-    group = group_column(group_by, ParticipationCount)
+    counted = await _counted(
+        session, criteria, group_by=group_by, period=None, zone=ZoneInfo("UTC")
+    )
+    group = counted.c.group
+    aggregates = figure_sql(counted.c)
     rows = await session.execute(
         select(
             group.label("group"),
             func.grouping(group).label("all_groups"),
-            *(FIGURES[figure].label(figure.value) for figure in figures),
-        )
-        .where(*criteria.conditions(ParticipationCount))
-        .group_by(func.grouping_sets(tuple_(group), tuple_()))
+            *(aggregates[figure].label(figure.value) for figure in figures),
+        ).group_by(func.grouping_sets(tuple_(group), tuple_()))
     )
     counts: Counts = {}
     totals = dict.fromkeys((figure.value for figure in figures), 0)

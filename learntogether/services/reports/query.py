@@ -33,6 +33,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from learntogether.db.activity_log import month_interior
 from learntogether.db.base import UTCDateTime
 from learntogether.db.models import (
     Activity,
@@ -43,6 +44,8 @@ from learntogether.db.models import (
     LessonVersion,
     Membership,
     ParticipationCount,
+    ParticipationMonth,
+    ParticipationTotal,
     Role,
     Track,
     VersionStatus,
@@ -80,6 +83,8 @@ class GroupBy(StrEnum):
 
 
 Source = type[Activity] | type[ParticipationCount] | type[LessonReach]
+Snapshot = Source | type[ParticipationMonth] | type[ParticipationTotal]
+"""Anything with the snapshot columns (the months' roll-up has no moment, the totals no time)."""
 """What a report reads: the activity record, or its roll-ups (the same snapshot columns)."""
 
 GROUP_NAMES: dict[GroupBy, str] = {
@@ -92,7 +97,7 @@ GROUP_NAMES: dict[GroupBy, str] = {
 }
 
 
-def group_column(group_by: GroupBy, source: Source = Activity) -> ColumnElement[Any]:
+def group_column(group_by: GroupBy, source: Snapshot = Activity) -> ColumnElement[Any]:
     column: ColumnElement[Any] = getattr(source, GROUP_NAMES[group_by]).expression
     return column
 
@@ -167,6 +172,41 @@ class Window:
 
 
 @dataclass(frozen=True)
+class MonthSplit:
+    """Where a report over a window reads its rows: the months' roll-up, the counts, or both."""
+
+    months: tuple[date, date] | None
+    """The first and last month (first days, UTC) read from the roll-up; None: no month."""
+    ranges: list[tuple[datetime | None, datetime | None]]
+    """The stretches of time read from the counts instead, each [since, until) (None: open)."""
+
+
+def split_months(window: Window, first: date | None, last: date | None) -> MonthSplit:
+    """Which of the months ``first`` to ``last`` (the roll-up's) a report over ``window`` reads
+    from the months' roll-up: those whose inside (``activity_log.month_interior``) is in the
+    window. The counts give the rest of the window: its edges and the hours near month ends."""
+    whole = MonthSplit(None, [(window.since, window.until)])
+    if first is None or last is None:
+        return whole
+    inside: list[tuple[date, datetime, datetime]] = []
+    month = first
+    while month <= last:
+        start, end = month_interior(month)
+        if (window.since is None or window.since <= start) and (
+            window.until is None or end <= window.until
+        ):
+            inside.append((month, start, end))
+        month = (month + timedelta(days=31)).replace(day=1)
+    if not inside:
+        return whole
+    # A window is one stretch of time, so the months inside it follow one another.
+    ranges: list[tuple[datetime | None, datetime | None]] = [(window.since, inside[0][1])]
+    ranges += [(before[2], after[1]) for before, after in pairwise(inside)]
+    ranges.append((inside[-1][2], window.until))
+    return MonthSplit((inside[0][0], inside[-1][0]), ranges)
+
+
+@dataclass(frozen=True)
 class Filters:
     """Which records count, by the learner's snapshot when the record was written.
 
@@ -194,22 +234,23 @@ class Criteria:
     window: Window = field(default_factory=Window)
     actor: Actor = SYSTEM
 
-    def conditions(self, source: Source = Activity) -> list[ColumnElement[bool]]:
-        """The WHERE clause on ``activities`` (or on their counts)."""
-        found: list[ColumnElement[bool]] = [
-            cohort_condition(self.actor, source.cohort_id),
-            *self.window.conditions(source.occurred_at),
-        ]
-        for column, value in (
-            (source.country, self.country),
-            (source.region, self.region),
-            (source.municipality, self.municipality),
-            (source.role, self.role),
-            (source.cohort_id, self.cohort_id),
-            (source.track_id, self.track_id),
+    def conditions(self, source: Snapshot = Activity) -> list[ColumnElement[bool]]:
+        """The WHERE clause on ``activities`` (or on their counts); on the months' and totals'
+        roll-ups, which have no moments, all but the window."""
+        found: list[ColumnElement[bool]] = [cohort_condition(self.actor, source.cohort_id)]
+        moment = getattr(source, "occurred_at", None)
+        if moment is not None:
+            found.extend(self.window.conditions(moment))
+        for name, value in (
+            ("country", self.country),
+            ("region", self.region),
+            ("municipality", self.municipality),
+            ("role", self.role),
+            ("cohort_id", self.cohort_id),
+            ("track_id", self.track_id),
         ):
             if value is not None:
-                found.append(column == value)
+                found.append(getattr(source, name) == value)
         return found
 
 
