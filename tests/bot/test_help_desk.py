@@ -201,9 +201,7 @@ async def test_an_answer_to_a_learner_who_blocked_the_bot_is_kept_and_the_mediat
     assert await eventually(ana_blocked)
     sends_before = len(standin.calls_of("sendMessage"))
     await rosa.send("And bring a pencil.", reply_to=question)
-    await rosa.wait_for(
-        lambda m: m.get("text", "").startswith("Ana cannot get") and m is not told
-    )
+    await rosa.wait_for(lambda m: m.get("text", "").startswith("Ana cannot get") and m is not told)
     assert len(standin.calls_of("sendMessage")) == sends_before + 1  # only Rosa's
     assert (await _kept(session_maker, cohort_with_mediator))[-1] == "And bring a pencil."
 
