@@ -149,6 +149,16 @@ class _Writers:
         return lock
 
 
+async def _wait_for_turn(turn: asyncio.Lock, seconds: float) -> bool:
+    # asyncio.timeout, not wait_for: on Python 3.11 wait_for can time out a lock it acquired.
+    try:
+        async with asyncio.timeout(seconds):
+            await turn.acquire()
+    except TimeoutError:
+        return False
+    return True
+
+
 def _let_next_writer(info: dict[str, Any]) -> None:
     turn: asyncio.Lock | None = info.pop(_TURN, None)
     if turn is not None and turn.locked():
@@ -176,12 +186,10 @@ def _take_write_lock(info: dict[str, Any], cursor: Any, writers: _Writers) -> No
     and serialised, and what was read before is as fresh as PostgreSQL's READ COMMITTED gives.
     """
     turn = writers.turn()
-    try:
-        await_only(asyncio.wait_for(turn.acquire(), WRITE_TURN_SECONDS))
-    except TimeoutError:
-        log.warning("no turn to write to SQLite after %ss; trying anyway", WRITE_TURN_SECONDS)
-    else:
+    if await_only(_wait_for_turn(turn, WRITE_TURN_SECONDS)):
         info[_TURN] = turn
+    else:
+        log.warning("no turn to write to SQLite after %ss; trying anyway", WRITE_TURN_SECONDS)
     try:
         cursor.execute("COMMIT")
         cursor.execute("BEGIN IMMEDIATE")
