@@ -109,6 +109,8 @@ def create_dispatcher(
     dispatcher.update.outer_middleware(LearnerMiddleware())
     dispatcher.update.outer_middleware(LocalesMiddleware(default_locale=settings.default_locale))
     LearnerI18nMiddleware(i18n).setup(dispatcher)
+    dispatcher.message.outer_middleware(recording.LeaveRecording())
+    dispatcher.callback_query.outer_middleware(recording.LeaveRecording())
     dispatcher.include_routers(
         onboarding.create_router(),
         privacy.create_router(),

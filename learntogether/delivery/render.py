@@ -151,15 +151,16 @@ class Renderer:
         menu = MenuChange(mediator=bool(names), locale=locales.catalog)
         if not names:
             text = self.i18n.gettext(
-                "You no longer mediate a group. /cohort, /broadcast and /nudge have left your "
-                "command menu.",
+                "You no longer mediate a group. /cohort, /broadcast, /nudge and /record have left "
+                "your command menu.",
                 locale=locales.catalog,
             )
             return Message(text, menu=menu)
         text = self.i18n.gettext(
             "You are now a mediator of {cohorts}.\n/cohort shows who is behind and opens a "
             "workshop check-in, /broadcast sends the group a message, /nudge nudges those who "
-            "went quiet. They are in your command menu.",
+            "went quiet, /record records a lesson step in your language. They are in your command "
+            "menu.",
             locale=locales.catalog,
         ).format(cohorts=html.escape(", ".join(names)))
         return Message(text, menu=menu)

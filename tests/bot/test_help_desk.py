@@ -176,6 +176,8 @@ async def test_an_answer_to_a_learner_who_blocked_the_bot_is_kept_and_the_mediat
     await ana.send("help")
     await ana.wait_for(lambda m: m.get("text", "").startswith("What would you like to ask"))
     await ana.send("Can my daughter come too?")
+    # Told once the question and its copies are kept: a reply can find it from then on.
+    await ana.wait_for(lambda m: m.get("text", "").startswith("I passed your message on"))
     question = await rosa.wait_for(lambda m: m.get("text", "").startswith("Ana asks"))
     ana.blocked = True
     await rosa.send("Yes, she is welcome.", reply_to=question)

@@ -424,6 +424,7 @@ async def test_a_learner_made_mediator_is_told_and_gets_the_mediators_menu_until
         await session.commit()
     told = await petar.next_message(timeout=10)
     assert told["text"].startswith("You are now a mediator of Sliven <teachers>.\n/cohort shows")
+    assert "/record records a lesson step in your language." in told["text"]
     menu = standin.commands[("chat:7504", "")]
     assert [command["command"] for command in menu] == [
         "lessons",
@@ -451,7 +452,8 @@ async def test_a_learner_made_mediator_is_told_and_gets_the_mediators_menu_until
         await session.commit()
     gone = await petar.wait_for(lambda m: m["text"].startswith("You no longer mediate"), timeout=10)
     assert gone["text"] == (
-        "You no longer mediate a group. /cohort, /broadcast and /nudge have left your command menu."
+        "You no longer mediate a group. /cohort, /broadcast, /nudge and /record have left your "
+        "command menu."
     )
     assert ("chat:7504", "") not in standin.commands
     assert standin.calls_of("deleteMyCommands")[-1].params["scope"] == {

@@ -361,3 +361,29 @@ async def test_a_voice_note_after_the_conversation_was_lost_is_not_kept(
     await rosa.wait_for(lambda m: "Send /record to choose again" in m.get("text", ""))
     assert await recordings_stored(session_maker) == []
     assert await files_kept(session_maker) == 0
+
+
+async def test_a_command_or_another_screens_button_ends_the_wait_for_a_recording(
+    standin: BotAPIStandIn,
+    polling_bot: BotParts,
+    rosa: SimUser,
+    session_maker: async_sessionmaker[AsyncSession],
+) -> None:
+    """A mediator who goes on to something else is not recording any more: a later voice note
+    (an answer to an open question, say) is not taken as the step's recording."""
+    key = StorageKey(bot_id=standin.bot_id, chat_id=rosa.id, user_id=rosa.id)
+    await record_step(rosa, step="1", language="Español")
+    await rosa.send("/lessons")
+    catalogue = await rosa.wait_for(lambda m: "🆕 The mixed classroom" in button_texts(m))
+    assert await polling_bot.dispatcher.storage.get_state(key) is None
+
+    await record_step(rosa, step="2", language="Español")
+    await rosa.press("🆕 The mixed classroom", catalogue)
+    await rosa.wait_for(lambda m: any("What segregation is" in b for b in button_texts(m)))
+    assert await polling_bot.dispatcher.storage.get_state(key) is None
+    before = max(message["message_id"] for message in rosa.messages)
+    await rosa.send_voice(ogg_opus(2.0), duration=2)
+    reply = await rosa.wait_for(lambda m: m["message_id"] > before)
+    assert "waits for the programme team" not in reply.get("text", ""), reply
+    assert await recordings_stored(session_maker) == []
+    assert await files_kept(session_maker) == 0
