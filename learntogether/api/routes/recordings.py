@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from datetime import datetime
 from typing import Annotated
 
 from fastapi import APIRouter, Path, Query, Response
@@ -20,34 +19,6 @@ router = APIRouter(prefix="/recordings", tags=["recordings"])
 RecordingId = Annotated[int, Path(ge=1, le=MAX_ROW_ID)]
 
 
-class RecordingOut(BaseModel):
-    """A recording of one lesson step in one language, and where its review stands."""
-
-    id: int
-    lesson: str
-    step: int
-    """Counted from 1."""
-    locale: str
-    dialect: str | None
-    status: RecordingStatus
-    comment: str | None
-    credit: str | None
-    """Who recorded it, as the lesson credits them (None once they erased their data)."""
-    duration: int
-    """Seconds."""
-    created_at: datetime
-    reviewed_at: datetime | None
-    reviewed_by: str | None
-    published_version: int | None
-    """The lesson version approval published."""
-    lesson_version: int
-    """The lesson version whose text was read."""
-
-    @classmethod
-    def of(cls, item: RecordingInfo) -> RecordingOut:
-        return cls.model_validate(item, from_attributes=True)
-
-
 class Review(BaseModel):
     comment: Annotated[str | None, Field(max_length=COMMENT_LENGTH)] = None
     """Said to the recorder in the bot."""
@@ -62,12 +33,12 @@ async def list_recordings(
     lesson: Annotated[
         str | None, Query(max_length=64, description="Only this lesson's (slug)")
     ] = None,
-) -> Page[RecordingOut]:
+) -> Page[RecordingInfo]:
     items, total = await recordings.list_recordings(
         session, actor=actor, status=status, lesson=lesson, limit=page.limit, offset=page.offset
     )
     return Page.of(
-        [RecordingOut.of(item) for item in items],
+        items,
         total=total,
         limit=page.limit,
         offset=page.offset,
@@ -77,10 +48,8 @@ async def list_recordings(
 @router.get("/{recording_id}", summary="One recording")
 async def get_recording(
     session: SessionDep, actor: AdminDep, recording_id: RecordingId
-) -> RecordingOut:
-    return RecordingOut.of(
-        await recordings.get_recording(session, actor=actor, recording_id=recording_id)
-    )
+) -> RecordingInfo:
+    return await recordings.get_recording(session, actor=actor, recording_id=recording_id)
 
 
 @router.get(
@@ -102,11 +71,9 @@ async def recording_audio(
 )
 async def approve_recording(
     session: SessionDep, actor: AdminDep, recording_id: RecordingId, review: Review
-) -> RecordingOut:
-    return RecordingOut.of(
-        await recordings.approve(
-            session, actor=actor, recording_id=recording_id, comment=review.comment
-        )
+) -> RecordingInfo:
+    return await recordings.approve(
+        session, actor=actor, recording_id=recording_id, comment=review.comment
     )
 
 
@@ -116,9 +83,7 @@ async def approve_recording(
 )
 async def reject_recording(
     session: SessionDep, actor: AdminDep, recording_id: RecordingId, review: Review
-) -> RecordingOut:
-    return RecordingOut.of(
-        await recordings.reject(
-            session, actor=actor, recording_id=recording_id, comment=review.comment
-        )
+) -> RecordingInfo:
+    return await recordings.reject(
+        session, actor=actor, recording_id=recording_id, comment=review.comment
     )
