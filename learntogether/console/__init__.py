@@ -18,6 +18,7 @@ from learntogether.console import (
     dashboard,
     learners,
     places,
+    recordings,
     reports,
     workshops,
 )
@@ -32,6 +33,8 @@ def install(app: FastAPI, settings: Settings) -> None:
     for module in (
         auth,
         dashboard,
+        # Before curriculum's pages, as their own prefix.
+        recordings,
         curriculum,
         cohorts,
         workshops,

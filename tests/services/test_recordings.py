@@ -27,7 +27,7 @@ async def _learner(session: AsyncSession, telegram_id: int, name: str) -> User:
     return learner
 
 
-async def _mediator_and_lesson(session: AsyncSession) -> tuple[User, int]:
+async def mediator_and_lesson(session: AsyncSession) -> tuple[User, int]:
     """A mediator of SLV1, and the published version of lesson ``kinds`` (two steps)."""
     await import_track(session, [("kinds", every_kind_lesson())])
     await create_cohort(session, code="SLV1")
@@ -41,7 +41,7 @@ async def _mediator_and_lesson(session: AsyncSession) -> tuple[User, int]:
     return rosa, source.version_id
 
 
-async def _submit(
+async def submit(
     session: AsyncSession,
     learner: User,
     version_id: int,
@@ -70,42 +70,42 @@ async def _files(session: AsyncSession) -> int:
 
 
 async def test_a_learner_who_mediates_nothing_cannot_record(session: AsyncSession) -> None:
-    _rosa, version_id = await _mediator_and_lesson(session)
+    _rosa, version_id = await mediator_and_lesson(session)
     eve = await _learner(session, 9102, "Eve")
     with pytest.raises(NotAllowed):
-        await _submit(session, eve, version_id)
+        await submit(session, eve, version_id)
     assert await _files(session) == 0
 
 
 async def test_a_dialect_note_is_kept_for_romani_only_and_a_step_must_exist(
     session: AsyncSession,
 ) -> None:
-    rosa, version_id = await _mediator_and_lesson(session)
-    romani = await _submit(
+    rosa, version_id = await mediator_and_lesson(session)
+    romani = await submit(
         session, rosa, version_id, index=1, locale="rom", dialect="  Kalderash   from Sliven "
     )
-    bulgarian = await _submit(session, rosa, version_id, dialect="Kalderash", seconds=3)
+    bulgarian = await submit(session, rosa, version_id, dialect="Kalderash", seconds=3)
     assert (romani.dialect, bulgarian.dialect) == ("Kalderash from Sliven", None)
     assert (romani.step, romani.credit, romani.duration) == (2, "Rosa", 2)
     with pytest.raises(NotFound):
-        await _submit(session, rosa, version_id, index=2)
+        await submit(session, rosa, version_id, index=2)
     with pytest.raises(InvalidInput, match="No language 'xx'"):
-        await _submit(session, rosa, version_id, locale="xx")
+        await submit(session, rosa, version_id, locale="xx")
 
 
 async def test_a_recording_longer_than_three_minutes_is_refused_with_nothing_kept(
     session: AsyncSession,
 ) -> None:
-    rosa, version_id = await _mediator_and_lesson(session)
+    rosa, version_id = await mediator_and_lesson(session)
     with pytest.raises(AudioRefused, match="longer than the 3 minutes a step recording"):
-        await _submit(session, rosa, version_id, seconds=190, announced=60)
+        await submit(session, rosa, version_id, seconds=190, announced=60)
     assert await _files(session) == 0
     assert await recordings.own_recordings(session, learner=rosa) == []
 
 
 async def test_approval_waits_for_a_pending_draft_to_be_published(session: AsyncSession) -> None:
-    rosa, version_id = await _mediator_and_lesson(session)
-    pending = await _submit(session, rosa, version_id)
+    rosa, version_id = await mediator_and_lesson(session)
+    pending = await submit(session, rosa, version_id)
     draft = LessonDocument.model_validate(
         {**every_kind_lesson(), "slug": "kinds", "track": "demo", "minutes": 9}
     )
@@ -123,8 +123,8 @@ async def test_approval_waits_for_a_pending_draft_to_be_published(session: Async
 
 
 async def test_only_the_recorder_withdraws_and_only_while_pending(session: AsyncSession) -> None:
-    rosa, version_id = await _mediator_and_lesson(session)
-    mine = await _submit(session, rosa, version_id)
+    rosa, version_id = await mediator_and_lesson(session)
+    mine = await submit(session, rosa, version_id)
     eve = await _learner(session, 9103, "Eve")
     with pytest.raises(NotFound):
         await recordings.withdraw(session, learner=eve, recording_id=mine.id)
@@ -134,8 +134,8 @@ async def test_only_the_recorder_withdraws_and_only_while_pending(session: Async
 
 
 async def test_reviewing_is_for_admins(session: AsyncSession) -> None:
-    rosa, version_id = await _mediator_and_lesson(session)
-    pending = await _submit(session, rosa, version_id)
+    rosa, version_id = await mediator_and_lesson(session)
+    pending = await submit(session, rosa, version_id)
     mediator = Actor.mediator(rosa.id, frozenset({1}))
     with pytest.raises(NotAllowed):
         await recordings.approve(session, actor=mediator, recording_id=pending.id)
