@@ -95,7 +95,7 @@ def step_layout(
     lesson: RenderedLesson, index: int, *, show_notice: bool, spoken: bool = False
 ) -> Layout:
     """Step ``index`` of the lesson: its header, the text, a link, and the way on. ``spoken``: the
-    step goes as its recording, and the text is the one-line caption under it."""
+    step goes as its recording, and the header (with the language notice) is its caption."""
     current = lesson.steps[index]
     count = len(lesson.steps)
     header = _("<b>{title}</b> · step {number} of {count}").format(
@@ -117,7 +117,9 @@ def step_layout(
         navigation.append(Button(_("Finish the lesson ✅"), Action.FINISH))
     rows.append(tuple(navigation))
     if spoken:
-        return Layout("🔊 " + header, tuple(rows))
+        # The caption of a voice note (1,024 characters): the header, and the notice that says
+        # which language the lesson is in when it is not the learner's, as above a text step.
+        return Layout("\n\n".join(filter(None, ["🔊 " + header, notice])), tuple(rows))
     return Layout(fit(header, notice, required=current.text), tuple(rows))
 
 

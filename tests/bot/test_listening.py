@@ -220,3 +220,31 @@ async def test_a_double_tap_into_a_recorded_step_sends_one_voice_note(
     assert [message["message_id"] for message in dana.messages if is_voice(message)] == [
         standin.calls_of("sendVoice")[0].result["message_id"]
     ]
+
+
+async def test_a_listener_reopening_the_lesson_at_a_recorded_step_is_told_its_language(
+    standin: BotAPIStandIn, polling_bot: BotParts, session_maker: async_sessionmaker[AsyncSession]
+) -> None:
+    """A Romani parent who reads Bulgarian: the lesson is not in Romani, and the caption of the
+    voice note they come back to says so, as the text step above it did."""
+    await parent(session_maker, 7011, listens=True, locale="rom", reads="bg")
+    mira = standin.add_user(7011, first_name="Мира", language_code="bg")
+    first = await open_the_lesson(mira)
+    notice = first["text"].split("\n\n")[1]
+    assert "на български" in notice, first["text"]  # "not yet in Romani; here in Bulgarian"
+    await mira.press("Angle ▶")  # Romani has this one
+    heard = await mira.wait_for(is_voice)
+    assert notice not in heard["caption"]  # moving on inside the lesson: said once is enough
+
+    await mira.send("/lessons")
+    catalogue = await mira.wait_for(lambda m: m["message_id"] > heard["message_id"])
+    await mira.press(button_texts(catalogue)[0])
+    lessons = await mira.wait_for(
+        lambda m: (
+            any("Какво е сегрегация" in text for text in button_texts(m))
+            and m["message_id"] > heard["message_id"]
+        )
+    )
+    await mira.press(next(t for t in button_texts(lessons) if "Какво е сегрегация" in t))
+    again = await mira.wait_for(lambda m: is_voice(m) and m["message_id"] > heard["message_id"])
+    assert again["caption"].startswith("🔊 ") and notice in again["caption"]
