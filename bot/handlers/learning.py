@@ -108,7 +108,10 @@ async def _show_step(
         await views.show(query, views.step(view, show_notice=show_notice))
         return
     sent = await views.show_voice(
-        query, views.step(view, show_notice=show_notice, spoken=True), upload_of(voice), voice.duration
+        query,
+        views.step(view, show_notice=show_notice, spoken=True),
+        upload_of(voice),
+        voice.duration,
     )
     if sent is not None:
         file_id = sent.voice.file_id if sent.voice is not None else None
