@@ -296,11 +296,11 @@ async def _answer(
         answered = await help_desk.answer(session, mediator=mediator, help_id=help_id, text=text)
     except DomainError as error:
         return _refusal(error)
-    languages = await learners.locales(
-        session, answered.learner, default_locale=settings.default_locale
-    )
     sent = None
     if answered.learner_telegram_id is not None:
+        languages = await learners.locales(
+            session, answered.learner, default_locale=settings.default_locale
+        )
         with i18n.use_locale(languages.catalog):
             sent = await _send_or_skip(
                 session,
