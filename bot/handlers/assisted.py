@@ -44,7 +44,7 @@ from bot.callbacks import (
     WorkshopNow,
     WorkshopRefresh,
 )
-from bot.filters import registered
+from bot.filters import registered, typed_text
 from bot.handlers.mediator import not_yours
 from bot.middlewares import MediatorActorMiddleware
 from bot.views import Screen, send, show
@@ -868,28 +868,24 @@ def create_router() -> Router:
     )
     callbacks.register(workshop_without_place, WorkshopNoPlace.filter(), registered)
     messages = router.message
-    messages.register(
-        ask_workshop_time, StateFilter(Workshop.title), F.text & ~F.text.startswith("/"), registered
-    )
-    messages.register(
-        read_workshop_time, StateFilter(Workshop.when), F.text & ~F.text.startswith("/"), registered
-    )
+    messages.register(ask_workshop_time, StateFilter(Workshop.title), typed_text, registered)
+    messages.register(read_workshop_time, StateFilter(Workshop.when), typed_text, registered)
     messages.register(
         read_workshop_place,
         StateFilter(Workshop.place),
-        F.text & ~F.text.startswith("/"),
+        typed_text,
         registered,
     )
     messages.register(
         enrol_participant,
         StateFilter(Assisting.participant_name),
-        F.text & ~F.text.startswith("/"),
+        typed_text,
         registered,
     )
     messages.register(
         read_open_answer,
         StateFilter(Assisting.open_answer),
-        F.text & ~F.text.startswith("/"),
+        typed_text,
         registered,
     )
     return router

@@ -8,7 +8,8 @@ certificates print it without asking.
 
 from __future__ import annotations
 
-from aiogram import F, Router, html
+from aiogram import Router, html
+from aiogram.filters import StateFilter
 from aiogram.fsm.context import FSMContext
 from aiogram.fsm.state import State, StatesGroup
 from aiogram.types import BufferedInputFile, CallbackQuery, InlineKeyboardMarkup, Message
@@ -18,7 +19,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot import views
 from bot.callbacks import CertificateName, CertificatePdf
-from bot.filters import registered
+from bot.filters import registered, typed_text
 from learntogether import screens
 from learntogether.config import Settings
 from learntogether.db.models import User
@@ -228,5 +229,5 @@ def create_router() -> Router:
     router.callback_query.filter(registered)
     router.callback_query.register(send_again, CertificatePdf.filter())
     router.callback_query.register(accept_name, CertificateName.filter())
-    router.message.register(typed_name, NamingCertificate.name, F.text & ~F.text.startswith("/"))
+    router.message.register(typed_name, StateFilter(NamingCertificate.name), typed_text)
     return router

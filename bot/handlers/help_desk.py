@@ -22,7 +22,7 @@ from aiogram.utils.keyboard import InlineKeyboardBuilder
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.callbacks import AskMediator, HelpCancel, HelpReply
-from bot.filters import registered
+from bot.filters import Matches, registered, typed_text
 from learntogether.config import Settings
 from learntogether.db.models import User
 from learntogether.services import help as help_desk
@@ -325,11 +325,13 @@ def create_router() -> Router:
     router = Router(name="help_desk")
     router.message.filter(registered)
     router.callback_query.filter(registered)
-    text = F.text & ~F.text.startswith("/")
+    text = typed_text
     router.message.register(write_question, StateFilter(Asking.question), text)
     router.message.register(write_answer, StateFilter(Asking.answer), text)
     router.message.register(reply_by_quoting, text, replied_question)
-    router.message.register(help_word, StateFilter(None), text, F.text.func(help_desk.is_help_word))
+    router.message.register(
+        help_word, StateFilter(None), text, Matches(F.text.func(help_desk.is_help_word))
+    )
     router.callback_query.register(ask_mediator, AskMediator.filter())
     router.callback_query.register(cancel, HelpCancel.filter())
     router.callback_query.register(reply_button, HelpReply.filter())

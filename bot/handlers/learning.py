@@ -33,7 +33,7 @@ from bot.callbacks import (
     Toggle,
     TrackPage,
 )
-from bot.filters import registered
+from bot.filters import Matches, registered
 from bot.handlers.certificates import offer_certificate
 from bot.voice_notes import incoming, refusal, upload_of
 from learntogether.config import Settings
@@ -571,7 +571,7 @@ def create_router() -> Router:
     router.callback_query.register(page_catalogue, CataloguePage.filter())
     router.callback_query.register(show_track, TrackPage.filter())
     router.callback_query.register(open_lesson, OpenLesson.filter())
-    router.callback_query.register(resume, F.data == RESUME_CALLBACK)
+    router.callback_query.register(resume, Matches(F.data == RESUME_CALLBACK))
     router.callback_query.register(go_to_step, GoToStep.filter())
     router.callback_query.register(finish_lesson, FinishLesson.filter())
     router.callback_query.register(start_quiz, StartQuiz.filter())
@@ -582,11 +582,11 @@ def create_router() -> Router:
     router.callback_query.register(skip, SkipQuestion.filter())
     router.poll_answer.register(poll_answered, registered)
     router.message.register(
-        open_answer, (F.text & ~F.text.startswith("/")) | F.voice, awaiting_open_answer
+        open_answer, Matches((F.text & ~F.text.startswith("/")) | F.voice), awaiting_open_answer
     )
     router.message.register(
         open_answer_not_in_words,
-        F.audio | F.document | F.photo | F.video | F.video_note | F.sticker,
+        Matches(F.audio | F.document | F.photo | F.video | F.video_note | F.sticker),
         awaiting_open_answer,
     )
     router.errors.register(stale_button, ExceptionTypeFilter(StaleButton, NotFound, InvalidInput))

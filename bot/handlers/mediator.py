@@ -32,7 +32,7 @@ from babel.dates import format_datetime, format_time
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from bot.callbacks import BroadcastStatusAction, BroadcastWhen, CohortAction, NudgeConfirm
-from bot.filters import registered
+from bot.filters import Matches, registered
 from bot.middlewares import MediatorActorMiddleware
 from bot.views import Screen, send, show
 from learntogether import charts
@@ -602,6 +602,6 @@ def create_router() -> Router:
     router.callback_query.register(send_broadcast, BroadcastWhen.filter(), registered)
     router.callback_query.register(broadcast_status, BroadcastStatusAction.filter(), registered)
     router.message.register(
-        preview_broadcast, StateFilter(Mediating.broadcast_text), F.text, registered
+        preview_broadcast, StateFilter(Mediating.broadcast_text), Matches(F.text), registered
     )
     return router

@@ -31,7 +31,7 @@ from bot.callbacks import (
     TimeZoneChoice,
     ZoneCountry,
 )
-from bot.filters import registered
+from bot.filters import Matches, registered
 from bot.texts import privacy_notice, saved_place_notice
 from bot.views import Screen, continue_keyboard, send, show
 from learntogether.config import Settings
@@ -509,7 +509,9 @@ def create_router() -> Router:
     router.callback_query.register(
         give_consent, ConsentChoice.filter(), StateFilter(Onboarding.consent)
     )
-    router.message.register(give_municipality, StateFilter(Onboarding.municipality), F.text)
+    router.message.register(
+        give_municipality, StateFilter(Onboarding.municipality), Matches(F.text)
+    )
     router.callback_query.register(skip_municipality, SkipMunicipality.filter())
     router.callback_query.register(
         choose_reminder_time, ReminderAt.filter(F.flow == "o"), registered

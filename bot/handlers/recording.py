@@ -34,7 +34,7 @@ from bot.callbacks import (
     RecordTrack,
     RecordWithdraw,
 )
-from bot.filters import registered
+from bot.filters import Matches, registered, typed_text
 from bot.views import Screen, send, show
 from bot.voice_notes import incoming, play, refusal
 from learntogether.db.models import User
@@ -349,7 +349,7 @@ _PREFIXES = tuple(
 _WAITING = frozenset(state.state for state in Recording.__all_states__)
 
 
-def about_recording(event: ErrorEvent) -> bool:
+async def about_recording(event: ErrorEvent) -> bool:
     """Filter: the failed update was /record or one of its buttons (errors reach every router's
     error handlers in turn, so this one must not answer for the others)."""
     query, message = event.update.callback_query, event.update.message
@@ -369,11 +369,11 @@ def create_router() -> Router:
     router.callback_query.register(pick_language, RecordLanguage.filter())
     router.callback_query.register(consent, RecordConsent.filter(), StateFilter(Recording.consent))
     router.callback_query.register(withdraw, RecordWithdraw.filter())
+    router.message.register(give_dialect, StateFilter(Recording.dialect), typed_text)
+    router.message.register(receive_voice, StateFilter(Recording.voice), Matches(F.voice))
     router.message.register(
-        give_dialect, StateFilter(Recording.dialect), F.text & ~F.text.startswith("/")
+        not_a_voice_note, StateFilter(Recording.voice), Matches(~F.text.startswith("/"))
     )
-    router.message.register(receive_voice, StateFilter(Recording.voice), F.voice)
-    router.message.register(not_a_voice_note, StateFilter(Recording.voice), ~F.text.startswith("/"))
     router.errors.register(
         refused, ExceptionTypeFilter(NotAllowed, NotFound, Conflict), about_recording
     )

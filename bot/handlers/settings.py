@@ -28,7 +28,7 @@ from bot.callbacks import (
     TimeZoneChoice,
     ZoneCountry,
 )
-from bot.filters import registered
+from bot.filters import registered, typed_text
 from bot.texts import role_label, saved_place_notice
 from bot.views import Screen, send, show
 from learntogether.db.models import Role, User
@@ -327,6 +327,6 @@ def create_router() -> Router:
     router.message.register(
         type_municipality,
         StateFilter(EditingSettings.municipality),
-        F.text & ~F.text.startswith("/"),
+        typed_text,
     )
     return router
