@@ -15,6 +15,7 @@ from learntogether.i18n import (
     Locales,
     babel_locale,
     create_i18n,
+    language_name,
     learner_locales,
     negotiate_locale,
 )
@@ -183,3 +184,15 @@ def test_the_spanish_interface_says_usted_throughout() -> None:
         if text and informal.search(str(text))
     ]
     assert tuteo == []
+
+
+def test_a_language_is_named_in_the_readers_language() -> None:
+    assert language_name("ro", "bg") == "румънски"
+    assert language_name("rom", "fr") == "romani"
+    assert language_name("bg", "en") == "Bulgarian"
+
+
+def test_a_language_babel_cannot_name_keeps_its_own_name_or_code() -> None:
+    # A Romani reader has no CLDR data: English names, as dates and numbers fall back.
+    assert language_name("es", "rom") == "Spanish"
+    assert language_name("xx", "bg") == "xx"

@@ -30,7 +30,13 @@ from learntogether.config import Settings
 from learntogether.db.engine import unit_of_work
 from learntogether.db.models import TokenRole
 from learntogether.deeplinks import resolve_bot_username
-from learntogether.i18n import LANGUAGE_NAMES, accepted_locale, babel_locale, create_i18n
+from learntogether.i18n import (
+    LANGUAGE_NAMES,
+    accepted_locale,
+    babel_locale,
+    create_i18n,
+    language_name,
+)
 from learntogether.services import console_sessions
 from learntogether.services.console_sessions import SignedIn
 from learntogether.services.errors import (
@@ -238,6 +244,10 @@ def render(
         """A share (0 to 1) as a whole percentage in the reader's language."""
         return format_percent(value, locale=babel_locale(locale))
 
+    def named_language(code: str) -> str:
+        """A language (a learner's, a recording's) by its name in the reader's language."""
+        return language_name(code, locale)
+
     html = console.templates.get_template(template).render(
         {
             "_": gettext,
@@ -247,6 +257,7 @@ def render(
             "day": day,
             "number": number,
             "percent": percent,
+            "language_name": named_language,
             "locale": locale,
             "languages": [(code, LANGUAGE_NAMES[code]) for code in CONSOLE_LOCALES],
             "staff": staff,

@@ -40,6 +40,34 @@ async def test_a_mediator_finds_their_cohorts_learners_only(
     assert (await client.get("/learners", params={"cohort": "MAD1"})).status_code == 403
 
 
+async def test_a_learners_role_and_language_are_words_in_the_readers_language(
+    client: AsyncClient, session_maker: async_sessionmaker[AsyncSession], programme: Programme
+) -> None:
+    await sign_in(client, session_maker)
+    english = _profile((await client.get(f"/learners/{programme.madrid_learner}")).text)
+    assert "<dd>Teacher</dd>" in english and "<dd>Spanish</dd>" in english
+    bulgarian = await client.get(
+        f"/learners/{programme.madrid_learner}", headers={"accept-language": "bg"}
+    )
+    profile = _profile(bulgarian.text)
+    assert "<dd>Учител</dd>" in profile and "<dd>испански</dd>" in profile
+    assert "teacher" not in profile and ">es<" not in profile
+    search = await client.get("/learners", params={"q": "luc"}, headers={"accept-language": "bg"})
+    assert "<td>Учител</td>" in search.text and "<td>teacher</td>" not in search.text
+
+
+async def test_a_learner_without_role_or_language_yet_shows_dashes(
+    client: AsyncClient, session_maker: async_sessionmaker[AsyncSession]
+) -> None:
+    async with session_maker() as session:
+        newcomer = User(telegram_id=1003, first_name="Nadya")
+        session.add(newcomer)
+        await session.commit()
+    await sign_in(client, session_maker)
+    profile = _profile((await client.get(f"/learners/{newcomer.id}")).text)
+    assert "<dt>Role</dt><dd>–</dd>" in profile and "<dt>Language</dt><dd>–</dd>" in profile
+
+
 async def test_a_viewer_sees_no_learner(
     client: AsyncClient, session_maker: async_sessionmaker[AsyncSession], programme: Programme
 ) -> None:
@@ -231,6 +259,12 @@ async def test_a_learners_activity_is_for_their_cohorts_mediators_only(
     await sign_in(other_client, session_maker, TokenRole.VIEWER)
     viewer = await other_client.get(f"/learners/{programme.madrid_learner}")
     assert viewer.status_code == 403 and "attended a workshop" not in viewer.text
+
+
+def _profile(html: str) -> str:
+    """The page's profile card (``<dl>``)."""
+    start = html.index('<dl class="card">')
+    return html[start : html.index("</dl>", start)]
 
 
 def _section(html: str, name: str) -> str:
