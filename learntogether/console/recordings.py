@@ -18,11 +18,11 @@ from learntogether.console.web import (
     DbDep,
     FormStaffDep,
     StaffDep,
+    reader_locale,
     redirect,
     render,
 )
 from learntogether.db.models import RecordingStatus
-from learntogether.i18n import LANGUAGE_NAMES
 from learntogether.services import recordings
 from learntogether.services.actors import Actor
 from learntogether.services.errors import Conflict, InvalidInput
@@ -45,7 +45,12 @@ async def _queue_page(
     problem: tuple[int, str] | None = None,
 ) -> HTMLResponse:
     found, total = await recordings.list_recordings(
-        session, actor=actor, status=RecordingStatus.PENDING, limit=PAGE, offset=offset
+        session,
+        actor=actor,
+        status=RecordingStatus.PENDING,
+        locale=reader_locale(request),
+        limit=PAGE,
+        offset=offset,
     )
     return render(
         request,
@@ -55,7 +60,6 @@ async def _queue_page(
             "total": total,
             "offset": offset,
             "limit": PAGE,
-            "language_names": LANGUAGE_NAMES,
             "problem": problem,
             "done": request.query_params.get("done", ""),
             "comment_length": COMMENT_LENGTH,

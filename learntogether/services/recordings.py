@@ -39,7 +39,7 @@ from learntogether.db.models import (
     VersionStatus,
     cohort_mediators,
 )
-from learntogether.i18n import SUPPORTED_LOCALES
+from learntogether.i18n import SOURCE_LOCALE, SUPPORTED_LOCALES, locale_chain
 from learntogether.services import broadcasts, lessons, media, published, step_audio
 from learntogether.services.actors import Actor
 from learntogether.services.audit import record_change
@@ -81,6 +81,9 @@ class RecordingInfo:
     id: int
     lesson: str
     """The lesson's slug."""
+    lesson_title: str
+    """The title of the version read, in the reader's language, else in English (the slug only
+    when the version has no title at all)."""
     step: int
     """Counted from 1, as the bot and the console show steps."""
     locale: str
@@ -270,12 +273,13 @@ async def list_recordings(
     actor: Actor,
     status: RecordingStatus | None = None,
     lesson: str | None = None,
+    locale: str = SOURCE_LOCALE,
     limit: int,
     offset: int = 0,
 ) -> tuple[list[RecordingInfo], int]:
     """One page of recordings, oldest first (the review queue), and how many there are: of one
     status, of one lesson (its slug: with ``approved``, who reads the lesson aloud, credited);
-    admins only (NotAllowed)."""
+    lessons titled in ``locale``; admins only (NotAllowed)."""
     actor.check_role()
     conditions: list[ColumnElement[bool]] = []
     if status is not None:
@@ -291,7 +295,7 @@ async def list_recordings(
         .limit(limit)
         .offset(offset)
     )
-    return await _infos(session, list(rows)), total or 0
+    return await _infos(session, list(rows), locale), total or 0
 
 
 async def _get(session: AsyncSession, recording_id: int) -> StepRecording:
@@ -459,19 +463,26 @@ async def _version_ref(session: AsyncSession, version_id: int) -> published.Vers
     return ref
 
 
-async def _infos(session: AsyncSession, rows: Sequence[StepRecording]) -> list[RecordingInfo]:
+async def _infos(
+    session: AsyncSession, rows: Sequence[StepRecording], locale: str = SOURCE_LOCALE
+) -> list[RecordingInfo]:
     if not rows:
         return []
     lesson_rows = await session.execute(
-        select(LessonVersion.id, Lesson.slug, LessonVersion.number)
+        select(LessonVersion.id, Lesson.slug, LessonVersion.number, LessonVersion.document)
         .join(Lesson, Lesson.id == LessonVersion.lesson_id)
         .where(LessonVersion.id.in_({row.lesson_version_id for row in rows}))
     )
-    versions = {version_id: (slug, number) for version_id, slug, number in lesson_rows}
+    chain = locale_chain(locale)
+    versions = {
+        version_id: (slug, number, pick_text(document.get("title") or {}, chain) or slug)
+        for version_id, slug, number, document in lesson_rows
+    }
     return [
         RecordingInfo(
             id=row.id,
             lesson=versions[row.lesson_version_id][0],
+            lesson_title=versions[row.lesson_version_id][2],
             step=row.step_index + 1,
             locale=row.locale,
             dialect=row.dialect,

@@ -18,10 +18,12 @@ from tests.services.test_recordings import ADMIN, mediator_and_lesson, submit
 PAGE = "/curriculum/recordings"
 
 
-async def pending_recording(session_maker: async_sessionmaker[AsyncSession]) -> int:
+async def pending_recording(
+    session_maker: async_sessionmaker[AsyncSession], *, title: dict[str, str] | None = None
+) -> int:
     """Rosa's recording of step 2 of lesson ``kinds`` in Bulgarian, waiting for review."""
     async with session_maker() as session:
-        rosa, version_id = await mediator_and_lesson(session)
+        rosa, version_id = await mediator_and_lesson(session, title=title)
         recording = await submit(session, rosa, version_id, index=1, locale="bg")
         await session.commit()
     return recording.id
@@ -42,7 +44,7 @@ async def test_an_admin_listens_and_approves_a_recording_into_the_lesson(
     csrf = await sign_in(client, session_maker)
     page = await client.get(PAGE)
     assert page.status_code == 200
-    assert "kinds, step 2 · Български" in page.text and "Recorded by Rosa" in page.text
+    assert "Every kind, step 2 · Bulgarian" in page.text and "Recorded by Rosa" in page.text
     source = re.search(r'<audio controls preload="none" src="([^"]+)">', page.text)
     assert source is not None and source[1] == f"{PAGE}/{recording_id}/audio"
     heard = await client.get(source[1])
@@ -58,6 +60,22 @@ async def test_an_admin_listens_and_approves_a_recording_into_the_lesson(
     after = await client.get(done.headers["location"])
     assert "The recording is approved and published in the lesson." in after.text
     assert "No recording is waiting for review." in after.text
+
+
+async def test_a_recording_names_its_lesson_by_title_in_the_readers_language(
+    client: AsyncClient, session_maker: async_sessionmaker[AsyncSession]
+) -> None:
+    await pending_recording(session_maker, title={"en": "Every kind", "bg": "Всякакви"})
+    await sign_in(client, session_maker)
+    page = await client.get(PAGE, headers={"accept-language": "bg"})
+    heading = re.search(r'<h2 id="recording-\d+">([^<]+)</h2>', page.text)
+    assert heading is not None and heading[1].startswith("Всякакви, стъпка 2 · български")
+    assert "kinds," not in page.text
+    # A language the lesson has no title in: its English title, never the slug.
+    french = await client.get(PAGE, headers={"accept-language": "fr"})
+    heading = re.search(r'<h2 id="recording-\d+">([^<]+)</h2>', french.text)
+    assert heading is not None and heading[1].startswith("Every kind, ")
+    assert "bulgare" in heading[1]
 
 
 async def test_a_rejected_recording_is_deleted_and_no_longer_plays(

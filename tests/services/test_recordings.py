@@ -27,9 +27,15 @@ async def _learner(session: AsyncSession, telegram_id: int, name: str) -> User:
     return learner
 
 
-async def mediator_and_lesson(session: AsyncSession) -> tuple[User, int]:
-    """A mediator of SLV1, and the published version of lesson ``kinds`` (two steps)."""
-    await import_track(session, [("kinds", every_kind_lesson())])
+async def mediator_and_lesson(
+    session: AsyncSession, *, title: dict[str, str] | None = None
+) -> tuple[User, int]:
+    """A mediator of SLV1, and the published version of lesson ``kinds`` (two steps), titled
+    ``title`` if given (its other languages partial)."""
+    document = every_kind_lesson()
+    if title is not None:
+        document |= {"title": title, "partial": sorted(set(title) - {"en"})}
+    await import_track(session, [("kinds", document)])
     await create_cohort(session, code="SLV1")
     rosa = await _learner(session, 9101, "Rosa")
     await cohorts.add_mediator(session, code="SLV1", user_id=rosa.id, actor=ADMIN)
@@ -120,6 +126,27 @@ async def test_approval_waits_for_a_pending_draft_to_be_published(session: Async
         session, actor=ADMIN, status=RecordingStatus.APPROVED, lesson="kinds", limit=10
     )
     assert (total, [item.credit for item in listed]) == (1, ["Rosa"])
+
+
+async def test_recordings_are_listed_with_their_lessons_title_in_the_readers_language(
+    session: AsyncSession,
+) -> None:
+    rosa, version_id = await mediator_and_lesson(
+        session, title={"en": "Every kind", "bg": "Всички"}
+    )
+    await submit(session, rosa, version_id)
+    titles = {}
+    for locale in ("bg", "fr", "en"):
+        listed, _total = await recordings.list_recordings(
+            session, actor=ADMIN, locale=locale, limit=10
+        )
+        titles[locale] = [(item.lesson, item.lesson_title) for item in listed]
+    # French has no title: the English one, as the API (in English) gives it.
+    assert titles == {
+        "bg": [("kinds", "Всички")],
+        "fr": [("kinds", "Every kind")],
+        "en": [("kinds", "Every kind")],
+    }
 
 
 async def test_only_the_recorder_withdraws_and_only_while_pending(session: AsyncSession) -> None:
