@@ -211,7 +211,7 @@ def babel_locale(code: str) -> Locale:
         return Locale.parse(SOURCE_LOCALE)
 
 
-def language_name(code: str, reader: str) -> str:
+def display_language(code: str, reader: str) -> str:
     """A language's name as the reader calls it (Babel's CLDR names in the reader's locale:
     "румънски" for a Bulgarian reader of ``ro``); a language CLDR does not name, by its own name."""
     return babel_locale(reader).languages.get(code) or LANGUAGE_NAMES.get(code, code)

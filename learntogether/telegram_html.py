@@ -13,6 +13,7 @@ would show them literally), and ``<a>`` needs an ``href`` (Telegram would use it
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -320,24 +321,44 @@ def parse_html(markup: str) -> tuple[str, list[Entity]]:
     return text, entities
 
 
+def english(template: str, /, **values: object) -> str:
+    return template.format(**values)
+
+
 def text_problems(
-    value: str, *, limit: int, what: str, markup: bool = True, allow_empty: bool = True
+    value: str,
+    *,
+    limit: int,
+    what: str,
+    markup: bool = True,
+    allow_empty: bool = True,
+    # Named as gettext's mark so that the catalogs' extraction finds the templates below.
+    N_: Callable[..., str] = english,
 ) -> list[str]:
     """What Telegram would object to in ``value``, one message each, naming the text ``what``.
 
     The markup must parse; with ``markup=False`` (a poll, a button: shown as plain text) there must
     be none. The length is counted as Telegram counts it: after parsing and trimming, in UTF-16.
+    Each message is built by ``N_`` from its template and values: English by default, or the
+    services' ``N_``, which keeps them to be said in a reader's language.
     """
     try:
         plain, entities = parse_html(value)
     except TelegramHTMLError as error:
-        return [f"Telegram would refuse this {what}: {error}"]
+        return [N_("Telegram would refuse this {what}: {error}", what=what, error=str(error))]
     problems = []
     if not markup and entities:
-        problems.append(f"{what} is shown as plain text: remove the markup")
+        problems.append(N_("{what} is shown as plain text: remove the markup", what=what))
     length = utf16_length(plain.strip())
     if length == 0 and not allow_empty:
-        problems.append(f"{what} is empty")
+        problems.append(N_("{what} is empty", what=what))
     if length > limit:
-        problems.append(f"{what} is {length} characters; Telegram's limit is {limit}")
+        problems.append(
+            N_(
+                "{what} is {length} characters; Telegram's limit is {limit}",
+                what=what,
+                length=length,
+                limit=limit,
+            )
+        )
     return problems

@@ -15,7 +15,7 @@ from learntogether.i18n import (
     Locales,
     babel_locale,
     create_i18n,
-    language_name,
+    display_language,
     learner_locales,
     negotiate_locale,
 )
@@ -187,12 +187,12 @@ def test_the_spanish_interface_says_usted_throughout() -> None:
 
 
 def test_a_language_is_named_in_the_readers_language() -> None:
-    assert language_name("ro", "bg") == "румънски"
-    assert language_name("rom", "fr") == "romani"
-    assert language_name("bg", "en") == "Bulgarian"
+    assert display_language("ro", "bg") == "румънски"
+    assert display_language("rom", "fr") == "romani"
+    assert display_language("bg", "en") == "Bulgarian"
 
 
 def test_a_language_babel_cannot_name_keeps_its_own_name_or_code() -> None:
     # A Romani reader has no CLDR data: English names, as dates and numbers fall back.
-    assert language_name("es", "rom") == "Spanish"
-    assert language_name("xx", "bg") == "xx"
+    assert display_language("es", "rom") == "Spanish"
+    assert display_language("xx", "bg") == "xx"

@@ -271,7 +271,7 @@ async def preview_broadcast(message: Message, state: FSMContext, locales: Locale
     except InvalidInput as error:
         await message.answer(
             _("This message cannot be sent: {reason}. Write it again.").format(
-                reason=html.quote(error.problems[0].message if error.problems else error.detail)
+                reason=html.quote(error.problems_said(_)[0])
             )
         )
         return
@@ -450,7 +450,7 @@ async def send_broadcast(
         await show(
             query,
             Screen(
-                _("This message cannot be sent: {reason}").format(reason=html.quote(error.detail))
+                _("This message cannot be sent: {reason}").format(reason=html.quote(error.said(_)))
             ),
         )
         return

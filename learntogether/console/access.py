@@ -124,11 +124,11 @@ async def create_token(
         )
     except InvalidInput as error:
         await session.rollback()
-        errors = form_errors(error, TOKEN_FIELDS)
+        errors = form_errors(error, TOKEN_FIELDS, translator(request))
         return await _tokens_page(request, session, staff.actor, form=form, errors=errors)
     except Conflict as error:
         await session.rollback()
-        errors = {"name": [error.detail]}
+        errors = {"name": [error.said(translator(request))]}
         return await _tokens_page(request, session, staff.actor, form=form, errors=errors)
     # Shown once, on this answer only (pages are never stored: Cache-Control no-store).
     return await _tokens_page(request, session, staff.actor, created=created)

@@ -81,7 +81,7 @@ async def enrol(
         )
     except InvalidInput as error:
         await session.rollback()
-        errors = {"locale": [problem.message for problem in error.problems]}
+        errors = {"locale": error.problems_said(translator(request))}
     else:
         return redirect(f"/cohorts/{code}/paper-quiz?user={person.user_id}&done=enrolled")
     return await render_cohort(
@@ -167,7 +167,7 @@ async def paper_quiz(
             default_locale=console.settings.default_locale,
             user_id=None,
             lesson="",
-            errors={"choice": [problem.message for problem in error.problems]},
+            errors={"choice": error.problems_said(translator(request))},
         )
 
 
@@ -228,7 +228,7 @@ async def record_paper_quiz(
             )
         except InvalidInput as error:
             await session.rollback()
-            errors = {"": [problem.message for problem in error.problems] or [error.detail]}
+            errors = {"": error.problems_said(_)}
         else:
             outcome = "passed" if result.passed else "recorded"
             score = f"{result.correct}-{result.scored}"

@@ -6,6 +6,7 @@ makes it: the same checks of the audience and the text, the same audit entry.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import datetime
 from typing import Annotated, Any
 from zoneinfo import ZoneInfo
@@ -96,11 +97,11 @@ async def compose(request: Request, staff: StaffDep, session: DbDep) -> HTMLResp
     return await _compose_page(request, session, staff.actor, _empty_form())
 
 
-def _problems(error: InvalidInput) -> dict[str, list[str]]:
+def _problems(error: InvalidInput, gettext: Callable[[str], str]) -> dict[str, list[str]]:
     found: dict[str, list[str]] = {}
     for problem in error.problems:
-        found.setdefault(_field(problem.path), []).append(problem.message)
-    return found or {"": [error.detail]}
+        found.setdefault(_field(problem.path), []).append(problem.said(gettext))
+    return found or {"": [error.said(gettext)]}
 
 
 def _field(path: str) -> str:
@@ -160,7 +161,7 @@ async def send_or_preview(
         try:
             broadcasts.clean_text(texts, default_locale=console.settings.default_locale)
         except InvalidInput as error:
-            for field, messages in _problems(error).items():
+            for field, messages in _problems(error, _).items():
                 errors.setdefault(field, []).extend(messages)
     if errors or action != "send":
         previews = [(code, telegram_bubble(text)) for code, text in texts.items()]
@@ -179,7 +180,7 @@ async def send_or_preview(
         )
     except InvalidInput as error:
         await session.rollback()
-        return await _compose_page(request, session, staff.actor, form, errors=_problems(error))
+        return await _compose_page(request, session, staff.actor, form, errors=_problems(error, _))
     return redirect(f"/broadcasts/{created.id}")
 
 

@@ -155,9 +155,7 @@ async def create_cohort(request: Request, staff: FormStaffDep, session: DbDep) -
         )
     except InvalidInput as error:
         await session.rollback()
-        return await _new_cohort_page(
-            request, session, form, {"tracks": [p.message for p in error.problems]}
-        )
+        return await _new_cohort_page(request, session, form, {"tracks": error.problems_said(_)})
     return redirect(f"/cohorts/{info.code}?done=created")
 
 
@@ -289,7 +287,7 @@ async def add_reminder(
             code,
             username,
             form=form,
-            errors=form_errors(error, REMINDER_FIELDS),
+            errors=form_errors(error, REMINDER_FIELDS, _),
         )
     return redirect(f"/cohorts/{code}?done=reminder#reminders")
 
@@ -349,7 +347,7 @@ async def add_mediator(
             code,
             username,
             form=form,
-            errors=form_errors(error, MEDIATOR_FIELDS),
+            errors=form_errors(error, MEDIATOR_FIELDS, _),
         )
     return redirect(f"/cohorts/{code}?done=mediator#mediators")
 

@@ -279,8 +279,8 @@ async def save(
             await lessons.save_draft(session, document=document, actor=staff.actor)
         except InvalidInput as error:
             await session.rollback()
-            problems = [locate(lines, found.path, found.message) for found in error.problems]
-            problems = problems or [LineProblem(1, "", error.detail)]
+            problems = [locate(lines, found.path, found.said(_)) for found in error.problems]
+            problems = problems or [LineProblem(1, "", error.said(_))]
         else:
             return redirect(f"/curriculum/lessons/{slug}?done=saved")
     return render(
@@ -365,9 +365,10 @@ async def _refused(
 ) -> HTMLResponse:
     """The lesson's page again, saying why the change was refused (with each problem)."""
     await session.rollback()
+    _ = translator(request)
     reason = " ".join(
-        [error.detail]
-        + [f"{found.path}: {found.message}." for found in getattr(error, "problems", [])]
+        [error.said(_)]
+        + [f"{found.path}: {found.said(_)}." for found in getattr(error, "problems", [])]
     )
     status = 422 if isinstance(error, InvalidInput) else 409
     return await _lesson_page(

@@ -48,7 +48,7 @@ async def learner_search(
         )
         found, total = await users.search_learners(session, search, limit=PAGE, offset=offset)
     except InvalidInput as error:
-        errors = {"cohort": [problem.message for problem in error.problems] or [error.detail]}
+        errors = {"cohort": error.problems_said(translator(request))}
     return render(
         request,
         "learners/search.html",
@@ -91,7 +91,9 @@ async def reflection_list(
         )
     except InvalidInput as error:
         for problem in error.problems:
-            errors.setdefault(problem.path.removeprefix("query."), []).append(problem.message)
+            errors.setdefault(problem.path.removeprefix("query."), []).append(
+                problem.said(translator(request))
+            )
     choices, _count = await cohorts.list_cohorts(
         session, actor=staff.actor, limit=COHORT_CHOICES, offset=0
     )

@@ -21,6 +21,7 @@ from learntogether.console.web import (
     reader_locale,
     redirect,
     render,
+    translator,
 )
 from learntogether.db.models import RecordingStatus
 from learntogether.services import recordings
@@ -98,6 +99,6 @@ async def review(
     except (Conflict, InvalidInput) as error:
         await session.rollback()
         return await _queue_page(
-            request, session, staff.actor, problem=(recording_id, error.detail)
+            request, session, staff.actor, problem=(recording_id, error.said(translator(request)))
         )
     return redirect(f"/curriculum/recordings?done={decision}")

@@ -35,7 +35,7 @@ from learntogether.i18n import (
     accepted_locale,
     babel_locale,
     create_i18n,
-    language_name,
+    display_language,
 )
 from learntogether.services import console_sessions
 from learntogether.services.console_sessions import SignedIn
@@ -246,7 +246,7 @@ def render(
 
     def named_language(code: str) -> str:
         """A language (a learner's, a recording's) by its name in the reader's language."""
-        return language_name(code, locale)
+        return display_language(code, locale)
 
     html = console.templates.get_template(template).render(
         {
@@ -329,15 +329,18 @@ class ConsoleRoute(APIRoute):
         return handle
 
 
-def form_errors(error: InvalidInput, fields: Mapping[str, str]) -> dict[str, list[str]]:
-    """A service's field problems by form field: ``fields`` maps JSON paths' first part
-    (``$.text`` → ``text``) to the form's names; anything else is the form's own (``""``)."""
+def form_errors(
+    error: InvalidInput, fields: Mapping[str, str], gettext: Callable[[str], str]
+) -> dict[str, list[str]]:
+    """A service's field problems by form field, in the reader's language (``gettext``):
+    ``fields`` maps JSON paths' first part (``$.text`` → ``text``) to the form's names; anything
+    else is the form's own (``""``)."""
     found: dict[str, list[str]] = {}
     for problem in error.problems:
         head = problem.path.removeprefix("$.").split(".", 1)[0].split("[", 1)[0]
-        found.setdefault(fields.get(head, ""), []).append(problem.message)
+        found.setdefault(fields.get(head, ""), []).append(problem.said(gettext))
     if not error.problems:
-        found[""] = [error.detail]
+        found[""] = [error.said(gettext)]
     return found
 
 

@@ -186,7 +186,7 @@ async def check_in(
             code,
             event_id,
             username,
-            {"user_id": [problem.message for problem in error.problems] or [error.detail]},
+            {"user_id": error.problems_said(_)},
         )
     done = "checked-in" if added else "already"
     return redirect(f"/cohorts/{code}/workshops/{event_id}?done={done}#attendance")

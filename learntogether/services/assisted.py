@@ -31,7 +31,7 @@ from learntogether.i18n import SOURCE_LOCALE, SUPPORTED_LOCALES, learner_locales
 from learntogether.services import audit, learners, player, published, quizzes
 from learntogether.services.actors import Actor
 from learntogether.services.cohorts import find_in_scope
-from learntogether.services.errors import FieldProblem, InvalidInput
+from learntogether.services.errors import N_, FieldProblem, InvalidInput
 from learntogether.services.inputs import RowId
 
 
@@ -116,7 +116,8 @@ async def add_participant(
     cohort = await find_in_scope(session, cohort_code, actor)
     if data.locale is not None and data.locale not in SUPPORTED_LOCALES:
         raise InvalidInput(
-            "Unknown language.", [FieldProblem("$.locale", f"'{data.locale}' is not offered")]
+            N_("Unknown language."),
+            [FieldProblem("$.locale", N_("'{code}' is not offered", code=data.locale))],
         )
     now = utcnow()
     person = User(
@@ -150,8 +151,8 @@ async def _member(session: AsyncSession, *, cohort_id: int, user_id: int) -> Use
     )
     if person is None or person.status is UserStatus.ERASED:
         raise InvalidInput(
-            "Answers can be recorded for members of the cohort only.",
-            [FieldProblem("$.user_id", f"no member of this cohort has the id {user_id}")],
+            N_("Answers can be recorded for members of the cohort only."),
+            [FieldProblem("$.user_id", N_("no member of this cohort has the id {id}", id=user_id))],
         )
     return person
 
@@ -175,18 +176,20 @@ async def record_quiz(
     keys = [question.key for question in view.lesson.questions]
     given = {answer.key: answer for answer in data.answers}
     problems = [
-        FieldProblem(f"$.answers[{index}].key", f"the lesson has no question '{answer.key}'")
+        FieldProblem(
+            f"$.answers[{index}].key", N_("the lesson has no question '{key}'", key=answer.key)
+        )
         for index, answer in enumerate(data.answers)
         if answer.key not in keys
     ] + [
-        FieldProblem("$.answers", f"question '{key}' has no answer")
+        FieldProblem("$.answers", N_("question '{key}' has no answer", key=key))
         for key in keys
         if key not in given
     ]
     if not keys:
-        problems.append(FieldProblem("$.lesson", "this lesson has no quiz"))
+        problems.append(FieldProblem("$.lesson", N_("this lesson has no quiz")))
     if problems:
-        raise InvalidInput("The answers do not match the lesson's quiz.", problems)
+        raise InvalidInput(N_("The answers do not match the lesson's quiz."), problems)
     question = await quizzes.start_attempt(
         session,
         learner=person,
@@ -211,7 +214,7 @@ async def record_quiz(
         except InvalidInput as error:
             position = [a.key for a in data.answers].index(key)
             raise InvalidInput(
-                "An answer does not fit its question.",
+                N_("An answer does not fit its question."),
                 [FieldProblem(f"$.answers[{position}].choice", error.detail)],
             ) from None
     assert outcome is not None
@@ -260,7 +263,8 @@ async def _published(session: AsyncSession, slug: str) -> Lesson:
     )
     if lesson is None:
         raise InvalidInput(
-            "No such lesson.", [FieldProblem("$.lesson", f"no published lesson '{slug}'")]
+            N_("No such lesson."),
+            [FieldProblem("$.lesson", N_("no published lesson '{slug}'", slug=slug))],
         )
     return lesson
 
@@ -296,7 +300,8 @@ async def paper_quiz(
     rendered = await published.rendered(session, ref, chain)
     if not rendered.questions:
         raise InvalidInput(
-            "This lesson has no quiz.", [FieldProblem("$.lesson", "this lesson has no quiz")]
+            N_("This lesson has no quiz."),
+            [FieldProblem("$.lesson", N_("this lesson has no quiz"))],
         )
     return PaperQuiz(person.id, person.first_name, rendered)
 
@@ -315,7 +320,8 @@ async def quiz_sheet(
     actor.check_manages()
     if locale not in SUPPORTED_LOCALES:
         raise InvalidInput(
-            "Unknown language.", [FieldProblem("$.locale", f"'{locale[:16]}' is not offered")]
+            N_("Unknown language."),
+            [FieldProblem("$.locale", N_("'{code}' is not offered", code=locale[:16]))],
         )
     found = await _published(session, lesson)
     ref = (await published.newest_published(session, [found.id]))[found.id]
@@ -323,6 +329,7 @@ async def quiz_sheet(
     rendered = await published.rendered(session, ref, chain)
     if not rendered.questions:
         raise InvalidInput(
-            "This lesson has no quiz.", [FieldProblem("$.lesson", "this lesson has no quiz")]
+            N_("This lesson has no quiz."),
+            [FieldProblem("$.lesson", N_("this lesson has no quiz"))],
         )
     return rendered

@@ -37,7 +37,7 @@ from learntogether.i18n import SOURCE_LOCALE, SUPPORTED_LOCALES
 from learntogether.services import outbox
 from learntogether.services.actors import Actor
 from learntogether.services.audit import record_change
-from learntogether.services.errors import Conflict, FieldProblem, InvalidInput, NotAllowed
+from learntogether.services.errors import N_, Conflict, FieldProblem, InvalidInput, NotAllowed
 from learntogether.telegram_html import text_problems
 
 PERSONAL_KINDS = (BroadcastKind.REMINDER, BroadcastKind.NUDGE, BroadcastKind.REVIEW)
@@ -416,19 +416,25 @@ def clean_text(text: str | Mapping[str, str], *, default_locale: str) -> dict[st
         texts, nested = dict(text), True
     problems: list[FieldProblem] = []
     if not texts:
-        problems.append(FieldProblem("$.text", "give the text, as one string or per language"))
+        problems.append(FieldProblem("$.text", N_("give the text, as one string or per language")))
     for code, value in texts.items():
         path = json_path(("text", code) if nested else ("text",))
         if nested and code not in SUPPORTED_LOCALES:
             known = ", ".join(SUPPORTED_LOCALES)
-            problems.append(FieldProblem(path, f"unknown locale '{code}' (known: {known})"))
+            problems.append(
+                FieldProblem(
+                    path, N_("unknown locale '{code}' (known: {known})", code=code, known=known)
+                )
+            )
             continue
         problems += [
             FieldProblem(path, message)
-            for message in text_problems(value, limit=MESSAGE_LIMIT, what="text", allow_empty=False)
+            for message in text_problems(
+                value, limit=MESSAGE_LIMIT, what=N_("text"), allow_empty=False, N_=N_
+            )
         ]
     if problems:
-        raise InvalidInput("The message text cannot be sent.", problems)
+        raise InvalidInput(N_("The message text cannot be sent."), problems)
     return texts
 
 
@@ -437,8 +443,8 @@ def _send_time(send_at: datetime | None, now: datetime) -> datetime:
         return now
     if send_at.tzinfo is None or send_at.utcoffset() is None:
         raise InvalidInput(
-            "The send time needs a time zone.",
-            [FieldProblem("$.send_at", "give a time zone, e.g. 2026-12-01T09:00:00+02:00")],
+            N_("The send time needs a time zone."),
+            [FieldProblem("$.send_at", N_("give a time zone, e.g. 2026-12-01T09:00:00+02:00"))],
         )
     # A time already past means now.
     return max(send_at, now)
@@ -460,20 +466,20 @@ async def _audience(
     ]
     if not given:
         raise InvalidInput(
-            "Say who gets the broadcast.",
-            [FieldProblem("$.cohort", "give a cohort code, a list of cohorts, or all: true")],
+            N_("Say who gets the broadcast."),
+            [FieldProblem("$.cohort", N_("give a cohort code, a list of cohorts, or all: true"))],
         )
     if len(given) > 1:
         raise InvalidInput(
-            "Give only one of cohort, cohorts and all.",
+            N_("Give only one of cohort, cohorts and all."),
             [
-                FieldProblem(f"$.{name}", "give only one of cohort, cohorts and all")
+                FieldProblem(f"$.{name}", N_("give only one of cohort, cohorts and all"))
                 for name in given
             ],
         )
     if all_learners:
         if actor.cohort_ids is not None:
-            raise NotAllowed("You can broadcast to your own cohorts only, not to everyone.")
+            raise NotAllowed(N_("You can broadcast to your own cohorts only, not to everyone."))
         return []
     named: list[tuple[tuple[str | int, ...], str]] = []
     if cohort is not None:
@@ -481,7 +487,8 @@ async def _audience(
     named += [(("cohorts", index), code) for index, code in enumerate(cohorts or [])]
     if not named:
         raise InvalidInput(
-            "Name at least one cohort.", [FieldProblem("$.cohorts", "name at least one cohort")]
+            N_("Name at least one cohort."),
+            [FieldProblem("$.cohorts", N_("name at least one cohort"))],
         )
     codes = {code for _, code in named}
     found = {
@@ -491,15 +498,19 @@ async def _audience(
     for path, code in named:
         row = found.get(code)
         if row is None:
-            problems.append(FieldProblem(json_path(path), f"no cohort with code '{code}'"))
+            problems.append(
+                FieldProblem(json_path(path), N_("no cohort with code '{code}'", code=code))
+            )
         elif row.archived_at is not None:
-            problems.append(FieldProblem(json_path(path), f"cohort '{code}' is archived"))
+            problems.append(
+                FieldProblem(json_path(path), N_("cohort '{code}' is archived", code=code))
+            )
     if problems:
-        raise InvalidInput("The broadcast names cohorts that cannot get it.", problems)
+        raise InvalidInput(N_("The broadcast names cohorts that cannot get it."), problems)
     if actor.cohort_ids is not None:
         outside = sorted(code for code, row in found.items() if row.id not in actor.cohort_ids)
         if outside:
-            raise NotAllowed(f"You do not work with cohort {', '.join(outside)}.")
+            raise NotAllowed(N_("You do not work with cohort {codes}.", codes=", ".join(outside)))
     return sorted(found.values(), key=lambda row: row.code)
 
 
@@ -637,7 +648,9 @@ async def cancel_broadcast(
     """
     broadcast = await _find(session, broadcast_id, actor)
     if broadcast.status is BroadcastStatus.DONE:
-        raise Conflict(f"Broadcast {broadcast_id} has been sent to everyone; nothing to cancel.")
+        raise Conflict(
+            N_("Broadcast {id} has been sent to everyone; nothing to cancel.", id=broadcast_id)
+        )
     if broadcast.status is not BroadcastStatus.CANCELLED:
         now = utcnow()
         before = broadcast.status

@@ -30,7 +30,7 @@ from learntogether.db.models import (
 from learntogether.i18n import SUPPORTED_LOCALES
 from learntogether.services import audit, broadcasts
 from learntogether.services.actors import Actor
-from learntogether.services.errors import Conflict, FieldProblem, InvalidInput
+from learntogether.services.errors import N_, Conflict, FieldProblem, InvalidInput
 
 CODE_ALPHABET = "ABCDEFGHJKLMNPQRSTUVWXYZ23456789"
 CODE_LENGTH = 6
@@ -171,12 +171,12 @@ async def create_cohort(session: AsyncSession, *, data: CohortInput, actor: Acto
     tracks = list(await session.scalars(select(Track).where(Track.slug.in_(data.tracks))))
     known = {track.slug for track in tracks}
     unknown = [
-        FieldProblem(f"$.tracks[{index}]", f"no track has the slug '{slug}'")
+        FieldProblem(f"$.tracks[{index}]", N_("no track has the slug '{slug}'", slug=slug))
         for index, slug in enumerate(data.tracks)
         if slug not in known
     ]
     if unknown:
-        raise InvalidInput("Some tracks do not exist.", unknown)
+        raise InvalidInput(N_("Some tracks do not exist."), unknown)
     code = data.code or _new_code()
     if await session.scalar(select(Cohort.id).where(func.upper(Cohort.code) == code.upper())):
         raise Conflict(f"A cohort with the code {code!r} exists already.")
@@ -306,7 +306,8 @@ async def add_mediator(session: AsyncSession, *, code: str, user_id: int, actor:
     user = await session.get(User, user_id)
     if user is None or user.status is UserStatus.ERASED:
         raise InvalidInput(
-            "No such learner.", [FieldProblem("$.user_id", f"no learner has the id {user_id}")]
+            N_("No such learner."),
+            [FieldProblem("$.user_id", N_("no learner has the id {id}", id=user_id))],
         )
     exists = await session.scalar(
         select(func.count())

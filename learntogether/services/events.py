@@ -29,6 +29,7 @@ from learntogether.services import audit, learners
 from learntogether.services.actors import Actor
 from learntogether.services.cohorts import find_in_scope
 from learntogether.services.errors import (
+    N_,
     DomainError,
     FieldProblem,
     InvalidInput,
@@ -309,8 +310,17 @@ async def record_attendance(
     )
     if learner is None or learner.status is UserStatus.ERASED:
         raise InvalidInput(
-            "Only members of the workshop's cohort can be checked in.",
-            [FieldProblem("$.user_id", f"no member of cohort {cohort.code} has the id {user_id}")],
+            N_("Only members of the workshop's cohort can be checked in."),
+            [
+                FieldProblem(
+                    "$.user_id",
+                    N_(
+                        "no member of cohort {code} has the id {id}",
+                        code=cohort.code,
+                        id=user_id,
+                    ),
+                )
+            ],
         )
     added = await _attend(
         session,

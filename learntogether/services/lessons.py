@@ -37,7 +37,7 @@ from learntogether.i18n import SOURCE_LOCALE, SUPPORTED_LOCALES, learner_locales
 from learntogether.services import media
 from learntogether.services.actors import Actor
 from learntogether.services.audit import record_change
-from learntogether.services.errors import Conflict, FieldProblem, InvalidInput, NotFound
+from learntogether.services.errors import N_, Conflict, FieldProblem, InvalidInput, NotFound
 from learntogether.services.tracks import Outcome, find_track
 
 
@@ -455,7 +455,11 @@ async def publish_lesson(session: AsyncSession, *, slug: str, actor: Actor) -> L
     row = await _row(session, slug)
     if row.latest.status is not VersionStatus.DRAFT:
         raise Conflict(
-            f"Lesson '{slug}' has no draft to publish (version {row.latest.number} is published)."
+            N_(
+                "Lesson '{slug}' has no draft to publish (version {version} is published).",
+                slug=slug,
+                version=row.latest.number,
+            )
         )
     track = await find_track(session, str(row.latest.document["track"]))
     # A draft was checked when saved; the rules or its track's other lessons may have changed since.
@@ -472,7 +476,7 @@ async def archive_lesson(session: AsyncSession, *, slug: str, actor: Actor) -> L
     """No longer offered to new learners; progress and reports keep it. Publishing brings it back."""
     row = await _row(session, slug)
     if row.lesson.status is LessonStatus.ARCHIVED:
-        raise Conflict(f"Lesson '{slug}' is already archived.")
+        raise Conflict(N_("Lesson '{slug}' is already archived.", slug=slug))
     row.lesson.status = LessonStatus.ARCHIVED
     row.lesson.archived_at = utcnow()
     await session.flush()
@@ -521,6 +525,7 @@ async def lesson_id_of(session: AsyncSession, slug: str, *, field: str = "query.
     lesson_id = await session.scalar(select(Lesson.id).where(Lesson.slug == slug))
     if lesson_id is None:
         raise InvalidInput(
-            f"No lesson with slug {slug!r}.", [FieldProblem(field, f"unknown lesson {slug!r}")]
+            N_("No lesson with slug {slug!r}.", slug=slug),
+            [FieldProblem(field, N_("unknown lesson {slug!r}", slug=slug))],
         )
     return lesson_id

@@ -43,7 +43,14 @@ from learntogether.i18n import SOURCE_LOCALE, SUPPORTED_LOCALES, locale_chain
 from learntogether.services import broadcasts, lessons, media, published, step_audio
 from learntogether.services.actors import Actor
 from learntogether.services.audit import record_change
-from learntogether.services.errors import Conflict, FieldProblem, InvalidInput, NotAllowed, NotFound
+from learntogether.services.errors import (
+    N_,
+    Conflict,
+    FieldProblem,
+    InvalidInput,
+    NotAllowed,
+    NotFound,
+)
 from learntogether.services.voice import IncomingVoice, discard_unused, keep_voice_note
 
 ROMANI = "rom"
@@ -53,6 +60,15 @@ COMMENT_LENGTH = 2000
 
 class RecordingNotFound(NotFound):
     pass
+
+
+# A status as a refusal says it ("Recording 4 is approved; …"), in the reader's language.
+_STATUS_WORDS = {
+    RecordingStatus.PENDING: N_("pending"),
+    RecordingStatus.APPROVED: N_("approved"),
+    RecordingStatus.REJECTED: N_("rejected"),
+    RecordingStatus.WITHDRAWN: N_("withdrawn"),
+}
 
 
 @dataclass(frozen=True)
@@ -325,8 +341,8 @@ def _clean_comment(comment: str | None) -> str | None:
     cleaned = (comment or "").strip()
     if len(cleaned) > COMMENT_LENGTH:
         raise InvalidInput(
-            f"A comment is at most {COMMENT_LENGTH} characters.",
-            [FieldProblem("$.comment", f"at most {COMMENT_LENGTH} characters")],
+            N_("A comment is at most {limit} characters.", limit=COMMENT_LENGTH),
+            [FieldProblem("$.comment", N_("at most {limit} characters", limit=COMMENT_LENGTH))],
         )
     return cleaned or None
 
@@ -335,7 +351,11 @@ async def _pending(session: AsyncSession, recording_id: int) -> StepRecording:
     recording = await _get(session, recording_id)
     if recording.status is not RecordingStatus.PENDING:
         raise Conflict(
-            f"Recording {recording_id} is {recording.status.value}; only a pending one is reviewed."
+            N_(
+                "Recording {id} is {status}; only a pending one is reviewed.",
+                id=recording_id,
+                status=_STATUS_WORDS[recording.status],
+            )
         )
     return recording
 
@@ -358,8 +378,12 @@ async def approve(
     detail = await lessons.get_lesson(session, lesson.slug)
     if detail.published_version != detail.latest_version:
         raise Conflict(
-            f"Lesson '{lesson.slug}' has an unpublished draft (version {detail.latest_version}); "
-            "publish it first, then approve the recording."
+            N_(
+                "Lesson '{slug}' has an unpublished draft (version {version}); publish it first, "
+                "then approve the recording.",
+                slug=lesson.slug,
+                version=detail.latest_version,
+            )
         )
     assert recording.audio_sha256 is not None  # a pending recording keeps its audio
     try:
@@ -373,7 +397,11 @@ async def approve(
         )
     except NotFound:
         raise Conflict(
-            f"Lesson '{lesson.slug}' no longer has step {recording.step_index + 1}."
+            N_(
+                "Lesson '{slug}' no longer has step {step}.",
+                slug=lesson.slug,
+                step=recording.step_index + 1,
+            )
         ) from None
     published_lesson = await lessons.publish_lesson(session, slug=lesson.slug, actor=actor)
     recording.published_version = published_lesson.published_version

@@ -18,6 +18,7 @@ from learntogether.db.models import ApiToken, Cohort, TokenRole
 from learntogether.services.actors import Actor
 from learntogether.services.audit import record_change
 from learntogether.services.errors import (
+    N_,
     Conflict,
     FieldProblem,
     InvalidInput,
@@ -58,7 +59,11 @@ async def _check_name_free(session: AsyncSession, name: str) -> None:
     )
     if taken is not None:
         raise Conflict(
-            f"A live token is already named {name!r}: choose another name, or revoke that one first."
+            N_(
+                "A live token is already named {name!r}: choose another name, or revoke that one "
+                "first.",
+                name=name,
+            )
         )
 
 
@@ -94,28 +99,49 @@ async def create_token(
     name = name.strip()
     codes = sorted(set(cohort_codes or []))
     if not name:
-        raise InvalidInput("A token needs a name.", [FieldProblem("$.name", "must not be empty")])
+        raise InvalidInput(
+            N_("A token needs a name."), [FieldProblem("$.name", N_("must not be empty"))]
+        )
     if len(name) > NAME_LENGTH:
         raise InvalidInput(
-            "The token's name is too long.",
-            [FieldProblem("$.name", f"at most {NAME_LENGTH} characters, not {len(name)}")],
+            N_("The token's name is too long."),
+            [
+                FieldProblem(
+                    "$.name",
+                    N_(
+                        "at most {limit} characters, not {length}",
+                        limit=NAME_LENGTH,
+                        length=len(name),
+                    ),
+                )
+            ],
         )
     if role is TokenRole.MEDIATOR and not codes:
         raise InvalidInput(
-            "A mediator token needs at least one cohort.",
-            [FieldProblem("$.cohorts", "name the cohorts this mediator works with")],
+            N_("A mediator token needs at least one cohort."),
+            [FieldProblem("$.cohorts", N_("name the cohorts this mediator works with"))],
         )
     if role is not TokenRole.MEDIATOR and codes:
         raise InvalidInput(
-            "Only mediator tokens are scoped to cohorts.",
-            [FieldProblem("$.cohorts", f"a {role.value} token reaches every cohort")],
+            N_("Only mediator tokens are scoped to cohorts."),
+            [
+                FieldProblem(
+                    "$.cohorts",
+                    N_("an admin token reaches every cohort")
+                    if role is TokenRole.ADMIN
+                    else N_("a viewer token reaches every cohort"),
+                )
+            ],
         )
     cohorts = list((await session.scalars(select(Cohort).where(Cohort.code.in_(codes)))).all())
     missing = sorted(set(codes) - {cohort.code for cohort in cohorts})
     if missing:
         raise InvalidInput(
-            f"No cohort with code {', '.join(missing)}.",
-            [FieldProblem("$.cohorts", f"unknown cohort code {code!r}") for code in missing],
+            N_("No cohort with code {codes}.", codes=", ".join(missing)),
+            [
+                FieldProblem("$.cohorts", N_("unknown cohort code {code!r}", code=code))
+                for code in missing
+            ],
         )
     await _check_name_free(session, name)
     prefix = secrets.token_hex(4)

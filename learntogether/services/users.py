@@ -25,6 +25,7 @@ from learntogether.services import learners
 from learntogether.services.actors import Actor
 from learntogether.services.audit import record_change
 from learntogether.services.errors import (
+    N_,
     Conflict,
     FieldProblem,
     InvalidInput,
@@ -166,8 +167,8 @@ async def learner_filter(
             raise NotAllowed(f"Cohort {cohort!r} is not one of yours.")
         if cohort_id is None:
             raise InvalidInput(
-                f"No cohort with code {cohort!r}.",
-                [FieldProblem("query.cohort", f"unknown cohort code {cohort!r}")],
+                N_("No cohort with code {codes}.", codes=repr(cohort)),
+                [FieldProblem("query.cohort", N_("unknown cohort code {code!r}", code=cohort))],
             )
         conditions.append(
             exists().where(Membership.user_id == User.id, Membership.cohort_id == cohort_id)

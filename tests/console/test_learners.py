@@ -84,6 +84,19 @@ async def test_an_unknown_cohort_is_said_beside_its_field(
     page = await client.get("/learners", params={"cohort": "NOPE"})
     assert page.status_code == 422
     assert 'id="cohort-errors"' in page.text
+    assert "unknown cohort code &#39;NOPE&#39;" in page.text
+
+
+async def test_an_unknown_cohort_is_said_in_the_readers_language(
+    client: AsyncClient, session_maker: async_sessionmaker[AsyncSession]
+) -> None:
+    await sign_in(client, session_maker)
+    page = await client.get(
+        "/learners", params={"cohort": "NOPE"}, headers={"accept-language": "bg"}
+    )
+    assert page.status_code == 422
+    assert "непознат код на група &#39;NOPE&#39;" in page.text
+    assert "unknown cohort code" not in page.text
 
 
 INJECTION = '<script>alert("x")</script><img src=x onerror=alert(1)>'

@@ -117,6 +117,17 @@ async def test_approval_waits_for_the_lessons_draft_and_says_so_beside_the_recor
     )
     assert problem is not None and "unpublished draft" in problem[1]
     assert await _status(session_maker, recording_id) == (RecordingStatus.PENDING, None)
+    # A Bulgarian reader reads the refusal in Bulgarian (the API's detail stays English).
+    in_bulgarian = await client.post(
+        f"{PAGE}/{recording_id}/review",
+        data={"csrf": csrf, "decision": "approve"},
+        headers={"accept-language": "bg"},
+    )
+    problem = re.search(
+        rf'<p class="error" role="alert" id="problem-{recording_id}">([^<]+)', in_bulgarian.text
+    )
+    assert problem is not None
+    assert problem[1].startswith("Урокът „kinds“ има непубликувана чернова (версия 2)")
 
 
 async def test_a_forged_decision_or_a_missing_csrf_token_changes_nothing(
