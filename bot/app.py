@@ -14,6 +14,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 from bot import errors
 from bot.commands import register_commands
+from bot.conversations import LeaveConversation
 from bot.handlers import (
     assisted,
     certificates,
@@ -109,8 +110,8 @@ def create_dispatcher(
     dispatcher.update.outer_middleware(LearnerMiddleware())
     dispatcher.update.outer_middleware(LocalesMiddleware(default_locale=settings.default_locale))
     LearnerI18nMiddleware(i18n).setup(dispatcher)
-    dispatcher.message.outer_middleware(recording.LeaveRecording())
-    dispatcher.callback_query.outer_middleware(recording.LeaveRecording())
+    dispatcher.message.outer_middleware(LeaveConversation())
+    dispatcher.callback_query.outer_middleware(LeaveConversation())
     dispatcher.include_routers(
         onboarding.create_router(),
         privacy.create_router(),

@@ -8,10 +8,7 @@ recording is the speaker's personal data), then the voice note. Thin over
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable
-from typing import Any
-
-from aiogram import BaseMiddleware, Bot, F, Router, html
+from aiogram import Bot, F, Router, html
 from aiogram.filters import Command, ExceptionTypeFilter, StateFilter
 from aiogram.fsm.context import FSMContext
 from aiogram.fsm.state import State, StatesGroup
@@ -20,7 +17,6 @@ from aiogram.types import (
     ErrorEvent,
     InlineKeyboardButton,
     Message,
-    TelegramObject,
 )
 from aiogram.utils.i18n import gettext as _
 from aiogram.utils.keyboard import InlineKeyboardBuilder
@@ -51,42 +47,6 @@ class Recording(StatesGroup):
     dialect = State()
     consent = State()
     voice = State()
-
-
-class LeaveRecording(BaseMiddleware):
-    """A command, or a button of another screen, ends a recording conversation that was waiting.
-
-    Otherwise a mediator who went on to a lesson while the bot waited for their recording would
-    see their voice answer to an open question taken as the step's recording. Registered on the
-    dispatcher's messages and presses, so it sees them before any router handles them; it reads
-    the state the FSM middleware already loaded (no extra round trip).
-    """
-
-    async def __call__(
-        self,
-        handler: Callable[[TelegramObject, dict[str, Any]], Awaitable[Any]],
-        event: TelegramObject,
-        data: dict[str, Any],
-    ) -> Any:
-        raw_state = data.get("raw_state")
-        state = data.get("state")
-        if (
-            isinstance(raw_state, str)
-            and raw_state in _WAITING
-            and isinstance(state, FSMContext)
-            and _elsewhere(event)
-        ):
-            await state.clear()
-            data["raw_state"] = None
-        return await handler(event, data)
-
-
-def _elsewhere(event: TelegramObject) -> bool:
-    if isinstance(event, Message):
-        return (event.text or "").startswith("/")
-    if isinstance(event, CallbackQuery):
-        return not (event.data or "").startswith(_PREFIXES)
-    return False
 
 
 def _back(builder: InlineKeyboardBuilder, label: str, data: str) -> None:
@@ -344,9 +304,6 @@ _PREFIXES = tuple(
         RecordWithdraw,
     )
 )
-
-
-_WAITING = frozenset(state.state for state in Recording.__all_states__)
 
 
 async def about_recording(event: ErrorEvent) -> bool:
