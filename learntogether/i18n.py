@@ -12,9 +12,10 @@ from __future__ import annotations
 import copy
 import gettext
 import io
-from collections.abc import Collection, Iterator
+from collections.abc import Callable, Collection, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
+from functools import partial
 from gettext import NullTranslations
 from pathlib import Path
 
@@ -209,6 +210,21 @@ def babel_locale(code: str) -> Locale:
         return Locale.parse(FORMAT_FALLBACK.get(code, code))
     except (UnknownLocaleError, ValueError):
         return Locale.parse(SOURCE_LOCALE)
+
+
+def sentence_gettext(i18n: I18n, sentence: str, locale: str) -> Callable[[str], str]:
+    """gettext into the one catalog of ``locale``'s chain (``rom>bg``) that translates
+    ``sentence``, else the English source: the words put into a sentence must come from the
+    catalog the sentence came from ("не е на ромски", never "не е на romani" from the next one)."""
+    for code in locale.split(CHAIN_SEPARATOR):
+        translations = i18n.locales.get(code)
+        if translations is not None and translations.gettext(sentence) != sentence:
+            return partial(_gettext_in, i18n, code)
+    return str
+
+
+def _gettext_in(i18n: I18n, code: str, message: str) -> str:
+    return i18n.gettext(message, locale=code)
 
 
 def display_language(code: str, reader: str) -> str:

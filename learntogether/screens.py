@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from enum import StrEnum
 
 from aiogram import html
+from aiogram.utils.i18n import I18n
 from aiogram.utils.i18n import gettext as _
 
 from learntogether.content.render import RenderedLesson, RenderedQuestion
@@ -101,7 +102,7 @@ def step_layout(
     header = _("<b>{title}</b> · step {number} of {count}").format(
         title=html.quote(lesson.title), number=index + 1, count=count
     )
-    notice = language_notice(lesson, _) if show_notice else None
+    notice = language_notice(lesson, I18n.get_current(no_error=False)) if show_notice else None
     rows: list[tuple[Button, ...]] = []
     if current.link_url and current.link_label:
         rows.append((Button(current.link_label, Action.LINK, url=current.link_url),))

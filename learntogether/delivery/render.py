@@ -128,7 +128,7 @@ class Renderer:
             count=len(rendered.steps),
         )
         step = rendered.steps[preview.step_index].text
-        parts = [header, player.language_notice(rendered, gettext), step]
+        parts = [header, player.language_notice(rendered, self.i18n, locales.catalog), step]
         text = "\n\n".join(part for part in parts if part)
         try:
             too_long = utf16_length(parse_html(text)[0]) > MESSAGE_LIMIT

@@ -9,9 +9,13 @@ from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
+from typing import TYPE_CHECKING
 
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
+
+if TYPE_CHECKING:
+    from aiogram.utils.i18n import I18n
 
 from learntogether.content.render import RenderedLesson, RenderedQuestion
 from learntogether.db import activity_log as activity
@@ -24,8 +28,9 @@ from learntogether.db.models import (
     User,
     Verb,
 )
+from learntogether.i18n import sentence_gettext
 from learntogether.services import published
-from learntogether.services.errors import DomainError, NotFound
+from learntogether.services.errors import N_, DomainError, NotFound
 
 SCORED = (QuestionKind.SINGLE, QuestionKind.TRUE_FALSE, QuestionKind.MULTIPLE)
 
@@ -238,20 +243,28 @@ def language_name(code: str, gettext: Callable[[str], str]) -> str:
     return names.get(code, code)
 
 
-def language_notice(lesson: RenderedLesson, gettext: Callable[[str], str]) -> str | None:
+NOT_YET_IN = N_("<i>This lesson is not yet in {language}; here it is in {shown}.</i>")
+PARTLY_IN = N_("<i>Parts of this lesson are not yet in {language}; they are in {shown}.</i>")
+
+
+def language_notice(lesson: RenderedLesson, i18n: I18n, locale: str | None = None) -> str | None:
     """What is true about the lesson's language, above it: not yet in the learner's language and
     shown in which instead, or partly in other languages; None when it is wholly theirs.
 
-    ``gettext`` translates into the reader's interface language (the bot's ``_``, or the delivery
-    renderer's catalog of the learner)."""
-    wanted = language_name(lesson.requested_locale, gettext)
-    if lesson.locale != lesson.requested_locale:
-        return gettext(
-            "<i>This lesson is not yet in {language}; here it is in {shown}.</i>"
-        ).format(language=wanted, shown=language_name(lesson.locale, gettext))
+    Said in ``locale`` (a catalog or a chain of them, ``rom>bg``; the current one of ``i18n`` by
+    default, as the bot's middleware sets it): the languages are named by the same catalog that
+    gave the sentence, never a Bulgarian sentence with a Romani name in it."""
+    locale = locale or i18n.current_locale
+    wanted, shown = lesson.requested_locale, lesson.locale
+    if shown != wanted:
+        gettext = sentence_gettext(i18n, NOT_YET_IN, locale)
+        return gettext(NOT_YET_IN).format(
+            language=language_name(wanted, gettext), shown=language_name(shown, gettext)
+        )
     if lesson.fallback_locales:
-        shown = ", ".join(language_name(code, gettext) for code in lesson.fallback_locales)
-        return gettext(
-            "<i>Parts of this lesson are not yet in {language}; they are in {shown}.</i>"
-        ).format(language=wanted, shown=shown)
+        gettext = sentence_gettext(i18n, PARTLY_IN, locale)
+        return gettext(PARTLY_IN).format(
+            language=language_name(wanted, gettext),
+            shown=", ".join(language_name(code, gettext) for code in lesson.fallback_locales),
+        )
     return None
