@@ -96,3 +96,18 @@ async def test_an_admin_reads_a_learners_activity_on_their_own_clock(
     page_width = await page.evaluate("document.documentElement.scrollWidth")
     assert page_width <= width, page_width
     assert await page.locator("#activity tbody tr").first.is_visible()
+
+
+async def test_a_bulgarian_reader_sees_a_learners_role_and_language_in_words(
+    page: Any,
+    live_server: str,
+    session_maker: async_sessionmaker[AsyncSession],
+    programme: Programme,
+) -> None:
+    await browser_sign_in(page, session_maker, live_server)
+    await page.context.add_cookies([{"name": "lt_lang", "value": "bg", "url": live_server}])
+    await page.goto(f"/learners/{programme.madrid_learner}")
+    profile = page.locator("dl.card")
+    assert await profile.locator("dt:has-text('Роля') + dd").inner_text() == "Учител"
+    assert await profile.locator("dt:has-text('Език') + dd").inner_text() == "испански"
+    await screenshot(page, "learner-profile-bg")
