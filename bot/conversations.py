@@ -27,6 +27,7 @@ from aiogram.types import CallbackQuery, Message, TelegramObject
 
 from bot.callbacks import (
     AssistAnswer,
+    AssistLesson,
     AssistSkip,
     AssistSubmit,
     AssistToggle,
@@ -72,7 +73,7 @@ CONVERSATIONS = (
         (RecordTrack, RecordLesson, RecordStep, RecordLanguage, RecordConsent, RecordWithdraw),
     ),
     Conversation(Workshop, (WorkshopNow, WorkshopNoPlace)),
-    Conversation(Assisting, (AssistAnswer, AssistToggle, AssistSubmit, AssistSkip)),
+    Conversation(Assisting, (AssistLesson, AssistAnswer, AssistToggle, AssistSubmit, AssistSkip)),
     Conversation(NamingCertificate, (CertificateName, CertificatePdf)),
     Conversation(EditingSettings, (SettingsMenu,)),
 )
@@ -88,8 +89,8 @@ class LeaveConversation(BaseMiddleware):
     """
 
     def __init__(self, conversations: Iterable[Conversation] = CONVERSATIONS) -> None:
-        self.own_buttons: dict[str, tuple[str, ...]] = {
-            state.state: tuple(f"{button.__prefix__}:" for button in conversation.buttons)
+        self.own_buttons: dict[str, frozenset[str]] = {
+            state.state: frozenset(button.__prefix__ for button in conversation.buttons)
             for conversation in conversations
             for state in conversation.states.__all_states__
             if state.state is not None
@@ -114,9 +115,10 @@ class LeaveConversation(BaseMiddleware):
         return await handler(event, data)
 
     @staticmethod
-    def _elsewhere(event: TelegramObject, own_buttons: tuple[str, ...]) -> bool:
+    def _elsewhere(event: TelegramObject, own_buttons: frozenset[str]) -> bool:
         if isinstance(event, Message):
             return (event.text or "").startswith("/")
         if isinstance(event, CallbackQuery):
-            return not (event.data or "").startswith(own_buttons)
+            # Callback data is "prefix:value:…", or the prefix alone for a button without values.
+            return (event.data or "").split(":", 1)[0] not in own_buttons
         return False

@@ -12,14 +12,17 @@ from aiogram.fsm.context import FSMContext
 from aiogram.fsm.state import State, StatesGroup
 from aiogram.fsm.storage.base import StorageKey
 from aiogram.fsm.storage.memory import MemoryStorage
-from aiogram.types import Message
+from aiogram.types import CallbackQuery, Message
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 import bot.handlers
+from bot.callbacks import HelpCancel, WorkshopNow
 from bot.conversations import CONVERSATIONS, EXEMPT, LeaveConversation
+from bot.handlers.assisted import Workshop
 from bot.handlers.help_desk import Asking
 from bot.handlers.onboarding import Onboarding
+from bot.handlers.recording import Recording
 from learntogether.db.models import Event, HelpMessage
 from learntogether.runtime import BotParts
 from learntogether.services import cohorts
@@ -133,13 +136,19 @@ def test_every_conversation_of_the_handlers_is_ended_by_elsewhere_or_exempt() ->
     assert _state_groups() == listed
 
 
-async def _after(state: State, text: str) -> str | None:
-    """The state left once the middleware saw a message ``text`` while ``state`` waited."""
+async def _after(state: State, text: str | None = None, *, pressed: str = "") -> str | None:
+    """The state left once the middleware saw a message ``text`` (else a press of a button
+    with the data ``pressed``) while ``state`` waited."""
     context = FSMContext(MemoryStorage(), StorageKey(bot_id=1, chat_id=1, user_id=1))
     await context.set_state(state)
-    message = Message.model_validate(
+    message: Message | CallbackQuery = Message.model_validate(
         {"message_id": 1, "date": 0, "chat": {"id": 1, "type": "private"}, "text": text}
     )
+    if text is None:
+        user = {"id": 1, "is_bot": False, "first_name": "Rosa"}
+        message = CallbackQuery.model_validate(
+            {"id": "1", "from": user, "chat_instance": "1", "data": pressed}
+        )
 
     async def handler(_event: Any, _data: dict[str, Any]) -> None:
         return None
@@ -155,3 +164,12 @@ async def test_onboarding_is_never_ended_by_a_command() -> None:
 async def test_only_a_command_ends_a_conversation_not_the_text_it_waits_for() -> None:
     assert await _after(Asking.question, "/progress") is None
     assert await _after(Asking.question, "When is the workshop?") == Asking.question.state
+
+
+async def test_a_flows_own_button_carries_it_on_with_or_without_values() -> None:
+    # "It starts now" has no values: its data is the prefix alone.
+    assert await _after(Workshop.when, pressed=WorkshopNow().pack()) == Workshop.when.state
+    assert await _after(Recording.consent, pressed="rcc:1") == Recording.consent.state
+    # Another flow's button, with or without values, ends it.
+    assert await _after(Workshop.when, pressed=HelpCancel().pack()) is None
+    assert await _after(Recording.consent, pressed="st:4:2") is None
