@@ -79,9 +79,17 @@ async def session(database: TestDatabase) -> AsyncIterator[AsyncSession]:
 async def session_maker(database: TestDatabase) -> AsyncIterator[async_sessionmaker[AsyncSession]]:
     """A session maker for code that commits itself (bot, API, CLI); tables are emptied after."""
     yield create_session_maker(database.engine)
+    tables = reversed(Base.metadata.sorted_tables)
     async with database.engine.begin() as connection:
-        for table in reversed(Base.metadata.sorted_tables):
-            await connection.execute(table.delete())
+        if database.backend == "postgresql":
+            # One round trip instead of one a table (a tenth of a second a test on a busy
+            # machine); TRUNCATE would take a second.
+            driver = (await connection.get_raw_connection()).driver_connection
+            assert driver is not None
+            await driver.execute(";".join(f'DELETE FROM "{table.name}"' for table in tables))
+        else:
+            for table in tables:
+                await connection.execute(table.delete())
 
 
 @pytest.fixture
