@@ -8,7 +8,8 @@ must have a documented status code, content type, headers and body schema.
 The run is bounded and repeatable: a fixed seed, and ``LT_TEST_FUZZ_EXAMPLES`` examples per
 operation and phase (5 by default, for the README's test command; ``.ci/run`` asks 20, about a
 minute a token on two cores). Where ``LT_TEST_DATABASE_URL`` names PostgreSQL it runs there only
-(stricter types than SQLite: int32 ids, NUL characters), otherwise on SQLite.
+(stricter types than SQLite: int32 ids, NUL characters), otherwise on SQLite; 0 examples skips it
+(``.ci/run``'s SQLite run, beside its PostgreSQL run).
 """
 
 from __future__ import annotations
@@ -76,6 +77,9 @@ async def fuzz_world(
 ) -> FuzzWorld:
     if database.backend == "sqlite" and PG_URL:
         pytest.skip("the fuzz run is made on PostgreSQL where it is configured")
+    if EXAMPLES == 0:
+        # .ci/run: its SQLite run leaves the fuzz run to its PostgreSQL run, side by side.
+        pytest.skip("LT_TEST_FUZZ_EXAMPLES=0: the fuzz run is made elsewhere")
     await import_sample_curriculum(session_maker, tmp_path)
     async with session_maker() as session:
         await create_cohort(session, code="SLV1")
