@@ -86,7 +86,8 @@ async def session_maker(database: TestDatabase) -> AsyncIterator[async_sessionma
             # machine); TRUNCATE would take a second.
             driver = (await connection.get_raw_connection()).driver_connection
             assert driver is not None
-            await driver.execute(";".join(f'DELETE FROM "{table.name}"' for table in tables))
+            deletes = [str(table.delete().compile(connection)) for table in tables]
+            await driver.execute(";".join(deletes))
         else:
             for table in tables:
                 await connection.execute(table.delete())
