@@ -44,6 +44,9 @@ schemathesis.serializer.alias("audio/ogg", "application/octet-stream")
 SEED = 2026
 EXAMPLES = int(os.environ.get("LT_TEST_FUZZ_EXAMPLES", "5"))
 REVOKE = "POST /api/v1/tokens/{token_id}/revoke"
+# A fuzz run takes a minute or two on a busy machine, more with more examples: beyond the
+# default per-test timeout (pyproject), which is for tests that hang.
+FUZZ_TIMEOUT = pytest.mark.timeout(max(600, EXAMPLES * 30))
 CHECKS = (
     "not_a_server_error",
     "status_code_conformance",
@@ -165,12 +168,14 @@ def _assert_clean(report: FuzzReport, *, least_answered: int) -> None:
     assert len(report.answered) >= least_answered, sorted(report.answered)
 
 
+@FUZZ_TIMEOUT
 def test_fuzzing_as_an_admin_meets_no_server_error_and_no_undocumented_answer(
     fuzz_world: FuzzWorld,
 ) -> None:
     _assert_clean(_fuzz(fuzz_world, fuzz_world.admin), least_answered=30)
 
 
+@FUZZ_TIMEOUT
 def test_fuzzing_as_a_mediator_meets_no_server_error_and_no_undocumented_answer(
     fuzz_world: FuzzWorld,
 ) -> None:
