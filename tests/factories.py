@@ -15,6 +15,7 @@ from learntogether.services import learners, tokens
 from learntogether.services.actors import Actor
 from learntogether.services.curriculum import import_files
 from tests.content.samples import write_curriculum
+from tests.standin.simuser import WAIT_SECONDS
 
 T = TypeVar("T")
 
@@ -70,7 +71,9 @@ async def find_user(
         return await learners.find_learner(session, telegram_id)
 
 
-async def eventually(check: Callable[[], Awaitable[T | None]], *, within: float = 5.0) -> T:
+async def eventually(
+    check: Callable[[], Awaitable[T | None]], *, within: float = WAIT_SECONDS
+) -> T:
     """Poll ``check`` until it returns something truthy: for what another task (a bot, a worker) writes."""
     deadline = asyncio.get_running_loop().time() + within
     while True:

@@ -7,30 +7,25 @@ import subprocess
 import sys
 from concurrent.futures import ThreadPoolExecutor
 
+import pytest
+
 from learntogether import charts
 from learntogether.services.progress import TrackProgress
 
 HEAVY = {"matplotlib", "numpy", "fpdf", "segno", "PIL", "fontTools"}
 
 
-def _top_level_modules_after(statement: str) -> set[str]:
+@pytest.fixture(scope="module")
+def loaded() -> tuple[set[str], set[str]]:
+    """The top-level modules a new process has loaded once it has imported the product, then
+    once it has drawn its first chart, certificate and QR code (one process: importing the
+    product takes seconds)."""
     code = (
-        f"import sys\n{statement}\nprint(*sorted({{name.split('.')[0] for name in sys.modules}}))"
-    )
-    loaded = subprocess.run(
-        [sys.executable, "-c", code], capture_output=True, text=True, check=True, timeout=120
-    )
-    return set(loaded.stdout.split())
-
-
-def test_starting_the_product_loads_no_heavy_library() -> None:
-    loaded = _top_level_modules_after("import learntogether.cli, learntogether.runtime, bot.app")
-    assert {"aiogram", "fastapi", "learntogether", "bot"} <= loaded
-    assert not loaded & HEAVY
-
-
-def test_the_first_chart_certificate_and_qr_code_load_them() -> None:
-    loaded = _top_level_modules_after(
+        "import sys\n"
+        "def loaded():\n"
+        "    print(*sorted({name.split('.')[0] for name in sys.modules}))\n"
+        "import learntogether.cli, learntogether.runtime, bot.app\n"
+        "loaded()\n"
         "from datetime import date\n"
         "from learntogether import charts, deeplinks\n"
         "from learntogether.documents import certificate\n"
@@ -39,9 +34,27 @@ def test_the_first_chart_certificate_and_qr_code_load_them() -> None:
         "deeplinks.qr_png('https://t.me/bot?start=c-SLV1')\n"
         "texts = certificate.CertificateTexts('C', 'to', 'for', 'on', 'code')\n"
         "certificate.render_certificate_pdf(name='Ana', track_title='T', issued_on=date(2026, 1, 5),"
-        " code='X', locale='bg', verify_url=None, texts=texts)"
+        " code='X', locale='bg', verify_url=None, texts=texts)\n"
+        "loaded()\n"
     )
-    assert {"matplotlib", "numpy", "fpdf", "segno"} <= loaded
+    output = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, check=True, timeout=120
+    )
+    started, drawn = output.stdout.splitlines()
+    return set(started.split()), set(drawn.split())
+
+
+def test_starting_the_product_loads_no_heavy_library(loaded: tuple[set[str], set[str]]) -> None:
+    started, _ = loaded
+    assert {"aiogram", "fastapi", "learntogether", "bot"} <= started
+    assert not started & HEAVY
+
+
+def test_the_first_chart_certificate_and_qr_code_load_them(
+    loaded: tuple[set[str], set[str]],
+) -> None:
+    _, drawn = loaded
+    assert {"matplotlib", "numpy", "fpdf", "segno"} <= drawn
 
 
 def test_charts_drawn_in_threads_at_once_are_the_charts_drawn_one_by_one() -> None:

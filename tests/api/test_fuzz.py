@@ -8,7 +8,8 @@ must have a documented status code, content type, headers and body schema.
 The run is bounded and repeatable: a fixed seed, and ``LT_TEST_FUZZ_EXAMPLES`` examples per
 operation and phase (5 by default, for the README's test command; ``.ci/run`` asks 20, about a
 minute a token on two cores). Where ``LT_TEST_DATABASE_URL`` names PostgreSQL it runs there only
-(stricter types than SQLite: int32 ids, NUL characters), otherwise on SQLite.
+(stricter types than SQLite: int32 ids, NUL characters), otherwise on SQLite; 0 examples skips it
+(``.ci/run``'s SQLite run, beside its PostgreSQL run).
 """
 
 from __future__ import annotations
@@ -43,6 +44,9 @@ schemathesis.serializer.alias("audio/ogg", "application/octet-stream")
 SEED = 2026
 EXAMPLES = int(os.environ.get("LT_TEST_FUZZ_EXAMPLES", "5"))
 REVOKE = "POST /api/v1/tokens/{token_id}/revoke"
+# A fuzz run takes a minute or two on a busy machine, more with more examples: beyond the
+# default per-test timeout (pyproject), which is for tests that hang.
+FUZZ_TIMEOUT = pytest.mark.timeout(max(600, EXAMPLES * 30))
 CHECKS = (
     "not_a_server_error",
     "status_code_conformance",
@@ -76,6 +80,9 @@ async def fuzz_world(
 ) -> FuzzWorld:
     if database.backend == "sqlite" and PG_URL:
         pytest.skip("the fuzz run is made on PostgreSQL where it is configured")
+    if EXAMPLES == 0:
+        # .ci/run: its SQLite run leaves the fuzz run to its PostgreSQL run, side by side.
+        pytest.skip("LT_TEST_FUZZ_EXAMPLES=0: the fuzz run is made elsewhere")
     await import_sample_curriculum(session_maker, tmp_path)
     async with session_maker() as session:
         await create_cohort(session, code="SLV1")
@@ -161,12 +168,14 @@ def _assert_clean(report: FuzzReport, *, least_answered: int) -> None:
     assert len(report.answered) >= least_answered, sorted(report.answered)
 
 
+@FUZZ_TIMEOUT
 def test_fuzzing_as_an_admin_meets_no_server_error_and_no_undocumented_answer(
     fuzz_world: FuzzWorld,
 ) -> None:
     _assert_clean(_fuzz(fuzz_world, fuzz_world.admin), least_answered=30)
 
 
+@FUZZ_TIMEOUT
 def test_fuzzing_as_a_mediator_meets_no_server_error_and_no_undocumented_answer(
     fuzz_world: FuzzWorld,
 ) -> None:

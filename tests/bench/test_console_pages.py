@@ -3,6 +3,7 @@ flags what is over the goal."""
 
 from __future__ import annotations
 
+import shutil
 from datetime import date
 from pathlib import Path
 
@@ -15,13 +16,26 @@ from learntogether.db.models import TokenRole
 LESSONS = Path(__file__).resolve().parents[2] / "lessons"
 
 
-@pytest.fixture
-async def seeded(tmp_path: Path) -> str:
-    url = f"sqlite+aiosqlite:///{tmp_path / 'bench.db'}"
+@pytest.fixture(scope="module")
+async def seeded_once(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    database = tmp_path_factory.mktemp("bench") / "bench.db"
     await seed_database(
-        url, learners=60, activities=1500, end=date(2026, 11, 1), lessons_dir=LESSONS
+        f"sqlite+aiosqlite:///{database}",
+        learners=60,
+        activities=1500,
+        end=date(2026, 11, 1),
+        lessons_dir=LESSONS,
     )
-    return url
+    return database
+
+
+@pytest.fixture
+def seeded(seeded_once: Path, tmp_path: Path) -> str:
+    """A copy of the database seeded once for this module: a run signs in, which writes."""
+    for suffix in ("", "-wal"):
+        if Path(f"{seeded_once}{suffix}").exists():
+            shutil.copy(f"{seeded_once}{suffix}", tmp_path / f"bench.db{suffix}")
+    return f"sqlite+aiosqlite:///{tmp_path / 'bench.db'}"
 
 
 async def test_every_page_answers_as_an_admin_and_is_timed(seeded: str) -> None:

@@ -16,7 +16,8 @@ import pytest
 from tests.content.samples import write_curriculum
 from tests.standin import BotAPIStandIn
 
-STARTUP_SECONDS = 30
+# Generous: on a loaded machine importing and migrating alone takes tens of seconds.
+STARTUP_SECONDS = 60
 Starter = Callable[..., Awaitable[tuple[asyncio.subprocess.Process, str]]]
 
 
@@ -43,16 +44,20 @@ async def _start(tmp_path: Path, **extra: str) -> tuple[asyncio.subprocess.Proce
 
 
 async def _wait_healthy(base: str, process: asyncio.subprocess.Process) -> httpx.Response:
-    async with httpx.AsyncClient() as http:
-        for _ in range(STARTUP_SECONDS * 10):
-            if process.returncode is not None:
-                break
+    deadline = asyncio.get_running_loop().time() + STARTUP_SECONDS
+    async with httpx.AsyncClient(timeout=5) as http:
+        while process.returncode is None and asyncio.get_running_loop().time() < deadline:
             try:
                 return await http.get(f"{base}/healthz")
             except httpx.TransportError:
                 await asyncio.sleep(0.1)
-    output = await process.stdout.read() if process.stdout else b""
-    pytest.fail(f"learntogether run did not serve /healthz:\n{output.decode()}")
+    # Its output ends when it does: a process still starting would keep the read waiting forever.
+    if process.returncode is None:
+        process.kill()
+    output, _ = await process.communicate()
+    pytest.fail(
+        f"learntogether run did not serve /healthz within {STARTUP_SECONDS}s:\n{output.decode()}"
+    )
 
 
 @pytest.fixture

@@ -33,7 +33,7 @@ from tests.standin.records import (
     StoredFile,
     WebhookDelivery,
 )
-from tests.standin.simuser import SimUser
+from tests.standin.simuser import WAIT_SECONDS, SimUser
 
 T = TypeVar("T")
 Handler = Callable[[Params], Awaitable[Any]]
@@ -352,7 +352,7 @@ class BotAPIStandIn:
         self,
         method: str,
         predicate: Callable[[RecordedCall], bool] | None = None,
-        timeout: float = 5.0,  # noqa: ASYNC109 - the test API takes a timeout
+        timeout: float = WAIT_SECONDS,  # noqa: ASYNC109 - the test API takes a timeout
         after: int = 0,
     ) -> RecordedCall:
         """The first call of ``method`` among ``calls[after:]`` that satisfies ``predicate``.

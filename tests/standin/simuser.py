@@ -12,6 +12,11 @@ from tests.standin.records import JSON
 if TYPE_CHECKING:
     from tests.standin.server import BotAPIStandIn
 
+# How long the test API waits, by default, for what the bot does. A passing test stops waiting as
+# soon as it happens; the margin is for a loaded machine (CI runs two suites on two shared cores),
+# where a reply that takes milliseconds alone can take seconds.
+WAIT_SECONDS = 15.0
+
 
 def _describe(message: JSON) -> str:
     if "text" in message:
@@ -277,7 +282,7 @@ class SimUser:
 
     async def next_message(
         self,
-        timeout: float = 5.0,  # noqa: ASYNC109 - the test API takes a timeout
+        timeout: float = WAIT_SECONDS,  # noqa: ASYNC109 - the test API takes a timeout
     ) -> JSON:
         """The next message the bot sent to the user after the last one returned, as sent.
 
@@ -297,7 +302,7 @@ class SimUser:
     async def wait_for(
         self,
         predicate: Callable[[JSON], bool],
-        timeout: float = 5.0,  # noqa: ASYNC109 - the test API takes a timeout
+        timeout: float = WAIT_SECONDS,  # noqa: ASYNC109 - the test API takes a timeout
     ) -> JSON:
         """The first message to the user, as it is now, that satisfies ``predicate``.
 
