@@ -8,7 +8,7 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 import pytest
-from sqlalchemy import delete, func, select
+from sqlalchemy import delete, event, func, select
 from sqlalchemy.exc import IntegrityError, StatementError
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -36,6 +36,7 @@ from learntogether.db.models import (
 )
 from learntogether.db.models.activity import PARTICIPATION_FIGURES, REACH_FIGURES
 from learntogether.services.reports import Figure, GroupBy, Period, participation
+from tests.conftest import TestDatabase
 from tests.report_builders import add_cohort, add_learner, add_track, at, record
 
 COUNTED = PARTICIPATION_FIGURES
@@ -282,6 +283,30 @@ async def test_a_time_without_its_zone_is_refused(session: AsyncSession) -> None
     with pytest.raises(StatementError, match="naive datetime"):
         await activity_log.record(session, ana, Verb.JOINED, occurred_at=naive)
     assert await session.scalar(select(func.count()).select_from(Activity)) == 0
+
+
+async def test_a_counted_record_is_one_statement_on_postgresql(
+    session: AsyncSession, database: TestDatabase
+) -> None:
+    """The activity, the learner's newest cohort and every roll-up: one round trip there; on
+    SQLite the activity, then an UPDATE a roll-up once the quarter hour's rows exist."""
+    cohort = await add_cohort(session, "SLV1", region="Sliven", municipality="Sliven")
+    _, (lesson,) = await add_track(session, "mixed", lessons=1)
+    ana = await add_learner(session, cohort=cohort)
+    await record(session, ana, Verb.STEP, at(5, 9), lesson=lesson, data={"step": 1})
+    seen: list[str] = []
+
+    def note(_conn: Any, _cursor: Any, statement: str, *_args: Any) -> None:
+        seen.append(statement)
+
+    event.listen(database.engine.sync_engine, "before_cursor_execute", note)
+    try:
+        await record(session, ana, Verb.STEP, at(5, 9, 5), lesson=lesson, data={"step": 2})
+    finally:
+        event.remove(database.engine.sync_engine, "before_cursor_execute", note)
+    assert len(seen) == (1 if database.backend == "postgresql" else 5), seen
+    assert await session.scalar(select(ParticipationMonth.active)) == 2
+    assert await session.scalar(select(LessonReach.furthest)) == 2
 
 
 async def _reached(session: AsyncSession) -> list[tuple[Any, ...]]:
