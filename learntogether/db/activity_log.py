@@ -17,6 +17,12 @@ the funnel reads. ``rebuild`` computes these tables from ``activities`` (``learn
 recount``, the benchmark's bulk seed), ``rebuild_if_missing`` after the migration that created
 one.
 
+A counted activity is written on every press, so its writes are few and cheap: SQL text built
+once per process, the learner's newest cohort a subquery of the activity's INSERT, and each
+roll-up's UPDATE of the key's row (or INSERT when there is none) in the same statement as the
+activity on PostgreSQL (data-modifying CTEs: one round trip); on SQLite one statement after
+another (``bench.records`` measures them).
+
 What is counted, per row:
 
 - ``joined``, ``certificates``, ``attended``, ``lessons_completed``, ``reviewed``, ``listened``:
@@ -108,7 +114,6 @@ LEARNER_KEY_COLUMNS = tuple(name for name in KEY_COLUMNS if name != "track_id")
 
 REACH_VERBS = (Verb.STARTED, Verb.STEP, Verb.COMPLETED, Verb.PASSED)
 """Verbs that say how far a learner got in a lesson (``lesson_reach``)."""
-REACH_FLAGS = {Verb.STARTED: "started", Verb.COMPLETED: "finished", Verb.PASSED: "passed"}
 REACH_KEY_COLUMNS = ("user_id", "lesson_id", "track_id", "cohort_id", *SNAPSHOT)
 """What ``lesson_reach`` keeps apart, besides the quarter hour."""
 
