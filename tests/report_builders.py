@@ -17,7 +17,6 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from learntogether.content.schema import LessonDocument, TrackDocument
 from learntogether.db import activity_log as activity
 from learntogether.db.models import (
-    Activity,
     Cohort,
     Lesson,
     LessonStatus,
@@ -89,9 +88,9 @@ async def record(
     track: Track | None = None,
     assisted: bool = False,
     data: dict[str, Any] | None = None,
-) -> Activity:
+) -> None:
     """One activity of the learner as the services record it; the lesson's track by default."""
-    return await activity.record(
+    await activity.record(
         session,
         learner,
         verb,

@@ -17,6 +17,12 @@ the funnel reads. ``rebuild`` computes these tables from ``activities`` (``learn
 recount``, the benchmark's bulk seed), ``rebuild_if_missing`` after the migration that created
 one.
 
+A counted activity is written on every press, so its writes are few and cheap: SQL text built
+once per process, the learner's newest cohort a subquery of the activity's INSERT, and each
+roll-up's UPDATE of the key's row (or INSERT when there is none) in the same statement as the
+activity on PostgreSQL (data-modifying CTEs: one round trip); on SQLite one statement after
+another (``bench.records`` measures them).
+
 What is counted, per row:
 
 - ``joined``, ``certificates``, ``attended``, ``lessons_completed``, ``reviewed``, ``listened``:
@@ -34,9 +40,12 @@ Only models are imported here: the services, ``db upgrade`` and the seed all bui
 
 from __future__ import annotations
 
-from collections.abc import Collection, Mapping, Sequence
+import re
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
+from functools import cache
+from itertools import groupby
 from typing import Any, Protocol, TypedDict, Unpack
 
 from sqlalchemy import (
@@ -44,6 +53,8 @@ from sqlalchemy import (
     Date,
     Integer,
     Select,
+    TextClause,
+    bindparam,
     case,
     cast,
     delete,
@@ -53,10 +64,11 @@ from sqlalchemy import (
     literal,
     select,
     text,
-    update,
 )
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
+from sqlalchemy.types import TypeEngine
 
+from learntogether.db.base import utcnow
 from learntogether.db.models import (
     Activity,
     Lesson,
@@ -73,6 +85,7 @@ from learntogether.db.models.activity import (
     MONTH_MARGIN_SECONDS,
     PARTICIPATION_FIGURES,
     QUARTER_HOUR_SECONDS,
+    REACH_FIGURES,
 )
 
 SNAPSHOT = ("role", "locale", "country", "region", "municipality")
@@ -101,7 +114,6 @@ LEARNER_KEY_COLUMNS = tuple(name for name in KEY_COLUMNS if name != "track_id")
 
 REACH_VERBS = (Verb.STARTED, Verb.STEP, Verb.COMPLETED, Verb.PASSED)
 """Verbs that say how far a learner got in a lesson (``lesson_reach``)."""
-REACH_FLAGS = {Verb.STARTED: "started", Verb.COMPLETED: "finished", Verb.PASSED: "passed"}
 REACH_KEY_COLUMNS = ("user_id", "lesson_id", "track_id", "cohort_id", *SNAPSHOT)
 """What ``lesson_reach`` keeps apart, besides the quarter hour."""
 
@@ -179,23 +191,6 @@ def row_values(
     return values
 
 
-async def latest_cohort_ids(session: AsyncSession, user_ids: Collection[int]) -> dict[int, int]:
-    """Each learner's cohort joined last (the latest join; the later membership on a tie)."""
-    if not user_ids:
-        return {}
-    memberships = await session.execute(
-        select(Membership.user_id, Membership.cohort_id)
-        .where(Membership.user_id.in_(user_ids))
-        .order_by(Membership.joined_at, Membership.id)
-    )
-    return {user_id: cohort_id for user_id, cohort_id in memberships}
-
-
-async def latest_cohort_id(session: AsyncSession, user_id: int) -> int | None:
-    """The cohort the learner joined last, or None."""
-    return (await latest_cohort_ids(session, [user_id])).get(user_id)
-
-
 async def record(
     session: AsyncSession,
     learner: Learner,
@@ -204,45 +199,41 @@ async def record(
     cohort_id: int | None = None,
     occurred_at: datetime | None = None,
     **details: Unpack[Details],
-) -> Activity:
+) -> None:
     """Record what ``learner`` did or received, with who they are now, and count it.
 
     ``cohort_id`` defaults to the cohort the learner joined last; ``occurred_at`` to now.
     """
-    (written,) = await record_many(
-        session, [Entry(learner, verb, cohort_id, details)], occurred_at=occurred_at
-    )
-    return written
+    await record_many(session, [Entry(learner, verb, cohort_id, details)], occurred_at=occurred_at)
 
 
 async def record_many(
     session: AsyncSession, entries: Sequence[Entry], *, occurred_at: datetime | None = None
-) -> list[Activity]:
-    """Record ``entries`` in one flush, in order, all at ``occurred_at`` (default now), and
-    count them."""
-    latest = await latest_cohort_ids(
-        session, {entry.learner.id for entry in entries if entry.cohort_id is None}
-    )
-    written = [
-        Activity(
-            **row_values(
+) -> None:
+    """Record ``entries`` in order, all at ``occurred_at`` (default now), and count them.
+
+    A counted activity is written and added to every roll-up in one statement on PostgreSQL
+    (one, then one or two a roll-up, on SQLite); those not counted (reminders, nudges) are
+    written together.
+    """
+    when = occurred_at or utcnow()
+    postgresql = session.get_bind().dialect.name == "postgresql"
+    for counted, run in groupby(entries, key=lambda entry: entry.verb in COUNTED_VERBS):
+        rows = [
+            row_values(
                 entry.learner,
                 entry.verb,
-                cohort_id=entry.cohort_id
-                if entry.cohort_id is not None
-                else latest.get(entry.learner.id),
-                occurred_at=occurred_at,
+                cohort_id=entry.cohort_id,
+                occurred_at=when,
                 **entry.details,
             )
-        )
-        for entry in entries
-    ]
-    session.add_all(written)
-    await session.flush()
-    for activity in written:
-        await _count(session, activity)
-        await _reach(session, activity)
-    return written
+            for entry in run
+        ]
+        if not counted:
+            await session.execute(_activity_insert(returning=False), rows)
+            continue
+        for row in rows:
+            await _write_counted(session, row, postgresql=postgresql)
 
 
 # Counting as it is written ---------------------------------------------------------------------
@@ -252,19 +243,6 @@ def quarter_of(moment: datetime) -> datetime:
     """The start (UTC) of the quarter hour ``moment`` falls in."""
     seconds = int(moment.timestamp()) // QUARTER_HOUR_SECONDS * QUARTER_HOUR_SECONDS
     return datetime.fromtimestamp(seconds, UTC)
-
-
-async def _count(session: AsyncSession, row: Activity) -> None:
-    """Count the activity ``row`` (already flushed, so it has its id) in its learner's quarter."""
-    if row.verb not in COUNTED_VERBS or row.user_id is None:
-        return
-    figures = {name: value for name, value in (await _figures(session, row)).items() if value != 0}
-    key = {name: getattr(row, name) for name in KEY_COLUMNS}
-    key["occurred_at"] = quarter_of(row.occurred_at)
-    await _add_to(session, ParticipationCount, key, figures)
-    await _count_month(session, key, figures)
-    learner = {name: key[name] for name in LEARNER_KEY_COLUMNS}
-    await _add_to(session, ParticipationTotal, learner, figures)
 
 
 def month_of(moment: datetime) -> date:
@@ -282,85 +260,55 @@ def month_interior(month: date) -> tuple[datetime, datetime]:
     return start + margin, end - margin
 
 
-async def _count_month(
-    session: AsyncSession, key: Mapping[str, Any], figures: Mapping[str, int]
-) -> None:
-    """Add a quarter hour's ``figures`` to its learner's month, when it is inside the month on
-    every clock (see ``month_interior``)."""
-    quarter: datetime = key["occurred_at"]
-    month = month_of(quarter)
-    start, end = month_interior(month)
-    if not start <= quarter < end:
-        return
-    month_key = {name: key[name] for name in LEARNER_KEY_COLUMNS} | {"month": month}
-    await _add_to(session, ParticipationMonth, month_key, figures)
-
-
-async def _add_to(
-    session: AsyncSession,
-    model: type[ParticipationCount] | type[ParticipationMonth] | type[ParticipationTotal],
-    key: Mapping[str, Any],
-    figures: Mapping[str, int],
-) -> None:
-    """Add ``figures`` to the row of ``model`` with ``key``, or write one."""
-    same_key = [getattr(model, name).is_not_distinct_from(value) for name, value in key.items()]
-    # IS NOT DISTINCT FROM takes no index in PostgreSQL: the learner's equality finds the rows.
-    same_key.append(model.user_id == key["user_id"])
-    # One row of the key takes the figures (rows are partial sums: a second row that a
-    # concurrent writer added for the same key changes no total).
-    target = select(func.min(model.id)).where(*same_key).scalar_subquery()
-    updated = await session.execute(
-        update(model)
-        .where(model.id == target)
-        .values({name: getattr(model, name) + value for name, value in figures.items()})
-        .execution_options(synchronize_session=False)
-    )
-    if getattr(updated, "rowcount", 0) == 0:
-        await session.execute(insert(model).values(**key, **figures))
-
-
 def step_of(row: Activity) -> int | None:
     """The step index a ``step`` record moved to (as the funnel reads ``data``)."""
-    step = (row.data or {}).get("step") if row.verb is Verb.STEP else None
+    return _step(row.verb, row.data)
+
+
+def _step(verb: Verb, data: Mapping[str, Any] | None) -> int | None:
+    step = (data or {}).get("step") if verb is Verb.STEP else None
     return int(step) if isinstance(step, int | str) and str(step).lstrip("-").isdigit() else None
 
 
-async def _reach(session: AsyncSession, row: Activity) -> None:
-    """Note how far the learner of ``row`` got in its lesson, in their quarter hour's row."""
-    if row.verb not in REACH_VERBS or row.user_id is None or row.lesson_id is None:
+async def _write_counted(session: AsyncSession, row: dict[str, Any], *, postgresql: bool) -> None:
+    """Write the activity ``row`` and add it to its quarter hour's participation count, its
+    month's (when the quarter is inside the month on every clock, see ``month_interior``), the
+    learner's totals and, for a lesson's start, step, completion or pass, its lesson reach."""
+    verb: Verb = row["verb"]
+    quarter = quarter_of(row["occurred_at"])
+    month = month_of(quarter)
+    start, end = month_interior(month)
+    inside = start <= quarter < end
+    reached = verb in REACH_VERBS and row["lesson_id"] is not None
+    figures = await _figures(session, row)
+    params = {
+        **row,
+        "quarter": quarter,
+        "month": month,
+        **{f"add_{name}": value for name, value in figures.items()},
+        "reach_started": int(verb is Verb.STARTED),
+        "reach_finished": int(verb is Verb.COMPLETED),
+        "reach_passed": int(verb is Verb.PASSED),
+        "reach_furthest": _step(verb, row["data"]),
+    }
+    if postgresql:
+        await session.execute(_write_and_count_postgresql(inside, reached), params)
         return
-    key = {name: getattr(row, name) for name in REACH_KEY_COLUMNS}
-    key["occurred_at"] = quarter_of(row.occurred_at)
-    same_key = [
-        getattr(LessonReach, name).is_not_distinct_from(value) for name, value in key.items()
-    ]
-    target = select(func.min(LessonReach.id)).where(*same_key).scalar_subquery()
-    flag = REACH_FLAGS.get(row.verb)
-    step = step_of(row)
-    changes: dict[str, Any] = {flag: 1} if flag is not None else {}
-    if step is not None:
-        further = LessonReach.furthest.is_(None) | (LessonReach.furthest < step)
-        changes["furthest"] = case((further, step), else_=LessonReach.furthest)
-    updated = await session.execute(
-        update(LessonReach)
-        .where(LessonReach.id == target)
-        # No figure to raise still finds out whether the row is there.
-        .values(changes or {"started": LessonReach.started})
-        .execution_options(synchronize_session=False)
-    )
-    if getattr(updated, "rowcount", 0) == 0:
-        figures = {"started": 0, "finished": 0, "passed": 0, "furthest": step}
-        if flag is not None:
-            figures[flag] = 1
-        await session.execute(insert(LessonReach).values(**key, **figures))
+    params["cohort_id"] = (
+        await session.execute(_activity_insert(returning=True), params)
+    ).scalar_one()
+    for added, new in _rollup_statements(inside, reached):
+        if getattr(await session.execute(added, params), "rowcount", 0) == 0:
+            await session.execute(new, params)
 
 
-async def _figures(session: AsyncSession, row: Activity) -> dict[str, int]:
-    verb, assisted = row.verb, row.assisted
+async def _figures(session: AsyncSession, row: Mapping[str, Any]) -> dict[str, int]:
+    """What the activity ``row`` (not written yet) adds to each participation figure."""
+    verb, assisted = row["verb"], row["assisted"]
     own = verb in ACTIVE_VERBS
     first = (
         verb in (Verb.STARTED, Verb.COMPLETED)
-        and row.lesson_id is not None
+        and row["lesson_id"] is not None
         and not await _done_before(session, row)
     )
     return {
@@ -381,41 +329,39 @@ async def _figures(session: AsyncSession, row: Activity) -> dict[str, int]:
     }
 
 
-async def _done_before(session: AsyncSession, row: Activity) -> bool:
-    """Whether the learner has an earlier record of the same verb for the same lesson."""
+async def _done_before(session: AsyncSession, row: Mapping[str, Any]) -> bool:
+    """Whether the learner already has a record of the same verb for the same lesson."""
     earlier = await session.scalar(
         select(
             exists().where(
-                Activity.user_id == row.user_id,
-                Activity.lesson_id == row.lesson_id,
-                Activity.verb == row.verb,
-                Activity.id < row.id,
+                Activity.user_id == row["user_id"],
+                Activity.lesson_id == row["lesson_id"],
+                Activity.verb == row["verb"],
             )
         )
     )
     return bool(earlier)
 
 
-async def _completes_track(session: AsyncSession, row: Activity) -> bool:
-    """Whether every lesson published in the completed lesson's track is now completed, for the
-    first time."""
-    lesson = await session.get(Lesson, row.lesson_id)
+async def _completes_track(session: AsyncSession, row: Mapping[str, Any]) -> bool:
+    """Whether completing the lesson of ``row`` completes every lesson published in its track,
+    for the first time."""
+    lesson = await session.get(Lesson, row["lesson_id"])
     if lesson is None or lesson.status is not LessonStatus.PUBLISHED or lesson.track_id is None:
         return False
     completed = (
         select(Activity.lesson_id)
         .where(
-            Activity.user_id == row.user_id,
+            Activity.user_id == row["user_id"],
             Activity.verb == Verb.COMPLETED,
             Activity.lesson_id.is_not(None),
-            Activity.id <= row.id,
         )
         .scalar_subquery()
     )
     counted_before = await session.scalar(
         select(
             exists().where(
-                ParticipationCount.user_id == row.user_id,
+                ParticipationCount.user_id == row["user_id"],
                 ParticipationCount.track_id == lesson.track_id,
                 ParticipationCount.tracks_completed > 0,
             )
@@ -428,11 +374,162 @@ async def _completes_track(session: AsyncSession, row: Activity) -> bool:
             exists().where(
                 Lesson.track_id == lesson.track_id,
                 Lesson.status == LessonStatus.PUBLISHED,
+                Lesson.id != lesson.id,
                 Lesson.id.not_in(completed),
             )
         )
     )
     return not missing
+
+
+# The statements, written once per process ------------------------------------------------------
+#
+# Plain SQL text with typed parameters: built once, they cost SQLAlchemy no compiling and no
+# cache key per press (an ORM flush and four Core upserts a press were a sixth of the bot's CPU).
+
+_ACTIVITY_COLUMNS = tuple(
+    column.name for column in Activity.__table__.columns if column.name != "id"
+)
+_COHORT_JOINED_LAST = (
+    f"COALESCE(:cohort_id, (SELECT cohort_id FROM {Membership.__tablename__}"  # noqa: S608 (model names)
+    " WHERE user_id = :user_id ORDER BY joined_at DESC, id DESC LIMIT 1))"
+)
+_TYPES: dict[str, TypeEngine[Any]] = {
+    **{column.name: column.type for column in Activity.__table__.columns},
+    "quarter": ParticipationCount.__table__.c.occurred_at.type,
+    "month": ParticipationMonth.__table__.c.month.type,
+    **{f"add_{name}": Integer() for name in PARTICIPATION_FIGURES},
+    **{f"reach_{name}": Integer() for name in REACH_FIGURES},
+}
+
+
+@dataclass(frozen=True)
+class _Rollup:
+    """Adding a counted activity to one roll-up: its row of ``key`` takes ``changes``, or a row
+    of ``key`` and ``new`` is written. Values are SQL; ``COHORT`` stands for the activity's."""
+
+    table: str
+    key: Mapping[str, str]
+    changes: Mapping[str, str]
+    new: Mapping[str, str]
+
+    def added(self, same: str, cohort: str) -> str:
+        """The UPDATE of the key's first row (rows are partial sums or maxima: a second row of
+        the key that a concurrent writer added changes no figure)."""
+        # IS NOT DISTINCT FROM takes no index in PostgreSQL: the learner's equality finds rows.
+        where = " AND ".join(
+            f"{name} = {value}" if name == "user_id" else f"{name} {same} {value}"
+            for name, value in self.key.items()
+        )
+        changes = ", ".join(f"{name} = {value}" for name, value in self.changes.items())
+        return (
+            f"UPDATE {self.table} SET {changes} WHERE id = (SELECT min(id) FROM {self.table}"  # noqa: S608 (model names)
+            f" WHERE {where})"
+        ).replace("COHORT", cohort)
+
+    def columns(self) -> str:
+        return ", ".join([*self.key, *self.new])
+
+    def values(self, cohort: str) -> str:
+        return ", ".join([*self.key.values(), *self.new.values()]).replace("COHORT", cohort)
+
+
+def _learner_key() -> dict[str, str]:
+    return {"user_id": ":user_id", "cohort_id": "COHORT"} | {name: f":{name}" for name in SNAPSHOT}
+
+
+_ADD_FIGURES = {name: f"{name} + :add_{name}" for name in PARTICIPATION_FIGURES}
+_NEW_FIGURES = {name: f":add_{name}" for name in PARTICIPATION_FIGURES}
+_COUNTS = _Rollup(
+    ParticipationCount.__tablename__,
+    {"occurred_at": ":quarter", "track_id": ":track_id", **_learner_key()},
+    _ADD_FIGURES,
+    _NEW_FIGURES,
+)
+_MONTHS = _Rollup(
+    ParticipationMonth.__tablename__,
+    {"month": ":month", **_learner_key()},
+    _ADD_FIGURES,
+    _NEW_FIGURES,
+)
+_TOTALS = _Rollup(ParticipationTotal.__tablename__, _learner_key(), _ADD_FIGURES, _NEW_FIGURES)
+_REACH = _Rollup(
+    LessonReach.__tablename__,
+    {
+        "occurred_at": ":quarter",
+        "lesson_id": ":lesson_id",
+        "track_id": ":track_id",
+        **_learner_key(),
+    },
+    # The flags are 0 or 1: OR keeps one that is set.
+    {
+        "started": "started | :reach_started",
+        "finished": "finished | :reach_finished",
+        "passed": "passed | :reach_passed",
+        "furthest": (
+            "CASE WHEN furthest IS NULL OR furthest < :reach_furthest"
+            " THEN :reach_furthest ELSE furthest END"
+        ),
+    },
+    {name: f":reach_{name}" for name in REACH_FIGURES},
+)
+
+
+def _rollups(inside: bool, reached: bool) -> list[_Rollup]:
+    return [
+        _COUNTS,
+        *([_MONTHS] if inside else []),
+        _TOTALS,
+        *([_REACH] if reached else []),
+    ]
+
+
+def _typed(sql: str) -> TextClause:
+    """``sql`` with its parameters typed as the columns they go to (times, JSON, enums)."""
+    names = dict.fromkeys(re.findall(r"(?<![:\w]):(\w+)", sql))
+    return text(sql).bindparams(*(bindparam(name, type_=_TYPES[name]) for name in names))
+
+
+@cache
+def _activity_insert(*, returning: bool) -> TextClause:
+    """The activity's INSERT, its cohort the one named or the learner's joined last."""
+    values = ", ".join(
+        _COHORT_JOINED_LAST if name == "cohort_id" else f":{name}" for name in _ACTIVITY_COLUMNS
+    )
+    sql = f"INSERT INTO {Activity.__tablename__} ({', '.join(_ACTIVITY_COLUMNS)}) VALUES ({values})"  # noqa: S608 (model names)
+    return _typed(sql + (" RETURNING cohort_id" if returning else ""))
+
+
+@cache
+def _rollup_statements(inside: bool, reached: bool) -> list[tuple[TextClause, TextClause]]:
+    """Per roll-up, for SQLite: the UPDATE, and the INSERT when it found no row."""
+    return [
+        (
+            _typed(rollup.added("IS", ":cohort_id")),
+            _typed(
+                f"INSERT INTO {rollup.table} ({rollup.columns()})"  # noqa: S608 (model names)
+                f" VALUES ({rollup.values(':cohort_id')})"
+            ),
+        )
+        for rollup in _rollups(inside, reached)
+    ]
+
+
+@cache
+def _write_and_count_postgresql(inside: bool, reached: bool) -> TextClause:
+    """The activity's INSERT and every roll-up's UPDATE, or INSERT when it found no row, as one
+    statement: data-modifying CTEs (PostgreSQL runs each once, in one snapshot)."""
+    cohort = "(SELECT cohort_id FROM written)"
+    steps = [f"written AS ({_activity_insert(returning=True).text})"]
+    for rollup in _rollups(inside, reached):
+        added = rollup.added("IS NOT DISTINCT FROM", cohort)
+        steps.append(f"{rollup.table}_added AS ({added} RETURNING 1)")
+        steps.append(
+            f"{rollup.table}_new AS (INSERT INTO {rollup.table} ({rollup.columns()})"  # noqa: S608 (model names)
+            f" SELECT {rollup.values(cohort)}"
+            f" WHERE NOT EXISTS (SELECT FROM {rollup.table}_added))"
+        )
+    return _typed(f"WITH {', '.join(steps)} SELECT 1")
 
 
 # Rebuilding ----------------------------------------------------------------------------------

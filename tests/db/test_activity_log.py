@@ -7,7 +7,9 @@ from datetime import UTC, date, datetime
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import delete, func, select
+import pytest
+from sqlalchemy import delete, event, func, select
+from sqlalchemy.exc import IntegrityError, StatementError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from learntogether.db import activity_log
@@ -21,6 +23,7 @@ from learntogether.db.activity_log import (
     rebuild,
 )
 from learntogether.db.models import (
+    Activity,
     Lesson,
     LessonReach,
     LessonStatus,
@@ -33,6 +36,7 @@ from learntogether.db.models import (
 )
 from learntogether.db.models.activity import PARTICIPATION_FIGURES, REACH_FIGURES
 from learntogether.services.reports import Figure, GroupBy, Period, participation
+from tests.conftest import TestDatabase
 from tests.report_builders import add_cohort, add_learner, add_track, at, record
 
 COUNTED = PARTICIPATION_FIGURES
@@ -206,17 +210,20 @@ async def test_many_at_once_are_written_and_counted_as_one_by_one(session: Async
     session.add(Membership(cohort_id=plovdiv.id, user_id=ana.id))  # joined after SLV1
     vera = await add_learner(session, role=Role.PARENT, locale="ro")
     started: Details = {"lesson_id": lesson.id, "track_id": lesson.track_id}
-    written = await activity_log.record_many(
+    await activity_log.record_many(
         session,
         [
             Entry(ana, Verb.STARTED, details=started),
             Entry(ana, Verb.STARTED, details=started),
             Entry(ana, Verb.ATTENDED, cohort_id=sliven.id, details={"assisted": True}),
             Entry(vera, Verb.REMINDED, details={"data": {"broadcast_id": 7}}),
+            Entry(ana, Verb.NUDGED),
+            Entry(vera, Verb.ATTENDED),
         ],
         occurred_at=at(6),
     )
 
+    written = (await session.scalars(select(Activity).order_by(Activity.id))).all()
     snapshots = [
         (row.user_id, row.verb, row.cohort_id, row.role, row.locale, row.region, row.data)
         for row in written
@@ -226,15 +233,80 @@ async def test_many_at_once_are_written_and_counted_as_one_by_one(session: Async
         (ana.id, Verb.STARTED, plovdiv.id, Role.TEACHER, "bg", "Sliven", None),
         (ana.id, Verb.ATTENDED, sliven.id, Role.TEACHER, "bg", "Sliven", None),
         (vera.id, Verb.REMINDED, None, Role.PARENT, "ro", None, {"broadcast_id": 7}),
+        (ana.id, Verb.NUDGED, plovdiv.id, Role.TEACHER, "bg", "Sliven", None),
+        (vera.id, Verb.ATTENDED, None, Role.PARENT, "ro", None, None),
     ]
-    assert [row.occurred_at for row in written] == [at(6)] * 4
+    assert [row.occurred_at for row in written] == [at(6)] * 6
     table = await participation(
         session, figures=[Figure.ACTIVE, Figure.LESSONS_STARTED, Figure.ATTENDED]
     )
-    assert table.rows == [{"active": 1, "lessons_started": 1, "attended": 1}]
+    assert table.rows == [{"active": 2, "lessons_started": 1, "attended": 2}]
     counted = await _summed(session)
     assert await rebuild(session) == len(counted)
     assert await _summed(session) == counted
+
+
+async def test_the_newest_cohort_is_the_later_membership_of_one_moment(
+    session: AsyncSession,
+) -> None:
+    sliven = await add_cohort(session, "SLV1", region="Sliven", municipality="Sliven")
+    plovdiv = await add_cohort(session, "PDV1", region="Plovdiv", municipality="Plovdiv")
+    ana = await add_learner(session)
+    joined = at(5)
+    session.add(Membership(cohort_id=plovdiv.id, user_id=ana.id, joined_at=joined))
+    await session.flush()
+    session.add(Membership(cohort_id=sliven.id, user_id=ana.id, joined_at=joined))
+    await record(session, ana, Verb.JOINED, at(6))
+    assert await session.scalar(select(Activity.cohort_id)) == sliven.id
+    assert await session.scalar(select(ParticipationTotal.cohort_id)) == sliven.id
+
+
+async def test_an_activity_that_cannot_be_written_adds_to_no_roll_up(
+    session: AsyncSession,
+) -> None:
+    """The activity and its roll-ups are written together or not at all."""
+    cohort = await add_cohort(session, "SLV1", region="Sliven", municipality="Sliven")
+    _, (lesson,) = await add_track(session, "mixed", lessons=1)
+    ana = await add_learner(session, cohort=cohort)
+    await session.delete(lesson)
+    await session.flush()
+    with pytest.raises(IntegrityError):
+        async with session.begin_nested():
+            await record(session, ana, Verb.STARTED, at(5, 9), lesson=lesson)
+    for table in (ParticipationCount, ParticipationMonth, ParticipationTotal, LessonReach):
+        assert await session.scalar(select(func.count()).select_from(table)) == 0
+
+
+async def test_a_time_without_its_zone_is_refused(session: AsyncSession) -> None:
+    ana = await add_learner(session)
+    naive = at(5, 9).replace(tzinfo=None)
+    with pytest.raises(StatementError, match="naive datetime"):
+        await activity_log.record(session, ana, Verb.JOINED, occurred_at=naive)
+    assert await session.scalar(select(func.count()).select_from(Activity)) == 0
+
+
+async def test_a_counted_record_is_one_statement_on_postgresql(
+    session: AsyncSession, database: TestDatabase
+) -> None:
+    """The activity, the learner's newest cohort and every roll-up: one round trip there; on
+    SQLite the activity, then an UPDATE a roll-up once the quarter hour's rows exist."""
+    cohort = await add_cohort(session, "SLV1", region="Sliven", municipality="Sliven")
+    _, (lesson,) = await add_track(session, "mixed", lessons=1)
+    ana = await add_learner(session, cohort=cohort)
+    await record(session, ana, Verb.STEP, at(5, 9), lesson=lesson, data={"step": 1})
+    seen: list[str] = []
+
+    def note(_conn: Any, _cursor: Any, statement: str, *_args: Any) -> None:
+        seen.append(statement)
+
+    event.listen(database.engine.sync_engine, "before_cursor_execute", note)
+    try:
+        await record(session, ana, Verb.STEP, at(5, 9, 5), lesson=lesson, data={"step": 2})
+    finally:
+        event.remove(database.engine.sync_engine, "before_cursor_execute", note)
+    assert len(seen) == (1 if database.backend == "postgresql" else 5), seen
+    assert await session.scalar(select(ParticipationMonth.active)) == 2
+    assert await session.scalar(select(LessonReach.furthest)) == 2
 
 
 async def _reached(session: AsyncSession) -> list[tuple[Any, ...]]:
