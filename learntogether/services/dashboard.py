@@ -23,8 +23,6 @@ from learntogether.services.reports.query import Cell
 WEEKS_CHARTED = 12
 QUIET_COHORTS_SHOWN = 5
 GOALS_SHOWN = 50
-# Enough for every cohort of a programme; the quiet ones are counted in one query a setting.
-COHORTS_SCANNED = 500
 _TOTALS = (
     Figure.JOINED,
     Figure.ACTIVE,
@@ -72,18 +70,7 @@ async def overview(session: AsyncSession, *, actor: Actor, today: date) -> Overv
     )
     quiet: list[tuple[CohortInfo, int]] = []
     if actor.role is not TokenRole.VIEWER:
-        found, _count = await cohorts.list_cohorts(
-            session, actor=actor, limit=COHORTS_SCANNED, offset=0
-        )
-        counts = await cohorts.quiet_counts(
-            session, actor=actor, codes=[cohort.code for cohort in found]
-        )
-        ranked = sorted(found, key=lambda cohort: (-counts.get(cohort.code, 0), cohort.name))
-        quiet = [
-            (cohort, counts[cohort.code])
-            for cohort in ranked[:QUIET_COHORTS_SHOWN]
-            if counts.get(cohort.code)
-        ]
+        quiet = await cohorts.most_quiet(session, actor=actor, limit=QUIET_COHORTS_SHOWN)
     return Overview(
         goals=found_goals,
         all_time=all_time,
