@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import timedelta
 
 from sqlalchemy import update
@@ -24,7 +25,7 @@ async def _cohort(session: AsyncSession, code: str, *, nudge_after_days: int = 7
 async def _members(
     session: AsyncSession,
     cohort: Cohort,
-    days_idle: list[int | None],
+    days_idle: Sequence[int | None],
     status: UserStatus = UserStatus.ACTIVE,
 ) -> None:
     """Members last active that many days ago (None: never, and joined 30 days ago)."""
@@ -61,8 +62,8 @@ async def test_each_cohort_counts_its_members_quiet_for_its_own_days(
 
 
 async def test_most_quiet_first_then_by_name_at_most_the_limit(session: AsyncSession) -> None:
-    for code, idle in [("C", [9, 9]), ("A", [9]), ("B", [9, 9]), ("D", [9, 9, 9])]:
-        await _members(session, await _cohort(session, code), idle)
+    for code, quiet in [("C", 2), ("A", 1), ("B", 2), ("D", 3)]:
+        await _members(session, await _cohort(session, code), [9] * quiet)
     found = await cohorts.most_quiet(session, actor=SYSTEM, limit=3)
     assert _named(found) == [("D", 3), ("B", 2), ("C", 2)]
 
