@@ -457,7 +457,7 @@ async def test_pages_of_groups_put_together_are_the_whole_report(
                     session, group_by=group_by, period=period, zone=SOFIA, actor=actor
                 )
                 groups = list(dict.fromkeys(row[group_by.value] for row in whole.rows))
-                for per_page in (1, 2):
+                for per_page in (1, 2, 50):
                     first = await participation_page(
                         session,
                         group_by=group_by,

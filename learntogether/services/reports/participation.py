@@ -288,8 +288,9 @@ async def participation_page(
     """Page ``page`` of ``participation(...)`` with the same arguments: ``per_page`` of its
     groups in the report's order, each with its rows for every period (ungrouped: one page).
 
-    The groups are found first (one query), then only the page's are counted, so a page of a
-    report with thousands of groups reads and returns a page's rows. Raises InvalidInput
+    By period, the groups are found first (one query), then only the page's are counted, so a
+    page of a report with thousands of groups and periods reads and returns a page's rows.
+    Without a period (a row a group) every group is counted in one query, as the report is. Raises InvalidInput
     (``page``) for a page below 1 and PastTheEnd for one after the last (an empty report has
     one page, without rows), and what ``participation`` raises.
     """
@@ -303,17 +304,28 @@ async def participation_page(
     if group_by is None:
         if page > 1:
             raise PastTheEnd(page, 1)
-        counts = await _count(session, counted, figures=figures)
-        table = await _table(session, counts, group_by=None, period=period, figures=figures)
+        every = await _count(session, counted, figures=figures)
+        table = await _table(session, every, group_by=None, period=period, figures=figures)
         return ParticipationPage(table, 1, 1, 1, 1, 1)
-    found = list(await session.scalars(select(counted.c.group).distinct()))
+    counts: Counts | None = None
+    if period is None:
+        # A row a group: all of them are counted at once, as the report would.
+        counts = await _count(session, counted, figures=figures)
+        found = [group for group, _ in counts]
+    else:
+        found = list(await session.scalars(select(counted.c.group).distinct()))
     labels = await group_labels(session, group_by, found)
     ordered = sorted(found, key=lambda value: sort_key(labels[value]))
     pages = max(1, -(-len(ordered) // per_page))
     if page > pages:
         raise PastTheEnd(page, pages)
     shown = ordered[(page - 1) * per_page : page * per_page]
-    counts = await _count(session, counted, figures=figures, groups=shown) if shown else {}
+    if counts is not None:
+        counts = {key: counts[key] for key in ((group, None) for group in shown)}
+    elif len(shown) < len(ordered):
+        counts = await _count(session, counted, figures=figures, groups=shown)
+    else:
+        counts = await _count(session, counted, figures=figures)
     table = await _table(
         session, counts, group_by=group_by, period=period, figures=figures, labels=labels
     )
