@@ -14,5 +14,10 @@ router = APIRouter(route_class=ConsoleRoute)
 
 @router.get("/")
 async def dashboard_page(request: Request, staff: StaffDep, session: DbDep) -> HTMLResponse:
-    found = await dashboard.overview(session, actor=staff.actor, today=utcnow().date())
+    found = await dashboard.overview(
+        session,
+        actor=staff.actor,
+        today=utcnow().date(),
+        readers=request.app.state.session_maker,
+    )
     return render(request, "dashboard.html", {"overview": found})

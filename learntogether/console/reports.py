@@ -12,7 +12,7 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass, field, replace
 from datetime import date
-from typing import Annotated
+from typing import Annotated, Any
 from urllib.parse import urlencode
 from zoneinfo import ZoneInfo
 
@@ -39,6 +39,12 @@ from learntogether.services.errors import InvalidInput
 from learntogether.services.learners import COUNTRY_TIMEZONES
 from learntogether.services.quizzes import LIKERT_POINTS
 from learntogether.services.reports import Filters, GroupBy, Period, ReportTable
+from learntogether.services.reports.participation import (
+    GROUPS_A_PAGE,
+    ParticipationPage,
+    PastTheEnd,
+    participation_page,
+)
 from learntogether.services.reports.query import Cell
 from learntogether.services.reports.titles import CurriculumTitles, curriculum_titles
 
@@ -98,33 +104,71 @@ def _days(
     return days
 
 
-async def participation_table(
-    session: AsyncSession, actor: Actor, choice: Choice, gettext: Callable[[str], str]
-) -> tuple[ReportTable | None, dict[str, list[str]]]:
-    """The report, or the problems with its parameters by form field."""
-    actor.check_role(TokenRole.MEDIATOR, TokenRole.VIEWER)
-    errors: dict[str, list[str]] = {}
+def _participation_arguments(
+    choice: Choice, gettext: Callable[[str], str], errors: dict[str, list[str]]
+) -> dict[str, Any]:
+    """The report service's arguments from the choice; problems are noted in ``errors``."""
     days = _days(choice, gettext, errors)
     for name, allowed in (("group_by", set(GroupBy)), ("period", set(Period)), ("tz", ZONES)):
         value = getattr(choice, name)
         if value and value not in allowed:
             errors[name] = [gettext("Choose one of the list.")]
     if errors:
+        return {}
+    return {
+        "group_by": GroupBy(choice.group_by) if choice.group_by else None,
+        "period": Period(choice.period) if choice.period else None,
+        "filters": Filters(cohort=choice.cohort or None),
+        "start": days["start"],
+        "end": days["end"],
+        "zone": ZoneInfo(choice.tz or "UTC"),
+    }
+
+
+async def participation_table(
+    session: AsyncSession, actor: Actor, choice: Choice, gettext: Callable[[str], str]
+) -> tuple[ReportTable | None, dict[str, list[str]]]:
+    """The whole report (every group, for the CSV), or the problems with its parameters by form
+    field."""
+    actor.check_role(TokenRole.MEDIATOR, TokenRole.VIEWER)
+    errors: dict[str, list[str]] = {}
+    arguments = _participation_arguments(choice, gettext, errors)
+    if errors:
         return None, errors
     try:
-        table = await reports.participation(
-            session,
-            group_by=GroupBy(choice.group_by) if choice.group_by else None,
-            period=Period(choice.period) if choice.period else None,
-            filters=Filters(cohort=choice.cohort or None),
-            start=days["start"],
-            end=days["end"],
-            zone=ZoneInfo(choice.tz or "UTC"),
-            actor=actor,
-        )
+        table = await reports.participation(session, actor=actor, **arguments)
     except InvalidInput as error:
         return None, _by_field(error)
     return table, {}
+
+
+async def participation_page_of(
+    session: AsyncSession,
+    actor: Actor,
+    choice: Choice,
+    page: str,
+    gettext: Callable[[str], str],
+) -> tuple[ParticipationPage | None, dict[str, list[str]]]:
+    """Page ``page`` (as typed; empty: the first) of the report, or the problems by form
+    field (the page number's under ``page``)."""
+    actor.check_role(TokenRole.MEDIATOR, TokenRole.VIEWER)
+    errors: dict[str, list[str]] = {}
+    number = int(page) if page.isdigit() and page.isascii() else None
+    if page and (number is None or number < 1):
+        errors["page"] = [gettext("Give a page number: 1, 2, 3…")]
+    arguments = _participation_arguments(choice, gettext, errors)
+    if errors:
+        return None, errors
+    try:
+        found = await participation_page(
+            session, page=number or 1, per_page=GROUPS_A_PAGE, actor=actor, **arguments
+        )
+    except PastTheEnd as error:
+        message = gettext("There is no page {page}: the last page is {pages}.")
+        return None, {"page": [message.format(page=error.page, pages=error.pages)]}
+    except InvalidInput as error:
+        return None, _by_field(error)
+    return found, {}
 
 
 def _by_field(error: InvalidInput) -> dict[str, list[str]]:
@@ -154,15 +198,17 @@ ChoiceDep = Annotated[Choice, Depends(_choice)]
 def _page(
     request: Request,
     choice: Choice,
-    table: ReportTable | None,
+    found: ParticipationPage | None,
     errors: dict[str, list[str]],
 ) -> HTMLResponse:
+    table = found.table if found else None
     most = max((int(row.get(CHARTED) or 0) for row in table.rows), default=0) if table else 0
     return render(
         request,
         "reports/participation.html",
         {
             "choice": choice,
+            "found": found,
             "table": table,
             "errors": errors,
             "most": max(most, 1),
@@ -175,17 +221,22 @@ def _page(
     )
 
 
+PageText = Annotated[str, Query(max_length=12)]
+
+
 @router.get("")
 async def reports_home() -> Response:
     return redirect("/reports/participation")
 
 
 @router.get("/participation")
-async def participation_page(
-    request: Request, staff: StaffDep, session: DbDep, choice: ChoiceDep
+async def participation_page_route(
+    request: Request, staff: StaffDep, session: DbDep, choice: ChoiceDep, page: PageText = ""
 ) -> HTMLResponse:
-    table, errors = await participation_table(session, staff.actor, choice, translator(request))
-    return _page(request, choice, table, errors)
+    found, errors = await participation_page_of(
+        session, staff.actor, choice, page.strip(), translator(request)
+    )
+    return _page(request, choice, found, errors)
 
 
 @router.get("/participation.csv")
@@ -194,7 +245,7 @@ async def participation_csv(
 ) -> Response:
     table, errors = await participation_table(session, staff.actor, choice, translator(request))
     if table is None:
-        return _page(request, choice, table, errors)
+        return _page(request, choice, None, errors)
     return _csv(table)
 
 

@@ -12,6 +12,7 @@ import logging
 from collections.abc import AsyncIterator, Callable, Coroutine, Mapping
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
+from functools import lru_cache
 from typing import Annotated, Any
 from urllib.parse import quote
 from zoneinfo import ZoneInfo
@@ -188,6 +189,13 @@ def translator(request: Request) -> Callable[[str], str]:
     return gettext
 
 
+@lru_cache(maxsize=8192)
+def _decimal(value: float, locale: str) -> str:
+    # Babel takes tens of microseconds a number; a report page shows thousands, mostly the same
+    # small counts.
+    return format_decimal(value, locale=babel_locale(locale))
+
+
 def render(
     request: Request,
     template: str,
@@ -238,7 +246,7 @@ def render(
         return format_date(found, "medium", locale=babel_locale(locale))
 
     def number(value: float) -> str:
-        return format_decimal(value, locale=babel_locale(locale))
+        return _decimal(value, locale)
 
     def percent(value: float) -> str:
         """A share (0 to 1) as a whole percentage in the reader's language."""

@@ -8,12 +8,12 @@ from datetime import datetime, timedelta
 from typing import Annotated, Any
 
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints, field_validator
-from sqlalchemy import ColumnElement, Select, func, select
+from sqlalchemy import ColumnElement, Select, case, func, literal, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import selectinload
 
-from learntogether.db.base import utcnow
+from learntogether.db.base import UTCDateTime, utcnow
 from learntogether.db.models import (
     BroadcastKind,
     Cohort,
@@ -234,7 +234,12 @@ async def get_cohort(session: AsyncSession, *, code: str, actor: Actor) -> Cohor
 
 def quiet_since(days: int, now: datetime) -> ColumnElement[bool]:
     """A member who has done nothing for ``days`` (since joining, if never active)."""
-    return func.coalesce(User.last_active_at, Membership.joined_at) < now - timedelta(days=days)
+    return quiet_before(now - timedelta(days=days))
+
+
+def quiet_before(moment: datetime | ColumnElement[datetime]) -> ColumnElement[bool]:
+    """A member who has done nothing since ``moment`` (since joining, if never active)."""
+    return func.coalesce(User.last_active_at, Membership.joined_at) < moment
 
 
 def _members_query(cohort: Cohort, now: datetime) -> Select[User, datetime, Any, bool]:
@@ -396,6 +401,51 @@ async def mediated_cohorts(session: AsyncSession, mediator: Actor) -> list[Cohor
         return []
     items, _total = await list_cohorts(session, actor=mediator, limit=100, offset=0)
     return items
+
+
+async def most_quiet(
+    session: AsyncSession, *, actor: Actor, limit: int
+) -> list[tuple[CohortInfo, int]]:
+    """The live cohorts the actor works with that have the most active members gone quiet (as
+    ``quiet_counts`` counts them), most first, then by name; at most ``limit``, and none where
+    nobody is quiet.
+
+    One count over the memberships of every cohort at once, each against its own
+    ``nudge_after_days``, however many cohorts there are.
+    """
+    actor.check_manages()
+    now = utcnow()
+    live = [Cohort.archived_at.is_(None)]
+    if actor.cohort_ids is not None:
+        live.append(Cohort.id.in_(sorted(actor.cohort_ids)))
+    days_in_use = list(
+        await session.scalars(select(Cohort.nudge_after_days).where(*live).distinct())
+    )
+    if not days_in_use:
+        return []
+    since = case(
+        {days: literal(now - timedelta(days=days), UTCDateTime) for days in days_in_use},
+        value=Cohort.nudge_after_days,
+    )
+    quiet = func.count().label("quiet")
+    found = (
+        await session.execute(
+            select(Cohort, quiet)
+            .join(Membership, Membership.cohort_id == Cohort.id)
+            .join(User, User.id == Membership.user_id)
+            .where(*live, User.status == UserStatus.ACTIVE, quiet_before(since))
+            .group_by(Cohort.id)
+            .order_by(quiet.desc(), Cohort.name)
+            .limit(limit)
+        )
+    ).all()
+    ids = [cohort.id for cohort, _ in found]
+    members = await _member_counts(session, ids)
+    slugs = await _track_slugs(session, ids)
+    return [
+        (_info(cohort, members.get(cohort.id, 0), slugs.get(cohort.id, [])), count)
+        for cohort, count in found
+    ]
 
 
 async def quiet_counts(session: AsyncSession, *, actor: Actor, codes: list[str]) -> dict[str, int]:

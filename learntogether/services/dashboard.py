@@ -6,25 +6,27 @@ activity record) and ``goals``, read with the reader's reach: a mediator sees th
 
 from __future__ import annotations
 
+import asyncio
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import date, timedelta
+from typing import TypeVar
 
-from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from learntogether.db.models import TokenRole
 from learntogether.services import cohorts, goals, reports
 from learntogether.services.actors import Actor
 from learntogether.services.cohorts import CohortInfo
 from learntogether.services.goals import GoalInfo
-from learntogether.services.reports import Figure, GroupBy, Period
+from learntogether.services.reports import Figure, GroupBy, Period, ReportTable
 from learntogether.services.reports.participation import by_group_with_totals
 from learntogether.services.reports.query import Cell
 
+T = TypeVar("T")
 WEEKS_CHARTED = 12
 QUIET_COHORTS_SHOWN = 5
 GOALS_SHOWN = 50
-# Enough for every cohort of a programme; the quiet ones are counted in one query a setting.
-COHORTS_SCANNED = 500
 _TOTALS = (
     Figure.JOINED,
     Figure.ACTIVE,
@@ -55,41 +57,66 @@ async def _totals(
     return {figure.value: int(row.get(figure.value) or 0) for figure in _TOTALS}
 
 
-async def overview(session: AsyncSession, *, actor: Actor, today: date) -> Overview:
-    """What the dashboard shows ``actor`` on ``today`` (UTC days)."""
+async def overview(
+    session: AsyncSession,
+    *,
+    actor: Actor,
+    today: date,
+    readers: async_sessionmaker[AsyncSession] | None = None,
+) -> Overview:
+    """What the dashboard shows ``actor`` on ``today`` (UTC days).
+
+    Given ``readers``, the three parts that read the most rows (the weeks, the regions with
+    the all-time totals, the quiet cohorts; 50-100 ms each on 100,000 learners) are read at
+    the same time, each in a session of its own that only reads; else one after the other.
+    """
+
+    async def weeks(reader: AsyncSession) -> list[dict[str, Cell]]:
+        table = await reports.participation(
+            reader,
+            period=Period.WEEK,
+            start=today - timedelta(weeks=WEEKS_CHARTED - 1, days=today.weekday()),
+            end=today,
+            actor=actor,
+            figures=(Figure.JOINED, Figure.ACTIVE),
+        )
+        return table.rows
+
+    async def regions(reader: AsyncSession) -> tuple[ReportTable, dict[str, int]]:
+        # The regions and the all-time totals: one pass over each learner's totals on
+        # PostgreSQL.
+        return await by_group_with_totals(reader, GroupBy.REGION, actor=actor, figures=_TOTALS)
+
+    async def quiet(reader: AsyncSession) -> list[tuple[CohortInfo, int]]:
+        if actor.role is TokenRole.VIEWER:
+            return []
+        return await cohorts.most_quiet(reader, actor=actor, limit=QUIET_COHORTS_SHOWN)
+
+    if readers is None:
+        found_weeks, (by_region, all_time), found_quiet = (
+            await weeks(session),
+            await regions(session),
+            await quiet(session),
+        )
+    else:
+        found_weeks, (by_region, all_time), found_quiet = await asyncio.gather(
+            _apart(readers, weeks), _apart(readers, regions), _apart(readers, quiet)
+        )
     found_goals, _total = await goals.list_goals(session, limit=GOALS_SHOWN, offset=0, actor=actor)
-    weeks = await reports.participation(
-        session,
-        period=Period.WEEK,
-        start=today - timedelta(weeks=WEEKS_CHARTED - 1, days=today.weekday()),
-        end=today,
-        actor=actor,
-        figures=(Figure.JOINED, Figure.ACTIVE),
-    )
-    # The regions and the all-time totals: one pass over each learner's totals on PostgreSQL.
-    regions, all_time = await by_group_with_totals(
-        session, GroupBy.REGION, actor=actor, figures=_TOTALS
-    )
-    quiet: list[tuple[CohortInfo, int]] = []
-    if actor.role is not TokenRole.VIEWER:
-        found, _count = await cohorts.list_cohorts(
-            session, actor=actor, limit=COHORTS_SCANNED, offset=0
-        )
-        counts = await cohorts.quiet_counts(
-            session, actor=actor, codes=[cohort.code for cohort in found]
-        )
-        ranked = sorted(found, key=lambda cohort: (-counts.get(cohort.code, 0), cohort.name))
-        quiet = [
-            (cohort, counts[cohort.code])
-            for cohort in ranked[:QUIET_COHORTS_SHOWN]
-            if counts.get(cohort.code)
-        ]
     return Overview(
         goals=found_goals,
         all_time=all_time,
         last_7_days=await _totals(session, actor, today - timedelta(days=6), today),
         last_30_days=await _totals(session, actor, today - timedelta(days=29), today),
-        weeks=weeks.rows,
-        regions=regions.rows,
-        quiet_cohorts=quiet,
+        weeks=found_weeks,
+        regions=by_region.rows,
+        quiet_cohorts=found_quiet,
     )
+
+
+async def _apart(
+    readers: async_sessionmaker[AsyncSession], read: Callable[[AsyncSession], Awaitable[T]]
+) -> T:
+    """``read`` in a session of its own, which writes nothing and is closed after."""
+    async with readers() as reader:
+        return await read(reader)

@@ -11,6 +11,7 @@ from typing import Any
 import pytest
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from learntogether.console import reports
 from learntogether.db.models import TokenRole
 from tests.console.conftest import browser_sign_in, screenshot
 
@@ -24,9 +25,13 @@ async def _download(page: Any, link: str) -> str:
     return await asyncio.to_thread(Path(await download.path()).read_text, encoding="utf-8")
 
 
-async def test_a_viewer_regroups_participation_and_downloads_what_the_page_shows(
-    page: Any, live_server: str, session_maker: async_sessionmaker[AsyncSession]
+async def test_a_viewer_regroups_participation_pages_it_and_downloads_every_row(
+    page: Any,
+    live_server: str,
+    session_maker: async_sessionmaker[AsyncSession],
+    monkeypatch: pytest.MonkeyPatch,
 ) -> None:
+    monkeypatch.setattr(reports, "GROUPS_A_PAGE", 1)
     await browser_sign_in(page, session_maker, live_server, TokenRole.VIEWER, name="Eva")
     await page.get_by_role("link", name="Reports").click()
     await page.get_by_label("Group by").select_option("region")
@@ -34,12 +39,28 @@ async def test_a_viewer_regroups_participation_and_downloads_what_the_page_shows
     await page.get_by_label("From").fill("2020-01-01")
     await page.get_by_role("button", name="Show").click()
     await page.wait_for_url(re.compile(r".*group_by=region.*period=month.*"))
+    pages = page.get_by_role("navigation", name="Pages of the report")
+    assert "Page 1 of 2" in await pages.inner_text()
     assert await page.get_by_role("cell", name="Madrid").count() == 1
+    assert await page.get_by_role("cell", name="Sliven").count() == 0
     await screenshot(page, "reports-participation-by-region")
+
+    await pages.get_by_role("link", name="Next").click()
+    await page.wait_for_url(re.compile(r".*group_by=region.*period=month.*page=2$"))
+    assert await page.get_by_role("cell", name="Sliven").count() == 1
+    assert await page.get_by_role("cell", name="Madrid").count() == 0
+    assert await page.get_by_label("Group by").input_value() == "region"
+    await screenshot(page, "reports-participation-by-region-page-2")
     content = await _download(page, "Download as CSV")
     lines = content.splitlines()
     assert lines[0].startswith("region,period,joined,active")
     assert sorted(line.split(",")[0] for line in lines[1:]) == ["Madrid", "Sliven"]
+
+    # The page links are ordinary links: the keyboard reaches and follows them.
+    await pages.get_by_role("link", name="Previous").focus()
+    await page.keyboard.press("Enter")
+    await page.wait_for_url(re.compile(r".*page=1$"))
+    assert await page.get_by_role("cell", name="Madrid").count() == 1
 
 
 async def test_the_funnel_item_analysis_and_awareness_show_titles_and_charts(

@@ -6,11 +6,12 @@ from datetime import date, timedelta
 
 import pytest
 from httpx import AsyncClient
+from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from learntogether.db.base import utcnow
-from learntogether.db.models import GoalMeasure, TokenRole, User
-from learntogether.services import goals
+from learntogether.db.models import Cohort, GoalMeasure, TokenRole, User
+from learntogether.services import dashboard, goals
 from learntogether.services.actors import Actor
 from learntogether.services.goals import GoalFilters, GoalSpec
 from tests.console.conftest import Programme, sign_in
@@ -77,3 +78,36 @@ async def test_a_viewer_reads_the_figures_and_goals_but_no_cohort(
     assert "Madrid joins" in page.text
     assert "gone quiet" not in page.text
     assert 'href="/cohorts' not in page.text
+
+
+@pytest.mark.usefixtures("madrid_goal")
+async def test_the_overview_read_at_once_equals_the_overview_read_in_turn(
+    session_maker: async_sessionmaker[AsyncSession], programme: Programme
+) -> None:
+    async with session_maker() as session:
+        user = await session.get(User, programme.madrid_learner)
+        assert user is not None
+        user.last_active_at = utcnow() - timedelta(days=10)
+        madrid = await session.scalar(select(Cohort.id).where(Cohort.code == "MAD1"))
+        assert madrid is not None
+        await session.commit()
+    today = utcnow().date()
+    quiet: dict[TokenRole, list[tuple[str, int]]] = {}
+    for actor in (
+        Actor.system("test"),
+        Actor(name="mediator", role=TokenRole.MEDIATOR, cohort_ids=frozenset({madrid})),
+        Actor(name="viewer", role=TokenRole.VIEWER),
+    ):
+        async with session_maker() as session:
+            in_turn = await dashboard.overview(session, actor=actor, today=today)
+            at_once = await dashboard.overview(
+                session, actor=actor, today=today, readers=session_maker
+            )
+        assert at_once == in_turn
+        quiet[actor.role] = [(cohort.code, count) for cohort, count in at_once.quiet_cohorts]
+        assert at_once.all_time["joined"] == (1 if actor.role is TokenRole.MEDIATOR else 2)
+    assert quiet == {
+        TokenRole.ADMIN: [("MAD1", 1)],
+        TokenRole.MEDIATOR: [("MAD1", 1)],
+        TokenRole.VIEWER: [],
+    }

@@ -6,6 +6,7 @@ import pytest
 from httpx import AsyncClient
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from learntogether.console import reports
 from learntogether.db.models import TokenRole
 from tests.console.conftest import sign_in
 
@@ -92,3 +93,62 @@ async def test_report_pages_without_a_curriculum_say_so(
     awareness = await client.get("/reports/awareness")
     assert awareness.status_code == 200 and "No track has both surveys yet." in awareness.text
     assert "Download as CSV" not in questions.text + awareness.text
+
+
+async def test_participation_pages_through_its_groups_keeping_the_filters(
+    client: AsyncClient,
+    session_maker: async_sessionmaker[AsyncSession],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setattr(reports, "GROUPS_A_PAGE", 1)
+    await sign_in(client, session_maker, TokenRole.VIEWER)
+    first = await client.get("/reports/participation", params={"group_by": "cohort"})
+    assert first.status_code == 200
+    assert "<td>MAD1</td>" in first.text and "SLV1" not in first.text
+    assert "Page 1 of 2" in first.text and "1–1 of 2" in first.text
+    assert 'href="/reports/participation?group_by=cohort&amp;tz=UTC&amp;page=2" rel="next"' in (
+        first.text
+    )
+    assert 'rel="prev"' not in first.text
+    second = await client.get("/reports/participation", params={"group_by": "cohort", "page": 2})
+    assert "<td>SLV1</td>" in second.text and "<td>MAD1</td>" not in second.text
+    assert 'href="/reports/participation?group_by=cohort&amp;tz=UTC&amp;page=1" rel="prev"' in (
+        second.text
+    )
+    assert 'rel="next"' not in second.text
+    csv = await client.get("/reports/participation.csv", params={"group_by": "cohort"})
+    assert [line.split(",")[0] for line in csv.text.splitlines()[1:]] == ["MAD1", "SLV1"]
+
+
+async def test_one_page_shows_no_page_links(
+    client: AsyncClient, session_maker: async_sessionmaker[AsyncSession]
+) -> None:
+    await sign_in(client, session_maker, TokenRole.VIEWER)
+    page = await client.get("/reports/participation", params={"group_by": "cohort"})
+    assert "<td>MAD1</td>" in page.text and "<td>SLV1</td>" in page.text
+    assert "Pages of the report" not in page.text
+
+
+@pytest.mark.parametrize(
+    ("page", "message"),
+    [
+        ("3", "There is no page 3: the last page is 2."),
+        ("0", "Give a page number: 1, 2, 3…"),
+        ("two", "Give a page number: 1, 2, 3…"),
+        ("-1", "Give a page number: 1, 2, 3…"),
+        ("\u0662", "Give a page number: 1, 2, 3…"),
+    ],
+)
+async def test_a_bad_page_number_is_named_not_a_server_error(
+    client: AsyncClient,
+    session_maker: async_sessionmaker[AsyncSession],
+    monkeypatch: pytest.MonkeyPatch,
+    page: str,
+    message: str,
+) -> None:
+    monkeypatch.setattr(reports, "GROUPS_A_PAGE", 1)
+    await sign_in(client, session_maker, TokenRole.VIEWER)
+    answer = await client.get("/reports/participation", params={"group_by": "cohort", "page": page})
+    assert answer.status_code == 422
+    assert 'id="page-errors"' in answer.text and message in answer.text
+    assert 'name="group_by"' in answer.text

@@ -17,7 +17,11 @@ from learntogether.services import learners
 from learntogether.services.actors import SYSTEM
 from learntogether.services.errors import InvalidInput
 from learntogether.services.reports import Figure, Filters, GroupBy, Period, participation
-from learntogether.services.reports.participation import by_group_with_totals
+from learntogether.services.reports.participation import (
+    PastTheEnd,
+    by_group_with_totals,
+    participation_page,
+)
 from learntogether.services.reports.query import offset_changes
 from tests.factories import mediating
 from tests.report_builders import add_cohort, add_learner, add_track, at, record
@@ -440,3 +444,84 @@ async def test_groups_with_their_totals_match_the_two_reports(
     assert totals == {"joined": 4}
     _, nothing = await by_group_with_totals(session, GroupBy.REGION, actor=mediating())
     assert nothing == ZEROS
+
+
+async def test_pages_of_groups_put_together_are_the_whole_report(
+    session: AsyncSession, world: World
+) -> None:
+    """Each page counts only its groups; every page in turn gives the report's rows in order."""
+    for actor in (SYSTEM, mediating(world.sliven.id)):
+        for group_by in (GroupBy.REGION, GroupBy.COHORT, GroupBy.ROLE):
+            for period in (None, Period.WEEK, Period.MONTH):
+                whole = await participation(
+                    session, group_by=group_by, period=period, zone=SOFIA, actor=actor
+                )
+                groups = list(dict.fromkeys(row[group_by.value] for row in whole.rows))
+                for per_page in (1, 2, 50):
+                    first = await participation_page(
+                        session,
+                        group_by=group_by,
+                        period=period,
+                        zone=SOFIA,
+                        actor=actor,
+                        per_page=per_page,
+                    )
+                    assert first.groups == len(groups)
+                    assert first.pages == -(-len(groups) // per_page)
+                    rows = list(first.table.rows)
+                    for number in range(2, first.pages + 1):
+                        page = await participation_page(
+                            session,
+                            page=number,
+                            group_by=group_by,
+                            period=period,
+                            zone=SOFIA,
+                            actor=actor,
+                            per_page=per_page,
+                        )
+                        assert (page.first, page.last) == (
+                            (number - 1) * per_page + 1,
+                            min(number * per_page, len(groups)),
+                        )
+                        assert page.table.columns == whole.columns
+                        rows += page.table.rows
+                    assert rows == whole.rows, (actor, group_by, period, per_page)
+
+
+async def test_a_page_of_the_cohorts_holds_its_groups_rows_only(
+    session: AsyncSession, world: World
+) -> None:
+    page = await participation_page(session, page=2, per_page=1, group_by=GroupBy.COHORT)
+    assert (page.page, page.pages, page.groups, page.first, page.last) == (2, 3, 3, 2, 2)
+    assert page.table.columns == ["cohort", *ZEROS]
+    assert page.table.rows == [{"cohort": "SOF1", **SOFIA_FIGURES}]
+    last = await participation_page(session, page=3, per_page=1, group_by=GroupBy.COHORT)
+    assert last.table.rows == [{"cohort": None, **GORAN_FIGURES}]
+
+
+async def test_a_page_past_the_end_says_how_many_there_are(
+    session: AsyncSession, world: World
+) -> None:
+    with pytest.raises(PastTheEnd) as past:
+        await participation_page(session, page=4, per_page=1, group_by=GroupBy.REGION)
+    assert (past.value.page, past.value.pages) == (4, 3)
+    assert [problem.path for problem in past.value.problems] == ["$.page"]
+    with pytest.raises(PastTheEnd) as ungrouped:
+        await participation_page(session, page=2, period=Period.WEEK)
+    assert ungrouped.value.pages == 1
+
+
+async def test_page_zero_is_refused_by_name(session: AsyncSession, world: World) -> None:
+    for number in (0, -3):
+        with pytest.raises(InvalidInput) as refused:
+            await participation_page(session, page=number, group_by=GroupBy.REGION)
+        assert not isinstance(refused.value, PastTheEnd)
+        assert [problem.path for problem in refused.value.problems] == ["$.page"]
+
+
+async def test_an_empty_report_has_one_page_without_rows(session: AsyncSession) -> None:
+    page = await participation_page(session, group_by=GroupBy.COHORT, period=Period.MONTH)
+    assert (page.page, page.pages, page.groups, page.first, page.last) == (1, 1, 0, 0, 0)
+    assert page.table.rows == []
+    ungrouped = await participation_page(session)
+    assert ungrouped.table.rows == [ZEROS]

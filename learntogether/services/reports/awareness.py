@@ -20,7 +20,19 @@ from __future__ import annotations
 
 from typing import Any
 
-from sqlalchemy import ColumnElement, Select, Subquery, case, distinct, func, literal, select
+from sqlalchemy import (
+    CTE,
+    ColumnElement,
+    Select,
+    String,
+    Subquery,
+    case,
+    distinct,
+    func,
+    literal,
+    select,
+    union_all,
+)
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import aliased
 
@@ -85,27 +97,24 @@ async def awareness(
     ]
     reverse = {q.key for q in [*pre.questions(), *post.questions()] if q.reverse}
     pairs = await _pairs(session, pre_id, post_id, items, reverse, group_by, actor)
-    per_item = await session.execute(
-        select(
-            pairs.c.group,
-            pairs.c.item,
-            func.count(),
-            func.avg(pairs.c.before),
-            func.avg(pairs.c.after),
-        ).group_by(pairs.c.group, pairs.c.item)
-    )
-    overall = await session.execute(
-        select(
-            pairs.c.group,
-            func.count(distinct(pairs.c.user_id)),
-            func.avg(pairs.c.before),
-            func.avg(pairs.c.after),
-        ).group_by(pairs.c.group)
-    )
+    # One statement: the pairs (a CTE read twice, which PostgreSQL computes once) by group and
+    # item, and by group over every item.
+    per_item = select(
+        pairs.c.group,
+        pairs.c.item,
+        func.count(),
+        func.avg(pairs.c.before),
+        func.avg(pairs.c.after),
+    ).group_by(pairs.c.group, pairs.c.item)
+    overall = select(
+        pairs.c.group,
+        literal(None, String).label("item"),
+        func.count(distinct(pairs.c.user_id)),
+        func.avg(pairs.c.before),
+        func.avg(pairs.c.after),
+    ).group_by(pairs.c.group)
     figures: dict[Any, dict[str | None, tuple[int, Any, Any]]] = {}
-    for group, count, before, after in overall:
-        figures.setdefault(group, {})[None] = (int(count), before, after)
-    for group, item, count, before, after in per_item:
+    for group, item, count, before, after in await session.execute(union_all(overall, per_item)):
         figures.setdefault(group, {})[item] = (int(count), before, after)
     labels = await group_labels(session, group_by, figures)
     rows: list[dict[str, Cell]] = []
@@ -150,7 +159,7 @@ async def _pairs(
     reverse: set[str],
     group_by: GroupBy | None,
     actor: Actor,
-) -> Subquery:
+) -> CTE:
     """(user_id, item, before, after, group) for every learner who answered an item in both.
 
     The two surveys' chosen answers are paired by (learner, item) before their points are read:
@@ -186,7 +195,7 @@ async def _pairs(
         .outerjoin(last_answer, last_answer.c.user_id == before.c.user_id)
         .outerjoin(Activity, Activity.id == last_answer.c.id)
         .where(cohort_condition(actor, Activity.cohort_id))
-        .subquery()
+        .cte("pairs")
     )
 
 

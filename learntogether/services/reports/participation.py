@@ -33,6 +33,7 @@ who was in two groups twice.
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import dataclass
 from datetime import date
 from enum import StrEnum
 from typing import Any
@@ -56,6 +57,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from learntogether.db.models import ParticipationCount, ParticipationMonth, ParticipationTotal
 from learntogether.db.models.activity import PARTICIPATION_FIGURES
 from learntogether.services.actors import SYSTEM, Actor
+from learntogether.services.errors import FieldProblem, InvalidInput
 from learntogether.services.reports.query import (
     Cell,
     Criteria,
@@ -71,6 +73,7 @@ from learntogether.services.reports.query import (
     resolve,
     sort_key,
     split_months,
+    wrong,
 )
 
 NAME = "participation"
@@ -175,32 +178,37 @@ async def _counted(
 
 async def _count(
     session: AsyncSession,
-    criteria: Criteria,
+    counted: Subquery,
     *,
     figures: Sequence[Figure],
-    group_by: GroupBy | None,
-    period: Period | None,
-    zone: ZoneInfo,
+    groups: Sequence[Any] | None = None,
 ) -> Counts:
-    """The figures for each (group value, period start) found; (None, None) when ungrouped.
+    """The figures for each (group value, period start) found in ``counted`` (``_counted``),
+    of the ``groups`` given (every group: None); (None, None) when ungrouped.
 
-    One aggregate query over the participation counts and months (``_counted``). Only groups
-    and periods with records appear.
+    One aggregate query. Only groups and periods with records appear.
     """
-    counted = await _counted(session, criteria, group_by=group_by, period=period, zone=zone)
     keys = [counted.c[name] for name in ("group", "period") if name in counted.c]
     aggregates = figure_sql(counted.c)
-    rows = await session.execute(
-        select(*keys, *(aggregates[figure].label(figure.value) for figure in figures)).group_by(
-            *keys
-        )
-    )
+    query = select(*keys, *(aggregates[figure].label(figure.value) for figure in figures))
+    if groups is not None:
+        query = query.where(_among(counted.c.group, groups))
+    rows = await session.execute(query.group_by(*keys))
     return {
         (row._mapping.get("group"), row._mapping.get("period")): {
             figure: int(row._mapping[figure.value]) for figure in figures
         }
         for row in rows
     }
+
+
+def _among(column: ColumnElement[Any], values: Sequence[Any]) -> ColumnElement[bool]:
+    """``column`` is one of ``values`` (None among them: or null)."""
+    known = [value for value in values if value is not None]
+    either = [column.in_(known)] if known else []
+    if len(known) < len(values):
+        either.append(column.is_(None))
+    return or_(*either)
 
 
 async def participation(
@@ -228,10 +236,102 @@ async def participation(
     criteria = await resolve(
         session, filters or Filters(), window=Window.of_dates(start, end, zone), actor=actor
     )
-    counts = await _count(
-        session, criteria, figures=figures, group_by=group_by, period=period, zone=zone
-    )
+    counted = await _counted(session, criteria, group_by=group_by, period=period, zone=zone)
+    counts = await _count(session, counted, figures=figures)
     return await _table(session, counts, group_by=group_by, period=period, figures=figures)
+
+
+GROUPS_A_PAGE = 50
+"""Groups on one page of a report (each with its rows for every period)."""
+
+
+@dataclass(frozen=True)
+class ParticipationPage:
+    """One page of the participation report: some of its groups, each with all its rows."""
+
+    table: ReportTable
+    page: int
+    """From 1."""
+    pages: int
+    groups: int
+    """How many groups the whole report has (1 ungrouped)."""
+    first: int
+    """The page's first group's place among them, from 1 (0 on an empty report)."""
+    last: int
+    """The page's last group's place."""
+
+
+class PastTheEnd(InvalidInput):
+    """A page number after the report's last page."""
+
+    def __init__(self, page: int, pages: int) -> None:
+        message = f"there is no page {page}: the report has {pages} page(s)"
+        super().__init__(message, [FieldProblem("$.page", message)])
+        self.page = page
+        self.pages = pages
+
+
+async def participation_page(
+    session: AsyncSession,
+    *,
+    page: int = 1,
+    per_page: int = GROUPS_A_PAGE,
+    group_by: GroupBy | None = None,
+    period: Period | None = None,
+    filters: Filters | None = None,
+    start: date | None = None,
+    end: date | None = None,
+    zone: ZoneInfo | None = None,
+    actor: Actor = SYSTEM,
+    figures: Sequence[Figure] = tuple(Figure),
+) -> ParticipationPage:
+    """Page ``page`` of ``participation(...)`` with the same arguments: ``per_page`` of its
+    groups in the report's order, each with its rows for every period (ungrouped: one page).
+
+    By period, the groups are found first (one query), then only the page's are counted, so a
+    page of a report with thousands of groups and periods reads and returns a page's rows.
+    Without a period (a row a group) every group is counted in one query, as the report is. Raises InvalidInput
+    (``page``) for a page below 1 and PastTheEnd for one after the last (an empty report has
+    one page, without rows), and what ``participation`` raises.
+    """
+    if page < 1:
+        raise wrong("page", f"pages are numbered from 1, not {page}")
+    zone = zone or ZoneInfo("UTC")
+    criteria = await resolve(
+        session, filters or Filters(), window=Window.of_dates(start, end, zone), actor=actor
+    )
+    counted = await _counted(session, criteria, group_by=group_by, period=period, zone=zone)
+    if group_by is None:
+        if page > 1:
+            raise PastTheEnd(page, 1)
+        every = await _count(session, counted, figures=figures)
+        table = await _table(session, every, group_by=None, period=period, figures=figures)
+        return ParticipationPage(table, 1, 1, 1, 1, 1)
+    counts: Counts | None = None
+    if period is None:
+        # A row a group: all of them are counted at once, as the report would.
+        counts = await _count(session, counted, figures=figures)
+        found = [group for group, _ in counts]
+    else:
+        found = list(await session.scalars(select(counted.c.group).distinct()))
+    labels = await group_labels(session, group_by, found)
+    ordered = sorted(found, key=lambda value: sort_key(labels[value]))
+    pages = max(1, -(-len(ordered) // per_page))
+    if page > pages:
+        raise PastTheEnd(page, pages)
+    shown = ordered[(page - 1) * per_page : page * per_page]
+    if counts is not None:
+        counts = {key: counts[key] for key in ((group, None) for group in shown)}
+    elif len(shown) < len(ordered):
+        counts = await _count(session, counted, figures=figures, groups=shown)
+    else:
+        counts = await _count(session, counted, figures=figures)
+    table = await _table(
+        session, counts, group_by=group_by, period=period, figures=figures, labels=labels
+    )
+    before = (page - 1) * per_page
+    first = before + 1 if shown else 0
+    return ParticipationPage(table, page, pages, len(ordered), first, before + len(shown))
 
 
 async def _table(
@@ -241,9 +341,12 @@ async def _table(
     group_by: GroupBy | None,
     period: Period | None,
     figures: Sequence[Figure],
+    labels: dict[Any, Cell] | None = None,
 ) -> ReportTable:
-    """The report's rows from the counts: groups by their label, periods as ISO dates, sorted."""
-    labels = await group_labels(session, group_by, (group for group, _ in counts))
+    """The report's rows from the counts: groups by their label (``labels``, else looked up),
+    periods as ISO dates, sorted."""
+    if labels is None:
+        labels = await group_labels(session, group_by, (group for group, _ in counts))
     columns = [
         *([group_by.value] if group_by is not None else []),
         *(["period"] if period is not None else []),
