@@ -77,7 +77,7 @@ def keep_startup_objects() -> int:
     gc.collect()
     gc.freeze()
     kept = gc.get_freeze_count()
-    log.info("%d objects built at start kept out of garbage collection", kept)
+    log.debug("%d objects built at start kept out of garbage collection", kept)
     return kept
 
 
