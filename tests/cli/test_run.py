@@ -106,3 +106,4 @@ async def test_run_with_token_answers_start_through_the_bot_api_server(
     output = await _stop(process)
     assert process.returncode == 0, output
     assert standin.token not in output
+    assert "objects built at start kept out of garbage collection" in output
