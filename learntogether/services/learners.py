@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from datetime import datetime, time, timedelta
 from typing import Any, Protocol
 
-from sqlalchemy import delete, select, update
+from sqlalchemy import Select, bindparam, delete, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from learntogether.db import activity_log as activity
@@ -83,11 +83,7 @@ async def find_learner(session: AsyncSession, telegram_id: int) -> User | None:
     return await session.scalar(select(User).where(User.telegram_id == telegram_id))
 
 
-async def find_learner_and_cohort(
-    session: AsyncSession, telegram_id: int
-) -> tuple[User | None, dict[int, str | None]]:
-    """``find_learner`` and, in the same query, the locale of the cohort they joined last (as
-    ``locales`` takes it in ``joined``: no entry when they are in no cohort)."""
+def _learner_and_cohort() -> Select[User, int, str | None]:
     newest = (
         select(Membership.cohort_id)
         .where(Membership.user_id == User.id)
@@ -96,13 +92,23 @@ async def find_learner_and_cohort(
         .correlate(User)
         .scalar_subquery()
     )
-    row = (
-        await session.execute(
-            select(User, Cohort.id, Cohort.locale)
-            .outerjoin(Cohort, Cohort.id == newest)
-            .where(User.telegram_id == telegram_id)
-        )
-    ).first()
+    return (
+        select(User, Cohort.id, Cohort.locale)
+        .outerjoin(Cohort, Cohort.id == newest)
+        .where(User.telegram_id == bindparam("telegram_id"))
+    )
+
+
+# Built once: every update runs it, and SQLAlchemy keys its compiled statements by the statement.
+_LEARNER_AND_COHORT = _learner_and_cohort()
+
+
+async def find_learner_and_cohort(
+    session: AsyncSession, telegram_id: int
+) -> tuple[User | None, dict[int, str | None]]:
+    """``find_learner`` and, in the same query, the locale of the cohort they joined last (as
+    ``locales`` takes it in ``joined``: no entry when they are in no cohort)."""
+    row = (await session.execute(_LEARNER_AND_COHORT, {"telegram_id": telegram_id})).first()
     if row is None:
         return None, {}
     learner, cohort_id, locale = row

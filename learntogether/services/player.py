@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
 
-from sqlalchemy import select
+from sqlalchemy import bindparam, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from learntogether.content.render import RenderedLesson, RenderedQuestion
@@ -43,6 +43,22 @@ def is_correct(question: RenderedQuestion, chosen: Sequence[int]) -> bool | None
 
 
 """The question kinds with a right answer; ``likert`` and ``open`` have none."""
+
+
+# Built once: a press runs them, and SQLAlchemy keys its compiled statements by the statement.
+_PROGRESS = published.with_version_ref(
+    select(LessonProgress), LessonProgress.lesson_version_id
+).where(LessonProgress.id == bindparam("progress_id"))
+_LESSON_AND_PROGRESS = published.with_version_ref(
+    select(Lesson.status, Lesson.track_id.label("lesson_track_id"), LessonProgress)
+    .select_from(Lesson)
+    .outerjoin(
+        LessonProgress,
+        (LessonProgress.lesson_id == Lesson.id) & (LessonProgress.user_id == bindparam("user_id")),
+    ),
+    LessonProgress.lesson_version_id,
+    outer=True,
+).where(Lesson.id == bindparam("lesson_id"))
 
 
 class StaleButton(DomainError):
@@ -97,6 +113,17 @@ async def view_of(
     if ref is None or ref.id != progress.lesson_version_id:
         ref = await published.version_ref(session, progress.lesson_version_id)
     assert ref is not None
+    return await _view(session, progress, ref, chain, restarted=restarted)
+
+
+async def _view(
+    session: AsyncSession,
+    progress: LessonProgress,
+    ref: published.VersionRef,
+    chain: Sequence[str],
+    *,
+    restarted: bool = False,
+) -> PlayerView:
     return PlayerView(
         progress_id=progress.id,
         lesson_id=progress.lesson_id,
@@ -118,16 +145,14 @@ async def open_lesson(
     assisted: bool = False,
 ) -> PlayerView:
     """Resume where the learner left the lesson, or start the newest published version."""
-    lesson = await session.get(Lesson, lesson_id)
-    if lesson is None or lesson.status is not LessonStatus.PUBLISHED:
+    row = (
+        await session.execute(_LESSON_AND_PROGRESS, {"lesson_id": lesson_id, "user_id": learner.id})
+    ).first()
+    if row is None or row.status is not LessonStatus.PUBLISHED:
         raise NotFound("This lesson is not offered any more.")
-    progress = await session.scalar(
-        select(LessonProgress).where(
-            LessonProgress.user_id == learner.id, LessonProgress.lesson_id == lesson_id
-        )
-    )
+    progress: LessonProgress | None = row.LessonProgress
     if progress is not None and progress.status is ProgressStatus.IN_PROGRESS:
-        return await view_of(session, progress, chain)
+        return await _view(session, progress, published.ref_of(row), chain)
     newest = (await published.newest_published(session, [lesson_id]))[lesson_id]
     restarted = progress is not None
     if progress is None:
@@ -143,7 +168,7 @@ async def open_lesson(
         session,
         learner,
         Verb.STARTED,
-        track_id=lesson.track_id,
+        track_id=row.lesson_track_id,
         lesson_id=lesson_id,
         lesson_version_id=newest.id,
         assisted=assisted,
@@ -153,16 +178,18 @@ async def open_lesson(
 
 async def own_progress(
     session: AsyncSession, *, learner: User, progress_id: int, version_id: int
-) -> LessonProgress:
-    """The learner's progress a button points at, refusing buttons of another version."""
-    progress = await session.get(LessonProgress, progress_id)
-    if progress is None or progress.user_id != learner.id:
+) -> tuple[LessonProgress, published.VersionRef]:
+    """The learner's progress a button points at and its version, read at once; buttons of
+    another version are refused."""
+    row = (await session.execute(_PROGRESS, {"progress_id": progress_id})).first()
+    if row is None or row.LessonProgress.user_id != learner.id:
         raise StaleButton("This button belongs to a lesson you no longer have open.")
+    progress: LessonProgress = row.LessonProgress
     if progress.lesson_version_id != version_id:
         raise StaleButton(
             "This button is from an older version of the lesson.", lesson_id=progress.lesson_id
         )
-    return progress
+    return progress, published.ref_of(row)
 
 
 async def go_to_step(
@@ -175,10 +202,10 @@ async def go_to_step(
     chain: Sequence[str],
 ) -> PlayerView:
     """Move to step ``index`` (Next or Back); each step reached is recorded for the funnel."""
-    progress = await own_progress(
+    progress, ref = await own_progress(
         session, learner=learner, progress_id=progress_id, version_id=version_id
     )
-    view = await view_of(session, progress, chain)
+    view = await _view(session, progress, ref, chain)
     index = max(0, min(index, view.step_count - 1))
     if index > progress.step_index:
         await activity.record(

@@ -19,8 +19,9 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Generic, TypeVar
 
-from sqlalchemy import Select, func, select
+from sqlalchemy import Select, bindparam, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import aliased
 
 from learntogether.content.render import RenderedLesson, render_lesson
 from learntogether.content.schema import LessonDocument
@@ -84,16 +85,36 @@ def _ref_columns() -> tuple[object, ...]:
     return (LessonVersion.id, LessonVersion.lesson_id, LessonVersion.content_hash, Lesson.track_id)
 
 
+def with_version_ref(
+    statement: Select[*tuple[Any, ...]], version_id: Any, *, outer: bool = False
+) -> Select[*tuple[Any, ...]]:
+    """``statement`` with the ``VersionRef`` columns of the version ``version_id`` names added
+    after its own (``ref_of`` reads them back): a press reads its row and its version at once.
+    ``outer``: the rows without such a version too (their ``VersionRef`` columns are null)."""
+    version, lesson = aliased(LessonVersion), aliased(Lesson)
+    return (
+        statement.join(version, version.id == version_id, isouter=outer)
+        .join(lesson, lesson.id == version.lesson_id, isouter=outer)
+        .add_columns(version.id, version.lesson_id, version.content_hash, lesson.track_id)
+    )
+
+
+def ref_of(row: Sequence[Any]) -> VersionRef:
+    """The ``VersionRef`` of a row of a ``with_version_ref`` statement."""
+    return VersionRef(*row[-4:])
+
+
+_VERSION_REF = (
+    select(*_ref_columns())  # type: ignore[call-overload]
+    .join(Lesson, Lesson.id == LessonVersion.lesson_id)
+    .where(LessonVersion.id == bindparam("version_id"))
+)
+
+
 async def version_ref(session: AsyncSession, version_id: int) -> VersionRef | None:
     """The version with this id and its lesson's track, in one light query."""
-    row = (
-        await session.execute(
-            select(*_ref_columns())  # type: ignore[call-overload]
-            .join(Lesson, Lesson.id == LessonVersion.lesson_id)
-            .where(LessonVersion.id == version_id)
-        )
-    ).first()
-    return VersionRef(*row) if row is not None else None
+    row = (await session.execute(_VERSION_REF, {"version_id": version_id})).first()
+    return ref_of(row) if row is not None else None
 
 
 def newest_published_query(lesson_ids: Sequence[int] | None = None) -> Select[Any]:

@@ -12,7 +12,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from sqlalchemy import select
+from sqlalchemy import bindparam, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from learntogether.content.render import RenderedQuestion
@@ -20,7 +20,6 @@ from learntogether.db import activity_log as activity
 from learntogether.db.base import utcnow
 from learntogether.db.models import (
     Answer,
-    Lesson,
     LessonProgress,
     ProgressStatus,
     QuestionKind,
@@ -28,7 +27,7 @@ from learntogether.db.models import (
     User,
     Verb,
 )
-from learntogether.services import before_after, catalogue, certificates, review
+from learntogether.services import before_after, catalogue, certificates, published, review
 from learntogether.services.before_after import StatementChange
 from learntogether.services.catalogue import LessonEntry
 from learntogether.services.errors import InvalidInput
@@ -39,6 +38,7 @@ from learntogether.services.player import (
     own_progress,
     view_of,
 )
+from learntogether.services.published import VersionRef
 from learntogether.services.voice import VOICE_ANSWER, IncomingVoice, keep_voice_note
 
 LIKERT_POINTS = 5
@@ -163,10 +163,10 @@ async def start_attempt(
     With ``resume``, a half-answered attempt on this version goes on at its next unanswered
     question instead.
     """
-    progress = await own_progress(
+    progress, ref = await own_progress(
         session, learner=learner, progress_id=progress_id, version_id=version_id
     )
-    player = await view_of(session, progress, chain)
+    player = await view_of(session, progress, chain, ref=ref)
     if not player.lesson.questions:
         raise InvalidInput("This lesson has no quiz.")
     attempt = None
@@ -201,14 +201,25 @@ def _question(attempt: QuizAttempt, player: PlayerView) -> QuestionView:
     )
 
 
+# Built once: a press runs it, and SQLAlchemy keys its compiled statements by the statement.
+_ATTEMPT = published.with_version_ref(
+    select(QuizAttempt, LessonProgress).outerjoin(
+        LessonProgress, LessonProgress.id == QuizAttempt.progress_id
+    ),
+    QuizAttempt.lesson_version_id,
+).where(QuizAttempt.id == bindparam("attempt_id"))
+
+
 async def _own_attempt(
     session: AsyncSession, *, learner: User, attempt_id: int, index: int
-) -> tuple[QuizAttempt, LessonProgress]:
-    """The learner's open attempt a button points at, at question ``index``, and its progress."""
-    attempt = await session.get(QuizAttempt, attempt_id)
-    if attempt is None or attempt.user_id != learner.id or attempt.progress_id is None:
+) -> tuple[QuizAttempt, LessonProgress, VersionRef]:
+    """The learner's open attempt a button points at, at question ``index``, its progress and
+    its version, read at once."""
+    row = (await session.execute(_ATTEMPT, {"attempt_id": attempt_id})).first()
+    if row is None or row.QuizAttempt.user_id != learner.id or row.QuizAttempt.progress_id is None:
         raise StaleButton("This quiz is not open any more.")
-    progress = await session.get(LessonProgress, attempt.progress_id)
+    attempt: QuizAttempt = row.QuizAttempt
+    progress: LessonProgress | None = row.LessonProgress
     if attempt.finished_at is not None or attempt.question_index != index:
         raise StaleButton(
             "This question was already answered.",
@@ -219,7 +230,7 @@ async def _own_attempt(
             "This quiz is from an older version of the lesson.",
             lesson_id=progress.lesson_id if progress else None,
         )
-    return attempt, progress
+    return attempt, progress, published.ref_of(row)
 
 
 async def current_question(
@@ -231,10 +242,10 @@ async def current_question(
 async def _current(
     session: AsyncSession, learner: User, attempt_id: int, index: int, chain: Sequence[str]
 ) -> tuple[QuizAttempt, QuestionView]:
-    attempt, progress = await _own_attempt(
+    attempt, progress, ref = await _own_attempt(
         session, learner=learner, attempt_id=attempt_id, index=index
     )
-    return attempt, _question(attempt, await view_of(session, progress, chain))
+    return attempt, _question(attempt, await view_of(session, progress, chain, ref=ref))
 
 
 async def answer(
@@ -413,7 +424,7 @@ async def complete_without_quiz(
 
     Returns the certificate this earned by completing the track, and the learner's next lesson.
     """
-    progress = await own_progress(
+    progress, ref = await own_progress(
         session, learner=learner, progress_id=progress_id, version_id=version_id
     )
     if progress.status is ProgressStatus.COMPLETED:
@@ -425,8 +436,7 @@ async def complete_without_quiz(
         utcnow(),
         True,
     )
-    lesson = await session.get(Lesson, progress.lesson_id)
-    track_id = lesson.track_id if lesson is not None else None
+    track_id = ref.track_id
     await activity.record(
         session,
         learner,
@@ -471,7 +481,7 @@ async def poll_sent(
     session: AsyncSession, *, learner: User, attempt_id: int, index: int, poll_id: str
 ) -> None:
     """The current question went out as a native quiz poll; its answer will come back by this id."""
-    attempt, _ = await _own_attempt(session, learner=learner, attempt_id=attempt_id, index=index)
+    attempt, _, _ = await _own_attempt(session, learner=learner, attempt_id=attempt_id, index=index)
     attempt.poll_id = poll_id
     await session.flush()
 
