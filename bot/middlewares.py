@@ -245,7 +245,8 @@ class DbSessionMiddleware(BaseMiddleware):
                 result = await handler(event, data)
             finally:
                 _update_session.reset(token)
-            await session.commit()
+            if session.in_transaction():  # else the reply committed everything already
+                await session.commit()
             return result
 
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from sqlalchemy import select
+from sqlalchemy import bindparam, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from learntogether.content.render import pick_text
@@ -58,6 +58,20 @@ class TrackEntry:
         return NEW
 
 
+# Built once: every catalogue screen runs them, and SQLAlchemy keys its compiled statements by
+# the statement.
+_OFFERED = (
+    published.newest_published_query()
+    .add_columns(Lesson.slug, Track.updated_at)
+    .join(Track, Lesson.track_id == Track.id)
+    .where(Lesson.status == LessonStatus.PUBLISHED, Track.archived_at.is_(None))
+    .order_by(Track.position, Track.slug, Lesson.position)
+)
+_PROGRESS = select(LessonProgress.lesson_id, LessonProgress.status).where(
+    LessonProgress.user_id == bindparam("user_id")
+)
+
+
 async def catalogue(
     session: AsyncSession, *, learner: User, chain: Sequence[str]
 ) -> list[TrackEntry]:
@@ -66,25 +80,13 @@ async def catalogue(
     Two light queries (the lessons with their newest published versions, the learner's
     progress): documents and track texts are the process's (``published``), read on a miss.
     """
-    rows = list(
-        await session.execute(
-            published.newest_published_query()
-            .add_columns(Lesson.slug, Track.updated_at)
-            .join(Track, Lesson.track_id == Track.id)
-            .where(Lesson.status == LessonStatus.PUBLISHED, Track.archived_at.is_(None))
-            .order_by(Track.position, Track.slug, Lesson.position)
-        )
-    )
+    rows = list(await session.execute(_OFFERED))
     versions = [published.VersionRef(*row[:4]) for row in rows]
     documents = await published.documents(session, versions)
     texts = await published.track_texts(session, {row.track_id: row.updated_at for row in rows})
     progress = {
         lesson_id: status
-        for lesson_id, status in await session.execute(
-            select(LessonProgress.lesson_id, LessonProgress.status).where(
-                LessonProgress.user_id == learner.id
-            )
-        )
+        for lesson_id, status in await session.execute(_PROGRESS, {"user_id": learner.id})
     }
     tracks: dict[int, TrackEntry] = {}
     for row, version in zip(rows, versions, strict=True):

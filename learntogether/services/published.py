@@ -117,15 +117,16 @@ async def version_ref(session: AsyncSession, version_id: int) -> VersionRef | No
     return ref_of(row) if row is not None else None
 
 
-def newest_published_query(lesson_ids: Sequence[int] | None = None) -> Select[Any]:
-    """The ``VersionRef`` columns of each lesson's newest published version, lessons joined."""
+def newest_published_query(*, of_some: bool = False) -> Select[Any]:
+    """The ``VersionRef`` columns of each lesson's newest published version, lessons joined;
+    ``of_some``: of the lessons whose ids the parameter ``lesson_ids`` gives."""
     newest = (
         select(LessonVersion.lesson_id, func.max(LessonVersion.number).label("number"))
         .where(LessonVersion.status == VersionStatus.PUBLISHED)
         .group_by(LessonVersion.lesson_id)
     )
-    if lesson_ids is not None:
-        newest = newest.where(LessonVersion.lesson_id.in_(lesson_ids))
+    if of_some:
+        newest = newest.where(LessonVersion.lesson_id.in_(bindparam("lesson_ids", expanding=True)))
     newest_sq = newest.subquery()
     refs: Select[Any] = select(*_ref_columns())  # type: ignore[call-overload]
     return refs.join(Lesson, Lesson.id == LessonVersion.lesson_id).join(
@@ -139,8 +140,16 @@ async def newest_published(
     session: AsyncSession, lesson_ids: Sequence[int] | None = None
 ) -> dict[int, VersionRef]:
     """The newest published version of each lesson (the one new learners start), by lesson id."""
-    rows = await session.execute(newest_published_query(lesson_ids))
+    if lesson_ids is None:
+        rows = await session.execute(_NEWEST_OF_ALL)
+    else:
+        rows = await session.execute(_NEWEST_OF_SOME, {"lesson_ids": list(lesson_ids)})
     return {row.lesson_id: VersionRef(*row) for row in rows}
+
+
+# Built once: a press runs them, and SQLAlchemy keys its compiled statements by the statement.
+_NEWEST_OF_ALL = newest_published_query()
+_NEWEST_OF_SOME = newest_published_query(of_some=True)
 
 
 async def track_texts(session: AsyncSession, stamps: dict[int, datetime]) -> dict[int, TrackTexts]:
