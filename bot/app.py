@@ -95,8 +95,11 @@ def create_dispatcher(
     i18n: I18n,
     storage: BaseStorage | None = None,
 ) -> Dispatcher:
+    # The conversation state is read once the update is known to be new and the learner's
+    # earlier updates are done (in any process): registered below, after those two.
     dispatcher = Dispatcher(
         storage=storage or create_storage(settings),
+        disable_fsm=True,
         settings=settings,
         i18n=i18n,
         session_maker=session_maker,
@@ -105,6 +108,7 @@ def create_dispatcher(
     shared = storage.redis if isinstance(storage, RedisStorageWithFallback) else None
     dispatcher.update.outer_middleware(UpdateOnce(shared))
     dispatcher.update.outer_middleware(_one_update_per_user(settings, session_maker, shared))
+    dispatcher.update.outer_middleware(dispatcher.fsm)
     dispatcher.update.outer_middleware(DbSessionMiddleware(session_maker))
     dispatcher.update.outer_middleware(LearnerMiddleware())
     dispatcher.update.outer_middleware(LocalesMiddleware(default_locale=settings.default_locale))

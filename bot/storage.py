@@ -20,6 +20,7 @@ import asyncio
 import copy
 from collections import OrderedDict
 from collections.abc import Awaitable, Callable, Mapping
+from contextvars import ContextVar
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -33,6 +34,10 @@ from learntogether.redisfallback import REDIS_ERRORS, RedisOutage, connect
 
 # Present while Redis keeps what was written to it; absent after it lost its data.
 MARKER_KEY = "lt:fsm:kept"
+# The data of the conversation whose state this update read last, read in the same round trip.
+_read_ahead: ContextVar[tuple[StorageKey, dict[str, Any]] | None] = ContextVar(
+    "read_ahead", default=None
+)
 
 
 @dataclass
@@ -68,6 +73,7 @@ class RedisStorageWithFallback(BaseStorage):
         return self.redis_storage.redis
 
     async def set_state(self, key: StorageKey, state: StateType = None) -> None:
+        _read_ahead.set(None)
         value = state.state if isinstance(state, State) else state
         self._keep(key, _Conversation(value, self._known_data(key)))
         await self._write(key, lambda: self.redis_storage.set_state(key, value))
@@ -75,13 +81,16 @@ class RedisStorageWithFallback(BaseStorage):
     async def set_data(self, key: StorageKey, data: Mapping[str, Any]) -> None:
         if not isinstance(data, dict):
             raise DataNotDictLikeError(f"Data must be a dict, got {type(data).__name__}")
+        _read_ahead.set(None)
         self._keep(key, _Conversation(self._known_state(key), copy.deepcopy(data)))
         await self._write(key, lambda: self.redis_storage.set_data(key, data))
 
     async def get_state(self, key: StorageKey) -> str | None:
+        """The state, and the data read with it in the same round trip: the update that reads its
+        state (aiogram's FSM middleware) asks for its data next (``LocalesMiddleware``)."""
         if await self._redis_usable():
             try:
-                state = await self.redis_storage.get_state(key)
+                state = await self._read_state_and_data(key)
                 known = self._known_state(key)
                 if state is None and known and await self._restored_after_redis_lost_its_data():
                     state = known
@@ -95,7 +104,9 @@ class RedisStorageWithFallback(BaseStorage):
     async def get_data(self, key: StorageKey) -> dict[str, Any]:
         if await self._redis_usable():
             try:
-                data = await self.redis_storage.get_data(key)
+                data = self._data_read_ahead(key)
+                if data is None:
+                    data = await self.redis_storage.get_data(key)
                 known_data = self._known_data(key)
                 if not data and known_data and await self._restored_after_redis_lost_its_data():
                     data = known_data
@@ -108,6 +119,22 @@ class RedisStorageWithFallback(BaseStorage):
 
     async def close(self) -> None:
         await self.redis_storage.close()
+
+    async def _read_state_and_data(self, key: StorageKey) -> str | None:
+        """The state from Redis; the data read with it is kept for this update's next
+        ``get_data`` of the same conversation (and only that one)."""
+        builder = self.redis_storage.key_builder
+        state, data = await self.redis.mget(builder.build(key, "state"), builder.build(key, "data"))
+        if isinstance(data, bytes):
+            data = data.decode()
+        _read_ahead.set((key, self.redis_storage.json_loads(data) if data is not None else {}))
+        return state.decode() if isinstance(state, bytes) else state
+
+    @staticmethod
+    def _data_read_ahead(key: StorageKey) -> dict[str, Any] | None:
+        read = _read_ahead.get()
+        _read_ahead.set(None)
+        return read[1] if read is not None and read[0] == key else None
 
     def _known_state(self, key: StorageKey) -> str | None:
         known = self._known.get(key)
@@ -161,6 +188,7 @@ class RedisStorageWithFallback(BaseStorage):
             return False
         async with self._syncing:
             await self._write_back(everything=True)
+        _read_ahead.set(None)  # read before the write-back
         return True
 
     async def _write_back(self, *, everything: bool) -> None:
