@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import pytest
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -234,39 +236,44 @@ async def _another_learner(session: AsyncSession) -> User:
     )
 
 
-async def test_a_button_of_another_learners_lesson_is_stale(session: AsyncSession) -> None:
-    learner, lesson_id = await _setup(session)
-    view = await player.open_lesson(session, learner=learner, lesson_id=lesson_id, chain=CHAIN)
-    other = await _another_learner(session)
-    with pytest.raises(StaleButton, match="no longer have open"):
-        await player.go_to_step(
-            session,
-            learner=other,
-            progress_id=view.progress_id,
-            version_id=view.version_id,
-            index=1,
-            chain=CHAIN,
-        )
-    with pytest.raises(StaleButton, match="no longer have open"):
-        await player.go_to_step(
-            session,
-            learner=learner,
-            progress_id=view.progress_id + 99,
-            version_id=view.version_id,
-            index=1,
-            chain=CHAIN,
-        )
-
-
-async def test_another_learners_quiz_and_a_quiz_that_never_was_are_not_open(
+async def _quiz_begun(
     session: AsyncSession,
-) -> None:
+) -> tuple[User, int, player.PlayerView, quizzes.QuestionView]:
+    """A learner who opened the sample lesson and started its quiz."""
     learner, lesson_id = await _setup(session)
     view = await player.open_lesson(session, learner=learner, lesson_id=lesson_id, chain=CHAIN)
     question = await quizzes.start_attempt(
         session, learner=learner, progress_id=view.progress_id, version_id=view.version_id,
         chain=CHAIN,
     )  # fmt: skip
+    return learner, lesson_id, view, question
+
+
+async def _publish(session: AsyncSession, document: dict[str, Any]) -> None:
+    await lessons.store_published(
+        session,
+        document=LessonDocument.model_validate(document),
+        track=await find_track(session, "demo"),
+        actor=Actor.system("t"),
+    )
+
+
+async def test_a_button_of_another_learners_lesson_is_stale(session: AsyncSession) -> None:
+    learner, lesson_id = await _setup(session)
+    view = await player.open_lesson(session, learner=learner, lesson_id=lesson_id, chain=CHAIN)
+    other = await _another_learner(session)
+    for who, progress_id in ((other, view.progress_id), (learner, view.progress_id + 99)):
+        with pytest.raises(StaleButton, match="no longer have open"):
+            await player.go_to_step(
+                session, learner=who, progress_id=progress_id, version_id=view.version_id,
+                index=1, chain=CHAIN,
+            )  # fmt: skip
+
+
+async def test_another_learners_quiz_and_a_quiz_that_never_was_are_not_open(
+    session: AsyncSession,
+) -> None:
+    learner, _, _, question = await _quiz_begun(session)
     other = await _another_learner(session)
     for who, attempt_id in ((other, question.attempt_id), (learner, question.attempt_id + 99)):
         with pytest.raises(StaleButton, match="not open any more"):
@@ -278,19 +285,8 @@ async def test_another_learners_quiz_and_a_quiz_that_never_was_are_not_open(
 async def test_a_quiz_begun_on_a_version_the_learner_left_is_stale_and_names_its_lesson(
     session: AsyncSession,
 ) -> None:
-    learner, lesson_id = await _setup(session)
-    view = await player.open_lesson(session, learner=learner, lesson_id=lesson_id, chain=CHAIN)
-    question = await quizzes.start_attempt(
-        session, learner=learner, progress_id=view.progress_id, version_id=view.version_id,
-        chain=CHAIN,
-    )  # fmt: skip
-    changed = lesson(slug="what-segregation-is", track="demo", position=1, minutes=9)
-    await lessons.store_published(
-        session,
-        document=LessonDocument.model_validate(changed),
-        track=await find_track(session, "demo"),
-        actor=Actor.system("t"),
-    )
+    learner, lesson_id, view, question = await _quiz_begun(session)
+    await _publish(session, lesson(slug="what-segregation-is", track="demo", position=1, minutes=9))
     newest = (await published.newest_published(session, [lesson_id]))[lesson_id]
     progress = await session.get(LessonProgress, view.progress_id)
     assert progress is not None and newest.id != view.version_id
@@ -305,12 +301,7 @@ async def test_a_quiz_begun_on_a_version_the_learner_left_is_stale_and_names_its
 async def test_the_question_a_button_names_comes_with_its_lesson_and_track(
     session: AsyncSession,
 ) -> None:
-    learner, lesson_id = await _setup(session)
-    view = await player.open_lesson(session, learner=learner, lesson_id=lesson_id, chain=CHAIN)
-    question = await quizzes.start_attempt(
-        session, learner=learner, progress_id=view.progress_id, version_id=view.version_id,
-        chain=CHAIN,
-    )  # fmt: skip
+    learner, lesson_id, view, question = await _quiz_begun(session)
     again = await quizzes.current_question(
         session, learner=learner, attempt_id=question.attempt_id, index=0, chain=CHAIN
     )
@@ -332,12 +323,7 @@ async def test_a_lesson_without_a_quiz_is_completed_in_its_track_once(
     learner, _ = await _setup(session)
     without_quiz = lesson(slug="no-quiz", track="demo", position=2)
     del without_quiz["quiz"]
-    await lessons.store_published(
-        session,
-        document=LessonDocument.model_validate(without_quiz),
-        track=await find_track(session, "demo"),
-        actor=Actor.system("t"),
-    )
+    await _publish(session, without_quiz)
     found = await session.execute(
         select(Lesson.id, Lesson.track_id).where(Lesson.slug == "no-quiz")
     )
