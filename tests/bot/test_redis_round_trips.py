@@ -18,6 +18,7 @@ import pytest
 from aiogram import Bot, Dispatcher, F
 from aiogram.fsm.context import FSMContext
 from aiogram.types import Chat, Message, Update, User
+from pydantic import SecretStr
 from redis.asyncio import Redis
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
@@ -25,7 +26,6 @@ from bot.app import create_dispatcher
 from bot.filters import Matches
 from learntogether.config import BotMode, Settings
 from learntogether.i18n import create_i18n
-from tests.conftest import TestDatabase
 from tests.factories import create_learner
 from tests.standin import BotAPIStandIn
 from tests.standin.fixtures import bot_for
@@ -60,22 +60,14 @@ async def bot(standin: BotAPIStandIn) -> AsyncIterator[Bot]:
 
 @pytest.fixture
 async def workers(
-    standin: BotAPIStandIn,
-    database: TestDatabase,
-    session_maker: async_sessionmaker[AsyncSession],
+    bot_settings: Settings, session_maker: async_sessionmaker[AsyncSession]
 ) -> AsyncIterator[Callable[[int], list[Dispatcher]]]:
     """``workers(n)``: n webhook workers' dispatchers sharing Redis (each its own storage)."""
     assert REDIS_URL is not None
     await create_learner(session_maker, LEARNER)
-    settings = Settings(
-        _env_file=None,
-        bot_token=standin.token,
-        telegram_api_url=standin.base_url,
-        database_url=database.url,
-        bot_mode=BotMode.WEBHOOK,
-        webhook_url="http://127.0.0.1:1/hook",
-        webhook_secret="round-trips",
-        redis_url=REDIS_URL,
+    webhook = {"bot_mode": BotMode.WEBHOOK, "webhook_url": "http://127.0.0.1:1/hook"}
+    settings = bot_settings.model_copy(
+        update={**webhook, "webhook_secret": SecretStr("round-trips"), "redis_url": REDIS_URL}
     )
     made: list[Dispatcher] = []
 

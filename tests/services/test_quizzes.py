@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import pytest
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -18,9 +20,10 @@ from learntogether.db.models import (
     User,
     Verb,
 )
-from learntogether.services import learners, lessons, player, quizzes
+from learntogether.services import learners, lessons, player, published, quizzes
 from learntogether.services.actors import Actor
 from learntogether.services.curriculum import import_curriculum
+from learntogether.services.errors import NotFound
 from learntogether.services.player import StaleButton
 from learntogether.services.tracks import find_track
 from tests.content.samples import TRACK, lesson
@@ -225,3 +228,120 @@ async def test_a_button_of_another_version_is_stale(session: AsyncSession) -> No
             index=1,
             chain=CHAIN,
         )
+
+
+async def _another_learner(session: AsyncSession) -> User:
+    return await learners.register(
+        session, telegram_id=78, first_name="O", locale="en", role=Role.TEACHER
+    )
+
+
+async def _quiz_begun(
+    session: AsyncSession,
+) -> tuple[User, int, player.PlayerView, quizzes.QuestionView]:
+    """A learner who opened the sample lesson and started its quiz."""
+    learner, lesson_id = await _setup(session)
+    view = await player.open_lesson(session, learner=learner, lesson_id=lesson_id, chain=CHAIN)
+    question = await quizzes.start_attempt(
+        session, learner=learner, progress_id=view.progress_id, version_id=view.version_id,
+        chain=CHAIN,
+    )  # fmt: skip
+    return learner, lesson_id, view, question
+
+
+async def _publish(session: AsyncSession, document: dict[str, Any]) -> None:
+    await lessons.store_published(
+        session,
+        document=LessonDocument.model_validate(document),
+        track=await find_track(session, "demo"),
+        actor=Actor.system("t"),
+    )
+
+
+async def test_a_button_of_another_learners_lesson_is_stale(session: AsyncSession) -> None:
+    learner, lesson_id = await _setup(session)
+    view = await player.open_lesson(session, learner=learner, lesson_id=lesson_id, chain=CHAIN)
+    other = await _another_learner(session)
+    for who, progress_id in ((other, view.progress_id), (learner, view.progress_id + 99)):
+        with pytest.raises(StaleButton, match="no longer have open"):
+            await player.go_to_step(
+                session, learner=who, progress_id=progress_id, version_id=view.version_id,
+                index=1, chain=CHAIN,
+            )  # fmt: skip
+
+
+async def test_another_learners_quiz_and_a_quiz_that_never_was_are_not_open(
+    session: AsyncSession,
+) -> None:
+    learner, _, _, question = await _quiz_begun(session)
+    other = await _another_learner(session)
+    for who, attempt_id in ((other, question.attempt_id), (learner, question.attempt_id + 99)):
+        with pytest.raises(StaleButton, match="not open any more"):
+            await quizzes.answer(
+                session, learner=who, attempt_id=attempt_id, index=0, chosen=[0], chain=CHAIN
+            )
+
+
+async def test_a_quiz_begun_on_a_version_the_learner_left_is_stale_and_names_its_lesson(
+    session: AsyncSession,
+) -> None:
+    learner, lesson_id, view, question = await _quiz_begun(session)
+    await _publish(session, lesson(slug="what-segregation-is", track="demo", position=1, minutes=9))
+    newest = (await published.newest_published(session, [lesson_id]))[lesson_id]
+    progress = await session.get(LessonProgress, view.progress_id)
+    assert progress is not None and newest.id != view.version_id
+    progress.lesson_version_id = newest.id  # the learner reads the lesson again, newer now
+    with pytest.raises(StaleButton, match="older version") as stale:
+        await quizzes.current_question(
+            session, learner=learner, attempt_id=question.attempt_id, index=0, chain=CHAIN
+        )
+    assert stale.value.lesson_id == lesson_id
+
+
+async def test_the_question_a_button_names_comes_with_its_lesson_and_track(
+    session: AsyncSession,
+) -> None:
+    learner, lesson_id, view, question = await _quiz_begun(session)
+    again = await quizzes.current_question(
+        session, learner=learner, attempt_id=question.attempt_id, index=0, chain=CHAIN
+    )
+    track_id = await session.scalar(select(Lesson.track_id).where(Lesson.id == lesson_id))
+    assert (again.player.lesson_id, again.player.track_id) == (lesson_id, track_id)
+    assert again.player.version_id == view.version_id
+    assert again.question.text == question.question.text
+
+
+async def test_a_lesson_not_offered_cannot_be_opened(session: AsyncSession) -> None:
+    learner, lesson_id = await _setup(session)
+    with pytest.raises(NotFound):
+        await player.open_lesson(session, learner=learner, lesson_id=lesson_id + 99, chain=CHAIN)
+
+
+async def test_a_lesson_without_a_quiz_is_completed_in_its_track_once(
+    session: AsyncSession,
+) -> None:
+    learner, _ = await _setup(session)
+    without_quiz = lesson(slug="no-quiz", track="demo", position=2)
+    del without_quiz["quiz"]
+    await _publish(session, without_quiz)
+    found = await session.execute(
+        select(Lesson.id, Lesson.track_id).where(Lesson.slug == "no-quiz")
+    )
+    lesson_id, track_id = found.one()
+    view = await player.open_lesson(session, learner=learner, lesson_id=lesson_id, chain=CHAIN)
+    for _ in range(2):  # a second tap on Finish completes nothing again
+        await quizzes.complete_without_quiz(
+            session, learner=learner, progress_id=view.progress_id, version_id=view.version_id,
+            chain=CHAIN,
+        )  # fmt: skip
+    completed = await session.scalars(
+        select(Activity.track_id).where(
+            Activity.user_id == learner.id, Activity.verb == Verb.COMPLETED
+        )
+    )
+    assert list(completed) == [track_id]
+    with pytest.raises(StaleButton, match="older version"):
+        await quizzes.complete_without_quiz(
+            session, learner=learner, progress_id=view.progress_id,
+            version_id=view.version_id + 99, chain=CHAIN,
+        )  # fmt: skip
