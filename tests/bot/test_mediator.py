@@ -286,7 +286,11 @@ async def test_mediator_says_no_to_the_nudge_and_nobody_is_nudged(
     await rosa.send("/nudge")
     question = await rosa.next_message()
     assert question["text"] == "Nudge 1 quiet member of Sliven <teachers>?"
-    answered = await press_and_wait(standin, rosa, "No", question)
+    await press_and_wait(standin, rosa, "No", question)
+    # The press is answered before its message is edited: wait for the edit.
+    answered = await rosa.wait_for(
+        lambda m: m["message_id"] == question["message_id"] and m["text"] != question["text"]
+    )
     assert answered["text"] == "Nobody was nudged."
     assert button_texts(answered) == []
     async with session_maker() as session:
@@ -312,7 +316,10 @@ async def test_scheduled_broadcast_is_cancelled_from_its_status_and_never_sent(
     assert lines[1].startswith("🕘 Scheduled for ")
     assert "On the way: Ana, Ivo" in lines
     assert button_texts(status) == ["🔄 Refresh", "Cancel what has not gone"]
-    cancelled = await press_and_wait(standin, rosa, "Cancel what has not gone", status)
+    await press_and_wait(standin, rosa, "Cancel what has not gone", status)
+    cancelled = await rosa.wait_for(
+        lambda m: m["message_id"] == status["message_id"] and "❌ Cancelled at " in m["text"]
+    )
     lines = cancelled["text"].splitlines()
     assert lines[1].startswith("❌ Cancelled at ")
     assert "Not sent (cancelled): 2" in lines
