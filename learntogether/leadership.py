@@ -138,7 +138,10 @@ async def leader_exists(engine: AsyncEngine) -> bool:
             held = await connection.scalar(
                 text(
                     "SELECT EXISTS (SELECT 1 FROM pg_locks WHERE locktype = 'advisory' AND granted"
-                    " AND classid::bigint = :high AND objid::bigint = :low AND objsubid = 1)"
+                    " AND classid::bigint = :high AND objid::bigint = :low AND objsubid = 1"
+                    # Advisory locks are per database; the server lists every database's.
+                    " AND database = (SELECT oid FROM pg_database"
+                    " WHERE datname = current_database()))"
                 ),
                 {"high": ADVISORY_KEY >> 32, "low": ADVISORY_KEY & 0xFFFFFFFF},
             )

@@ -6,6 +6,7 @@ import asyncio
 from datetime import time, timedelta
 from pathlib import Path
 
+import pytest
 from sqlalchemy import func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
@@ -146,3 +147,29 @@ async def test_the_review_job_invites_to_a_round_that_fell_due(
         (7, ReviewStatus.SCHEDULED),
     ]
     assert await deliveries(session_maker) == 1
+
+
+async def test_a_scheduler_lock_in_another_database_is_not_a_leader_here(
+    database: TestDatabase,
+) -> None:
+    """PostgreSQL lists every database's advisory locks in pg_locks: another programme's
+    scheduler on the same server does not lead this one's."""
+    if database.backend != "postgresql":
+        pytest.skip("SQLite's leadership is a file lock next to its database")
+    from sqlalchemy import make_url, text
+    from sqlalchemy.ext.asyncio import create_async_engine
+
+    from learntogether.leadership import ADVISORY_KEY
+
+    other = create_async_engine(make_url(database.url).set(database="postgres"))
+    try:
+        async with other.connect() as connection:
+            await connection.scalar(text("SELECT pg_advisory_lock(:key)"), {"key": ADVISORY_KEY})
+            try:
+                assert not await leader_exists(database.engine)
+            finally:
+                await connection.scalar(
+                    text("SELECT pg_advisory_unlock(:key)"), {"key": ADVISORY_KEY}
+                )
+    finally:
+        await other.dispose()
