@@ -77,7 +77,7 @@ def keep_startup_objects() -> int:
     gc.collect()
     gc.freeze()
     kept = gc.get_freeze_count()
-    log.debug("%d objects built at start kept out of garbage collection", kept)
+    log.info("%d objects built at start kept out of garbage collection", kept)
     return kept
 
 
@@ -335,7 +335,6 @@ async def serve(settings: Settings, parts: set[Part], *, migrate: bool = False) 
         )
         if bot_parts is None and Part.BOT in parts:
             log.warning("LT_BOT_TOKEN is not set: the Telegram bot is off")
-        keep_startup_objects()
         try:
             await _serve_parts(settings, parts, engine, session_maker, bot_parts, budget)
         finally:
@@ -390,6 +389,8 @@ async def _serve_parts(
         )
         if polling and bot_parts is not None:
             tasks["bot"] = asyncio.create_task(run_polling(bot_parts))
+        # Once the port is ours and everything is built (a start-up error stays one line).
+        keep_startup_objects()
         waiter = asyncio.create_task(stop.wait())
         done, _ = await asyncio.wait([waiter, *tasks.values()], return_when=asyncio.FIRST_COMPLETED)
         waiter.cancel()
