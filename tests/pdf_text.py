@@ -11,7 +11,8 @@ import re
 import zlib
 
 OBJECT = re.compile(rb"(\d+) 0 obj\s*(.*?)\s*endobj", re.S)
-STREAM = re.compile(rb"stream\r?\n(.*?)\r?\nendstream", re.S)
+STREAM_START = re.compile(rb"stream\r?\n")
+LENGTH = re.compile(rb"/Length (\d+)")
 FONT_RESOURCES = re.compile(rb"/Font\s*<<(.*?)>>", re.S)
 FONT_RESOURCE = re.compile(rb"/(F\d+) (\d+) 0 R")
 TO_UNICODE = re.compile(rb"/ToUnicode (\d+) 0 R")
@@ -22,9 +23,12 @@ ESCAPES = {b"n": b"\n", b"r": b"\r", b"t": b"\t", b"b": b"\b", b"f": b"\f"}
 
 
 def _stream(body: bytes) -> bytes:
-    found = STREAM.search(body)
-    assert found is not None
-    return zlib.decompress(found.group(1)) if b"/FlateDecode" in body else found.group(1)
+    """The stream's bytes by its ``/Length``: compressed data may itself end in a CR, which a
+    pattern for the line break before ``endstream`` would take away (a truncated stream)."""
+    start, length = STREAM_START.search(body), LENGTH.search(body)
+    assert start is not None and length is not None
+    data = body[start.end() : start.end() + int(length.group(1))]
+    return zlib.decompress(data) if b"/FlateDecode" in body else data
 
 
 def _cmap(stream: bytes) -> dict[bytes, str]:
