@@ -4,11 +4,12 @@
     .venv/bin/python -m bench.records --database-url postgresql://postgres@127.0.0.1:5432/lt_bu_x
 
 Learners of one cohort record lesson steps, then quiz answers, as a press does
-(``activity_log.record``: the activity and its participation counts, months, totals and lesson
-reach), committing every 50 records. CPU seconds of this process per record
-(``time.process_time``, which a busy machine disturbs less than wall time), wall time, and the
-statements run (transaction control left out) are printed per verb. The PostgreSQL database must
-be empty: the tables are created and dropped again.
+(``activity_log.record``: the activity and its participation counts, months, weeks, totals and
+lesson reach), committing every 50 records, all at one moment (``--at``; by default a Wednesday
+in the middle of a month: inside its week and month, so every roll-up is written). CPU seconds
+of this process per record (``time.process_time``, which a busy machine disturbs less than wall
+time), wall time, and the statements run (transaction control left out) are printed per verb.
+The PostgreSQL database must be empty: the tables are created and dropped again.
 """
 
 from __future__ import annotations
@@ -18,6 +19,7 @@ import asyncio
 import tempfile
 import time
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -41,7 +43,12 @@ class Measured:
     statements: float
 
 
-async def measure(url: str, records: int, learners: int = 50) -> list[Measured]:
+MIDWEEK = datetime(2026, 1, 14, 12, tzinfo=UTC)
+
+
+async def measure(
+    url: str, records: int, learners: int = 50, at: datetime = MIDWEEK
+) -> list[Measured]:
     """Per verb (step, answer): CPU and wall milliseconds and statements a record."""
     engine = create_engine(Settings(_env_file=None, database_url=url).database_url)
     async with engine.begin() as connection:
@@ -80,6 +87,7 @@ async def measure(url: str, records: int, learners: int = 50) -> list[Measured]:
                         session,
                         people[n % learners],
                         verb,
+                        occurred_at=at,
                         track_id=track.id,
                         lesson_id=lesson.id,
                         data={"step": n} if verb is Verb.STEP else None,
@@ -99,11 +107,11 @@ async def measure(url: str, records: int, learners: int = 50) -> list[Measured]:
     return results
 
 
-async def main(url: str | None, records: int) -> None:
+async def main(url: str | None, records: int, at: datetime) -> None:
     with tempfile.TemporaryDirectory() as directory:
         database = url or f"sqlite:///{Path(directory) / 'records.db'}"
-        results = await measure(database, records)
-    print(f"{records} records a verb; {database.split(':')[0]}")
+        results = await measure(database, records, at=at)
+    print(f"{records} records a verb at {at.isoformat()}; {database.split(':')[0]}")
     for result in results:
         print(
             f"{result.verb.value:9} {result.cpu_ms:6.3f} ms CPU a record {result.wall_ms:7.3f} ms"
@@ -115,5 +123,13 @@ if __name__ == "__main__":
     parser = argparse.ArgumentParser(description=(__doc__ or "").splitlines()[0])
     parser.add_argument("--database-url", help="an empty PostgreSQL database (default: SQLite)")
     parser.add_argument("--records", type=int, default=2000, help="records a verb")
+    parser.add_argument(
+        "--at",
+        type=datetime.fromisoformat,
+        default=MIDWEEK,
+        help="when the records happen, ISO 8601 with its offset (default %(default)s)",
+    )
     arguments = parser.parse_args()
-    asyncio.run(main(arguments.database_url, arguments.records))
+    if arguments.at.tzinfo is None:
+        parser.error("--at needs its offset from UTC, e.g. 2026-01-14T12:00+00:00")
+    asyncio.run(main(arguments.database_url, arguments.records, arguments.at))

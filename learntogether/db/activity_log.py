@@ -10,8 +10,9 @@ record summed per learner and quarter hour, which the participation report reads
 every activity row (two million of them are a second of work; a learner's few minutes in the bot
 are one row there). The counts of quarter hours far enough from a month's ends to be in that
 month on every clock are also summed per month (UTC) in ``participation_months``, which reports
-by month read instead, with the counts near month boundaries, and in all per learner in
-``participation_totals``, which all-time figures read. Starts, steps, completions and
+by month read instead, with the counts near month boundaries; likewise per week (Monday to
+Sunday, UTC) in ``participation_weeks``; and in all per learner in ``participation_totals``,
+which all-time figures read. Starts, steps, completions and
 passes also go to ``lesson_reach`` (how far a learner got in a lesson, per quarter hour), which
 the funnel reads. ``rebuild`` computes these tables from ``activities`` (``learntogether db
 recount``, the benchmark's bulk seed), ``rebuild_if_missing`` after the migration that created
@@ -78,12 +79,13 @@ from learntogether.db.models import (
     ParticipationCount,
     ParticipationMonth,
     ParticipationTotal,
+    ParticipationWeek,
     Role,
     Verb,
 )
 from learntogether.db.models.activity import (
-    MONTH_MARGIN_SECONDS,
     PARTICIPATION_FIGURES,
+    PERIOD_MARGIN_SECONDS,
     QUARTER_HOUR_SECONDS,
     REACH_FIGURES,
 )
@@ -110,7 +112,8 @@ COUNTED_VERBS = (*ACTIVE_VERBS, Verb.CERTIFIED, Verb.LISTENED)
 KEY_COLUMNS = ("user_id", "track_id", "cohort_id", *SNAPSHOT)
 """What ``participation_counts`` sums by, besides the quarter hour."""
 LEARNER_KEY_COLUMNS = tuple(name for name in KEY_COLUMNS if name != "track_id")
-"""What ``participation_months`` (besides the month) and ``participation_totals`` sum by."""
+"""What ``participation_months`` and ``participation_weeks`` (besides the month or week) and
+``participation_totals`` sum by."""
 
 REACH_VERBS = (Verb.STARTED, Verb.STEP, Verb.COMPLETED, Verb.PASSED)
 """Verbs that say how far a learner got in a lesson (``lesson_reach``)."""
@@ -250,14 +253,41 @@ def month_of(moment: datetime) -> date:
     return moment.astimezone(UTC).date().replace(day=1)
 
 
+def week_of(moment: datetime) -> date:
+    """The Monday of the week (UTC) ``moment`` falls in."""
+    day = moment.astimezone(UTC).date()
+    return day - timedelta(days=day.weekday())
+
+
+def following_month(month: date) -> date:
+    return (month + timedelta(days=31)).replace(day=1)
+
+
+def following_week(week: date) -> date:
+    return week + timedelta(weeks=1)
+
+
 def month_interior(month: date) -> tuple[datetime, datetime]:
     """The part of ``month`` (its first day, UTC) that is in the same month on every clock:
-    from ``MONTH_MARGIN_SECONDS`` after it begins to as long before it ends."""
-    margin = timedelta(seconds=MONTH_MARGIN_SECONDS)
-    following = (month + timedelta(days=31)).replace(day=1)
-    start = datetime.combine(month, datetime.min.time(), UTC)
-    end = datetime.combine(following, datetime.min.time(), UTC)
+    from ``PERIOD_MARGIN_SECONDS`` after it begins to as long before it ends."""
+    return _interior(month, following_month(month))
+
+
+def week_interior(week: date) -> tuple[datetime, datetime]:
+    """The part of ``week`` (its Monday, UTC) that is in the same week on every clock: from
+    ``PERIOD_MARGIN_SECONDS`` after it begins to as long before it ends."""
+    return _interior(week, following_week(week))
+
+
+def _interior(first_day: date, following_day: date) -> tuple[datetime, datetime]:
+    margin = timedelta(seconds=PERIOD_MARGIN_SECONDS)
+    start = datetime.combine(first_day, datetime.min.time(), UTC)
+    end = datetime.combine(following_day, datetime.min.time(), UTC)
     return start + margin, end - margin
+
+
+def _inside(quarter: datetime, interior: tuple[datetime, datetime]) -> bool:
+    return interior[0] <= quarter < interior[1]
 
 
 def step_of(row: Activity) -> int | None:
@@ -272,19 +302,22 @@ def _step(verb: Verb, data: Mapping[str, Any] | None) -> int | None:
 
 async def _write_counted(session: AsyncSession, row: dict[str, Any], *, postgresql: bool) -> None:
     """Write the activity ``row`` and add it to its quarter hour's participation count, its
-    month's (when the quarter is inside the month on every clock, see ``month_interior``), the
-    learner's totals and, for a lesson's start, step, completion or pass, its lesson reach."""
+    month's and its week's (when the quarter is inside the month or week on every clock, see
+    ``month_interior``), the learner's totals and, for a lesson's start, step, completion or
+    pass, its lesson reach."""
     verb: Verb = row["verb"]
     quarter = quarter_of(row["occurred_at"])
-    month = month_of(quarter)
-    start, end = month_interior(month)
-    inside = start <= quarter < end
+    month, week = month_of(quarter), week_of(quarter)
+    rolled = _Periods(
+        month=_inside(quarter, month_interior(month)), week=_inside(quarter, week_interior(week))
+    )
     reached = verb in REACH_VERBS and row["lesson_id"] is not None
     figures = await _figures(session, row)
     params = {
         **row,
         "quarter": quarter,
         "month": month,
+        "week": week,
         **{f"add_{name}": value for name, value in figures.items()},
         "reach_started": int(verb is Verb.STARTED),
         "reach_finished": int(verb is Verb.COMPLETED),
@@ -292,12 +325,12 @@ async def _write_counted(session: AsyncSession, row: dict[str, Any], *, postgres
         "reach_furthest": _step(verb, row["data"]),
     }
     if postgresql:
-        await session.execute(_write_and_count_postgresql(inside, reached), params)
+        await session.execute(_write_and_count_postgresql(rolled, reached), params)
         return
     params["cohort_id"] = (
         await session.execute(_activity_insert(returning=True), params)
     ).scalar_one()
-    for added, new in _rollup_statements(inside, reached):
+    for added, new in _rollup_statements(rolled, reached):
         if getattr(await session.execute(added, params), "rowcount", 0) == 0:
             await session.execute(new, params)
 
@@ -398,6 +431,7 @@ _TYPES: dict[str, TypeEngine[Any]] = {
     **{column.name: column.type for column in Activity.__table__.columns},
     "quarter": ParticipationCount.__table__.c.occurred_at.type,
     "month": ParticipationMonth.__table__.c.month.type,
+    "week": ParticipationWeek.__table__.c.week.type,
     **{f"add_{name}": Integer() for name in PARTICIPATION_FIGURES},
     **{f"reach_{name}": Integer() for name in REACH_FIGURES},
 }
@@ -452,6 +486,12 @@ _MONTHS = _Rollup(
     _ADD_FIGURES,
     _NEW_FIGURES,
 )
+_WEEKS = _Rollup(
+    ParticipationWeek.__tablename__,
+    {"week": ":week", **_learner_key()},
+    _ADD_FIGURES,
+    _NEW_FIGURES,
+)
 _TOTALS = _Rollup(ParticipationTotal.__tablename__, _learner_key(), _ADD_FIGURES, _NEW_FIGURES)
 _REACH = _Rollup(
     LessonReach.__tablename__,
@@ -475,10 +515,19 @@ _REACH = _Rollup(
 )
 
 
-def _rollups(inside: bool, reached: bool) -> list[_Rollup]:
+@dataclass(frozen=True)
+class _Periods:
+    """Whether a quarter hour is inside its month, and its week, on every clock."""
+
+    month: bool
+    week: bool
+
+
+def _rollups(rolled: _Periods, reached: bool) -> list[_Rollup]:
     return [
         _COUNTS,
-        *([_MONTHS] if inside else []),
+        *([_MONTHS] if rolled.month else []),
+        *([_WEEKS] if rolled.week else []),
         _TOTALS,
         *([_REACH] if reached else []),
     ]
@@ -501,7 +550,7 @@ def _activity_insert(*, returning: bool) -> TextClause:
 
 
 @cache
-def _rollup_statements(inside: bool, reached: bool) -> list[tuple[TextClause, TextClause]]:
+def _rollup_statements(rolled: _Periods, reached: bool) -> list[tuple[TextClause, TextClause]]:
     """Per roll-up, for SQLite: the UPDATE, and the INSERT when it found no row."""
     return [
         (
@@ -511,17 +560,17 @@ def _rollup_statements(inside: bool, reached: bool) -> list[tuple[TextClause, Te
                 f" VALUES ({rollup.values(':cohort_id')})"
             ),
         )
-        for rollup in _rollups(inside, reached)
+        for rollup in _rollups(rolled, reached)
     ]
 
 
 @cache
-def _write_and_count_postgresql(inside: bool, reached: bool) -> TextClause:
+def _write_and_count_postgresql(rolled: _Periods, reached: bool) -> TextClause:
     """The activity's INSERT and every roll-up's UPDATE, or INSERT when it found no row, as one
     statement: data-modifying CTEs (PostgreSQL runs each once, in one snapshot)."""
     cohort = "(SELECT cohort_id FROM written)"
     steps = [f"written AS ({_activity_insert(returning=True).text})"]
-    for rollup in _rollups(inside, reached):
+    for rollup in _rollups(rolled, reached):
         added = rollup.added("IS NOT DISTINCT FROM", cohort)
         steps.append(f"{rollup.table}_added AS ({added} RETURNING 1)")
         steps.append(
@@ -629,36 +678,58 @@ async def rebuild(connection: AsyncConnection | AsyncSession) -> int:
     return int(await connection.scalar(select(func.count()).select_from(ParticipationCount)) or 0)
 
 
-def _month_bounds_sql(dialect: str) -> tuple[ColumnElement[Any], list[ColumnElement[bool]]]:
-    """The month (its first day, UTC) of each participation count, and the conditions that keep
-    the counts inside their month on every clock (``month_interior`` in SQL)."""
+_FromCounts = type[ParticipationMonth] | type[ParticipationWeek] | type[ParticipationTotal]
+_FROM_COUNTS: dict[_FromCounts, str | None] = {
+    ParticipationMonth: "month",
+    ParticipationWeek: "week",
+    ParticipationTotal: None,
+}
+"""The roll-ups built from the participation counts, each with its period (None: all time)."""
+
+
+def _period_bounds_sql(
+    dialect: str, unit: str
+) -> tuple[ColumnElement[Any], list[ColumnElement[bool]]]:
+    """The ``unit`` (month: its first day; week: its Monday; UTC) of each participation count,
+    and the conditions that keep the counts inside their period on every clock
+    (``month_interior``, ``week_interior`` in SQL)."""
     when = ParticipationCount.occurred_at
-    margin = f"{MONTH_MARGIN_SECONDS} seconds"
+    margin = f"{PERIOD_MARGIN_SECONDS} seconds"
     if dialect == "postgresql":
         utc = func.timezone("UTC", when)
-        start = func.date_trunc("month", utc)
+        start = func.date_trunc(unit, utc)
         interval = text(f"interval '{margin}'")
-        end = start + text("interval '1 month'")
+        end = start + text(f"interval '1 {unit}'")
         return cast(start, Date), [utc >= start + interval, utc < end - interval]
-    # SQLite keeps UTC times as text, "YYYY-MM-DD HH:MM:SS.ffffff", which compares in order.
-    start_sql = func.datetime(when, "start of month", f"+{margin}")
-    end_sql = func.datetime(when, "start of month", "+1 month", f"-{margin}")
-    return func.date(when, "start of month"), [when >= start_sql, when < end_sql]
+    # SQLite keeps UTC times as text, "YYYY-MM-DD HH:MM:SS.ffffff", which compares in order;
+    # "weekday 0" moves on to the Sunday that ends the week (or stays on it).
+    first = ["start of month"] if unit == "month" else ["start of day", "weekday 0", "-6 days"]
+    following = "+1 month" if unit == "month" else "+7 days"
+    start_sql = func.datetime(when, *first, f"+{margin}")
+    end_sql = func.datetime(when, *first, following, f"-{margin}")
+    return func.date(when, *first), [when >= start_sql, when < end_sql]
 
 
-async def _rebuild_from_counts(connection: AsyncConnection | AsyncSession, dialect: str) -> None:
-    """Replace ``participation_months`` and ``participation_totals`` with the participation
-    counts summed by month (those inside their month on every clock) and in all."""
-    month, inside = _month_bounds_sql(dialect)
+async def _rebuild_from_counts(
+    connection: AsyncConnection | AsyncSession,
+    dialect: str,
+    tables: Sequence[_FromCounts] = tuple(_FROM_COUNTS),
+) -> None:
+    """Replace ``tables`` (default: every roll-up of the counts) with the participation counts
+    summed by month or week (those inside their period on every clock), or in all."""
     keys = [getattr(ParticipationCount, name) for name in LEARNER_KEY_COLUMNS]
     figures = [func.sum(getattr(ParticipationCount, name)) for name in PARTICIPATION_FIGURES]
     columns = [*LEARNER_KEY_COLUMNS, *PARTICIPATION_FIGURES]
-    by_month = select(month.label("month"), *keys, *figures).where(*inside).group_by(month, *keys)
-    await connection.execute(delete(ParticipationMonth))
-    await connection.execute(insert(ParticipationMonth).from_select(["month", *columns], by_month))
-    in_all = select(*keys, *figures).group_by(*keys)
-    await connection.execute(delete(ParticipationTotal))
-    await connection.execute(insert(ParticipationTotal).from_select(columns, in_all))
+    for table in tables:
+        unit = _FROM_COUNTS[table]
+        summed = select(*keys, *figures).group_by(*keys)
+        if unit is not None:
+            start, inside = _period_bounds_sql(dialect, unit)
+            summed = select(start.label(unit), *keys, *figures).where(*inside)
+            summed = summed.group_by(start, *keys)
+        await connection.execute(delete(table))
+        names = [*([unit] if unit is not None else []), *columns]
+        await connection.execute(insert(table).from_select(names, summed))
 
 
 async def _rebuild_reach(connection: AsyncConnection | AsyncSession, dialect: str) -> None:
@@ -699,6 +770,7 @@ async def _lock(connection: AsyncConnection | AsyncSession, dialect: str) -> Non
         for table in (
             ParticipationCount.__tablename__,
             ParticipationMonth.__tablename__,
+            ParticipationWeek.__tablename__,
             ParticipationTotal.__tablename__,
             LessonReach.__tablename__,
         ):
@@ -717,10 +789,20 @@ async def rebuild_if_missing(connection: AsyncConnection) -> bool:
     if not await connection.scalar(select(exists().select_from(ParticipationCount))):
         await rebuild(connection)
         return True
-    built = False
-    if not await connection.scalar(select(exists().select_from(ParticipationTotal))):
-        await _rebuild_from_counts(connection, dialect)
-        built = True
+    missing = [
+        table
+        for table, unit in _FROM_COUNTS.items()
+        if not await connection.scalar(select(exists().select_from(table)))
+        # A period's roll-up is empty, rightly, when every count is near its period's ends.
+        and (
+            unit is None
+            or await connection.scalar(
+                select(exists().where(*_period_bounds_sql(dialect, unit)[1]))
+            )
+        )
+    ]
+    await _rebuild_from_counts(connection, dialect, missing)
+    built = bool(missing)
     lessons_recorded = await connection.scalar(
         select(exists().where(Activity.verb.in_(REACH_VERBS), Activity.lesson_id.is_not(None)))
     )

@@ -31,6 +31,7 @@ from learntogether.db.models import (
     ParticipationCount,
     ParticipationMonth,
     ParticipationTotal,
+    ParticipationWeek,
     Role,
     Verb,
 )
@@ -272,8 +273,14 @@ async def test_an_activity_that_cannot_be_written_adds_to_no_roll_up(
     await session.flush()
     with pytest.raises(IntegrityError):
         async with session.begin_nested():
-            await record(session, ana, Verb.STARTED, at(5, 9), lesson=lesson)
-    for table in (ParticipationCount, ParticipationMonth, ParticipationTotal, LessonReach):
+            await record(session, ana, Verb.STARTED, at(7, 9), lesson=lesson)
+    for table in (
+        ParticipationCount,
+        ParticipationMonth,
+        ParticipationWeek,
+        ParticipationTotal,
+        LessonReach,
+    ):
         assert await session.scalar(select(func.count()).select_from(table)) == 0
 
 
@@ -293,7 +300,7 @@ async def test_a_counted_record_is_one_statement_on_postgresql(
     cohort = await add_cohort(session, "SLV1", region="Sliven", municipality="Sliven")
     _, (lesson,) = await add_track(session, "mixed", lessons=1)
     ana = await add_learner(session, cohort=cohort)
-    await record(session, ana, Verb.STEP, at(5, 9), lesson=lesson, data={"step": 1})
+    await record(session, ana, Verb.STEP, at(7, 9), lesson=lesson, data={"step": 1})
     seen: list[str] = []
 
     def note(_conn: Any, _cursor: Any, statement: str, *_args: Any) -> None:
@@ -301,11 +308,12 @@ async def test_a_counted_record_is_one_statement_on_postgresql(
 
     event.listen(database.engine.sync_engine, "before_cursor_execute", note)
     try:
-        await record(session, ana, Verb.STEP, at(5, 9, 5), lesson=lesson, data={"step": 2})
+        await record(session, ana, Verb.STEP, at(7, 9, 5), lesson=lesson, data={"step": 2})
     finally:
         event.remove(database.engine.sync_engine, "before_cursor_execute", note)
-    assert len(seen) == (1 if database.backend == "postgresql" else 5), seen
+    assert len(seen) == (1 if database.backend == "postgresql" else 6), seen
     assert await session.scalar(select(ParticipationMonth.active)) == 2
+    assert await session.scalar(select(ParticipationWeek.active)) == 2
     assert await session.scalar(select(LessonReach.furthest)) == 2
 
 

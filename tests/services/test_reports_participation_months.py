@@ -19,7 +19,7 @@ from learntogether.db.models import LessonReach, ParticipationMonth, Participati
 from learntogether.db.models.activity import PARTICIPATION_FIGURES
 from learntogether.services.reports import Figure, GroupBy, Period, participation
 from learntogether.services.reports.participation import by_group_with_totals
-from learntogether.services.reports.query import Window, split_months
+from learntogether.services.reports.query import CALENDARS, Window, split_periods
 from tests.report_builders import add_cohort, add_learner, add_track, record
 
 ZONES = [
@@ -47,6 +47,7 @@ WINDOWS: list[tuple[date | None, date | None]] = [
 ]
 
 Event = tuple[User, str | None, Verb, datetime]
+MONTHS = CALENDARS[Period.MONTH]
 
 
 def _moment(chance: random.Random) -> datetime:
@@ -189,20 +190,20 @@ def test_a_month_is_read_from_the_roll_up_only_when_its_inside_is_in_the_window(
     )
     feb_in, feb_out = month_interior(february)
     # Everything: all months, the counts before, between and after them.
-    every = split_months(Window(), january, march)
-    assert every.months == (january, march)
+    every = split_periods(Window(), MONTHS, january, march)
+    assert every.periods == (january, march)
     assert every.ranges[:2] == [(None, jan_in), (jan_out, feb_in)]
     assert every.ranges[-1][1] is None
     # February in Kiritimati (+14): 31 January 10:00 UTC to 28 February 10:00 UTC; February's
     # inside ends at 27 February 10:00, so it is read from the roll-up.
     kiritimati = Window.of_dates(february, date(2026, 2, 28), ZoneInfo("Pacific/Kiritimati"))
-    split = split_months(kiritimati, january, march)
-    assert split.months == (february, february)
+    split = split_periods(kiritimati, MONTHS, january, march)
+    assert split.periods == (february, february)
     assert split.ranges == [(kiritimati.since, feb_in), (feb_out, kiritimati.until)]
     # Half a month: no month, the counts alone.
     half = Window.of_dates(date(2026, 2, 10), date(2026, 3, 20), ZoneInfo("UTC"))
-    assert split_months(half, january, march).months is None
-    assert split_months(Window(), None, None).ranges == [(None, None)]
+    assert split_periods(half, MONTHS, january, march).periods is None
+    assert split_periods(Window(), MONTHS, None, None).ranges == [(None, None)]
 
 
 async def test_every_missing_roll_up_is_built_at_once(session: AsyncSession) -> None:

@@ -10,6 +10,7 @@ from learntogether.db.models.activity import (
     ParticipationCount,
     ParticipationMonth,
     ParticipationTotal,
+    ParticipationWeek,
     Verb,
 )
 from learntogether.db.models.audit import AuditLog
@@ -79,6 +80,7 @@ __all__ = [
     "ParticipationCount",
     "ParticipationMonth",
     "ParticipationTotal",
+    "ParticipationWeek",
     "ProgressStatus",
     "QuestionKind",
     "QuizAttempt",

@@ -114,7 +114,7 @@ PARTICIPATION_FIGURES = (
 
 class Counted:
     """A learner's figures summed over a stretch of time, with the snapshot they were made in:
-    the columns ``participation_counts`` and ``participation_months`` share."""
+    the columns ``participation_counts`` and its roll-ups share."""
 
     user_id: Mapped[int] = mapped_column(ForeignKey("users.id"))
     cohort_id: Mapped[int | None] = mapped_column(ForeignKey("cohorts.id"))
@@ -197,16 +197,41 @@ class ParticipationCount(Counted, Base):
     track_id: Mapped[int | None] = mapped_column(ForeignKey("tracks.id"))
 
 
-MONTH_MARGIN_SECONDS = 14 * 3600
-"""How far from a month's start or end (UTC) an activity is in that month on every clock: no
-time zone is more than 14 hours off UTC (Pacific/Kiritimati +14, Etc/GMT+12 -12)."""
+PERIOD_MARGIN_SECONDS = 14 * 3600
+"""How far from a month's or week's start or end (UTC) an activity is in that month or week on
+every clock. Since 1990 every zone of the tz database is between 12 hours behind UTC (Etc/GMT+12;
+Pacific/Pago_Pago is -11) and 14 ahead (Pacific/Kiritimati), always a whole number of quarter
+hours off: a period is the same everywhere from 12 hours after it begins (UTC) to 14 hours
+before it ends. One margin of 14 hours on both sides keeps it simple (two hours more a boundary
+are read from the quarter-hour counts)."""
+
+
+def _period_indexes(table: str, period: str) -> tuple[Index, ...]:
+    """The indexes of a roll-up by ``period`` (its column): the writer finds the learner's row;
+    reports by region, by cohort and over a window of periods read the index alone (figures as
+    key columns, for SQLite as in the counts)."""
+    return (
+        Index(f"ix_{table}_user_id_{period}", "user_id", period),
+        Index(
+            f"ix_{table}_region_user_id",
+            "region",
+            "user_id",
+            period,
+            *PARTICIPATION_FIGURES,
+            "cohort_id",
+        ),
+        Index(
+            f"ix_{table}_cohort_id_user_id", "cohort_id", "user_id", period, *PARTICIPATION_FIGURES
+        ),
+        Index(f"ix_{table}_{period}", period, "user_id", "cohort_id", *PARTICIPATION_FIGURES),
+    )
 
 
 class ParticipationMonth(Counted, Base):
     """What one learner did in one month (UTC), away from the month's ends, counted.
 
     The same sums as ``participation_counts`` (the same key but the track, the same figures),
-    but per calendar month and only for the quarter hours at least ``MONTH_MARGIN_SECONDS``
+    but per calendar month and only for the quarter hours at least ``PERIOD_MARGIN_SECONDS``
     after the month began and before it ends: those are in the same month in every time zone,
     so a report by month in any zone reads them from here and only the quarter hours near month
     boundaries from the counts. A learner's month is a row (one per cohort and snapshot) here
@@ -215,38 +240,30 @@ class ParticipationMonth(Counted, Base):
     """
 
     __tablename__ = "participation_months"
-    __table_args__ = (
-        enum_check("role", Role),
-        # The writer finds the learner's row; reports by region, by cohort and over a window of
-        # months read the index alone (figures as key columns, for SQLite as in the counts).
-        Index("ix_participation_months_user_id_month", "user_id", "month"),
-        Index(
-            "ix_participation_months_region_user_id",
-            "region",
-            "user_id",
-            "month",
-            *PARTICIPATION_FIGURES,
-            "cohort_id",
-        ),
-        Index(
-            "ix_participation_months_cohort_id_user_id",
-            "cohort_id",
-            "user_id",
-            "month",
-            *PARTICIPATION_FIGURES,
-        ),
-        Index(
-            "ix_participation_months_month",
-            "month",
-            "user_id",
-            "cohort_id",
-            *PARTICIPATION_FIGURES,
-        ),
-    )
+    __table_args__ = (enum_check("role", Role), *_period_indexes(__tablename__, "month"))
 
     id: Mapped[int] = mapped_column(BigInteger().with_variant(Integer, "sqlite"), primary_key=True)
     month: Mapped[date] = mapped_column(Date)
     """The month's first day (UTC)."""
+
+
+class ParticipationWeek(Counted, Base):
+    """What one learner did in one week (Monday to Sunday, UTC), away from the week's ends,
+    counted.
+
+    As ``participation_months`` for weeks: only the quarter hours at least
+    ``PERIOD_MARGIN_SECONDS`` after the week's Monday began (UTC) and before the next Monday,
+    which are in the same week (Monday to Sunday) in every time zone, so a report by week in any
+    zone reads them from here and the 28 hours around each Monday's midnight from the counts.
+    Written with each activity (``db/activity_log.py``) and rebuilt from the counts when missing.
+    """
+
+    __tablename__ = "participation_weeks"
+    __table_args__ = (enum_check("role", Role), *_period_indexes(__tablename__, "week"))
+
+    id: Mapped[int] = mapped_column(BigInteger().with_variant(Integer, "sqlite"), primary_key=True)
+    week: Mapped[date] = mapped_column(Date)
+    """The week's Monday (UTC)."""
 
 
 class ParticipationTotal(Counted, Base):

@@ -36,7 +36,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date
 from enum import StrEnum
-from typing import Any
+from typing import Any, TypedDict, Unpack
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import (
@@ -54,11 +54,12 @@ from sqlalchemy import (
 )
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from learntogether.db.models import ParticipationCount, ParticipationMonth, ParticipationTotal
+from learntogether.db.models import ParticipationCount, ParticipationTotal
 from learntogether.db.models.activity import PARTICIPATION_FIGURES
 from learntogether.services.actors import SYSTEM, Actor
 from learntogether.services.errors import FieldProblem, InvalidInput
 from learntogether.services.reports.query import (
+    CALENDARS,
     Cell,
     Criteria,
     Filters,
@@ -72,12 +73,12 @@ from learntogether.services.reports.query import (
     period_start,
     resolve,
     sort_key,
-    split_months,
+    split_periods,
     wrong,
 )
 
 NAME = "participation"
-_P, _M, _T = ParticipationCount, ParticipationMonth, ParticipationTotal
+_P, _T = ParticipationCount, ParticipationTotal
 
 
 class Figure(StrEnum):
@@ -132,10 +133,10 @@ async def _counted(
     the figures' columns.
 
     Reports of all time (no period, no window, no track) read each learner's totals. Reports
-    by month read the months' roll-up for the months whose inside (away from their ends, the
-    same month on every clock) is in the window, and the participation counts for the rest:
-    the hours near those months' ends and the window's edges. Other reports, and those of one
-    track, read the counts.
+    by month or week read the period's roll-up for the periods whose inside (away from their
+    ends, the same period on every clock) is in the window, and the participation counts for
+    the rest: the hours near those periods' ends and the window's edges. Other reports, and
+    those of one track, read the counts.
     """
 
     def rows(source: Any, when: ColumnElement[Any] | None) -> Select[Any]:
@@ -155,25 +156,25 @@ async def _counted(
     counts = rows(_P, when)
     if period is None and criteria.window == Window() and criteria.track_id is None:
         return rows(_T, None).subquery()
-    if period is not Period.MONTH or criteria.track_id is not None:
-        # Without a period, the counts come grouped from an index in order; weeks and tracks
-        # have no roll-up.
+    if period is None or criteria.track_id is not None:
+        # Without a period, the counts come grouped from an index in order; tracks have no
+        # roll-up.
         return counts.subquery()
-    span = (await session.execute(select(func.min(_M.month), func.max(_M.month)))).one()
-    split = split_months(criteria.window, span[0], span[1])
-    if split.months is None:
+    calendar = CALENDARS[period]
+    column = calendar.column
+    span = (await session.execute(select(func.min(column), func.max(column)))).one()
+    split = split_periods(criteria.window, calendar, span[0], span[1])
+    if split.periods is None:
         return counts.subquery()
-    first, last = split.months
-    months = rows(_M, _M.month.expression if period is not None else None).where(
-        _M.month >= first, _M.month <= last
-    )
+    first, last = split.periods
+    rolled = rows(calendar.rollup, column).where(column >= first, column <= last)
     outside = or_(
         *(
             and_(true(), *Window(since, until).conditions(_P.occurred_at))
             for since, until in split.ranges
         )
     )
-    return union_all(months, counts.where(outside)).subquery()
+    return union_all(rolled, counts.where(outside)).subquery()
 
 
 async def _count(
@@ -211,34 +212,56 @@ def _among(column: ColumnElement[Any], values: Sequence[Any]) -> ColumnElement[b
     return or_(*either)
 
 
-async def participation(
-    session: AsyncSession,
-    *,
-    group_by: GroupBy | None = None,
-    period: Period | None = None,
-    filters: Filters | None = None,
-    start: date | None = None,
-    end: date | None = None,
-    zone: ZoneInfo | None = None,
-    actor: Actor = SYSTEM,
-    figures: Sequence[Figure] = tuple(Figure),
-) -> ReportTable:
+class Asked(TypedDict, total=False):
+    """What a participation report is asked (``participation``'s keywords, each optional)."""
+
+    group_by: GroupBy | None
+    period: Period | None
+    filters: Filters | None
+    start: date | None
+    end: date | None
+    zone: ZoneInfo | None
+    actor: Actor
+    figures: Sequence[Figure]
+
+
+@dataclass(frozen=True)
+class _Report:
+    """A report's question resolved: the rows to count (``_counted``), and what it shows."""
+
+    counted: Subquery
+    group_by: GroupBy | None
+    period: Period | None
+    figures: Sequence[Figure]
+
+
+async def _report(session: AsyncSession, asked: Asked) -> _Report:
+    zone = asked.get("zone") or ZoneInfo("UTC")
+    criteria = await resolve(
+        session,
+        asked.get("filters") or Filters(),
+        window=Window.of_dates(asked.get("start"), asked.get("end"), zone),
+        actor=asked.get("actor", SYSTEM),
+    )
+    group_by, period = asked.get("group_by"), asked.get("period")
+    counted = await _counted(session, criteria, group_by=group_by, period=period, zone=zone)
+    return _Report(counted, group_by, period, asked.get("figures", tuple(Figure)))
+
+
+async def participation(session: AsyncSession, **asked: Unpack[Asked]) -> ReportTable:
     """Participation figures, grouped by ``group_by`` and/or ``period``, or one row of totals.
 
-    ``start`` and ``end`` are days (both included) in ``zone`` (default UTC), which also decides
-    where weeks (Monday to Sunday) and months begin. Each row names its group under the group's
-    own name (``region``, ``cohort`` as the cohort's code, …) and its period as the ISO date of
-    the period's first day, then the figures. A mediator ``actor`` keeps to its cohorts.
-    Raises InvalidInput naming the field for a cohort or track in ``filters`` that does not
-    exist, or an ``end`` before ``start``.
+    ``filters`` (default none) keep the records they name, of the ``figures`` (default every
+    one). ``start`` and ``end`` are days (both included) in ``zone`` (default UTC), which also
+    decides where weeks (Monday to Sunday) and months begin. Each row names its group under the
+    group's own name (``region``, ``cohort`` as the cohort's code, …) and its period as the ISO
+    date of the period's first day, then the figures. A mediator ``actor`` (default: the
+    system, every record) keeps to its cohorts. Raises InvalidInput naming the field for a
+    cohort or track in ``filters`` that does not exist, or an ``end`` before ``start``.
     """
-    zone = zone or ZoneInfo("UTC")
-    criteria = await resolve(
-        session, filters or Filters(), window=Window.of_dates(start, end, zone), actor=actor
-    )
-    counted = await _counted(session, criteria, group_by=group_by, period=period, zone=zone)
-    counts = await _count(session, counted, figures=figures)
-    return await _table(session, counts, group_by=group_by, period=period, figures=figures)
+    report = await _report(session, asked)
+    counts = await _count(session, report.counted, figures=report.figures)
+    return await _table(session, counts, report)
 
 
 GROUPS_A_PAGE = 50
@@ -272,18 +295,7 @@ class PastTheEnd(InvalidInput):
 
 
 async def participation_page(
-    session: AsyncSession,
-    *,
-    page: int = 1,
-    per_page: int = GROUPS_A_PAGE,
-    group_by: GroupBy | None = None,
-    period: Period | None = None,
-    filters: Filters | None = None,
-    start: date | None = None,
-    end: date | None = None,
-    zone: ZoneInfo | None = None,
-    actor: Actor = SYSTEM,
-    figures: Sequence[Figure] = tuple(Figure),
+    session: AsyncSession, *, page: int = 1, per_page: int = GROUPS_A_PAGE, **asked: Unpack[Asked]
 ) -> ParticipationPage:
     """Page ``page`` of ``participation(...)`` with the same arguments: ``per_page`` of its
     groups in the report's order, each with its rows for every period (ungrouped: one page).
@@ -296,25 +308,21 @@ async def participation_page(
     """
     if page < 1:
         raise wrong("page", f"pages are numbered from 1, not {page}")
-    zone = zone or ZoneInfo("UTC")
-    criteria = await resolve(
-        session, filters or Filters(), window=Window.of_dates(start, end, zone), actor=actor
-    )
-    counted = await _counted(session, criteria, group_by=group_by, period=period, zone=zone)
-    if group_by is None:
+    report = await _report(session, asked)
+    counted, figures = report.counted, report.figures
+    if report.group_by is None:
         if page > 1:
             raise PastTheEnd(page, 1)
         every = await _count(session, counted, figures=figures)
-        table = await _table(session, every, group_by=None, period=period, figures=figures)
-        return ParticipationPage(table, 1, 1, 1, 1, 1)
+        return ParticipationPage(await _table(session, every, report), 1, 1, 1, 1, 1)
     counts: Counts | None = None
-    if period is None:
+    if report.period is None:
         # A row a group: all of them are counted at once, as the report would.
         counts = await _count(session, counted, figures=figures)
         found = [group for group, _ in counts]
     else:
         found = list(await session.scalars(select(counted.c.group).distinct()))
-    labels = await group_labels(session, group_by, found)
+    labels = await group_labels(session, report.group_by, found)
     ordered = sorted(found, key=lambda value: sort_key(labels[value]))
     pages = max(1, -(-len(ordered) // per_page))
     if page > pages:
@@ -326,25 +334,18 @@ async def participation_page(
         counts = await _count(session, counted, figures=figures, groups=shown)
     else:
         counts = await _count(session, counted, figures=figures)
-    table = await _table(
-        session, counts, group_by=group_by, period=period, figures=figures, labels=labels
-    )
+    table = await _table(session, counts, report, labels=labels)
     before = (page - 1) * per_page
     first = before + 1 if shown else 0
     return ParticipationPage(table, page, pages, len(ordered), first, before + len(shown))
 
 
 async def _table(
-    session: AsyncSession,
-    counts: Counts,
-    *,
-    group_by: GroupBy | None,
-    period: Period | None,
-    figures: Sequence[Figure],
-    labels: dict[Any, Cell] | None = None,
+    session: AsyncSession, counts: Counts, report: _Report, labels: dict[Any, Cell] | None = None
 ) -> ReportTable:
     """The report's rows from the counts: groups by their label (``labels``, else looked up),
     periods as ISO dates, sorted."""
+    group_by, period, figures = report.group_by, report.period, report.figures
     if labels is None:
         labels = await group_labels(session, group_by, (group for group, _ in counts))
     columns = [
@@ -391,14 +392,9 @@ async def by_group_with_totals(
         )
         total = (await participation(session, end=end, actor=actor, figures=figures)).rows[0]
         return table, {figure.value: int(total[figure.value] or 0) for figure in figures}
-    criteria = await resolve(
-        session, Filters(), window=Window.of_dates(None, end, ZoneInfo("UTC")), actor=actor
-    )
-    counted = await _counted(
-        session, criteria, group_by=group_by, period=None, zone=ZoneInfo("UTC")
-    )
-    group = counted.c.group
-    aggregates = figure_sql(counted.c)
+    report = await _report(session, Asked(group_by=group_by, end=end, actor=actor, figures=figures))
+    group = report.counted.c.group
+    aggregates = figure_sql(report.counted.c)
     rows = await session.execute(
         select(
             group.label("group"),
@@ -414,5 +410,4 @@ async def by_group_with_totals(
             totals = {figure.value: value for figure, value in values.items()}
         else:
             counts[(row.group, None)] = values
-    table = await _table(session, counts, group_by=group_by, period=None, figures=figures)
-    return table, totals
+    return await _table(session, counts, report), totals

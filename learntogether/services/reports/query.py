@@ -8,7 +8,7 @@ their personal data erased, and no report needs a join to ``users``.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta
 from enum import StrEnum
@@ -33,7 +33,12 @@ from sqlalchemy import (
 )
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from learntogether.db.activity_log import month_interior
+from learntogether.db.activity_log import (
+    following_month,
+    following_week,
+    month_interior,
+    week_interior,
+)
 from learntogether.db.base import UTCDateTime
 from learntogether.db.models import (
     Activity,
@@ -46,6 +51,7 @@ from learntogether.db.models import (
     ParticipationCount,
     ParticipationMonth,
     ParticipationTotal,
+    ParticipationWeek,
     Role,
     Track,
     VersionStatus,
@@ -83,9 +89,11 @@ class GroupBy(StrEnum):
 
 
 Source = type[Activity] | type[ParticipationCount] | type[LessonReach]
-Snapshot = Source | type[ParticipationMonth] | type[ParticipationTotal]
-"""Anything with the snapshot columns (the months' roll-up has no moment, the totals no time)."""
 """What a report reads: the activity record, or its roll-ups (the same snapshot columns)."""
+PeriodRollup = type[ParticipationMonth] | type[ParticipationWeek]
+Snapshot = Source | PeriodRollup | type[ParticipationTotal]
+"""Anything with the snapshot columns (the months' and weeks' roll-ups have no moment, the
+totals no time)."""
 
 GROUP_NAMES: dict[GroupBy, str] = {
     GroupBy.COHORT: "cohort_id",
@@ -172,38 +180,63 @@ class Window:
 
 
 @dataclass(frozen=True)
-class MonthSplit:
-    """Where a report over a window reads its rows: the months' roll-up, the counts, or both."""
+class Calendar:
+    """A period's roll-up of the participation counts and its periods (UTC)."""
 
-    months: tuple[date, date] | None
-    """The first and last month (first days, UTC) read from the roll-up; None: no month."""
+    rollup: PeriodRollup
+    column: ColumnElement[date]
+    """The period's first day in ``rollup``."""
+    interior: Callable[[date], tuple[datetime, datetime]]
+    """What of a period (its first day) is in that period on every clock."""
+    following: Callable[[date], date]
+
+
+CALENDARS = {
+    Period.MONTH: Calendar(
+        ParticipationMonth, ParticipationMonth.month.expression, month_interior, following_month
+    ),
+    Period.WEEK: Calendar(
+        ParticipationWeek, ParticipationWeek.week.expression, week_interior, following_week
+    ),
+}
+
+
+@dataclass(frozen=True)
+class PeriodSplit:
+    """Where a report over a window reads its rows: a period's roll-up, the counts, or both."""
+
+    periods: tuple[date, date] | None
+    """The first and last period (first days, UTC) read from the roll-up; None: no period."""
     ranges: list[tuple[datetime | None, datetime | None]]
     """The stretches of time read from the counts instead, each [since, until) (None: open)."""
 
 
-def split_months(window: Window, first: date | None, last: date | None) -> MonthSplit:
-    """Which of the months ``first`` to ``last`` (the roll-up's) a report over ``window`` reads
-    from the months' roll-up: those whose inside (``activity_log.month_interior``) is in the
-    window. The counts give the rest of the window: its edges and the hours near month ends."""
-    whole = MonthSplit(None, [(window.since, window.until)])
+def split_periods(
+    window: Window, calendar: Calendar, first: date | None, last: date | None
+) -> PeriodSplit:
+    """Which of the periods ``first`` to ``last`` (the roll-up's) a report over ``window``
+    reads from the ``calendar``'s roll-up: those whose inside (``calendar.interior``) is in the
+    window. The counts give the rest of the window: its edges and the hours near the periods'
+    ends."""
+    whole = PeriodSplit(None, [(window.since, window.until)])
     if first is None or last is None:
         return whole
     inside: list[tuple[date, datetime, datetime]] = []
-    month = first
-    while month <= last:
-        start, end = month_interior(month)
+    period = first
+    while period <= last:
+        start, end = calendar.interior(period)
         if (window.since is None or window.since <= start) and (
             window.until is None or end <= window.until
         ):
-            inside.append((month, start, end))
-        month = (month + timedelta(days=31)).replace(day=1)
+            inside.append((period, start, end))
+        period = calendar.following(period)
     if not inside:
         return whole
-    # A window is one stretch of time, so the months inside it follow one another.
+    # A window is one stretch of time, so the periods inside it follow one another.
     ranges: list[tuple[datetime | None, datetime | None]] = [(window.since, inside[0][1])]
     ranges += [(before[2], after[1]) for before, after in pairwise(inside)]
     ranges.append((inside[-1][2], window.until))
-    return MonthSplit((inside[0][0], inside[-1][0]), ranges)
+    return PeriodSplit((inside[0][0], inside[-1][0]), ranges)
 
 
 @dataclass(frozen=True)
