@@ -70,6 +70,7 @@ async def _pages(session: AsyncSession) -> list[str]:
         "/reports/participation",
         "/reports/participation?group_by=region",
         "/reports/participation?group_by=cohort&period=month&tz=Europe%2FSofia",
+        "/reports/participation?group_by=region&period=week",
         "/reports/participation.csv?group_by=region&period=week",
         "/reports/funnel",
         "/reports/funnel.csv",

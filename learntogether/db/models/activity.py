@@ -207,21 +207,23 @@ are read from the quarter-hour counts)."""
 
 
 def _period_indexes(table: str, period: str) -> tuple[Index, ...]:
-    """The indexes of a roll-up by ``period`` (its column): the writer finds the learner's row;
-    reports by region, by cohort and over a window of periods read the index alone (figures as
-    key columns, for SQLite as in the counts)."""
+    """The indexes of a roll-up by ``period`` (its column). The writer finds the learner's row.
+    Reports by region, by cohort, or by neither, read the rows from an index alone (figures as
+    key columns, for SQLite as in the counts) in the order they are grouped in (group, period,
+    then learner): the database merges them with the counts near period ends, sorted apart,
+    instead of sorting every row (``docs/BENCHMARKS.md``)."""
     return (
         Index(f"ix_{table}_user_id_{period}", "user_id", period),
         Index(
-            f"ix_{table}_region_user_id",
+            f"ix_{table}_region_{period}",
             "region",
-            "user_id",
             period,
+            "user_id",
             *PARTICIPATION_FIGURES,
             "cohort_id",
         ),
         Index(
-            f"ix_{table}_cohort_id_user_id", "cohort_id", "user_id", period, *PARTICIPATION_FIGURES
+            f"ix_{table}_cohort_id_{period}", "cohort_id", period, "user_id", *PARTICIPATION_FIGURES
         ),
         Index(f"ix_{table}_{period}", period, "user_id", "cohort_id", *PARTICIPATION_FIGURES),
     )

@@ -270,7 +270,12 @@ class Criteria:
     def conditions(self, source: Snapshot = Activity) -> list[ColumnElement[bool]]:
         """The WHERE clause on ``activities`` (or on their counts); on the months' and totals'
         roll-ups, which have no moments, all but the window."""
-        found: list[ColumnElement[bool]] = [cohort_condition(self.actor, source.cohort_id)]
+        # No "WHERE true" for a reader of every cohort: PostgreSQL reads a roll-up with any
+        # WHERE in a UNION ALL (``participation._counted``) in its own subquery, not in the
+        # order of its index.
+        found: list[ColumnElement[bool]] = []
+        if self.actor.cohort_ids is not None:
+            found.append(cohort_condition(self.actor, source.cohort_id))
         moment = getattr(source, "occurred_at", None)
         if moment is not None:
             found.extend(self.window.conditions(moment))

@@ -1,4 +1,5 @@
-"""Participation by week away from week boundaries, for reports by week in any time zone
+"""Participation by week away from week boundaries, for reports by week in any time zone;
+the months' indexes in the order reports group them in
 
 The table starts empty; ``learntogether db upgrade`` fills it from the participation counts right
 after (``db/activity_log.py``), with the code that keeps it up to date.
@@ -24,11 +25,28 @@ TABLE = 'participation_weeks'
 FIGURES = ['joined', 'active', 'assisted', 'lessons_started', 'lessons_completed',
            'tracks_completed', 'certificates', 'attended', 'assisted_lessons_completed',
            'assisted_attended', 'reviewed', 'listened']
-INDEXES = {
-    'ix_participation_weeks_user_id_week': ['user_id', 'week'],
-    'ix_participation_weeks_region_user_id': ['region', 'user_id', 'week', *FIGURES, 'cohort_id'],
-    'ix_participation_weeks_cohort_id_user_id': ['cohort_id', 'user_id', 'week', *FIGURES],
-    'ix_participation_weeks_week': ['week', 'user_id', 'cohort_id', *FIGURES],
+
+
+def _indexes(table: str, period: str) -> dict[str, list[str]]:
+    """A period roll-up's indexes (``models.activity._period_indexes``)."""
+    return {
+        f'ix_{table}_user_id_{period}': ['user_id', period],
+        f'ix_{table}_region_{period}': ['region', period, 'user_id', *FIGURES, 'cohort_id'],
+        f'ix_{table}_cohort_id_{period}': ['cohort_id', period, 'user_id', *FIGURES],
+        f'ix_{table}_{period}': [period, 'user_id', 'cohort_id', *FIGURES],
+    }
+
+
+# The months' indexes by region and by cohort come in the order reports group them in, as the
+# weeks' (0010r had the learner before the month).
+MONTHS = 'participation_months'
+MONTH_INDEXES_BEFORE = {
+    'ix_participation_months_region_user_id': ['region', 'user_id', 'month', *FIGURES, 'cohort_id'],
+    'ix_participation_months_cohort_id_user_id': ['cohort_id', 'user_id', 'month', *FIGURES],
+}
+MONTH_INDEXES = {
+    'ix_participation_months_region_month': ['region', 'month', 'user_id', *FIGURES, 'cohort_id'],
+    'ix_participation_months_cohort_id_month': ['cohort_id', 'month', 'user_id', *FIGURES],
 }
 ROLES = ('teacher', 'school_staff', 'mediator', 'parent', 'principal', 'official', 'ngo_worker',
          'community_leader')
@@ -52,12 +70,22 @@ def upgrade() -> None:
     sa.PrimaryKeyConstraint('id', name=op.f(f'pk_{TABLE}'))
     )
     with op.batch_alter_table(TABLE, schema=None) as batch_op:
-        for name, columns in INDEXES.items():
+        for name, columns in _indexes(TABLE, 'week').items():
             batch_op.create_index(name, columns, unique=False)
+    _replace_indexes(MONTH_INDEXES_BEFORE, MONTH_INDEXES)
 
 
 def downgrade() -> None:
+    _replace_indexes(MONTH_INDEXES, MONTH_INDEXES_BEFORE)
     with op.batch_alter_table(TABLE, schema=None) as batch_op:
-        for name in reversed(INDEXES):
+        for name in reversed(_indexes(TABLE, 'week')):
             batch_op.drop_index(name)
     op.drop_table(TABLE)
+
+
+def _replace_indexes(old: dict[str, list[str]], new: dict[str, list[str]]) -> None:
+    with op.batch_alter_table(MONTHS, schema=None) as batch_op:
+        for name in old:
+            batch_op.drop_index(name)
+        for name, columns in new.items():
+            batch_op.create_index(name, columns, unique=False)
