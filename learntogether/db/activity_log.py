@@ -55,6 +55,7 @@ from sqlalchemy import (
     Integer,
     Select,
     TextClause,
+    and_,
     bindparam,
     case,
     cast,
@@ -708,6 +709,12 @@ def _period_bounds_sql(
     start_sql = func.datetime(when, *first, f"+{margin}")
     end_sql = func.datetime(when, *first, following, f"-{margin}")
     return func.date(when, *first), [when >= start_sql, when < end_sql]
+
+
+def inside_period_sql(dialect: str, unit: str) -> ColumnElement[bool]:
+    """Whether a participation count is inside its ``unit`` (month or week) on every clock:
+    what the roll-up by ``unit`` holds."""
+    return and_(*_period_bounds_sql(dialect, unit)[1])
 
 
 async def _rebuild_from_counts(

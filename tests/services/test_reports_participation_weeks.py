@@ -4,6 +4,7 @@ alone give, in every time zone, at and around Mondays, over windows that cut wee
 from __future__ import annotations
 
 from datetime import UTC, date, datetime, timedelta
+from operator import itemgetter
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -17,7 +18,14 @@ from learntogether.db.activity_log import LEARNER_KEY_COLUMNS, week_interior
 from learntogether.db.models import ParticipationMonth, ParticipationWeek, Verb
 from learntogether.db.models.activity import PARTICIPATION_FIGURES
 from learntogether.services.reports import Figure, GroupBy, Period, participation
-from learntogether.services.reports.query import CALENDARS, Window, split_periods
+from learntogether.services.reports.participation import _count, _counted
+from learntogether.services.reports.query import (
+    CALENDARS,
+    Filters,
+    Window,
+    resolve,
+    split_periods,
+)
 from tests.report_builders import add_cohort, add_learner, record
 
 ZONES = [
@@ -36,6 +44,7 @@ VERBS = [Verb.JOINED, Verb.ATTENDED, Verb.REVIEWED, Verb.CERTIFIED, Verb.REMINDE
 MONDAYS = [datetime(2026, 3, 2, tzinfo=UTC) + timedelta(weeks=n) for n in range(6)]
 """2 March to 6 April 2026: both summer-time changes above."""
 WEEKS = CALENDARS[Period.WEEK]
+UTC_ZONE = ZoneInfo("UTC")
 
 # Within 16 hours of a Monday's midnight (UTC), at any minute, or anywhere in a week.
 moments = st.one_of(
@@ -182,3 +191,22 @@ def test_a_week_is_read_from_the_roll_up_only_when_its_inside_is_in_the_window()
     # Monday to Saturday: no week, the counts alone.
     short = Window.of_dates(second, date(2026, 3, 14), ZoneInfo("UTC"))
     assert split_periods(short, WEEKS, first, third).periods is None
+
+
+async def test_a_week_first_written_after_the_roll_up_was_looked_at_is_counted_once(
+    session: AsyncSession,
+) -> None:
+    """A report finds which weeks the roll-up holds, then counts: a week whose first row is
+    written in between (a record, or a week before the first) is counted once, in the same
+    snapshot, from the roll-up and the counts."""
+    ana = await add_learner(session)
+    await record(session, ana, Verb.ATTENDED, MONDAYS[2] + timedelta(days=3))
+    counted = await _counted(
+        session, await resolve(session, Filters()), group_by=None, period=Period.WEEK, zone=UTC_ZONE
+    )
+    for monday in (MONDAYS[0], MONDAYS[4]):
+        await record(session, ana, Verb.ATTENDED, monday + timedelta(days=3))
+    counts = await _count(session, counted, figures=[Figure.ATTENDED])
+    assert counts == {
+        (None, monday.date()): {Figure.ATTENDED: 1} for monday in itemgetter(0, 2, 4)(MONDAYS)
+    }

@@ -54,6 +54,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from learntogether.db.activity_log import inside_period_sql
 from learntogether.db.models import ParticipationCount, ParticipationTotal
 from learntogether.db.models.activity import PARTICIPATION_FIGURES
 from learntogether.services.actors import SYSTEM, Actor
@@ -167,17 +168,28 @@ async def _counted(
     if split.periods is None:
         return counts.subquery()
     first, last = split.periods
-    # Only the bounds that leave periods out: with a bound on the period, which comes after the
-    # group in the roll-up's indexes, PostgreSQL no longer read the rows in their groups' order
-    # from the index (merging them with the counts, sorted apart) and sorted every row instead.
+    # The roll-up and the counts are read in one statement, one snapshot, in which every count
+    # inside its period is in the roll-up too. Where the window is open, the roll-up is read
+    # without a bound and the counts beyond the periods read are those not inside their period:
+    # a period whose first row is written after ``span`` was read is counted once. A bound on
+    # the period, which comes after the group in the roll-up's indexes, would also have
+    # PostgreSQL sort every row instead of merging the roll-up's, in their groups' order from
+    # the index, with the counts, sorted apart.
+    window = criteria.window
     rolled = rows(calendar.rollup, column).where(
-        *([column >= first] if first > span[0] else []),
-        *([column <= last] if last < span[1] else []),
+        *([column >= first] if window.since is not None else []),
+        *([column <= last] if window.until is not None else []),
     )
+    unrolled = ~inside_period_sql(dialect_name(session), calendar.period.value)
+    opened = {0: window.since is None, len(split.ranges) - 1: window.until is None}
     outside = or_(
         *(
-            and_(true(), *Window(since, until).conditions(_P.occurred_at))
-            for since, until in split.ranges
+            and_(
+                true(),
+                *Window(since, until).conditions(_P.occurred_at),
+                *([unrolled] if opened.get(number) else []),
+            )
+            for number, (since, until) in enumerate(split.ranges)
         )
     )
     return union_all(rolled, counts.where(outside)).subquery()

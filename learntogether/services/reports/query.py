@@ -183,6 +183,7 @@ class Window:
 class Calendar:
     """A period's roll-up of the participation counts and its periods (UTC)."""
 
+    period: Period
     rollup: PeriodRollup
     column: ColumnElement[date]
     """The period's first day in ``rollup``."""
@@ -193,10 +194,18 @@ class Calendar:
 
 CALENDARS = {
     Period.MONTH: Calendar(
-        ParticipationMonth, ParticipationMonth.month.expression, month_interior, following_month
+        Period.MONTH,
+        ParticipationMonth,
+        ParticipationMonth.month.expression,
+        month_interior,
+        following_month,
     ),
     Period.WEEK: Calendar(
-        ParticipationWeek, ParticipationWeek.week.expression, week_interior, following_week
+        Period.WEEK,
+        ParticipationWeek,
+        ParticipationWeek.week.expression,
+        week_interior,
+        following_week,
     ),
 }
 
