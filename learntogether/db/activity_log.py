@@ -12,11 +12,10 @@ are one row there). The counts of quarter hours far enough from a month's ends t
 month on every clock are also summed per month (UTC) in ``participation_months``, which reports
 by month read instead, with the counts near month boundaries; likewise per week (Monday to
 Sunday, UTC) in ``participation_weeks``; and in all per learner in ``participation_totals``,
-which all-time figures read. Starts, steps, completions and
-passes also go to ``lesson_reach`` (how far a learner got in a lesson, per quarter hour), which
-the funnel reads. ``rebuild`` computes these tables from ``activities`` (``learntogether db
-recount``, the benchmark's bulk seed), ``rebuild_if_missing`` after the migration that created
-one.
+which all-time figures read. Starts, steps, completions and passes also go to ``lesson_reach``
+(how far a learner got in a lesson, per quarter hour), which the funnel reads. ``rebuild``
+computes these tables from ``activities`` (``learntogether db recount``, the benchmark's bulk
+seed), ``rebuild_if_missing`` after the migration that created one.
 
 A counted activity is written on every press, so its writes are few and cheap: SQL text built
 once per process, the learner's newest cohort a subquery of the activity's INSERT, and each
@@ -304,7 +303,7 @@ def _step(verb: Verb, data: Mapping[str, Any] | None) -> int | None:
 async def _write_counted(session: AsyncSession, row: dict[str, Any], *, postgresql: bool) -> None:
     """Write the activity ``row`` and add it to its quarter hour's participation count, its
     month's and its week's (when the quarter is inside the month or week on every clock, see
-    ``month_interior``), the learner's totals and, for a lesson's start, step, completion or
+    ``month_interior`` and ``week_interior``), the learner's totals and, for a lesson's start, step, completion or
     pass, its lesson reach."""
     verb: Verb = row["verb"]
     quarter = quarter_of(row["occurred_at"])
