@@ -17,6 +17,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from learntogether.content.render import RenderedQuestion
 from learntogether.db import activity_log as activity
+from learntogether.db import question_sums
 from learntogether.db.base import utcnow
 from learntogether.db.models import (
     Answer,
@@ -379,6 +380,9 @@ async def _finish(
         result.correct,
         result.scored,
         result.passed,
+    )
+    await question_sums.add_attempt(
+        session, attempt=attempt, lesson_id=view.player.lesson_id, answers=answers
     )
     progress = await session.get(LessonProgress, attempt.progress_id)
     assert progress is not None

@@ -41,6 +41,7 @@ from learntogether.db.models.progress import (
     LessonProgress,
     ProgressStatus,
     QuestionKind,
+    QuestionSum,
     QuizAttempt,
 )
 from learntogether.db.models.recordings import RecordingStatus, StepRecording
@@ -81,6 +82,7 @@ __all__ = [
     "ParticipationTotal",
     "ProgressStatus",
     "QuestionKind",
+    "QuestionSum",
     "QuizAttempt",
     "RecordingStatus",
     "Reminder",
