@@ -10,7 +10,7 @@ from typing import Any
 
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
-from sqlalchemy import delete, select
+from sqlalchemy import delete, event, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from learntogether.content.schema import LessonDocument
@@ -28,6 +28,7 @@ from learntogether.services import learners, lessons, player, quizzes
 from learntogether.services.actors import Actor
 from learntogether.services.player import StaleButton
 from learntogether.services.reports import questions
+from tests.conftest import TestDatabase
 from tests.content.samples import every_kind_lesson
 from tests.factories import mediating
 from tests.report_builders import add_cohort, import_track
@@ -219,3 +220,29 @@ async def test_sums_are_built_when_missing_and_only_then(session: AsyncSession) 
     await session.execute(delete(QuestionSum))
     assert await question_sums.rebuild_if_missing(connection) is True
     assert await _sums(session) == kept
+
+
+async def test_a_finishing_answer_writes_the_sums_in_one_statement_and_others_none(
+    session: AsyncSession, database: TestDatabase
+) -> None:
+    cohort = await add_cohort(session, "ALL1", region="Sliven", municipality="Sliven")
+    await import_track(session, [(SLUG, every_kind_lesson())])
+    (ana,) = await _learners(session, cohort, 1)
+    sheet: list[Given] = [[1], [0, 2], [0], [4], None]
+    seen: list[str] = []
+
+    def note(_conn: Any, _cursor: Any, statement: str, *_args: Any) -> None:
+        seen.append(statement)
+
+    event.listen(database.engine.sync_engine, "before_cursor_execute", note)
+    try:
+        await _play(session, [ana], [Start(0, QUESTIONS - 1, sheet)])
+        assert not [s for s in seen if "question_sums" in s]
+        attempt_id = await session.scalar(
+            select(QuizAttempt.id).where(QuizAttempt.user_id == ana.id)
+        )
+        assert attempt_id is not None
+        await _answer(session, ana, attempt_id, QUESTIONS - 1, sheet)
+    finally:
+        event.remove(database.engine.sync_engine, "before_cursor_execute", note)
+    assert len([s for s in seen if "question_sums" in s]) == 1
