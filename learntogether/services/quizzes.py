@@ -381,9 +381,6 @@ async def _finish(
         result.scored,
         result.passed,
     )
-    await question_sums.add_attempt(
-        session, attempt=attempt, lesson_id=view.player.lesson_id, answers=answers
-    )
     progress = await session.get(LessonProgress, attempt.progress_id)
     assert progress is not None
     percent = float(result.percent) if result.percent is not None else None
@@ -413,6 +410,12 @@ async def _finish(
         lesson_version_id=where.version_id,
     )
     await session.flush()
+    # Last: another transaction finishing another attempt of the learner's at the same moment
+    # waits for this one's commit on the rows both change (the learner's participation counts,
+    # its progress), then sees this attempt finished, so only one of them is first.
+    await question_sums.add_attempt(
+        session, attempt=attempt, lesson_id=where.lesson_id, answers=answers
+    )
     return result
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import copy
 from collections.abc import Sequence
@@ -10,8 +11,8 @@ from typing import Any
 
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
-from sqlalchemy import delete, event, select
-from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy import delete, event, func, select
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from learntogether.content.schema import LessonDocument
 from learntogether.db import question_sums
@@ -246,3 +247,42 @@ async def test_a_finishing_answer_writes_the_sums_in_one_statement_and_others_no
     finally:
         event.remove(database.engine.sync_engine, "before_cursor_execute", note)
     assert len([s for s in seen if "question_sums" in s]) == 1
+
+
+async def test_two_attempts_finishing_at_once_count_once(
+    session_maker: async_sessionmaker[AsyncSession],
+) -> None:
+    """The learner's quiz recorded from paper while it answers its own last question: whichever
+    commits first is the first attempt, and the other waits for it."""
+    sheet: list[Given] = [[1], [0, 2], [0], [4], None]
+    async with session_maker() as session:
+        cohort = await add_cohort(session, "ALL1", region="Sliven", municipality="Sliven")
+        await import_track(session, [(SLUG, every_kind_lesson())])
+        (ana,) = await _learners(session, cohort, 1)
+        await _play(session, [ana], [Start(0, QUESTIONS - 1, sheet)] * 2)
+        attempts = list(
+            await session.scalars(select(QuizAttempt.id).where(QuizAttempt.user_id == ana.id))
+        )
+        await session.commit()
+    first_answered = asyncio.Event()
+
+    async def finish(attempt_id: int, *, hold: bool) -> None:
+        async with session_maker() as finishing:
+            learner = await finishing.get(User, ana.id)
+            assert learner is not None
+            if not hold:
+                await first_answered.wait()
+            await _answer(finishing, learner, attempt_id, QUESTIONS - 1, sheet)
+            if hold:
+                first_answered.set()
+                await asyncio.sleep(0.5)  # the other one's answer comes meanwhile
+            await finishing.commit()
+
+    await asyncio.gather(finish(attempts[0], hold=True), finish(attempts[1], hold=False))
+    async with session_maker() as session:
+        assert (
+            await session.scalar(
+                select(func.sum(QuestionSum.answers)).where(QuestionSum.question_key == "one")
+            )
+            == 1
+        )
