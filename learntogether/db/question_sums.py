@@ -29,8 +29,10 @@ from typing import Any
 from sqlalchemy import (
     BigInteger,
     ColumnElement,
+    Select,
     SQLColumnExpression,
     String,
+    Subquery,
     case,
     delete,
     exists,
@@ -116,11 +118,41 @@ async def add_attempt(
 
 
 def first_rank(*partition: SQLColumnExpression[Any]) -> ColumnElement[int]:
-    """A finished attempt's place among the finished attempts of its ``partition`` (a learner's at a
-    version, at a lesson), first finished first: 1 is the one item analysis reads."""
+    """A finished attempt's place among the finished attempts of its ``partition`` (a learner's
+    at a version, at a lesson), first finished first: 1 is the one item analysis reads."""
     return func.row_number().over(
         partition_by=partition, order_by=(QuizAttempt.finished_at, QuizAttempt.id)
     )
+
+
+def answers_summed(firsts: Subquery, *carried: str) -> Select[Any]:
+    """The answers of the attempts in ``firsts`` (by its ``id``) grouped by the columns of
+    ``firsts`` named ``carried``, question and choice as stored: the key, then answers, right
+    answers, and the sums of rest, right × rest and rest²."""
+    right = case((Answer.correct.is_(True), 1), else_=0)
+    # The rest of the quiz: the attempt's right answers but this one (likert and open are never
+    # right, so they add nothing).
+    per_answer = (
+        select(
+            *(firsts.c[name] for name in carried),
+            Answer.question_key,
+            Answer.choice,
+            right.label("right"),
+            (func.sum(right).over(partition_by=Answer.attempt_id) - right).label("rest"),
+        )
+        .join(firsts, firsts.c.id == Answer.attempt_id)
+        .subquery()
+    )
+    a = per_answer.c
+    keys = [*(a[name] for name in carried), a.question_key, a.choice]
+    return select(
+        *keys,
+        func.count(),
+        func.sum(a.right),
+        func.sum(a.rest),
+        func.sum(a.right * a.rest),
+        func.sum(a.rest * a.rest),
+    ).group_by(*keys)
 
 
 async def rebuild(connection: AsyncConnection | AsyncSession) -> int:
@@ -146,32 +178,8 @@ async def rebuild(connection: AsyncConnection | AsyncSession) -> int:
         .where(ranked.c.rank == 1)
         .subquery("firsts")
     )
-    right = case((Answer.correct.is_(True), 1), else_=0)
-    per_answer = (
-        select(
-            firsts.c.lesson_version_id,
-            firsts.c.first_of_lesson,
-            Answer.question_key,
-            Answer.choice,
-            right.label("right"),
-            (func.sum(right).over(partition_by=Answer.attempt_id) - right).label("rest"),
-        )
-        .join(firsts, firsts.c.id == Answer.attempt_id)
-        .subquery()
-    )
-    a = per_answer.c
     grouped = await connection.execute(
-        select(
-            a.lesson_version_id,
-            a.first_of_lesson,
-            a.question_key,
-            a.choice,
-            func.count(),
-            func.sum(a.right),
-            func.sum(a.rest),
-            func.sum(a.right * a.rest),
-            func.sum(a.rest * a.rest),
-        ).group_by(a.lesson_version_id, a.first_of_lesson, a.question_key, a.choice)
+        answers_summed(firsts, "lesson_version_id", "first_of_lesson")
     )
     # The same choice can be stored in another order (a multiple choice as tapped).
     sums: dict[tuple[int, bool, str, str], list[int]] = defaultdict(lambda: [0] * len(FIGURES))

@@ -28,20 +28,19 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from sqlalchemy import case, func, select
+from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from learntogether.content.render import pick_text
 from learntogether.content.schema import LessonDocument, Question
 from learntogether.db.models import (
-    Answer,
     Lesson,
     LessonVersion,
     QuestionKind,
     QuestionSum,
     QuizAttempt,
 )
-from learntogether.db.question_sums import chosen_of, first_rank
+from learntogether.db.question_sums import answers_summed, chosen_of, first_rank
 from learntogether.i18n import SOURCE_LOCALE, locale_chain
 from learntogether.services.actors import SYSTEM, Actor
 from learntogether.services.player import SCORED
@@ -205,31 +204,7 @@ async def _from_answers(session: AsyncSession, version_ids: list[int], actor: Ac
         .subquery()
     )
     first_attempts = select(ranked.c.id).where(ranked.c.rank == 1).subquery()
-    right = case((Answer.correct.is_(True), 1), else_=0)
-    # The rest of the quiz: the attempt's right answers but this one (likert and open are never
-    # right, so they add nothing).
-    answers = (
-        select(
-            Answer.question_key,
-            Answer.choice,
-            right.label("right"),
-            (func.sum(right).over(partition_by=Answer.attempt_id) - right).label("rest"),
-        )
-        .join(first_attempts, first_attempts.c.id == Answer.attempt_id)
-        .subquery()
-    )
-    a = answers.c
-    rows = await session.execute(
-        select(
-            a.question_key,
-            a.choice,
-            func.count(),
-            func.sum(a.right),
-            func.sum(a.rest),
-            func.sum(a.right * a.rest),
-            func.sum(a.rest * a.rest),
-        ).group_by(a.question_key, a.choice)
-    )
+    rows = await session.execute(answers_summed(first_attempts))
     return [
         (key, [int(index) for index in choice or []], _ints(figures))
         for key, choice, *figures in rows
