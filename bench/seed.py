@@ -55,7 +55,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 from learntogether.config import Settings
 from learntogether.content.files import load_curriculum
 from learntogether.content.schema import LessonDocument, PassRule
-from learntogether.db import activity_log
+from learntogether.db import activity_log, question_sums
 from learntogether.db.base import Base
 from learntogether.db.engine import create_engine, create_session_maker
 from learntogether.db.migrate import upgrade
@@ -1585,6 +1585,7 @@ async def seed_database(
         )
         async with engine.begin() as connection:
             counts["participation_counts"] = await activity_log.rebuild(connection)
+            counts["question_sums"] = await question_sums.rebuild(connection)
             await connection.execute(text("ANALYZE"))
     finally:
         await engine.dispose()

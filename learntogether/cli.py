@@ -15,7 +15,7 @@ from learntogether import runtime
 from learntogether.config import BotMode, ConfigError, Settings, load_settings
 from learntogether.content.files import Curriculum, load_curriculum, write_curriculum
 from learntogether.content.translations import stamp, write_stamps
-from learntogether.db import activity_log, migrate
+from learntogether.db import activity_log, migrate, question_sums
 from learntogether.db.engine import (
     DatabaseUnavailable,
     check_database,
@@ -186,9 +186,15 @@ def db_downgrade(
 @db_app.command("recount")
 @one_line_errors
 def db_recount() -> None:
-    """Rebuild the participation counts and lesson reach that reports read from the record."""
-    rows = _with_session(_settings(), activity_log.rebuild)
-    typer.echo(f"participation counts rebuilt: {rows} rows")
+    """Rebuild what reports read instead of the record: the participation counts and lesson
+    reach (from the activities) and item analysis's sums (from the answers)."""
+
+    async def recount(session: AsyncSession) -> tuple[int, int]:
+        return await activity_log.rebuild(session), await question_sums.rebuild(session)
+
+    counts, sums = _with_session(_settings(), recount)
+    typer.echo(f"participation counts rebuilt: {counts} rows")
+    typer.echo(f"item analysis sums rebuilt: {sums} rows")
 
 
 @token_app.command("create")

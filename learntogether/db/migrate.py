@@ -29,7 +29,7 @@ from alembic.script import ScriptDirectory
 from sqlalchemy import Connection, text
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from learntogether.db import activity_log
+from learntogether.db import activity_log, question_sums
 from learntogether.db.engine import create_engine
 
 logger = logging.getLogger(__name__)
@@ -62,13 +62,16 @@ async def upgrade(engine: AsyncEngine, revision: str = "head") -> None:
     """Migrate the database up to ``revision``, in one transaction.
 
     At head, derived tables that a revision created empty are then filled from the record
-    (the participation counts: ``activity_log.rebuild_if_missing``).
+    (the participation counts: ``activity_log.rebuild_if_missing``; item analysis's sums:
+    ``question_sums.rebuild_if_missing``).
     """
     await _run_alembic(engine, lambda config: command.upgrade(config, revision))
     if revision == "head":
         async with engine.begin() as connection:
             if await activity_log.rebuild_if_missing(connection):
                 logger.info("participation counts built from the activity record")
+            if await question_sums.rebuild_if_missing(connection):
+                logger.info("item analysis's sums built from the answers")
 
 
 async def downgrade(engine: AsyncEngine, revision: str) -> None:

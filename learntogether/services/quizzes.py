@@ -17,6 +17,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from learntogether.content.render import RenderedQuestion
 from learntogether.db import activity_log as activity
+from learntogether.db import question_sums
 from learntogether.db.base import utcnow
 from learntogether.db.models import (
     Answer,
@@ -409,6 +410,12 @@ async def _finish(
         lesson_version_id=where.version_id,
     )
     await session.flush()
+    # Last: another transaction finishing another attempt of the learner's at the same moment
+    # waits for this one's commit on the rows both change (the learner's participation counts,
+    # its progress), then sees this attempt finished, so only one of them is first.
+    await question_sums.add_attempt(
+        session, attempt=attempt, lesson_id=where.lesson_id, answers=answers
+    )
     return result
 
 

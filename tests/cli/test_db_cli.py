@@ -59,4 +59,7 @@ def test_upgrade_builds_missing_counts_and_recount_rebuilds_them(sqlite_url: str
     assert _count_rows(sqlite_url) == 1
     recount = runner.invoke(app, ["db", "recount"], env=env)
     assert recount.exit_code == 0, recount.output
-    assert recount.stdout.strip() == "participation counts rebuilt: 1 rows"
+    assert recount.stdout.splitlines() == [
+        "participation counts rebuilt: 1 rows",
+        "item analysis sums rebuilt: 0 rows",
+    ]

@@ -9,8 +9,9 @@ import pytest
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from learntogether.db.models import Cohort, Role, User
-from learntogether.services import learners
+from learntogether.db.models import Cohort, QuizAttempt, Role, User
+from learntogether.services import learners, quizzes
+from learntogether.services.actors import SYSTEM
 from learntogether.services.errors import InvalidInput
 from learntogether.services.reports import questions
 from learntogether.services.reports.questions import COLUMNS
@@ -201,3 +202,35 @@ async def test_no_answers_yet(session: AsyncSession) -> None:
     assert {(r["answers"], r["facility"], r["chosen"]) for r in rows if r["kind"] == "single"} == {
         (0, None, 0)
     }
+
+
+async def test_the_attempt_finished_first_is_analysed_not_the_one_started_first(
+    session: AsyncSession,
+) -> None:
+    """A half-answered attempt finished after a newer one (a mediator recorded the quiz from paper
+    meanwhile) is practice: the learner was measured by the newer one."""
+    await _curriculum(session)
+    cohort = await add_cohort(session, "SLV9", region="Sliven", municipality="Sliven")
+    ana = await _learner(session, 1, cohort)
+    await take_quiz(session, ana, "kinds", FIRST["l1"][:2])
+    await take_quiz(session, ana, "kinds", ALL_WRONG)
+    older = await session.scalar(
+        select(QuizAttempt).where(QuizAttempt.user_id == ana.id, QuizAttempt.finished_at.is_(None))
+    )
+    assert older is not None
+    for index, given in enumerate(FIRST["l1"][2:], start=2):
+        await quizzes.answer(
+            session,
+            learner=ana,
+            attempt_id=older.id,
+            index=index,
+            chosen=given if isinstance(given, list) else [],
+            text=given if isinstance(given, str) else None,
+            chain=CHAIN,
+        )
+    for actor in (SYSTEM, mediating(cohort.id)):
+        one = _question((await questions(session, lesson="kinds", actor=actor)).rows, "one")
+        assert [(r["answers"], r["facility"], r["chosen"]) for r in one] == [
+            (1, 0.0, 1),
+            (1, 0.0, 0),
+        ]

@@ -42,6 +42,7 @@ from learntogether.db.models.progress import (
     LessonProgress,
     ProgressStatus,
     QuestionKind,
+    QuestionSum,
     QuizAttempt,
 )
 from learntogether.db.models.recordings import RecordingStatus, StepRecording
@@ -83,6 +84,7 @@ __all__ = [
     "ParticipationWeek",
     "ProgressStatus",
     "QuestionKind",
+    "QuestionSum",
     "QuizAttempt",
     "RecordingStatus",
     "Reminder",

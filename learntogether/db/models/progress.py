@@ -1,4 +1,4 @@
-"""Resumable lesson state, quiz attempts and every answer given."""
+"""Resumable lesson state, quiz attempts, every answer given, and the sums item analysis reads."""
 
 from __future__ import annotations
 
@@ -6,7 +6,15 @@ from datetime import datetime
 from enum import StrEnum
 from typing import Any
 
-from sqlalchemy import CheckConstraint, ForeignKey, Index, String, Text, UniqueConstraint
+from sqlalchemy import (
+    BigInteger,
+    CheckConstraint,
+    ForeignKey,
+    Index,
+    String,
+    Text,
+    UniqueConstraint,
+)
 from sqlalchemy import text as sql_text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
@@ -125,3 +133,30 @@ class Answer(Base):
     answered_at: Mapped[datetime] = created_at_column()
 
     attempt: Mapped[QuizAttempt] = relationship(back_populates="answers", lazy="raise")
+
+
+class QuestionSum(Base):
+    """The answers of learners' first finished attempts summed per lesson version, question and
+    choice: what item analysis adds up (``db/question_sums.py`` keeps them).
+
+    An attempt is counted once, on its version's rows: with ``first_of_lesson`` when it is the
+    learner's first finished attempt at the lesson (any version), without it when it is only the
+    first at its version. A report of every version reads the first, of one version both.
+    """
+
+    __tablename__ = "question_sums"
+
+    lesson_version_id: Mapped[int] = mapped_column(
+        ForeignKey("lesson_versions.id"), primary_key=True
+    )
+    first_of_lesson: Mapped[bool] = mapped_column(primary_key=True)
+    question_key: Mapped[str] = mapped_column(String(64), primary_key=True)
+    choice: Mapped[str] = mapped_column(String(255), primary_key=True)
+    """The options chosen (indexes from 0, or the likert point) in ascending order, comma-separated; empty
+    for an open question."""
+    answers: Mapped[int] = mapped_column(BigInteger)
+    right_answers: Mapped[int] = mapped_column(BigInteger)
+    rest: Mapped[int] = mapped_column(BigInteger)
+    """The attempts' right answers to the other questions, summed."""
+    right_times_rest: Mapped[int] = mapped_column(BigInteger)
+    rest_squared: Mapped[int] = mapped_column(BigInteger)

@@ -1,8 +1,9 @@
 """Item analysis of a lesson's quiz, as Moodle's quiz statistics do it.
 
-It reads the stored answers of each learner's **first finished attempt** (later attempts are
-practised, not measured). One row per question and option, in the order of the document; the
-question's own figures repeat on each of its rows:
+It reads the stored answers of each learner's **first finished attempt** (the one finished first;
+later attempts are practised, not measured), summed as attempts finish (``db/question_sums.py``)
+or, for a mediator, from the answers of its cohorts' members. One row per question and option, in
+the order of the document; the question's own figures repeat on each of its rows:
 
 - ``answers``: learners who answered the question;
 - ``facility``: the share of them answering right (scored questions only);
@@ -25,13 +26,21 @@ import math
 from collections import defaultdict
 from collections.abc import Sequence
 from dataclasses import dataclass, field
+from typing import Any
 
-from sqlalchemy import case, func, select
+from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from learntogether.content.render import pick_text
 from learntogether.content.schema import LessonDocument, Question
-from learntogether.db.models import Answer, Lesson, LessonVersion, QuestionKind, QuizAttempt
+from learntogether.db.models import (
+    Lesson,
+    LessonVersion,
+    QuestionKind,
+    QuestionSum,
+    QuizAttempt,
+)
+from learntogether.db.question_sums import answers_summed, chosen_of, first_rank
 from learntogether.i18n import SOURCE_LOCALE, locale_chain
 from learntogether.services.actors import SYSTEM, Actor
 from learntogether.services.player import SCORED
@@ -97,7 +106,7 @@ async def questions(
         if found is None:
             raise wrong("version", f"lesson '{lesson}' has no version {version}")
         version_ids, document = [found[0]], found[1]
-    analysed = await _analyse(session, version_ids, actor)
+    analysed = await _analyse(session, version_ids, actor, every_version=version is None)
     chain = locale_chain(locale)
     rows: list[dict[str, Cell]] = []
     for question in LessonDocument.model_validate(document).questions():
@@ -129,55 +138,81 @@ class _Sums:
         )
 
 
-async def _analyse(session: AsyncSession, version_ids: list[int], actor: Actor) -> dict[str, _Sums]:
-    """Every figure in one pass over the answers of first attempts, grouped by question and the
-    choice made (few distinct choices); the groups are then added up per question and option."""
-    first_attempts = (
-        select(func.min(QuizAttempt.id).label("id"))
+async def _analyse(
+    session: AsyncSession, version_ids: list[int], actor: Actor, *, every_version: bool
+) -> dict[str, _Sums]:
+    """Every figure per question: from the sums kept as attempts finish (``db/question_sums.py``)
+    for an actor who sees every learner, from the answers of first attempts for a mediator (its
+    cohorts' members now: a few)."""
+    if actor.cohort_ids is None:
+        grouped = await _summed(session, version_ids, every_version=every_version)
+    else:
+        grouped = await _from_answers(session, version_ids, actor)
+    sums: dict[str, _Sums] = defaultdict(_Sums)
+    for key, chosen, (count, right, rest, right_times_rest, rest_squared) in grouped:
+        question = sums[key]
+        question.answers += count
+        question.right += right
+        question.rest += rest
+        question.right_times_rest += right_times_rest
+        question.rest_squared += rest_squared
+        for index in chosen:
+            question.chosen[index] += count
+    return sums
+
+
+_Grouped = list[tuple[str, list[int], tuple[int, ...]]]
+"""Per question and choice made: the key, the options chosen, and the answers, right answers,
+and the sums of rest, right × rest and rest²."""
+
+
+async def _summed(
+    session: AsyncSession, version_ids: list[int], *, every_version: bool
+) -> _Grouped:
+    """The kept sums of the versions; of every version, the learners' first attempts at the
+    lesson only."""
+    s = QuestionSum
+    rows = await session.execute(
+        select(
+            s.question_key,
+            s.choice,
+            func.sum(s.answers),
+            func.sum(s.right_answers),
+            func.sum(s.rest),
+            func.sum(s.right_times_rest),
+            func.sum(s.rest_squared),
+        )
+        .where(
+            s.lesson_version_id.in_(version_ids),
+            *([s.first_of_lesson.is_(True)] if every_version else []),
+        )
+        .group_by(s.question_key, s.choice)
+    )
+    return [(key, chosen_of(choice), _ints(figures)) for key, choice, *figures in rows]
+
+
+async def _from_answers(session: AsyncSession, version_ids: list[int], actor: Actor) -> _Grouped:
+    """One pass over the answers of first attempts, grouped by question and the choice made (few
+    distinct choices)."""
+    ranked = (
+        select(QuizAttempt.id, first_rank(QuizAttempt.user_id).label("rank"))
         .where(
             QuizAttempt.lesson_version_id.in_(version_ids),
             QuizAttempt.finished_at.is_not(None),
             member_condition(actor, QuizAttempt.user_id),
         )
-        .group_by(QuizAttempt.user_id)
         .subquery()
     )
-    right = case((Answer.correct.is_(True), 1), else_=0)
-    # The rest of the quiz: the attempt's right answers but this one (likert and open are never
-    # right, so they add nothing).
-    answers = (
-        select(
-            Answer.question_key,
-            Answer.choice,
-            right.label("right"),
-            (func.sum(right).over(partition_by=Answer.attempt_id) - right).label("rest"),
-        )
-        .join(first_attempts, first_attempts.c.id == Answer.attempt_id)
-        .subquery()
-    )
-    a = answers.c
-    grouped = await session.execute(
-        select(
-            a.question_key,
-            a.choice,
-            func.count(),
-            func.sum(a.right),
-            func.sum(a.rest),
-            func.sum(a.right * a.rest),
-            func.sum(a.rest * a.rest),
-        ).group_by(a.question_key, a.choice)
-    )
-    sums: dict[str, _Sums] = defaultdict(_Sums)
-    for key, choice, count, right_, rest, right_times_rest, rest_squared in grouped:
-        question = sums[key]
-        question.answers += int(count)
-        question.right += int(right_)
-        question.rest += int(rest)
-        question.right_times_rest += int(right_times_rest)
-        question.rest_squared += int(rest_squared)
-        for index in choice or []:
-            question.chosen[int(index)] += int(count)
-    return sums
+    first_attempts = select(ranked.c.id).where(ranked.c.rank == 1).subquery()
+    rows = await session.execute(answers_summed(first_attempts))
+    return [
+        (key, [int(index) for index in choice or []], _ints(figures))
+        for key, choice, *figures in rows
+    ]
+
+
+def _ints(figures: Sequence[Any]) -> tuple[int, ...]:
+    return tuple(int(value) for value in figures)
 
 
 def correlation(n: int, sx: int, sy: int, sxy: int, sxx: int, syy: int) -> float | None:
