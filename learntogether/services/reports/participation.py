@@ -295,6 +295,8 @@ async def participation(session: AsyncSession, **asked: Unpack[Asked]) -> Report
 
 GROUPS_A_PAGE = 50
 """Groups on one page of a report (each with its rows for every period)."""
+FEW_GROUPS = frozenset({GroupBy.REGION, GroupBy.COUNTRY, GroupBy.ROLE, GroupBy.LOCALE})
+"""Groupings with a few dozen values at most (cohorts and municipalities run to thousands)."""
 
 
 @dataclass(frozen=True)
@@ -329,9 +331,10 @@ async def participation_page(
     """Page ``page`` of ``participation(...)`` with the same arguments: ``per_page`` of its
     groups in the report's order, each with its rows for every period (ungrouped: one page).
 
-    By period, the groups are found first (one query), then only the page's are counted, so a
-    page of a report with thousands of groups and periods reads and returns a page's rows.
-    Without a period (a row a group) every group is counted in one query, as the report is. Raises InvalidInput
+    By period and cohort or municipality, the groups are found first (one query), then only the
+    page's are counted, so a page of a report with thousands of groups and periods reads and
+    returns a page's rows. Without a period (a row a group), or by a grouping of a few dozen
+    values (``FEW_GROUPS``), every group is counted in one query, as the report is. Raises InvalidInput
     (``page``) for a page below 1 and PastTheEnd for one after the last (an empty report has
     one page, without rows), and what ``participation`` raises.
     """
@@ -345,10 +348,11 @@ async def participation_page(
         every = await _count(session, counted, figures=figures)
         return ParticipationPage(await _table(session, every, report), 1, 1, 1, 1, 1)
     counts: Counts | None = None
-    if report.period is None:
-        # A row a group: all of them are counted at once, as the report would.
+    if report.period is None or report.group_by in FEW_GROUPS:
+        # A row a group, or a few dozen groups: all of them are counted at once, as the report
+        # would (finding the groups first would read the rows twice).
         counts = await _count(session, counted, figures=figures)
-        found = [group for group, _ in counts]
+        found = list(dict.fromkeys(group for group, _ in counts))
     else:
         found = list(await session.scalars(select(counted.c.group).distinct()))
     labels = await group_labels(session, report.group_by, found)
@@ -358,7 +362,8 @@ async def participation_page(
         raise PastTheEnd(page, pages)
     shown = ordered[(page - 1) * per_page : page * per_page]
     if counts is not None:
-        counts = {key: counts[key] for key in ((group, None) for group in shown)}
+        page_groups = set(shown)
+        counts = {key: value for key, value in counts.items() if key[0] in page_groups}
     elif len(shown) < len(ordered):
         counts = await _count(session, counted, figures=figures, groups=shown)
     else:
