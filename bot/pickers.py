@@ -10,7 +10,6 @@ from datetime import time
 
 from aiogram.types import CallbackQuery, InlineKeyboardButton
 from aiogram.utils.i18n import gettext as _
-from aiogram.utils.keyboard import InlineKeyboardBuilder
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.callbacks import (
@@ -24,6 +23,7 @@ from bot.callbacks import (
     TimeZoneChoice,
     ZoneCountry,
 )
+from bot.keyboards import InlineKeyboardBuilder
 from bot.views import Screen, show
 from learntogether.db.models import User
 from learntogether.services import learners, time_zones

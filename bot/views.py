@@ -24,7 +24,6 @@ from aiogram.types import (
 )
 from aiogram.utils.i18n import gettext as _
 from aiogram.utils.i18n import ngettext
-from aiogram.utils.keyboard import InlineKeyboardBuilder
 
 from bot.callbacks import (
     CataloguePage,
@@ -39,6 +38,7 @@ from bot.callbacks import (
     Toggle,
     TrackPage,
 )
+from bot.keyboards import InlineKeyboardBuilder
 from learntogether import screens
 from learntogether.screens import (
     BUTTON_TEXT_LIMIT,
