@@ -8,7 +8,7 @@ cut between paragraphs, and the keyboard rides on the last one.
 from __future__ import annotations
 
 import contextlib
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
 from typing import Any
 
@@ -48,6 +48,7 @@ from learntogether.screens import (
     Layout,
     fit,
     likert_labels,
+    parsed,
     plain,
     visible_length,
 )
@@ -56,7 +57,7 @@ from learntogether.services.catalogue import DONE, IN_PROGRESS, LessonEntry, Tra
 from learntogether.services.player import PlayerView
 from learntogether.services.quizzes import AnswerOutcome, QuestionView, QuizResult
 from learntogether.services.review import ReviewAnswer, ReviewDone, ReviewQuestion
-from learntogether.telegram_html import TelegramHTMLError, parse_html, shorten, utf16_length
+from learntogether.telegram_html import TelegramHTMLError, shorten, utf16_length
 
 CAPTION_LIMIT = 1024
 PAGE_SIZE = 6
@@ -130,7 +131,7 @@ def shows(message: Message, text: str, keyboard: InlineKeyboardMarkup | None) ->
     (the same message has many HTML spellings).
     """
     try:
-        plain, entities = parse_html(text)
+        plain, entities = parsed(text)
     except TelegramHTMLError:
         return False
     if (message.text or "") != plain:
@@ -143,7 +144,7 @@ def shows(message: Message, text: str, keyboard: InlineKeyboardMarkup | None) ->
     return _markup(message.reply_markup) == _markup(keyboard)
 
 
-def _entity_set(entities: list[dict[str, Any]]) -> set[tuple[tuple[str, str], ...]]:
+def _entity_set(entities: Sequence[dict[str, Any]]) -> set[tuple[tuple[str, str], ...]]:
     return {
         tuple(sorted((key, str(value)) for key, value in entity.items())) for entity in entities
     }
@@ -210,7 +211,7 @@ def _split(text: str, limit: int, level: int) -> list[str]:
 
 def _balanced(text: str) -> bool:
     try:
-        parse_html(text)
+        parsed(text)
     except TelegramHTMLError:
         return False
     return True
