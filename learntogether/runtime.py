@@ -48,8 +48,7 @@ DEFAULT_WEBHOOK_PATH = "/telegram/webhook"
 POLLING_CONCURRENCY = 32
 # A serving process keeps its database connections: with the pool's default (5 kept, 10 more
 # opened when busy and closed when given back) a busy bot opened a connection every dozen
-# updates, each a login, type set-up and every statement prepared again on it (on SQLite a
-# thread, and the connection's settings).
+# updates, each a login, type set-up and every statement prepared again on it.
 KEPT_CONNECTIONS = 15
 BOT_API_RETRY_SECONDS = (1, 2, 5, 10, 30, 60)
 
@@ -229,10 +228,9 @@ def create_app_from_environment() -> FastAPI:
 
 
 def serving_engine(settings: Settings) -> AsyncEngine:
-    """The engine of a serving process: its connections kept while it runs (an in-memory
-    SQLite database has one connection, kept anyway)."""
-    url = make_url(settings.database_url)
-    if url.get_backend_name() == "sqlite" and url.database in (None, "", ":memory:"):
+    """The engine of a serving process: its PostgreSQL connections kept while it runs (on
+    SQLite keeping them measured no different, docs/BENCHMARKS.md "Updates")."""
+    if make_url(settings.database_url).get_backend_name() != "postgresql":
         return create_engine(settings.database_url)
     return create_engine(settings.database_url, pool_size=KEPT_CONNECTIONS, max_overflow=0)
 

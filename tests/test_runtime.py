@@ -4,9 +4,7 @@ from __future__ import annotations
 
 import gc
 import weakref
-from pathlib import Path
 
-import pytest
 from sqlalchemy.pool import QueuePool
 
 from learntogether.config import Settings
@@ -33,15 +31,8 @@ def test_startup_garbage_is_collected_and_what_lives_is_kept_out_of_full_collect
         gc.unfreeze()
 
 
-@pytest.mark.parametrize("backend", ["postgresql", "sqlite"])
-async def test_a_serving_process_keeps_its_database_connections_when_busy(
-    backend: str, tmp_path: Path
-) -> None:
-    url = {
-        "postgresql": "postgresql://postgres@127.0.0.1:5432/lt",
-        "sqlite": f"sqlite+aiosqlite:///{tmp_path / 'lt.db'}",
-    }[backend]
-    engine = serving_engine(Settings(database_url=url))
+async def test_a_serving_process_keeps_its_postgresql_connections_when_busy() -> None:
+    engine = serving_engine(Settings(database_url="postgresql://postgres@127.0.0.1:5432/lt"))
     try:
         # Not the default (5 kept, 10 more opened and closed again): each opened one logged in,
         # set up its types and prepared every statement anew.
