@@ -15,6 +15,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 from bot import errors
 from bot.commands import register_commands
 from bot.conversations import LeaveConversation
+from bot.filters import only_its_own_presses
 from bot.handlers import (
     assisted,
     certificates,
@@ -134,5 +135,7 @@ def create_dispatcher(
         errors.create_router(),
         fallback.create_router(),
     )
+    for router in dispatcher.sub_routers:
+        only_its_own_presses(router)
     dispatcher.startup.register(register_commands)
     return dispatcher

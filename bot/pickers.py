@@ -7,10 +7,10 @@ the callback data says whose), so that a choice goes back where it came from.
 from __future__ import annotations
 
 from datetime import time
+from functools import lru_cache
 
 from aiogram.types import CallbackQuery, InlineKeyboardButton
 from aiogram.utils.i18n import gettext as _
-from aiogram.utils.keyboard import InlineKeyboardBuilder
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.callbacks import (
@@ -24,6 +24,7 @@ from bot.callbacks import (
     TimeZoneChoice,
     ZoneCountry,
 )
+from bot.keyboards import InlineKeyboardBuilder
 from bot.views import Screen, show
 from learntogether.db.models import User
 from learntogether.services import learners, time_zones
@@ -57,14 +58,7 @@ def hours(
     """Twenty-four hours on the clock of ``zone`` (named by its city in ``locale``; None: not
     known yet); those wholly inside quiet hours are marked with a moon."""
     builder = InlineKeyboardBuilder()
-    for hour in range(24):
-        asleep = quiet is not None and all(
-            covers(time(hour, minute), start=quiet[0], end=quiet[1]) for minute in (0, 59)
-        )
-        builder.button(
-            text=f"{hour:02d}{' ' + QUIET_MARK if asleep else ''}",
-            callback_data=ReminderHour(flow=flow, hour=hour),
-        )
+    builder.add(*_hour_buttons(flow, quiet))
     builder.adjust(6)
     if flow == "o":
         builder.row(
@@ -88,6 +82,25 @@ def hours(
         )
     text = f"{note}\n\n{question}" if note else question
     return Screen(text, builder.as_markup())
+
+
+@lru_cache(maxsize=256)
+def _hour_buttons(flow: Flow, quiet: tuple[time, time] | None) -> tuple[InlineKeyboardButton, ...]:
+    """The hours of the clock as buttons, those wholly inside quiet hours marked: the same for
+    everyone with the same quiet hours (every learner in onboarding), so built once (buttons are
+    frozen models)."""
+    buttons = []
+    for hour in range(24):
+        asleep = quiet is not None and all(
+            covers(time(hour, minute), start=quiet[0], end=quiet[1]) for minute in (0, 59)
+        )
+        buttons.append(
+            InlineKeyboardButton(
+                text=f"{hour:02d}{' ' + QUIET_MARK if asleep else ''}",
+                callback_data=ReminderHour(flow=flow, hour=hour).pack(),
+            )
+        )
+    return tuple(buttons)
 
 
 def minutes(flow: Flow, hour: int) -> Screen:

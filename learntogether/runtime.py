@@ -21,6 +21,7 @@ import uvicorn
 from aiogram import Bot, Dispatcher
 from aiogram.exceptions import TelegramNetworkError, TelegramServerError, TelegramUnauthorizedError
 from fastapi import FastAPI
+from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 from bot.app import create_bot, create_dispatcher
@@ -45,6 +46,10 @@ log = logging.getLogger(__name__)
 
 DEFAULT_WEBHOOK_PATH = "/telegram/webhook"
 POLLING_CONCURRENCY = 32
+# A serving process keeps its database connections: with the pool's default (5 kept, 10 more
+# opened when busy and closed when given back) a busy bot opened a connection every dozen
+# updates, each a login, type set-up and every statement prepared again on it.
+KEPT_CONNECTIONS = 15
 BOT_API_RETRY_SECONDS = (1, 2, 5, 10, 30, 60)
 
 
@@ -210,7 +215,7 @@ def build_app(
 def create_app_from_environment() -> FastAPI:
     """``uvicorn --factory`` entry point for several API workers: each builds its own engine."""
     settings = get_settings()
-    engine = create_engine(settings.database_url)
+    engine = serving_engine(settings)
     session_maker = create_session_maker(engine)
     app = build_app(
         settings,
@@ -220,6 +225,14 @@ def create_app_from_environment() -> FastAPI:
     )
     keep_startup_objects()
     return app
+
+
+def serving_engine(settings: Settings) -> AsyncEngine:
+    """The engine of a serving process: its PostgreSQL connections kept while it runs (on
+    SQLite keeping them measured no different, docs/BENCHMARKS.md "Updates")."""
+    if make_url(settings.database_url).get_backend_name() != "postgresql":
+        return create_engine(settings.database_url)
+    return create_engine(settings.database_url, pool_size=KEPT_CONNECTIONS, max_overflow=0)
 
 
 def bind_socket(host: str, port: int) -> socket.socket:
@@ -319,7 +332,7 @@ async def import_lessons_on_first_start(
 
 async def serve(settings: Settings, parts: set[Part], *, migrate: bool = False) -> None:
     """Run the chosen parts until SIGINT or SIGTERM, or until one of them fails."""
-    engine = create_engine(settings.database_url)
+    engine = serving_engine(settings)
     try:
         await check_database(engine)
         session_maker = create_session_maker(engine)

@@ -11,6 +11,7 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from enum import StrEnum
+from functools import lru_cache
 
 from aiogram import html
 from aiogram.utils.i18n import I18n
@@ -20,9 +21,10 @@ from learntogether.content.render import RenderedLesson, RenderedQuestion
 from learntogether.db.models import QuestionKind
 from learntogether.services.player import SCORED, language_notice
 from learntogether.services.quizzes import LIKERT_POINTS, ChosenOption
-from learntogether.telegram_html import TelegramHTMLError, parse_html, utf16_length
+from learntogether.telegram_html import Entity, TelegramHTMLError, parse_html, utf16_length
 
 MESSAGE_LIMIT = 4096
+PARSED_KEPT = 2048
 BUTTON_TEXT_LIMIT = 40
 
 
@@ -58,15 +60,25 @@ class Layout:
     rows: tuple[tuple[Button, ...], ...] = ()
 
 
+@lru_cache(maxsize=PARSED_KEPT)
+def parsed(text: str) -> tuple[str, tuple[Entity, ...]]:
+    """``parse_html(text)``, kept: a screen's text is parsed to fit it, to cut it into messages
+    and to compare it with the message shown, and a step's or question's text is the same for
+    every learner on it. The entities are shared: read them, never change them."""
+    shown, entities = parse_html(text)
+    return shown, tuple(entities)
+
+
 def plain(text: str) -> str:
     """The text Telegram shows once tags are parsed (markup it would refuse counts as text)."""
     try:
-        shown, _entities = parse_html(text)
+        shown, _entities = parsed(text)
     except TelegramHTMLError:
         return text
     return shown
 
 
+@lru_cache(maxsize=PARSED_KEPT)
 def visible_length(text: str) -> int:
     """What Telegram counts against its limits: UTF-16 units of the text once tags are parsed."""
     return utf16_length(plain(text))

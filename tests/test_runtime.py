@@ -5,7 +5,10 @@ from __future__ import annotations
 import gc
 import weakref
 
-from learntogether.runtime import keep_startup_objects
+from sqlalchemy.pool import QueuePool
+
+from learntogether.config import Settings
+from learntogether.runtime import KEPT_CONNECTIONS, keep_startup_objects, serving_engine
 
 
 class _Node:
@@ -26,3 +29,16 @@ def test_startup_garbage_is_collected_and_what_lives_is_kept_out_of_full_collect
         assert not any(item is living for item in gc.get_objects())
     finally:
         gc.unfreeze()
+
+
+async def test_a_serving_process_keeps_its_postgresql_connections_when_busy() -> None:
+    engine = serving_engine(Settings(database_url="postgresql://postgres@127.0.0.1:5432/lt"))
+    try:
+        # Not the default (5 kept, 10 more opened and closed again): each opened one logged in,
+        # set up its types and prepared every statement anew.
+        pool = engine.pool
+        assert isinstance(pool, QueuePool)
+        assert pool.size() == KEPT_CONNECTIONS
+        assert pool._max_overflow == 0
+    finally:
+        await engine.dispose()

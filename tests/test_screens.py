@@ -8,11 +8,13 @@ from typing import Any
 
 import pytest
 
+from learntogether import screens
 from learntogether.content.render import RenderedLesson, render_lesson
 from learntogether.content.schema import LessonDocument
 from learntogether.i18n import create_i18n
 from learntogether.screens import Action, Layout, feedback_text, question_layout, step_layout
 from learntogether.services.quizzes import judge
+from learntogether.telegram_html import parse_html
 from tests.content.samples import every_kind_lesson, lesson
 
 I18N = create_i18n()
@@ -115,3 +117,24 @@ def test_feedback_for_one_option_and_for_a_multiple_choice() -> None:
     assert "<b>A</b>, <b>C</b>" in text
     likert = judge(questions[3], [4])
     assert likert.correct is None and feedback_text(**vars(likert)) is None
+
+
+def test_a_steps_text_is_parsed_once_however_many_learners_see_it(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    parses: list[str] = []
+
+    def counted(text: str) -> tuple[str, list[dict[str, Any]]]:
+        parses.append(text)
+        return parse_html(text)
+
+    monkeypatch.setattr(screens, "parse_html", counted)
+    screens.parsed.cache_clear()
+    screens.visible_length.cache_clear()
+    rendered = _rendered(lesson())
+    texts = {step_layout(rendered, 1, show_notice=True).text for _learner in range(3)}
+    assert len(texts) == 1
+    text = texts.pop()
+    assert screens.parsed(text)[0] == screens.plain(text)
+    assert screens.visible_length(text) == len(screens.plain(text))
+    assert parses == [text]

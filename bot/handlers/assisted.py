@@ -24,7 +24,6 @@ from aiogram.fsm.state import State, StatesGroup
 from aiogram.types import BufferedInputFile, CallbackQuery, InlineKeyboardMarkup, Message
 from aiogram.utils.i18n import gettext as _
 from aiogram.utils.i18n import ngettext
-from aiogram.utils.keyboard import InlineKeyboardBuilder
 from babel.dates import format_date, format_time
 from pydantic import ValidationError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
@@ -46,6 +45,7 @@ from bot.callbacks import (
 )
 from bot.filters import registered, typed_text
 from bot.handlers.mediator import not_yours
+from bot.keyboards import InlineKeyboardBuilder
 from bot.middlewares import MediatorActorMiddleware
 from bot.views import Screen, send, show
 from learntogether.config import Settings

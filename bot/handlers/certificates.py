@@ -14,12 +14,12 @@ from aiogram.fsm.context import FSMContext
 from aiogram.fsm.state import State, StatesGroup
 from aiogram.types import BufferedInputFile, CallbackQuery, InlineKeyboardMarkup, Message
 from aiogram.utils.i18n import gettext as _
-from aiogram.utils.keyboard import InlineKeyboardBuilder
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot import views
 from bot.callbacks import CertificateName, CertificatePdf
 from bot.filters import registered, typed_text
+from bot.keyboards import InlineKeyboardBuilder
 from learntogether import screens
 from learntogether.config import Settings
 from learntogether.db.models import User

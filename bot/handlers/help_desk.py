@@ -18,11 +18,11 @@ from aiogram.fsm.state import State, StatesGroup
 from aiogram.types import CallbackQuery, InlineKeyboardMarkup, Message
 from aiogram.utils.i18n import I18n
 from aiogram.utils.i18n import gettext as _
-from aiogram.utils.keyboard import InlineKeyboardBuilder
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.callbacks import AskMediator, HelpCancel, HelpReply
 from bot.filters import Matches, registered, typed_text
+from bot.keyboards import InlineKeyboardBuilder
 from learntogether.config import Settings
 from learntogether.db.models import User
 from learntogether.services import help as help_desk

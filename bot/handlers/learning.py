@@ -16,7 +16,6 @@ from aiogram.types import (
     PollAnswer,
 )
 from aiogram.utils.i18n import gettext as _
-from aiogram.utils.keyboard import InlineKeyboardBuilder
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot import views
@@ -35,6 +34,7 @@ from bot.callbacks import (
 )
 from bot.filters import Matches, registered
 from bot.handlers.certificates import offer_certificate
+from bot.keyboards import InlineKeyboardBuilder
 from bot.voice_notes import incoming, refusal, upload_of
 from learntogether.config import Settings
 from learntogether.db.models import User

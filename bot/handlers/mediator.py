@@ -27,12 +27,12 @@ from aiogram.fsm.state import State, StatesGroup
 from aiogram.types import BufferedInputFile, CallbackQuery, ErrorEvent, Message
 from aiogram.utils.i18n import I18n, ngettext
 from aiogram.utils.i18n import gettext as _
-from aiogram.utils.keyboard import InlineKeyboardBuilder
 from babel.dates import format_datetime, format_time
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from bot.callbacks import BroadcastStatusAction, BroadcastWhen, CohortAction, NudgeConfirm
 from bot.filters import Matches, registered
+from bot.keyboards import InlineKeyboardBuilder
 from bot.middlewares import MediatorActorMiddleware
 from bot.views import Screen, send, show
 from learntogether import charts

@@ -9,12 +9,12 @@ from aiogram.filters import Command
 from aiogram.types import BufferedInputFile, Message
 from aiogram.utils.i18n import gettext as _
 from aiogram.utils.i18n import ngettext
-from aiogram.utils.keyboard import InlineKeyboardBuilder
 from babel.dates import format_date
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.callbacks import CertificatePdf
 from bot.filters import registered
+from bot.keyboards import InlineKeyboardBuilder
 from bot.views import CAPTION_LIMIT, Screen, send
 from learntogether.charts import progress_chart
 from learntogether.db.models import User

@@ -19,7 +19,6 @@ from aiogram.types import (
     Message,
 )
 from aiogram.utils.i18n import gettext as _
-from aiogram.utils.keyboard import InlineKeyboardBuilder
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.callbacks import (
@@ -31,6 +30,7 @@ from bot.callbacks import (
     RecordWithdraw,
 )
 from bot.filters import Matches, registered, typed_text
+from bot.keyboards import InlineKeyboardBuilder
 from bot.views import Screen, send, show
 from bot.voice_notes import incoming, play, refusal
 from learntogether.db.models import User

@@ -11,7 +11,6 @@ from aiogram.fsm.context import FSMContext
 from aiogram.fsm.state import State, StatesGroup
 from aiogram.types import CallbackQuery, Message
 from aiogram.utils.i18n import gettext as _
-from aiogram.utils.keyboard import InlineKeyboardBuilder
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot import keyboards, pickers
@@ -29,6 +28,7 @@ from bot.callbacks import (
     ZoneCountry,
 )
 from bot.filters import registered, typed_text
+from bot.keyboards import InlineKeyboardBuilder
 from bot.texts import role_label, saved_place_notice
 from bot.views import Screen, send, show
 from learntogether.db.models import Role, User

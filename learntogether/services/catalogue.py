@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
+from typing import Any
 
 from sqlalchemy import bindparam, select
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -72,56 +73,109 @@ _PROGRESS = select(LessonProgress.lesson_id, LessonProgress.status).where(
 )
 
 
+@dataclass(frozen=True)
+class _OfferedTrack:
+    """A track as the catalogue offers it in one chain of languages, before the learner's part
+    (their role, their progress) is added."""
+
+    track_id: int
+    slug: str
+    title: str
+    description: str | None
+    audience: tuple[str, ...]
+    certificate_lessons: int | None
+    certificate_average: int | None
+    lessons: tuple[tuple[int, str, str, int], ...]
+    """Each lesson's id, slug, title and minutes."""
+
+
+OFFERINGS_KEPT = 64
+# The offer as it was read (each lesson's newest published version and its track's
+# ``updated_at``) and the chain of languages name what is offered: a publish or an edit is a key
+# not seen yet. The same for every learner who reads those languages.
+_offerings: published.Kept[tuple[tuple[Any, ...], tuple[str, ...]], tuple[_OfferedTrack, ...]] = (
+    published.Kept(OFFERINGS_KEPT)
+)
+
+
+async def _offered(
+    session: AsyncSession, rows: Sequence[Any], chain: Sequence[str]
+) -> tuple[_OfferedTrack, ...]:
+    key = (tuple(tuple(row) for row in rows), tuple(chain))
+    offered = _offerings.get(key)
+    if offered is not None:
+        return offered
+    versions = [published.VersionRef(*row[:4]) for row in rows]
+    documents = await published.documents(session, versions)
+    texts = await published.track_texts(session, {row.track_id: row.updated_at for row in rows})
+    tracks: dict[int, _OfferedTrack] = {}
+    for row, version in zip(rows, versions, strict=True):
+        track = texts[row.track_id]
+        rule = track.pass_rule or {}
+        entry = tracks.setdefault(
+            row.track_id,
+            _OfferedTrack(
+                track_id=row.track_id,
+                slug=track.slug,
+                title=pick_text(track.title, chain),
+                description=pick_text(track.description, chain) if track.description else None,
+                audience=tuple(track.audience),
+                certificate_lessons=rule.get("lessons"),
+                certificate_average=rule.get("min_average_score"),
+                lessons=(),
+            ),
+        )
+        document = documents[version.id]
+        lesson = (version.lesson_id, row.slug, pick_text(document.title, chain), document.minutes)
+        tracks[row.track_id] = replace(entry, lessons=(*entry.lessons, lesson))
+    offered = tuple(tracks.values())
+    _offerings.put(key, offered)
+    return offered
+
+
 async def catalogue(
     session: AsyncSession, *, learner: User, chain: Sequence[str]
 ) -> list[TrackEntry]:
     """Every open track with its published lessons; the learner's role's tracks come first.
 
     Two light queries (the lessons with their newest published versions, the learner's
-    progress): documents and track texts are the process's (``published``), read on a miss.
+    progress): what is offered is the process's (``_offered``), read and built on a miss.
     """
-    rows = list(await session.execute(_OFFERED))
-    versions = [published.VersionRef(*row[:4]) for row in rows]
-    documents = await published.documents(session, versions)
-    texts = await published.track_texts(session, {row.track_id: row.updated_at for row in rows})
+    offered = await _offered(session, list(await session.execute(_OFFERED)), chain)
     progress = {
         lesson_id: status
         for lesson_id, status in await session.execute(_PROGRESS, {"user_id": learner.id})
     }
-    tracks: dict[int, TrackEntry] = {}
-    for row, version in zip(rows, versions, strict=True):
-        track_id = row.track_id
-        track = texts[track_id]
-        rule = track.pass_rule or {}
-        entry = tracks.setdefault(
-            track_id,
-            TrackEntry(
-                track_id=track_id,
-                slug=track.slug,
-                title=pick_text(track.title, chain),
-                for_role=learner.role is not None and learner.role.value in track.audience,
-                lessons=[],
-                description=pick_text(track.description, chain) if track.description else None,
-                certificate_lessons=rule.get("lessons"),
-                certificate_average=rule.get("min_average_score"),
-            ),
+    role = learner.role.value if learner.role is not None else None
+    tracks = [
+        TrackEntry(
+            track_id=track.track_id,
+            slug=track.slug,
+            title=track.title,
+            for_role=role is not None and role in track.audience,
+            lessons=[
+                LessonEntry(
+                    lesson_id=lesson_id,
+                    slug=slug,
+                    title=title,
+                    minutes=minutes,
+                    status=_status(progress.get(lesson_id)),
+                )
+                for lesson_id, slug, title, minutes in track.lessons
+            ],
+            description=track.description,
+            certificate_lessons=track.certificate_lessons,
+            certificate_average=track.certificate_average,
         )
-        status = progress.get(version.lesson_id)
-        document = documents[version.id]
-        entry.lessons.append(
-            LessonEntry(
-                lesson_id=version.lesson_id,
-                slug=row.slug,
-                title=pick_text(document.title, chain),
-                minutes=document.minutes,
-                status=DONE
-                if status is ProgressStatus.COMPLETED
-                else IN_PROGRESS
-                if status
-                else NEW,
-            )
-        )
-    return sorted(tracks.values(), key=lambda track: not track.for_role)
+        for track in offered
+    ]
+    return sorted(tracks, key=lambda track: not track.for_role)
+
+
+def _status(progress: ProgressStatus | None) -> str:
+    if progress is ProgressStatus.COMPLETED:
+        return DONE
+    return IN_PROGRESS if progress else NEW
 
 
 async def suggested_lesson(

@@ -56,7 +56,7 @@ class TrackTexts:
     pass_rule: dict[str, Any] | None
 
 
-class _Kept(Generic[K, V]):
+class Kept(Generic[K, V]):
     """A bounded map that forgets the least recently used entry first."""
 
     def __init__(self, size: int) -> None:
@@ -76,9 +76,9 @@ class _Kept(Generic[K, V]):
             self._entries.popitem(last=False)
 
 
-_documents: _Kept[tuple[int, str], LessonDocument] = _Kept(DOCUMENTS_KEPT)
-_renderings: _Kept[tuple[int, str, tuple[str, ...]], RenderedLesson] = _Kept(RENDERINGS_KEPT)
-_tracks: _Kept[tuple[int, datetime], TrackTexts] = _Kept(TRACKS_KEPT)
+_documents: Kept[tuple[int, str], LessonDocument] = Kept(DOCUMENTS_KEPT)
+_renderings: Kept[tuple[int, str, tuple[str, ...]], RenderedLesson] = Kept(RENDERINGS_KEPT)
+_tracks: Kept[tuple[int, datetime], TrackTexts] = Kept(TRACKS_KEPT)
 
 
 def _ref_columns() -> tuple[object, ...]:

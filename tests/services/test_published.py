@@ -4,9 +4,11 @@ from __future__ import annotations
 
 from typing import Any
 
+import pytest
 from sqlalchemy import event, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from learntogether.content.render import pick_text
 from learntogether.content.schema import LessonDocument, TrackDocument
 from learntogether.db.models import Lesson, Role, User
 from learntogether.services import catalogue, learners, lessons, player, published
@@ -97,3 +99,29 @@ async def test_a_document_is_read_from_the_database_once(session: AsyncSession) 
 
 async def test_an_unknown_version_has_no_ref(session: AsyncSession) -> None:
     assert await published.version_ref(session, 987654) is None
+
+
+async def test_the_offer_is_built_once_for_learners_who_read_the_same_languages(
+    session: AsyncSession, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    learner, lesson_id = await _setup(session)
+    other = await learners.register(
+        session, telegram_id=79, first_name="U", locale="en", role=Role.PARENT
+    )
+    await player.open_lesson(session, learner=learner, lesson_id=lesson_id, chain=CHAIN)
+    first = await catalogue.catalogue(session, learner=learner, chain=CHAIN)
+    picked: list[object] = []
+
+    def counted(texts: dict[str, str], chain: list[str]) -> str:
+        picked.append(texts)
+        return pick_text(texts, chain)
+
+    monkeypatch.setattr(catalogue, "pick_text", counted)
+    second = await catalogue.catalogue(session, learner=other, chain=CHAIN)
+    assert picked == []
+    assert [(t.title, t.for_role) for t in first] == [("The mixed classroom", True)]
+    assert [(t.title, t.for_role) for t in second] == [("The mixed classroom", False)]
+    assert first[0].lessons[0].status == catalogue.IN_PROGRESS
+    assert second[0].lessons[0].status == catalogue.NEW
+    assert await catalogue.catalogue(session, learner=other, chain=["bg", "en"])
+    assert picked  # another chain of languages is built on its own
