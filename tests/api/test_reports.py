@@ -364,7 +364,12 @@ async def test_walking_every_page_gives_the_rows_of_the_unpaged_report(
 async def test_a_page_links_to_the_first_previous_next_and_last_keeping_the_parameters(
     client: AsyncClient, viewer: dict[str, str]
 ) -> None:
-    params = {"group_by": "cohort", "tz": "Europe/Sofia", "page": 2, "per_page": 1}
+    params: dict[str, str | int] = {
+        "group_by": "cohort",
+        "tz": "Europe/Sofia",
+        "page": 2,
+        "per_page": 1,
+    }
     response = await client.get("/api/v1/reports/participation", params=params, headers=viewer)
     base = "/api/v1/reports/participation?group_by=cohort&tz=Europe%2FSofia"
     assert {rel: link["url"] for rel, link in response.links.items()} == {
@@ -400,7 +405,12 @@ async def test_per_page_alone_asks_for_the_first_page(
 async def test_a_page_as_csv_has_the_page_rows_and_the_same_links(
     client: AsyncClient, viewer: dict[str, str]
 ) -> None:
-    params = {"group_by": "cohort", "period": "week", "page": 2, "per_page": 1}
+    params: dict[str, str | int] = {
+        "group_by": "cohort",
+        "period": "week",
+        "page": 2,
+        "per_page": 1,
+    }
     as_json = await client.get("/api/v1/reports/participation", params=params, headers=viewer)
     as_csv = await client.get(
         "/api/v1/reports/participation", params=params, headers={**viewer, "Accept": "text/csv"}
@@ -423,7 +433,7 @@ async def test_a_mediator_pages_through_its_own_cohorts_groups_only(
     mediator = _bearer(
         await create_api_token(session_maker, TokenRole.MEDIATOR, name="m", cohorts=["SLV1"])
     )
-    params = {"group_by": "cohort", "period": "week", "per_page": 1}
+    params: dict[str, str | int] = {"group_by": "cohort", "period": "week", "per_page": 1}
     rows, places = await _walk(client, mediator, params)
     assert {row["cohort"] for row in rows} == {"SLV1"}
     assert [(place["pages"], place["groups"]) for place in places] == [(1, 1)]
