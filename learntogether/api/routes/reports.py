@@ -127,6 +127,17 @@ class ParticipationQuery:
     filters: Filters
     when: Span
 
+    def arguments(self) -> dict[str, Any]:
+        """As the participation services' keyword arguments."""
+        return {
+            "group_by": self.group_by,
+            "period": self.period,
+            "filters": self.filters,
+            "start": self.when.start,
+            "end": self.when.end,
+            "zone": self.when.zone,
+        }
+
 
 def participation_query(
     when: SpanDep,
@@ -157,16 +168,7 @@ async def participation_table(
     session: SessionDep, actor: ReaderDep, asked: ParticipationQueryDep
 ) -> ReportTable:
     with query_parameters():
-        return await reports.participation(
-            session,
-            group_by=asked.group_by,
-            period=asked.period,
-            filters=asked.filters,
-            start=asked.when.start,
-            end=asked.when.end,
-            zone=asked.when.zone,
-            actor=actor,
-        )
+        return await reports.participation(session, actor=actor, **asked.arguments())
 
 
 async def funnel_table(
@@ -319,16 +321,7 @@ async def participation(
     per_page = per_page or GROUPS_A_PAGE
     with query_parameters():
         found = await participation_page(
-            session,
-            page=page or 1,
-            per_page=per_page,
-            group_by=asked.group_by,
-            period=asked.period,
-            filters=asked.filters,
-            start=asked.when.start,
-            end=asked.when.end,
-            zone=asked.when.zone,
-            actor=actor,
+            session, page=page or 1, per_page=per_page, actor=actor, **asked.arguments()
         )
     place = {"page": found.page, "per_page": per_page, "pages": found.pages, "groups": found.groups}
     place |= {"first": found.first, "last": found.last}
