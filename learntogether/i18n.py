@@ -18,6 +18,7 @@ from dataclasses import dataclass
 from functools import partial
 from gettext import NullTranslations
 from pathlib import Path
+from typing import Self
 
 from aiogram.utils.i18n import I18n
 from babel import Locale, UnknownLocaleError
@@ -48,6 +49,50 @@ COMPLETE_LOCALES = tuple(code for code in SUPPORTED_LOCALES if code not in PARTI
 FORMAT_FALLBACK = {"rom": SOURCE_LOCALE}
 # Joins a chain of UI catalogs into one name aiogram's I18n can carry ("rom>bg").
 CHAIN_SEPARATOR = ">"
+
+
+Gettext = Callable[[str], str]
+
+
+class Text(str):
+    """An English message that can be said again in another language: the template (a msgid,
+    extracted from ``N_`` calls) and the values put into it. Values that are ``Text`` are said in
+    the same language.
+
+    Services' refusals (``services/errors.py``) and the lesson validator's problems
+    (``content/validate.py``) are written so: the API, the CLI and lesson files show the English,
+    the bot and the console say it in their reader's language."""
+
+    __slots__ = ("template", "values")
+    template: str
+    values: dict[str, object]
+
+    def __new__(cls, template: str, /, **values: object) -> Self:
+        # Without values, the template itself: a msgid marked for the catalogs (gettext_noop).
+        text = super().__new__(cls, template.format(**values) if values else template)
+        text.template = template
+        text.values = values
+        return text
+
+    def said(self, gettext: Gettext) -> str:
+        """The message in the language ``gettext`` translates into."""
+        return gettext(self.template).format(
+            **{
+                name: value.said(gettext) if isinstance(value, Text) else value
+                for name, value in self.values.items()
+            }
+        )
+
+
+def N_(template: str, /, **values: object) -> Text:
+    """Mark a message for the catalogs (gettext's name for a mark, which extraction finds), to be
+    said later in the reader's language."""
+    return Text(template, **values)
+
+
+def said(message: object, gettext: Gettext) -> str:
+    """A message in the reader's language when it is a ``Text``; any other, as it is."""
+    return message.said(gettext) if isinstance(message, Text) else str(message)
 
 
 def locale_chain(*preferred: str | None) -> tuple[str, ...]:

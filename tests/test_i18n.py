@@ -138,7 +138,15 @@ def _code_messages() -> set[str]:
             ROOT / folder,
             # The console's templates call the same gettext as the code (babel.cfg).
             method_map=[("**.py", "python"), ("**/templates/**.html", "jinja2")],
-            keywords={"_": None, "__": None, "gettext": None, "_n": (1, 2), "ngettext": (1, 2)},
+            keywords={
+                "_": None,
+                "__": None,
+                # Services' refusals and lesson problems, said later (``i18n.N_``).
+                "N_": None,
+                "gettext": None,
+                "_n": (1, 2),
+                "ngettext": (1, 2),
+            },
         ):
             messages.add(message if isinstance(message, str) else message[0])
     return messages

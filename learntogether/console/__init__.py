@@ -28,6 +28,7 @@ from learntogether.console.web import Console
 def install(app: FastAPI, settings: Settings) -> None:
     """Serve the console from ``app``; its routes stay out of the API's OpenAPI document."""
     app.state.console = Console.create(settings)
+    app.state.dashboard_readings = dashboard.Readings()
     # Each module's router uses ConsoleRoute: FastAPI keeps an included route's own class.
     pages = APIRouter(include_in_schema=False)
     for module in (

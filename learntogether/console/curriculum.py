@@ -9,7 +9,7 @@ preview draws the bot's own screens (``learntogether.screens``) in the learner's
 from __future__ import annotations
 
 import difflib
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Form, Path, Query, Request, Response
@@ -33,7 +33,13 @@ from learntogether.content.files import LineProblem, locate, parse_lesson_text, 
 from learntogether.content.render import RenderedLesson, RenderedQuestion
 from learntogether.content.schema import LessonDocument
 from learntogether.db.models import QuestionKind, TokenRole
-from learntogether.i18n import LANGUAGE_NAMES, SOURCE_LOCALE, SUPPORTED_LOCALES, learner_locales
+from learntogether.i18n import (
+    LANGUAGE_NAMES,
+    SOURCE_LOCALE,
+    SUPPORTED_LOCALES,
+    learner_locales,
+    said,
+)
 from learntogether.screens import Button, feedback_text, question_layout, step_layout
 from learntogether.services import lessons, tracks
 from learntogether.services.actors import Actor
@@ -271,6 +277,7 @@ async def save(
     detail = await lessons.get_lesson(session, slug)
     _ = translator(request)
     document, lines, problems = parse_lesson_text(text)
+    problems = [replace(found, message=said(found.message, _)) for found in problems]
     if document is not None and document.slug != slug:
         message = _("the slug is '{found}' but this is the lesson '{slug}'")
         problems = [locate(lines, "$.slug", message.format(found=document.slug, slug=slug))]

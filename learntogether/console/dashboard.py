@@ -1,23 +1,92 @@
-"""The dashboard: goals, learners joined and active, completions, by region, quiet cohorts."""
+"""The dashboard: goals, learners joined and active, completions, by region, quiet cohorts.
+
+Its figures are read at most once a minute for each reach (``Readings``): on 100,000 learners a
+reading counts 56,000 to 107,000 rows (110 ms on a quiet machine, 300-500 ms on a busy one), and
+staff who open the dashboard in the same minute see the same figures, with the time they were
+read.
+"""
 
 from __future__ import annotations
 
+import asyncio
+import time
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
+from datetime import date, datetime
+
 from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from learntogether.console.web import ConsoleRoute, DbDep, StaffDep, render
+from learntogether.console.web import ConsoleRoute, StaffDep, render
 from learntogether.db.base import utcnow
+from learntogether.db.models import TokenRole
 from learntogether.services import dashboard
+from learntogether.services.actors import Actor
+from learntogether.services.dashboard import Overview
 
 router = APIRouter(route_class=ConsoleRoute)
 
+FRESH_FOR = 60.0
+"""Seconds a reading of the dashboard is shown before the figures are read again."""
+
+Reach = tuple[TokenRole, frozenset[int] | None, date]
+"""What decides a reading's figures: the reader's role and cohorts, and the day."""
+
+
+@dataclass(frozen=True)
+class Reading:
+    overview: Overview
+    read_at: datetime
+
+
+@dataclass
+class Readings:
+    """The dashboard's last reading for each reach, kept ``fresh_for`` seconds; readers of one
+    reach who come while it is being read wait for that reading instead of starting their own."""
+
+    fresh_for: float = FRESH_FOR
+    clock: Callable[[], float] = time.monotonic
+    _kept: dict[Reach, tuple[float, asyncio.Task[Reading]]] = field(default_factory=dict)
+
+    async def reading(self, reach: Reach, read: Callable[[], Awaitable[Reading]]) -> Reading:
+        now = self.clock()
+        kept = self._kept.get(reach)
+        if kept is None or now - kept[0] > self.fresh_for:
+            # Readings past their time go as new ones come: no more are kept than reaches
+            # were read in the last ``fresh_for`` seconds.
+            self._kept = {
+                key: value for key, value in self._kept.items() if now - value[0] <= self.fresh_for
+            }
+            kept = (now, asyncio.ensure_future(read()))
+            self._kept[reach] = kept
+        started, task = kept
+        try:
+            # A reader who leaves does not cancel the reading the others wait for.
+            return await asyncio.shield(task)
+        except Exception:
+            if self._kept.get(reach) == (started, task):
+                del self._kept[reach]
+            raise
+
+
+async def _read(
+    session_maker: async_sessionmaker[AsyncSession], actor: Actor, today: date
+) -> Reading:
+    """A new reading, in sessions of its own (it may outlive the request that started it)."""
+    read_at = utcnow()
+    async with session_maker() as session:
+        found = await dashboard.overview(session, actor=actor, today=today, readers=session_maker)
+    return Reading(found, read_at)
+
 
 @router.get("/")
-async def dashboard_page(request: Request, staff: StaffDep, session: DbDep) -> HTMLResponse:
-    found = await dashboard.overview(
-        session,
-        actor=staff.actor,
-        today=utcnow().date(),
-        readers=request.app.state.session_maker,
+async def dashboard_page(request: Request, staff: StaffDep) -> HTMLResponse:
+    actor = staff.actor
+    today = utcnow().date()
+    readings: Readings = request.app.state.dashboard_readings
+    found = await readings.reading(
+        (actor.role, actor.cohort_ids, today),
+        lambda: _read(request.app.state.session_maker, actor, today),
     )
-    return render(request, "dashboard.html", {"overview": found})
+    return render(request, "dashboard.html", {"overview": found.overview, "read_at": found.read_at})

@@ -23,18 +23,17 @@ from learntogether.content.validate import (
 )
 from learntogether.content.validate import (
     Problem,
+    document_problems,
     field_path,
     json_path,
     validate_curriculum,
     validate_lesson,
     validate_track,
 )
+from learntogether.i18n import N_, Text
 
 TRACK_FILE = "track.yaml"
-AUDIO_FILE_RULE = (
-    "an audio file is an .ogg file named relative to the lesson file (audio/01-step-2.bg.ogg): "
-    "letters, digits, '_', '.', '-' and '/', never '..'"
-)
+NOT_A_MAPPING = N_("expected a mapping of fields (slug: …, title: …)")
 LESSON_FILE = re.compile(r"^(?P<position>\d{2,3})-(?P<slug>[a-z0-9-]+)\.ya?ml$")
 D = TypeVar("D", bound=Document)
 
@@ -98,19 +97,9 @@ def read_yaml_text(text: str) -> tuple[Any, dict[FieldPath, int]]:
     return yaml.safe_load(text), lines
 
 
-def _pydantic_problems(error: ValidationError) -> list[Problem]:
-    problems = []
-    for item in error.errors():
-        path = tuple(item["loc"])
-        message = item["msg"]
-        if item["type"] == "extra_forbidden":
-            message = f"unknown field '{path[-1]}'"
-        elif item["type"] == "string_pattern_mismatch" and path[-3:-2] == ("audio",):
-            message = AUDIO_FILE_RULE
-        elif item["type"] == "missing":
-            message = f"'{path[-1]}' is required"
-        problems.append(Problem(path, message))
-    return problems
+def _not_yaml(problem: object) -> Text:
+    # The YAML parser's own words stay English; ours around them are said in the reader's.
+    return N_("not valid YAML: {problem}", problem=problem)
 
 
 def parse_document(model: type[D], data: Any) -> tuple[D | None, list[Problem]]:
@@ -118,7 +107,7 @@ def parse_document(model: type[D], data: Any) -> tuple[D | None, list[Problem]]:
     try:
         document = model.model_validate(data)
     except ValidationError as error:
-        return None, _pydantic_problems(error)
+        return None, document_problems(error)
     if isinstance(document, LessonDocument):
         return document, validate_lesson(document)
     if isinstance(document, TrackDocument):
@@ -136,10 +125,10 @@ def _load(
         return None
     except yaml.MarkedYAMLError as error:
         line = error.problem_mark.line + 1 if error.problem_mark else 1
-        problems.append(FileProblem(file, line, f"not valid YAML: {error.problem}"))
+        problems.append(FileProblem(file, line, _not_yaml(error.problem)))
         return None
     if not isinstance(data, dict):
-        problems.append(FileProblem(file, 1, "expected a mapping of fields (slug: …, title: …)"))
+        problems.append(FileProblem(file, 1, NOT_A_MAPPING))
         return None
     for name, value in derived.items():
         given = data.setdefault(name, value)
@@ -177,11 +166,11 @@ def parse_lesson_text(
         data, lines = read_yaml_text(text)
     except yaml.MarkedYAMLError as error:
         line = error.problem_mark.line + 1 if error.problem_mark else 1
-        return None, {}, [LineProblem(line, "", f"not valid YAML: {error.problem}")]
+        return None, {}, [LineProblem(line, "", _not_yaml(error.problem))]
     except yaml.YAMLError as error:
-        return None, {}, [LineProblem(1, "", f"not valid YAML: {error}")]
+        return None, {}, [LineProblem(1, "", _not_yaml(error))]
     if not isinstance(data, dict):
-        return None, lines, [LineProblem(1, "", "expected a mapping of fields (slug: …, title: …)")]
+        return None, lines, [LineProblem(1, "", NOT_A_MAPPING)]
     document, found = parse_document(LessonDocument, data)
     problems = [
         LineProblem(_line(lines, problem.path), json_path(problem.path), problem.message)

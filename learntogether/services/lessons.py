@@ -306,10 +306,16 @@ async def _check_recordings(session: AsyncSession, document: LessonDocument) -> 
     problems = [
         FieldProblem(
             json_path(("steps", index, "audio", code)),
-            f"no audio with sha256 {sha256}: upload the recording first "
-            f"(PUT /api/v1/lessons/{document.slug}/steps/{index}/audio/{code})"
+            N_(
+                "no audio with sha256 {sha256}: upload the recording first "
+                "(PUT /api/v1/lessons/{slug}/steps/{index}/audio/{code})",
+                sha256=sha256,
+                slug=document.slug,
+                index=index,
+                code=code,
+            )
             if sha256
-            else "give the sha256 of an uploaded recording (files are read by lesson import)",
+            else N_("give the sha256 of an uploaded recording (files are read by lesson import)"),
         )
         for (index, code), sha256 in named.items()
         if sha256 is None or sha256 in unknown
@@ -354,14 +360,14 @@ async def save_draft(
     """
     if document.track is None:
         raise InvalidInput(
-            "A lesson belongs to a track.", [FieldProblem("$.track", "name the lesson's track")]
+            "A lesson belongs to a track.", [FieldProblem("$.track", N_("name the lesson's track"))]
         )
     try:
         track = await find_track(session, document.track)
     except NotFound:
         raise InvalidInput(
             f"No track '{document.track}'.",
-            [FieldProblem("$.track", f"unknown track '{document.track}'")],
+            [FieldProblem("$.track", N_("unknown track '{track}'", track=document.track))],
         ) from None
     lesson = await session.scalar(select(Lesson).where(Lesson.slug == document.slug))
     if document.position is None:

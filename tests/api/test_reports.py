@@ -302,3 +302,217 @@ async def test_a_negative_shift_is_a_plain_number_in_csv(
     shifts = [row["shift"] for row in csv.DictReader(io.StringIO(as_csv.text))]
     assert set(negative) <= set(shifts)
     assert not any(shift.startswith("'") for shift in shifts)
+
+
+PAGED = [
+    {"group_by": "cohort", "period": "week", "tz": "Europe/Sofia"},
+    {"group_by": "region"},
+    {"group_by": "role", "period": "month"},
+    {"period": "week"},
+]
+
+
+async def _walk(
+    client: AsyncClient, headers: dict[str, str], params: dict[str, str | int]
+) -> tuple[list[dict[str, object]], list[dict[str, object]]]:
+    """Every page of the participation report, from page 1 by the ``next`` links: the rows, and
+    each page's body without them."""
+    response = await client.get("/api/v1/reports/participation", params=params, headers=headers)
+    rows: list[dict[str, object]] = []
+    places: list[dict[str, object]] = []
+    while True:
+        assert response.status_code == 200, response.text
+        body = response.json()
+        rows += body.pop("rows")
+        places.append(body)
+        if "next" not in response.links:
+            return rows, places
+        response = await client.get(response.links["next"]["url"], headers=headers)
+
+
+@pytest.mark.usefixtures("recorded")
+@pytest.mark.parametrize("params", PAGED)
+async def test_walking_every_page_gives_the_rows_of_the_unpaged_report(
+    client: AsyncClient, viewer: dict[str, str], params: dict[str, str | int]
+) -> None:
+    whole = await client.get("/api/v1/reports/participation", params=params, headers=viewer)
+    assert whole.status_code == 200
+    assert "link" not in whole.headers
+    columns, rows = whole.json()["columns"], whole.json()["rows"]
+    grouping = params.get("group_by")
+    groups = len({row[grouping] for row in rows}) if isinstance(grouping, str) else 1
+    assert groups > 1 or grouping is None, "the fixture should give several groups"
+    for per_page in (1, 2, 50):
+        walked, places = await _walk(client, viewer, {**params, "page": 1, "per_page": per_page})
+        assert walked == rows, per_page
+        pages = -(-groups // per_page)
+        assert places == [
+            {
+                "columns": columns,
+                "page": number,
+                "per_page": per_page,
+                "pages": pages,
+                "groups": groups,
+                "first": (number - 1) * per_page + 1,
+                "last": min(number * per_page, groups),
+            }
+            for number in range(1, pages + 1)
+        ]
+
+
+@pytest.mark.usefixtures("recorded")
+async def test_a_page_links_to_the_first_previous_next_and_last_keeping_the_parameters(
+    client: AsyncClient, viewer: dict[str, str]
+) -> None:
+    params: dict[str, str | int] = {
+        "group_by": "cohort",
+        "tz": "Europe/Sofia",
+        "page": 2,
+        "per_page": 1,
+    }
+    response = await client.get("/api/v1/reports/participation", params=params, headers=viewer)
+    base = "/api/v1/reports/participation?group_by=cohort&tz=Europe%2FSofia"
+    assert {rel: link["url"] for rel, link in response.links.items()} == {
+        "first": f"{base}&page=1&per_page=1",
+        "prev": f"{base}&page=1&per_page=1",
+        "next": f"{base}&page=3&per_page=1",
+        "last": f"{base}&page=3&per_page=1",
+    }
+    first = await client.get(
+        "/api/v1/reports/participation", params={"group_by": "cohort", "page": 1}, headers=viewer
+    )
+    # per_page defaults to the console's 50 and is named in the links.
+    assert first.json()["per_page"] == 50
+    assert set(first.links) == {"first", "last"}
+    assert first.links["last"]["url"].endswith("?group_by=cohort&page=1&per_page=50")
+
+
+@pytest.mark.usefixtures("recorded")
+async def test_per_page_alone_asks_for_the_first_page(
+    client: AsyncClient, viewer: dict[str, str]
+) -> None:
+    response = await client.get(
+        "/api/v1/reports/participation",
+        params={"group_by": "cohort", "per_page": 2},
+        headers=viewer,
+    )
+    body = response.json()
+    assert (body["page"], body["pages"], body["first"], body["last"]) == (1, 2, 1, 2)
+    assert [row["cohort"] for row in body["rows"]] == ["SLV1", "SOF1"]
+
+
+@pytest.mark.usefixtures("recorded")
+async def test_a_page_as_csv_has_the_page_rows_and_the_same_links(
+    client: AsyncClient, viewer: dict[str, str]
+) -> None:
+    params: dict[str, str | int] = {
+        "group_by": "cohort",
+        "period": "week",
+        "page": 2,
+        "per_page": 1,
+    }
+    as_json = await client.get("/api/v1/reports/participation", params=params, headers=viewer)
+    as_csv = await client.get(
+        "/api/v1/reports/participation", params=params, headers={**viewer, "Accept": "text/csv"}
+    )
+    assert as_csv.status_code == 200
+    assert as_csv.headers["content-type"] == "text/csv; charset=utf-8"
+    assert as_csv.headers["link"] == as_json.headers["link"]
+    assert set(as_csv.links) == {"first", "prev", "next", "last"}
+    reader = csv.DictReader(io.StringIO(as_csv.text))
+    assert reader.fieldnames == as_json.json()["columns"]
+    cells = list(reader)
+    assert cells == _as_csv_cells(as_json.json()["rows"])
+    assert {row["cohort"] for row in cells} == {"SOF1"}
+
+
+@pytest.mark.usefixtures("recorded")
+async def test_a_mediator_pages_through_its_own_cohorts_groups_only(
+    client: AsyncClient, session_maker: async_sessionmaker[AsyncSession]
+) -> None:
+    mediator = _bearer(
+        await create_api_token(session_maker, TokenRole.MEDIATOR, name="m", cohorts=["SLV1"])
+    )
+    params: dict[str, str | int] = {"group_by": "cohort", "period": "week", "per_page": 1}
+    rows, places = await _walk(client, mediator, params)
+    assert {row["cohort"] for row in rows} == {"SLV1"}
+    assert [(place["pages"], place["groups"]) for place in places] == [(1, 1)]
+    beyond = await client.get(
+        "/api/v1/reports/participation", params={**params, "page": 2}, headers=mediator
+    )
+    assert beyond.status_code == 422
+    assert [error["path"] for error in beyond.json()["errors"]] == ["query.page"]
+
+
+@pytest.mark.usefixtures("recorded")
+@pytest.mark.parametrize(
+    ("params", "path", "saying"),
+    [
+        ({"page": 0}, "query.page", "greater than or equal to 1"),
+        ({"page": -1}, "query.page", "greater than or equal to 1"),
+        ({"page": "two"}, "query.page", "valid integer"),
+        ({"page": 2**31}, "query.page", "less than or equal to"),
+        ({"page": 4, "per_page": 1}, "query.page", "there is no page 4: the report has 3 page(s)"),
+        ({"page": 2}, "query.page", "there is no page 2: the report has 1 page(s)"),
+        ({"page": 1, "per_page": 0}, "query.per_page", "greater than or equal to 1"),
+        ({"per_page": 501}, "query.per_page", "less than or equal to 500"),
+    ],
+)
+async def test_a_bad_page_is_422_naming_it(
+    client: AsyncClient,
+    viewer: dict[str, str],
+    params: dict[str, str | int],
+    path: str,
+    saying: str,
+) -> None:
+    for accept in ("application/json", "text/csv"):
+        response = await client.get(
+            "/api/v1/reports/participation",
+            params={"group_by": "cohort", **params},
+            headers={**viewer, "Accept": accept},
+        )
+        assert response.status_code == 422, response.text
+        assert response.headers["content-type"] == "application/problem+json"
+        [error] = response.json()["errors"]
+        assert error["path"] == path
+        assert saying in error["message"]
+
+
+async def test_openapi_documents_the_pages_of_the_participation_report(
+    client: AsyncClient,
+) -> None:
+    document = (await client.get("/openapi.json")).json()
+    operation = document["paths"]["/api/v1/reports/participation"]["get"]
+    parameters = {parameter["name"]: parameter for parameter in operation["parameters"]}
+    assert parameters["page"]["schema"]["anyOf"][0] == {
+        "type": "integer",
+        "minimum": 1,
+        "maximum": 2**31 - 1,
+    }
+    assert parameters["per_page"]["schema"]["anyOf"][0]["maximum"] == 500
+    answer = operation["responses"]["200"]
+    assert "Link" in answer["headers"]
+    shapes = answer["content"]["application/json"]["schema"]["anyOf"]
+    page_body = document["components"]["schemas"]["ParticipationPageBody"]
+    assert {"$ref": "#/components/schemas/ParticipationPageBody"} in shapes
+    assert {"page", "per_page", "pages", "groups", "first", "last", "rows"} <= set(
+        page_body["required"]
+    )
+
+
+async def test_an_empty_report_has_one_page_without_groups(
+    client: AsyncClient, viewer: dict[str, str]
+) -> None:
+    response = await client.get(
+        "/api/v1/reports/participation", params={"group_by": "region", "page": 1}, headers=viewer
+    )
+    body = response.json()
+    assert body["rows"] == []
+    assert (body["page"], body["pages"], body["groups"], body["first"], body["last"]) == (
+        1,
+        1,
+        0,
+        0,
+        0,
+    )
+    assert set(response.links) == {"first", "last"}

@@ -1,5 +1,6 @@
 """The curriculum in headless Chromium: edit a lesson, see a problem at its line, fix it, preview
-it in Bulgarian and publish it; each page at desktop and phone width."""
+it in Bulgarian and publish it; a Bulgarian reader's problems in Bulgarian; each page at desktop
+and phone width."""
 
 from __future__ import annotations
 
@@ -10,7 +11,7 @@ from typing import Any
 import pytest
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from tests.console.conftest import browser_sign_in, screenshot
+from tests.console.conftest import VIEWPORTS, browser_sign_in, screenshot
 from tests.content.samples import every_kind_lesson, lesson
 from tests.factories import import_sample_curriculum
 
@@ -102,3 +103,43 @@ async def test_edit_see_the_problem_at_its_line_fix_preview_in_bulgarian_and_pub
     await page.get_by_role("link", name="Translations").click()
     await page.wait_for_url(f"{live_server}/curriculum/translations")
     await screenshot(page, "curriculum-translations")
+
+
+async def test_a_bulgarian_reader_sees_the_problem_in_bulgarian_at_its_line(
+    browser: Any,
+    live_server: str,
+    session_maker: async_sessionmaker[AsyncSession],
+    curriculum: None,
+) -> None:
+    width, height = VIEWPORTS["desktop"]
+    context = await browser.new_context(
+        base_url=live_server, locale="bg-BG", viewport={"width": width, "height": height}
+    )
+    try:
+        page = await context.new_page()
+        await browser_sign_in(page, session_maker, live_server, button="Вход")
+        await page.goto(f"/curriculum/lessons/{SLUG}/edit")
+        editor = page.locator("#document")
+        original: str = await editor.input_value()
+        broken = re.sub(r"\n *bg: Съдът реши през 2007 г\.", "", original)
+        broken = broken.replace("minutes: 5", "minutes: 5\ncolour: red")
+        await editor.fill(broken)
+        await page.get_by_role("button", name="Запазване на черновата").click()
+        await page.wait_for_load_state()
+        alert = await page.get_by_role("alert").inner_text()
+        line = next(n for n, text in enumerate(broken.split("\n"), 1) if "colour: red" in text)
+        assert f"Ред {line} $.colour: непознато поле „colour“" in alert, alert
+        assert "unknown field" not in alert
+        marked = page.locator(f"#line-{line}")
+        assert await marked.get_attribute("class") == "bad-line"
+        assert "непознато поле „colour“" in await marked.inner_text()
+        await screenshot(page, "curriculum-edit-problem-bg")
+        # Once the shape is right, the validator's rule, in Bulgarian too.
+        await editor.fill(broken.replace("\ncolour: red", ""))
+        await page.get_by_role("button", name="Запазване на черновата").click()
+        await page.wait_for_load_state()
+        alert = await page.get_by_role("alert").inner_text()
+        assert "текста на стъпката: липсва текст на „bg“" in alert, alert
+        await screenshot(page, "curriculum-edit-rule-bg")
+    finally:
+        await context.close()

@@ -477,3 +477,31 @@ async def test_translation_matrix_shows_recordings_per_language_and_when_they_ar
     page = await client.get("/curriculum/translations")
     assert row(page).count("recorded: 1 of 2, 1 stale</small>") == 2
     assert "stale recordings: bg, rom" in (await client.get("/curriculum")).text
+
+
+async def test_a_bulgarian_reader_reads_every_kind_of_problem_in_bulgarian_at_its_line(
+    client: AsyncClient, session_maker: async_sessionmaker[AsyncSession], curriculum: None
+) -> None:
+    csrf = await sign_in(client, session_maker)
+    client.headers["accept-language"] = "bg"
+    text = await _editor_text(client)
+    # The shape of the document (pydantic's problems and an unknown field) comes first.
+    shapeless = text.replace("minutes: 5", "minutes: 0\ncolour: red")
+    _page, problems = await _refused(client, csrf, shapeless)
+    assert problems == [
+        f"Ред {_line_of(shapeless, 'minutes: 0')} $.minutes: Стойността трябва да е поне 1",
+        f"Ред {_line_of(shapeless, 'colour: red')} $.colour: непознато поле „colour“",
+    ]
+    # Then the validator's rules: a complete locale without a step's text.
+    untranslated = re.sub(r"\n *bg: Съдът реши през 2007 г\.", "", text)
+    _page, problems = await _refused(client, csrf, untranslated)
+    line = _line_of(untranslated, "en: The court ruled in 2007.") - 1
+    assert problems == [
+        f"Ред {line} $.steps[1].text.bg: текста на стъпката: липсва текст на „bg“ "
+        "(добавете го или впишете „bg“ в partial)"
+    ]
+    _page, [not_yaml] = await _refused(client, csrf, text.replace("minutes: 5", "minutes: [5"))
+    assert not_yaml.startswith(f"Ред {_line_of(text, 'minutes: 5') + 1}: невалиден YAML: ")
+    # And a rule only the service knows (the track).
+    _page, problems = await _refused(client, csrf, text.replace("track: demo", "track: nowhere"))
+    assert problems == [f"Ред {_line_of(text, 'track: demo')} $.track: непознат курс „nowhere“"]

@@ -2,17 +2,21 @@
 
 from __future__ import annotations
 
+import asyncio
 from datetime import date, timedelta
 
 import pytest
+from fastapi import FastAPI
 from httpx import AsyncClient
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from learntogether.console.dashboard import FRESH_FOR, Reading, Readings
 from learntogether.db.base import utcnow
-from learntogether.db.models import Cohort, GoalMeasure, TokenRole, User
-from learntogether.services import dashboard, goals
+from learntogether.db.models import Cohort, GoalMeasure, Role, TokenRole, User
+from learntogether.services import dashboard, goals, learners
 from learntogether.services.actors import Actor
+from learntogether.services.dashboard import Overview
 from learntogether.services.goals import GoalFilters, GoalSpec
 from tests.console.conftest import Programme, sign_in
 
@@ -111,3 +115,86 @@ async def test_the_overview_read_at_once_equals_the_overview_read_in_turn(
         TokenRole.MEDIATOR: [("MAD1", 1)],
         TokenRole.VIEWER: [],
     }
+
+
+class _Clock:
+    def __init__(self) -> None:
+        self.now = 1000.0
+
+    def __call__(self) -> float:
+        return self.now
+
+
+@pytest.mark.usefixtures("madrid_goal")
+async def test_the_figures_are_read_once_a_minute_for_each_reach(
+    client: AsyncClient,
+    other_client: AsyncClient,
+    console_app: FastAPI,
+    session_maker: async_sessionmaker[AsyncSession],
+) -> None:
+    clock = _Clock()
+    console_app.state.dashboard_readings = Readings(clock=clock)
+    await sign_in(client, session_maker)
+    await sign_in(other_client, session_maker, TokenRole.MEDIATOR, cohorts=["SLV1"])
+    first = await client.get("/")
+    assert "<strong>2</strong> joined in all" in first.text
+    assert "Figures as of " in first.text
+    # A mediator in the same minute reads their own cohorts' figures, never the admin's.
+    mediator = await other_client.get("/")
+    assert "<strong>1</strong> joined in all" in mediator.text and "Madrid" not in mediator.text
+    async with session_maker() as session:
+        await learners.register(
+            session,
+            telegram_id=4242,
+            first_name="New",
+            locale="bg",
+            role=Role.TEACHER,
+            cohort_code="SLV1",
+        )
+        await session.commit()
+    clock.now += FRESH_FOR - 1
+    assert "<strong>2</strong> joined in all" in (await client.get("/")).text
+    clock.now += 2
+    assert "<strong>3</strong> joined in all" in (await client.get("/")).text
+    assert "<strong>2</strong> joined in all" in (await other_client.get("/")).text
+
+
+def _overview(joined: int) -> Overview:
+    return Overview([], {"joined": joined}, {}, {}, [], [], [])
+
+
+async def test_readers_who_come_at_once_share_one_reading() -> None:
+    readings = Readings(clock=_Clock())
+    started = 0
+    go_on = asyncio.Event()
+
+    async def read() -> Reading:
+        nonlocal started
+        started += 1
+        await go_on.wait()
+        return Reading(_overview(started), utcnow())
+
+    reach = (TokenRole.ADMIN, None, date(2026, 12, 7))
+    waiting = [asyncio.ensure_future(readings.reading(reach, read)) for _ in range(3)]
+    await asyncio.sleep(0)
+    # One of them leaves: the reading goes on for the others.
+    waiting[0].cancel()
+    go_on.set()
+    found = await asyncio.gather(*waiting[1:])
+    assert started == 1
+    assert [reading.overview.all_time for reading in found] == [{"joined": 1}] * 2
+
+
+async def test_a_reading_that_fails_is_not_kept() -> None:
+    readings = Readings(clock=_Clock())
+    reach = (TokenRole.VIEWER, None, date(2026, 12, 7))
+
+    async def broken() -> Reading:
+        raise OSError("the database is gone")
+
+    async def fine() -> Reading:
+        return Reading(_overview(7), utcnow())
+
+    with pytest.raises(OSError, match="gone"):
+        await readings.reading(reach, broken)
+    assert (await readings.reading(reach, fine)).overview.all_time == {"joined": 7}

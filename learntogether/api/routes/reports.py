@@ -1,6 +1,8 @@
 """Reports as JSON (``{"columns", "rows"}``), as CSV on ``Accept: text/csv``, and as PNG charts.
 
-Every report reads as admin, viewer or mediator; a mediator's rows keep to its own cohorts.
+Every report reads as admin, viewer or mediator; a mediator's rows keep to its own cohorts. The
+participation report also comes a page of groups at a time (``page``, ``per_page``), with
+``Link`` headers to the other pages, for scripts that walk a report of thousands of groups.
 """
 
 from __future__ import annotations
@@ -15,7 +17,7 @@ from zoneinfo import ZoneInfo
 
 from fastapi import APIRouter, Depends, Query, Request
 from fastapi.responses import JSONResponse, Response
-from pydantic import BaseModel
+from pydantic import BaseModel, Field
 
 from learntogether import charts
 from learntogether.api.csvout import CSV, CSV_MEDIA_TYPE, attachment, csv_table, wants_csv
@@ -26,6 +28,11 @@ from learntogether.services import reports
 from learntogether.services.errors import FieldProblem, InvalidInput
 from learntogether.services.inputs import MAX_INTEGER, Day
 from learntogether.services.reports import Filters, GroupBy, Period, ReportTable
+from learntogether.services.reports.participation import (
+    GROUPS_A_PAGE,
+    ParticipationPage,
+    participation_page,
+)
 from learntogether.services.reports.query import Cell, zone_named
 
 router = APIRouter(prefix="/reports", tags=["reports"])
@@ -62,16 +69,25 @@ def query_parameters() -> Iterator[None]:
         raise InvalidInput(error.detail, problems) from None
 
 
-def respond(request: Request, table: ReportTable) -> Response:
-    """JSON, or CSV when the caller's ``Accept`` prefers ``text/csv``."""
+def respond(
+    request: Request,
+    table: ReportTable,
+    *,
+    place: dict[str, int] | None = None,
+    headers: dict[str, str] | None = None,
+) -> Response:
+    """JSON (with ``place``'s keys beside ``columns`` and ``rows``), or CSV when the caller's
+    ``Accept`` prefers ``text/csv``; ``headers`` on either."""
     if wants_csv(request.headers.get("accept")):
         rows = ([row[column] for column in table.columns] for row in table.rows)
         return Response(
             csv_table(table.columns, rows),
             media_type=CSV_MEDIA_TYPE,
-            headers=attachment(f"{table.name}.csv"),
+            headers={**attachment(f"{table.name}.csv"), **(headers or {})},
         )
-    return JSONResponse({"columns": table.columns, "rows": table.rows})
+    return JSONResponse(
+        {"columns": table.columns, "rows": table.rows, **(place or {})}, headers=headers
+    )
 
 
 async def chart(draw: Callable[[ReportTable], bytes], table: ReportTable) -> Response:
@@ -102,9 +118,28 @@ def span(
 SpanDep = Annotated[Span, Depends(span)]
 
 
-async def participation_table(
-    session: SessionDep,
-    actor: ReaderDep,
+@dataclass(frozen=True)
+class ParticipationQuery:
+    """The participation report's parameters as the service takes them."""
+
+    group_by: GroupBy | None
+    period: Period | None
+    filters: Filters
+    when: Span
+
+    def arguments(self) -> dict[str, Any]:
+        """As the participation services' keyword arguments."""
+        return {
+            "group_by": self.group_by,
+            "period": self.period,
+            "filters": self.filters,
+            "start": self.when.start,
+            "end": self.when.end,
+            "zone": self.when.zone,
+        }
+
+
+def participation_query(
     when: SpanDep,
     group_by: Annotated[GroupBy | None, Query(description="One row per value of")] = None,
     period: Annotated[Period | None, Query(description="One row per week or month")] = None,
@@ -114,25 +149,26 @@ async def participation_table(
     role: Role | None = None,
     cohort: Annotated[str | None, Query(description="A cohort's code", max_length=32)] = None,
     track: Annotated[str | None, Query(description="A track's slug", max_length=64)] = None,
+) -> ParticipationQuery:
+    filters = Filters(
+        country=country,
+        region=region,
+        municipality=municipality,
+        role=role,
+        cohort=cohort,
+        track=track,
+    )
+    return ParticipationQuery(group_by, period, filters, when)
+
+
+ParticipationQueryDep = Annotated[ParticipationQuery, Depends(participation_query)]
+
+
+async def participation_table(
+    session: SessionDep, actor: ReaderDep, asked: ParticipationQueryDep
 ) -> ReportTable:
     with query_parameters():
-        return await reports.participation(
-            session,
-            group_by=group_by,
-            period=period,
-            filters=Filters(
-                country=country,
-                region=region,
-                municipality=municipality,
-                role=role,
-                cohort=cohort,
-                track=track,
-            ),
-            start=when.start,
-            end=when.end,
-            zone=when.zone,
-            actor=actor,
-        )
+        return await reports.participation(session, actor=actor, **asked.arguments())
 
 
 async def funnel_table(
@@ -203,14 +239,98 @@ QuestionsDep = Annotated[ReportTable, Depends(questions_table)]
 AwarenessDep = Annotated[ReportTable, Depends(awareness_table)]
 
 
+MAX_GROUPS_A_PAGE = 500
+"""The most groups a page of the participation report may ask for (``per_page``)."""
+
+
+class ParticipationPageBody(ReportBody):
+    """A page of the participation report (asked for with ``page`` or ``per_page``): the rows of
+    ``per_page`` of its groups in the report's order, each group with all its rows (one a
+    period), and where the page is."""
+
+    page: int = Field(description="This page's number, from 1")
+    per_page: int = Field(description="Groups a page")
+    pages: int = Field(description="How many pages the report has (at least 1)")
+    groups: int = Field(description="How many groups the whole report has (1 ungrouped)")
+    first: int = Field(
+        description="The page's first group's place among them, from 1 (0 when none)"
+    )
+    last: int = Field(description="The page's last group's place (0 when none)")
+
+
+PAGE_RESPONSES: dict[int | str, dict[str, Any]] = {
+    200: {
+        **TABLE_RESPONSES[200],
+        "headers": {
+            "Link": {
+                "description": "With `page` or `per_page`, the report's other pages (RFC 8288): "
+                '`</api/v1/reports/participation?…&page=1&per_page=50>; rel="first"`, then '
+                '`rel="prev"` (not on the first page), `rel="next"` (not on the last) and '
+                '`rel="last"`, each keeping the request\'s parameters',
+                "schema": {"type": "string"},
+            }
+        },
+    }
+}
+
+
+def page_links(request: Request, found: ParticipationPage, per_page: int) -> str:
+    """The ``Link`` header's value: the first, previous, next and last pages of the request."""
+
+    def link(number: int, relation: str) -> str:
+        url = request.url.include_query_params(page=number, per_page=per_page)
+        return f'<{url.path}?{url.query}>; rel="{relation}"'
+
+    links = [link(1, "first")]
+    if found.page > 1:
+        links.append(link(found.page - 1, "prev"))
+    if found.page < found.pages:
+        links.append(link(found.page + 1, "next"))
+    links.append(link(found.pages, "last"))
+    return ", ".join(links)
+
+
 @router.get(
     "/participation",
     summary="Learners joined and active, lessons, tracks, certificates and check-ins",
-    response_model=ReportBody,
-    responses=TABLE_RESPONSES,
+    description="Every row, or with `page` (and `per_page`) a page of the report's groups, "
+    "each group with all its rows, and `Link` headers to the other pages.",
+    response_model=ReportBody | ParticipationPageBody,
+    responses=PAGE_RESPONSES,
 )
-async def participation(request: Request, table: ParticipationDep) -> Response:
-    return respond(request, table)
+async def participation(
+    request: Request,
+    session: SessionDep,
+    actor: ReaderDep,
+    asked: ParticipationQueryDep,
+    page: Annotated[
+        int | None,
+        Query(ge=1, le=MAX_INTEGER, description="A page of the report's groups, from 1"),
+    ] = None,
+    per_page: Annotated[
+        int | None,
+        Query(
+            ge=1,
+            le=MAX_GROUPS_A_PAGE,
+            description=f"Groups a page (default {GROUPS_A_PAGE}); alone, asks for page 1",
+        ),
+    ] = None,
+) -> Response:
+    if page is None and per_page is None:
+        return respond(request, await participation_table(session, actor, asked))
+    per_page = per_page or GROUPS_A_PAGE
+    with query_parameters():
+        found = await participation_page(
+            session, page=page or 1, per_page=per_page, actor=actor, **asked.arguments()
+        )
+    place = {"page": found.page, "per_page": per_page, "pages": found.pages, "groups": found.groups}
+    place |= {"first": found.first, "last": found.last}
+    return respond(
+        request,
+        found.table,
+        place=place,
+        headers={"Link": page_links(request, found, per_page)},
+    )
 
 
 @router.get("/participation.png", summary="Participation as a chart", responses=CHART_RESPONSES)
