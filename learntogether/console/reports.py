@@ -138,7 +138,7 @@ async def participation_table(
     try:
         table = await reports.participation(session, actor=actor, **arguments)
     except InvalidInput as error:
-        return None, _by_field(error)
+        return None, _by_field(error, gettext)
     return table, {}
 
 
@@ -167,17 +167,18 @@ async def participation_page_of(
         message = gettext("There is no page {page}: the last page is {pages}.")
         return None, {"page": [message.format(page=error.page, pages=error.pages)]}
     except InvalidInput as error:
-        return None, _by_field(error)
+        return None, _by_field(error, gettext)
     return found, {}
 
 
-def _by_field(error: InvalidInput) -> dict[str, list[str]]:
-    """A report service's problems by the form field they are about (the form's top: "")."""
+def _by_field(error: InvalidInput, gettext: Callable[[str], str]) -> dict[str, list[str]]:
+    """A report service's problems in the reader's language by the form field they are about
+    (the form's top: "")."""
     errors: dict[str, list[str]] = {}
     for problem in error.problems:
         head = problem.path.removeprefix("$.").split(".")[-1]
-        errors.setdefault(FIELDS.get(head, ""), []).append(problem.message)
-    return errors or {"": [error.detail]}
+        errors.setdefault(FIELDS.get(head, ""), []).append(problem.said(gettext))
+    return errors or {"": [error.said(gettext)]}
 
 
 def _choice(
@@ -351,7 +352,7 @@ async def funnel_table(
             actor=actor,
         )
     except InvalidInput as error:
-        return None, _by_field(error)
+        return None, _by_field(error, gettext)
     return table, {}
 
 
@@ -434,14 +435,18 @@ LessonChoiceDep = Annotated[LessonChoice, Depends(_lesson_choice)]
 
 
 async def questions_table(
-    session: AsyncSession, actor: Actor, choice: LessonChoice, locale: str
+    session: AsyncSession,
+    actor: Actor,
+    choice: LessonChoice,
+    locale: str,
+    gettext: Callable[[str], str],
 ) -> tuple[ReportTable | None, dict[str, list[str]]]:
     """Item analysis of the chosen lesson's quiz with texts in ``locale``, or the problems."""
     actor.check_role(TokenRole.MEDIATOR, TokenRole.VIEWER)
     try:
         table = await reports.questions(session, lesson=choice.lesson, locale=locale, actor=actor)
     except InvalidInput as error:
-        return None, _by_field(error)
+        return None, _by_field(error, gettext)
     return table, {}
 
 
@@ -486,7 +491,9 @@ async def _questions(
     choice = replace(choice, lesson=_picked(choice.lesson, titles.quizzes))
     if not choice.lesson:
         return choice, titles, None, {}
-    table, errors = await questions_table(session, staff.actor, choice, reader_locale(request))
+    table, errors = await questions_table(
+        session, staff.actor, choice, reader_locale(request), translator(request)
+    )
     return choice, titles, table, errors
 
 
@@ -546,7 +553,7 @@ async def awareness_table(
             actor=actor,
         )
     except InvalidInput as error:
-        return None, _by_field(error)
+        return None, _by_field(error, gettext)
     return table, {}
 
 
