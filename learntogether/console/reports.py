@@ -24,6 +24,7 @@ from learntogether.console.web import (
     ConsoleRoute,
     DbDep,
     StaffDep,
+    form_errors,
     get_console,
     reader_locale,
     redirect,
@@ -138,7 +139,7 @@ async def participation_table(
     try:
         table = await reports.participation(session, actor=actor, **arguments)
     except InvalidInput as error:
-        return None, _by_field(error, gettext)
+        return None, form_errors(error, FIELDS, gettext)
     return table, {}
 
 
@@ -167,18 +168,8 @@ async def participation_page_of(
         message = gettext("There is no page {page}: the last page is {pages}.")
         return None, {"page": [message.format(page=error.page, pages=error.pages)]}
     except InvalidInput as error:
-        return None, _by_field(error, gettext)
+        return None, form_errors(error, FIELDS, gettext)
     return found, {}
-
-
-def _by_field(error: InvalidInput, gettext: Callable[[str], str]) -> dict[str, list[str]]:
-    """A report service's problems in the reader's language by the form field they are about
-    (the form's top: "")."""
-    errors: dict[str, list[str]] = {}
-    for problem in error.problems:
-        head = problem.path.removeprefix("$.").split(".")[-1]
-        errors.setdefault(FIELDS.get(head, ""), []).append(problem.said(gettext))
-    return errors or {"": [error.said(gettext)]}
 
 
 def _choice(
@@ -352,7 +343,7 @@ async def funnel_table(
             actor=actor,
         )
     except InvalidInput as error:
-        return None, _by_field(error, gettext)
+        return None, form_errors(error, FIELDS, gettext)
     return table, {}
 
 
@@ -446,7 +437,7 @@ async def questions_table(
     try:
         table = await reports.questions(session, lesson=choice.lesson, locale=locale, actor=actor)
     except InvalidInput as error:
-        return None, _by_field(error, gettext)
+        return None, form_errors(error, FIELDS, gettext)
     return table, {}
 
 
@@ -553,7 +544,7 @@ async def awareness_table(
             actor=actor,
         )
     except InvalidInput as error:
-        return None, _by_field(error, gettext)
+        return None, form_errors(error, FIELDS, gettext)
     return table, {}
 
 
