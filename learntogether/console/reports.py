@@ -24,6 +24,7 @@ from learntogether.console.web import (
     ConsoleRoute,
     DbDep,
     StaffDep,
+    form_errors,
     get_console,
     reader_locale,
     redirect,
@@ -138,7 +139,7 @@ async def participation_table(
     try:
         table = await reports.participation(session, actor=actor, **arguments)
     except InvalidInput as error:
-        return None, _by_field(error)
+        return None, form_errors(error, FIELDS, gettext)
     return table, {}
 
 
@@ -167,17 +168,8 @@ async def participation_page_of(
         message = gettext("There is no page {page}: the last page is {pages}.")
         return None, {"page": [message.format(page=error.page, pages=error.pages)]}
     except InvalidInput as error:
-        return None, _by_field(error)
+        return None, form_errors(error, FIELDS, gettext)
     return found, {}
-
-
-def _by_field(error: InvalidInput) -> dict[str, list[str]]:
-    """A report service's problems by the form field they are about (the form's top: "")."""
-    errors: dict[str, list[str]] = {}
-    for problem in error.problems:
-        head = problem.path.removeprefix("$.").split(".")[-1]
-        errors.setdefault(FIELDS.get(head, ""), []).append(problem.message)
-    return errors or {"": [error.detail]}
 
 
 def _choice(
@@ -351,7 +343,7 @@ async def funnel_table(
             actor=actor,
         )
     except InvalidInput as error:
-        return None, _by_field(error)
+        return None, form_errors(error, FIELDS, gettext)
     return table, {}
 
 
@@ -434,14 +426,18 @@ LessonChoiceDep = Annotated[LessonChoice, Depends(_lesson_choice)]
 
 
 async def questions_table(
-    session: AsyncSession, actor: Actor, choice: LessonChoice, locale: str
+    session: AsyncSession,
+    actor: Actor,
+    choice: LessonChoice,
+    locale: str,
+    gettext: Callable[[str], str],
 ) -> tuple[ReportTable | None, dict[str, list[str]]]:
     """Item analysis of the chosen lesson's quiz with texts in ``locale``, or the problems."""
     actor.check_role(TokenRole.MEDIATOR, TokenRole.VIEWER)
     try:
         table = await reports.questions(session, lesson=choice.lesson, locale=locale, actor=actor)
     except InvalidInput as error:
-        return None, _by_field(error)
+        return None, form_errors(error, FIELDS, gettext)
     return table, {}
 
 
@@ -486,7 +482,9 @@ async def _questions(
     choice = replace(choice, lesson=_picked(choice.lesson, titles.quizzes))
     if not choice.lesson:
         return choice, titles, None, {}
-    table, errors = await questions_table(session, staff.actor, choice, reader_locale(request))
+    table, errors = await questions_table(
+        session, staff.actor, choice, reader_locale(request), translator(request)
+    )
     return choice, titles, table, errors
 
 
@@ -546,7 +544,7 @@ async def awareness_table(
             actor=actor,
         )
     except InvalidInput as error:
-        return None, _by_field(error)
+        return None, form_errors(error, FIELDS, gettext)
     return table, {}
 
 

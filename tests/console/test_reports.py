@@ -152,3 +152,40 @@ async def test_a_bad_page_number_is_named_not_a_server_error(
     assert answer.status_code == 422
     assert 'id="page-errors"' in answer.text and message in answer.text
     assert 'name="group_by"' in answer.text
+
+
+@pytest.mark.parametrize(
+    ("path", "params", "field", "message"),
+    [
+        ("/reports/participation", {"cohort": "NOPE"}, "cohort", "няма група с код „NOPE“"),
+        (
+            "/reports/participation",
+            {"from": "2026-05-02", "to": "2026-05-01"},
+            "end",
+            "2026-05-01 е преди началото 2026-05-02",
+        ),
+        (
+            "/reports/participation",
+            {"group_by": "cohort", "page": "3"},
+            "page",
+            "Няма страница 3: последната страница е 2.",
+        ),
+        ("/reports/funnel", {"track": "nope"}, "track", "няма курс „nope“"),
+        ("/reports/questions", {"lesson": "nope"}, "lesson", "няма урок „nope“"),
+    ],
+)
+async def test_a_report_services_problems_are_said_in_the_readers_language(
+    client: AsyncClient,
+    session_maker: async_sessionmaker[AsyncSession],
+    monkeypatch: pytest.MonkeyPatch,
+    path: str,
+    params: dict[str, str],
+    field: str,
+    message: str,
+) -> None:
+    monkeypatch.setattr(reports, "GROUPS_A_PAGE", 1)
+    await sign_in(client, session_maker)
+    answer = await client.get(path, params=params, headers={"accept-language": "bg"})
+    assert answer.status_code == 422
+    errors = answer.text.partition(f'id="{field}-errors"')[2]
+    assert message in errors.partition("</")[0]

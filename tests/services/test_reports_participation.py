@@ -13,6 +13,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from learntogether.charts import cohort_progress_chart
 from learntogether.db.models import Cohort, Lesson, Role, Track, User, Verb
+from learntogether.i18n import create_i18n
 from learntogether.services import learners
 from learntogether.services.actors import SYSTEM
 from learntogether.services.errors import InvalidInput
@@ -22,7 +23,7 @@ from learntogether.services.reports.participation import (
     by_group_with_totals,
     participation_page,
 )
-from learntogether.services.reports.query import offset_changes
+from learntogether.services.reports.query import Window, offset_changes, zone_named
 from tests.factories import mediating
 from tests.report_builders import add_cohort, add_learner, add_track, at, record
 
@@ -509,6 +510,43 @@ async def test_a_page_past_the_end_says_how_many_there_are(
     with pytest.raises(PastTheEnd) as ungrouped:
         await participation_page(session, page=2, period=Period.WEEK)
     assert ungrouped.value.pages == 1
+
+
+I18N = create_i18n()
+
+
+def _bulgarian(message: str) -> str:
+    return I18N.gettext(message, locale="bg")
+
+
+async def test_report_problems_are_english_for_the_api_and_said_in_other_languages(
+    session: AsyncSession, world: World
+) -> None:
+    with pytest.raises(PastTheEnd) as past:
+        await participation_page(session, page=4, per_page=1, group_by=GroupBy.REGION)
+    with pytest.raises(InvalidInput) as zero:
+        await participation_page(session, page=0, group_by=GroupBy.REGION)
+    with pytest.raises(InvalidInput) as zone:
+        zone_named("Mars/Olympus")
+    with pytest.raises(InvalidInput) as backwards:
+        Window.of_dates(date(2026, 1, 7), date(2026, 1, 6), ZoneInfo("UTC"))
+    said = [
+        (problem.message, problem.said(_bulgarian))
+        for error in (past, zero, zone, backwards)
+        for problem in error.value.problems
+    ]
+    assert said == [
+        (
+            "there is no page 4: the report has 3 page(s)",
+            "няма страница 4: последната страница е 3",
+        ),
+        ("pages are numbered from 1, not 0", "страниците се номерират от 1, не от 0"),
+        (
+            "unknown time zone 'Mars/Olympus' (an IANA name, e.g. Europe/Sofia)",
+            "непозната часова зона 'Mars/Olympus' (име по IANA, например Europe/Sofia)",
+        ),
+        ("2026-01-06 is before the start 2026-01-07", "2026-01-06 е преди началото 2026-01-07"),
+    ]
 
 
 async def test_page_zero_is_refused_by_name(session: AsyncSession, world: World) -> None:

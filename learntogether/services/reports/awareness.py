@@ -39,6 +39,7 @@ from sqlalchemy.orm import aliased
 from learntogether.content.schema import LessonDocument, Survey
 from learntogether.db.models import Activity, Answer, LessonVersion, QuestionKind, QuizAttempt, Verb
 from learntogether.services.actors import SYSTEM, Actor
+from learntogether.services.errors import N_
 from learntogether.services.quizzes import LIKERT_POINTS
 from learntogether.services.reports.query import (
     Cell,
@@ -79,7 +80,9 @@ async def awareness(
     """
     min_group = floor if min_group is None else min_group
     if min_group < floor:
-        raise wrong("min_group", f"must be at least {floor}, this platform's privacy floor")
+        raise wrong(
+            "min_group", N_("must be at least {floor}, this platform's privacy floor", floor=floor)
+        )
     track_id = await find_track_id(session, track)
     lessons = (await session.execute(lessons_of_track(track_id))).all()
     documents = await newest_documents(session, [lesson_id for lesson_id, _, _ in lessons])
@@ -89,7 +92,10 @@ async def awareness(
         if document.survey is not None:
             surveys[document.survey] = (lesson_id, document)
     if Survey.PRE not in surveys or Survey.POST not in surveys:
-        raise wrong("track", f"track '{track}' has no pre-survey and post-survey to compare")
+        raise wrong(
+            "track",
+            N_("track '{track}' has no pre-survey and post-survey to compare", track=track),
+        )
     (pre_id, pre), (post_id, post) = surveys[Survey.PRE], surveys[Survey.POST]
     asked_before = {q.key for q in pre.questions() if q.kind is QuestionKind.LIKERT}
     items = [

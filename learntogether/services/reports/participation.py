@@ -58,7 +58,7 @@ from learntogether.db.activity_log import inside_period_sql
 from learntogether.db.models import ParticipationCount, ParticipationTotal
 from learntogether.db.models.activity import PARTICIPATION_FIGURES
 from learntogether.services.actors import SYSTEM, Actor
-from learntogether.services.errors import FieldProblem, InvalidInput
+from learntogether.services.errors import N_, FieldProblem, InvalidInput
 from learntogether.services.reports.query import (
     CALENDARS,
     Cell,
@@ -319,7 +319,9 @@ class PastTheEnd(InvalidInput):
     """A page number after the report's last page."""
 
     def __init__(self, page: int, pages: int) -> None:
-        message = f"there is no page {page}: the report has {pages} page(s)"
+        message = N_(
+            "there is no page {page}: the report has {pages} page(s)", page=page, pages=pages
+        )
         super().__init__(message, [FieldProblem("$.page", message)])
         self.page = page
         self.pages = pages
@@ -339,7 +341,7 @@ async def participation_page(
     one page, without rows), and what ``participation`` raises.
     """
     if page < 1:
-        raise wrong("page", f"pages are numbered from 1, not {page}")
+        raise wrong("page", N_("pages are numbered from 1, not {page}", page=page))
     report = await _report(session, asked)
     counted, figures = report.counted, report.figures
     if report.group_by is None:

@@ -57,7 +57,7 @@ from learntogether.db.models import (
     VersionStatus,
 )
 from learntogether.services.actors import SYSTEM, Actor
-from learntogether.services.errors import FieldProblem, InvalidInput
+from learntogether.services.errors import N_, FieldProblem, InvalidInput, Text
 from learntogether.services.inputs import zone_problem
 
 Cell = str | int | float | bool | None
@@ -137,15 +137,19 @@ def dialect_name(session: AsyncSession) -> str:
     return session.get_bind().dialect.name
 
 
-def wrong(field: str, message: str) -> InvalidInput:
-    """A report's input that names nothing known; ``field`` is the parameter's name."""
+def wrong(field: str, message: Text) -> InvalidInput:
+    """A report's input that names nothing known; ``field`` is the parameter's name, ``message``
+    marked with ``N_``: the API says it in English, the console in the reader's language."""
     return InvalidInput(message, [FieldProblem(f"$.{field}", message)])
 
 
 def zone_named(name: str) -> ZoneInfo:
     """The IANA time zone ``name``; InvalidInput (``tz``) for an unknown one."""
     if zone_problem(name) is not None:
-        raise wrong("tz", f"unknown time zone {name[:64]!r} (an IANA name, e.g. Europe/Sofia)")
+        raise wrong(
+            "tz",
+            N_("unknown time zone {name!r} (an IANA name, e.g. Europe/Sofia)", name=name[:64]),
+        )
     return ZoneInfo(name)
 
 
@@ -160,7 +164,7 @@ class Window:
     def of_dates(cls, start: date | None, end: date | None, zone: ZoneInfo) -> Window:
         """Whole days from ``start`` through ``end`` (both included) as midnights in ``zone``."""
         if start is not None and end is not None and end < start:
-            raise wrong("to", f"{end} is before the start {start}")
+            raise wrong("to", N_("{end} is before the start {start}", end=end, start=start))
 
         def midnight(day: date) -> datetime:
             return datetime.combine(day, time(), tzinfo=zone).astimezone(UTC)
@@ -305,7 +309,7 @@ async def find_track_id(session: AsyncSession, slug: str) -> int:
     """The id of the track; InvalidInput (``track``) for an unknown slug."""
     track_id = await session.scalar(select(Track.id).where(Track.slug == slug))
     if track_id is None:
-        raise wrong("track", f"no track '{slug}'")
+        raise wrong("track", N_("no track '{slug}'", slug=slug))
     return track_id
 
 
@@ -315,11 +319,11 @@ async def find_cohort_id(session: AsyncSession, code: str, actor: Actor = SYSTEM
     cohort_id = await session.scalar(select(Cohort.id).where(Cohort.code == code))
     if actor.cohort_ids is not None and cohort_id not in actor.cohort_ids:
         raise actor.out_of_reach(
-            missing=f"no cohort with code '{code}'",
-            not_yours=f"Cohort '{code}' is not one of your cohorts.",
+            missing=N_("no cohort with code '{code}'", code=code),
+            not_yours=N_("Cohort '{code}' is not one of your cohorts.", code=code),
         )
     if cohort_id is None:
-        raise wrong("cohort", f"no cohort with code '{code}'")
+        raise wrong("cohort", N_("no cohort with code '{code}'", code=code))
     return cohort_id
 
 

@@ -43,6 +43,7 @@ from learntogether.db.models import (
 from learntogether.db.question_sums import answers_summed, chosen_of, first_rank
 from learntogether.i18n import SOURCE_LOCALE, locale_chain
 from learntogether.services.actors import SYSTEM, Actor
+from learntogether.services.errors import N_
 from learntogether.services.player import SCORED
 from learntogether.services.quizzes import LIKERT_POINTS
 from learntogether.services.reports.query import (
@@ -87,7 +88,7 @@ async def questions(
     """
     lesson_id = await session.scalar(select(Lesson.id).where(Lesson.slug == lesson))
     if lesson_id is None:
-        raise wrong("lesson", f"no lesson '{lesson}'")
+        raise wrong("lesson", N_("no lesson '{lesson}'", lesson=lesson))
     if version is None:
         version_ids = list(
             await session.scalars(
@@ -104,7 +105,10 @@ async def questions(
             )
         ).first()
         if found is None:
-            raise wrong("version", f"lesson '{lesson}' has no version {version}")
+            raise wrong(
+                "version",
+                N_("lesson '{lesson}' has no version {version}", lesson=lesson, version=version),
+            )
         version_ids, document = [found[0]], found[1]
     analysed = await _analyse(session, version_ids, actor, every_version=version is None)
     chain = locale_chain(locale)
