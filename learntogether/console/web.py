@@ -33,6 +33,7 @@ from learntogether.db.models import TokenRole
 from learntogether.deeplinks import resolve_bot_username
 from learntogether.i18n import (
     LANGUAGE_NAMES,
+    Text,
     accepted_locale,
     babel_locale,
     create_i18n,
@@ -316,7 +317,11 @@ def error_page(request: Request, error: DomainError | RequestValidationError) ->
         status = next(
             (code for kind, code in _ERROR_STATUS.items() if isinstance(error, kind)), 400
         )
-    return render(request, "error.html", {"status": status}, status=status)
+    # A service's sentence marked for people (``N_``) says what went wrong, in the reader's
+    # language; any other stays unsaid (it was not written for them).
+    detail = getattr(error, "detail", None)
+    told = detail.said(translator(request)) if isinstance(detail, Text) else None
+    return render(request, "error.html", {"status": status, "detail": told}, status=status)
 
 
 class ConsoleRoute(APIRoute):

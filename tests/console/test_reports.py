@@ -189,3 +189,18 @@ async def test_a_report_services_problems_are_said_in_the_readers_language(
     assert answer.status_code == 422
     errors = answer.text.partition(f'id="{field}-errors"')[2]
     assert message in errors.partition("</")[0]
+
+
+async def test_a_mediator_asking_for_another_teams_cohort_is_told_why_in_their_language(
+    client: AsyncClient, session_maker: async_sessionmaker[AsyncSession]
+) -> None:
+    await sign_in(client, session_maker, TokenRole.MEDIATOR, cohorts=["SLV1"])
+    answer = await client.get(
+        "/reports/participation", params={"cohort": "MAD1"}, headers={"accept-language": "bg"}
+    )
+    assert answer.status_code == 403
+    assert "<p>Групата „MAD1“ не е от вашите групи.</p>" in answer.text
+    assert (
+        "MAD1"
+        not in (await client.get("/reports/participation", params={"group_by": "cohort"})).text
+    )
