@@ -9,10 +9,12 @@ read.
 from __future__ import annotations
 
 import asyncio
+import logging
 import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from datetime import date, datetime
+from functools import partial
 
 from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse
@@ -25,6 +27,7 @@ from learntogether.services import dashboard
 from learntogether.services.actors import Actor
 from learntogether.services.dashboard import Overview
 
+log = logging.getLogger(__name__)
 router = APIRouter(route_class=ConsoleRoute)
 
 FRESH_FOR = 60.0
@@ -60,6 +63,7 @@ class Readings:
             }
             kept = (now, asyncio.ensure_future(read()))
             self._kept[reach] = kept
+            kept[1].add_done_callback(partial(self._forget_if_failed, reach))
         started, task = kept
         try:
             # A reader who leaves does not cancel the reading the others wait for.
@@ -68,6 +72,18 @@ class Readings:
             if self._kept.get(reach) == (started, task):
                 del self._kept[reach]
             raise
+
+    def _forget_if_failed(self, reach: Reach, task: asyncio.Task[Reading]) -> None:
+        """A reading that failed is not kept, even when every reader who waited for it has gone
+        (its error is then logged here, not as an exception never retrieved)."""
+        if not task.cancelled():
+            error = task.exception()
+            if error is None:
+                return
+            log.warning("a reading of the dashboard failed: %r", error)
+        kept = self._kept.get(reach)
+        if kept is not None and kept[1] is task:
+            del self._kept[reach]
 
 
 async def _read(

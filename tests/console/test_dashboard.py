@@ -198,3 +198,28 @@ async def test_a_reading_that_fails_is_not_kept() -> None:
     with pytest.raises(OSError, match="gone"):
         await readings.reading(reach, broken)
     assert (await readings.reading(reach, fine)).overview.all_time == {"joined": 7}
+
+
+async def test_a_reading_that_fails_after_its_readers_left_is_not_kept(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    readings = Readings(clock=_Clock())
+    reach = (TokenRole.ADMIN, None, date(2026, 12, 7))
+    go_on = asyncio.Event()
+
+    async def broken() -> Reading:
+        await go_on.wait()
+        raise OSError("the database is gone")
+
+    async def fine() -> Reading:
+        return Reading(_overview(3), utcnow())
+
+    leaving = asyncio.ensure_future(readings.reading(reach, broken))
+    await asyncio.sleep(0)
+    leaving.cancel()
+    go_on.set()
+    for _ in range(3):
+        await asyncio.sleep(0)
+    # The next reader within the minute gets a new reading, not the failed one.
+    assert (await readings.reading(reach, fine)).overview.all_time == {"joined": 3}
+    assert "a reading of the dashboard failed: OSError('the database is gone')" in caplog.text
