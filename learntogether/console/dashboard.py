@@ -64,14 +64,9 @@ class Readings:
             kept = (now, asyncio.ensure_future(read()))
             self._kept[reach] = kept
             kept[1].add_done_callback(partial(self._forget_if_failed, reach))
-        started, task = kept
-        try:
-            # A reader who leaves does not cancel the reading the others wait for.
-            return await asyncio.shield(task)
-        except Exception:
-            if self._kept.get(reach) == (started, task):
-                del self._kept[reach]
-            raise
+        # A reader who leaves does not cancel the reading the others wait for; a reading that
+        # fails is forgotten as it ends (``_forget_if_failed``), before its readers hear of it.
+        return await asyncio.shield(kept[1])
 
     def _forget_if_failed(self, reach: Reach, task: asyncio.Task[Reading]) -> None:
         """A reading that failed is not kept, even when every reader who waited for it has gone
