@@ -85,7 +85,7 @@ from learntogether.db.models import (
 )
 from learntogether.db.models.activity import (
     PARTICIPATION_FIGURES,
-    PERIOD_MARGIN_SECONDS,
+    PERIOD_MARGINS,
     QUARTER_HOUR_SECONDS,
     REACH_FIGURES,
 )
@@ -269,21 +269,21 @@ def following_week(week: date) -> date:
 
 def month_interior(month: date) -> tuple[datetime, datetime]:
     """The part of ``month`` (its first day, UTC) that is in the same month on every clock:
-    from ``PERIOD_MARGIN_SECONDS`` after it begins to as long before it ends."""
-    return _interior(month, following_month(month))
+    what its roll-up holds (``PERIOD_MARGINS``)."""
+    return _interior("month", month, following_month(month))
 
 
 def week_interior(week: date) -> tuple[datetime, datetime]:
-    """The part of ``week`` (its Monday, UTC) that is in the same week on every clock: from
-    ``PERIOD_MARGIN_SECONDS`` after it begins to as long before it ends."""
-    return _interior(week, following_week(week))
+    """The part of ``week`` (its Monday, UTC) that is in the same week on the programme's clocks
+    (UTC to UTC+3): what its roll-up holds (``PERIOD_MARGINS``)."""
+    return _interior("week", week, following_week(week))
 
 
-def _interior(first_day: date, following_day: date) -> tuple[datetime, datetime]:
-    margin = timedelta(seconds=PERIOD_MARGIN_SECONDS)
+def _interior(unit: str, first_day: date, following_day: date) -> tuple[datetime, datetime]:
+    after, before = PERIOD_MARGINS[unit]
     start = datetime.combine(first_day, datetime.min.time(), UTC)
     end = datetime.combine(following_day, datetime.min.time(), UTC)
-    return start + margin, end - margin
+    return start + timedelta(seconds=after), end - timedelta(seconds=before)
 
 
 def _inside(quarter: datetime, interior: tuple[datetime, datetime]) -> bool:
@@ -302,9 +302,9 @@ def _step(verb: Verb, data: Mapping[str, Any] | None) -> int | None:
 
 async def _write_counted(session: AsyncSession, row: dict[str, Any], *, postgresql: bool) -> None:
     """Write the activity ``row`` and add it to its quarter hour's participation count, its
-    month's and its week's (when the quarter is inside the month or week on every clock, see
-    ``month_interior`` and ``week_interior``), the learner's totals and, for a lesson's start, step, completion or
-    pass, its lesson reach."""
+    month's and its week's (when the quarter is inside the month or week as their roll-ups hold
+    them, see ``month_interior`` and ``week_interior``), the learner's totals and, for a lesson's
+    start, step, completion or pass, its lesson reach."""
     verb: Verb = row["verb"]
     quarter = quarter_of(row["occurred_at"])
     month, week = month_of(quarter), week_of(quarter)
@@ -691,28 +691,30 @@ def _period_bounds_sql(
     dialect: str, unit: str
 ) -> tuple[ColumnElement[Any], list[ColumnElement[bool]]]:
     """The ``unit`` (month: its first day; week: its Monday; UTC) of each participation count,
-    and the conditions that keep the counts inside their period on every clock
+    and the conditions that keep the counts inside their period as its roll-up holds them
     (``month_interior``, ``week_interior`` in SQL)."""
     when = ParticipationCount.occurred_at
-    margin = f"{PERIOD_MARGIN_SECONDS} seconds"
+    after, before = (f"{seconds} seconds" for seconds in PERIOD_MARGINS[unit])
     if dialect == "postgresql":
         utc = func.timezone("UTC", when)
         start = func.date_trunc(unit, utc)
-        interval = text(f"interval '{margin}'")
         end = start + text(f"interval '1 {unit}'")
-        return cast(start, Date), [utc >= start + interval, utc < end - interval]
+        return cast(start, Date), [
+            utc >= start + text(f"interval '{after}'"),
+            utc < end - text(f"interval '{before}'"),
+        ]
     # SQLite keeps UTC times as text, "YYYY-MM-DD HH:MM:SS.ffffff", which compares in order;
     # "weekday 0" moves on to the Sunday that ends the week (or stays on it).
     first = ["start of month"] if unit == "month" else ["start of day", "weekday 0", "-6 days"]
     following = "+1 month" if unit == "month" else "+7 days"
-    start_sql = func.datetime(when, *first, f"+{margin}")
-    end_sql = func.datetime(when, *first, following, f"-{margin}")
+    start_sql = func.datetime(when, *first, f"+{after}")
+    end_sql = func.datetime(when, *first, following, f"-{before}")
     return func.date(when, *first), [when >= start_sql, when < end_sql]
 
 
 def inside_period_sql(dialect: str, unit: str) -> ColumnElement[bool]:
-    """Whether a participation count is inside its ``unit`` (month or week) on every clock:
-    what the roll-up by ``unit`` holds."""
+    """Whether a participation count is what the roll-up by ``unit`` (month or week) holds:
+    inside its period on the clocks the roll-up serves."""
     return and_(*_period_bounds_sql(dialect, unit)[1])
 
 
@@ -722,7 +724,7 @@ async def _rebuild_from_counts(
     tables: Sequence[_FromCounts] = tuple(_FROM_COUNTS),
 ) -> None:
     """Replace ``tables`` (default: every roll-up of the counts) with the participation counts
-    summed by month or week (those inside their period on every clock), or in all."""
+    summed by month or week (those inside their period as the roll-up holds them), or in all."""
     keys = [getattr(ParticipationCount, name) for name in LEARNER_KEY_COLUMNS]
     figures = [func.sum(getattr(ParticipationCount, name)) for name in PARTICIPATION_FIGURES]
     columns = [*LEARNER_KEY_COLUMNS, *PARTICIPATION_FIGURES]

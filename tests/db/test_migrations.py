@@ -4,14 +4,14 @@ from __future__ import annotations
 
 import os
 from collections.abc import AsyncIterator
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 from pathlib import Path
 
 import pytest
 from alembic.autogenerate import compare_metadata
 from alembic.runtime.migration import MigrationContext
-from sqlalchemy import Connection, inspect, text
-from sqlalchemy.ext.asyncio import AsyncEngine
+from sqlalchemy import Connection, insert, inspect, select, text
+from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
 
 import learntogether.db.models  # noqa: F401  (registers every table on Base.metadata)
 from learntogether.db import migrate
@@ -25,7 +25,10 @@ from learntogether.db.migrate import (
     head_revision,
     upgrade,
 )
+from learntogether.db.models import ParticipationWeek, Verb
+from learntogether.db.models.activity import PARTICIPATION_FIGURES
 from tests.conftest import TestDatabase
+from tests.report_builders import add_learner, record
 
 APP_TABLES = set(Base.metadata.tables)
 FORBIDDEN_WORDS = ("ethnic", "roma", "race")
@@ -215,3 +218,36 @@ async def test_live_tokens_sharing_a_name_are_renamed_before_names_become_unique
         (3, "office"),
         (4, "med"),
     ]
+
+
+async def test_the_weeks_are_summed_again_for_the_programmes_clocks(
+    migration_engine: AsyncEngine,
+) -> None:
+    """0012w: a week's first hours (UTC) are the roll-up's now; what the older margins summed is
+    thrown away and ``db upgrade`` sums the weeks again from the counts."""
+    await upgrade(migration_engine)
+    try:
+        async with AsyncSession(migration_engine, expire_on_commit=False) as session:
+            ana = await add_learner(session)
+            # A Monday 02:00 UTC: within 14 hours of the week's start, outside the old margins.
+            await record(session, ana, Verb.ATTENDED, datetime(2026, 3, 9, 2, tzinfo=UTC))
+            await session.commit()
+        await downgrade(migration_engine, "0011q")
+        async with migration_engine.begin() as connection:
+            # A row as the older code summed it, which the new margins would not have.
+            await connection.execute(
+                insert(ParticipationWeek).values(
+                    week=date(2026, 3, 2),
+                    user_id=ana.id,
+                    **{**dict.fromkeys(PARTICIPATION_FIGURES, 0), "attended": 5},
+                )
+            )
+        await upgrade(migration_engine)
+        async with migration_engine.connect() as connection:
+            weeks = (
+                await connection.execute(select(ParticipationWeek.week, ParticipationWeek.attended))
+            ).all()
+    finally:
+        await downgrade(migration_engine, "base")
+
+    assert [tuple(row) for row in weeks] == [(date(2026, 3, 9), 1)]

@@ -34,6 +34,7 @@ ZONES = [
         "UTC",
     )
 ]
+UTC_ZONE = ZoneInfo("UTC")
 FIGURES = [Figure.JOINED, Figure.ACTIVE, Figure.ATTENDED, Figure.REVIEWED, Figure.CERTIFICATES]
 VERBS = [Verb.JOINED, Verb.ATTENDED, Verb.REVIEWED, Verb.CERTIFIED, Verb.REMINDED]
 OWN = {Verb.JOINED, Verb.ATTENDED, Verb.REVIEWED}
@@ -190,20 +191,21 @@ def test_a_month_is_read_from_the_roll_up_only_when_its_inside_is_in_the_window(
     )
     feb_in, feb_out = month_interior(february)
     # Everything: all months, the counts before, between and after them.
-    every = split_periods(Window(), MONTHS, january, march)
+    every = split_periods(Window(), MONTHS, january, march, zone=UTC_ZONE)
     assert every.periods == (january, march)
     assert every.ranges[:2] == [(None, jan_in), (jan_out, feb_in)]
     assert every.ranges[-1][1] is None
     # February in Kiritimati (+14): 31 January 10:00 UTC to 28 February 10:00 UTC; February's
     # inside ends at 27 February 10:00, so it is read from the roll-up.
-    kiritimati = Window.of_dates(february, date(2026, 2, 28), ZoneInfo("Pacific/Kiritimati"))
-    split = split_periods(kiritimati, MONTHS, january, march)
+    kiritimati_zone = ZoneInfo("Pacific/Kiritimati")
+    kiritimati = Window.of_dates(february, date(2026, 2, 28), kiritimati_zone)
+    split = split_periods(kiritimati, MONTHS, january, march, zone=kiritimati_zone)
     assert split.periods == (february, february)
     assert split.ranges == [(kiritimati.since, feb_in), (feb_out, kiritimati.until)]
     # Half a month: no month, the counts alone.
     half = Window.of_dates(date(2026, 2, 10), date(2026, 3, 20), ZoneInfo("UTC"))
-    assert split_periods(half, MONTHS, january, march).periods is None
-    assert split_periods(Window(), MONTHS, None, None).ranges == [(None, None)]
+    assert split_periods(half, MONTHS, january, march, zone=UTC_ZONE).periods is None
+    assert split_periods(Window(), MONTHS, None, None, zone=UTC_ZONE).ranges == [(None, None)]
 
 
 async def test_every_missing_roll_up_is_built_at_once(session: AsyncSession) -> None:

@@ -8,6 +8,7 @@ from operator import itemgetter
 from typing import Any
 from zoneinfo import ZoneInfo
 
+import pytest
 from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 from sqlalchemy import delete, func, select
@@ -33,6 +34,8 @@ ZONES = [
     for name in (
         "UTC",
         "Europe/Sofia",  # +2/+3, summer time from 29 March 2026
+        "Europe/Lisbon",  # 0/+1, summer time from 29 March 2026
+        "Europe/Istanbul",  # +3
         "America/Los_Angeles",  # -8/-7, summer time from 8 March 2026
         "Pacific/Kiritimati",  # +14
         "Pacific/Pago_Pago",  # -11
@@ -65,9 +68,22 @@ events = st.lists(
 EDGES = [
     (who % 4, Verb.ATTENDED, MONDAYS[1] + timedelta(minutes=minutes))
     for who, minutes in enumerate(
-        # Either side of where the week is the same on every clock (14 hours), and where it
-        # would be if Kiritimati (+14) or Pago Pago (-11) were forgotten.
-        (-14 * 60 - 1, -14 * 60, -12 * 60 - 1, -11 * 60, 11 * 60 - 1, 11 * 60, 14 * 60 - 1, 14 * 60)
+        # Either side of where the roll-up's week ends (3 hours before Monday: Istanbul's
+        # midnight), of Sofia's summer midnight, of where it would end if Istanbul (+3) were
+        # forgotten, of the Monday itself, and of Kiritimati's (+14) and Pago Pago's (-11)
+        # midnights, which the roll-up does not serve.
+        (
+            -14 * 60 - 1,
+            -14 * 60,
+            -3 * 60 - 1,
+            -3 * 60,
+            -2 * 60 - 1,
+            -2 * 60,
+            -1,
+            0,
+            11 * 60 - 1,
+            11 * 60,
+        )
     )
 ]
 days = st.one_of(st.none(), st.dates(date(2026, 2, 27), date(2026, 4, 12)))
@@ -142,14 +158,14 @@ async def test_the_weeks_kept_while_writing_equal_a_rebuild_and_are_built_when_m
     sliven = await add_cohort(session, "SLV1", region="Sliven", municipality="Sliven")
     ana = await add_learner(session, cohort=sliven)
     boris = await add_learner(session, cohort=sliven)
-    for minutes in (-15 * 60, -14 * 60 - 1, -14 * 60, 0, 14 * 60 - 1, 14 * 60, 3 * 24 * 60):
+    for minutes in (-15 * 60, -3 * 60 - 1, -3 * 60, -1, 0, 14 * 60, 3 * 24 * 60):
         await record(session, ana, Verb.ATTENDED, MONDAYS[1] + timedelta(minutes=minutes))
-    await record(session, boris, Verb.JOINED, MONDAYS[3] + timedelta(days=6, hours=9, minutes=59))
+    await record(session, boris, Verb.JOINED, MONDAYS[3] + timedelta(days=6, hours=20, minutes=59))
     written = await _weeks(session)
-    # From Monday 14:00 to Sunday 10:00 (UTC) is in the week on every clock.
+    # From Monday 00:00 to Sunday 21:00 (UTC) is in the week from UTC to UTC+3.
     assert [(row[0], row[1], row[-5]) for row in written] == [
         (MONDAYS[0].date(), ana.id, 2),
-        (MONDAYS[1].date(), ana.id, 2),
+        (MONDAYS[1].date(), ana.id, 3),
         (MONDAYS[3].date(), boris.id, 0),
     ]
     await activity_log.rebuild(session)
@@ -165,7 +181,7 @@ async def test_no_week_is_built_when_every_count_is_near_a_monday(session: Async
     """An empty roll-up is right when nothing is inside a week: ``db upgrade`` does not rebuild
     the roll-ups each time it runs."""
     ana = await add_learner(session)
-    await record(session, ana, Verb.JOINED, MONDAYS[0] + timedelta(hours=1))
+    await record(session, ana, Verb.JOINED, MONDAYS[1] - timedelta(hours=1))
     assert await session.scalar(select(func.count()).select_from(ParticipationMonth)) == 1
     assert await _weeks(session) == []
     assert await activity_log.rebuild_if_missing(await session.connection()) is False
@@ -174,23 +190,52 @@ async def test_no_week_is_built_when_every_count_is_near_a_monday(session: Async
 def test_a_week_is_read_from_the_roll_up_only_when_its_inside_is_in_the_window() -> None:
     first, second, third = (monday.date() for monday in MONDAYS[:3])
     assert week_interior(second) == (
-        datetime(2026, 3, 9, 14, tzinfo=UTC),
-        datetime(2026, 3, 15, 10, tzinfo=UTC),
+        datetime(2026, 3, 9, tzinfo=UTC),
+        datetime(2026, 3, 15, 21, tzinfo=UTC),
     )
-    every = split_periods(Window(), WEEKS, first, third)
+    every = split_periods(Window(), WEEKS, first, third, zone=UTC_ZONE)
     assert every.periods == (first, third)
     assert every.ranges[1] == (week_interior(first)[1], week_interior(second)[0])
-    # The week of 9 March in Pago Pago (-11): 9 March 11:00 UTC to 16 March 11:00 UTC.
-    pago_pago = Window.of_dates(second, date(2026, 3, 15), ZoneInfo("Pacific/Pago_Pago"))
-    split = split_periods(pago_pago, WEEKS, first, third)
+    # The week of 9 March in Sofia (+2): 8 March 22:00 UTC to 15 March 22:00 UTC.
+    sofia = ZoneInfo("Europe/Sofia")
+    in_sofia = Window.of_dates(second, date(2026, 3, 15), sofia)
+    split = split_periods(in_sofia, WEEKS, first, third, zone=sofia)
     assert split.periods == (second, second)
     assert split.ranges == [
-        (pago_pago.since, week_interior(second)[0]),
-        (week_interior(second)[1], pago_pago.until),
+        (in_sofia.since, week_interior(second)[0]),
+        (week_interior(second)[1], in_sofia.until),
     ]
     # Monday to Saturday: no week, the counts alone.
-    short = Window.of_dates(second, date(2026, 3, 14), ZoneInfo("UTC"))
-    assert split_periods(short, WEEKS, first, third).periods is None
+    short = Window.of_dates(second, date(2026, 3, 14), UTC_ZONE)
+    assert split_periods(short, WEEKS, first, third, zone=UTC_ZONE).periods is None
+
+
+@pytest.mark.parametrize(
+    ("name", "served"),
+    [
+        ("UTC", True),
+        ("Europe/Lisbon", True),  # 0/+1
+        ("Europe/Madrid", True),  # +1/+2
+        ("Europe/Sofia", True),  # +2/+3
+        ("Europe/Istanbul", True),  # +3
+        ("Atlantic/Azores", False),  # -1/0
+        ("Europe/Samara", False),  # +4
+        ("America/Los_Angeles", False),
+        ("Asia/Kathmandu", False),
+    ],
+)
+def test_the_weeks_roll_up_serves_the_programmes_clocks_and_no_other(
+    name: str, served: bool
+) -> None:
+    """Weeks in a zone from UTC to three hours ahead are read from the roll-up; on another
+    clock, a week's last hours or first (UTC) are in another week there, so the counts alone
+    are read."""
+    zone = ZoneInfo(name)
+    first, last = MONDAYS[0].date(), MONDAYS[-1].date()
+    assert WEEKS.serves(zone, first, last) is served
+    split = split_periods(Window(), WEEKS, first, last, zone=zone)
+    assert (split.periods is not None) is served
+    assert CALENDARS[Period.MONTH].serves(zone, first, last)
 
 
 async def test_a_week_first_written_after_the_roll_up_was_looked_at_is_counted_once(

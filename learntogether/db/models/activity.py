@@ -197,13 +197,25 @@ class ParticipationCount(Counted, Base):
     track_id: Mapped[int | None] = mapped_column(ForeignKey("tracks.id"))
 
 
-PERIOD_MARGIN_SECONDS = 14 * 3600
-"""How far from a month's or week's start or end (UTC) an activity is in that month or week on
-every clock. Since 1990 every zone of the tz database is between 12 hours behind UTC (Etc/GMT+12;
-Pacific/Pago_Pago is -11) and 14 ahead (Pacific/Kiritimati), always a whole number of quarter
-hours off: a period is the same everywhere from 12 hours after it begins (UTC) to 14 hours
-before it ends. One margin of 14 hours on both sides keeps it simple (two hours more a boundary
-are read from the quarter-hour counts)."""
+PERIOD_MARGINS = {"month": (14 * 3600, 14 * 3600), "week": (0, 3 * 3600)}
+"""For each period roll-up, how far (seconds) after its period begins (UTC) and before it ends the
+quarter hours it holds are. Those quarter hours are in the same period on every clock from
+``after`` hours behind UTC to ``before`` ahead, always a whole number of quarter hours off
+(``period_clocks``).
+
+Months hold every clock: since 1990 every zone of the tz database is between 12 hours behind UTC
+(Etc/GMT+12; Pacific/Pago_Pago is -11) and 14 ahead (Pacific/Kiritimati); one margin of 14 hours
+on both sides keeps it simple. Weeks hold the programme's clocks, from UTC to three hours ahead
+(Western, Central and Eastern Europe, Turkey): from a Monday's midnight (UTC) to three hours
+before the next, so a report by week in those zones reads only the three hours before each
+Monday from the counts, not 28; a report by week on another clock reads the counts alone."""
+
+
+def period_clocks(unit: str) -> tuple[int, int]:
+    """The UTC offsets (seconds, east positive; from, to) on which the roll-up by ``unit`` (month
+    or week) holds whole periods."""
+    after, before = PERIOD_MARGINS[unit]
+    return -after, before
 
 
 def _period_indexes(table: str, period: str) -> tuple[Index, ...]:
@@ -233,7 +245,7 @@ class ParticipationMonth(Counted, Base):
     """What one learner did in one month (UTC), away from the month's ends, counted.
 
     The same sums as ``participation_counts`` (the same key but the track, the same figures),
-    but per calendar month and only for the quarter hours at least ``PERIOD_MARGIN_SECONDS``
+    but per calendar month and only for the quarter hours at least 14 hours (``PERIOD_MARGINS``)
     after the month began and before it ends: those are in the same month in every time zone,
     so a report by month in any zone reads them from here and only the quarter hours near month
     boundaries from the counts. A learner's month is a row (one per cohort and snapshot) here
@@ -253,10 +265,11 @@ class ParticipationWeek(Counted, Base):
     """What one learner did in one week (Monday to Sunday, UTC), away from the week's ends,
     counted.
 
-    As ``participation_months`` for weeks: only the quarter hours at least
-    ``PERIOD_MARGIN_SECONDS`` after the week's Monday began (UTC) and before the next Monday,
-    which are in the same week (Monday to Sunday) in every time zone, so a report by week in any
-    zone reads them from here and the 28 hours around each Monday's midnight from the counts.
+    As ``participation_months`` for weeks, for the programme's clocks (``PERIOD_MARGINS``): the
+    quarter hours from the week's Monday's midnight (UTC) to three hours before the next Monday,
+    which are in the same week (Monday to Sunday) from UTC to three hours ahead, so a report by
+    week in such a zone reads them from here and the three hours before each Monday from the
+    counts; a report on another clock reads the counts alone.
     Written with each activity (``db/activity_log.py``) and rebuilt from the counts when missing.
     """
 

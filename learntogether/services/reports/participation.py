@@ -164,7 +164,7 @@ async def _counted(
     calendar = CALENDARS[period]
     column = calendar.column
     span = (await session.execute(select(func.min(column), func.max(column)))).one()
-    split = split_periods(criteria.window, calendar, span[0], span[1])
+    split = split_periods(criteria.window, calendar, span[0], span[1], zone=zone)
     if split.periods is None:
         return counts.subquery()
     first, last = split.periods

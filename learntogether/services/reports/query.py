@@ -56,6 +56,7 @@ from learntogether.db.models import (
     Track,
     VersionStatus,
 )
+from learntogether.db.models.activity import period_clocks
 from learntogether.services.actors import SYSTEM, Actor
 from learntogether.services.errors import N_, FieldProblem, InvalidInput, Text
 from learntogether.services.inputs import zone_problem
@@ -192,8 +193,22 @@ class Calendar:
     column: ColumnElement[date]
     """The period's first day in ``rollup``."""
     interior: Callable[[date], tuple[datetime, datetime]]
-    """What of a period (its first day) is in that period on every clock."""
+    """What of a period (its first day) the roll-up holds: what is in that period on every clock
+    it serves (``clocks``)."""
     following: Callable[[date], date]
+
+    @property
+    def clocks(self) -> tuple[int, int]:
+        """The UTC offsets (seconds, east positive; from, to) the roll-up serves."""
+        return period_clocks(self.period.value)
+
+    def serves(self, zone: ZoneInfo, first: date, last: date) -> bool:
+        """Whether the periods ``first`` to ``last`` (first days, UTC) of the roll-up are whole
+        periods in ``zone``: its offsets over them are among the roll-up's ``clocks``."""
+        since = datetime.combine(first, time(), UTC)
+        until = datetime.combine(self.following(last), time(), UTC)
+        lowest, highest = self.clocks
+        return all(lowest <= offset <= highest for _, offset in offset_changes(zone, since, until))
 
 
 CALENDARS = {
@@ -225,14 +240,14 @@ class PeriodSplit:
 
 
 def split_periods(
-    window: Window, calendar: Calendar, first: date | None, last: date | None
+    window: Window, calendar: Calendar, first: date | None, last: date | None, *, zone: ZoneInfo
 ) -> PeriodSplit:
-    """Which of the periods ``first`` to ``last`` (the roll-up's) a report over ``window``
-    reads from the ``calendar``'s roll-up: those whose inside (``calendar.interior``) is in the
-    window. The counts give the rest of the window: its edges and the hours near the periods'
-    ends."""
+    """Which of the periods ``first`` to ``last`` (the roll-up's) a report over ``window`` in
+    ``zone`` reads from the ``calendar``'s roll-up: those whose inside (``calendar.interior``) is
+    in the window, when the roll-up serves ``zone``'s clock (``Calendar.serves``), else none.
+    The counts give the rest of the window: its edges and the hours near the periods' ends."""
     whole = PeriodSplit(None, [(window.since, window.until)])
-    if first is None or last is None:
+    if first is None or last is None or not calendar.serves(zone, first, last):
         return whole
     inside: list[tuple[date, datetime, datetime]] = []
     period = first
