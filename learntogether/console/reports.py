@@ -202,6 +202,11 @@ def _page(
             "choice": choice,
             "found": found,
             "table": table,
+            "figures": [
+                column for column in table.columns if column not in (choice.group_by, "period")
+            ]
+            if table
+            else [],
             "errors": errors,
             "most": max(most, 1),
             "charted": CHARTED,

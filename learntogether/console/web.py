@@ -197,6 +197,12 @@ def _decimal(value: float, locale: str) -> str:
     return format_decimal(value, locale=babel_locale(locale))
 
 
+@lru_cache(maxsize=4096)
+def _day(value: date, locale: str) -> str:
+    # A report by week shows each of a year's Mondays once a group.
+    return format_date(value, "medium", locale=babel_locale(locale))
+
+
 def render(
     request: Request,
     template: str,
@@ -243,8 +249,7 @@ def render(
         """A day (or an ISO date, as reports give periods) in the reader's language."""
         if value is None:
             return "–"
-        found = date.fromisoformat(value) if isinstance(value, str) else value
-        return format_date(found, "medium", locale=babel_locale(locale))
+        return _day(date.fromisoformat(value) if isinstance(value, str) else value, locale)
 
     def number(value: float) -> str:
         return _decimal(value, locale)

@@ -224,12 +224,15 @@ async def _count(
     if groups is not None:
         query = query.where(_among(counted.c.group, groups))
     rows = await session.execute(query.group_by(*keys))
-    return {
-        (row._mapping.get("group"), row._mapping.get("period")): {
-            figure: int(row._mapping[figure.value]) for figure in figures
-        }
-        for row in rows
-    }
+    # Rows by position: the report's hundreds of rows, each a dozen figures, without a mapping
+    # looked up for each value.
+    grouped, timed = "group" in counted.c, "period" in counted.c
+    counts: Counts = {}
+    for row in rows:
+        group = row[0] if grouped else None
+        period = row[int(grouped)] if timed else None
+        counts[(group, period)] = dict(zip(figures, map(int, row[len(keys) :]), strict=True))
+    return counts
 
 
 def _among(column: ColumnElement[Any], values: Sequence[Any]) -> ColumnElement[bool]:
