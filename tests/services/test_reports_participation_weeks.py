@@ -27,6 +27,7 @@ from learntogether.services.reports.query import (
     resolve,
     split_periods,
 )
+from learntogether.services.time_zones import COUNTRY_TIMEZONES
 from tests.report_builders import add_cohort, add_learner, record
 
 ZONES = [
@@ -255,3 +256,11 @@ async def test_a_week_first_written_after_the_roll_up_was_looked_at_is_counted_o
     assert counts == {
         (None, monday.date()): {Figure.ATTENDED: 1} for monday in itemgetter(0, 2, 4)(MONDAYS)
     }
+
+
+def test_every_programme_countrys_clock_is_served_by_the_weeks_roll_up() -> None:
+    """The console offers reports in UTC and in each programme country's zone: all of them read
+    whole weeks from the roll-up (a country on another clock would read the counts alone)."""
+    first, last = date(2020, 1, 6), date(2030, 12, 30)
+    for name in ("UTC", *COUNTRY_TIMEZONES.values()):
+        assert WEEKS.serves(ZoneInfo(name), first, last), name
