@@ -2,7 +2,12 @@
 
 from __future__ import annotations
 
+import importlib.util
+import os
+import subprocess
 from datetime import timedelta
+from pathlib import Path
+from types import ModuleType
 
 import pytest
 from httpx import AsyncClient
@@ -221,3 +226,43 @@ async def test_a_sign_in_form_posted_from_another_site_is_refused(
     forged = await client.post(path, headers={"Sec-Fetch-Site": "cross-site"})
     assert forged.status_code == 403
     assert (await client.post(path, headers={"Sec-Fetch-Site": "same-origin"})).status_code == 303
+
+
+def _dev_script() -> ModuleType:
+    spec = importlib.util.spec_from_file_location("dev", Path(__file__).parents[2] / "dev.py")
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def test_dev_run_prints_a_sign_in_command_that_works_from_any_folder(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    dev = _dev_script()
+    with monkeypatch.context() as patched:
+        patched.setattr(dev, "setup", lambda dev: None)
+        patched.setattr(dev.subprocess, "call", lambda *args, **kwargs: 0)
+        assert dev.main(["run"]) == 0
+    assert dev.link_command() in capsys.readouterr().out
+    # A project folder as ``run`` leaves it: its ./data database migrated.
+    project = tmp_path / "project"
+    project.mkdir()
+    (project / ".venv").symlink_to(dev.VENV)
+    env = {name: value for name, value in os.environ.items() if not name.startswith("LT_")}
+    program = str(dev.BIN / "learntogether")
+    subprocess.run([program, "db", "upgrade"], cwd=project, env=env, check=True)
+    # Pasted in a terminal that is somewhere else, it still signs in to that database.
+    elsewhere = tmp_path / "elsewhere"
+    elsewhere.mkdir()
+    done = subprocess.run(
+        ["sh", "-c", dev.link_command(project)],
+        cwd=elsewhere,
+        env=env,
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.strip().splitlines()[-1].startswith("http://127.0.0.1:8000/signin/")
+    assert not (elsewhere / "data").exists()
