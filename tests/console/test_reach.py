@@ -256,7 +256,7 @@ async def _open(
     if method == "GET":
         # /reports sends the reader on to the participation report.
         return await client.get(url, params=fields, follow_redirects=key in READS)
-    return await client.post(url, data={"csrf": csrf, **fields})
+    return await client.post(url, data={"csrf": csrf, **fields} if csrf else fields)
 
 
 @pytest.mark.parametrize("role", [TokenRole.VIEWER, TokenRole.MEDIATOR])
@@ -294,5 +294,28 @@ async def test_each_page_refuses_or_keeps_to_the_readers_reach(
         expected = {403} if key in ADMINS_ONLY or not mediator else {403, 404}
         if answer.status_code not in expected:
             wrong.append(f"{key}: {answer.status_code}, not {sorted(expected)}")
+    assert wrong == []
+    assert await counts(session_maker) == before
+
+
+async def test_every_form_needs_its_sessions_token(
+    client: AsyncClient, session_maker: async_sessionmaker[AsyncSession], programme: Programme
+) -> None:
+    """An admin, who may post every form, is refused each one without the form's token (as a
+    page of another site would send it) or with another session's."""
+    things = await slivens_things(session_maker, programme)
+    things["session_id"] = "1"
+    other = await sign_in(client, session_maker, name="Eva")
+    await sign_in(client, session_maker, name="Ana")
+    before = await counts(session_maker)
+    forms = [key for key in REFUSED if key.startswith("POST ")]
+    wrong: list[str] = []
+    for key in forms:
+        for token in ("", other):
+            answer = await _open(client, key, things, token)
+            if answer.status_code != 403:
+                wrong.append(
+                    f"{key} with {'no' if not token else 'another'} token: {answer.status_code}"
+                )
     assert wrong == []
     assert await counts(session_maker) == before
