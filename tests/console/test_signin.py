@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import importlib.util
+import re
 import os
 import subprocess
 from datetime import timedelta
@@ -266,3 +267,16 @@ def test_dev_run_prints_a_sign_in_command_that_works_from_any_folder(
     assert done.returncode == 0, done.stderr
     assert done.stdout.strip().splitlines()[-1].startswith("http://127.0.0.1:8000/signin/")
     assert not (elsewhere / "data").exists()
+
+
+def test_the_console_loads_nothing_from_another_site() -> None:
+    """No CDN at run time (issue 13): the templates, the stylesheet and the scripts name only
+    this site's own files (an SVG's namespace is a name, not a download)."""
+    import learntogether.console
+
+    folder = Path(learntogether.console.__file__).parent
+    found = []
+    for path in [*folder.glob("templates/**/*.html"), *folder.glob("static/*")]:
+        text = path.read_text().replace('xmlns="http://www.w3.org/2000/svg"', "")
+        found += [f"{path.name}: {hit}" for hit in re.findall(r"(?:https?:)?//[\w.-]+\.\w+", text)]
+    assert found == []
