@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 import importlib.util
-import re
 import os
+import re
 import subprocess
 from datetime import timedelta
 from pathlib import Path
