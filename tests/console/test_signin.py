@@ -17,7 +17,9 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from typer.testing import CliRunner
 
 from learntogether.cli import app as cli
+from learntogether.config import Settings
 from learntogether.db.models import AuditLog, ConsoleSession, TokenRole
+from learntogether.runtime import build_app
 from learntogether.services import console_sessions
 from tests.console.conftest import new_link, sign_in
 
@@ -65,6 +67,23 @@ async def test_over_https_the_cookie_is_secure(
         base_url="https://lt.example.org",
     ) as https:
         answer = await https.post(url.removeprefix("https://lt.example.org"))
+    assert "Secure" in answer.headers["set-cookie"]
+
+
+async def test_behind_a_proxy_that_ends_https_the_cookie_is_secure_too(
+    console_settings: Settings, session_maker: async_sessionmaker[AsyncSession]
+) -> None:
+    from httpx import ASGITransport
+
+    settings = console_settings.model_copy(update={"public_url": "https://lt.example.org"})
+    app = build_app(settings, session_maker=session_maker, bot_parts=None)
+    url = await new_link(session_maker)
+    # The proxy is not on this machine's loopback: the request arrives as plain http.
+    async with AsyncClient(
+        transport=ASGITransport(app=app), base_url="http://testserver"
+    ) as proxied:
+        answer = await proxied.post(url.removeprefix("http://testserver"))
+    assert answer.status_code == 303
     assert "Secure" in answer.headers["set-cookie"]
 
 
