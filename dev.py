@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import hashlib
 import os
+import shlex
 import subprocess
 import sys
 import venv
@@ -55,6 +56,15 @@ def setup(dev: bool) -> None:
     STAMP.write_text(" ".join([*installed, wanted]))
 
 
+def link_command(root: Path = ROOT) -> str:
+    """The command that prints a console sign-in link, to paste in any terminal: it runs in the
+    project's folder, whose .env and ./data database ``run`` uses (from another folder it would
+    open an empty database of its own)."""
+    folder = f'"{root}"' if os.name == "nt" else shlex.quote(str(root))
+    program = Path(".venv") / BIN.name / "learntogether"
+    return f"cd {folder} && {program} console link --role admin --name YOUR-NAME"
+
+
 def main(argv: list[str]) -> int:
     command, *rest = argv or ["help"]
     if command == "setup":
@@ -64,8 +74,7 @@ def main(argv: list[str]) -> int:
         setup(dev=False)
         print(
             "web console: http://127.0.0.1:8000/ (or LT_PUBLIC_URL); once it runs, get a sign-in "
-            f"link in another terminal with\n  {BIN / 'learntogether'} console link --role admin "
-            "--name YOUR-NAME",
+            f"link in another terminal with\n  {link_command()}",
             flush=True,
         )
         return subprocess.call([str(BIN / "learntogether"), "run", *rest], cwd=ROOT)

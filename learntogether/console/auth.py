@@ -64,11 +64,19 @@ async def signin(request: Request, link: str, session: DbDep) -> Response:
         SESSION_COOKIE,
         secret,
         httponly=True,
-        secure=request.url.scheme == "https",
+        secure=served_over_https(request),
         samesite="lax",
         path="/",
     )
     return response
+
+
+def served_over_https(request: Request) -> bool:
+    """This request came over HTTPS, or the console's public address is an https one: a proxy
+    that ends TLS elsewhere than on this machine's loopback (which uvicorn trusts to say so) hands
+    the request on as plain http."""
+    public_url = request.app.state.settings.public_url or ""
+    return request.url.scheme == "https" or public_url.lower().startswith("https://")
 
 
 @router.post("/signout")

@@ -57,10 +57,11 @@ SESSION_COOKIE = "lt_console"
 LANGUAGE_COOKIE = "lt_lang"
 # The staff's languages, each in its own name.
 CONSOLE_LOCALES = ("en", "bg", "es", "fr", "nl", "ro")
-# Pages run no inline script or style; nothing may frame them, and forms post only here.
+# Pages run no inline script or style; nothing may frame them, and forms post only here. Scripts
+# ask only this site (the broadcast form's live preview).
 CONTENT_SECURITY_POLICY = (
     "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
-    "form-action 'self'; frame-ancestors 'none'; base-uri 'none'"
+    "connect-src 'self'; form-action 'self'; frame-ancestors 'none'; base-uri 'none'"
 )
 
 

@@ -191,3 +191,38 @@ async def test_a_message_waiting_for_quiet_hours_says_so(
         await session.commit()
     page = await client.get(f"/broadcasts/{broadcast_id}")
     assert "waits for the learner&#39;s quiet hours to end, until" in page.text
+
+
+@pytest.mark.parametrize(
+    ("reason", "error", "said"),
+    [
+        (WaitReason.PAUSE, "Too Many Requests: retry after 30", "all sending is paused until"),
+        (WaitReason.PAUSE, None, "all sending is paused until"),
+        (WaitReason.RETRY, "Bad Gateway", "next try"),
+    ],
+)
+async def test_a_message_held_by_a_pause_or_a_retry_says_which(
+    client: AsyncClient,
+    session_maker: async_sessionmaker[AsyncSession],
+    reason: WaitReason,
+    error: str | None,
+    said: str,
+) -> None:
+    await sign_in(client, session_maker, TokenRole.ADMIN)
+    broadcast_id = await _broadcast_to(session_maker, "SLV1")
+    async with session_maker() as session:
+        await session.execute(
+            update(Delivery)
+            .where(Delivery.broadcast_id == broadcast_id)
+            .values(
+                wait_reason=reason,
+                last_error=error,
+                next_attempt_at=utcnow() + timedelta(minutes=1),
+            )
+        )
+        await session.commit()
+    page = await client.get(f"/broadcasts/{broadcast_id}")
+    assert said in page.text
+    assert "quiet hours" not in page.text
+    if error is not None:
+        assert error in page.text

@@ -9,10 +9,11 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from learntogether.db.base import utcnow
-from learntogether.db.models import GoalMeasure, TokenRole
+from learntogether.db.models import Broadcast, GoalMeasure, TokenRole
 from learntogether.delivery import DeliveryWorker
 from learntogether.i18n import create_i18n
 from learntogether.services import goals
@@ -168,6 +169,47 @@ async def test_a_broadcast_reaches_the_bot_api_and_each_recipient_shows_its_stat
         worker.stop()
         await asyncio.wait_for(task, timeout=15)
         await bot.session.close()
+
+
+@pytest.mark.usefixtures("programme")
+async def test_the_broadcast_preview_follows_the_writing_and_sends_nothing(
+    page: Any, live_server: str, session_maker: async_sessionmaker[AsyncSession]
+) -> None:
+    await browser_sign_in(
+        page, session_maker, live_server, TokenRole.MEDIATOR, name="Rosa", cohorts=["SLV1"]
+    )
+    # A script error or a refusal by the page's security policy; a preview with problems (no
+    # cohort chosen yet) answers 422, which the browser logs too.
+    errors: list[str] = []
+    page.on("pageerror", lambda error: errors.append(str(error)))
+    page.on(
+        "console",
+        lambda message: (
+            errors.append(message.text)
+            if message.type == "error" and "status of 422" not in message.text
+            else None
+        ),
+    )
+    await page.goto("/broadcasts/new")
+    bulgarian = page.get_by_role("textbox", name="Български")
+    # No cohort chosen yet and no button pressed: the bubble comes as the writer pauses.
+    await bulgarian.press_sequentially("Утре: <b>среща</b>")
+    bold = page.locator(".bubble[lang=bg] b")
+    await bold.wait_for(timeout=5000)
+    assert await bold.inner_text() == "среща"
+    await bulgarian.fill("Утре: <b>среща")
+    refused = page.get_by_text("Telegram would refuse this text.")
+    await refused.wait_for(timeout=5000)
+    assert await bold.count() == 0
+    assert await bulgarian.input_value() == "Утре: <b>среща"
+    await page.get_by_role("textbox", name="English").fill("Tomorrow: <i>meeting</i>")
+    await page.locator(".bubble[lang=en] i").wait_for(timeout=5000)
+    await bulgarian.fill("")
+    await refused.wait_for(state="detached", timeout=5000)
+    await screenshot(page, "broadcast-live-preview")
+    async with session_maker() as session:
+        assert await session.scalar(select(func.count()).select_from(Broadcast)) == 0
+    assert errors == []
 
 
 async def test_the_dashboard_shows_goals_and_figures(

@@ -3,13 +3,18 @@ quiz recorded for a parent enrolled without a phone; screenshots at desktop and 
 
 from __future__ import annotations
 
+from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from learntogether.db.base import utcnow
 from learntogether.db.models import Activity, Cohort, Reminder, TokenRole, User, Verb
+from learntogether.services import events
+from learntogether.services.actors import Actor
+from learntogether.services.events import EventInput
 from tests.console.conftest import browser_sign_in, screenshot
 from tests.factories import import_sample_curriculum
 
@@ -106,3 +111,35 @@ async def test_a_mediator_enrols_a_parent_and_records_their_paper_quiz(
         "/cohorts/SLV1/quiz-sheet.pdf?lesson=what-segregation-is&locale=bg"
     )
     assert sheet.status == 200 and (await sheet.body()).startswith(b"%PDF")
+
+
+async def test_a_printed_invite_or_check_in_code_shows_the_code_and_nobodys_name(
+    page: Any, live_server: str, session_maker: async_sessionmaker[AsyncSession], programme: Any
+) -> None:
+    """The pages say "print this page" for a poster: on paper (print media) they show the QR
+    code, not the members, their progress or who came."""
+    async with session_maker() as session:
+        workshop = await events.create_event(
+            session,
+            cohort_code="SLV1",
+            data=EventInput(title="Meeting at the school", starts_at=utcnow() + timedelta(days=1)),
+            actor=Actor.system("test"),
+        )
+        await events.record_attendance(
+            session, event_id=workshop.id, user_id=programme.sliven_learner, actor=Actor.system("t")
+        )
+        await session.commit()
+    await browser_sign_in(page, session_maker, live_server)
+    for path, code in (
+        ("/cohorts/SLV1", "QR code of the invite link"),
+        (f"/cohorts/SLV1/workshops/{workshop.id}", "QR code of the check-in link"),
+    ):
+        await page.goto(path)
+        assert await page.get_by_text("Petya").first.is_visible()
+        await page.emulate_media(media="print")
+        assert await page.get_by_role("img", name=code).is_visible()
+        assert not await page.get_by_text("Petya").first.is_visible(), path
+        await page.emulate_media(media="screen")
+    await page.emulate_media(media="print")
+    await page.goto("/cohorts/SLV1")
+    await screenshot(page, "cohort-printed")

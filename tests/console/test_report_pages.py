@@ -138,3 +138,15 @@ async def test_awareness_withholds_small_groups_and_keeps_a_mediator_to_their_co
     assert bad.status_code == 422 and 'id="group_by-errors"' in bad.text
     unknown = await client.get("/reports/awareness", params={"track": "nope"})
     assert unknown.status_code == 422 and 'id="track-errors"' in unknown.text
+
+
+async def test_awareness_by_role_names_the_role_in_the_table_and_the_chart(
+    client: AsyncClient, session_maker: async_sessionmaker[AsyncSession]
+) -> None:
+    await sign_in(client, session_maker)
+    page = await client.get(
+        "/reports/awareness", params={"group_by": "role"}, headers={"accept-language": "bg"}
+    )
+    assert page.status_code == 200, page.text
+    assert "<dt>Учител</dt>" in page.text and "<td>Учител</td>" in page.text
+    assert "teacher" not in page.text

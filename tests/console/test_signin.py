@@ -2,7 +2,13 @@
 
 from __future__ import annotations
 
+import importlib.util
+import os
+import re
+import subprocess
 from datetime import timedelta
+from pathlib import Path
+from types import ModuleType
 
 import pytest
 from httpx import AsyncClient
@@ -11,7 +17,9 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from typer.testing import CliRunner
 
 from learntogether.cli import app as cli
+from learntogether.config import Settings
 from learntogether.db.models import AuditLog, ConsoleSession, TokenRole
+from learntogether.runtime import build_app
 from learntogether.services import console_sessions
 from tests.console.conftest import new_link, sign_in
 
@@ -59,6 +67,23 @@ async def test_over_https_the_cookie_is_secure(
         base_url="https://lt.example.org",
     ) as https:
         answer = await https.post(url.removeprefix("https://lt.example.org"))
+    assert "Secure" in answer.headers["set-cookie"]
+
+
+async def test_behind_a_proxy_that_ends_https_the_cookie_is_secure_too(
+    console_settings: Settings, session_maker: async_sessionmaker[AsyncSession]
+) -> None:
+    from httpx import ASGITransport
+
+    settings = console_settings.model_copy(update={"public_url": "https://lt.example.org"})
+    app = build_app(settings, session_maker=session_maker, bot_parts=None)
+    url = await new_link(session_maker)
+    # The proxy is not on this machine's loopback: the request arrives as plain http.
+    async with AsyncClient(
+        transport=ASGITransport(app=app), base_url="http://testserver"
+    ) as proxied:
+        answer = await proxied.post(url.removeprefix("http://testserver"))
+    assert answer.status_code == 303
     assert "Secure" in answer.headers["set-cookie"]
 
 
@@ -221,3 +246,56 @@ async def test_a_sign_in_form_posted_from_another_site_is_refused(
     forged = await client.post(path, headers={"Sec-Fetch-Site": "cross-site"})
     assert forged.status_code == 403
     assert (await client.post(path, headers={"Sec-Fetch-Site": "same-origin"})).status_code == 303
+
+
+def _dev_script() -> ModuleType:
+    spec = importlib.util.spec_from_file_location("dev", Path(__file__).parents[2] / "dev.py")
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def test_dev_run_prints_a_sign_in_command_that_works_from_any_folder(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    dev = _dev_script()
+    with monkeypatch.context() as patched:
+        patched.setattr(dev, "setup", lambda dev: None)
+        patched.setattr(dev.subprocess, "call", lambda *args, **kwargs: 0)
+        assert dev.main(["run"]) == 0
+    assert dev.link_command() in capsys.readouterr().out
+    # A project folder as ``run`` leaves it: its ./data database migrated.
+    project = tmp_path / "project"
+    project.mkdir()
+    (project / ".venv").symlink_to(dev.VENV)
+    env = {name: value for name, value in os.environ.items() if not name.startswith("LT_")}
+    program = str(dev.BIN / "learntogether")
+    subprocess.run([program, "db", "upgrade"], cwd=project, env=env, check=True)
+    # Pasted in a terminal that is somewhere else, it still signs in to that database.
+    elsewhere = tmp_path / "elsewhere"
+    elsewhere.mkdir()
+    done = subprocess.run(
+        ["sh", "-c", dev.link_command(project)],
+        cwd=elsewhere,
+        env=env,
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.strip().splitlines()[-1].startswith("http://127.0.0.1:8000/signin/")
+    assert not (elsewhere / "data").exists()
+
+
+def test_the_console_loads_nothing_from_another_site() -> None:
+    """No CDN at run time (issue 13): the templates, the stylesheet and the scripts name only
+    this site's own files (an SVG's namespace is a name, not a download)."""
+    import learntogether.console
+
+    folder = Path(learntogether.console.__file__).parent
+    found = []
+    for path in [*folder.glob("templates/**/*.html"), *folder.glob("static/*")]:
+        text = path.read_text().replace('xmlns="http://www.w3.org/2000/svg"', "")
+        found += [f"{path.name}: {hit}" for hit in re.findall(r"(?:https?:)?//[\w.-]+\.\w+", text)]
+    assert found == []
