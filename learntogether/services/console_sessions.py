@@ -64,10 +64,6 @@ class StaffSessionInfo:
     ended_at: datetime | None
     ended_by: str | None
 
-    @property
-    def live(self) -> bool:
-        return self.ended_at is None
-
 
 @dataclass(frozen=True)
 class SignedIn:
@@ -298,15 +294,16 @@ async def sign_out(session: AsyncSession, *, signed_in: SignedIn) -> None:
 async def list_sessions(
     session: AsyncSession, *, actor: Actor, limit: int, offset: int, live_only: bool = True
 ) -> tuple[list[StaffSessionInfo], int]:
-    """Staff sessions, newest first (admins only); live ones are signed in and not ended."""
+    """Staff sessions, newest first (admins only); live ones are signed in, not ended and not
+    expired (``IDLE_TIMEOUT`` since the last request, ``MAX_AGE`` since signing in)."""
     actor.check_role()
     query = select(ConsoleSession)
     if live_only:
-        cutoff = utcnow() - IDLE_TIMEOUT
+        now = utcnow()
         query = query.where(
             ConsoleSession.ended_at.is_(None),
-            ConsoleSession.signed_in_at.is_not(None),
-            ConsoleSession.last_seen_at > cutoff,
+            ConsoleSession.signed_in_at > now - MAX_AGE,
+            ConsoleSession.last_seen_at > now - IDLE_TIMEOUT,
         )
     total = await session.scalar(select(func.count()).select_from(query.subquery())) or 0
     rows = await session.scalars(

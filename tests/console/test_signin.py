@@ -21,6 +21,7 @@ from learntogether.config import Settings
 from learntogether.db.models import AuditLog, ConsoleSession, TokenRole
 from learntogether.runtime import build_app
 from learntogether.services import console_sessions
+from learntogether.services.actors import Actor
 from tests.console.conftest import new_link, sign_in
 
 
@@ -125,6 +126,28 @@ async def test_a_session_ends_after_a_while_without_a_request(
         assert row is not None and row.last_seen_at is not None
         row.last_seen_at -= console_sessions.IDLE_TIMEOUT + timedelta(seconds=1)
         await session.commit()
+    assert (await client.get("/")).status_code == 303
+
+
+async def test_a_session_past_its_longest_life_is_not_listed_as_signed_in(
+    client: AsyncClient, session_maker: async_sessionmaker[AsyncSession]
+) -> None:
+    """Used an hour ago but signed in over a week ago: it opens no page, so the admin's list
+    of who is signed in leaves it out too."""
+    await sign_in(client, session_maker)
+    async with session_maker() as session:
+        row = await session.scalar(select(ConsoleSession))
+        assert row is not None and row.signed_in_at is not None
+        row.signed_in_at -= console_sessions.MAX_AGE + timedelta(hours=1)
+        row.created_at = row.signed_in_at
+        await session.commit()
+        admin = Actor.system("test")
+        live, total = await console_sessions.list_sessions(session, actor=admin, limit=10, offset=0)
+        assert (live, total) == ([], 0)
+        every, _ = await console_sessions.list_sessions(
+            session, actor=admin, limit=10, offset=0, live_only=False
+        )
+        assert [info.id for info in every] == [row.id]
     assert (await client.get("/")).status_code == 303
 
 
