@@ -283,12 +283,10 @@ async def authenticate(session: AsyncSession, *, session_secret: str) -> SignedI
 
 
 async def sign_out(session: AsyncSession, *, signed_in: SignedIn) -> None:
-    """End one's own session."""
+    """End one's own session (audited as an admin's ending of it is)."""
     row = await session.get(ConsoleSession, signed_in.session_id)
-    if row is not None and row.ended_at is None:
-        row.ended_at = utcnow()
-        row.ended_by = signed_in.actor.name
-        await session.flush()
+    if row is not None:
+        await _end(session, row, signed_in.actor)
 
 
 async def list_sessions(
@@ -325,20 +323,26 @@ async def end_session(session: AsyncSession, *, session_id: int, actor: Actor) -
     )
     if row is None:
         raise NotFound(f"No console session {session_id}.")
-    if row.ended_at is None:
-        row.ended_at = utcnow()
-        row.ended_by = actor.name
-        await record_change(
-            session,
-            actor=actor,
-            action="end",
-            entity="console_session",
-            entity_id=str(row.id),
-            before={"ended": False},
-            after={"ended": True},
-        )
-        await session.flush()
+    await _end(session, row, actor)
     return _info(row)
+
+
+async def _end(session: AsyncSession, row: ConsoleSession, actor: Actor) -> None:
+    """End a session once, in the audit log; ending it again changes nothing."""
+    if row.ended_at is not None:
+        return
+    row.ended_at = utcnow()
+    row.ended_by = actor.name
+    await record_change(
+        session,
+        actor=actor,
+        action="end",
+        entity="console_session",
+        entity_id=str(row.id),
+        before={"ended": False},
+        after={"ended": True},
+    )
+    await session.flush()
 
 
 def base_url(public_url: str | None, host: str, port: int) -> str:

@@ -165,7 +165,15 @@ async def test_sign_out_ends_the_session_and_needs_the_form_token(
     assert out.headers["location"] == "/signin"
     async with session_maker() as session:
         row = await session.scalar(select(ConsoleSession))
-    assert row is not None and row.ended_at is not None
+        assert row is not None and row.ended_at is not None
+        ended = await session.scalar(
+            select(AuditLog).where(
+                AuditLog.entity == "console_session",
+                AuditLog.entity_id == str(row.id),
+                AuditLog.action == "end",
+            )
+        )
+    assert ended is not None and ended.actor == row.ended_by
 
 
 async def test_an_admin_lists_sessions_and_ends_another_one(
