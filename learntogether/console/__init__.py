@@ -5,7 +5,8 @@
 
 from __future__ import annotations
 
-from fastapi import APIRouter, FastAPI
+from fastapi import APIRouter, FastAPI, Request, Response
+from starlette.exceptions import HTTPException
 
 from learntogether.config import Settings
 from learntogether.console import (
@@ -22,7 +23,8 @@ from learntogether.console import (
     reports,
     workshops,
 )
-from learntogether.console.web import Console
+from learntogether.console.web import Console, error_page
+from learntogether.services.errors import NotFound
 
 
 def install(app: FastAPI, settings: Settings) -> None:
@@ -49,3 +51,24 @@ def install(app: FastAPI, settings: Settings) -> None:
     ):
         pages.include_router(module.router)
     app.include_router(pages)
+    _not_found_as_a_page(app)
+
+
+def _not_found_as_a_page(app: FastAPI) -> None:
+    """A mistyped console address opens the console's "not available" page, not the API's JSON
+    problem; the API's own addresses (and any client that does not ask for HTML) keep that."""
+    answer_as_the_api = app.exception_handlers[HTTPException]
+
+    async def not_found(request: Request, error: Exception) -> Response:
+        if (
+            isinstance(error, HTTPException)
+            and error.status_code == 404
+            and request.method in ("GET", "HEAD")
+            and not request.url.path.startswith("/api/")
+            and "text/html" in request.headers.get("accept", "")
+        ):
+            return error_page(request, NotFound("No such page."))
+        answered = answer_as_the_api(request, error)
+        return answered if isinstance(answered, Response) else await answered
+
+    app.add_exception_handler(HTTPException, not_found)

@@ -330,3 +330,23 @@ def test_the_console_loads_nothing_from_another_site() -> None:
         text = path.read_text().replace('xmlns="http://www.w3.org/2000/svg"', "")
         found += [f"{path.name}: {hit}" for hit in re.findall(r"(?:https?:)?//[\w.-]+\.\w+", text)]
     assert found == []
+
+
+async def test_a_mistyped_address_opens_the_consoles_page_and_the_apis_stays_json(
+    client: AsyncClient,
+) -> None:
+    browser = {"Accept": "text/html,application/xhtml+xml,*/*;q=0.8", "Accept-Language": "bg"}
+    page = await client.get("/cohortz", headers=browser)
+    assert page.status_code == 404
+    assert page.headers["content-type"].startswith("text/html")
+    assert "Недостъпно" in page.text
+    assert page.headers["cache-control"] == "no-store"
+    # Scripts keep the API's problem document, for the API's addresses and for what is not a
+    # browser.
+    for path, headers in (("/api/v1/cohortz", browser), ("/cohortz", {"Accept": "*/*"})):
+        problem = await client.get(path, headers=headers)
+        assert problem.status_code == 404
+        assert problem.headers["content-type"] == "application/problem+json"
+    assert (await client.post("/cohortz", headers=browser)).headers["content-type"] == (
+        "application/problem+json"
+    )
