@@ -16,6 +16,7 @@ from typing import Any
 import pytest
 from sqlalchemy import event
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+from sqlalchemy.orm import Session
 
 from learntogether.runtime import BotParts
 from tests.conftest import TestDatabase
@@ -47,6 +48,23 @@ def statements(database: TestDatabase) -> Iterator[list[str]]:
         yield seen
     finally:
         event.remove(database.engine.sync_engine, "before_cursor_execute", note)
+
+
+@contextmanager
+def flushes() -> Iterator[list[str]]:
+    """The classes of the objects each ORM flush inside the block wrote (a flush with nothing to
+    write is not one)."""
+    seen: list[str] = []
+
+    def note(session: Session, *_args: Any) -> None:
+        changed = [*session.new, *session.dirty, *session.deleted]
+        seen.append(",".join(sorted({type(instance).__name__ for instance in changed})))
+
+    event.listen(Session, "before_flush", note)
+    try:
+        yield seen
+    finally:
+        event.remove(Session, "before_flush", note)
 
 
 async def press_counted(
@@ -97,3 +115,30 @@ async def test_presses_through_a_lesson_take_a_few_statements_each(
     assert all(counts[name] <= bound for name, bound in bounds.items()), (counts, seen)
     # The documents were read for /lessons; no press reads one again.
     assert not [s for press in seen.values() for s in press if "lesson_versions.document" in s]
+
+
+async def test_a_step_press_moves_its_progress_without_the_orm_unit_of_work(
+    standin: BotAPIStandIn,
+    polling_bot: BotParts,
+    session_maker: async_sessionmaker[AsyncSession],
+    database: TestDatabase,
+) -> None:
+    # The most frequent press writes one column: an ORM load and flush for it cost more of the
+    # bot's CPU than the statements themselves (bench/updates.py, py-spy).
+    await create_learner(session_maker, 6102)
+    ana = standin.add_user(6102, first_name="Ana", language_code="en")
+    await ana.send("/lessons")
+    catalogue = await ana.next_message()
+    await ana.press(catalogue["reply_markup"]["inline_keyboard"][0][0]["text"])
+    await ana.wait_for(lambda m: "Every kind (4 min)" in m["text"])
+    await ana.press("🆕 Every kind")
+    await ana.wait_for(lambda m: "step 1 of 2" in m["text"])
+    with flushes() as flushed:
+        seen = await press_counted(database, ana, "Next ▶", "Second step.")
+    assert flushed == [], flushed
+    moved = [s for s in seen if s.startswith("UPDATE lesson_progress SET step_index")]
+    assert len(moved) == 1, seen
+    with flushes() as flushed:
+        seen = await press_counted(database, ana, "◀ Back", "step 1 of 2")
+    assert flushed == [], flushed
+    assert len([s for s in seen if s.startswith("UPDATE lesson_progress")]) == 1, seen
