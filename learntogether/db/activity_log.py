@@ -67,6 +67,7 @@ from sqlalchemy import (
     text,
 )
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
+from sqlalchemy.sql.elements import BindParameter
 from sqlalchemy.types import TypeEngine
 
 from learntogether.db.base import utcnow
@@ -194,6 +195,20 @@ def row_values(
     return values
 
 
+@dataclass(frozen=True)
+class Alongside:
+    """A write of the caller's that goes with a counted record: inside the record's one
+    statement on PostgreSQL (one more data-modifying CTE, no round trip of its own), right after
+    it on SQLite; in the same transaction either way.
+
+    ``statement`` is SQL text built once (an UPDATE or INSERT without RETURNING), its parameters
+    typed and named apart from the record's (``row_values``'s columns and the roll-ups' own).
+    """
+
+    statement: TextClause
+    params: Mapping[str, Any]
+
+
 async def record(
     session: AsyncSession,
     learner: Learner,
@@ -201,13 +216,30 @@ async def record(
     *,
     cohort_id: int | None = None,
     occurred_at: datetime | None = None,
+    alongside: Alongside | None = None,
     **details: Unpack[Details],
 ) -> None:
     """Record what ``learner`` did or received, with who they are now, and count it.
 
     ``cohort_id`` defaults to the cohort the learner joined last; ``occurred_at`` to now.
+    ``alongside``: the caller's write that goes with a counted record (see ``Alongside``).
     """
-    await record_many(session, [Entry(learner, verb, cohort_id, details)], occurred_at=occurred_at)
+    if alongside is None:
+        await record_many(
+            session, [Entry(learner, verb, cohort_id, details)], occurred_at=occurred_at
+        )
+        return
+    if verb not in COUNTED_VERBS:
+        raise ValueError(f"only a counted record takes a write alongside, not {verb}")
+    row = row_values(
+        learner, verb, cohort_id=cohort_id, occurred_at=occurred_at or utcnow(), **details
+    )
+    await _write_counted(
+        session,
+        row,
+        postgresql=session.get_bind().dialect.name == "postgresql",
+        alongside=alongside,
+    )
 
 
 async def record_many(
@@ -300,7 +332,13 @@ def _step(verb: Verb, data: Mapping[str, Any] | None) -> int | None:
     return int(step) if isinstance(step, int | str) and str(step).lstrip("-").isdigit() else None
 
 
-async def _write_counted(session: AsyncSession, row: dict[str, Any], *, postgresql: bool) -> None:
+async def _write_counted(
+    session: AsyncSession,
+    row: dict[str, Any],
+    *,
+    postgresql: bool,
+    alongside: Alongside | None = None,
+) -> None:
     """Write the activity ``row`` and add it to its quarter hour's participation count, its
     month's and its week's (when the quarter is inside the month or week on every clock, see
     ``month_interior`` and ``week_interior``), the learner's totals and, for a lesson's start, step, completion or
@@ -325,7 +363,10 @@ async def _write_counted(session: AsyncSession, row: dict[str, Any], *, postgres
         "reach_furthest": _step(verb, row["data"]),
     }
     if postgresql:
-        await session.execute(_write_and_count_postgresql(rolled, reached), params)
+        also = alongside.statement if alongside is not None else None
+        if alongside is not None:
+            params.update(alongside.params)
+        await session.execute(_write_and_count_postgresql(rolled, reached, also), params)
         return
     params["cohort_id"] = (
         await session.execute(_activity_insert(returning=True), params)
@@ -333,6 +374,8 @@ async def _write_counted(session: AsyncSession, row: dict[str, Any], *, postgres
     for added, new in _rollup_statements(rolled, reached):
         if getattr(await session.execute(added, params), "rowcount", 0) == 0:
             await session.execute(new, params)
+    if alongside is not None:
+        await session.execute(alongside.statement, alongside.params)
 
 
 async def _figures(session: AsyncSession, row: Mapping[str, Any]) -> dict[str, int]:
@@ -533,10 +576,14 @@ def _rollups(rolled: _Periods, reached: bool) -> list[_Rollup]:
     ]
 
 
-def _typed(sql: str) -> TextClause:
-    """``sql`` with its parameters typed as the columns they go to (times, JSON, enums)."""
+def _typed(sql: str, typed: Mapping[str, BindParameter[Any]] | None = None) -> TextClause:
+    """``sql`` with its parameters typed as the columns they go to (times, JSON, enums), or as
+    ``typed`` has them."""
     names = dict.fromkeys(re.findall(r"(?<![:\w]):(\w+)", sql))
-    return text(sql).bindparams(*(bindparam(name, type_=_TYPES[name]) for name in names))
+    given = typed or {}
+    return text(sql).bindparams(
+        *(given[name] if name in given else bindparam(name, type_=_TYPES[name]) for name in names)
+    )
 
 
 @cache
@@ -565,11 +612,15 @@ def _rollup_statements(rolled: _Periods, reached: bool) -> list[tuple[TextClause
 
 
 @cache
-def _write_and_count_postgresql(rolled: _Periods, reached: bool) -> TextClause:
+def _write_and_count_postgresql(
+    rolled: _Periods, reached: bool, also: TextClause | None = None
+) -> TextClause:
     """The activity's INSERT and every roll-up's UPDATE, or INSERT when it found no row, as one
-    statement: data-modifying CTEs (PostgreSQL runs each once, in one snapshot)."""
+    statement: data-modifying CTEs (PostgreSQL runs each once, in one snapshot); ``also``, the
+    caller's write alongside (``Alongside``), one more."""
     cohort = "(SELECT cohort_id FROM written)"
-    steps = [f"written AS ({_activity_insert(returning=True).text})"]
+    steps = [f"alongside AS ({also.text})"] if also is not None else []
+    steps.append(f"written AS ({_activity_insert(returning=True).text})")
     for rollup in _rollups(rolled, reached):
         added = rollup.added("IS NOT DISTINCT FROM", cohort)
         steps.append(f"{rollup.table}_added AS ({added} RETURNING 1)")
@@ -578,7 +629,9 @@ def _write_and_count_postgresql(rolled: _Periods, reached: bool) -> TextClause:
             f" SELECT {rollup.values(cohort)}"
             f" WHERE NOT EXISTS (SELECT FROM {rollup.table}_added))"
         )
-    return _typed(f"WITH {', '.join(steps)} SELECT 1")
+    return _typed(
+        f"WITH {', '.join(steps)} SELECT 1", also._bindparams if also is not None else None
+    )
 
 
 # Rebuilding ----------------------------------------------------------------------------------

@@ -11,7 +11,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, cast
 
-from sqlalchemy import Table, bindparam, select, update
+from sqlalchemy import Table, bindparam, select, text
 from sqlalchemy.ext.asyncio import AsyncSession
 
 if TYPE_CHECKING:
@@ -91,10 +91,14 @@ _STEP_PROGRESS = (
     )
     .where(_progress_table.c.id == bindparam("progress_id"))
 )
-_MOVE_TO_STEP = (
-    update(_progress_table)
-    .where(_progress_table.c.id == bindparam("progress_id"))
-    .values(step_index=bindparam("index"), updated_at=bindparam("now"))
+# SQL text, to go inside the step's record on PostgreSQL (``activity_log.Alongside``).
+_MOVE_TO_STEP = text(
+    f"UPDATE {_progress_table.name} SET step_index = :to_step, updated_at = :moved_at"  # noqa: S608 (model names)
+    " WHERE id = :progress_id"
+).bindparams(
+    bindparam("to_step", type_=_progress_table.c.step_index.type),
+    bindparam("moved_at", type_=_progress_table.c.updated_at.type),
+    bindparam("progress_id", type_=_progress_table.c.id.type),
 )
 
 
@@ -241,7 +245,8 @@ async def go_to_step(
     """Move to step ``index`` (Next or Back); each step reached is recorded for the funnel.
 
     The progress is read and moved as a plain row (``_STEP_PROGRESS``, ``_MOVE_TO_STEP``), with
-    the same checks as ``own_progress``; a press to the step the learner is on writes nothing."""
+    the same checks as ``own_progress``; moving forward is written with the step's record (one
+    statement on PostgreSQL); a press to the step the learner is on writes nothing."""
     row = (await session.execute(_STEP_PROGRESS, {"progress_id": progress_id})).first()
     if row is None or row.user_id != learner.id:
         raise StaleButton("This button belongs to a lesson you no longer have open.")
@@ -252,6 +257,7 @@ async def go_to_step(
     ref = published.ref_of(row)
     lesson = await published.rendered(session, ref, chain)
     index = max(0, min(index, len(lesson.steps) - 1))
+    move = {"progress_id": progress_id, "to_step": index, "moved_at": utcnow()}
     if index > row.step_index:
         await activity.record(
             session,
@@ -261,11 +267,10 @@ async def go_to_step(
             lesson_id=row.lesson_id,
             lesson_version_id=version_id,
             data={"step": index},
+            alongside=activity.Alongside(_MOVE_TO_STEP, move),
         )
-    if index != row.step_index:
-        await session.execute(
-            _MOVE_TO_STEP, {"progress_id": progress_id, "index": index, "now": utcnow()}
-        )
+    elif index != row.step_index:
+        await session.execute(_MOVE_TO_STEP, move)
     return PlayerView(
         progress_id=progress_id,
         lesson_id=row.lesson_id,
