@@ -350,7 +350,10 @@ async def _write_counted(
         month=_inside(quarter, month_interior(month)), week=_inside(quarter, week_interior(week))
     )
     reached = verb in REACH_VERBS and row["lesson_id"] is not None
-    figures = await _figures(session, row)
+    # Whether a start is the learner's first of the lesson is asked inside the statement on
+    # PostgreSQL (it sees the records before this one): no statement of its own.
+    first_start = postgresql and verb is Verb.STARTED and row["lesson_id"] is not None
+    figures = await _figures(session, row, first_start_in_sql=first_start)
     params = {
         **row,
         "quarter": quarter,
@@ -366,7 +369,8 @@ async def _write_counted(
         also = alongside.statement if alongside is not None else None
         if alongside is not None:
             params.update(alongside.params)
-        await session.execute(_write_and_count_postgresql(rolled, reached, also), params)
+        statement = _write_and_count_postgresql(rolled, reached, also, first_start=first_start)
+        await session.execute(statement, params)
         return
     params["cohort_id"] = (
         await session.execute(_activity_insert(returning=True), params)
@@ -378,14 +382,19 @@ async def _write_counted(
         await session.execute(alongside.statement, alongside.params)
 
 
-async def _figures(session: AsyncSession, row: Mapping[str, Any]) -> dict[str, int]:
-    """What the activity ``row`` (not written yet) adds to each participation figure."""
+async def _figures(
+    session: AsyncSession, row: Mapping[str, Any], *, first_start_in_sql: bool = False
+) -> dict[str, int]:
+    """What the activity ``row`` (not written yet) adds to each participation figure.
+
+    ``first_start_in_sql``: the statement decides whether a start is the first (``lessons_started``
+    is then 1, to be taken back there when it is not)."""
     verb, assisted = row["verb"], row["assisted"]
     own = verb in ACTIVE_VERBS
     first = (
         verb in (Verb.STARTED, Verb.COMPLETED)
         and row["lesson_id"] is not None
-        and not await _done_before(session, row)
+        and (first_start_in_sql or not await _done_before(session, row))
     )
     return {
         "joined": int(verb is Verb.JOINED),
@@ -613,22 +622,37 @@ def _rollup_statements(rolled: _Periods, reached: bool) -> list[tuple[TextClause
 
 @cache
 def _write_and_count_postgresql(
-    rolled: _Periods, reached: bool, also: TextClause | None = None
+    rolled: _Periods, reached: bool, also: TextClause | None = None, *, first_start: bool = False
 ) -> TextClause:
     """The activity's INSERT and every roll-up's UPDATE, or INSERT when it found no row, as one
     statement: data-modifying CTEs (PostgreSQL runs each once, in one snapshot); ``also``, the
-    caller's write alongside (``Alongside``), one more."""
+    caller's write alongside (``Alongside``), one more. ``first_start``: a lesson's start adds to
+    ``lessons_started`` only when the learner has no start of it recorded before (the snapshot
+    does not see the row this statement writes)."""
     cohort = "(SELECT cohort_id FROM written)"
     steps = [f"alongside AS ({also.text})"] if also is not None else []
     steps.append(f"written AS ({_activity_insert(returning=True).text})")
+    added_started = ":add_lessons_started"
+    if first_start:
+        steps.append(
+            "first_start AS (SELECT CASE WHEN EXISTS (SELECT FROM"  # noqa: S608 (model names)
+            f" {Activity.__tablename__} WHERE user_id = :user_id AND lesson_id = :lesson_id"
+            f" AND verb = :verb) THEN 0 ELSE {added_started} END AS added)"
+        )
     for rollup in _rollups(rolled, reached):
         added = rollup.added("IS NOT DISTINCT FROM", cohort)
-        steps.append(f"{rollup.table}_added AS ({added} RETURNING 1)")
-        steps.append(
-            f"{rollup.table}_new AS (INSERT INTO {rollup.table} ({rollup.columns()})"  # noqa: S608 (model names)
+        new = (
+            f"INSERT INTO {rollup.table} ({rollup.columns()})"  # noqa: S608 (model names)
             f" SELECT {rollup.values(cohort)}"
-            f" WHERE NOT EXISTS (SELECT FROM {rollup.table}_added))"
+            f" WHERE NOT EXISTS (SELECT FROM {rollup.table}_added)"
         )
+        if first_start:
+            added, new = (
+                sql.replace(added_started, "(SELECT added FROM first_start)")
+                for sql in (added, new)
+            )
+        steps.append(f"{rollup.table}_added AS ({added} RETURNING 1)")
+        steps.append(f"{rollup.table}_new AS ({new})")
     return _typed(
         f"WITH {', '.join(steps)} SELECT 1", also._bindparams if also is not None else None
     )
