@@ -201,12 +201,14 @@ class Alongside:
     statement on PostgreSQL (one more data-modifying CTE, no round trip of its own), right after
     it on SQLite; in the same transaction either way.
 
-    ``statement`` is SQL text built once (an UPDATE or INSERT without RETURNING), its parameters
-    typed and named apart from the record's (``row_values``'s columns and the roll-ups' own).
+    ``statement`` is SQL text built once (an UPDATE or INSERT), its parameters typed and named
+    apart from the record's (``row_values``'s columns and the roll-ups' own). ``returning``: it
+    ends in ``RETURNING`` one column of one row, which ``record`` returns.
     """
 
     statement: TextClause
     params: Mapping[str, Any]
+    returning: bool = False
 
 
 async def record(
@@ -218,23 +220,24 @@ async def record(
     occurred_at: datetime | None = None,
     alongside: Alongside | None = None,
     **details: Unpack[Details],
-) -> None:
+) -> Any:
     """Record what ``learner`` did or received, with who they are now, and count it.
 
     ``cohort_id`` defaults to the cohort the learner joined last; ``occurred_at`` to now.
-    ``alongside``: the caller's write that goes with a counted record (see ``Alongside``).
+    ``alongside``: the caller's write that goes with a counted record (see ``Alongside``); what
+    it returns is returned (else None).
     """
     if alongside is None:
         await record_many(
             session, [Entry(learner, verb, cohort_id, details)], occurred_at=occurred_at
         )
-        return
+        return None
     if verb not in COUNTED_VERBS:
         raise ValueError(f"only a counted record takes a write alongside, not {verb}")
     row = row_values(
         learner, verb, cohort_id=cohort_id, occurred_at=occurred_at or utcnow(), **details
     )
-    await _write_counted(
+    return await _write_counted(
         session,
         row,
         postgresql=session.get_bind().dialect.name == "postgresql",
@@ -338,7 +341,7 @@ async def _write_counted(
     *,
     postgresql: bool,
     alongside: Alongside | None = None,
-) -> None:
+) -> Any:
     """Write the activity ``row`` and add it to its quarter hour's participation count, its
     month's and its week's (when the quarter is inside the month or week on every clock, see
     ``month_interior`` and ``week_interior``), the learner's totals and, for a lesson's start, step, completion or
@@ -367,19 +370,24 @@ async def _write_counted(
     }
     if postgresql:
         also = alongside.statement if alongside is not None else None
+        returning = alongside is not None and alongside.returning
         if alongside is not None:
             params.update(alongside.params)
-        statement = _write_and_count_postgresql(rolled, reached, also, first_start=first_start)
-        await session.execute(statement, params)
-        return
+        statement = _write_and_count_postgresql(
+            rolled, reached, also, first_start=first_start, returning=returning
+        )
+        result = await session.execute(statement, params)
+        return result.scalar_one() if returning else None
     params["cohort_id"] = (
         await session.execute(_activity_insert(returning=True), params)
     ).scalar_one()
     for added, new in _rollup_statements(rolled, reached):
         if getattr(await session.execute(added, params), "rowcount", 0) == 0:
             await session.execute(new, params)
-    if alongside is not None:
-        await session.execute(alongside.statement, alongside.params)
+    if alongside is None:
+        return None
+    result = await session.execute(alongside.statement, alongside.params)
+    return result.scalar_one() if alongside.returning else None
 
 
 async def _figures(
@@ -622,11 +630,17 @@ def _rollup_statements(rolled: _Periods, reached: bool) -> list[tuple[TextClause
 
 @cache
 def _write_and_count_postgresql(
-    rolled: _Periods, reached: bool, also: TextClause | None = None, *, first_start: bool = False
+    rolled: _Periods,
+    reached: bool,
+    also: TextClause | None = None,
+    *,
+    first_start: bool = False,
+    returning: bool = False,
 ) -> TextClause:
     """The activity's INSERT and every roll-up's UPDATE, or INSERT when it found no row, as one
     statement: data-modifying CTEs (PostgreSQL runs each once, in one snapshot); ``also``, the
-    caller's write alongside (``Alongside``), one more. ``first_start``: a lesson's start adds to
+    caller's write alongside (``Alongside``), one more, whose RETURNING is the statement's row
+    when ``returning`` (else it returns 1). ``first_start``: a lesson's start adds to
     ``lessons_started`` only when the learner has no start of it recorded before (the snapshot
     does not see the row this statement writes)."""
     cohort = "(SELECT cohort_id FROM written)"
@@ -653,8 +667,9 @@ def _write_and_count_postgresql(
             )
         steps.append(f"{rollup.table}_added AS ({added} RETURNING 1)")
         steps.append(f"{rollup.table}_new AS ({new})")
+    result = "SELECT * FROM alongside" if returning else "SELECT 1"
     return _typed(
-        f"WITH {', '.join(steps)} SELECT 1", also._bindparams if also is not None else None
+        f"WITH {', '.join(steps)} {result}", also._bindparams if also is not None else None
     )
 
 

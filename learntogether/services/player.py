@@ -101,6 +101,20 @@ _MOVE_TO_STEP = text(
     bindparam("progress_id", type_=_progress_table.c.id.type),
 )
 
+# A lesson opened for the first time: its progress written with the start's record.
+_FIRST_PROGRESS = text(
+    f"INSERT INTO {_progress_table.name}"  # noqa: S608 (model names)
+    " (user_id, lesson_id, lesson_version_id, step_index, status, started_at, updated_at)"
+    " VALUES (:opener_id, :opened_lesson_id, :opened_version_id, 0, :opened_status,"
+    " :opened_at, :opened_at) RETURNING id"
+).bindparams(
+    bindparam("opener_id", type_=_progress_table.c.user_id.type),
+    bindparam("opened_lesson_id", type_=_progress_table.c.lesson_id.type),
+    bindparam("opened_version_id", type_=_progress_table.c.lesson_version_id.type),
+    bindparam("opened_status", type_=_progress_table.c.status.type),
+    bindparam("opened_at", type_=_progress_table.c.started_at.type),
+)
+
 
 class StaleButton(DomainError):
     """A button made for another version or an older attempt than the learner's current one."""
@@ -195,26 +209,44 @@ async def open_lesson(
     if progress is not None and progress.status is ProgressStatus.IN_PROGRESS:
         return await _view(session, progress, published.ref_of(row), chain)
     newest = (await published.newest_published(session, [lesson_id]))[lesson_id]
-    restarted = progress is not None
+    started = {
+        "track_id": row.lesson_track_id,
+        "lesson_id": lesson_id,
+        "lesson_version_id": newest.id,
+        "assisted": assisted,
+    }
     if progress is None:
-        progress = LessonProgress(
-            user_id=learner.id, lesson_id=lesson_id, lesson_version_id=newest.id
+        # The first time: the progress is written inside the start's record (PostgreSQL), as
+        # a plain row, no ORM object to flush.
+        first = {
+            "opener_id": learner.id,
+            "opened_lesson_id": lesson_id,
+            "opened_version_id": newest.id,
+            "opened_status": ProgressStatus.IN_PROGRESS,
+            "opened_at": utcnow(),
+        }
+        progress_id = await activity.record(
+            session,
+            learner,
+            Verb.STARTED,
+            alongside=activity.Alongside(_FIRST_PROGRESS, first, returning=True),
+            **started,
         )
-        session.add(progress)
-    else:
-        # Reading a finished lesson again: the newest version, from the start; the result stays.
-        progress.lesson_version_id, progress.step_index = newest.id, 0
+        return PlayerView(
+            progress_id=progress_id,
+            lesson_id=lesson_id,
+            track_id=newest.track_id,
+            version_id=newest.id,
+            step_index=0,
+            lesson=await published.rendered(session, newest, chain),
+            completed=False,
+            restarted=False,
+        )
+    # Reading a finished lesson again: the newest version, from the start; the result stays.
+    progress.lesson_version_id, progress.step_index = newest.id, 0
     await session.flush()
-    await activity.record(
-        session,
-        learner,
-        Verb.STARTED,
-        track_id=row.lesson_track_id,
-        lesson_id=lesson_id,
-        lesson_version_id=newest.id,
-        assisted=assisted,
-    )
-    return await view_of(session, progress, chain, restarted=restarted, ref=newest)
+    await activity.record(session, learner, Verb.STARTED, **started)
+    return await view_of(session, progress, chain, restarted=True, ref=newest)
 
 
 async def own_progress(
