@@ -15,7 +15,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 from bot import errors
 from bot.commands import register_commands
 from bot.conversations import LeaveConversation
-from bot.filters import only_its_own_presses
+from bot.filters import PressRouter, only_its_own_presses
 from bot.handlers import (
     assisted,
     certificates,
@@ -99,7 +99,7 @@ def create_dispatcher(
 ) -> Dispatcher:
     # The conversation state is read once the update is known to be new and the learner's
     # earlier updates are done (in any process): registered below, after those two.
-    dispatcher = Dispatcher(
+    dispatcher = PressRouter(
         storage=storage or create_storage(settings),
         disable_fsm=True,
         settings=settings,
@@ -136,6 +136,6 @@ def create_dispatcher(
         fallback.create_router(),
     )
     for router in dispatcher.sub_routers:
-        only_its_own_presses(router)
+        dispatcher.route_presses(router, only_its_own_presses(router))
     dispatcher.startup.register(register_commands)
     return dispatcher

@@ -67,6 +67,7 @@ from sqlalchemy import (
     text,
 )
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
+from sqlalchemy.sql.elements import BindParameter
 from sqlalchemy.types import TypeEngine
 
 from learntogether.db.base import utcnow
@@ -194,6 +195,22 @@ def row_values(
     return values
 
 
+@dataclass(frozen=True)
+class Alongside:
+    """A write of the caller's that goes with a counted record: inside the record's one
+    statement on PostgreSQL (one more data-modifying CTE, no round trip of its own), right after
+    it on SQLite; in the same transaction either way.
+
+    ``statement`` is SQL text built once (an UPDATE or INSERT), its parameters typed and named
+    apart from the record's (``row_values``'s columns and the roll-ups' own). ``returning``: it
+    ends in ``RETURNING`` one column of one row, which ``record`` returns.
+    """
+
+    statement: TextClause
+    params: Mapping[str, Any]
+    returning: bool = False
+
+
 async def record(
     session: AsyncSession,
     learner: Learner,
@@ -201,13 +218,31 @@ async def record(
     *,
     cohort_id: int | None = None,
     occurred_at: datetime | None = None,
+    alongside: Alongside | None = None,
     **details: Unpack[Details],
-) -> None:
+) -> Any:
     """Record what ``learner`` did or received, with who they are now, and count it.
 
     ``cohort_id`` defaults to the cohort the learner joined last; ``occurred_at`` to now.
+    ``alongside``: the caller's write that goes with a counted record (see ``Alongside``); what
+    it returns is returned (else None).
     """
-    await record_many(session, [Entry(learner, verb, cohort_id, details)], occurred_at=occurred_at)
+    if alongside is None:
+        await record_many(
+            session, [Entry(learner, verb, cohort_id, details)], occurred_at=occurred_at
+        )
+        return None
+    if verb not in COUNTED_VERBS:
+        raise ValueError(f"only a counted record takes a write alongside, not {verb}")
+    row = row_values(
+        learner, verb, cohort_id=cohort_id, occurred_at=occurred_at or utcnow(), **details
+    )
+    return await _write_counted(
+        session,
+        row,
+        postgresql=session.get_bind().dialect.name == "postgresql",
+        alongside=alongside,
+    )
 
 
 async def record_many(
@@ -300,7 +335,13 @@ def _step(verb: Verb, data: Mapping[str, Any] | None) -> int | None:
     return int(step) if isinstance(step, int | str) and str(step).lstrip("-").isdigit() else None
 
 
-async def _write_counted(session: AsyncSession, row: dict[str, Any], *, postgresql: bool) -> None:
+async def _write_counted(
+    session: AsyncSession,
+    row: dict[str, Any],
+    *,
+    postgresql: bool,
+    alongside: Alongside | None = None,
+) -> Any:
     """Write the activity ``row`` and add it to its quarter hour's participation count, its
     month's and its week's (when the quarter is inside the month or week as their roll-ups hold
     them, see ``month_interior`` and ``week_interior``), the learner's totals and, for a lesson's
@@ -312,7 +353,10 @@ async def _write_counted(session: AsyncSession, row: dict[str, Any], *, postgres
         month=_inside(quarter, month_interior(month)), week=_inside(quarter, week_interior(week))
     )
     reached = verb in REACH_VERBS and row["lesson_id"] is not None
-    figures = await _figures(session, row)
+    # Whether a start is the learner's first of the lesson is asked inside the statement on
+    # PostgreSQL (it sees the records before this one): no statement of its own.
+    first_start = postgresql and verb is Verb.STARTED and row["lesson_id"] is not None
+    figures = await _figures(session, row, first_start_in_sql=first_start)
     params = {
         **row,
         "quarter": quarter,
@@ -325,24 +369,40 @@ async def _write_counted(session: AsyncSession, row: dict[str, Any], *, postgres
         "reach_furthest": _step(verb, row["data"]),
     }
     if postgresql:
-        await session.execute(_write_and_count_postgresql(rolled, reached), params)
-        return
+        also = alongside.statement if alongside is not None else None
+        returning = alongside is not None and alongside.returning
+        if alongside is not None:
+            params.update(alongside.params)
+        statement = _write_and_count_postgresql(
+            rolled, reached, also, first_start=first_start, returning=returning
+        )
+        result = await session.execute(statement, params)
+        return result.scalar_one() if returning else None
     params["cohort_id"] = (
         await session.execute(_activity_insert(returning=True), params)
     ).scalar_one()
     for added, new in _rollup_statements(rolled, reached):
         if getattr(await session.execute(added, params), "rowcount", 0) == 0:
             await session.execute(new, params)
+    if alongside is None:
+        return None
+    result = await session.execute(alongside.statement, alongside.params)
+    return result.scalar_one() if alongside.returning else None
 
 
-async def _figures(session: AsyncSession, row: Mapping[str, Any]) -> dict[str, int]:
-    """What the activity ``row`` (not written yet) adds to each participation figure."""
+async def _figures(
+    session: AsyncSession, row: Mapping[str, Any], *, first_start_in_sql: bool = False
+) -> dict[str, int]:
+    """What the activity ``row`` (not written yet) adds to each participation figure.
+
+    ``first_start_in_sql``: the statement decides whether a start is the first (``lessons_started``
+    is then 1, to be taken back there when it is not)."""
     verb, assisted = row["verb"], row["assisted"]
     own = verb in ACTIVE_VERBS
     first = (
         verb in (Verb.STARTED, Verb.COMPLETED)
         and row["lesson_id"] is not None
-        and not await _done_before(session, row)
+        and (first_start_in_sql or not await _done_before(session, row))
     )
     return {
         "joined": int(verb is Verb.JOINED),
@@ -533,10 +593,14 @@ def _rollups(rolled: _Periods, reached: bool) -> list[_Rollup]:
     ]
 
 
-def _typed(sql: str) -> TextClause:
-    """``sql`` with its parameters typed as the columns they go to (times, JSON, enums)."""
+def _typed(sql: str, typed: Mapping[str, BindParameter[Any]] | None = None) -> TextClause:
+    """``sql`` with its parameters typed as the columns they go to (times, JSON, enums), or as
+    ``typed`` has them."""
     names = dict.fromkeys(re.findall(r"(?<![:\w]):(\w+)", sql))
-    return text(sql).bindparams(*(bindparam(name, type_=_TYPES[name]) for name in names))
+    given = typed or {}
+    return text(sql).bindparams(
+        *(given[name] if name in given else bindparam(name, type_=_TYPES[name]) for name in names)
+    )
 
 
 @cache
@@ -565,20 +629,48 @@ def _rollup_statements(rolled: _Periods, reached: bool) -> list[tuple[TextClause
 
 
 @cache
-def _write_and_count_postgresql(rolled: _Periods, reached: bool) -> TextClause:
+def _write_and_count_postgresql(
+    rolled: _Periods,
+    reached: bool,
+    also: TextClause | None = None,
+    *,
+    first_start: bool = False,
+    returning: bool = False,
+) -> TextClause:
     """The activity's INSERT and every roll-up's UPDATE, or INSERT when it found no row, as one
-    statement: data-modifying CTEs (PostgreSQL runs each once, in one snapshot)."""
+    statement: data-modifying CTEs (PostgreSQL runs each once, in one snapshot); ``also``, the
+    caller's write alongside (``Alongside``), one more, whose RETURNING is the statement's row
+    when ``returning`` (else it returns 1). ``first_start``: a lesson's start adds to
+    ``lessons_started`` only when the learner has no start of it recorded before (the snapshot
+    does not see the row this statement writes)."""
     cohort = "(SELECT cohort_id FROM written)"
-    steps = [f"written AS ({_activity_insert(returning=True).text})"]
+    steps = [f"alongside AS ({also.text})"] if also is not None else []
+    steps.append(f"written AS ({_activity_insert(returning=True).text})")
+    added_started = ":add_lessons_started"
+    if first_start:
+        steps.append(
+            "first_start AS (SELECT CASE WHEN EXISTS (SELECT FROM"  # noqa: S608 (model names)
+            f" {Activity.__tablename__} WHERE user_id = :user_id AND lesson_id = :lesson_id"
+            f" AND verb = :verb) THEN 0 ELSE {added_started} END AS added)"
+        )
     for rollup in _rollups(rolled, reached):
         added = rollup.added("IS NOT DISTINCT FROM", cohort)
-        steps.append(f"{rollup.table}_added AS ({added} RETURNING 1)")
-        steps.append(
-            f"{rollup.table}_new AS (INSERT INTO {rollup.table} ({rollup.columns()})"  # noqa: S608 (model names)
+        new = (
+            f"INSERT INTO {rollup.table} ({rollup.columns()})"  # noqa: S608 (model names)
             f" SELECT {rollup.values(cohort)}"
-            f" WHERE NOT EXISTS (SELECT FROM {rollup.table}_added))"
+            f" WHERE NOT EXISTS (SELECT FROM {rollup.table}_added)"
         )
-    return _typed(f"WITH {', '.join(steps)} SELECT 1")
+        if first_start:
+            added, new = (
+                sql.replace(added_started, "(SELECT added FROM first_start)")
+                for sql in (added, new)
+            )
+        steps.append(f"{rollup.table}_added AS ({added} RETURNING 1)")
+        steps.append(f"{rollup.table}_new AS ({new})")
+    result = "SELECT * FROM alongside" if returning else "SELECT 1"
+    return _typed(
+        f"WITH {', '.join(steps)} {result}", also._bindparams if also is not None else None
+    )
 
 
 # Rebuilding ----------------------------------------------------------------------------------

@@ -294,7 +294,7 @@ async def test_a_poll_question_goes_as_a_native_quiz_poll_and_its_vote_counts(
     await press_and_wait(hu, "Start the quiz ▶", "Answer in the quiz below.")
     poll = await hu.wait_for(lambda m: "poll" in m)
     sent = standin.calls_of("sendPoll")[-1]
-    assert (sent.params["type"], sent.params["is_anonymous"]) == ("quiz", "false")
+    assert (sent.params["type"], sent.params["is_anonymous"]) == ("quiz", False)  # a JSON body
     assert poll["poll"]["question"] == "When was D.H. decided?"
     await hu.answer_poll(poll, [1])
     outcome = await hu.wait_for(lambda m: "Not quite" in m.get("text", ""))
