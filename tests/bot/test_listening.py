@@ -121,7 +121,9 @@ async def test_a_listening_parent_hears_the_recorded_step_and_reads_the_others(
 
     assert heard["voice"]["file_id"] == voice["voice"]["file_id"]
     assert len(standin.voices) == 1
-    sent = [call.params["voice"] for call in standin.calls_of("sendVoice")]
+    # What the learners were sent: a call the stand-in refused (a flood limit under a loaded
+    # machine) and its retry are one voice note, not two.
+    sent = [call.params["voice"] for call in standin.calls_of("sendVoice") if call.ok]
     assert [type(value) for value in sent] == [UploadedFile, str, str]
 
     # Reach: three steps heard (Ана twice, Борис once), beside the lessons completed.
