@@ -36,13 +36,19 @@ from bot.keyboards import InlineKeyboardBuilder
 from bot.middlewares import MediatorActorMiddleware
 from bot.views import Screen, send, show
 from learntogether import charts
+from learntogether.config import Settings
 from learntogether.db.base import utcnow
 from learntogether.db.models import BroadcastStatus, DeliveryStatus, User, WaitReason
-from learntogether.i18n import Locales
+from learntogether.i18n import Locales, display_language
 from learntogether.sendbudget import Priority, SendBudget, acquire
 from learntogether.services import actors, broadcasts, cohorts, learners, reminders, reports
 from learntogether.services.actors import Actor
-from learntogether.services.broadcasts import BroadcastStatusView, FollowedStatus, RecipientStatus
+from learntogether.services.broadcasts import (
+    BroadcastStatusView,
+    FollowedStatus,
+    OtherLanguage,
+    RecipientStatus,
+)
 from learntogether.services.cohorts import CohortInfo
 from learntogether.services.errors import Conflict, DomainError, InvalidInput, NotAllowed, NotFound
 
@@ -264,10 +270,24 @@ async def _ask_text(message: Message, state: FSMContext, code: str) -> None:
     )
 
 
-async def preview_broadcast(message: Message, state: FSMContext, locales: Locales) -> None:
+async def preview_broadcast(
+    message: Message,
+    state: FSMContext,
+    session: AsyncSession,
+    actor: Actor,
+    locales: Locales,
+    settings: Settings,
+) -> None:
     text = message.html_text
     try:
-        broadcasts.clean_text(text, default_locale=locales.ui)
+        preview = await broadcasts.preview_broadcast(
+            session,
+            actor=actor,
+            text=text,
+            cohort=(await state.get_data())["code"],
+            default_locale=locales.ui,
+            programme_locale=settings.default_locale,
+        )
     except InvalidInput as error:
         await message.answer(
             _("This message cannot be sent: {reason}. Write it again.").format(
@@ -278,6 +298,8 @@ async def preview_broadcast(message: Message, state: FSMContext, locales: Locale
     await state.update_data(text=text)
     await message.answer(_("This is what the group will see:"))
     await message.answer(text)
+    if preview.other_languages:
+        await message.answer(_other_languages(preview.other_languages, locales))
     builder = InlineKeyboardBuilder()
     builder.button(text=_("Send now"), callback_data=BroadcastWhen(when="now"))
     builder.button(text=_("In one hour"), callback_data=BroadcastWhen(when="hour"))
@@ -285,6 +307,30 @@ async def preview_broadcast(message: Message, state: FSMContext, locales: Locale
     builder.button(text=_("Cancel"), callback_data=BroadcastWhen(when="cancel"))
     builder.adjust(1)
     await message.answer(_("When should it go out?"), reply_markup=builder.as_markup())
+
+
+def _other_languages(others: list[OtherLanguage], locales: Locales) -> str:
+    lines = [_("Not everyone would read it in their own language:")]
+    lines += [
+        "• "
+        + ngettext(
+            "{count} learner reads {language}: they would get it in {given}.",
+            "{count} learners read {language}: they would get it in {given}.",
+            other.count,
+        ).format(
+            count=other.count,
+            language=display_language(other.reads, locales.formatting),
+            given=display_language(other.given, locales.formatting),
+        )
+        for other in others
+    ]
+    lines.append(
+        _(
+            "To reach them in their own language, write it in the console, which has a box for "
+            "each language; or send it as it is."
+        )
+    )
+    return "\n".join(lines)
 
 
 def _send_time(when: str, zone: ZoneInfo) -> datetime | None:

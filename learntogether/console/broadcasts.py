@@ -29,6 +29,7 @@ from learntogether.db.models import BroadcastStatus, TokenRole
 from learntogether.i18n import LANGUAGE_NAMES, SUPPORTED_LOCALES
 from learntogether.services import broadcasts, cohorts
 from learntogether.services.actors import Actor
+from learntogether.services.broadcasts import OtherLanguage
 from learntogether.services.errors import Conflict, InvalidInput
 from learntogether.services.inputs import MAX_ROW_ID
 from learntogether.services.learners import COUNTRY_TIMEZONES
@@ -67,6 +68,7 @@ async def _compose_page(
     *,
     errors: dict[str, list[str]] | None = None,
     previews: list[tuple[str, Any]] | None = None,
+    other_languages: list[OtherLanguage] | None = None,
 ) -> HTMLResponse:
     choices, _total = await cohorts.list_cohorts(
         session, actor=actor, limit=COHORT_CHOICES, offset=0
@@ -79,6 +81,7 @@ async def _compose_page(
             "form": form,
             "errors": errors or {},
             "previews": previews or [],
+            "other_languages": other_languages or [],
             "text_languages": [(code, LANGUAGE_NAMES[code]) for code in SUPPORTED_LOCALES],
             "zones": ZONES,
             "may_send_to_all": actor.cohort_ids is None,
@@ -157,16 +160,35 @@ async def send_or_preview(
             )
         except ValueError:
             errors["send_at"] = [_("Give the day and time to send it.")]
+    other_languages: list[OtherLanguage] = []
     if texts:
         try:
-            broadcasts.clean_text(texts, default_locale=console.settings.default_locale)
+            if chosen or everyone:
+                preview = await broadcasts.preview_broadcast(
+                    session,
+                    actor=staff.actor,
+                    text=texts,
+                    cohorts=None if everyone else chosen,
+                    all_learners=everyone,
+                    default_locale=console.settings.default_locale,
+                    programme_locale=console.settings.default_locale,
+                )
+                other_languages = preview.other_languages
+            else:
+                broadcasts.clean_text(texts, default_locale=console.settings.default_locale)
         except InvalidInput as error:
             for field, messages in _problems(error, _).items():
                 errors.setdefault(field, []).extend(messages)
     if errors or action != "send":
         previews = [(code, telegram_bubble(text)) for code, text in texts.items()]
         return await _compose_page(
-            request, session, staff.actor, form, errors=errors, previews=previews
+            request,
+            session,
+            staff.actor,
+            form,
+            errors=errors,
+            previews=previews,
+            other_languages=other_languages,
         )
     try:
         created = await broadcasts.create_broadcast(

@@ -15,11 +15,16 @@ from learntogether.content.schema import LessonDocument, LocalizedText, Step
 from learntogether.i18n import SOURCE_LOCALE
 
 
+def pick_locale(text: LocalizedText, chain: Sequence[str]) -> str | None:
+    """The locale of the text a reader of ``chain`` is given: the first along the chain that is
+    written, else the first written at all (None: nothing is)."""
+    return next((code for code in chain if text.get(code, "").strip()), next(iter(text), None))
+
+
 def pick_text(text: LocalizedText, chain: Sequence[str]) -> str:
     """One text along the chain, without recording fallbacks (titles in lists and buttons)."""
-    return next(
-        (text[code] for code in chain if text.get(code, "").strip()), next(iter(text.values()), "")
-    )
+    code = pick_locale(text, chain)
+    return "" if code is None else text[code]
 
 
 @dataclass

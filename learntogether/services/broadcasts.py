@@ -19,6 +19,7 @@ from typing import Any
 from sqlalchemy import ColumnElement, CursorResult, exists, func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from learntogether.content.render import pick_locale
 from learntogether.content.validate import MESSAGE_LIMIT, json_path
 from learntogether.db.base import utcnow
 from learntogether.db.models import (
@@ -33,7 +34,12 @@ from learntogether.db.models import (
     WaitReason,
     broadcast_cohorts,
 )
-from learntogether.i18n import SOURCE_LOCALE, SUPPORTED_LOCALES
+from learntogether.i18n import (
+    SOURCE_LOCALE,
+    SUPPORTED_LOCALES,
+    learner_locales,
+    negotiate_locale,
+)
 from learntogether.services import outbox
 from learntogether.services.actors import Actor
 from learntogether.services.audit import record_change
@@ -512,6 +518,90 @@ async def _audience(
         if outside:
             raise NotAllowed(N_("You do not work with cohort {codes}.", codes=", ".join(outside)))
     return sorted(found.values(), key=lambda row: row.code)
+
+
+@dataclass(frozen=True)
+class OtherLanguage:
+    """Recipients who would read a broadcast in a language they did not choose."""
+
+    reads: str
+    """Their own language."""
+    given: str
+    """The language of the text they would be given."""
+    count: int
+
+
+@dataclass(frozen=True)
+class BroadcastPreview:
+    texts: dict[str, str]
+    """The text as it would be stored: locale → Telegram HTML."""
+    other_languages: list[OtherLanguage]
+    """Who would read it in a language that is neither theirs nor the one they read best, most
+    first: told before sending, so that the writer can add their language."""
+
+
+async def preview_broadcast(
+    session: AsyncSession,
+    *,
+    actor: Actor,
+    text: str | Mapping[str, str],
+    cohort: str | None = None,
+    cohorts: Sequence[str] | None = None,
+    all_learners: bool = False,
+    default_locale: str = SOURCE_LOCALE,
+    programme_locale: str = SOURCE_LOCALE,
+) -> BroadcastPreview:
+    """What ``create_broadcast`` with the same arguments would send, checked as it checks them,
+    and which of its recipients would read it in another language than theirs.
+
+    A recipient is given the first written text along their languages (the locale policy's
+    chain, as the delivery worker picks it), which may end in their group's language, the
+    programme's (``programme_locale``, ``LT_DEFAULT_LOCALE``) or English.
+    """
+    texts = clean_text(text, default_locale=default_locale)
+    targets = await _audience(
+        session, actor, cohort=cohort, cohorts=cohorts, all_learners=all_learners
+    )
+    newest_cohort_locale = (
+        select(Cohort.locale)
+        .join(Membership, Membership.cohort_id == Cohort.id)
+        .where(Membership.user_id == User.id)
+        .order_by(Membership.joined_at.desc(), Membership.id.desc())
+        .limit(1)
+        .scalar_subquery()
+    )
+    recipients = (
+        select(
+            User.locale.label("own"),
+            User.reads_locale.label("reads"),
+            newest_cohort_locale.label("cohort"),
+        )
+        .where(
+            outbox.recipients(
+                BroadcastKind.BROADCAST,
+                all_learners=all_learners,
+                cohort_ids=[row.id for row in targets],
+            )
+        )
+        .subquery()
+    )
+    kinds = await session.execute(
+        select(recipients.c.own, recipients.c.reads, recipients.c.cohort, func.count()).group_by(
+            recipients.c.own, recipients.c.reads, recipients.c.cohort
+        )
+    )
+    counts: dict[tuple[str, str], int] = {}
+    for own_saved, reads_saved, cohort_locale, count in kinds:
+        own, reads = negotiate_locale(own_saved), negotiate_locale(reads_saved)
+        chain = learner_locales(own, cohort_locale, default=programme_locale, reads=reads).content
+        given = pick_locale(texts, chain)
+        if given is None or given in (own, reads):
+            continue
+        key = (own or chain[0], given)
+        counts[key] = counts.get(key, 0) + count
+    others = [OtherLanguage(reads, given, count) for (reads, given), count in counts.items()]
+    others.sort(key=lambda other: (-other.count, other.reads, other.given))
+    return BroadcastPreview(texts=texts, other_languages=others)
 
 
 async def create_broadcast(

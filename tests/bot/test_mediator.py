@@ -8,7 +8,7 @@ from datetime import time, timedelta
 from pathlib import Path
 
 import pytest
-from sqlalchemy import select, update
+from sqlalchemy import func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from bot.handlers.mediator import StatusPusher
@@ -163,6 +163,36 @@ async def broadcast(rosa: SimUser, text: str, when: str) -> None:
 
 
 @pytest.mark.usefixtures("group")
+async def test_the_preview_tells_the_mediator_who_would_read_another_language(
+    standin: BotAPIStandIn,
+    polling_bot: BotParts,
+    session_maker: async_sessionmaker[AsyncSession],
+) -> None:
+    await create_learner(session_maker, 7504, cohort="SLV1", first_name="Lucía", locale="es")
+    rosa = standin.add_user(7501, first_name="Rosa", language_code="en")
+
+    await broadcast(rosa, "Workshop on Friday", "Cancel")
+
+    told = await rosa.wait_for(lambda m: m["text"].startswith("Not everyone"))
+    assert told["text"].splitlines() == [
+        "Not everyone would read it in their own language:",
+        "• 1 learner reads Spanish: they would get it in English.",
+        "To reach them in their own language, write it in the console, which has a box for each "
+        "language; or send it as it is.",
+    ]
+    await rosa.wait_for(lambda m: m["text"] == "Nothing was sent.")
+    async with session_maker() as session:
+        assert (
+            await session.scalar(
+                select(func.count())
+                .select_from(Broadcast)
+                .where(Broadcast.kind == BroadcastKind.BROADCAST)
+            )
+            == 0
+        )
+
+
+@pytest.mark.usefixtures("group")
 async def test_mediator_broadcast_is_previewed_sent_and_followed_live(
     standin: BotAPIStandIn,
     polling_bot: BotParts,
@@ -176,6 +206,8 @@ async def test_mediator_broadcast_is_previewed_sent_and_followed_live(
     preview = [m["text"] for m in rosa.messages]
     assert "This is what the group will see:" in preview
     assert "Workshop on Friday at 10, School 3" in preview
+    # Everyone reads English: nobody to tell of.
+    assert not any(text.startswith("Not everyone") for text in preview)
     got = await ana.next_message(timeout=10)
     # Recipients see who wrote it.
     assert got["text"] == "From your mediator Rosa:\n\nWorkshop on Friday at 10, School 3"

@@ -61,6 +61,30 @@ async def test_a_preview_shows_each_language_as_telegram_would_and_sends_nothing
         assert await session.scalar(select(Broadcast)) is None
 
 
+async def test_a_preview_says_who_would_read_it_in_another_language_than_theirs(
+    client: AsyncClient, session_maker: async_sessionmaker[AsyncSession]
+) -> None:
+    csrf = await sign_in(client, session_maker, TokenRole.ADMIN)
+    form = {"csrf": csrf, "cohorts": ["SLV1", "MAD1"], "action": "preview"}
+
+    bulgarian = await client.post("/broadcasts/new", data={**form, "text_bg": "Утре"})
+    both = await client.post(
+        "/broadcasts/new", data={**form, "text_bg": "Утре", "text_es": "Mañana"}
+    )
+    everyone = await client.post(
+        "/broadcasts/new",
+        data={"csrf": csrf, "all": "true", "text_bg": "Утре", "action": "preview"},
+    )
+
+    # Petya (SLV1) reads English, Lucía (MAD1) Spanish; the text is written in Bulgarian alone.
+    assert "1 learner reads English: they would get it in Bulgarian." in bulgarian.text
+    assert "1 learner reads Spanish: they would get it in Bulgarian." in bulgarian.text
+    assert "reads Spanish" not in both.text
+    assert "1 learner reads English: they would get it in Spanish." not in both.text
+    assert "1 learner reads English: they would get it in Bulgarian." in both.text
+    assert "1 learner reads Spanish: they would get it in Bulgarian." in everyone.text
+
+
 async def test_compose_problems_are_shown_beside_their_fields(
     client: AsyncClient, session_maker: async_sessionmaker[AsyncSession]
 ) -> None:

@@ -21,6 +21,7 @@ from learntogether.services.actors import Actor
 from learntogether.services.goals import GoalFilters, GoalSpec
 from tests.api.test_certificates import _certified as certified
 from tests.console.conftest import Programme, browser_sign_in, new_link, screenshot
+from tests.factories import create_learner
 from tests.standin import BotAPIStandIn
 from tests.standin.fixtures import bot_for
 
@@ -206,6 +207,12 @@ async def test_the_broadcast_preview_follows_the_writing_and_sends_nothing(
     await page.locator(".bubble[lang=en] i").wait_for(timeout=5000)
     await bulgarian.fill("")
     await refused.wait_for(state="detached", timeout=5000)
+    # Choosing who gets it says who would read it in another language than theirs.
+    await create_learner(session_maker, 2001, cohort="SLV1", locale="es")
+    await page.locator("input[name=cohorts][value=SLV1]").check()
+    await page.get_by_text("1 learner reads Spanish: they would get it in English.").wait_for(
+        timeout=5000
+    )
     await screenshot(page, "broadcast-live-preview")
     async with session_maker() as session:
         assert await session.scalar(select(func.count()).select_from(Broadcast)) == 0

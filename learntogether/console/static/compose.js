@@ -1,7 +1,8 @@
 // The broadcast form's preview follows the writing: when the writer pauses, the form asks the
 // server for the preview its Preview button shows (each language as Telegram would show it,
-// or that Telegram would refuse it) and puts each language's bubble beside its box. Nothing is
-// sent from here; without this script the Preview button does the same.
+// or that Telegram would refuse it, and who would read it in another language than theirs) and
+// puts each language's bubble beside its box. Nothing is sent from here; without this script
+// the Preview button does the same.
 (function () {
   "use strict";
   var form = document.querySelector("form[data-live-preview]");
@@ -29,6 +30,12 @@
       } else {
         box.classList.remove("with-preview");
       }
+    }
+    // Who would read it in another language than theirs.
+    var others = document.getElementById("other-languages");
+    var theirOthers = page.getElementById("other-languages");
+    if (others && theirOthers) {
+      others.parentNode.replaceChild(document.importNode(theirOthers, true), others);
     }
   }
 
@@ -58,7 +65,8 @@
   }
 
   form.addEventListener("input", function (event) {
-    if (event.target.tagName !== "TEXTAREA") {
+    // The text, and who gets it (which decides who would read another language).
+    if (event.target.tagName !== "TEXTAREA" && event.target.type !== "checkbox") {
       return;
     }
     window.clearTimeout(timer);
