@@ -12,8 +12,14 @@ from typing import Any
 
 import pytest
 from fastapi.dependencies import models as fastapi_models
-from sqlalchemy import text
-from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
+from sqlalchemy import make_url, text
+from sqlalchemy.ext.asyncio import (
+    AsyncEngine,
+    AsyncSession,
+    async_sessionmaker,
+    create_async_engine,
+)
+from sqlalchemy.pool import NullPool
 
 from learntogether.config import Settings
 from learntogether.db.base import Base
@@ -45,11 +51,15 @@ async def database(
 ) -> AsyncIterator[TestDatabase]:
     """A database migrated to head, fresh for this test session (PostgreSQL's is wiped first)."""
     backend: str = request.param
+    worker = os.environ.get("PYTEST_XDIST_WORKER")
     if backend == "sqlite":
         url = f"sqlite+aiosqlite:///{tmp_path_factory.mktemp('db') / 'test.db'}"
     else:
         assert PG_URL is not None
         url = Settings(database_url=PG_URL).database_url
+        if worker is not None:
+            # Tests run side by side (pytest-xdist): each worker empties its own database.
+            url = await _create_database(url, f"{make_url(url).database}_{worker}")
     engine = create_engine(url)
     if backend == "postgresql":
         async with engine.begin() as connection:
@@ -58,6 +68,31 @@ async def database(
     await upgrade(engine)
     yield TestDatabase(backend=backend, url=url, engine=engine)
     await engine.dispose()
+    if backend == "postgresql" and worker is not None:
+        await _drop_database(url)
+
+
+async def _on_server(url: str, statement: str) -> None:
+    """Run ``statement`` outside a transaction in the server's maintenance database."""
+    engine = create_async_engine(
+        make_url(url).set(database="postgres"), isolation_level="AUTOCOMMIT", poolclass=NullPool
+    )
+    try:
+        async with engine.connect() as connection:
+            await connection.execute(text(statement))
+    finally:
+        await engine.dispose()
+
+
+async def _create_database(url: str, name: str) -> str:
+    """A new empty database ``name`` on ``url``'s server (one left by a crashed run is dropped)."""
+    await _on_server(url, f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+    await _on_server(url, f'CREATE DATABASE "{name}"')
+    return make_url(url).set(database=name).render_as_string(hide_password=False)
+
+
+async def _drop_database(url: str) -> None:
+    await _on_server(url, f'DROP DATABASE IF EXISTS "{make_url(url).database}" WITH (FORCE)')
 
 
 @pytest.fixture
