@@ -105,7 +105,9 @@ async def test_only_those_it_would_go_to_are_counted(session: AsyncSession) -> N
     await session.flush()
 
     one = await broadcasts.preview_broadcast(session, actor=ADMIN, text="Hi", cohort="SLV1")
-    everyone = await broadcasts.preview_broadcast(session, actor=ADMIN, text="Hi", all_learners=True)
+    everyone = await broadcasts.preview_broadcast(
+        session, actor=ADMIN, text="Hi", all_learners=True
+    )
 
     assert one.other_languages == [OtherLanguage(reads="es", given="en", count=1)]
     assert everyone.other_languages == [OtherLanguage(reads="es", given="en", count=2)]
