@@ -179,14 +179,38 @@ async def _view(
     *,
     restarted: bool = False,
 ) -> PlayerView:
-    return PlayerView(
+    return await view_at(
+        session,
+        ref,
+        chain,
         progress_id=progress.id,
         lesson_id=progress.lesson_id,
+        step_index=progress.step_index,
+        status=progress.status,
+        restarted=restarted,
+    )
+
+
+async def view_at(
+    session: AsyncSession,
+    ref: published.VersionRef,
+    chain: Sequence[str],
+    *,
+    progress_id: int,
+    lesson_id: int,
+    step_index: int,
+    status: ProgressStatus,
+    restarted: bool = False,
+) -> PlayerView:
+    """Where a progress read as a plain row is, in its version ``ref``."""
+    return PlayerView(
+        progress_id=progress_id,
+        lesson_id=lesson_id,
         track_id=ref.track_id,
         version_id=ref.id,
-        step_index=progress.step_index,
+        step_index=step_index,
         lesson=await published.rendered(session, ref, chain),
-        completed=progress.status is ProgressStatus.COMPLETED,
+        completed=status is ProgressStatus.COMPLETED,
         restarted=restarted,
     )
 
