@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, cast
+from typing import TYPE_CHECKING, Any, cast
 
 from sqlalchemy import Table, bindparam, select, text
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -53,9 +53,6 @@ def is_correct(question: RenderedQuestion, chosen: Sequence[int]) -> bool | None
 
 
 # Built once: a press runs them, and SQLAlchemy keys its compiled statements by the statement.
-_PROGRESS = published.with_version_ref(
-    select(LessonProgress), LessonProgress.lesson_version_id
-).where(LessonProgress.id == bindparam("progress_id"))
 _LESSON_AND_PROGRESS = published.with_version_ref(
     select(Lesson.status, Lesson.track_id.label("lesson_track_id"), LessonProgress)
     .select_from(Lesson)
@@ -66,13 +63,14 @@ _LESSON_AND_PROGRESS = published.with_version_ref(
     LessonProgress.lesson_version_id,
     outer=True,
 ).where(Lesson.id == bindparam("lesson_id"))
-# A step press reads and writes its progress as plain rows, on the tables: no ORM entity to load
-# and no unit of work to flush for one column (the ORM's loading and flush were a fifth of the
-# bot's samples on the lesson path).
+# A press on a lesson's button (a step, the quiz's start, finishing) reads its progress as a
+# plain row, on the tables, and a step writes it so: no ORM entity to load and no unit of work to
+# flush for one column (the ORM's loading and flush were a fifth of the bot's samples on the
+# lesson path).
 _progress_table = cast(Table, LessonProgress.__table__)
 _versions_table = cast(Table, LessonVersion.__table__)
 _lessons_table = cast(Table, Lesson.__table__)
-_STEP_PROGRESS = (
+_OWN_PROGRESS = (
     select(
         _progress_table.c.user_id,
         _progress_table.c.lesson_id,
@@ -275,18 +273,41 @@ async def open_lesson(
 
 async def own_progress(
     session: AsyncSession, *, learner: User, progress_id: int, version_id: int
-) -> tuple[LessonProgress, published.VersionRef]:
-    """The learner's progress a button points at and its version, read at once; buttons of
-    another version are refused."""
-    row = (await session.execute(_PROGRESS, {"progress_id": progress_id})).first()
-    if row is None or row.LessonProgress.user_id != learner.id:
+) -> Any:
+    """The learner's progress a button points at and its version, read at once as one plain row
+    (``_OWN_PROGRESS``: ``lesson_id``, ``step_index``, ``status``…, and the version's columns
+    that ``published.ref_of`` reads); buttons of another version are refused."""
+    row = (await session.execute(_OWN_PROGRESS, {"progress_id": progress_id})).first()
+    if row is None or row.user_id != learner.id:
         raise StaleButton("This button belongs to a lesson you no longer have open.")
-    progress: LessonProgress = row.LessonProgress
-    if progress.lesson_version_id != version_id:
+    if row.lesson_version_id != version_id:
         raise StaleButton(
-            "This button is from an older version of the lesson.", lesson_id=progress.lesson_id
+            "This button is from an older version of the lesson.", lesson_id=row.lesson_id
         )
-    return progress, published.ref_of(row)
+    return row
+
+
+async def own_view(
+    session: AsyncSession,
+    *,
+    learner: User,
+    progress_id: int,
+    version_id: int,
+    chain: Sequence[str],
+) -> PlayerView:
+    """Where the learner is in the lesson a button of theirs points at (``own_progress``)."""
+    row = await own_progress(
+        session, learner=learner, progress_id=progress_id, version_id=version_id
+    )
+    return await view_at(
+        session,
+        published.ref_of(row),
+        chain,
+        progress_id=progress_id,
+        lesson_id=row.lesson_id,
+        step_index=row.step_index,
+        status=row.status,
+    )
 
 
 async def go_to_step(
@@ -300,16 +321,12 @@ async def go_to_step(
 ) -> PlayerView:
     """Move to step ``index`` (Next or Back); each step reached is recorded for the funnel.
 
-    The progress is read and moved as a plain row (``_STEP_PROGRESS``, ``_MOVE_TO_STEP``), with
-    the same checks as ``own_progress``; moving forward is written with the step's record (one
-    statement on PostgreSQL); a press to the step the learner is on writes nothing."""
-    row = (await session.execute(_STEP_PROGRESS, {"progress_id": progress_id})).first()
-    if row is None or row.user_id != learner.id:
-        raise StaleButton("This button belongs to a lesson you no longer have open.")
-    if row.lesson_version_id != version_id:
-        raise StaleButton(
-            "This button is from an older version of the lesson.", lesson_id=row.lesson_id
-        )
+    The progress is read (``own_progress``) and moved (``_MOVE_TO_STEP``) as a plain row;
+    moving forward is written with the step's record (one statement on PostgreSQL); a press to
+    the step the learner is on writes nothing."""
+    row = await own_progress(
+        session, learner=learner, progress_id=progress_id, version_id=version_id
+    )
     ref = published.ref_of(row)
     lesson = await published.rendered(session, ref, chain)
     index = max(0, min(index, len(lesson.steps) - 1))

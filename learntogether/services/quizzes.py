@@ -40,8 +40,8 @@ from learntogether.services.player import (
     StaleButton,
     is_correct,
     own_progress,
+    own_view,
     view_at,
-    view_of,
 )
 from learntogether.services.voice import VOICE_ANSWER, IncomingVoice, keep_voice_note
 
@@ -167,23 +167,22 @@ async def start_attempt(
     With ``resume``, a half-answered attempt on this version goes on at its next unanswered
     question instead.
     """
-    progress, ref = await own_progress(
-        session, learner=learner, progress_id=progress_id, version_id=version_id
+    player = await own_view(
+        session, learner=learner, progress_id=progress_id, version_id=version_id, chain=chain
     )
-    player = await view_of(session, progress, chain, ref=ref)
     if not player.lesson.questions:
         raise InvalidInput("This lesson has no quiz.")
     if resume:
         under_way = (
             await session.execute(
-                _OPEN_ATTEMPT_OF, {"progress_id": progress.id, "version_id": version_id}
+                _OPEN_ATTEMPT_OF, {"progress_id": progress_id, "version_id": version_id}
             )
         ).first()
         if under_way is not None:
             return _question(under_way.id, under_way.question_index, player)
     attempt_id = await session.scalar(
         _NEW_ATTEMPT,
-        {"user_id": learner.id, "lesson_version_id": version_id, "progress_id": progress.id},
+        {"user_id": learner.id, "lesson_version_id": version_id, "progress_id": progress_id},
     )
     return _question(attempt_id, 0, player)
 
@@ -261,6 +260,17 @@ _ANSWER = text(
     bindparam("answer_audio", type_=_answers.c.audio_sha256.type),
     bindparam("answer_correct", type_=_answers.c.correct.type),
     bindparam("answered_at", type_=_answers.c.answered_at.type),
+)
+# The last step of a lesson without a quiz read: complete and passed, inside the record.
+_COMPLETE_WITHOUT_QUIZ = text(
+    f"UPDATE {_progress.name} SET status = :completed_status, completed_at = :completed_at,"  # noqa: S608 (model names)
+    " passed = :completed_passed, updated_at = :completed_now WHERE id = :completed_progress_id"
+).bindparams(
+    bindparam("completed_status", type_=_progress.c.status.type),
+    bindparam("completed_at", type_=_progress.c.completed_at.type),
+    bindparam("completed_passed", type_=_progress.c.passed.type),
+    bindparam("completed_now", type_=_progress.c.updated_at.type),
+    bindparam("completed_progress_id", type_=_progress.c.id.type),
 )
 # A later vote in the poll the question went out as no longer answers anything.
 _NEXT_QUESTION = text(
@@ -488,19 +498,22 @@ async def complete_without_quiz(
 
     Returns the certificate this earned by completing the track, and the learner's next lesson.
     """
-    progress, ref = await own_progress(
+    progress = await own_progress(
         session, learner=learner, progress_id=progress_id, version_id=version_id
     )
     if progress.status is ProgressStatus.COMPLETED:
         return LessonFinished(
             None, await catalogue.suggested_lesson(session, learner=learner, chain=chain)
         )
-    progress.status, progress.completed_at, progress.passed = (
-        ProgressStatus.COMPLETED,
-        utcnow(),
-        True,
-    )
-    track_id = ref.track_id
+    track_id = progress.track_id
+    now = utcnow()
+    completed = {
+        "completed_progress_id": progress_id,
+        "completed_status": ProgressStatus.COMPLETED,
+        "completed_passed": True,
+        "completed_at": now,
+        "completed_now": now,
+    }
     await activity.record(
         session,
         learner,
@@ -508,8 +521,8 @@ async def complete_without_quiz(
         track_id=track_id,
         lesson_id=progress.lesson_id,
         lesson_version_id=version_id,
+        alongside=activity.Alongside(_COMPLETE_WITHOUT_QUIZ, completed),
     )
-    await session.flush()
     certificate = await _award(session, learner, track_id)
     return LessonFinished(
         certificate, await catalogue.suggested_lesson(session, learner=learner, chain=chain)
