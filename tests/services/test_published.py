@@ -125,3 +125,26 @@ async def test_the_offer_is_built_once_for_learners_who_read_the_same_languages(
     assert second[0].lessons[0].status == catalogue.NEW
     assert await catalogue.catalogue(session, learner=other, chain=["bg", "en"])
     assert picked  # another chain of languages is built on its own
+
+
+async def test_a_track_is_built_alone_with_the_learners_progress_and_none_when_not_offered(
+    session: AsyncSession,
+) -> None:
+    learner, lesson_id = await _setup(session)
+    await player.open_lesson(session, learner=learner, lesson_id=lesson_id, chain=CHAIN)
+    [whole] = await catalogue.catalogue(session, learner=learner, chain=CHAIN)
+    one = await catalogue.track(session, learner=learner, track_id=whole.track_id, chain=CHAIN)
+    assert one == whole
+    assert [entry.status for entry in one.lessons] == [catalogue.IN_PROGRESS]
+    someone_else = await learners.register(
+        session, telegram_id=79, first_name="U", locale="en", role=Role.PARENT
+    )
+    theirs = await catalogue.track(
+        session, learner=someone_else, track_id=whole.track_id, chain=CHAIN
+    )
+    assert theirs is not None
+    assert ([entry.status for entry in theirs.lessons], theirs.for_role) == ([catalogue.NEW], False)
+    assert (
+        await catalogue.track(session, learner=learner, track_id=whole.track_id + 1, chain=CHAIN)
+        is None
+    )
