@@ -64,10 +64,17 @@ def chosen_of(key: str) -> list[int]:
 
 
 async def add_attempt(
-    session: AsyncSession, *, attempt: QuizAttempt, lesson_id: int, answers: Sequence[Answer]
+    session: AsyncSession,
+    *,
+    attempt_id: int,
+    user_id: int,
+    version_id: int,
+    lesson_id: int,
+    answers: Sequence[Answer],
 ) -> None:
-    """Add the answers of ``attempt``, finishing now, to the sums when it is the learner's first
-    finished attempt at its version; one statement."""
+    """Add the answers of the attempt ``attempt_id`` (``user_id``'s, at ``version_id`` of
+    ``lesson_id``), finishing now, to the sums when it is the learner's first finished attempt at
+    its version; one statement."""
     if not answers:
         return
     right_total = sum(answer.correct is True for answer in answers)
@@ -84,17 +91,17 @@ async def add_attempt(
         )
     given = (union_all(*rows) if len(rows) > 1 else rows[0]).subquery("given")
     others = select(QuizAttempt.id).where(
-        QuizAttempt.user_id == attempt.user_id,
+        QuizAttempt.user_id == user_id,
         QuizAttempt.finished_at.is_not(None),
-        QuizAttempt.id != attempt.id,
+        QuizAttempt.id != attempt_id,
     )
-    at_version = others.where(QuizAttempt.lesson_version_id == attempt.lesson_version_id)
+    at_version = others.where(QuizAttempt.lesson_version_id == version_id)
     at_lesson = others.join(LessonVersion, LessonVersion.id == QuizAttempt.lesson_version_id).where(
         LessonVersion.lesson_id == lesson_id
     )
     answered_right, rest = given.c.right_answers, given.c.rest
     added = select(
-        literal(attempt.lesson_version_id, BigInteger),
+        literal(version_id, BigInteger),
         ~at_lesson.exists(),
         given.c.question_key,
         given.c.choice,

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Any, cast
 
 from sqlalchemy import Table, bindparam, insert, select, text
@@ -212,6 +213,9 @@ _ATTEMPT = (
         _progress.c.lesson_version_id,
         _progress.c.step_index,
         _progress.c.status,
+        _progress.c.best_score,
+        _progress.c.passed,
+        _progress.c.completed_at,
         # The attempt's version, as ``published.ref_of`` reads it: the last four.
         _versions.c.id.label("version_id"),
         _versions.c.lesson_id.label("version_lesson_id"),
@@ -261,6 +265,27 @@ _ANSWER = text(
     bindparam("answer_correct", type_=_answers.c.correct.type),
     bindparam("answered_at", type_=_answers.c.answered_at.type),
 )
+# A quiz's last answer: the attempt's result, and the progress's (what the ORM's flush wrote).
+_FINISH_ATTEMPT = (
+    _attempts.update()
+    .where(_attempts.c.id == bindparam("attempt_id"))
+    .values(
+        finished_at=bindparam("finished"),
+        score=bindparam("final_score"),
+        max_score=bindparam("final_max"),
+        passed=bindparam("final_passed"),
+    )
+)
+_PROGRESS_RESULT = (
+    _progress.update()
+    .where(_progress.c.id == bindparam("progress_id"))
+    .values(
+        best_score=bindparam("best"),
+        passed=bindparam("ever_passed"),
+        status=bindparam("now_status"),
+        completed_at=bindparam("completed"),
+    )
+)
 # The last step of a lesson without a quiz read: complete and passed, inside the record.
 _COMPLETE_WITHOUT_QUIZ = text(
     f"UPDATE {_progress.name} SET status = :completed_status, completed_at = :completed_at,"  # noqa: S608 (model names)
@@ -300,6 +325,13 @@ async def _own_attempt(session: AsyncSession, *, learner: User, attempt_id: int,
 async def current_question(
     session: AsyncSession, *, learner: User, attempt_id: int, index: int, chain: Sequence[str]
 ) -> QuestionView:
+    return (await _current(session, learner, attempt_id, index, chain))[1]
+
+
+async def _current(
+    session: AsyncSession, learner: User, attempt_id: int, index: int, chain: Sequence[str]
+) -> tuple[Any, QuestionView]:
+    """The attempt's row (``_own_attempt``) and the question it is at."""
     row = await _own_attempt(session, learner=learner, attempt_id=attempt_id, index=index)
     player = await view_at(
         session,
@@ -310,7 +342,7 @@ async def current_question(
         step_index=row.step_index,
         status=row.status,
     )
-    return _question(attempt_id, index, player)
+    return row, _question(attempt_id, index, player)
 
 
 async def answer(
@@ -331,9 +363,7 @@ async def answer(
     reflection of an ``open`` question (None: skipped), or ``voice`` the voice note it was said
     in (checked and kept; AudioRefused, with nothing stored, when it is not fit).
     """
-    view = await current_question(
-        session, learner=learner, attempt_id=attempt_id, index=index, chain=chain
-    )
+    attempt, view = await _current(session, learner, attempt_id, index, chain)
     question = view.question
     kind = QuestionKind(question.kind)
     _check_choice(kind, question, chosen)
@@ -380,11 +410,21 @@ async def answer(
             chosen=chosen_options,
             right=right,
         )
-    # The last answer: the attempt finishes through the ORM (once a quiz), read after the writes.
-    attempt = await session.get(QuizAttempt, attempt_id, populate_existing=True)
-    assert attempt is not None
-    result = await _finish(session, learner=learner, attempt=attempt, view=view, assisted=assisted)
-    await review.plan(session, attempt=attempt, lesson_id=view.player.lesson_id)
+    result, finished_at = await _finish(
+        session,
+        learner=learner,
+        attempt_id=attempt_id,
+        attempt=attempt,
+        view=view,
+        assisted=assisted,
+    )
+    await review.plan(
+        session,
+        user_id=learner.id,
+        attempt_id=attempt_id,
+        lesson_id=view.player.lesson_id,
+        finished_at=finished_at,
+    )
     certificate = await _award(session, learner, view.player.track_id)
     return AnswerOutcome(
         correct,
@@ -432,31 +472,26 @@ async def _finish(
     session: AsyncSession,
     *,
     learner: User,
-    attempt: QuizAttempt,
+    attempt_id: int,
+    attempt: Any,
     view: QuestionView,
     assisted: bool,
-) -> QuizResult:
-    answers = list(await session.scalars(select(Answer).where(Answer.attempt_id == attempt.id)))
+) -> tuple[QuizResult, datetime]:
+    """Finish the attempt (``attempt``: its row as ``_own_attempt`` read it, with its progress):
+    the result, written to the attempt and the progress as plain rows; when it finished."""
+    answers = list(await session.scalars(select(Answer).where(Answer.attempt_id == attempt_id)))
     scored = [answer for answer in answers if answer.correct is not None]
     result = decide(
         sum(bool(answer.correct) for answer in scored), len(scored), view.player.lesson.pass_score
     )
     now = utcnow()
-    attempt.finished_at, attempt.score, attempt.max_score, attempt.passed = (
-        now,
-        result.correct,
-        result.scored,
-        result.passed,
-    )
-    progress = await session.get(LessonProgress, attempt.progress_id)
-    assert progress is not None
     percent = float(result.percent) if result.percent is not None else None
-    if percent is not None and (progress.best_score is None or percent > progress.best_score):
-        progress.best_score = percent
-    progress.passed = bool(progress.passed) or result.passed
+    best = attempt.best_score
+    if percent is not None and (best is None or percent > best):
+        best = percent
+    completing = attempt.status is not ProgressStatus.COMPLETED
     where = view.player
-    if progress.status is not ProgressStatus.COMPLETED:
-        progress.status, progress.completed_at = ProgressStatus.COMPLETED, now
+    if completing:
         await activity.record(
             session,
             learner,
@@ -476,14 +511,34 @@ async def _finish(
         lesson_id=where.lesson_id,
         lesson_version_id=where.version_id,
     )
-    await session.flush()
+    finished = {
+        "attempt_id": attempt_id,
+        "finished": now,
+        "final_score": result.correct,
+        "final_max": result.scored,
+        "final_passed": result.passed,
+    }
+    await session.execute(_FINISH_ATTEMPT, finished)
+    progress = {
+        "progress_id": attempt.progress_id,
+        "best": best,
+        "ever_passed": bool(attempt.passed) or result.passed,
+        "now_status": ProgressStatus.COMPLETED if completing else attempt.status,
+        "completed": now if completing else attempt.completed_at,
+    }
+    await session.execute(_PROGRESS_RESULT, progress)
     # Last: another transaction finishing another attempt of the learner's at the same moment
     # waits for this one's commit on the rows both change (the learner's participation counts,
     # its progress), then sees this attempt finished, so only one of them is first.
     await question_sums.add_attempt(
-        session, attempt=attempt, lesson_id=where.lesson_id, answers=answers
+        session,
+        attempt_id=attempt_id,
+        user_id=learner.id,
+        version_id=where.version_id,
+        lesson_id=where.lesson_id,
+        answers=answers,
     )
-    return result
+    return result, now
 
 
 async def complete_without_quiz(
