@@ -11,7 +11,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, cast
 
-from sqlalchemy import Table, bindparam, select, text
+from sqlalchemy import Table, bindparam, func, select, text
 from sqlalchemy.ext.asyncio import AsyncSession
 
 if TYPE_CHECKING:
@@ -29,6 +29,7 @@ from learntogether.db.models import (
     QuestionKind,
     User,
     Verb,
+    VersionStatus,
 )
 from learntogether.i18n import sentence_gettext
 from learntogether.services import published
@@ -53,16 +54,6 @@ def is_correct(question: RenderedQuestion, chosen: Sequence[int]) -> bool | None
 
 
 # Built once: a press runs them, and SQLAlchemy keys its compiled statements by the statement.
-_LESSON_AND_PROGRESS = published.with_version_ref(
-    select(Lesson.status, Lesson.track_id.label("lesson_track_id"), LessonProgress)
-    .select_from(Lesson)
-    .outerjoin(
-        LessonProgress,
-        (LessonProgress.lesson_id == Lesson.id) & (LessonProgress.user_id == bindparam("user_id")),
-    ),
-    LessonProgress.lesson_version_id,
-    outer=True,
-).where(Lesson.id == bindparam("lesson_id"))
 # A press on a lesson's button (a step, the quiz's start, finishing) reads its progress as a
 # plain row, on the tables, and a step writes it so: no ORM entity to load and no unit of work to
 # flush for one column (the ORM's loading and flush were a fifth of the bot's samples on the
@@ -88,6 +79,52 @@ _OWN_PROGRESS = (
         ).join(_lessons_table, _lessons_table.c.id == _versions_table.c.lesson_id)
     )
     .where(_progress_table.c.id == bindparam("progress_id"))
+)
+# Opening a lesson: the lesson, the learner's progress in it with its version, and the lesson's
+# newest published version (the one a start or a restart opens), in one statement on the tables.
+_progress_version = _versions_table.alias("progress_version")
+_newest_version = _versions_table.alias("newest_version")
+_NEWEST_NUMBER = (
+    select(func.max(_versions_table.c.number))
+    .where(
+        _versions_table.c.lesson_id == _lessons_table.c.id,
+        _versions_table.c.status == VersionStatus.PUBLISHED,
+    )
+    .correlate(_lessons_table)
+    .scalar_subquery()
+)
+_LESSON_AND_PROGRESS = (
+    select(
+        _lessons_table.c.status.label("lesson_status"),
+        _lessons_table.c.track_id,
+        _progress_table.c.id.label("progress_id"),
+        _progress_table.c.status,
+        _progress_table.c.step_index,
+        _progress_version.c.id.label("version_id"),
+        _progress_version.c.content_hash.label("version_hash"),
+        _newest_version.c.id.label("newest_id"),
+        _newest_version.c.content_hash.label("newest_hash"),
+    )
+    .select_from(
+        _lessons_table.outerjoin(
+            _progress_table,
+            (_progress_table.c.lesson_id == _lessons_table.c.id)
+            & (_progress_table.c.user_id == bindparam("user_id")),
+        )
+        .outerjoin(_progress_version, _progress_version.c.id == _progress_table.c.lesson_version_id)
+        .outerjoin(
+            _newest_version,
+            (_newest_version.c.lesson_id == _lessons_table.c.id)
+            & (_newest_version.c.number == _NEWEST_NUMBER),
+        )
+    )
+    .where(_lessons_table.c.id == bindparam("lesson_id"))
+)
+# A finished lesson read again: its progress moves to the newest version, from the start.
+_RESTART = (
+    _progress_table.update()
+    .where(_progress_table.c.id == bindparam("progress_id"))
+    .values(lesson_version_id=bindparam("newest_id"), step_index=0)
 )
 # SQL text, to go inside the step's record on PostgreSQL (``activity_log.Alongside``).
 _MOVE_TO_STEP = text(
@@ -225,19 +262,27 @@ async def open_lesson(
     row = (
         await session.execute(_LESSON_AND_PROGRESS, {"lesson_id": lesson_id, "user_id": learner.id})
     ).first()
-    if row is None or row.status is not LessonStatus.PUBLISHED:
+    if row is None or row.lesson_status is not LessonStatus.PUBLISHED or row.newest_id is None:
         raise NotFound("This lesson is not offered any more.")
-    progress: LessonProgress | None = row.LessonProgress
-    if progress is not None and progress.status is ProgressStatus.IN_PROGRESS:
-        return await _view(session, progress, published.ref_of(row), chain)
-    newest = (await published.newest_published(session, [lesson_id]))[lesson_id]
+    if row.progress_id is not None and row.status is ProgressStatus.IN_PROGRESS:
+        ref = published.VersionRef(row.version_id, lesson_id, row.version_hash, row.track_id)
+        return await view_at(
+            session,
+            ref,
+            chain,
+            progress_id=row.progress_id,
+            lesson_id=lesson_id,
+            step_index=row.step_index,
+            status=row.status,
+        )
+    newest = published.VersionRef(row.newest_id, lesson_id, row.newest_hash, row.track_id)
     started = {
-        "track_id": row.lesson_track_id,
+        "track_id": row.track_id,
         "lesson_id": lesson_id,
         "lesson_version_id": newest.id,
         "assisted": assisted,
     }
-    if progress is None:
+    if row.progress_id is None:
         # The first time: the progress is written inside the start's record (PostgreSQL), as
         # a plain row, no ORM object to flush.
         first = {
@@ -265,10 +310,18 @@ async def open_lesson(
             restarted=False,
         )
     # Reading a finished lesson again: the newest version, from the start; the result stays.
-    progress.lesson_version_id, progress.step_index = newest.id, 0
-    await session.flush()
+    await session.execute(_RESTART, {"progress_id": row.progress_id, "newest_id": newest.id})
     await activity.record(session, learner, Verb.STARTED, **started)
-    return await view_of(session, progress, chain, restarted=True, ref=newest)
+    return await view_at(
+        session,
+        newest,
+        chain,
+        progress_id=row.progress_id,
+        lesson_id=lesson_id,
+        step_index=0,
+        status=row.status,
+        restarted=True,
+    )
 
 
 async def own_progress(
