@@ -235,8 +235,12 @@ async def suggested_lesson(
 
     The one answer to "what next?": every end screen's Continue button, reminders and nudges.
     """
-    for track in await catalogue(session, learner=learner, chain=chain):
-        for lesson in track.lessons:
-            if lesson.status != DONE:
-                return lesson
+    offered, progress = await _offer_and_progress(session, learner, chain)
+    role = learner.role.value if learner.role is not None else None
+    # The catalogue's order, without building its entries: the role's tracks first.
+    for track in sorted(offered, key=lambda track: role is None or role not in track.audience):
+        for lesson_id, slug, title, minutes in track.lessons:
+            status = _status(progress.get(lesson_id))
+            if status != DONE:
+                return LessonEntry(lesson_id, slug, title, minutes, status)
     return None
