@@ -83,8 +83,9 @@ async def show_track(
     learner: User,
     locales: Locales,
 ) -> None:
-    tracks = await catalogue.catalogue(session, learner=learner, chain=locales.content)
-    entry = next((track for track in tracks if track.track_id == callback_data.track_id), None)
+    entry = await catalogue.track(
+        session, learner=learner, track_id=callback_data.track_id, chain=locales.content
+    )
     if entry is None:
         await query.answer(_("This track is not offered any more."), show_alert=True)
         return

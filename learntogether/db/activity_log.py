@@ -203,12 +203,20 @@ class Alongside:
 
     ``statement`` is SQL text built once (an UPDATE or INSERT), its parameters typed and named
     apart from the record's (``row_values``'s columns and the roll-ups' own). ``returning``: it
-    ends in ``RETURNING`` one column of one row, which ``record`` returns.
+    ends in ``RETURNING`` one column of one row, which ``record`` returns. ``then``: more such
+    writes (a quiz's answer is a row written and its attempt moved on), their parameters in
+    ``params`` too; each a CTE of its own on PostgreSQL (on a table apart from the others': the
+    CTEs share one snapshot), one after another on SQLite.
     """
 
     statement: TextClause
     params: Mapping[str, Any]
     returning: bool = False
+    then: tuple[TextClause, ...] = ()
+
+    @property
+    def statements(self) -> tuple[TextClause, ...]:
+        return (self.statement, *self.then)
 
 
 async def record(
@@ -369,7 +377,7 @@ async def _write_counted(
         "reach_furthest": _step(verb, row["data"]),
     }
     if postgresql:
-        also = alongside.statement if alongside is not None else None
+        also = alongside.statements if alongside is not None else ()
         returning = alongside is not None and alongside.returning
         if alongside is not None:
             params.update(alongside.params)
@@ -387,6 +395,8 @@ async def _write_counted(
     if alongside is None:
         return None
     result = await session.execute(alongside.statement, alongside.params)
+    for more in alongside.then:
+        await session.execute(more, alongside.params)
     return result.scalar_one() if alongside.returning else None
 
 
@@ -632,19 +642,22 @@ def _rollup_statements(rolled: _Periods, reached: bool) -> list[tuple[TextClause
 def _write_and_count_postgresql(
     rolled: _Periods,
     reached: bool,
-    also: TextClause | None = None,
+    also: tuple[TextClause, ...] = (),
     *,
     first_start: bool = False,
     returning: bool = False,
 ) -> TextClause:
     """The activity's INSERT and every roll-up's UPDATE, or INSERT when it found no row, as one
     statement: data-modifying CTEs (PostgreSQL runs each once, in one snapshot); ``also``, the
-    caller's write alongside (``Alongside``), one more, whose RETURNING is the statement's row
-    when ``returning`` (else it returns 1). ``first_start``: a lesson's start adds to
+    caller's writes alongside (``Alongside``), one more each, the first's RETURNING the
+    statement's row when ``returning`` (else it returns 1). ``first_start``: a lesson's start adds to
     ``lessons_started`` only when the learner has no start of it recorded before (the snapshot
     does not see the row this statement writes)."""
     cohort = "(SELECT cohort_id FROM written)"
-    steps = [f"alongside AS ({also.text})"] if also is not None else []
+    steps = [
+        f"alongside{'' if number == 0 else f'_{number}'} AS ({write.text})"
+        for number, write in enumerate(also)
+    ]
     steps.append(f"written AS ({_activity_insert(returning=True).text})")
     added_started = ":add_lessons_started"
     if first_start:
@@ -668,9 +681,8 @@ def _write_and_count_postgresql(
         steps.append(f"{rollup.table}_added AS ({added} RETURNING 1)")
         steps.append(f"{rollup.table}_new AS ({new})")
     result = "SELECT * FROM alongside" if returning else "SELECT 1"
-    return _typed(
-        f"WITH {', '.join(steps)} {result}", also._bindparams if also is not None else None
-    )
+    typed = {name: param for write in also for name, param in write._bindparams.items()}
+    return _typed(f"WITH {', '.join(steps)} {result}", typed)
 
 
 # Rebuilding ----------------------------------------------------------------------------------

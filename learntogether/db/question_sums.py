@@ -24,7 +24,8 @@ from __future__ import annotations
 
 from collections import defaultdict
 from collections.abc import Iterable, Sequence
-from typing import Any
+from functools import cache
+from typing import Any, cast
 
 from sqlalchemy import (
     BigInteger,
@@ -33,6 +34,8 @@ from sqlalchemy import (
     SQLColumnExpression,
     String,
     Subquery,
+    Table,
+    bindparam,
     case,
     delete,
     exists,
@@ -64,37 +67,65 @@ def chosen_of(key: str) -> list[int]:
 
 
 async def add_attempt(
-    session: AsyncSession, *, attempt: QuizAttempt, lesson_id: int, answers: Sequence[Answer]
+    session: AsyncSession,
+    *,
+    attempt_id: int,
+    user_id: int,
+    version_id: int,
+    lesson_id: int,
+    answers: Sequence[Answer],
 ) -> None:
-    """Add the answers of ``attempt``, finishing now, to the sums when it is the learner's first
-    finished attempt at its version; one statement."""
+    """Add the answers of the attempt ``attempt_id`` (``user_id``'s, at ``version_id`` of
+    ``lesson_id``), finishing now, to the sums when it is the learner's first finished attempt at
+    its version; one statement."""
     if not answers:
         return
     right_total = sum(answer.correct is True for answer in answers)
-    rows = []
-    for answer in answers:
+    params: dict[str, Any] = {
+        "attempt_id": attempt_id,
+        "user_id": user_id,
+        "version_id": version_id,
+        "summed_version_id": version_id,
+        "lesson_id": lesson_id,
+    }
+    for number, answer in enumerate(answers):
         right = int(answer.correct is True)
-        rows.append(
-            select(
-                literal(answer.question_key, String).label("question_key"),
-                literal(choice_key(answer.choice), String).label("choice"),
-                literal(right, BigInteger).label("right_answers"),
-                literal(right_total - right, BigInteger).label("rest"),
-            )
+        params |= {
+            f"key_{number}": answer.question_key,
+            f"choice_{number}": choice_key(answer.choice),
+            f"right_{number}": right,
+            f"rest_{number}": right_total - right,
+        }
+    statement = _add_statement(len(answers), session.get_bind().dialect.name)
+    await session.execute(statement, params)
+
+
+@cache
+def _add_statement(count: int, dialect_name: str) -> Any:
+    """``add_attempt``'s statement for ``count`` answers, built once per process (building and
+    keying it anew was most of a finished quiz's Python time in SQLAlchemy)."""
+    rows = [
+        select(
+            bindparam(f"key_{number}", type_=String).label("question_key"),
+            bindparam(f"choice_{number}", type_=String).label("choice"),
+            bindparam(f"right_{number}", type_=BigInteger).label("right_answers"),
+            bindparam(f"rest_{number}", type_=BigInteger).label("rest"),
         )
+        for number in range(count)
+    ]
     given = (union_all(*rows) if len(rows) > 1 else rows[0]).subquery("given")
     others = select(QuizAttempt.id).where(
-        QuizAttempt.user_id == attempt.user_id,
+        QuizAttempt.user_id == bindparam("user_id"),
         QuizAttempt.finished_at.is_not(None),
-        QuizAttempt.id != attempt.id,
+        QuizAttempt.id != bindparam("attempt_id"),
     )
-    at_version = others.where(QuizAttempt.lesson_version_id == attempt.lesson_version_id)
+    at_version = others.where(QuizAttempt.lesson_version_id == bindparam("version_id"))
     at_lesson = others.join(LessonVersion, LessonVersion.id == QuizAttempt.lesson_version_id).where(
-        LessonVersion.lesson_id == lesson_id
+        LessonVersion.lesson_id == bindparam("lesson_id")
     )
     answered_right, rest = given.c.right_answers, given.c.rest
     added = select(
-        literal(attempt.lesson_version_id, BigInteger),
+        bindparam("summed_version_id", type_=BigInteger),
         ~at_lesson.exists(),
         given.c.question_key,
         given.c.choice,
@@ -104,16 +135,13 @@ async def add_attempt(
         answered_right * rest,
         rest * rest,
     ).where(~at_version.exists())
-    dialect = postgresql if session.get_bind().dialect.name == "postgresql" else sqlite
-    statement = dialect.insert(QuestionSum).from_select([*KEY, *FIGURES], added)
-    await session.execute(
-        statement.on_conflict_do_update(
-            index_elements=list(KEY),
-            set_={
-                name: getattr(QuestionSum, name) + getattr(statement.excluded, name)
-                for name in FIGURES
-            },
-        )
+    dialect = postgresql if dialect_name == "postgresql" else sqlite
+    # On the table: an ORM entity's INSERT executed with parameters is a bulk INSERT of them.
+    sums = cast(Table, QuestionSum.__table__)
+    statement = dialect.insert(sums).from_select([*KEY, *FIGURES], added)
+    return statement.on_conflict_do_update(
+        index_elements=list(KEY),
+        set_={name: sums.c[name] + getattr(statement.excluded, name) for name in FIGURES},
     )
 
 

@@ -15,7 +15,7 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from learntogether.content.render import pick_text
-from learntogether.content.schema import LessonDocument, Survey
+from learntogether.content.schema import Survey
 from learntogether.db.models import (
     Answer,
     Lesson,
@@ -25,6 +25,7 @@ from learntogether.db.models import (
     QuizAttempt,
     User,
 )
+from learntogether.services import published
 
 
 @dataclass(frozen=True)
@@ -94,15 +95,19 @@ async def own_before_after(
     Empty when the lesson is no post-survey, the track has no pre-survey, or the learner answered
     no statement in both. Statements come in the post-survey's order, worded in ``chain``.
     """
-    version = await session.get(LessonVersion, version_id)
-    if version is None or track_id is None or version.document.get("survey") != Survey.POST:
+    # The version's document as the process keeps it (``published``): a finished quiz decoded
+    # and validated the whole stored document to read one field.
+    ref = await published.version_ref(session, version_id)
+    if ref is None or track_id is None:
+        return ()
+    document = (await published.documents(session, [ref]))[ref.id]
+    if document.survey is not Survey.POST:
         return ()
     pre_lesson = (await _survey_lessons(session, track_id)).get(Survey.PRE)
     if pre_lesson is None:
         return ()
     before = await _points(session, learner=learner, lesson_id=pre_lesson, first=True)
-    after = await _points(session, learner=learner, lesson_id=version.lesson_id, first=False)
-    document = LessonDocument.model_validate(version.document)
+    after = await _points(session, learner=learner, lesson_id=ref.lesson_id, first=False)
     return tuple(
         StatementChange(pick_text(question.text, chain), before[question.key], after[question.key])
         for question in document.questions()

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
-from typing import Any
+from typing import Any, cast
 
-from sqlalchemy import bindparam, select
+from sqlalchemy import Table, bindparam, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from learntogether.content.render import pick_text
@@ -14,9 +14,11 @@ from learntogether.db.models import (
     Lesson,
     LessonProgress,
     LessonStatus,
+    LessonVersion,
     ProgressStatus,
     Track,
     User,
+    VersionStatus,
 )
 from learntogether.services import published
 
@@ -59,18 +61,49 @@ class TrackEntry:
         return NEW
 
 
-# Built once: every catalogue screen runs them, and SQLAlchemy keys its compiled statements by
-# the statement.
+# Built once: every catalogue and track screen runs it, and SQLAlchemy keys its compiled
+# statements by the statement. One query on the tables (no ORM compiling): each offered lesson's
+# newest published version (``published.VersionRef``'s columns, then its slug and its track's
+# ``updated_at``: what ``_offered`` keeps the offer by), and last the learner's progress in it.
+_versions = cast(Table, LessonVersion.__table__)
+_lessons = cast(Table, Lesson.__table__)
+_tracks = cast(Table, Track.__table__)
+_progress = cast(Table, LessonProgress.__table__)
+_newest = (
+    select(_versions.c.lesson_id, func.max(_versions.c.number).label("number"))
+    .where(_versions.c.status == VersionStatus.PUBLISHED)
+    .group_by(_versions.c.lesson_id)
+    .subquery()
+)
 _OFFERED = (
-    published.newest_published_query()
-    .add_columns(Lesson.slug, Track.updated_at)
-    .join(Track, Lesson.track_id == Track.id)
-    .where(Lesson.status == LessonStatus.PUBLISHED, Track.archived_at.is_(None))
-    .order_by(Track.position, Track.slug, Lesson.position)
+    select(
+        _versions.c.id,
+        _versions.c.lesson_id,
+        _versions.c.content_hash,
+        _lessons.c.track_id,
+        _lessons.c.slug,
+        _tracks.c.updated_at,
+        _progress.c.status,
+    )
+    .select_from(
+        _versions.join(_lessons, _lessons.c.id == _versions.c.lesson_id)
+        .join(
+            _newest,
+            (_newest.c.lesson_id == _versions.c.lesson_id)
+            & (_newest.c.number == _versions.c.number),
+        )
+        .join(_tracks, _lessons.c.track_id == _tracks.c.id)
+        .outerjoin(
+            _progress,
+            (_progress.c.lesson_id == _lessons.c.id)
+            & (_progress.c.user_id == bindparam("user_id")),
+        )
+    )
+    .where(_lessons.c.status == LessonStatus.PUBLISHED, _tracks.c.archived_at.is_(None))
+    .order_by(_tracks.c.position, _tracks.c.slug, _lessons.c.position)
 )
-_PROGRESS = select(LessonProgress.lesson_id, LessonProgress.status).where(
-    LessonProgress.user_id == bindparam("user_id")
-)
+_OFFER_COLUMNS = 6
+"""``_OFFERED``'s columns that say what is offered (the rest is the learner's)."""
 
 
 @dataclass(frozen=True)
@@ -101,7 +134,7 @@ _offerings: published.Kept[tuple[tuple[Any, ...], tuple[str, ...]], tuple[_Offer
 async def _offered(
     session: AsyncSession, rows: Sequence[Any], chain: Sequence[str]
 ) -> tuple[_OfferedTrack, ...]:
-    key = (tuple(tuple(row) for row in rows), tuple(chain))
+    key = (tuple(row[:_OFFER_COLUMNS] for row in rows), tuple(chain))
     offered = _offerings.get(key)
     if offered is not None:
         return offered
@@ -138,38 +171,55 @@ async def catalogue(
 ) -> list[TrackEntry]:
     """Every open track with its published lessons; the learner's role's tracks come first.
 
-    Two light queries (the lessons with their newest published versions, the learner's
+    One light query (the lessons with their newest published versions and the learner's
     progress): what is offered is the process's (``_offered``), read and built on a miss.
     """
-    offered = await _offered(session, list(await session.execute(_OFFERED)), chain)
-    progress = {
-        lesson_id: status
-        for lesson_id, status in await session.execute(_PROGRESS, {"user_id": learner.id})
-    }
-    role = learner.role.value if learner.role is not None else None
-    tracks = [
-        TrackEntry(
-            track_id=track.track_id,
-            slug=track.slug,
-            title=track.title,
-            for_role=role is not None and role in track.audience,
-            lessons=[
-                LessonEntry(
-                    lesson_id=lesson_id,
-                    slug=slug,
-                    title=title,
-                    minutes=minutes,
-                    status=_status(progress.get(lesson_id)),
-                )
-                for lesson_id, slug, title, minutes in track.lessons
-            ],
-            description=track.description,
-            certificate_lessons=track.certificate_lessons,
-            certificate_average=track.certificate_average,
-        )
-        for track in offered
-    ]
+    offered, progress = await _offer_and_progress(session, learner, chain)
+    tracks = [_entry(track, learner, progress) for track in offered]
     return sorted(tracks, key=lambda track: not track.for_role)
+
+
+async def track(
+    session: AsyncSession, *, learner: User, track_id: int, chain: Sequence[str]
+) -> TrackEntry | None:
+    """One track of the ``catalogue`` (None: not offered), the others left unbuilt."""
+    offered, progress = await _offer_and_progress(session, learner, chain)
+    found = next((entry for entry in offered if entry.track_id == track_id), None)
+    return _entry(found, learner, progress) if found is not None else None
+
+
+async def _offer_and_progress(
+    session: AsyncSession, learner: User, chain: Sequence[str]
+) -> tuple[tuple[_OfferedTrack, ...], dict[int, ProgressStatus | None]]:
+    rows = list(await session.execute(_OFFERED, {"user_id": learner.id}))
+    progress = {row.lesson_id: row.status for row in rows}
+    return await _offered(session, rows, chain), progress
+
+
+def _entry(
+    track: _OfferedTrack, learner: User, progress: dict[int, ProgressStatus | None]
+) -> TrackEntry:
+    """An offered track with the learner's part added: their role's, their progress."""
+    role = learner.role.value if learner.role is not None else None
+    return TrackEntry(
+        track_id=track.track_id,
+        slug=track.slug,
+        title=track.title,
+        for_role=role is not None and role in track.audience,
+        lessons=[
+            LessonEntry(
+                lesson_id=lesson_id,
+                slug=slug,
+                title=title,
+                minutes=minutes,
+                status=_status(progress.get(lesson_id)),
+            )
+            for lesson_id, slug, title, minutes in track.lessons
+        ],
+        description=track.description,
+        certificate_lessons=track.certificate_lessons,
+        certificate_average=track.certificate_average,
+    )
 
 
 def _status(progress: ProgressStatus | None) -> str:
@@ -185,8 +235,12 @@ async def suggested_lesson(
 
     The one answer to "what next?": every end screen's Continue button, reminders and nudges.
     """
-    for track in await catalogue(session, learner=learner, chain=chain):
-        for lesson in track.lessons:
-            if lesson.status != DONE:
-                return lesson
+    offered, progress = await _offer_and_progress(session, learner, chain)
+    role = learner.role.value if learner.role is not None else None
+    # The catalogue's order, without building its entries: the role's tracks first.
+    for track in sorted(offered, key=lambda track: role is None or role not in track.audience):
+        for lesson_id, slug, title, minutes in track.lessons:
+            status = _status(progress.get(lesson_id))
+            if status != DONE:
+                return LessonEntry(lesson_id, slug, title, minutes, status)
     return None

@@ -9,9 +9,9 @@ from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, cast
+from typing import TYPE_CHECKING, Any, cast
 
-from sqlalchemy import Table, bindparam, select, text
+from sqlalchemy import Table, bindparam, func, select, text
 from sqlalchemy.ext.asyncio import AsyncSession
 
 if TYPE_CHECKING:
@@ -29,6 +29,7 @@ from learntogether.db.models import (
     QuestionKind,
     User,
     Verb,
+    VersionStatus,
 )
 from learntogether.i18n import sentence_gettext
 from learntogether.services import published
@@ -53,26 +54,14 @@ def is_correct(question: RenderedQuestion, chosen: Sequence[int]) -> bool | None
 
 
 # Built once: a press runs them, and SQLAlchemy keys its compiled statements by the statement.
-_PROGRESS = published.with_version_ref(
-    select(LessonProgress), LessonProgress.lesson_version_id
-).where(LessonProgress.id == bindparam("progress_id"))
-_LESSON_AND_PROGRESS = published.with_version_ref(
-    select(Lesson.status, Lesson.track_id.label("lesson_track_id"), LessonProgress)
-    .select_from(Lesson)
-    .outerjoin(
-        LessonProgress,
-        (LessonProgress.lesson_id == Lesson.id) & (LessonProgress.user_id == bindparam("user_id")),
-    ),
-    LessonProgress.lesson_version_id,
-    outer=True,
-).where(Lesson.id == bindparam("lesson_id"))
-# A step press reads and writes its progress as plain rows, on the tables: no ORM entity to load
-# and no unit of work to flush for one column (the ORM's loading and flush were a fifth of the
-# bot's samples on the lesson path).
+# A press on a lesson's button (a step, the quiz's start, finishing) reads its progress as a
+# plain row, on the tables, and a step writes it so: no ORM entity to load and no unit of work to
+# flush for one column (the ORM's loading and flush were a fifth of the bot's samples on the
+# lesson path).
 _progress_table = cast(Table, LessonProgress.__table__)
 _versions_table = cast(Table, LessonVersion.__table__)
 _lessons_table = cast(Table, Lesson.__table__)
-_STEP_PROGRESS = (
+_OWN_PROGRESS = (
     select(
         _progress_table.c.user_id,
         _progress_table.c.lesson_id,
@@ -90,6 +79,52 @@ _STEP_PROGRESS = (
         ).join(_lessons_table, _lessons_table.c.id == _versions_table.c.lesson_id)
     )
     .where(_progress_table.c.id == bindparam("progress_id"))
+)
+# Opening a lesson: the lesson, the learner's progress in it with its version, and the lesson's
+# newest published version (the one a start or a restart opens), in one statement on the tables.
+_progress_version = _versions_table.alias("progress_version")
+_newest_version = _versions_table.alias("newest_version")
+_NEWEST_NUMBER = (
+    select(func.max(_versions_table.c.number))
+    .where(
+        _versions_table.c.lesson_id == _lessons_table.c.id,
+        _versions_table.c.status == VersionStatus.PUBLISHED,
+    )
+    .correlate(_lessons_table)
+    .scalar_subquery()
+)
+_LESSON_AND_PROGRESS = (
+    select(
+        _lessons_table.c.status.label("lesson_status"),
+        _lessons_table.c.track_id,
+        _progress_table.c.id.label("progress_id"),
+        _progress_table.c.status,
+        _progress_table.c.step_index,
+        _progress_version.c.id.label("version_id"),
+        _progress_version.c.content_hash.label("version_hash"),
+        _newest_version.c.id.label("newest_id"),
+        _newest_version.c.content_hash.label("newest_hash"),
+    )
+    .select_from(
+        _lessons_table.outerjoin(
+            _progress_table,
+            (_progress_table.c.lesson_id == _lessons_table.c.id)
+            & (_progress_table.c.user_id == bindparam("user_id")),
+        )
+        .outerjoin(_progress_version, _progress_version.c.id == _progress_table.c.lesson_version_id)
+        .outerjoin(
+            _newest_version,
+            (_newest_version.c.lesson_id == _lessons_table.c.id)
+            & (_newest_version.c.number == _NEWEST_NUMBER),
+        )
+    )
+    .where(_lessons_table.c.id == bindparam("lesson_id"))
+)
+# A finished lesson read again: its progress moves to the newest version, from the start.
+_RESTART = (
+    _progress_table.update()
+    .where(_progress_table.c.id == bindparam("progress_id"))
+    .values(lesson_version_id=bindparam("newest_id"), step_index=0)
 )
 # SQL text, to go inside the step's record on PostgreSQL (``activity_log.Alongside``).
 _MOVE_TO_STEP = text(
@@ -179,14 +214,38 @@ async def _view(
     *,
     restarted: bool = False,
 ) -> PlayerView:
-    return PlayerView(
+    return await view_at(
+        session,
+        ref,
+        chain,
         progress_id=progress.id,
         lesson_id=progress.lesson_id,
+        step_index=progress.step_index,
+        status=progress.status,
+        restarted=restarted,
+    )
+
+
+async def view_at(
+    session: AsyncSession,
+    ref: published.VersionRef,
+    chain: Sequence[str],
+    *,
+    progress_id: int,
+    lesson_id: int,
+    step_index: int,
+    status: ProgressStatus,
+    restarted: bool = False,
+) -> PlayerView:
+    """Where a progress read as a plain row is, in its version ``ref``."""
+    return PlayerView(
+        progress_id=progress_id,
+        lesson_id=lesson_id,
         track_id=ref.track_id,
         version_id=ref.id,
-        step_index=progress.step_index,
+        step_index=step_index,
         lesson=await published.rendered(session, ref, chain),
-        completed=progress.status is ProgressStatus.COMPLETED,
+        completed=status is ProgressStatus.COMPLETED,
         restarted=restarted,
     )
 
@@ -203,19 +262,27 @@ async def open_lesson(
     row = (
         await session.execute(_LESSON_AND_PROGRESS, {"lesson_id": lesson_id, "user_id": learner.id})
     ).first()
-    if row is None or row.status is not LessonStatus.PUBLISHED:
+    if row is None or row.lesson_status is not LessonStatus.PUBLISHED or row.newest_id is None:
         raise NotFound("This lesson is not offered any more.")
-    progress: LessonProgress | None = row.LessonProgress
-    if progress is not None and progress.status is ProgressStatus.IN_PROGRESS:
-        return await _view(session, progress, published.ref_of(row), chain)
-    newest = (await published.newest_published(session, [lesson_id]))[lesson_id]
+    if row.progress_id is not None and row.status is ProgressStatus.IN_PROGRESS:
+        ref = published.VersionRef(row.version_id, lesson_id, row.version_hash, row.track_id)
+        return await view_at(
+            session,
+            ref,
+            chain,
+            progress_id=row.progress_id,
+            lesson_id=lesson_id,
+            step_index=row.step_index,
+            status=row.status,
+        )
+    newest = published.VersionRef(row.newest_id, lesson_id, row.newest_hash, row.track_id)
     started = {
-        "track_id": row.lesson_track_id,
+        "track_id": row.track_id,
         "lesson_id": lesson_id,
         "lesson_version_id": newest.id,
         "assisted": assisted,
     }
-    if progress is None:
+    if row.progress_id is None:
         # The first time: the progress is written inside the start's record (PostgreSQL), as
         # a plain row, no ORM object to flush.
         first = {
@@ -243,26 +310,57 @@ async def open_lesson(
             restarted=False,
         )
     # Reading a finished lesson again: the newest version, from the start; the result stays.
-    progress.lesson_version_id, progress.step_index = newest.id, 0
-    await session.flush()
+    await session.execute(_RESTART, {"progress_id": row.progress_id, "newest_id": newest.id})
     await activity.record(session, learner, Verb.STARTED, **started)
-    return await view_of(session, progress, chain, restarted=True, ref=newest)
+    return await view_at(
+        session,
+        newest,
+        chain,
+        progress_id=row.progress_id,
+        lesson_id=lesson_id,
+        step_index=0,
+        status=row.status,
+        restarted=True,
+    )
 
 
 async def own_progress(
     session: AsyncSession, *, learner: User, progress_id: int, version_id: int
-) -> tuple[LessonProgress, published.VersionRef]:
-    """The learner's progress a button points at and its version, read at once; buttons of
-    another version are refused."""
-    row = (await session.execute(_PROGRESS, {"progress_id": progress_id})).first()
-    if row is None or row.LessonProgress.user_id != learner.id:
+) -> Any:
+    """The learner's progress a button points at and its version, read at once as one plain row
+    (``_OWN_PROGRESS``: ``lesson_id``, ``step_index``, ``status``…, and the version's columns
+    that ``published.ref_of`` reads); buttons of another version are refused."""
+    row = (await session.execute(_OWN_PROGRESS, {"progress_id": progress_id})).first()
+    if row is None or row.user_id != learner.id:
         raise StaleButton("This button belongs to a lesson you no longer have open.")
-    progress: LessonProgress = row.LessonProgress
-    if progress.lesson_version_id != version_id:
+    if row.lesson_version_id != version_id:
         raise StaleButton(
-            "This button is from an older version of the lesson.", lesson_id=progress.lesson_id
+            "This button is from an older version of the lesson.", lesson_id=row.lesson_id
         )
-    return progress, published.ref_of(row)
+    return row
+
+
+async def own_view(
+    session: AsyncSession,
+    *,
+    learner: User,
+    progress_id: int,
+    version_id: int,
+    chain: Sequence[str],
+) -> PlayerView:
+    """Where the learner is in the lesson a button of theirs points at (``own_progress``)."""
+    row = await own_progress(
+        session, learner=learner, progress_id=progress_id, version_id=version_id
+    )
+    return await view_at(
+        session,
+        published.ref_of(row),
+        chain,
+        progress_id=progress_id,
+        lesson_id=row.lesson_id,
+        step_index=row.step_index,
+        status=row.status,
+    )
 
 
 async def go_to_step(
@@ -276,16 +374,12 @@ async def go_to_step(
 ) -> PlayerView:
     """Move to step ``index`` (Next or Back); each step reached is recorded for the funnel.
 
-    The progress is read and moved as a plain row (``_STEP_PROGRESS``, ``_MOVE_TO_STEP``), with
-    the same checks as ``own_progress``; moving forward is written with the step's record (one
-    statement on PostgreSQL); a press to the step the learner is on writes nothing."""
-    row = (await session.execute(_STEP_PROGRESS, {"progress_id": progress_id})).first()
-    if row is None or row.user_id != learner.id:
-        raise StaleButton("This button belongs to a lesson you no longer have open.")
-    if row.lesson_version_id != version_id:
-        raise StaleButton(
-            "This button is from an older version of the lesson.", lesson_id=row.lesson_id
-        )
+    The progress is read (``own_progress``) and moved (``_MOVE_TO_STEP``) as a plain row;
+    moving forward is written with the step's record (one statement on PostgreSQL); a press to
+    the step the learner is on writes nothing."""
+    row = await own_progress(
+        session, learner=learner, progress_id=progress_id, version_id=version_id
+    )
     ref = published.ref_of(row)
     lesson = await published.rendered(session, ref, chain)
     index = max(0, min(index, len(lesson.steps) - 1))

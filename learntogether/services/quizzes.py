@@ -11,8 +11,10 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
+from datetime import datetime
+from typing import Any, cast
 
-from sqlalchemy import bindparam, select
+from sqlalchemy import Table, bindparam, insert, select, text
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from learntogether.content.render import RenderedQuestion
@@ -21,7 +23,9 @@ from learntogether.db import question_sums
 from learntogether.db.base import utcnow
 from learntogether.db.models import (
     Answer,
+    Lesson,
     LessonProgress,
+    LessonVersion,
     ProgressStatus,
     QuestionKind,
     QuizAttempt,
@@ -37,9 +41,9 @@ from learntogether.services.player import (
     StaleButton,
     is_correct,
     own_progress,
-    view_of,
+    own_view,
+    view_at,
 )
-from learntogether.services.published import VersionRef
 from learntogether.services.voice import VOICE_ANSWER, IncomingVoice, keep_voice_note
 
 LIKERT_POINTS = 5
@@ -164,74 +168,158 @@ async def start_attempt(
     With ``resume``, a half-answered attempt on this version goes on at its next unanswered
     question instead.
     """
-    progress, ref = await own_progress(
-        session, learner=learner, progress_id=progress_id, version_id=version_id
+    player = await own_view(
+        session, learner=learner, progress_id=progress_id, version_id=version_id, chain=chain
     )
-    player = await view_of(session, progress, chain, ref=ref)
     if not player.lesson.questions:
         raise InvalidInput("This lesson has no quiz.")
-    attempt = None
     if resume:
-        attempt = await session.scalar(
-            select(QuizAttempt)
-            .where(
-                QuizAttempt.progress_id == progress.id,
-                QuizAttempt.lesson_version_id == version_id,
-                QuizAttempt.finished_at.is_(None),
+        under_way = (
+            await session.execute(
+                _OPEN_ATTEMPT_OF, {"progress_id": progress_id, "version_id": version_id}
             )
-            .order_by(QuizAttempt.id.desc())
-            .limit(1)
-        )
-    if attempt is None:
-        attempt = QuizAttempt(
-            user_id=learner.id, lesson_version_id=version_id, progress_id=progress.id
-        )
-        session.add(attempt)
-        await session.flush()
-    return _question(attempt, player)
-
-
-def _question(attempt: QuizAttempt, player: PlayerView) -> QuestionView:
-    questions = player.lesson.questions
-    return QuestionView(
-        attempt.id,
-        attempt.question_index,
-        len(questions),
-        questions[attempt.question_index],
-        player,
+        ).first()
+        if under_way is not None:
+            return _question(under_way.id, under_way.question_index, player)
+    attempt_id = await session.scalar(
+        _NEW_ATTEMPT,
+        {"user_id": learner.id, "lesson_version_id": version_id, "progress_id": progress_id},
     )
+    return _question(attempt_id, 0, player)
 
 
-# Built once: a press runs it, and SQLAlchemy keys its compiled statements by the statement.
-_ATTEMPT = published.with_version_ref(
-    select(QuizAttempt, LessonProgress).outerjoin(
-        LessonProgress, LessonProgress.id == QuizAttempt.progress_id
-    ),
-    QuizAttempt.lesson_version_id,
-).where(QuizAttempt.id == bindparam("attempt_id"))
+def _question(attempt_id: int, index: int, player: PlayerView) -> QuestionView:
+    questions = player.lesson.questions
+    return QuestionView(attempt_id, index, len(questions), questions[index], player)
 
 
-async def _own_attempt(
-    session: AsyncSession, *, learner: User, attempt_id: int, index: int
-) -> tuple[QuizAttempt, LessonProgress, VersionRef]:
-    """The learner's open attempt a button points at, at question ``index``, its progress and
-    its version, read at once."""
+# Built once: a press runs them, and SQLAlchemy keys its compiled statements by the statement.
+# An answer reads its attempt and writes the answer and the attempt's next question as plain
+# rows, on the tables: no ORM entity loaded or flushed (their loading and flush were the answer's
+# biggest share of the bot's SQLAlchemy samples on the lesson path, where most presses answer).
+_attempts = cast(Table, QuizAttempt.__table__)
+_answers = cast(Table, Answer.__table__)
+_progress = cast(Table, LessonProgress.__table__)
+_versions = cast(Table, LessonVersion.__table__)
+_lessons = cast(Table, Lesson.__table__)
+_ATTEMPT = (
+    select(
+        _attempts.c.user_id,
+        _attempts.c.progress_id,
+        _attempts.c.lesson_version_id.label("attempt_version_id"),
+        _attempts.c.question_index,
+        _attempts.c.finished_at,
+        _progress.c.lesson_id,
+        _progress.c.lesson_version_id,
+        _progress.c.step_index,
+        _progress.c.status,
+        _progress.c.best_score,
+        _progress.c.passed,
+        _progress.c.completed_at,
+        # The attempt's version, as ``published.ref_of`` reads it: the last four.
+        _versions.c.id.label("version_id"),
+        _versions.c.lesson_id.label("version_lesson_id"),
+        _versions.c.content_hash,
+        _lessons.c.track_id,
+    )
+    .select_from(
+        _attempts.outerjoin(_progress, _progress.c.id == _attempts.c.progress_id)
+        .join(_versions, _versions.c.id == _attempts.c.lesson_version_id)
+        .join(_lessons, _lessons.c.id == _versions.c.lesson_id)
+    )
+    .where(_attempts.c.id == bindparam("attempt_id"))
+)
+_NEW_ATTEMPT = insert(_attempts).returning(_attempts.c.id)
+_OPEN_ATTEMPT_OF = (
+    select(_attempts.c.id, _attempts.c.question_index)
+    .where(
+        _attempts.c.progress_id == bindparam("progress_id"),
+        _attempts.c.lesson_version_id == bindparam("version_id"),
+        _attempts.c.finished_at.is_(None),
+    )
+    .order_by(_attempts.c.id.desc())
+    .limit(1)
+)
+_SET_POLL = (
+    _attempts.update()
+    .where(_attempts.c.id == bindparam("attempt_id"))
+    .values(poll_id=bindparam("poll_id"))
+)
+_POLL_ATTEMPT = select(_attempts.c.id, _attempts.c.question_index, _attempts.c.finished_at).where(
+    _attempts.c.poll_id == bindparam("poll_id"), _attempts.c.user_id == bindparam("user_id")
+)
+# SQL text, to go inside the answer's record on PostgreSQL (``activity_log.Alongside``); the
+# parameters named apart from the record's.
+_ANSWER = text(
+    f"INSERT INTO {_answers.name}"  # noqa: S608 (model names)
+    " (attempt_id, question_key, kind, choice, text, audio_sha256, correct, answered_at)"
+    " VALUES (:answered_attempt_id, :answer_key, :answer_kind, :answer_choice, :answer_text,"
+    " :answer_audio, :answer_correct, :answered_at)"
+).bindparams(
+    bindparam("answered_attempt_id", type_=_answers.c.attempt_id.type),
+    bindparam("answer_key", type_=_answers.c.question_key.type),
+    bindparam("answer_kind", type_=_answers.c.kind.type),
+    bindparam("answer_choice", type_=_answers.c.choice.type),
+    bindparam("answer_text", type_=_answers.c.text.type),
+    bindparam("answer_audio", type_=_answers.c.audio_sha256.type),
+    bindparam("answer_correct", type_=_answers.c.correct.type),
+    bindparam("answered_at", type_=_answers.c.answered_at.type),
+)
+# A quiz's last answer: the attempt's result, and the progress's (what the ORM's flush wrote).
+_FINISH_ATTEMPT = (
+    _attempts.update()
+    .where(_attempts.c.id == bindparam("attempt_id"))
+    .values(
+        finished_at=bindparam("finished"),
+        score=bindparam("final_score"),
+        max_score=bindparam("final_max"),
+        passed=bindparam("final_passed"),
+    )
+)
+_PROGRESS_RESULT = (
+    _progress.update()
+    .where(_progress.c.id == bindparam("progress_id"))
+    .values(
+        best_score=bindparam("best"),
+        passed=bindparam("ever_passed"),
+        status=bindparam("now_status"),
+        completed_at=bindparam("completed"),
+    )
+)
+# The last step of a lesson without a quiz read: complete and passed, inside the record.
+_COMPLETE_WITHOUT_QUIZ = text(
+    f"UPDATE {_progress.name} SET status = :completed_status, completed_at = :completed_at,"  # noqa: S608 (model names)
+    " passed = :completed_passed, updated_at = :completed_now WHERE id = :completed_progress_id"
+).bindparams(
+    bindparam("completed_status", type_=_progress.c.status.type),
+    bindparam("completed_at", type_=_progress.c.completed_at.type),
+    bindparam("completed_passed", type_=_progress.c.passed.type),
+    bindparam("completed_now", type_=_progress.c.updated_at.type),
+    bindparam("completed_progress_id", type_=_progress.c.id.type),
+)
+# A later vote in the poll the question went out as no longer answers anything.
+_NEXT_QUESTION = text(
+    f"UPDATE {_attempts.name} SET question_index = :next_index, poll_id = NULL"  # noqa: S608 (model names)
+    " WHERE id = :answered_attempt_id"
+).bindparams(
+    bindparam("next_index", type_=_attempts.c.question_index.type),
+    bindparam("answered_attempt_id", type_=_attempts.c.id.type),
+)
+
+
+async def _own_attempt(session: AsyncSession, *, learner: User, attempt_id: int, index: int) -> Any:
+    """The learner's open attempt a button points at, at question ``index``, with its progress
+    and its version, read at once as one plain row (``_ATTEMPT``)."""
     row = (await session.execute(_ATTEMPT, {"attempt_id": attempt_id})).first()
-    if row is None or row.QuizAttempt.user_id != learner.id or row.QuizAttempt.progress_id is None:
+    if row is None or row.user_id != learner.id or row.progress_id is None:
         raise StaleButton("This quiz is not open any more.")
-    attempt: QuizAttempt = row.QuizAttempt
-    progress: LessonProgress | None = row.LessonProgress
-    if attempt.finished_at is not None or attempt.question_index != index:
+    if row.finished_at is not None or row.question_index != index:
+        raise StaleButton("This question was already answered.", lesson_id=row.lesson_id)
+    if row.lesson_id is None or row.lesson_version_id != row.attempt_version_id:
         raise StaleButton(
-            "This question was already answered.",
-            lesson_id=progress.lesson_id if progress else None,
+            "This quiz is from an older version of the lesson.", lesson_id=row.lesson_id
         )
-    if progress is None or progress.lesson_version_id != attempt.lesson_version_id:
-        raise StaleButton(
-            "This quiz is from an older version of the lesson.",
-            lesson_id=progress.lesson_id if progress else None,
-        )
-    return attempt, progress, published.ref_of(row)
+    return row
 
 
 async def current_question(
@@ -242,11 +330,19 @@ async def current_question(
 
 async def _current(
     session: AsyncSession, learner: User, attempt_id: int, index: int, chain: Sequence[str]
-) -> tuple[QuizAttempt, QuestionView]:
-    attempt, progress, ref = await _own_attempt(
-        session, learner=learner, attempt_id=attempt_id, index=index
+) -> tuple[Any, QuestionView]:
+    """The attempt's row (``_own_attempt``) and the question it is at."""
+    row = await _own_attempt(session, learner=learner, attempt_id=attempt_id, index=index)
+    player = await view_at(
+        session,
+        published.ref_of(row),
+        chain,
+        progress_id=row.progress_id,
+        lesson_id=row.lesson_id,
+        step_index=row.step_index,
+        status=row.status,
     )
-    return attempt, _question(attempt, await view_of(session, progress, chain, ref=ref))
+    return row, _question(attempt_id, index, player)
 
 
 async def answer(
@@ -278,17 +374,17 @@ async def answer(
         audio_sha256 = (await keep_voice_note(session, note=voice, limits=VOICE_ANSWER)).sha256
     judged = judge(question, chosen)
     correct = judged.correct
-    session.add(
-        Answer(
-            attempt_id=attempt_id,
-            question_key=question.key,
-            kind=kind,
-            choice=list(chosen) if chosen else None,
-            text=text.strip()[:2000] if text and text.strip() else None,
-            audio_sha256=audio_sha256,
-            correct=correct,
-        )
-    )
+    written = {
+        "answered_attempt_id": attempt_id,
+        "answer_key": question.key,
+        "answer_kind": kind,
+        "answer_choice": list(chosen) if chosen else None,
+        "answer_text": text.strip()[:2000] if text and text.strip() else None,
+        "answer_audio": audio_sha256,
+        "answer_correct": correct,
+        "answered_at": utcnow(),
+        "next_index": index + 1,
+    }
     await activity.record(
         session,
         learner,
@@ -299,13 +395,11 @@ async def answer(
         question_key=question.key,
         assisted=assisted,
         data={"correct": correct} if correct is not None else None,
+        alongside=activity.Alongside(_ANSWER, written, then=(_NEXT_QUESTION,)),
     )
     feedback, chosen_options, right = judged.feedback, judged.chosen, judged.right
-    attempt.question_index += 1
-    attempt.poll_id = None  # a later vote in that poll no longer answers anything
-    await session.flush()
-    if attempt.question_index < view.count:
-        following = _question(attempt, view.player)
+    if index + 1 < view.count:
+        following = _question(attempt_id, index + 1, view.player)
         return AnswerOutcome(
             correct,
             feedback,
@@ -316,8 +410,21 @@ async def answer(
             chosen=chosen_options,
             right=right,
         )
-    result = await _finish(session, learner=learner, attempt=attempt, view=view, assisted=assisted)
-    await review.plan(session, attempt=attempt, lesson_id=view.player.lesson_id)
+    result, finished_at = await _finish(
+        session,
+        learner=learner,
+        attempt_id=attempt_id,
+        attempt=attempt,
+        view=view,
+        assisted=assisted,
+    )
+    await review.plan(
+        session,
+        user_id=learner.id,
+        attempt_id=attempt_id,
+        lesson_id=view.player.lesson_id,
+        finished_at=finished_at,
+    )
     certificate = await _award(session, learner, view.player.track_id)
     return AnswerOutcome(
         correct,
@@ -365,31 +472,26 @@ async def _finish(
     session: AsyncSession,
     *,
     learner: User,
-    attempt: QuizAttempt,
+    attempt_id: int,
+    attempt: Any,
     view: QuestionView,
     assisted: bool,
-) -> QuizResult:
-    answers = list(await session.scalars(select(Answer).where(Answer.attempt_id == attempt.id)))
+) -> tuple[QuizResult, datetime]:
+    """Finish the attempt (``attempt``: its row as ``_own_attempt`` read it, with its progress):
+    the result, written to the attempt and the progress as plain rows; when it finished."""
+    answers = list(await session.scalars(select(Answer).where(Answer.attempt_id == attempt_id)))
     scored = [answer for answer in answers if answer.correct is not None]
     result = decide(
         sum(bool(answer.correct) for answer in scored), len(scored), view.player.lesson.pass_score
     )
     now = utcnow()
-    attempt.finished_at, attempt.score, attempt.max_score, attempt.passed = (
-        now,
-        result.correct,
-        result.scored,
-        result.passed,
-    )
-    progress = await session.get(LessonProgress, attempt.progress_id)
-    assert progress is not None
     percent = float(result.percent) if result.percent is not None else None
-    if percent is not None and (progress.best_score is None or percent > progress.best_score):
-        progress.best_score = percent
-    progress.passed = bool(progress.passed) or result.passed
+    best = attempt.best_score
+    if percent is not None and (best is None or percent > best):
+        best = percent
+    completing = attempt.status is not ProgressStatus.COMPLETED
     where = view.player
-    if progress.status is not ProgressStatus.COMPLETED:
-        progress.status, progress.completed_at = ProgressStatus.COMPLETED, now
+    if completing:
         await activity.record(
             session,
             learner,
@@ -409,14 +511,34 @@ async def _finish(
         lesson_id=where.lesson_id,
         lesson_version_id=where.version_id,
     )
-    await session.flush()
+    finished = {
+        "attempt_id": attempt_id,
+        "finished": now,
+        "final_score": result.correct,
+        "final_max": result.scored,
+        "final_passed": result.passed,
+    }
+    await session.execute(_FINISH_ATTEMPT, finished)
+    progress = {
+        "progress_id": attempt.progress_id,
+        "best": best,
+        "ever_passed": bool(attempt.passed) or result.passed,
+        "now_status": ProgressStatus.COMPLETED if completing else attempt.status,
+        "completed": now if completing else attempt.completed_at,
+    }
+    await session.execute(_PROGRESS_RESULT, progress)
     # Last: another transaction finishing another attempt of the learner's at the same moment
     # waits for this one's commit on the rows both change (the learner's participation counts,
     # its progress), then sees this attempt finished, so only one of them is first.
     await question_sums.add_attempt(
-        session, attempt=attempt, lesson_id=where.lesson_id, answers=answers
+        session,
+        attempt_id=attempt_id,
+        user_id=learner.id,
+        version_id=where.version_id,
+        lesson_id=where.lesson_id,
+        answers=answers,
     )
-    return result
+    return result, now
 
 
 async def complete_without_quiz(
@@ -431,19 +553,22 @@ async def complete_without_quiz(
 
     Returns the certificate this earned by completing the track, and the learner's next lesson.
     """
-    progress, ref = await own_progress(
+    progress = await own_progress(
         session, learner=learner, progress_id=progress_id, version_id=version_id
     )
     if progress.status is ProgressStatus.COMPLETED:
         return LessonFinished(
             None, await catalogue.suggested_lesson(session, learner=learner, chain=chain)
         )
-    progress.status, progress.completed_at, progress.passed = (
-        ProgressStatus.COMPLETED,
-        utcnow(),
-        True,
-    )
-    track_id = ref.track_id
+    track_id = progress.track_id
+    now = utcnow()
+    completed = {
+        "completed_progress_id": progress_id,
+        "completed_status": ProgressStatus.COMPLETED,
+        "completed_passed": True,
+        "completed_at": now,
+        "completed_now": now,
+    }
     await activity.record(
         session,
         learner,
@@ -451,8 +576,8 @@ async def complete_without_quiz(
         track_id=track_id,
         lesson_id=progress.lesson_id,
         lesson_version_id=version_id,
+        alongside=activity.Alongside(_COMPLETE_WITHOUT_QUIZ, completed),
     )
-    await session.flush()
     certificate = await _award(session, learner, track_id)
     return LessonFinished(
         certificate, await catalogue.suggested_lesson(session, learner=learner, chain=chain)
@@ -488,9 +613,8 @@ async def poll_sent(
     session: AsyncSession, *, learner: User, attempt_id: int, index: int, poll_id: str
 ) -> None:
     """The current question went out as a native quiz poll; its answer will come back by this id."""
-    attempt, _, _ = await _own_attempt(session, learner=learner, attempt_id=attempt_id, index=index)
-    attempt.poll_id = poll_id
-    await session.flush()
+    await _own_attempt(session, learner=learner, attempt_id=attempt_id, index=index)
+    await session.execute(_SET_POLL, {"attempt_id": attempt_id, "poll_id": poll_id})
 
 
 async def answer_poll(
@@ -502,9 +626,9 @@ async def answer_poll(
     chain: Sequence[str],
 ) -> AnswerOutcome:
     """A vote in a quiz poll answers the question it was sent for."""
-    attempt = await session.scalar(
-        select(QuizAttempt).where(QuizAttempt.poll_id == poll_id, QuizAttempt.user_id == learner.id)
-    )
+    attempt = (
+        await session.execute(_POLL_ATTEMPT, {"poll_id": poll_id, "user_id": learner.id})
+    ).first()
     if attempt is None or attempt.finished_at is not None:
         raise StaleButton("This quiz poll is from an older attempt.")
     return await answer(

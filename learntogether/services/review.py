@@ -88,8 +88,11 @@ class ReviewDone:
     total: int
 
 
-async def plan(session: AsyncSession, *, attempt: QuizAttempt, lesson_id: int) -> int:
-    """Plan the rounds of review for a finished attempt; returns how many were planned.
+async def plan(
+    session: AsyncSession, *, user_id: int, attempt_id: int, lesson_id: int, finished_at: datetime
+) -> int:
+    """Plan the rounds of review for ``user_id``'s attempt ``attempt_id`` at ``lesson_id``,
+    finished at ``finished_at``; returns how many were planned.
 
     Rounds still waiting from earlier attempts at the lesson are dropped: the newest attempt
     says what the learner still gets wrong. An attempt with nothing wrong plans none.
@@ -97,7 +100,7 @@ async def plan(session: AsyncSession, *, attempt: QuizAttempt, lesson_id: int) -
     await session.execute(
         update(Review)
         .where(
-            Review.user_id == attempt.user_id,
+            Review.user_id == user_id,
             Review.lesson_id == lesson_id,
             Review.status == ReviewStatus.SCHEDULED,
         )
@@ -106,21 +109,21 @@ async def plan(session: AsyncSession, *, attempt: QuizAttempt, lesson_id: int) -
     wrong = list(
         await session.scalars(
             select(Answer.question_key)
-            .where(Answer.attempt_id == attempt.id, Answer.correct.is_(False))
+            .where(Answer.attempt_id == attempt_id, Answer.correct.is_(False))
             .order_by(Answer.id)
         )
     )
-    if not wrong or attempt.finished_at is None:
+    if not wrong:
         return 0
     keys = list(dict.fromkeys(wrong))[:MAX_QUESTIONS]
     session.add_all(
         Review(
-            user_id=attempt.user_id,
+            user_id=user_id,
             lesson_id=lesson_id,
-            attempt_id=attempt.id,
+            attempt_id=attempt_id,
             after_days=days,
             question_keys=keys,
-            due_at=attempt.finished_at + timedelta(days=days),
+            due_at=finished_at + timedelta(days=days),
         )
         for days in ROUNDS
     )

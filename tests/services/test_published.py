@@ -11,7 +11,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from learntogether.content.render import pick_text
 from learntogether.content.schema import LessonDocument, TrackDocument
 from learntogether.db.models import Lesson, Role, User
-from learntogether.services import catalogue, learners, lessons, player, published
+from learntogether.services import catalogue, learners, lessons, player, published, quizzes
 from learntogether.services.actors import Actor
 from learntogether.services.curriculum import import_curriculum
 from learntogether.services.tracks import find_track, upsert_track
@@ -125,3 +125,70 @@ async def test_the_offer_is_built_once_for_learners_who_read_the_same_languages(
     assert second[0].lessons[0].status == catalogue.NEW
     assert await catalogue.catalogue(session, learner=other, chain=["bg", "en"])
     assert picked  # another chain of languages is built on its own
+
+
+async def test_a_track_is_built_alone_with_the_learners_progress_and_none_when_not_offered(
+    session: AsyncSession,
+) -> None:
+    learner, lesson_id = await _setup(session)
+    await player.open_lesson(session, learner=learner, lesson_id=lesson_id, chain=CHAIN)
+    [whole] = await catalogue.catalogue(session, learner=learner, chain=CHAIN)
+    one = await catalogue.track(session, learner=learner, track_id=whole.track_id, chain=CHAIN)
+    assert one == whole
+    assert [entry.status for entry in one.lessons] == [catalogue.IN_PROGRESS]
+    someone_else = await learners.register(
+        session, telegram_id=79, first_name="U", locale="en", role=Role.PARENT
+    )
+    theirs = await catalogue.track(
+        session, learner=someone_else, track_id=whole.track_id, chain=CHAIN
+    )
+    assert theirs is not None
+    assert ([entry.status for entry in theirs.lessons], theirs.for_role) == ([catalogue.NEW], False)
+    assert (
+        await catalogue.track(session, learner=learner, track_id=whole.track_id + 1, chain=CHAIN)
+        is None
+    )
+
+
+async def test_the_suggested_lesson_is_the_first_unfinished_one_of_the_roles_tracks_first(
+    session: AsyncSession,
+) -> None:
+    parents = {**TRACK, "slug": "parents", "position": 0, "audience": ["parent"]}
+    teachers = {**TRACK, "slug": "teachers", "position": 1}
+    await import_curriculum(
+        session,
+        track_documents=[TrackDocument.model_validate(t) for t in (parents, teachers)],
+        lesson_documents=[
+            LessonDocument.model_validate(lesson(slug=slug, track=track, position=position))
+            for slug, track, position in (
+                ("for-parents", "parents", 1),
+                ("first", "teachers", 1),
+                ("second", "teachers", 2),
+            )
+        ],
+        actor=Actor.system("test"),
+    )
+    teacher = await learners.register(
+        session, telegram_id=80, first_name="T", locale="en", role=Role.TEACHER
+    )
+    parent = await learners.register(
+        session, telegram_id=81, first_name="P", locale="en", role=Role.PARENT
+    )
+    suggested = await catalogue.suggested_lesson(session, learner=teacher, chain=CHAIN)
+    assert suggested is not None and (suggested.slug, suggested.status) == ("first", "new")
+    opened = await player.open_lesson(
+        session, learner=teacher, lesson_id=suggested.lesson_id, chain=CHAIN
+    )
+    again = await catalogue.suggested_lesson(session, learner=teacher, chain=CHAIN)
+    assert again is not None and (again.slug, again.status) == ("first", "in_progress")
+    await quizzes.complete_without_quiz(
+        session,
+        learner=teacher,
+        progress_id=opened.progress_id,
+        version_id=opened.version_id,
+        chain=CHAIN,
+    )
+    after = await catalogue.suggested_lesson(session, learner=teacher, chain=CHAIN)
+    assert after is not None and after.slug == "second"
+    theirs = await catalogue.suggested_lesson(session, learner=parent, chain=CHAIN)
+    assert theirs is not None and theirs.slug == "for-parents"

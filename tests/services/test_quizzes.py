@@ -345,3 +345,52 @@ async def test_a_lesson_without_a_quiz_is_completed_in_its_track_once(
             session, learner=learner, progress_id=view.progress_id,
             version_id=view.version_id + 99, chain=CHAIN,
         )  # fmt: skip
+
+
+async def test_a_finished_lesson_opened_again_starts_the_newest_version_and_keeps_the_result(
+    session: AsyncSession,
+) -> None:
+    learner, lesson_id = await _setup(session)
+    view = await player.open_lesson(session, learner=learner, lesson_id=lesson_id, chain=CHAIN)
+    question = await quizzes.start_attempt(
+        session, learner=learner, progress_id=view.progress_id, version_id=view.version_id,
+        chain=CHAIN,
+    )  # fmt: skip
+    for index in (0, 1):
+        await quizzes.answer(
+            session, learner=learner, attempt_id=question.attempt_id, index=index, chosen=[0],
+            chain=CHAIN,
+        )  # fmt: skip
+    changed = lesson(slug="what-segregation-is", track="demo", position=1, minutes=9)
+    changed["steps"][0]["text"]["en"] = "A rewritten first step."
+    await lessons.store_published(
+        session,
+        document=LessonDocument.model_validate(changed),
+        track=await find_track(session, "demo"),
+        actor=Actor.system("t"),
+    )
+    again = await player.open_lesson(session, learner=learner, lesson_id=lesson_id, chain=CHAIN)
+    assert (again.progress_id, again.step_index, again.restarted, again.completed) == (
+        view.progress_id,
+        0,
+        True,
+        True,
+    )
+    assert again.version_id != view.version_id
+    assert again.lesson.steps[0].text == "A rewritten first step."
+    progress = await session.scalar(
+        select(LessonProgress).where(LessonProgress.id == view.progress_id)
+    )
+    assert progress is not None
+    assert (progress.lesson_version_id, progress.step_index, progress.status) == (
+        again.version_id,
+        0,
+        ProgressStatus.COMPLETED,
+    )
+    assert progress.best_score is not None and progress.passed is not None
+    started = await session.scalars(
+        select(Activity.lesson_version_id)
+        .where(Activity.user_id == learner.id, Activity.verb == Verb.STARTED)
+        .order_by(Activity.id)
+    )
+    assert list(started) == [view.version_id, again.version_id]
