@@ -25,7 +25,7 @@ from __future__ import annotations
 from collections import defaultdict
 from collections.abc import Iterable, Sequence
 from functools import cache
-from typing import Any, cast
+from typing import Any
 
 from sqlalchemy import (
     BigInteger,
@@ -34,7 +34,6 @@ from sqlalchemy import (
     SQLColumnExpression,
     String,
     Subquery,
-    Table,
     bindparam,
     case,
     delete,
@@ -49,6 +48,7 @@ from sqlalchemy import (
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
 
+from learntogether.db import tables
 from learntogether.db.models import Answer, LessonVersion, QuestionSum, QuizAttempt
 
 FIGURES = ("answers", "right_answers", "rest", "right_times_rest", "rest_squared")
@@ -137,7 +137,7 @@ def _add_statement(count: int, dialect_name: str) -> Any:
     ).where(~at_version.exists())
     dialect = postgresql if dialect_name == "postgresql" else sqlite
     # On the table: an ORM entity's INSERT executed with parameters is a bulk INSERT of them.
-    sums = cast(Table, QuestionSum.__table__)
+    sums = tables.question_sums
     statement = dialect.insert(sums).from_select([*KEY, *FIGURES], added)
     return statement.on_conflict_do_update(
         index_elements=list(KEY),

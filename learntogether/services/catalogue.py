@@ -4,19 +4,16 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
-from typing import Any, cast
+from typing import Any
 
-from sqlalchemy import Table, bindparam, func, select
+from sqlalchemy import bindparam, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from learntogether.content.render import pick_text
+from learntogether.db import tables
 from learntogether.db.models import (
-    Lesson,
-    LessonProgress,
     LessonStatus,
-    LessonVersion,
     ProgressStatus,
-    Track,
     User,
     VersionStatus,
 )
@@ -65,42 +62,38 @@ class TrackEntry:
 # statements by the statement. One query on the tables (no ORM compiling): each offered lesson's
 # newest published version (``published.VersionRef``'s columns, then its slug and its track's
 # ``updated_at``: what ``_offered`` keeps the offer by), and last the learner's progress in it.
-_versions = cast(Table, LessonVersion.__table__)
-_lessons = cast(Table, Lesson.__table__)
-_tracks = cast(Table, Track.__table__)
-_progress = cast(Table, LessonProgress.__table__)
 _newest = (
-    select(_versions.c.lesson_id, func.max(_versions.c.number).label("number"))
-    .where(_versions.c.status == VersionStatus.PUBLISHED)
-    .group_by(_versions.c.lesson_id)
+    select(tables.versions.c.lesson_id, func.max(tables.versions.c.number).label("number"))
+    .where(tables.versions.c.status == VersionStatus.PUBLISHED)
+    .group_by(tables.versions.c.lesson_id)
     .subquery()
 )
 _OFFERED = (
     select(
-        _versions.c.id,
-        _versions.c.lesson_id,
-        _versions.c.content_hash,
-        _lessons.c.track_id,
-        _lessons.c.slug,
-        _tracks.c.updated_at,
-        _progress.c.status,
+        tables.versions.c.id,
+        tables.versions.c.lesson_id,
+        tables.versions.c.content_hash,
+        tables.lessons.c.track_id,
+        tables.lessons.c.slug,
+        tables.tracks.c.updated_at,
+        tables.progress.c.status,
     )
     .select_from(
-        _versions.join(_lessons, _lessons.c.id == _versions.c.lesson_id)
+        tables.versions.join(tables.lessons, tables.lessons.c.id == tables.versions.c.lesson_id)
         .join(
             _newest,
-            (_newest.c.lesson_id == _versions.c.lesson_id)
-            & (_newest.c.number == _versions.c.number),
+            (_newest.c.lesson_id == tables.versions.c.lesson_id)
+            & (_newest.c.number == tables.versions.c.number),
         )
-        .join(_tracks, _lessons.c.track_id == _tracks.c.id)
+        .join(tables.tracks, tables.lessons.c.track_id == tables.tracks.c.id)
         .outerjoin(
-            _progress,
-            (_progress.c.lesson_id == _lessons.c.id)
-            & (_progress.c.user_id == bindparam("user_id")),
+            tables.progress,
+            (tables.progress.c.lesson_id == tables.lessons.c.id)
+            & (tables.progress.c.user_id == bindparam("user_id")),
         )
     )
-    .where(_lessons.c.status == LessonStatus.PUBLISHED, _tracks.c.archived_at.is_(None))
-    .order_by(_tracks.c.position, _tracks.c.slug, _lessons.c.position)
+    .where(tables.lessons.c.status == LessonStatus.PUBLISHED, tables.tracks.c.archived_at.is_(None))
+    .order_by(tables.tracks.c.position, tables.tracks.c.slug, tables.lessons.c.position)
 )
 _OFFER_COLUMNS = 6
 """``_OFFERED``'s columns that say what is offered (the rest is the learner's)."""

@@ -11,12 +11,12 @@ from __future__ import annotations
 from collections.abc import Collection, Iterable, Sequence
 from dataclasses import dataclass, fields
 from datetime import datetime, time, timedelta
-from typing import Any, cast
+from typing import Any
 
-from sqlalchemy import Table, and_, bindparam, exists, insert, literal, or_, select, update
+from sqlalchemy import and_, bindparam, exists, insert, literal, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from learntogether.db import activity_log
+from learntogether.db import activity_log, tables
 from learntogether.db.base import UTCDateTime, utcnow
 from learntogether.db.models import (
     Broadcast,
@@ -46,8 +46,6 @@ OPEN_BROADCASTS = (BroadcastStatus.SCHEDULED, BroadcastStatus.SENDING)
 UNSETTLED = (DeliveryStatus.PENDING, DeliveryStatus.SENDING)
 # Bound parameters per statement stay well under SQLite's and asyncpg's limits.
 _CHUNK = 5000
-
-_deliveries = cast(Table, Delivery.__table__)
 
 
 @dataclass(frozen=True)
@@ -168,7 +166,7 @@ async def enqueue(
         ).where(where)
         # Learners in the order they joined, so that the oldest row is sent first.
         rows = rows.order_by(User.id)
-        await session.execute(insert(_deliveries).from_select(columns, rows))
+        await session.execute(insert(tables.deliveries).from_select(columns, rows))
 
 
 def _due(now: datetime) -> Any:
@@ -347,11 +345,11 @@ def _values(
 async def _write(session: AsyncSession, values: Sequence[dict[str, Any]]) -> None:
     """One executemany UPDATE by id; rows settled meanwhile by someone else are left alone."""
     statement = (
-        update(_deliveries)
+        update(tables.deliveries)
         .where(
-            _deliveries.c.id == bindparam("row_id"),
+            tables.deliveries.c.id == bindparam("row_id"),
             # Not IN: an expanding parameter cannot go into an executemany.
-            or_(*(_deliveries.c.status == status for status in UNSETTLED)),
+            or_(*(tables.deliveries.c.status == status for status in UNSETTLED)),
         )
         .values(
             status=bindparam("status"),
@@ -360,7 +358,7 @@ async def _write(session: AsyncSession, values: Sequence[dict[str, Any]]) -> Non
             wait_reason=bindparam("wait_reason"),
             message_id=bindparam("message_id"),
             sent_at=bindparam("sent_at"),
-            attempts=_deliveries.c.attempts - bindparam("undo"),
+            attempts=tables.deliveries.c.attempts - bindparam("undo"),
             lease_until=None,
             updated_at=bindparam("updated_at"),
         )

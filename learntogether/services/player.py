@@ -9,9 +9,9 @@ from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any, cast
+from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import Table, bindparam, func, select, text
+from sqlalchemy import bindparam, func, select, text
 from sqlalchemy.ext.asyncio import AsyncSession
 
 if TYPE_CHECKING:
@@ -19,12 +19,11 @@ if TYPE_CHECKING:
 
 from learntogether.content.render import RenderedLesson, RenderedQuestion
 from learntogether.db import activity_log as activity
+from learntogether.db import tables
 from learntogether.db.base import utcnow
 from learntogether.db.models import (
-    Lesson,
     LessonProgress,
     LessonStatus,
-    LessonVersion,
     ProgressStatus,
     QuestionKind,
     User,
@@ -58,96 +57,93 @@ def is_correct(question: RenderedQuestion, chosen: Sequence[int]) -> bool | None
 # plain row, on the tables, and a step writes it so: no ORM entity to load and no unit of work to
 # flush for one column (the ORM's loading and flush were a fifth of the bot's samples on the
 # lesson path).
-_progress_table = cast(Table, LessonProgress.__table__)
-_versions_table = cast(Table, LessonVersion.__table__)
-_lessons_table = cast(Table, Lesson.__table__)
 _OWN_PROGRESS = (
     select(
-        _progress_table.c.user_id,
-        _progress_table.c.lesson_id,
-        _progress_table.c.lesson_version_id,
-        _progress_table.c.step_index,
-        _progress_table.c.status,
-        _versions_table.c.id,
-        _versions_table.c.lesson_id,
-        _versions_table.c.content_hash,
-        _lessons_table.c.track_id,
+        tables.progress.c.user_id,
+        tables.progress.c.lesson_id,
+        tables.progress.c.lesson_version_id,
+        tables.progress.c.step_index,
+        tables.progress.c.status,
+        tables.versions.c.id,
+        tables.versions.c.lesson_id,
+        tables.versions.c.content_hash,
+        tables.lessons.c.track_id,
     )
     .select_from(
-        _progress_table.join(
-            _versions_table, _versions_table.c.id == _progress_table.c.lesson_version_id
-        ).join(_lessons_table, _lessons_table.c.id == _versions_table.c.lesson_id)
+        tables.progress.join(
+            tables.versions, tables.versions.c.id == tables.progress.c.lesson_version_id
+        ).join(tables.lessons, tables.lessons.c.id == tables.versions.c.lesson_id)
     )
-    .where(_progress_table.c.id == bindparam("progress_id"))
+    .where(tables.progress.c.id == bindparam("progress_id"))
 )
 # Opening a lesson: the lesson, the learner's progress in it with its version, and the lesson's
 # newest published version (the one a start or a restart opens), in one statement on the tables.
-_progress_version = _versions_table.alias("progress_version")
-_newest_version = _versions_table.alias("newest_version")
+_progress_version = tables.versions.alias("progress_version")
+_newest_version = tables.versions.alias("newest_version")
 _NEWEST_NUMBER = (
-    select(func.max(_versions_table.c.number))
+    select(func.max(tables.versions.c.number))
     .where(
-        _versions_table.c.lesson_id == _lessons_table.c.id,
-        _versions_table.c.status == VersionStatus.PUBLISHED,
+        tables.versions.c.lesson_id == tables.lessons.c.id,
+        tables.versions.c.status == VersionStatus.PUBLISHED,
     )
-    .correlate(_lessons_table)
+    .correlate(tables.lessons)
     .scalar_subquery()
 )
 _LESSON_AND_PROGRESS = (
     select(
-        _lessons_table.c.status.label("lesson_status"),
-        _lessons_table.c.track_id,
-        _progress_table.c.id.label("progress_id"),
-        _progress_table.c.status,
-        _progress_table.c.step_index,
+        tables.lessons.c.status.label("lesson_status"),
+        tables.lessons.c.track_id,
+        tables.progress.c.id.label("progress_id"),
+        tables.progress.c.status,
+        tables.progress.c.step_index,
         _progress_version.c.id.label("version_id"),
         _progress_version.c.content_hash.label("version_hash"),
         _newest_version.c.id.label("newest_id"),
         _newest_version.c.content_hash.label("newest_hash"),
     )
     .select_from(
-        _lessons_table.outerjoin(
-            _progress_table,
-            (_progress_table.c.lesson_id == _lessons_table.c.id)
-            & (_progress_table.c.user_id == bindparam("user_id")),
+        tables.lessons.outerjoin(
+            tables.progress,
+            (tables.progress.c.lesson_id == tables.lessons.c.id)
+            & (tables.progress.c.user_id == bindparam("user_id")),
         )
-        .outerjoin(_progress_version, _progress_version.c.id == _progress_table.c.lesson_version_id)
+        .outerjoin(_progress_version, _progress_version.c.id == tables.progress.c.lesson_version_id)
         .outerjoin(
             _newest_version,
-            (_newest_version.c.lesson_id == _lessons_table.c.id)
+            (_newest_version.c.lesson_id == tables.lessons.c.id)
             & (_newest_version.c.number == _NEWEST_NUMBER),
         )
     )
-    .where(_lessons_table.c.id == bindparam("lesson_id"))
+    .where(tables.lessons.c.id == bindparam("lesson_id"))
 )
 # A finished lesson read again: its progress moves to the newest version, from the start.
 _RESTART = (
-    _progress_table.update()
-    .where(_progress_table.c.id == bindparam("progress_id"))
+    tables.progress.update()
+    .where(tables.progress.c.id == bindparam("progress_id"))
     .values(lesson_version_id=bindparam("newest_id"), step_index=0)
 )
 # SQL text, to go inside the step's record on PostgreSQL (``activity_log.Alongside``).
 _MOVE_TO_STEP = text(
-    f"UPDATE {_progress_table.name} SET step_index = :to_step, updated_at = :moved_at"  # noqa: S608 (model names)
+    f"UPDATE {tables.progress.name} SET step_index = :to_step, updated_at = :moved_at"  # noqa: S608 (model names)
     " WHERE id = :progress_id"
 ).bindparams(
-    bindparam("to_step", type_=_progress_table.c.step_index.type),
-    bindparam("moved_at", type_=_progress_table.c.updated_at.type),
-    bindparam("progress_id", type_=_progress_table.c.id.type),
+    bindparam("to_step", type_=tables.progress.c.step_index.type),
+    bindparam("moved_at", type_=tables.progress.c.updated_at.type),
+    bindparam("progress_id", type_=tables.progress.c.id.type),
 )
 
 # A lesson opened for the first time: its progress written with the start's record.
 _FIRST_PROGRESS = text(
-    f"INSERT INTO {_progress_table.name}"  # noqa: S608 (model names)
+    f"INSERT INTO {tables.progress.name}"  # noqa: S608 (model names)
     " (user_id, lesson_id, lesson_version_id, step_index, status, started_at, updated_at)"
     " VALUES (:opener_id, :opened_lesson_id, :opened_version_id, 0, :opened_status,"
     " :opened_at, :opened_at) RETURNING id"
 ).bindparams(
-    bindparam("opener_id", type_=_progress_table.c.user_id.type),
-    bindparam("opened_lesson_id", type_=_progress_table.c.lesson_id.type),
-    bindparam("opened_version_id", type_=_progress_table.c.lesson_version_id.type),
-    bindparam("opened_status", type_=_progress_table.c.status.type),
-    bindparam("opened_at", type_=_progress_table.c.started_at.type),
+    bindparam("opener_id", type_=tables.progress.c.user_id.type),
+    bindparam("opened_lesson_id", type_=tables.progress.c.lesson_id.type),
+    bindparam("opened_version_id", type_=tables.progress.c.lesson_version_id.type),
+    bindparam("opened_status", type_=tables.progress.c.status.type),
+    bindparam("opened_at", type_=tables.progress.c.started_at.type),
 )
 
 

@@ -12,20 +12,17 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any, cast
+from typing import Any
 
-from sqlalchemy import Table, bindparam, insert, select, text
+from sqlalchemy import bindparam, insert, select, text
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from learntogether.content.render import RenderedQuestion
 from learntogether.db import activity_log as activity
-from learntogether.db import question_sums
+from learntogether.db import question_sums, tables
 from learntogether.db.base import utcnow
 from learntogether.db.models import (
     Answer,
-    Lesson,
-    LessonProgress,
-    LessonVersion,
     ProgressStatus,
     QuestionKind,
     QuizAttempt,
@@ -197,78 +194,78 @@ def _question(attempt_id: int, index: int, player: PlayerView) -> QuestionView:
 # An answer reads its attempt and writes the answer and the attempt's next question as plain
 # rows, on the tables: no ORM entity loaded or flushed (their loading and flush were the answer's
 # biggest share of the bot's SQLAlchemy samples on the lesson path, where most presses answer).
-_attempts = cast(Table, QuizAttempt.__table__)
-_answers = cast(Table, Answer.__table__)
-_progress = cast(Table, LessonProgress.__table__)
-_versions = cast(Table, LessonVersion.__table__)
-_lessons = cast(Table, Lesson.__table__)
 _ATTEMPT = (
     select(
-        _attempts.c.user_id,
-        _attempts.c.progress_id,
-        _attempts.c.lesson_version_id.label("attempt_version_id"),
-        _attempts.c.question_index,
-        _attempts.c.finished_at,
-        _progress.c.lesson_id,
-        _progress.c.lesson_version_id,
-        _progress.c.step_index,
-        _progress.c.status,
-        _progress.c.best_score,
-        _progress.c.passed,
-        _progress.c.completed_at,
+        tables.attempts.c.user_id,
+        tables.attempts.c.progress_id,
+        tables.attempts.c.lesson_version_id.label("attempt_version_id"),
+        tables.attempts.c.question_index,
+        tables.attempts.c.finished_at,
+        tables.progress.c.lesson_id,
+        tables.progress.c.lesson_version_id,
+        tables.progress.c.step_index,
+        tables.progress.c.status,
+        tables.progress.c.best_score,
+        tables.progress.c.passed,
+        tables.progress.c.completed_at,
         # The attempt's version, as ``published.ref_of`` reads it: the last four.
-        _versions.c.id.label("version_id"),
-        _versions.c.lesson_id.label("version_lesson_id"),
-        _versions.c.content_hash,
-        _lessons.c.track_id,
+        tables.versions.c.id.label("version_id"),
+        tables.versions.c.lesson_id.label("version_lesson_id"),
+        tables.versions.c.content_hash,
+        tables.lessons.c.track_id,
     )
     .select_from(
-        _attempts.outerjoin(_progress, _progress.c.id == _attempts.c.progress_id)
-        .join(_versions, _versions.c.id == _attempts.c.lesson_version_id)
-        .join(_lessons, _lessons.c.id == _versions.c.lesson_id)
+        tables.attempts.outerjoin(
+            tables.progress, tables.progress.c.id == tables.attempts.c.progress_id
+        )
+        .join(tables.versions, tables.versions.c.id == tables.attempts.c.lesson_version_id)
+        .join(tables.lessons, tables.lessons.c.id == tables.versions.c.lesson_id)
     )
-    .where(_attempts.c.id == bindparam("attempt_id"))
+    .where(tables.attempts.c.id == bindparam("attempt_id"))
 )
-_NEW_ATTEMPT = insert(_attempts).returning(_attempts.c.id)
+_NEW_ATTEMPT = insert(tables.attempts).returning(tables.attempts.c.id)
 _OPEN_ATTEMPT_OF = (
-    select(_attempts.c.id, _attempts.c.question_index)
+    select(tables.attempts.c.id, tables.attempts.c.question_index)
     .where(
-        _attempts.c.progress_id == bindparam("progress_id"),
-        _attempts.c.lesson_version_id == bindparam("version_id"),
-        _attempts.c.finished_at.is_(None),
+        tables.attempts.c.progress_id == bindparam("progress_id"),
+        tables.attempts.c.lesson_version_id == bindparam("version_id"),
+        tables.attempts.c.finished_at.is_(None),
     )
-    .order_by(_attempts.c.id.desc())
+    .order_by(tables.attempts.c.id.desc())
     .limit(1)
 )
 _SET_POLL = (
-    _attempts.update()
-    .where(_attempts.c.id == bindparam("attempt_id"))
+    tables.attempts.update()
+    .where(tables.attempts.c.id == bindparam("attempt_id"))
     .values(poll_id=bindparam("poll_id"))
 )
-_POLL_ATTEMPT = select(_attempts.c.id, _attempts.c.question_index, _attempts.c.finished_at).where(
-    _attempts.c.poll_id == bindparam("poll_id"), _attempts.c.user_id == bindparam("user_id")
+_POLL_ATTEMPT = select(
+    tables.attempts.c.id, tables.attempts.c.question_index, tables.attempts.c.finished_at
+).where(
+    tables.attempts.c.poll_id == bindparam("poll_id"),
+    tables.attempts.c.user_id == bindparam("user_id"),
 )
 # SQL text, to go inside the answer's record on PostgreSQL (``activity_log.Alongside``); the
 # parameters named apart from the record's.
 _ANSWER = text(
-    f"INSERT INTO {_answers.name}"  # noqa: S608 (model names)
+    f"INSERT INTO {tables.answers.name}"  # noqa: S608 (model names)
     " (attempt_id, question_key, kind, choice, text, audio_sha256, correct, answered_at)"
     " VALUES (:answered_attempt_id, :answer_key, :answer_kind, :answer_choice, :answer_text,"
     " :answer_audio, :answer_correct, :answered_at)"
 ).bindparams(
-    bindparam("answered_attempt_id", type_=_answers.c.attempt_id.type),
-    bindparam("answer_key", type_=_answers.c.question_key.type),
-    bindparam("answer_kind", type_=_answers.c.kind.type),
-    bindparam("answer_choice", type_=_answers.c.choice.type),
-    bindparam("answer_text", type_=_answers.c.text.type),
-    bindparam("answer_audio", type_=_answers.c.audio_sha256.type),
-    bindparam("answer_correct", type_=_answers.c.correct.type),
-    bindparam("answered_at", type_=_answers.c.answered_at.type),
+    bindparam("answered_attempt_id", type_=tables.answers.c.attempt_id.type),
+    bindparam("answer_key", type_=tables.answers.c.question_key.type),
+    bindparam("answer_kind", type_=tables.answers.c.kind.type),
+    bindparam("answer_choice", type_=tables.answers.c.choice.type),
+    bindparam("answer_text", type_=tables.answers.c.text.type),
+    bindparam("answer_audio", type_=tables.answers.c.audio_sha256.type),
+    bindparam("answer_correct", type_=tables.answers.c.correct.type),
+    bindparam("answered_at", type_=tables.answers.c.answered_at.type),
 )
 # A quiz's last answer: the attempt's result, and the progress's (what the ORM's flush wrote).
 _FINISH_ATTEMPT = (
-    _attempts.update()
-    .where(_attempts.c.id == bindparam("attempt_id"))
+    tables.attempts.update()
+    .where(tables.attempts.c.id == bindparam("attempt_id"))
     .values(
         finished_at=bindparam("finished"),
         score=bindparam("final_score"),
@@ -277,8 +274,8 @@ _FINISH_ATTEMPT = (
     )
 )
 _PROGRESS_RESULT = (
-    _progress.update()
-    .where(_progress.c.id == bindparam("progress_id"))
+    tables.progress.update()
+    .where(tables.progress.c.id == bindparam("progress_id"))
     .values(
         best_score=bindparam("best"),
         passed=bindparam("ever_passed"),
@@ -288,22 +285,22 @@ _PROGRESS_RESULT = (
 )
 # The last step of a lesson without a quiz read: complete and passed, inside the record.
 _COMPLETE_WITHOUT_QUIZ = text(
-    f"UPDATE {_progress.name} SET status = :completed_status, completed_at = :completed_at,"  # noqa: S608 (model names)
+    f"UPDATE {tables.progress.name} SET status = :completed_status, completed_at = :completed_at,"  # noqa: S608 (model names)
     " passed = :completed_passed, updated_at = :completed_now WHERE id = :completed_progress_id"
 ).bindparams(
-    bindparam("completed_status", type_=_progress.c.status.type),
-    bindparam("completed_at", type_=_progress.c.completed_at.type),
-    bindparam("completed_passed", type_=_progress.c.passed.type),
-    bindparam("completed_now", type_=_progress.c.updated_at.type),
-    bindparam("completed_progress_id", type_=_progress.c.id.type),
+    bindparam("completed_status", type_=tables.progress.c.status.type),
+    bindparam("completed_at", type_=tables.progress.c.completed_at.type),
+    bindparam("completed_passed", type_=tables.progress.c.passed.type),
+    bindparam("completed_now", type_=tables.progress.c.updated_at.type),
+    bindparam("completed_progress_id", type_=tables.progress.c.id.type),
 )
 # A later vote in the poll the question went out as no longer answers anything.
 _NEXT_QUESTION = text(
-    f"UPDATE {_attempts.name} SET question_index = :next_index, poll_id = NULL"  # noqa: S608 (model names)
+    f"UPDATE {tables.attempts.name} SET question_index = :next_index, poll_id = NULL"  # noqa: S608 (model names)
     " WHERE id = :answered_attempt_id"
 ).bindparams(
-    bindparam("next_index", type_=_attempts.c.question_index.type),
-    bindparam("answered_attempt_id", type_=_attempts.c.id.type),
+    bindparam("next_index", type_=tables.attempts.c.question_index.type),
+    bindparam("answered_attempt_id", type_=tables.attempts.c.id.type),
 )
 
 
