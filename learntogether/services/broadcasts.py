@@ -548,6 +548,7 @@ async def preview_broadcast(
     cohort: str | None = None,
     cohorts: Sequence[str] | None = None,
     all_learners: bool = False,
+    send_at: datetime | None = None,
     default_locale: str = SOURCE_LOCALE,
     programme_locale: str = SOURCE_LOCALE,
 ) -> BroadcastPreview:
@@ -559,6 +560,7 @@ async def preview_broadcast(
     programme's (``programme_locale``, ``LT_DEFAULT_LOCALE``) or English.
     """
     texts = clean_text(text, default_locale=default_locale)
+    _send_time(send_at, utcnow())
     targets = await _audience(
         session, actor, cohort=cohort, cohorts=cohorts, all_learners=all_learners
     )

@@ -224,16 +224,59 @@ async def test_mediator_cannot_reach_beyond_its_cohorts(
     assert response.headers["content-type"] == "application/problem+json"
 
 
+async def test_a_preview_says_who_would_read_another_language_and_sends_nothing(
+    client: AsyncClient, admin: dict[str, str], cohorts: None
+) -> None:
+    body = {"cohorts": ["SLV1", "SLV2"], "text": {"en": "Workshop on Friday"}}
+
+    english = await client.post(f"{URL}/preview", json=body, headers=admin)
+    both = await client.post(
+        f"{URL}/preview",
+        json={**body, "text": {"en": "Workshop on Friday", "bg": "Среща в петък"}},
+        headers=admin,
+    )
+    listed = await client.get(URL, headers=admin)
+
+    # SLV2's learner reads Bulgarian; SLV1's read English (the one who blocked the bot is not
+    # counted: nothing would go to them).
+    assert english.status_code == 200, english.text
+    assert english.json() == {
+        "texts": {"en": "Workshop on Friday"},
+        "other_languages": [{"reads": "bg", "given": "en", "count": 1}],
+    }
+    assert both.json()["other_languages"] == []
+    assert listed.json()["items"] == []
+
+
+async def test_a_mediator_previews_only_what_they_may_send(
+    client: AsyncClient, mediator: dict[str, str]
+) -> None:
+    own = await client.post(
+        f"{URL}/preview", json={"cohort": "SLV1", "text": "Hi"}, headers=mediator
+    )
+    foreign = await client.post(
+        f"{URL}/preview", json={"cohort": "SLV2", "text": "Hi"}, headers=mediator
+    )
+
+    assert own.status_code == 200
+    assert own.json()["other_languages"] == []
+    assert foreign.status_code == 403
+    assert foreign.headers["content-type"] == "application/problem+json"
+
+
 async def test_viewer_is_refused_and_no_token_is_unauthorized(
     client: AsyncClient, session_maker: async_sessionmaker[AsyncSession], cohorts: None
 ) -> None:
     viewer = _auth(await create_api_token(session_maker, TokenRole.VIEWER, name="funder"))
 
     refused = await client.post(URL, json={"cohort": "SLV1", "text": "Hi"}, headers=viewer)
+    refused_preview = await client.post(
+        f"{URL}/preview", json={"cohort": "SLV1", "text": "Hi"}, headers=viewer
+    )
     unauthorized = await client.post(URL, json={"cohort": "SLV1", "text": "Hi"})
     listing = await client.get(URL)
 
-    assert refused.status_code == 403
+    assert refused.status_code == refused_preview.status_code == 403
     assert unauthorized.status_code == listing.status_code == 401
 
 
@@ -265,6 +308,7 @@ async def test_unknown_broadcast_is_not_found(client: AsyncClient, admin: dict[s
         ({"cohort": "SLV1", "text": "Hi", "colour": "red"}, "$.colour", "Extra inputs"),
     ],
 )
+@pytest.mark.parametrize("address", [URL, f"{URL}/preview"])
 async def test_bad_input_is_422_with_the_field_path(
     client: AsyncClient,
     admin: dict[str, str],
@@ -272,8 +316,9 @@ async def test_bad_input_is_422_with_the_field_path(
     body: dict[str, Any],
     path: str,
     message: str,
+    address: str,
 ) -> None:
-    response = await client.post(URL, json=body, headers=admin)
+    response = await client.post(address, json=body, headers=admin)
 
     assert response.status_code == 422, response.text
     assert response.headers["content-type"] == "application/problem+json"

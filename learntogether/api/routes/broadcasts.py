@@ -9,7 +9,7 @@ from learntogether.api.deps import MediatorDep, PageDep, SessionDep, SettingsDep
 from learntogether.api.schemas import Page
 from learntogether.db.models import BroadcastKind
 from learntogether.services import broadcasts
-from learntogether.services.broadcasts import BroadcastInfo
+from learntogether.services.broadcasts import BroadcastInfo, BroadcastPreview
 from learntogether.services.inputs import MAX_ROW_ID, Moment
 
 router = APIRouter(prefix="/broadcasts", tags=["broadcasts"])
@@ -29,8 +29,9 @@ class BroadcastIn(BaseModel):
     all_learners: bool = Field(False, alias="all", description="Every learner (admins only)")
     text: str | dict[str, str] = Field(
         description="Telegram HTML: one text for everyone, or one per language "
-        '({"en": "…", "bg": "…"}); learners get theirs, else their cohort\'s, else '
-        "LT_DEFAULT_LOCALE's, else English's, else any"
+        '({"en": "…", "bg": "…"}); learners get theirs, else the one they read best\'s, their '
+        "cohort's, LT_DEFAULT_LOCALE's, English's, else any (POST /broadcasts/preview says who "
+        "would read another language than theirs)"
     )
     send_at: Moment | None = Field(
         None, description="ISO 8601 with a time zone; absent or past: now"
@@ -50,6 +51,30 @@ async def create_broadcast(
         all_learners=body.all_learners,
         send_at=body.send_at,
         default_locale=settings.default_locale,
+    )
+
+
+@router.post(
+    "/preview",
+    summary="Check a broadcast without sending it: who would read it in another language",
+    description="The same body as creating one, checked the same way; nothing is stored or sent. "
+    "`other_languages` counts the recipients who would be given a language that is neither "
+    "theirs nor the one they read best, by their language (`reads`) and the one they would "
+    "get (`given`), most first.",
+)
+async def preview_broadcast(
+    body: BroadcastIn, session: SessionDep, actor: MediatorDep, settings: SettingsDep
+) -> BroadcastPreview:
+    return await broadcasts.preview_broadcast(
+        session,
+        actor=actor,
+        text=body.text,
+        cohort=body.cohort,
+        cohorts=body.cohorts,
+        all_learners=body.all_learners,
+        send_at=body.send_at,
+        default_locale=settings.default_locale,
+        programme_locale=settings.default_locale,
     )
 
 
