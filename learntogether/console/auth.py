@@ -30,11 +30,28 @@ _STATIC_TYPES = {
     ".svg": "image/svg+xml",
 }
 YEAR = 365 * 24 * 3600
+NEXT_COOKIE = "lt_next"
+# Long enough to ask for a link and open it (a link works for 15 minutes).
+NEXT_KEPT_SECONDS = 3600
 
 
 @router.get("/signin")
 async def signin_help(request: Request, next: str | None = None) -> HTMLResponse:
-    return render(request, "signin.html", {"next": safe_next(next), "expired": False})
+    wanted = safe_next(next)
+    page = render(request, "signin.html", {"next": wanted, "expired": False})
+    if wanted != "/":
+        # The page the reader asked for, to open once the link they are about to get signs them
+        # in (in this browser; a link opened elsewhere lands on the dashboard).
+        page.set_cookie(
+            NEXT_COOKIE,
+            wanted,
+            max_age=NEXT_KEPT_SECONDS,
+            httponly=True,
+            secure=served_over_https(request),
+            samesite="lax",
+            path="/signin",
+        )
+    return page
 
 
 @router.get("/signin/{link}")
@@ -59,7 +76,8 @@ async def signin(request: Request, link: str, session: DbDep) -> Response:
         )
     except InvalidToken:
         return render(request, "signin.html", {"next": "/", "expired": True}, status=410)
-    response = redirect("/")
+    response = redirect(safe_next(request.cookies.get(NEXT_COOKIE)))
+    response.delete_cookie(NEXT_COOKIE, path="/signin")
     response.set_cookie(
         SESSION_COOKIE,
         secret,

@@ -340,8 +340,11 @@ class ConsoleRoute(APIRoute):
             try:
                 return await handler(request)
             except SignInRequired:
+                # The page asked for, with its choices (a report's grouping, a page number).
                 target = request.url.path if request.method == "GET" else "/"
-                return redirect(f"/signin?next={quote(target)}")
+                if request.method == "GET" and request.url.query:
+                    target += f"?{request.url.query}"
+                return redirect(f"/signin?next={quote(target, safe='/')}")
             except (DomainError, RequestValidationError) as error:
                 return error_page(request, error)
 

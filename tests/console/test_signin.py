@@ -57,6 +57,42 @@ async def test_opening_a_link_only_asks_and_the_button_signs_in_once(
     assert "used already or has expired" in again.text
 
 
+async def test_the_link_opens_the_page_the_reader_had_asked_for(
+    client: AsyncClient, session_maker: async_sessionmaker[AsyncSession]
+) -> None:
+    asked = await client.get("/reports/participation?group_by=region")
+    assert asked.headers["location"] == "/signin?next=/reports/participation%3Fgroup_by%3Dregion"
+    help_page = await client.get(asked.headers["location"])
+    assert "lt_next=" in help_page.headers["set-cookie"]
+    assert "Path=/signin" in help_page.headers["set-cookie"]
+    path = (await new_link(session_maker)).removeprefix("http://testserver")
+
+    signed_in = await client.post(path)
+
+    assert signed_in.headers["location"] == "/reports/participation?group_by=region"
+    # Used once: the next sign-in in this browser lands on the dashboard.
+    assert "lt_next" not in client.cookies
+    again = await client.post((await new_link(session_maker)).removeprefix("http://testserver"))
+    assert again.headers["location"] == "/"
+
+
+@pytest.mark.parametrize(
+    "elsewhere", ["//evil.example/x", "https://evil.example/", "/\\evil.example", "reports"]
+)
+async def test_a_page_on_another_site_is_never_where_a_sign_in_leads(
+    client: AsyncClient, session_maker: async_sessionmaker[AsyncSession], elsewhere: str
+) -> None:
+    asked = await client.get("/signin", params={"next": elsewhere})
+    assert "lt_next" not in asked.headers.get("set-cookie", "")
+    # Nor a cookie set by someone else's hand.
+    client.cookies.set("lt_next", elsewhere, path="/signin")
+    path = (await new_link(session_maker)).removeprefix("http://testserver")
+
+    signed_in = await client.post(path)
+
+    assert signed_in.headers["location"] == "/"
+
+
 async def test_over_https_the_cookie_is_secure(
     console_app: object, session_maker: async_sessionmaker[AsyncSession]
 ) -> None:
