@@ -520,6 +520,28 @@ async def _audience(
     return sorted(found.values(), key=lambda row: row.code)
 
 
+async def _checked(
+    session: AsyncSession,
+    actor: Actor,
+    *,
+    text: str | Mapping[str, str],
+    cohort: str | None,
+    cohorts: Sequence[str] | None,
+    all_learners: bool,
+    send_at: datetime | None,
+    now: datetime,
+    default_locale: str,
+) -> tuple[dict[str, str], datetime, list[Cohort]]:
+    """A broadcast's text, send time and cohorts, checked: what sending and its preview refuse
+    alike."""
+    texts = clean_text(text, default_locale=default_locale)
+    when = _send_time(send_at, now)
+    targets = await _audience(
+        session, actor, cohort=cohort, cohorts=cohorts, all_learners=all_learners
+    )
+    return texts, when, targets
+
+
 @dataclass(frozen=True)
 class OtherLanguage:
     """Recipients who would read a broadcast in a language they did not choose."""
@@ -559,10 +581,16 @@ async def preview_broadcast(
     chain, as the delivery worker picks it), which may end in their group's language, the
     programme's (``programme_locale``, ``LT_DEFAULT_LOCALE``) or English.
     """
-    texts = clean_text(text, default_locale=default_locale)
-    _send_time(send_at, utcnow())
-    targets = await _audience(
-        session, actor, cohort=cohort, cohorts=cohorts, all_learners=all_learners
+    texts, _when, targets = await _checked(
+        session,
+        actor,
+        text=text,
+        cohort=cohort,
+        cohorts=cohorts,
+        all_learners=all_learners,
+        send_at=send_at,
+        now=utcnow(),
+        default_locale=default_locale,
     )
     newest_cohort_locale = (
         select(Cohort.locale)
@@ -624,10 +652,16 @@ async def create_broadcast(
     erased their data; their rows are written at once. The caller commits.
     """
     now = utcnow()
-    texts = clean_text(text, default_locale=default_locale)
-    when = _send_time(send_at, now)
-    targets = await _audience(
-        session, actor, cohort=cohort, cohorts=cohorts, all_learners=all_learners
+    texts, when, targets = await _checked(
+        session,
+        actor,
+        text=text,
+        cohort=cohort,
+        cohorts=cohorts,
+        all_learners=all_learners,
+        send_at=send_at,
+        now=now,
+        default_locale=default_locale,
     )
     broadcast = await _store(
         session,
