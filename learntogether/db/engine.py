@@ -114,12 +114,21 @@ def _configure_sqlite(engine: AsyncEngine) -> None:
     @event.listens_for(engine.sync_engine, "commit")
     @event.listens_for(engine.sync_engine, "rollback")
     def _on_end(connection: Any) -> None:
+        if connection.invalidated:
+            # A statement was cancelled midway (a stopping task): asking for ``info`` would raise
+            # PendingRollbackError in place of the cancellation. The connection's check-in
+            # lets the next writer go.
+            return
         connection.info[_READING] = False
         _let_next_writer(connection.info)
 
     @event.listens_for(engine.sync_engine, "checkin")
     def _on_checkin(_dbapi_connection: Any, record: Any) -> None:
         _let_next_writer(record.info)  # a connection returned without its transaction ended
+
+    @event.listens_for(engine.sync_engine, "invalidate")
+    def _on_invalidate(_dbapi_connection: Any, record: Any, _error: BaseException | None) -> None:
+        _end_abandoned_transaction(record.driver_connection)
 
     writers = _Writers()
 
@@ -163,6 +172,25 @@ def _let_next_writer(info: dict[str, Any]) -> None:
     turn: asyncio.Lock | None = info.pop(_TURN, None)
     if turn is not None and turn.locked():
         turn.release()
+
+
+def _end_abandoned_transaction(driver: Any) -> None:
+    """Stop the statement of a connection given up midway, and roll its transaction back.
+
+    A task cancelled during a statement (a stopping worker, a handler's timeout) leaves SQLite
+    running it in aiosqlite's thread. SQLAlchemy then closes the connection, but SQLite closes a
+    connection only once its statements are gone: the cancelled cursor's lives until the garbage
+    collector frees it, and with it the transaction and the write lock. Every writer meanwhile
+    waited out its busy timeout and failed ("database is locked"). Interrupting ends the
+    statement now, and the rollback, queued in aiosqlite's thread before the close, ends the
+    transaction. aiosqlite offers both only as coroutines, hence its attributes.
+    """
+    connection = getattr(driver, "_connection", None)  # aiosqlite's sqlite3.Connection
+    queue = getattr(driver, "_tx", None)
+    if connection is None or queue is None:
+        return
+    connection.interrupt()
+    queue.put_nowait((None, connection.rollback))
 
 
 def _reads_only(statement: str, context: Any) -> bool:

@@ -255,7 +255,8 @@ class DeliveryWorker:
     # Status messages mediators follow ------------------------------------------------------
 
     async def _status_loop(self) -> None:
-        while True:
+        # Not ``while True``: a push that turned its cancellation into an error it logged ends too.
+        while not self._stopping.is_set():
             await asyncio.sleep(self.status_seconds)
             await self._push_statuses()
 

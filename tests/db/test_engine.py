@@ -10,7 +10,7 @@ from typing import Any
 import pytest
 from sqlalchemy import select, text
 from sqlalchemy.exc import OperationalError
-from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, AsyncSession
 
 from learntogether.db import engine as engine_module
 from tests.conftest import TestDatabase
@@ -157,3 +157,41 @@ async def test_a_sqlite_writer_waits_its_turn_instead_of_failing(
     async with sqlite_engine.connect() as connection:
         bodies = await connection.scalars(text("SELECT body FROM notes ORDER BY id"))
         assert list(bodies) == ["first", "second"]
+
+
+async def test_a_sqlite_statement_cancelled_midway_ends_its_transaction_and_stays_cancelled(
+    sqlite_engine: AsyncEngine, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    """A task cancelled during a statement (a worker stopping) is cancelled, not failed with
+    "invalid transaction"; its statement stops and its transaction ends, so the next writer
+    writes at once. Before, ending the transaction raised PendingRollbackError in place of the
+    cancellation (the delivery worker's status loop logged it and went on forever), and SQLite
+    kept the write lock until the garbage collector freed the cancelled cursor."""
+    monkeypatch.setattr(engine_module, "WRITE_TURN_SECONDS", 0.5)
+    started = asyncio.Event()
+
+    async def write_then_read_long() -> None:
+        async with AsyncSession(sqlite_engine) as session:
+            await session.execute(text("INSERT INTO notes (body) VALUES ('mine')"))
+            started.set()
+            await session.execute(text(_LONG_COUNT))
+
+    task = asyncio.create_task(write_then_read_long())
+    await started.wait()
+    await asyncio.sleep(0.05)
+    task.cancel()
+    with pytest.raises(asyncio.CancelledError):
+        await task
+    # SQLite stopped the statement and ended the transaction: another connection writes at once.
+    assert await _writes_at_once(sqlite_engine)
+    assert "no turn to write" not in caplog.text
+    async with sqlite_engine.connect() as connection:
+        bodies = await connection.scalars(text("SELECT body FROM notes ORDER BY id"))
+        assert list(bodies) == ["other"]
+
+
+# A statement that takes SQLite about ten seconds unless it is interrupted.
+_LONG_COUNT = (
+    "WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < 25000000) "
+    "SELECT count(*) FROM n"
+)
