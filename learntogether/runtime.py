@@ -26,6 +26,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 from bot.app import create_bot, create_dispatcher
 from bot.commands import ChatMenus
+from bot.handlers.assisted import CheckInCounter
 from bot.handlers.mediator import StatusPusher
 from bot.webhook import WebhookFeeder, create_webhook_router
 from learntogether import console
@@ -139,6 +140,9 @@ def build_delivery_worker(
     statuses = StatusPusher(
         session_maker, i18n, default_locale=settings.default_locale, budget=budget
     )
+    counts = CheckInCounter(
+        session_maker, i18n, default_locale=settings.default_locale, budget=budget
+    )
     return DeliveryWorker.from_settings(
         settings,
         bot,
@@ -147,6 +151,7 @@ def build_delivery_worker(
         budget=budget,
         chat_menus=ChatMenus(i18n),
         status_pusher=statuses,
+        check_in_counter=counts,
     )
 
 

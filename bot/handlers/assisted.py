@@ -9,7 +9,6 @@ flagged ``assisted``.
 
 from __future__ import annotations
 
-import asyncio
 import logging
 import re
 from datetime import date, datetime, time, timedelta
@@ -17,13 +16,14 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from aiogram import Bot, F, Router, html
+from aiogram.enums import ParseMode
 from aiogram.exceptions import TelegramAPIError, TelegramBadRequest
 from aiogram.filters import ExceptionTypeFilter, StateFilter
 from aiogram.fsm.context import FSMContext
 from aiogram.fsm.state import State, StatesGroup
 from aiogram.types import BufferedInputFile, CallbackQuery, InlineKeyboardMarkup, Message
+from aiogram.utils.i18n import I18n, ngettext
 from aiogram.utils.i18n import gettext as _
-from aiogram.utils.i18n import ngettext
 from babel.dates import format_date, format_time
 from pydantic import ValidationError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
@@ -51,23 +51,18 @@ from bot.views import Screen, send, show
 from learntogether.config import Settings
 from learntogether.content.render import RenderedQuestion
 from learntogether.db.base import utcnow
-from learntogether.db.models import UserStatus
+from learntogether.db.models import User, UserStatus
 from learntogether.deeplinks import deep_link, qr_png
 from learntogether.i18n import Locales, babel_locale
 from learntogether.screens import likert_labels
-from learntogether.services import assisted, cohorts, events, reminders
+from learntogether.sendbudget import Priority, SendBudget, acquire
+from learntogether.services import actors, assisted, cohorts, events, learners, reminders
 from learntogether.services.actors import Actor
 from learntogether.services.assisted import AssistedAnswer, AssistedQuiz, ParticipantInput
-from learntogether.services.errors import InvalidInput, NotAllowed, NotFound
-from learntogether.services.events import EventInfo, EventInput
+from learntogether.services.errors import DomainError, InvalidInput, NotAllowed, NotFound
+from learntogether.services.events import EventInfo, EventInput, FollowedCount
 
 log = logging.getLogger(__name__)
-
-# The QR message's count follows the check-ins while people scan it, for a few hours at most.
-LIVE_COUNT_SECONDS = 5.0
-LIVE_COUNT_FOR = timedelta(hours=3)
-# The QR messages still counting; a reference keeps each task alive until it ends.
-_live_counts: set[asyncio.Task[None]] = set()
 
 # Buttons to choose from: a cohort is a class or a parents' group, not a crowd.
 MEMBERS_LISTED = 30
@@ -227,14 +222,11 @@ async def workshop_without_place(
     actor: Actor,
     bot: Bot,
     locales: Locales,
-    session_maker: async_sessionmaker[AsyncSession],
 ) -> None:
     await query.answer()
     if isinstance(query.message, Message) and await state.get_state() == Workshop.place.state:
         await query.message.edit_reply_markup(reply_markup=None)
-        await _create_workshop(
-            query.message, state, session, actor, bot, locales, session_maker, place=None
-        )
+        await _create_workshop(query.message, state, session, actor, bot, locales, place=None)
 
 
 async def read_workshop_place(
@@ -244,11 +236,8 @@ async def read_workshop_place(
     actor: Actor,
     bot: Bot,
     locales: Locales,
-    session_maker: async_sessionmaker[AsyncSession],
 ) -> None:
-    await _create_workshop(
-        message, state, session, actor, bot, locales, session_maker, place=message.text
-    )
+    await _create_workshop(message, state, session, actor, bot, locales, place=message.text)
 
 
 async def _create_workshop(
@@ -258,7 +247,6 @@ async def _create_workshop(
     actor: Actor,
     bot: Bot,
     locales: Locales,
-    session_maker: async_sessionmaker[AsyncSession],
     *,
     place: str | None,
 ) -> None:
@@ -281,51 +269,84 @@ async def _create_workshop(
     sent = await message.answer_photo(
         BufferedInputFile(qr_png(link), "check-in.png"), caption=caption, reply_markup=keyboard
     )
-    if utcnow() >= info.starts_at - events.OPENS_BEFORE:
-        task = asyncio.create_task(
-            _count_check_ins(sent, info, cohort.country, link, locales, session_maker, actor)
-        )
-        _live_counts.add(task)
-        task.add_done_callback(_live_counts.discard)
+    # The delivery worker keeps the count up to date while check-in is open.
+    await events.follow_check_ins(
+        session,
+        event_id=info.id,
+        actor=actor,
+        chat_id=sent.chat.id,
+        message_id=sent.message_id,
+        shown=info.attended,
+    )
 
 
-async def _count_check_ins(
-    message: Message,
-    info: EventInfo,
-    country: str | None,
-    link: str,
-    locales: Locales,
-    session_maker: async_sessionmaker[AsyncSession],
-    actor: Actor,
-) -> None:
-    """Keep the QR message's count live while its check-in is open (a few hours at most)."""
-    shown = info.attended
-    until = min(info.starts_at + events.CLOSES_AFTER, utcnow() + LIVE_COUNT_FOR)
-    while utcnow() < until:
-        await asyncio.sleep(LIVE_COUNT_SECONDS)
-        async with session_maker() as session:
-            current = await events.get_event(session, event_id=info.id, actor=actor)
-        if current.attended == shown:
-            continue
-        caption, keyboard = _qr_caption(current, country, link, locales)
+class CheckInCounter:
+    """Brings the check-in counts of workshops' QR messages up to date; the delivery worker calls
+    it every few seconds, whichever bot process recorded the check-ins. A count is shown at most
+    once each call, so a crowd scanning at once makes one edit, not one each."""
+
+    def __init__(
+        self,
+        session_maker: async_sessionmaker[AsyncSession],
+        i18n: I18n,
+        *,
+        default_locale: str,
+        budget: SendBudget | None = None,
+    ) -> None:
+        self.session_maker = session_maker
+        self.i18n = i18n
+        self.default_locale = default_locale
+        self.budget = budget
+
+    async def __call__(self, bot: Bot) -> None:
+        async with self.session_maker() as session:
+            changed = await events.check_in_counts_to_show(session)
+            await session.commit()
+            for followed in changed:
+                if not await self._show(bot, session, followed):
+                    await events.stop_following_check_ins(
+                        session, event_id=followed.event_id, message_id=followed.message_id
+                    )
+            await session.commit()
+
+    async def _show(self, bot: Bot, session: AsyncSession, followed: FollowedCount) -> bool:
+        """Edit one QR message's count; False when it should no longer be followed."""
+        mediator = await session.get(User, followed.user_id)
+        if mediator is None:
+            return False
+        actor = await actors.mediator_actor(session, mediator)
+        locales = await learners.locales(session, mediator, default_locale=self.default_locale)
         try:
-            await message.edit_caption(caption=caption, reply_markup=keyboard)
+            info = await events.get_event(session, event_id=followed.event_id, actor=actor)
+            cohort = await cohorts.get_cohort(session, code=info.cohort, actor=actor)
+        except DomainError:
+            return False  # no longer theirs to see
+        me = await bot.me()
+        link = deep_link(me.username or "", info.check_in_payload)
+        with self.i18n.context(), self.i18n.use_locale(locales.catalog):
+            caption, keyboard = _qr_caption(info, cohort.country, link, locales)
+        ticket = await acquire(self.budget, Priority.BULK) if self.budget else None
+        try:
+            await bot.edit_message_caption(
+                chat_id=followed.chat_id,
+                message_id=followed.message_id,
+                caption=caption,
+                # The worker's bot may have no default parse mode.
+                parse_mode=ParseMode.HTML,
+                reply_markup=keyboard,
+            )
         except TelegramBadRequest as error:
-            if "message is not modified" not in error.message:  # else "Count again" did it
-                log.info("check-in count of workshop %d not updated: %s", info.id, error)
-                return
+            if "message is not modified" in error.message:  # "Count again" did it
+                return True
+            log.info("check-in count of workshop %d not shown: %s", followed.event_id, error)
+            return False
         except TelegramAPIError as error:
-            # "Count again" still works when the live count has stopped.
-            log.info("check-in count of workshop %d not updated: %s", info.id, error)
-            return
-        shown = current.attended
-
-
-async def stop_counting() -> None:
-    """On shutdown: the live counts end with the bot."""
-    for task in list(_live_counts):
-        task.cancel()
-    await asyncio.gather(*_live_counts, return_exceptions=True)
+            # Shown at the next check-in, or by "Count again".
+            log.info("check-in count of workshop %d not shown: %s", followed.event_id, error)
+        finally:
+            if ticket is not None and self.budget is not None:
+                await self.budget.sent(ticket)
+        return True
 
 
 def _qr_caption(
@@ -843,7 +864,6 @@ async def read_open_answer(
 
 def create_router() -> Router:
     router = Router(name="assisted")
-    router.shutdown.register(stop_counting)
     router.message.middleware(MediatorActorMiddleware())
     router.callback_query.middleware(MediatorActorMiddleware())
     router.errors.register(not_yours, ExceptionTypeFilter(NotAllowed, NotFound))

@@ -62,6 +62,13 @@ class StatusPusher(Protocol):
     async def __call__(self, bot: Bot, broadcast_ids: set[int]) -> None: ...
 
 
+class CheckInCounter(Protocol):
+    """Brings the check-in counts of workshops' QR messages up to date, where one changed: the
+    bot's, passed in by ``runtime``. Check-ins are recorded by whichever process handles them."""
+
+    async def __call__(self, bot: Bot) -> None: ...
+
+
 # Status messages are brought up to date at most this often (Telegram allows about one edit a
 # second in a chat).
 DEFAULT_STATUS_SECONDS = 3.0
@@ -127,11 +134,14 @@ class DeliveryWorker:
         clock: Callable[[], datetime] = utcnow,
         chat_menus: ChatMenus | None = None,
         status_pusher: StatusPusher | None = None,
+        check_in_counter: CheckInCounter | None = None,
         status_seconds: float = DEFAULT_STATUS_SECONDS,
     ) -> None:
         self.bot = bot
         self.status_pusher = status_pusher
         """Told which broadcasts' rows changed, every ``status_seconds`` at most."""
+        self.check_in_counter = check_in_counter
+        """Called every ``status_seconds``."""
         self.status_seconds = status_seconds
         self._changed: set[int] = set()
         self.chat_menus = chat_menus
@@ -186,6 +196,7 @@ class DeliveryWorker:
         budget: SendBudget | None = None,
         chat_menus: ChatMenus | None = None,
         status_pusher: StatusPusher | None = None,
+        check_in_counter: CheckInCounter | None = None,
     ) -> DeliveryWorker:
         """A worker paced by ``LT_SEND_RATE``, paying for broadcasts when ``LT_PAID_BROADCAST``."""
         return cls(
@@ -201,6 +212,7 @@ class DeliveryWorker:
             fleet=fleet_for(settings.redis_url),
             chat_menus=chat_menus,
             status_pusher=status_pusher,
+            check_in_counter=check_in_counter,
         )
 
     # Running -------------------------------------------------------------------------------
@@ -259,6 +271,7 @@ class DeliveryWorker:
         while not self._stopping.is_set():
             await asyncio.sleep(self.status_seconds)
             await self._push_statuses()
+            await self._count_check_ins()
 
     async def _push_statuses(self) -> None:
         """Tell the status pusher which broadcasts' rows changed since it was last told."""
@@ -270,6 +283,14 @@ class DeliveryWorker:
             await self.status_pusher(self.bot, changed)
         except Exception:
             log.exception("bringing broadcast statuses up to date failed")
+
+    async def _count_check_ins(self) -> None:
+        if self.check_in_counter is None:
+            return
+        try:
+            await self.check_in_counter(self.bot)
+        except Exception:
+            log.exception("bringing check-in counts up to date failed")
 
     # Sharing the bot's limits with other workers ---------------------------------------------
 

@@ -9,7 +9,7 @@ from datetime import datetime, timedelta
 from typing import Annotated
 
 from pydantic import BaseModel, ConfigDict, StringConstraints
-from sqlalchemy import case, func, select
+from sqlalchemy import case, func, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -33,6 +33,7 @@ from learntogether.services.errors import (
     DomainError,
     FieldProblem,
     InvalidInput,
+    NotAllowed,
 )
 from learntogether.services.inputs import AwareMoment
 
@@ -186,6 +187,80 @@ async def _event_in_scope(
 async def get_event(session: AsyncSession, *, event_id: int, actor: Actor) -> EventInfo:
     event, cohort = await _event_in_scope(session, event_id, actor)
     return await _info(session, event, cohort)
+
+
+@dataclass(frozen=True, order=True)
+class FollowedCount:
+    """A workshop's QR message whose check-in count changed since it was last shown."""
+
+    event_id: int
+    user_id: int
+    """The mediator it was sent to: the message is in their language, seen with their reach."""
+    chat_id: int
+    message_id: int
+
+
+async def follow_check_ins(
+    session: AsyncSession, *, event_id: int, actor: Actor, chat_id: int, message_id: int, shown: int
+) -> None:
+    """The actor's QR message of the workshop, showing ``shown`` check-ins: the delivery worker
+    keeps its count up to date while check-in is open, from whichever process records the
+    check-ins (one message a workshop; a newer one takes over)."""
+    event, _cohort = await _event_in_scope(session, event_id, actor)
+    if actor.user_id is None:
+        raise NotAllowed("Only a mediator's own QR message is kept up to date.")
+    event.qr_user_id = actor.user_id
+    event.qr_chat_id = chat_id
+    event.qr_message_id = message_id
+    event.qr_shown = shown
+    await session.flush()
+
+
+async def check_in_counts_to_show(
+    session: AsyncSession, *, now: datetime | None = None
+) -> list[FollowedCount]:
+    """The followed QR messages of workshops open for check-in whose count changed, each now
+    marked as showing its new count (for the delivery worker): of several workers checking at
+    once, one takes each change."""
+    moment = now or utcnow()
+    attended = (
+        select(func.count())
+        .select_from(Attendance)
+        .where(Attendance.event_id == Event.id)
+        .scalar_subquery()
+    )
+    rows = await session.execute(
+        update(Event)
+        .where(
+            Event.qr_message_id.is_not(None),
+            Event.qr_chat_id.is_not(None),
+            Event.qr_user_id.is_not(None),
+            Event.starts_at >= moment - CLOSES_AFTER,
+            Event.starts_at <= moment + OPENS_BEFORE,
+            func.coalesce(Event.qr_shown, -1) != attended,
+        )
+        .values(qr_shown=attended)
+        .returning(Event.id, Event.qr_user_id, Event.qr_chat_id, Event.qr_message_id),
+        execution_options={"synchronize_session": False},
+    )
+    return sorted(
+        FollowedCount(event_id, user_id, chat_id, message_id)
+        for event_id, user_id, chat_id, message_id in rows
+        if user_id is not None and chat_id is not None and message_id is not None
+    )
+
+
+async def stop_following_check_ins(
+    session: AsyncSession, *, event_id: int, message_id: int
+) -> None:
+    """The QR message ``message_id`` is gone, or its mediator may no longer see the workshop.
+    A newer message that took over is left alone."""
+    await session.execute(
+        update(Event)
+        .where(Event.id == event_id, Event.qr_message_id == message_id)
+        .values(qr_user_id=None, qr_chat_id=None, qr_message_id=None, qr_shown=None),
+        execution_options={"synchronize_session": False},
+    )
 
 
 async def list_events(

@@ -9,6 +9,7 @@ import pytest
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from bot.commands import ChatMenus
+from bot.handlers.assisted import CheckInCounter
 from bot.handlers.mediator import StatusPusher
 from learntogether.config import Settings
 from learntogether.delivery import DeliveryWorker
@@ -58,6 +59,7 @@ async def delivery(
         idle_seconds=0.05,
         chat_menus=ChatMenus(i18n),
         status_pusher=StatusPusher(session_maker, i18n, default_locale="en"),
+        check_in_counter=CheckInCounter(session_maker, i18n, default_locale="en"),
         status_seconds=0.2,
     )
     task = asyncio.create_task(worker.run())

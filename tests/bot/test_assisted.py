@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import functools
 from datetime import UTC, datetime
 from pathlib import Path
@@ -13,8 +14,8 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from bot.callbacks import Assist, AssistAnswer
-from bot.handlers import assisted
 from bot.handlers.assisted import parse_start
+from learntogether.config import Settings
 from learntogether.db.models import (
     Activity,
     Attendance,
@@ -23,7 +24,8 @@ from learntogether.db.models import (
     User,
     Verb,
 )
-from learntogether.runtime import BotParts
+from learntogether.delivery import DeliveryWorker
+from learntogether.runtime import BotParts, build_bot_parts, run_polling
 from learntogether.services import cohorts
 from learntogether.services.actors import Actor
 from tests.factories import create_cohort, create_learner, eventually, import_sample_curriculum
@@ -88,9 +90,8 @@ async def test_a_workshop_newcomer_checks_in_by_qr_and_joins_the_cohorts_member_
     standin: BotAPIStandIn,
     polling_bot: BotParts,
     session_maker: async_sessionmaker[AsyncSession],
-    monkeypatch: pytest.MonkeyPatch,
+    delivery: DeliveryWorker,
 ) -> None:
-    monkeypatch.setattr(assisted, "LIVE_COUNT_SECONDS", 0.1)
     rosa = standin.add_user(MEDIATOR, first_name="Rosa", language_code="en")
     photo = await _workshop_now(rosa, "Parents' evening", "School No. 3, room 12")
     caption = str(photo["caption"])
@@ -113,7 +114,7 @@ async def test_a_workshop_newcomer_checks_in_by_qr_and_joins_the_cohorts_member_
     await vera.wait_for(lambda m: m.get("text", "").startswith("You are checked in to"))
     assert "Vera" in await eventually(lambda: _vera(session_maker))
 
-    # The QR message counts by itself while people scan it.
+    # The QR message counts by itself while people scan it (the delivery worker edits it).
     counted = await rosa.wait_for(
         lambda m: (
             m["message_id"] == photo["message_id"] and "1 has checked in." in str(m.get("caption"))
@@ -126,6 +127,47 @@ async def test_a_workshop_newcomer_checks_in_by_qr_and_joins_the_cohorts_member_
     # The mediator sees the newcomer in the group.
     overview = await _cohort(rosa)
     assert "3 members" in str(overview["text"])
+
+
+@pytest.mark.usefixtures("group")
+async def test_the_qr_message_goes_on_counting_when_another_bot_process_takes_the_check_ins(
+    standin: BotAPIStandIn,
+    bot_settings: Settings,
+    session_maker: async_sessionmaker[AsyncSession],
+    delivery: DeliveryWorker,
+) -> None:
+    """The QR message is followed in the database, and the delivery worker shows its count: a
+    check-in taken by another bot process (another worker, or the same after a restart) counts.
+    Before, the count was a task inside the process that sent the QR code."""
+    rosa = standin.add_user(MEDIATOR, first_name="Rosa", language_code="en")
+    ana = standin.add_user(7602, first_name="Ana", language_code="en")
+    first = build_bot_parts(bot_settings, session_maker)
+    assert first is not None
+    polling = asyncio.create_task(run_polling(first, polling_timeout=1))
+    photo = await _workshop_now(rosa, "Parents' evening", None)
+    assert "0 have checked in." in str(photo["caption"])
+    await first.dispatcher.stop_polling()
+    await asyncio.wait_for(polling, timeout=10)
+
+    second = build_bot_parts(bot_settings, session_maker)
+    assert second is not None
+    polling = asyncio.create_task(run_polling(second, polling_timeout=1))
+    try:
+        async with session_maker() as session:
+            event = await eventually(lambda: session.scalar(select(Event)))
+        await ana.send(f"/start e-{event.code}")
+        await ana.wait_for(lambda m: m.get("text", "").startswith("You are checked in to"))
+        counted = await rosa.wait_for(
+            lambda m: (
+                m["message_id"] == photo["message_id"]
+                and "1 has checked in." in str(m.get("caption"))
+            )
+        )
+    finally:
+        await second.dispatcher.stop_polling()
+        await asyncio.wait_for(polling, timeout=10)
+    assert str(counted["caption"]).startswith("Parents' evening\n")
+    assert button_texts(counted) == ["🔄 Count again", "✅ Check someone in"]
 
 
 async def _vera(session_maker: async_sessionmaker[AsyncSession]) -> list[str | None] | None:

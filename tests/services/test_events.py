@@ -174,3 +174,83 @@ async def test_a_check_in_to_an_archived_cohorts_workshop_counts_but_joins_nothi
     assert (came.already, came.joined) == (False, False)
     info = await events.get_event(session, event_id=workshop.id, actor=EVERY_COHORT)
     assert (info.attended, info.members) == (1, 0)
+
+
+async def test_the_worker_is_given_each_new_count_of_a_followed_qr_message_once(
+    session: AsyncSession,
+) -> None:
+    """The delivery worker shows a QR message's count when it changed, whichever process
+    recorded the check-ins; each change is handed out once (the claim is one UPDATE: of several
+    workers checking at once, one takes it)."""
+    sliven = await add_cohort(session, "SLV1", region="Sliven", municipality="Sliven")
+    rosa = await add_learner(session, cohort=sliven, first_name="Rosa")
+    members = [await add_learner(session, cohort=sliven) for _ in range(4)]
+    workshop, not_followed = (
+        await add_workshop(session, sliven, 0),
+        await add_workshop(session, sliven, 0),
+    )
+    rosa_mediating = Actor.mediator(rosa.id, frozenset({sliven.id}))
+    await events.follow_check_ins(
+        session, event_id=workshop.id, actor=rosa_mediating, chat_id=7001, message_id=55, shown=0
+    )
+    during = workshop.starts_at
+    assert await events.check_in_counts_to_show(session, now=during) == []
+
+    await attend(session, workshop, members[:2], assisted=False)
+    await attend(session, not_followed, members, assisted=False)
+    shown = events.FollowedCount(workshop.id, rosa.id, 7001, 55)
+    assert await events.check_in_counts_to_show(session, now=during) == [shown]
+    assert await events.check_in_counts_to_show(session, now=during) == []
+    await attend(session, workshop, members[2:3], assisted=True)
+    assert await events.check_in_counts_to_show(session, now=during) == [shown]
+
+    # Only while check-in is open.
+    await attend(session, workshop, members[3:], assisted=True)
+    closed = workshop.starts_at + events.CLOSES_AFTER + timedelta(minutes=1)
+    not_yet = workshop.starts_at - events.OPENS_BEFORE - timedelta(minutes=1)
+    assert await events.check_in_counts_to_show(session, now=closed) == []
+    assert await events.check_in_counts_to_show(session, now=not_yet) == []
+    assert await events.check_in_counts_to_show(session, now=during) == [shown]
+
+
+async def test_a_newer_qr_message_takes_over_and_a_gone_one_is_no_longer_followed(
+    session: AsyncSession,
+) -> None:
+    sliven = await add_cohort(session, "SLV1", region="Sliven", municipality="Sliven")
+    rosa = await add_learner(session, cohort=sliven, first_name="Rosa")
+    members = [await add_learner(session, cohort=sliven) for _ in range(2)]
+    workshop = await add_workshop(session, sliven, 0)
+    rosa_mediating = Actor.mediator(rosa.id, frozenset({sliven.id}))
+    for message_id in (55, 56):
+        await events.follow_check_ins(
+            session,
+            event_id=workshop.id,
+            actor=rosa_mediating,
+            chat_id=7001,
+            message_id=message_id,
+            shown=0,
+        )
+    await events.stop_following_check_ins(session, event_id=workshop.id, message_id=55)
+    await attend(session, workshop, members[:1], assisted=False)
+    newer = events.FollowedCount(workshop.id, rosa.id, 7001, 56)
+    assert await events.check_in_counts_to_show(session, now=workshop.starts_at) == [newer]
+
+    await events.stop_following_check_ins(session, event_id=workshop.id, message_id=56)
+    await attend(session, workshop, members[1:], assisted=False)
+    assert await events.check_in_counts_to_show(session, now=workshop.starts_at) == []
+
+
+async def test_only_a_mediator_of_the_workshops_cohort_has_its_qr_message_followed(
+    session: AsyncSession,
+) -> None:
+    sliven = await add_cohort(session, "SLV1", region="Sliven", municipality="Sliven")
+    sofia = await add_cohort(session, "SOF1", region="Sofia-city", municipality="Sofia")
+    ivo = await add_learner(session, cohort=sofia, first_name="Ivo")
+    workshop = await add_workshop(session, sliven, 0)
+    follow = {"event_id": workshop.id, "chat_id": 7001, "message_id": 55, "shown": 0}
+    with pytest.raises(NotAllowed):
+        await events.follow_check_ins(
+            session, actor=Actor.mediator(ivo.id, frozenset({sofia.id})), **follow
+        )
+    with pytest.raises(NotAllowed):  # no one's language to write the count in
+        await events.follow_check_ins(session, actor=EVERY_COHORT, **follow)

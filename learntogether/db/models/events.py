@@ -6,7 +6,7 @@ from datetime import datetime
 from enum import StrEnum
 from typing import TYPE_CHECKING
 
-from sqlalchemy import ForeignKey, String
+from sqlalchemy import BigInteger, ForeignKey, String
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from learntogether.db.base import Base, UTCDateTime, created_at_column, enum_check
@@ -33,6 +33,12 @@ class Event(Base):
     starts_at: Mapped[datetime] = mapped_column(UTCDateTime)
     location: Mapped[str | None] = mapped_column(String(200))
     created_at: Mapped[datetime] = created_at_column()
+    # The QR message whose check-in count the delivery worker keeps up to date, in the language
+    # of the mediator it was sent to, and the count it shows (services/events.py).
+    qr_user_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
+    qr_chat_id: Mapped[int | None] = mapped_column(BigInteger)
+    qr_message_id: Mapped[int | None] = mapped_column(BigInteger)
+    qr_shown: Mapped[int | None]
 
     cohort: Mapped[Cohort] = relationship(lazy="raise")
     attendance: Mapped[list[Attendance]] = relationship(
