@@ -221,7 +221,8 @@ async def check_in_counts_to_show(
 ) -> list[FollowedCount]:
     """The followed QR messages of workshops open for check-in whose count changed, each now
     marked as showing its new count (for the delivery worker): of several workers checking at
-    once, one takes each change."""
+    once, one takes each change. Nothing is written when nothing changed (on SQLite a write
+    takes the database's one write lock)."""
     moment = now or utcnow()
     attended = (
         select(func.count())
@@ -229,16 +230,19 @@ async def check_in_counts_to_show(
         .where(Attendance.event_id == Event.id)
         .scalar_subquery()
     )
+    changed = (
+        Event.qr_message_id.is_not(None),
+        Event.qr_chat_id.is_not(None),
+        Event.qr_user_id.is_not(None),
+        Event.starts_at >= moment - CLOSES_AFTER,
+        Event.starts_at <= moment + OPENS_BEFORE,
+        func.coalesce(Event.qr_shown, -1) != attended,
+    )
+    if await session.scalar(select(Event.id).where(*changed).limit(1)) is None:
+        return []
     rows = await session.execute(
         update(Event)
-        .where(
-            Event.qr_message_id.is_not(None),
-            Event.qr_chat_id.is_not(None),
-            Event.qr_user_id.is_not(None),
-            Event.starts_at >= moment - CLOSES_AFTER,
-            Event.starts_at <= moment + OPENS_BEFORE,
-            func.coalesce(Event.qr_shown, -1) != attended,
-        )
+        .where(*changed)
         .values(qr_shown=attended)
         .returning(Event.id, Event.qr_user_id, Event.qr_chat_id, Event.qr_message_id),
         execution_options={"synchronize_session": False},

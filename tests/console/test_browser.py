@@ -170,6 +170,8 @@ async def test_a_broadcast_reaches_the_bot_api_and_each_recipient_shows_its_stat
         worker.stop()
         await asyncio.wait_for(task, timeout=15)
         await bot.session.close()
+        await asyncio.wait_for(task, timeout=15)
+        await bot.session.close()
 
 
 @pytest.mark.usefixtures("programme")

@@ -194,7 +194,9 @@ async def test_the_worker_is_given_each_new_count_of_a_followed_qr_message_once(
         session, event_id=workshop.id, actor=rosa_mediating, chat_id=7001, message_id=55, shown=0
     )
     during = workshop.starts_at
-    assert await events.check_in_counts_to_show(session, now=during) == []
+    with counting_statements(session) as statements:
+        assert await events.check_in_counts_to_show(session, now=during) == []
+    assert statements and not [s for s in statements if "UPDATE" in s.upper()]  # nothing written
 
     await attend(session, workshop, members[:2], assisted=False)
     await attend(session, not_followed, members, assisted=False)
