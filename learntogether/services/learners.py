@@ -19,8 +19,10 @@ from learntogether.db.base import utcnow
 from learntogether.db.models import (
     Activity,
     Answer,
+    Broadcast,
     Certificate,
     Cohort,
+    Event,
     LessonProgress,
     Membership,
     QuizAttempt,
@@ -485,6 +487,18 @@ async def erase(session: AsyncSession, *, learner: User) -> None:
     await help_desk.erase_of(session, learner=learner)
     # Which questions they got wrong, and when they would be asked again, go too.
     await session.execute(delete(Review).where(Review.user_id == learner.id))
+    # A mediator's chat, where the delivery worker kept their broadcasts' status and their
+    # workshops' QR counts up to date, is no longer written to or kept.
+    await session.execute(
+        update(Broadcast)
+        .where(Broadcast.created_by_user_id == learner.id, Broadcast.status_chat_id.is_not(None))
+        .values(status_chat_id=None, status_message_id=None, status_digest=None)
+    )
+    await session.execute(
+        update(Event)
+        .where(Event.qr_user_id == learner.id)
+        .values(qr_user_id=None, qr_chat_id=None, qr_message_id=None, qr_shown=None)
+    )
     # Activity rows stay as they are (append-only): their data holds a step number, whether an
     # answer was right, a workshop id; nothing about the person.
     await session.flush()

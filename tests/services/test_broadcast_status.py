@@ -10,15 +10,17 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from learntogether.db.base import utcnow
 from learntogether.db.models import (
+    Broadcast,
     BroadcastStatus,
     Delivery,
     DeliveryStatus,
+    Event,
     Membership,
     Role,
     User,
     WaitReason,
 )
-from learntogether.services import broadcasts, learners
+from learntogether.services import broadcasts, events, learners
 from learntogether.services.actors import Actor
 from learntogether.services.errors import NotAllowed
 from tests.factories import create_cohort, mediating
@@ -157,3 +159,42 @@ async def test_only_the_author_follows_a_status_and_a_newer_message_takes_over(
     assert (followed.author_id, followed.message_id, followed.digest) == (rosa.id, 11, "b")
     await broadcasts.status_shown(session, broadcast_id=info.id, digest=None, message_id=11)
     assert await broadcasts.followed_statuses(session, broadcast_ids=[info.id]) == []
+
+
+async def test_an_erased_mediators_chat_is_no_longer_followed_nor_kept(
+    session: AsyncSession,
+) -> None:
+    """Their broadcast's status and their workshop's QR count were kept up to date in their chat:
+    erasing them forgets the chat (its id is their Telegram id)."""
+    cohort = await create_cohort(session, code="SLV1")
+    rosa = await _learner(session, 1, "Rosa")
+    other = await _learner(session, 2, "Ana")
+    rosa_mediating = Actor.mediator(rosa.id, frozenset({cohort.id}))
+    others = Actor.mediator(other.id, frozenset({cohort.id}))
+    mine, theirs = [
+        await broadcasts.create_broadcast(session, actor=actor, text="Hi", cohort="SLV1")
+        for actor in (rosa_mediating, others)
+    ]
+    for info, actor, chat in ((mine, rosa_mediating, 1), (theirs, others, 2)):
+        await broadcasts.follow_status(
+            session, broadcast_id=info.id, actor=actor, chat_id=chat, message_id=10, digest="a"
+        )
+    workshop = await events.create_event(
+        session,
+        cohort_code="SLV1",
+        data=events.EventInput(title="Parents' evening", starts_at=utcnow()),
+        actor=rosa_mediating,
+    )
+    await events.follow_check_ins(
+        session, event_id=workshop.id, actor=rosa_mediating, chat_id=1, message_id=11, shown=0
+    )
+
+    await learners.erase(session, learner=rosa)
+
+    followed = await broadcasts.followed_statuses(session, broadcast_ids=[mine.id, theirs.id])
+    assert [(status.broadcast_id, status.chat_id) for status in followed] == [(theirs.id, 2)]
+    event = await session.get(Event, workshop.id, populate_existing=True)
+    assert event is not None
+    assert (event.qr_user_id, event.qr_chat_id, event.qr_message_id) == (None, None, None)
+    broadcast = await session.get(Broadcast, mine.id, populate_existing=True)
+    assert broadcast is not None and broadcast.status_chat_id is None
