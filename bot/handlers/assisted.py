@@ -9,6 +9,7 @@ flagged ``assisted``.
 
 from __future__ import annotations
 
+import functools
 import logging
 import re
 from datetime import date, datetime, time, timedelta
@@ -17,16 +18,16 @@ from zoneinfo import ZoneInfo
 
 from aiogram import Bot, F, Router, html
 from aiogram.enums import ParseMode
-from aiogram.exceptions import TelegramAPIError, TelegramBadRequest
+from aiogram.exceptions import TelegramBadRequest
 from aiogram.filters import ExceptionTypeFilter, StateFilter
 from aiogram.fsm.context import FSMContext
 from aiogram.fsm.state import State, StatesGroup
 from aiogram.types import BufferedInputFile, CallbackQuery, InlineKeyboardMarkup, Message
-from aiogram.utils.i18n import I18n, ngettext
 from aiogram.utils.i18n import gettext as _
+from aiogram.utils.i18n import ngettext
 from babel.dates import format_date, format_time
 from pydantic import ValidationError
-from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.callbacks import (
     Assist,
@@ -44,19 +45,18 @@ from bot.callbacks import (
     WorkshopRefresh,
 )
 from bot.filters import registered, typed_text
-from bot.handlers.mediator import not_yours
+from bot.handlers.mediator import Edited, FollowedMessages, not_yours
 from bot.keyboards import InlineKeyboardBuilder
 from bot.middlewares import MediatorActorMiddleware
 from bot.views import Screen, send, show
 from learntogether.config import Settings
 from learntogether.content.render import RenderedQuestion
 from learntogether.db.base import utcnow
-from learntogether.db.models import User, UserStatus
+from learntogether.db.models import UserStatus
 from learntogether.deeplinks import deep_link, qr_png
 from learntogether.i18n import Locales, babel_locale
 from learntogether.screens import likert_labels
-from learntogether.sendbudget import Priority, SendBudget, acquire
-from learntogether.services import actors, assisted, cohorts, events, learners, reminders
+from learntogether.services import assisted, cohorts, events, reminders
 from learntogether.services.actors import Actor
 from learntogether.services.assisted import AssistedAnswer, AssistedQuiz, ParticipantInput
 from learntogether.services.errors import DomainError, InvalidInput, NotAllowed, NotFound
@@ -280,23 +280,10 @@ async def _create_workshop(
     )
 
 
-class CheckInCounter:
+class CheckInCounter(FollowedMessages):
     """Brings the check-in counts of workshops' QR messages up to date; the delivery worker calls
     it every few seconds, whichever bot process recorded the check-ins. A count is shown at most
     once each call, so a crowd scanning at once makes one edit, not one each."""
-
-    def __init__(
-        self,
-        session_maker: async_sessionmaker[AsyncSession],
-        i18n: I18n,
-        *,
-        default_locale: str,
-        budget: SendBudget | None = None,
-    ) -> None:
-        self.session_maker = session_maker
-        self.i18n = i18n
-        self.default_locale = default_locale
-        self.budget = budget
 
     async def __call__(self, bot: Bot) -> None:
         async with self.session_maker() as session:
@@ -310,12 +297,12 @@ class CheckInCounter:
             await session.commit()
 
     async def _show(self, bot: Bot, session: AsyncSession, followed: FollowedCount) -> bool:
-        """Edit one QR message's count; False when it should no longer be followed."""
-        mediator = await session.get(User, followed.user_id)
-        if mediator is None:
+        """Edit one QR message's count; False when it should no longer be followed. One that
+        Telegram did not take now shows at the next check-in, or by "Count again"."""
+        found = await self._mediator(session, followed.user_id)
+        if found is None:
             return False
-        actor = await actors.mediator_actor(session, mediator)
-        locales = await learners.locales(session, mediator, default_locale=self.default_locale)
+        _mediator, actor, locales = found
         try:
             info = await events.get_event(session, event_id=followed.event_id, actor=actor)
             cohort = await cohorts.get_cohort(session, code=info.cohort, actor=actor)
@@ -325,28 +312,17 @@ class CheckInCounter:
         link = deep_link(me.username or "", info.check_in_payload)
         with self.i18n.context(), self.i18n.use_locale(locales.catalog):
             caption, keyboard = _qr_caption(info, cohort.country, link, locales)
-        ticket = await acquire(self.budget, Priority.BULK) if self.budget else None
-        try:
-            await bot.edit_message_caption(
-                chat_id=followed.chat_id,
-                message_id=followed.message_id,
-                caption=caption,
-                # The worker's bot may have no default parse mode.
-                parse_mode=ParseMode.HTML,
-                reply_markup=keyboard,
-            )
-        except TelegramBadRequest as error:
-            if "message is not modified" in error.message:  # "Count again" did it
-                return True
-            log.info("check-in count of workshop %d not shown: %s", followed.event_id, error)
-            return False
-        except TelegramAPIError as error:
-            # Shown at the next check-in, or by "Count again".
-            log.info("check-in count of workshop %d not shown: %s", followed.event_id, error)
-        finally:
-            if ticket is not None and self.budget is not None:
-                await self.budget.sent(ticket)
-        return True
+        edit = functools.partial(
+            bot.edit_message_caption,
+            chat_id=followed.chat_id,
+            message_id=followed.message_id,
+            caption=caption,
+            # The worker's bot may have no default parse mode.
+            parse_mode=ParseMode.HTML,
+            reply_markup=keyboard,
+        )
+        edited = await self._edit(edit, f"check-in count of workshop {followed.event_id}")
+        return edited is not Edited.GONE
 
 
 def _qr_caption(

@@ -12,10 +12,13 @@ its messages (``StatusPusher``, which the worker calls in whichever process it r
 from __future__ import annotations
 
 import asyncio
+import functools
 import hashlib
 import json
 import logging
+from collections.abc import Awaitable, Callable
 from datetime import datetime, timedelta
+from enum import Enum
 from zoneinfo import ZoneInfo
 
 from aiogram import Bot, F, Router, html
@@ -547,9 +550,21 @@ async def broadcast_status(
     await query.answer(notice)
 
 
-class StatusPusher:
-    """Brings the status messages mediators follow up to date; the delivery worker calls it with
-    the broadcasts whose messages it settled. A status that did not change is not edited."""
+class Edited(Enum):
+    """How an edit of a followed message went."""
+
+    SHOWN = "shown"
+    """Telegram took it, or the message showed that already."""
+    GONE = "gone"
+    """The message can no longer be edited (deleted, too old): stop following it."""
+    LATER = "later"
+    """Telegram did not take it now (a 429, the network): shown at the next change."""
+
+
+class FollowedMessages:
+    """What the delivery worker's editors of messages mediators follow share (a broadcast's
+    status, a workshop's QR count): sessions, the mediator's language and reach, and the send
+    budget each edit takes a slot of."""
 
     def __init__(
         self,
@@ -563,6 +578,40 @@ class StatusPusher:
         self.i18n = i18n
         self.default_locale = default_locale
         self.budget = budget
+
+    async def _mediator(
+        self, session: AsyncSession, user_id: int
+    ) -> tuple[User, Actor, Locales] | None:
+        """The mediator a followed message was sent to, their reach and their languages."""
+        mediator = await session.get(User, user_id)
+        if mediator is None:
+            return None
+        actor = await actors.mediator_actor(session, mediator)
+        locales = await learners.locales(session, mediator, default_locale=self.default_locale)
+        return mediator, actor, locales
+
+    async def _edit(self, edit: Callable[[], Awaitable[object]], what: str) -> Edited:
+        """Make one edit within the send budget; ``what`` names the message in the log."""
+        ticket = await acquire(self.budget, Priority.BULK) if self.budget else None
+        try:
+            await edit()
+        except TelegramBadRequest as error:
+            if "message is not modified" in error.message:
+                return Edited.SHOWN
+            log.info("%s not shown: %s", what, error)
+            return Edited.GONE
+        except TelegramAPIError as error:
+            log.info("%s not shown: %s", what, error)
+            return Edited.LATER
+        finally:
+            if ticket is not None and self.budget is not None:
+                await self.budget.sent(ticket)
+        return Edited.SHOWN
+
+
+class StatusPusher(FollowedMessages):
+    """Brings the status messages mediators follow up to date; the delivery worker calls it with
+    the broadcasts whose messages it settled. A status that did not change is not edited."""
 
     async def __call__(self, bot: Bot, broadcast_ids: set[int]) -> None:
         async with self.session_maker() as session:
@@ -581,11 +630,10 @@ class StatusPusher:
 
     async def _push(self, bot: Bot, session: AsyncSession, followed: FollowedStatus) -> str | None:
         """Edit one status message if it changed; what it shows now (None: stop following)."""
-        author = await session.get(User, followed.author_id)
-        if author is None:
+        found = await self._mediator(session, followed.author_id)
+        if found is None:
             return None
-        actor = await actors.mediator_actor(session, author)
-        locales = await learners.locales(session, author, default_locale=self.default_locale)
+        author, actor, locales = found
         try:
             with self.i18n.context(), self.i18n.use_locale(locales.catalog):
                 screen = await _current_status(
@@ -596,28 +644,19 @@ class StatusPusher:
         digest = _digest(screen)
         if digest == followed.digest:
             return digest
-        ticket = await acquire(self.budget, Priority.BULK) if self.budget else None
-        try:
-            await bot.edit_message_text(
-                screen.text,
-                chat_id=followed.chat_id,
-                message_id=followed.message_id,
-                # The worker's bot may have no default parse mode.
-                parse_mode=ParseMode.HTML,
-                reply_markup=screen.keyboard,
-            )
-        except TelegramBadRequest as error:
-            if "message is not modified" in error.message:
-                return digest
-            log.info("status of broadcast %d not shown: %s", followed.broadcast_id, error)
+        edit = functools.partial(
+            bot.edit_message_text,
+            screen.text,
+            chat_id=followed.chat_id,
+            message_id=followed.message_id,
+            # The worker's bot may have no default parse mode.
+            parse_mode=ParseMode.HTML,
+            reply_markup=screen.keyboard,
+        )
+        edited = await self._edit(edit, f"status of broadcast {followed.broadcast_id}")
+        if edited is Edited.GONE:
             return None
-        except TelegramAPIError as error:
-            log.info("status of broadcast %d not shown: %s", followed.broadcast_id, error)
-            return None
-        finally:
-            if ticket is not None and self.budget is not None:
-                await self.budget.sent(ticket)
-        return digest
+        return followed.digest if edited is Edited.LATER else digest
 
 
 async def not_yours(event: ErrorEvent) -> None:

@@ -8,10 +8,17 @@ from datetime import time, timedelta
 from pathlib import Path
 
 import pytest
+from aiogram.exceptions import (
+    TelegramAPIError,
+    TelegramBadRequest,
+    TelegramNetworkError,
+    TelegramRetryAfter,
+)
+from aiogram.methods import EditMessageText
 from sqlalchemy import func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from bot.handlers.mediator import StatusPusher
+from bot.handlers.mediator import Edited, FollowedMessages, StatusPusher
 from learntogether.config import Settings
 from learntogether.db.base import utcnow
 from learntogether.db.engine import create_engine, create_session_maker
@@ -549,3 +556,33 @@ async def test_status_pusher_edits_only_what_changed_and_lets_go_of_a_message_th
         after = await session.get(Broadcast, row.id)
     assert after is not None
     assert (after.status_chat_id, after.status_message_id, after.status_digest) == (None,) * 3
+
+
+_EDIT = EditMessageText(text="Sent: 2", chat_id=7501, message_id=9)
+
+
+@pytest.mark.parametrize(
+    ("error", "edited"),
+    [
+        (None, Edited.SHOWN),
+        (TelegramBadRequest(_EDIT, "Bad Request: message is not modified"), Edited.SHOWN),
+        (TelegramBadRequest(_EDIT, "Bad Request: message to edit not found"), Edited.GONE),
+        (TelegramRetryAfter(_EDIT, "Too Many Requests: retry after 5", 5), Edited.LATER),
+        (TelegramNetworkError(_EDIT, "ClientConnectorError"), Edited.LATER),
+    ],
+)
+async def test_a_followed_message_is_let_go_only_when_telegram_says_it_cannot_be_edited(
+    session_maker: async_sessionmaker[AsyncSession],
+    error: TelegramAPIError | None,
+    edited: Edited,
+) -> None:
+    """A 429 or a lost connection used to stop the delivery worker from following a broadcast's
+    status for good; now only a message that cannot be edited is let go."""
+    followed = FollowedMessages(session_maker, create_i18n(), default_locale="en")
+
+    async def edit() -> bool:
+        if error is not None:
+            raise error
+        return True
+
+    assert await followed._edit(edit, "a status") is edited
